@@ -1,0 +1,31 @@
+import type { AgentKind, AnswerDraft } from '../bot/answer.ts';
+import type { Incoming } from '../bot/incoming.ts';
+import type { Turn } from '../bot/history.ts';
+import type { ChatModel } from '../llm/chat-model.ts';
+
+/** What the selection agent decided, and why. */
+export interface Route {
+  agent: Exclude<AgentKind, 'command'>;
+  pandaid?: number;
+  jeditaskid?: number;
+  /** One line for logs and tests: which rule (or the model) chose this agent. */
+  reason: string;
+}
+
+export interface AgentContext {
+  /** The question with the bot mention stripped. */
+  question: string;
+  incoming: Incoming;
+  /** Earlier turns of this thread, oldest first, already within the history budget. */
+  history: Turn[];
+  route: Route;
+  model: ChatModel;
+  /** Short status for the user while the agent works ("is reading pilotlog.txt of job 680…"). */
+  progress: (status: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface Agent {
+  readonly kind: Route['agent'];
+  handle(context: AgentContext): Promise<AnswerDraft>;
+}

@@ -1,0 +1,25 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import type { Store } from '../storage/store.ts';
+import type { Agent, Route } from './agent.ts';
+import { GeneralAgent } from './general.ts';
+
+/** What agents may use; built once per process by createApp. */
+export interface AgentDeps {
+  config: Config;
+  store: Store;
+  logger: Logger;
+  /** Answer from the embedded demo monitor (an in-process loopback BigPanDA) instead of config.monitor.url. */
+  demo: boolean;
+  /** Start-up notices for the user (e.g. the demo banner). */
+  banners: string[];
+  /** Cleanup run by App.close, last registered first. */
+  closers: Array<() => Promise<void>>;
+}
+
+/** One line per agent: a new agent is one new file plus its line here. */
+export async function createAgents(_deps: AgentDeps): Promise<Partial<Record<Route['agent'], Agent>>> {
+  return {
+    general: new GeneralAgent(),
+  };
+}

@@ -1,0 +1,52 @@
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.ts';
+import { Bot } from './bot/bot.ts';
+import { ThreadHistory } from './bot/thread-history.ts';
+import { openStore, type Store } from './storage/store.ts';
+import { OfflineModel } from './llm/offline.ts';
+import type { ChatModel } from './llm/chat-model.ts';
+import { createAgents } from './agents/registry.ts';
+import { createLogger } from './util/log.ts';
+
+/** Everything a surface needs, built once from the configuration (the composition root). */
+export interface App {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  model: ChatModel;
+  bot: Bot;
+  /** Lines to show the user at start (demo banner, model fallbacks …). */
+  banners: string[];
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  logger?: Logger;
+  /** Serve the embedded demo monitor instead of config.monitor.url (see config/demo-mode.ts). */
+  demo?: boolean;
+}
+
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const closers: Array<() => Promise<void>> = [];
+  const banners: string[] = [];
+  const store = await openStore(config);
+  closers.push(() => store.close());
+
+  const model: ChatModel = new OfflineModel();
+  const history = new ThreadHistory(store.ns('history'), config.history);
+  const agents = await createAgents({ config, store, logger, banners, closers, demo: options.demo ?? config.demo });
+  const bot = new Bot({ config, history, model, agents, logger });
+
+  return {
+    config,
+    logger,
+    store,
+    model,
+    bot,
+    banners,
+    async close() {
+      for (const close of closers.reverse()) await close().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,154 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import type { Agent, Route } from '../agents/agent.ts';
+import { selectFast } from '../agents/selection.ts';
+import type { ChatModel } from '../llm/chat-model.ts';
+import { AskPandaError } from '../util/errors.ts';
+import { silentLogger } from '../util/log.ts';
+import { emptyDraft, errorDraft, type Answer, type AnswerDraft } from './answer.ts';
+import { CommandRegistry, parseCommand } from './commands.ts';
+import type { Turn } from './history.ts';
+import { IncomingSchema, threadKey, type Incoming } from './incoming.ts';
+import { stripMention } from './mention.ts';
+import { toAnswer } from './render.ts';
+import type { ThreadHistory } from './thread-history.ts';
+import { helpCommand } from './help.ts';
+
+/**
+ * Routes an ambiguous question with more than the fast path (the LLM issue plugs a model in here).
+ * It receives the fast path's guess and must return one of the known agents.
+ */
+export type Selector = (question: string, history: readonly Turn[], fastGuess: Route) => Promise<Route>;
+
+export interface BotDeps {
+  config: Pick<Config, 'bot'>;
+  history: ThreadHistory;
+  model: ChatModel;
+  agents: Partial<Record<Route['agent'], Agent>>;
+  commands?: CommandRegistry;
+  selector?: Selector;
+  logger?: Logger;
+  /** Platform user ids of the bot itself, stripped like its @name. */
+  botUserIds?: string[];
+}
+
+export interface HandleOptions {
+  /** "is looking up job 6802258254…": shown by adapters as the thinking status. */
+  progress?: (status: string) => void;
+  signal?: AbortSignal;
+}
+
+/** The platform-neutral core: one Incoming in, one Answer out, thread history kept in between. */
+export class Bot {
+  readonly commands: CommandRegistry;
+  private readonly logger: Logger;
+
+  constructor(private readonly deps: BotDeps) {
+    this.commands = deps.commands ?? new CommandRegistry();
+    if (!this.commands.get('help')) this.commands.register(helpCommand(deps.config.bot.name));
+    this.logger = deps.logger ?? silentLogger;
+  }
+
+  get model(): ChatModel {
+    return this.deps.model;
+  }
+
+  async handle(raw: Incoming, options: HandleOptions = {}): Promise<Answer> {
+    const parsed = IncomingSchema.safeParse(raw);
+    if (!parsed.success) {
+      return toAnswer(errorDraft('general', 'bad_input', 'I could not read that message. Please send it again as plain text.'));
+    }
+    const incoming = parsed.data;
+    const progress = options.progress ?? (() => undefined);
+    const question = stripMention(incoming.text, this.deps.config.bot.name, this.deps.botUserIds);
+
+    const problem = this.checkInput(question);
+    if (problem) return toAnswer(errorDraft('general', 'bad_input', problem));
+
+    const command = parseCommand(question, this.commands);
+    if (command.kind === 'unknown') {
+      const names = this.commands.list().map((c) => `\`${c.name}\``).join(', ');
+      return toAnswer(errorDraft('command', 'bad_input', `I do not know the command \`${command.name}\`. Commands I know: ${names}. Or just ask a question, e.g. "why did job 6802258254 fail?"`));
+    }
+    if (command.kind === 'command') {
+      const draft = await command.command.run({ incoming, args: command.args, registry: this.commands }).catch((err: unknown) => this.failure('command', err));
+      return toAnswer(draft);
+    }
+
+    const key = threadKey(incoming);
+    const history = await this.deps.history.load(key);
+    const fast = selectFast(question, history);
+    if ('problem' in fast) {
+      return toAnswer(errorDraft('general', 'bad_input', `${fast.problem}. Ask e.g. "why did job 6802258254 fail?" or "what is happening with task 46374283?"`));
+    }
+    let route = fast.route;
+    if (!fast.confident && this.deps.selector) {
+      route = await this.deps.selector(question, history, route).catch((err: unknown) => {
+        this.logger.warn({ err: String(err) }, 'model selection failed; using the fast path');
+        return fast.route;
+      });
+    }
+    this.logger.debug({ route }, 'routed');
+    progress(statusFor(route));
+
+    const agent = this.deps.agents[route.agent] ?? this.deps.agents.general;
+    let draft: AnswerDraft;
+    if (!agent) {
+      draft = emptyDraft('general', 'I cannot answer that kind of question yet.');
+    } else {
+      draft = await agent
+        .handle({ question, incoming, history, route, model: this.deps.model, progress, signal: options.signal })
+        .catch((err: unknown) => this.failure(route.agent, err));
+    }
+    const answer = toAnswer(draft);
+    await this.remember(key, question, answer, route).catch((err: unknown) => this.logger.warn({ err: String(err) }, 'could not save thread history'));
+    return answer;
+  }
+
+  private checkInput(question: string): string | undefined {
+    const max = this.deps.config.bot.maxMessageChars;
+    if (question.trim() === '') return 'Your message was empty. Ask me about a PanDA job or task ("why did job 6802258254 fail?") or a PanDA concept ("what is a pilot?"), or say `help`.';
+    if (question.length > max) return `Your message has ${question.length.toLocaleString('en-US')} characters; I read at most ${max.toLocaleString('en-US')}. Please ask a shorter question; paste a job or task id rather than a whole log.`;
+    if (question.includes('\uFFFD')) return 'Your message contains bytes that are not valid UTF-8 text. Please send plain text.';
+    return undefined;
+  }
+
+  private failure(agent: AnswerDraft['agent'], err: unknown): AnswerDraft {
+    if (err instanceof AskPandaError) return errorDraft(agent, err.kind, err.message);
+    this.logger.error({ err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'agent failed');
+    return emptyDraft(agent, 'Something went wrong on my side while answering. Please try again in a minute; if it keeps happening, tell the askpanda maintainers.');
+  }
+
+  private async remember(key: string, question: string, answer: Answer, route: Route): Promise<void> {
+    const ids = {
+      pandaid: numberOr(answer.facts.pandaid, route.pandaid),
+      jeditaskid: numberOr(answer.facts.jeditaskid, route.jeditaskid),
+    };
+    const now = Date.now();
+    const turnIds = answer.error ? {} : route.agent === 'job' ? ids : route.agent === 'task' ? { jeditaskid: ids.jeditaskid } : {};
+    await this.deps.history.append(
+      key,
+      { role: 'user', text: question, at: now, ...turnIds },
+      { role: 'assistant', text: answer.text, agent: answer.agent, at: now, ...turnIds },
+    );
+  }
+}
+
+function numberOr(value: unknown, fallback: number | undefined): number | undefined {
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
+  if (typeof value === 'string' && /^\d{1,15}$/.test(value)) return Number(value);
+  return fallback;
+}
+
+function statusFor(route: Route): string {
+  switch (route.agent) {
+    case 'job':
+      return `is looking up job ${route.pandaid}…`;
+    case 'task':
+      return `is looking up task ${route.jeditaskid}…`;
+    case 'documents':
+      return 'is searching the documentation…';
+    default:
+      return 'is thinking…';
+  }
+}

@@ -1,0 +1,30 @@
+import type { Answer, AnswerDraft } from './answer.ts';
+
+/**
+ * Answer → markdown, the one rendering every surface starts from (adapters only adapt it to their
+ * limits and dialect). Order: summary, sections, evidence, links, sources, follow-ups, model note.
+ */
+export function renderMarkdown(draft: AnswerDraft): string {
+  const parts: string[] = [draft.summary.trim()];
+  for (const section of draft.sections) {
+    if (section.body.trim()) parts.push(`**${section.title}**\n${section.body.trim()}`);
+  }
+  for (const evidence of draft.evidence) {
+    if (evidence.lines.length === 0) continue;
+    const fence = evidence.lines.some((l) => l.includes('```')) ? '~~~' : '```';
+    parts.push(`**Evidence from ${evidence.source}**\n${fence}\n${evidence.lines.join('\n')}\n${fence}`);
+  }
+  if (draft.links.length) parts.push(`**Monitor:** ${draft.links.map((l) => `[${l.title}](${l.url})`).join(' · ')}`);
+  if (draft.sources.length) {
+    parts.push(`**Sources**\n${draft.sources.map((s, i) => `${i + 1}. ${s.url ? `[${s.title}](${s.url})` : s.title}`).join('\n')}`);
+  }
+  if (draft.followUps.length) {
+    parts.push(`**You could ask next**\n${draft.followUps.map((f) => `- ${f.question} _(${f.why})_`).join('\n')}`);
+  }
+  return parts.filter(Boolean).join('\n\n');
+}
+
+export function toAnswer(draft: AnswerDraft): Answer {
+  const { summary: _summary, ...rest } = draft;
+  return { ...rest, text: renderMarkdown(draft) };
+}

@@ -1,0 +1,27 @@
+import { ConfigError, loadConfigDetailed } from '../config/load.ts';
+import { DEMO_BANNER, isDemoMode } from '../config/demo-mode.ts';
+import { createApp, type App } from '../app.ts';
+
+/** Exit code for a configuration problem or a usage error (DESIGN.md: 2 for usage errors). */
+export const EXIT_USAGE = 2;
+
+/**
+ * Loads the configuration and builds the app for a command. A configuration problem prints its one
+ * line and exits; it never prints a stack or a secret.
+ */
+export async function startApp(): Promise<{ app: App; demo: boolean }> {
+  let loaded;
+  try {
+    loaded = loadConfigDetailed();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`askpanda: ${err.message}\n`);
+      process.exit(EXIT_USAGE);
+    }
+    throw err;
+  }
+  const demo = isDemoMode(loaded.config, loaded.origin);
+  const app = await createApp(loaded.config, { demo });
+  if (demo && !app.banners.includes(DEMO_BANNER)) app.banners.unshift(DEMO_BANNER);
+  return { app, demo };
+}

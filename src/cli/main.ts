@@ -1,0 +1,30 @@
+import { Command, CommanderError } from 'commander';
+import { askCommand } from './ask.ts';
+import { chatCommand } from './chat.ts';
+import { serveCommand } from './serve.ts';
+
+/**
+ * `askpanda` — every subcommand is one file in src/cli; each loads the configuration itself so
+ * `--help` works with a broken or empty configuration.
+ */
+const program = new Command()
+  .name('askpanda')
+  .description('Chat bot for PanDA users: explains job and task failures and answers PanDA documentation questions.\nConfiguration: config/default.yaml, overridden by environment variables (see README).')
+  .version('0.1.0')
+  .exitOverride()
+  .showHelpAfterError('(run askpanda --help for usage)');
+
+program.addCommand(serveCommand());
+program.addCommand(chatCommand());
+program.addCommand(askCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and version exit 0; usage errors 2 (the message was already printed by commander).
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    throw err;
+  }
+}

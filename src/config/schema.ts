@@ -1,0 +1,127 @@
+import { z } from 'zod';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.number({ error: `expected a whole number from ${min} to ${max}` }).int({ error: `expected a whole number from ${min} to ${max}` }).min(min, { error: `expected a whole number from ${min} to ${max}` }).max(max, { error: `expected a whole number from ${min} to ${max}` });
+const bool = z.boolean({ error: 'expected true or false (1/0, yes/no)' });
+const httpUrl = z.string().refine((s) => /^https?:\/\/[^\s]+$/.test(s), { error: 'expected an http(s):// URL' });
+const optionalHttpUrl = z.string().refine((s) => s === '' || /^https?:\/\/[^\s]+$/.test(s), { error: 'expected an http(s):// URL or empty' });
+const text = z.string({ error: 'expected text' });
+
+export const PROVIDERS = ['openai', 'anthropic', 'gemini', 'mistral', 'ollama'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+const CHAIN_ITEMS = [...PROVIDERS, 'offline'] as const;
+
+const provider = z.object({ apiKey: text, baseUrl: optionalHttpUrl, model: text.min(1, { error: 'expected a model name' }) });
+
+export const ConfigSchema = z.object({
+  dataDir: text.min(1, { error: 'expected a folder path' }),
+  store: z.string().refine((s) => s === '' || s.startsWith('sqlite:') || /^rediss?:\/\//.test(s), {
+    error: 'expected sqlite:<path>, redis://host:port or empty',
+  }),
+  demo: bool,
+  port: int(0, 65535),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    error: 'expected one of fatal, error, warn, info, debug, trace, silent',
+  }),
+  monitor: z.object({
+    url: httpUrl,
+    token: text,
+    timeoutMs: int(100),
+    retries: int(0, 10),
+    maxRetryAfterSeconds: int(0, 3600),
+    concurrency: int(1, 64),
+    metadataTtlSeconds: int(0),
+    logCacheTtlSeconds: int(0),
+    maxJsonBytes: int(1024),
+    maxLogBytes: int(1024),
+    errorsHours: int(1, 24 * 31),
+  }),
+  logs: z.object({
+    contextBefore: int(0, 1000),
+    contextAfter: int(0, 1000),
+    maxLineChars: int(80, 100_000),
+    tailLines: int(1, 10_000),
+    maxMatches: int(1, 100_000),
+  }),
+  bot: z.object({ name: text.min(1), maxMessageChars: int(1, 100_000) }),
+  history: z.object({ maxTurns: int(0, 200), maxChars: int(0, 1_000_000), ttlDays: int(1, 3650) }),
+  llm: z.object({
+    chain: z
+      .array(z.enum(CHAIN_ITEMS, { error: `expected a comma-separated list of ${CHAIN_ITEMS.join(', ')}` }))
+      .min(1, { error: 'expected at least one of ' + CHAIN_ITEMS.join(', ') }),
+    timeoutMs: int(100),
+    concurrency: int(1, 256),
+    maxInputTokens: int(500),
+    maxOutputTokens: int(16),
+    breakerFailures: int(1, 100),
+    breakerCooldownSeconds: int(0),
+    openai: provider,
+    anthropic: provider,
+    gemini: provider,
+    mistral: provider,
+    ollama: z.object({ host: httpUrl, model: text.min(1) }),
+  }),
+  rag: z.object({
+    vectors: z.enum(['local', 'pinecone'], { error: 'expected local or pinecone' }),
+    docs: z.array(text.min(1)),
+    embeddings: z.enum(['none', 'openai', 'gemini', 'mistral', 'ollama'], { error: 'expected none, openai, gemini, mistral or ollama' }),
+    chunkChars: int(200, 20_000),
+    chunkOverlap: int(0, 5_000),
+    topK: int(1, 50),
+    pinecone: z.object({ apiKey: text, index: text, host: optionalHttpUrl, namespace: text }),
+  }),
+  slack: z.object({
+    botToken: text,
+    appToken: text,
+    signingSecret: text,
+    apiUrl: optionalHttpUrl,
+    postIntervalMs: int(0, 60_000),
+    streamUpdateMs: int(200, 60_000),
+  }),
+  mattermost: z.object({ url: optionalHttpUrl, token: text }),
+  digest: z.object({ cron: text.min(1), timezone: text.min(1), hours: int(1, 24 * 31) }),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Environment names from DESIGN.md; every key also has the generic ASKPANDA_<PATH> name. */
+export const ENV_ALIASES: Record<string, string> = {
+  dataDir: 'ASKPANDA_DATA_DIR',
+  store: 'ASKPANDA_STORE',
+  demo: 'ASKPANDA_DEMO',
+  port: 'ASKPANDA_PORT',
+  logLevel: 'ASKPANDA_LOG_LEVEL',
+  'monitor.url': 'PANDA_MONITOR_URL',
+  'monitor.token': 'PANDA_MONITOR_TOKEN',
+  'llm.chain': 'ASKPANDA_LLM',
+  'llm.openai.apiKey': 'OPENAI_API_KEY',
+  'llm.openai.baseUrl': 'OPENAI_BASE_URL',
+  'llm.openai.model': 'ASKPANDA_OPENAI_MODEL',
+  'llm.anthropic.apiKey': 'ANTHROPIC_API_KEY',
+  'llm.anthropic.baseUrl': 'ANTHROPIC_BASE_URL',
+  'llm.anthropic.model': 'ASKPANDA_ANTHROPIC_MODEL',
+  'llm.gemini.apiKey': 'GEMINI_API_KEY',
+  'llm.gemini.baseUrl': 'GEMINI_BASE_URL',
+  'llm.gemini.model': 'ASKPANDA_GEMINI_MODEL',
+  'llm.mistral.apiKey': 'MISTRAL_API_KEY',
+  'llm.mistral.baseUrl': 'MISTRAL_BASE_URL',
+  'llm.mistral.model': 'ASKPANDA_MISTRAL_MODEL',
+  'llm.ollama.host': 'OLLAMA_HOST',
+  'llm.ollama.model': 'ASKPANDA_OLLAMA_MODEL',
+  'rag.vectors': 'ASKPANDA_VECTORS',
+  'rag.pinecone.apiKey': 'PINECONE_API_KEY',
+  'rag.pinecone.index': 'PINECONE_INDEX',
+  'rag.pinecone.host': 'PINECONE_HOST',
+  'slack.botToken': 'SLACK_BOT_TOKEN',
+  'slack.appToken': 'SLACK_APP_TOKEN',
+  'slack.signingSecret': 'SLACK_SIGNING_SECRET',
+  'slack.apiUrl': 'SLACK_API_URL',
+  'mattermost.url': 'MATTERMOST_URL',
+  'mattermost.token': 'MATTERMOST_TOKEN',
+};
+
+/** Keys whose values are never printed: in errors, logs, `--help` or `config` output. */
+export function isSecretKey(path: string): boolean {
+  const leaf = path.split('.').pop() ?? '';
+  return /token|apikey|secret|password/i.test(leaf);
+}

@@ -1,0 +1,104 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Keyv from 'keyv';
+import KeyvSqlite from '@keyv/sqlite';
+import KeyvRedis from '@keyv/redis';
+import type { Config } from '../config/schema.ts';
+
+/** What the bot keeps: one keyv namespace each, so a clear or a TTL never crosses concerns. */
+export const NAMESPACES = ['history', 'cache', 'subscriptions', 'dedupe', 'feedback', 'meta'] as const;
+export type Namespace = (typeof NAMESPACES)[number];
+
+export interface Store {
+  readonly kind: 'sqlite' | 'redis';
+  /** Human-readable location without credentials, for logs. */
+  readonly where: string;
+  ns(name: Namespace): Keyv;
+  /**
+   * Set-if-absent with a TTL: true for the first caller only, also across processes and replicas
+   * sharing the store (Slack event dedupe, the digest poster lock).
+   */
+  claimOnce(key: string, ttlMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export function storeUri(config: Pick<Config, 'store' | 'dataDir'>): string {
+  return config.store || `sqlite:${path.join(config.dataDir, 'askpanda.sqlite')}`;
+}
+
+/** The keyv factory: SQLite under the data dir by default, Redis when ASKPANDA_STORE says redis://. */
+export async function openStore(config: Pick<Config, 'store' | 'dataDir'>): Promise<Store> {
+  const uri = storeUri(config);
+  return uri.startsWith('sqlite:') ? openSqlite(uri.slice('sqlite:'.length)) : openRedis(uri);
+}
+
+type SqliteQuery = (sql: string, ...params: unknown[]) => Promise<unknown>;
+
+async function openSqlite(file: string): Promise<Store> {
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const adapters: KeyvSqlite[] = [];
+  const spaces = new Map<Namespace, Keyv>();
+  for (const name of NAMESPACES) {
+    const adapter = new KeyvSqlite({ uri: `sqlite://${path.resolve(file)}`, table: 'askpanda', busyTimeout: 10_000 });
+    adapters.push(adapter);
+    const keyv = new Keyv({ store: adapter, namespace: name });
+    keyv.on('error', () => undefined); // surfaced by the awaiting call instead
+    spaces.set(name, keyv);
+  }
+  const query = adapters[0]!.query as SqliteQuery;
+  await query('CREATE TABLE IF NOT EXISTS askpanda_claims (key TEXT PRIMARY KEY, expires INTEGER NOT NULL)');
+  return {
+    kind: 'sqlite',
+    where: path.resolve(file),
+    ns: (name) => spaces.get(name)!,
+    async claimOnce(key, ttlMs) {
+      const now = Date.now();
+      // One statement, so two processes on the same file cannot both win.
+      const rows = (await query(
+        `INSERT INTO askpanda_claims (key, expires) VALUES (?, ?)
+         ON CONFLICT(key) DO UPDATE SET expires = excluded.expires WHERE askpanda_claims.expires < ?
+         RETURNING key`,
+        key,
+        now + ttlMs,
+        now,
+      )) as unknown[];
+      if (Math.random() < 0.01) await query('DELETE FROM askpanda_claims WHERE expires < ?', now);
+      return rows.length > 0;
+    },
+    async close() {
+      await Promise.all(adapters.map((a) => a.disconnect().catch(() => undefined)));
+    },
+  };
+}
+
+interface RedisSetClient {
+  set(key: string, value: string, options: { NX: true; PX: number }): Promise<string | null>;
+}
+
+async function openRedis(uri: string): Promise<Store> {
+  const adapter = new KeyvRedis(uri, { throwOnConnectError: true, throwOnErrors: true, connectionTimeout: 5_000 });
+  const spaces = new Map<Namespace, Keyv>();
+  for (const name of NAMESPACES) {
+    // KeyvRedis keeps the namespace per adapter instance, so each namespace gets its own adapter on one client.
+    const nsAdapter = name === NAMESPACES[0] ? adapter : new KeyvRedis(await adapter.getClient(), { throwOnErrors: true });
+    const keyv = new Keyv({ store: nsAdapter, namespace: name, useKeyPrefix: false });
+    keyv.on('error', () => undefined);
+    spaces.set(name, keyv);
+  }
+  const client = (await adapter.getClient()) as unknown as RedisSetClient;
+  const safe = new URL(uri);
+  safe.password = '';
+  safe.username = '';
+  return {
+    kind: 'redis',
+    where: safe.toString(),
+    ns: (name) => spaces.get(name)!,
+    async claimOnce(key, ttlMs) {
+      const result = await client.set(`askpanda:claim:${key}`, '1', { NX: true, PX: Math.max(1, Math.round(ttlMs)) });
+      return result === 'OK';
+    },
+    async close() {
+      await adapter.disconnect().catch(() => undefined);
+    },
+  };
+}
