@@ -22,6 +22,8 @@ export interface AgentContext {
   model: ChatModel;
   /** Short status for the user while the agent works ("is reading pilotlog.txt of job 680…"). */
   progress: (status: string) => void;
+  /** Streaming: the answer's markdown so far, for adapters that update a message as it grows. */
+  onPartialText?: (markdown: string) => void;
   signal?: AbortSignal;
 }
 

@@ -35,6 +35,8 @@ export interface BotDeps {
 export interface HandleOptions {
   /** "is looking up job 6802258254…": shown by adapters as the thinking status. */
   progress?: (status: string) => void;
+  /** The answer's markdown so far while a model streams it (Slack/Mattermost update a message). */
+  onPartialText?: (markdown: string) => void;
   signal?: AbortSignal;
 }
 
@@ -97,7 +99,7 @@ export class Bot {
       draft = emptyDraft('general', 'I cannot answer that kind of question yet.');
     } else {
       draft = await agent
-        .handle({ question, incoming, history, route, model: this.deps.model, progress, signal: options.signal })
+        .handle({ question, incoming, history, route, model: this.deps.model, progress, onPartialText: options.onPartialText, signal: options.signal })
         .catch((err: unknown) => this.failure(route.agent, err));
     }
     const answer = toAnswer(draft);
