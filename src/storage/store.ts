@@ -32,6 +32,15 @@ export async function openStore(config: Pick<Config, 'store' | 'dataDir'>): Prom
   return uri.startsWith('sqlite:') ? openSqlite(uri.slice('sqlite:'.length)) : openRedis(uri);
 }
 
+/** The store's location for logs and banners, without credentials. */
+export function describeStoreUri(uri: string): string {
+  if (!/^rediss?:\/\//.test(uri)) return uri;
+  const safe = new URL(uri);
+  safe.password = '';
+  safe.username = '';
+  return safe.toString();
+}
+
 type SqliteQuery = (sql: string, ...params: unknown[]) => Promise<unknown>;
 
 async function openSqlite(file: string): Promise<Store> {
@@ -86,12 +95,9 @@ async function openRedis(uri: string): Promise<Store> {
     spaces.set(name, keyv);
   }
   const client = (await adapter.getClient()) as unknown as RedisSetClient;
-  const safe = new URL(uri);
-  safe.password = '';
-  safe.username = '';
   return {
     kind: 'redis',
-    where: safe.toString(),
+    where: describeStoreUri(uri),
     ns: (name) => spaces.get(name)!,
     async claimOnce(key, ttlMs) {
       const result = await client.set(`askpanda:claim:${key}`, '1', { NX: true, PX: Math.max(1, Math.round(ttlMs)) });
