@@ -17,6 +17,8 @@ const program = new Command()
 program.addCommand(serveCommand());
 program.addCommand(chatCommand());
 program.addCommand(askCommand());
+// addCommand() does not copy these settings; every subcommand reports usage errors the same way.
+for (const command of program.commands) command.exitOverride().showHelpAfterError(`(run askpanda ${command.name()} --help for usage)`);
 
 try {
   await program.parseAsync(process.argv);
