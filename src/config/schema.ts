@@ -65,6 +65,7 @@ export const ConfigSchema = z.object({
     vectors: z.enum(['local', 'pinecone'], { error: 'expected local or pinecone' }),
     docs: z.array(text.min(1)),
     embeddings: z.enum(['none', 'openai', 'gemini', 'mistral', 'ollama'], { error: 'expected none, openai, gemini, mistral or ollama' }),
+    embeddingModel: text,
     chunkChars: int(200, 20_000),
     chunkOverlap: int(0, 5_000),
     topK: int(1, 50),
