@@ -1,0 +1,66 @@
+import { Mistral } from '@mistralai/mistralai';
+import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
+import { providerError, requireText, result, usageOrEstimate, type ProviderOptions } from './provider-support.ts';
+
+type MistralContent = string | Array<{ type: string; text?: string }> | null | undefined;
+
+function contentText(content: MistralContent): string {
+  if (typeof content === 'string') return content;
+  return (content ?? []).map((chunk) => (chunk.type === 'text' && chunk.text ? chunk.text : '')).join('');
+}
+
+/** Mistral chat completions through `@mistralai/mistralai` (it validates responses strictly). */
+export class MistralChatModel implements ChatModel {
+  readonly id: string;
+  readonly offline = false;
+  private readonly client: Mistral;
+
+  constructor(private readonly options: ProviderOptions) {
+    this.id = `mistral:${options.model}`;
+    this.client = new Mistral({ apiKey: options.apiKey, serverURL: options.baseUrl || undefined, retryConfig: { strategy: 'none' } });
+  }
+
+  private body(request: ChatRequest) {
+    return {
+      model: this.options.model,
+      messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+      maxTokens: request.maxOutputTokens ?? this.options.maxOutputTokens,
+      ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+      ...(request.json ? { responseFormat: { type: 'json_object' as const } } : {}),
+    };
+  }
+
+  async complete(request: ChatRequest): Promise<ChatResult> {
+    try {
+      const response = await this.client.chat.complete(this.body(request), { signal: request.signal ?? null });
+      const text = requireText(this.id, contentText(response.choices[0]?.message?.content as MistralContent));
+      return result(this.id, text, usageOrEstimate(request.messages, text, response.usage?.promptTokens, response.usage?.completionTokens));
+    } catch (err) {
+      throw providerError(this.id, err);
+    }
+  }
+
+  async *stream(request: ChatRequest): AsyncIterable<ChatStreamEvent> {
+    let text = '';
+    let input: number | undefined;
+    let output: number | undefined;
+    try {
+      const stream = await this.client.chat.stream(this.body(request), { signal: request.signal ?? null });
+      for await (const event of stream) {
+        const delta = contentText(event.data.choices[0]?.delta?.content as MistralContent);
+        if (delta) {
+          text += delta;
+          yield { type: 'delta', text: delta };
+        }
+        if (event.data.usage) {
+          input = event.data.usage.promptTokens;
+          output = event.data.usage.completionTokens;
+        }
+      }
+      requireText(this.id, text);
+    } catch (err) {
+      throw providerError(this.id, err);
+    }
+    yield { type: 'done', result: result(this.id, text, usageOrEstimate(request.messages, text, input, output)) };
+  }
+}

@@ -1,0 +1,65 @@
+import OpenAI from 'openai';
+import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
+import { providerError, requireText, result, usageOrEstimate, type ProviderOptions } from './provider-support.ts';
+
+/** OpenAI chat completions through the official `openai` SDK; also any compatible server via baseUrl. */
+export class OpenAIChatModel implements ChatModel {
+  readonly id: string;
+  readonly offline = false;
+  private readonly client: OpenAI;
+
+  constructor(private readonly options: ProviderOptions) {
+    this.id = `openai:${options.model}`;
+    // Retries belong to the fallback chain (it moves on to the next provider instead).
+    this.client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseUrl || undefined, maxRetries: 0 });
+  }
+
+  private body(request: ChatRequest) {
+    const maxTokens = request.maxOutputTokens ?? this.options.maxOutputTokens;
+    return {
+      model: this.options.model,
+      messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+      // api.openai.com's newer models only take max_completion_tokens; compatible servers know max_tokens.
+      ...(this.options.baseUrl ? { max_tokens: maxTokens } : { max_completion_tokens: maxTokens }),
+      ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+      ...(request.json ? { response_format: { type: 'json_object' as const } } : {}),
+    };
+  }
+
+  async complete(request: ChatRequest): Promise<ChatResult> {
+    try {
+      const response = await this.client.chat.completions.create({ ...this.body(request), stream: false }, { signal: request.signal });
+      const text = requireText(this.id, response.choices[0]?.message?.content ?? '');
+      return result(this.id, text, usageOrEstimate(request.messages, text, response.usage?.prompt_tokens, response.usage?.completion_tokens));
+    } catch (err) {
+      throw providerError(this.id, err);
+    }
+  }
+
+  async *stream(request: ChatRequest): AsyncIterable<ChatStreamEvent> {
+    let text = '';
+    let input: number | undefined;
+    let output: number | undefined;
+    try {
+      const stream = await this.client.chat.completions.create(
+        { ...this.body(request), stream: true, stream_options: { include_usage: true } },
+        { signal: request.signal },
+      );
+      for await (const chunk of stream) {
+        const delta = chunk.choices[0]?.delta?.content;
+        if (delta) {
+          text += delta;
+          yield { type: 'delta', text: delta };
+        }
+        if (chunk.usage) {
+          input = chunk.usage.prompt_tokens;
+          output = chunk.usage.completion_tokens;
+        }
+      }
+      requireText(this.id, text);
+    } catch (err) {
+      throw providerError(this.id, err);
+    }
+    yield { type: 'done', result: result(this.id, text, usageOrEstimate(request.messages, text, input, output)) };
+  }
+}
