@@ -27,6 +27,16 @@ export class ThreadHistory {
     return kept;
   }
 
+  /**
+   * Starts a thread's history from turns found on the platform (a Slack thread that began before the
+   * bot was asked). Never overwrites: returns false when the thread already has history.
+   */
+  async seed(threadKey: string, turns: readonly Turn[]): Promise<boolean> {
+    if ((await this.load(threadKey)).length > 0) return false;
+    await this.append(threadKey, ...turns);
+    return true;
+  }
+
   async clear(threadKey: string): Promise<void> {
     await this.space.delete(threadKey);
   }
