@@ -1,0 +1,37 @@
+import type { ProviderName } from '../../src/config/schema.ts';
+import { AnthropicChatModel } from '../../src/llm/anthropic.ts';
+import type { ChatModel, ChatResult, ChatStreamEvent } from '../../src/llm/chat-model.ts';
+import { GeminiChatModel } from '../../src/llm/gemini.ts';
+import { MistralChatModel } from '../../src/llm/mistral.ts';
+import { OllamaChatModel } from '../../src/llm/ollama.ts';
+import { OpenAIChatModel } from '../../src/llm/openai.ts';
+import { baseUrlFor, type LlmFake } from '../fakes/llm/index.ts';
+
+export const PROVIDER_NAMES: ProviderName[] = ['openai', 'anthropic', 'gemini', 'mistral', 'ollama'];
+
+/** The real provider class, configured against a loopback fake. */
+export function modelFor(provider: ProviderName, fake: LlmFake | { origin: string }, model = `fake-${provider}-model`): ChatModel {
+  const options = { apiKey: `test-key-${provider}`, baseUrl: baseUrlFor(provider, fake.origin), model, maxOutputTokens: 256 };
+  switch (provider) {
+    case 'openai':
+      return new OpenAIChatModel(options);
+    case 'anthropic':
+      return new AnthropicChatModel(options);
+    case 'gemini':
+      return new GeminiChatModel(options);
+    case 'mistral':
+      return new MistralChatModel(options);
+    case 'ollama':
+      return new OllamaChatModel({ host: fake.origin, model, maxOutputTokens: 256 });
+  }
+}
+
+export async function collect(stream: AsyncIterable<ChatStreamEvent>): Promise<{ deltas: string[]; result?: ChatResult }> {
+  const deltas: string[] = [];
+  let result: ChatResult | undefined;
+  for await (const event of stream) {
+    if (event.type === 'delta') deltas.push(event.text);
+    else result = event.result;
+  }
+  return { deltas, result };
+}
