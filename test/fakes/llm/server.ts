@@ -14,12 +14,16 @@ export interface RecordedRequest {
 export type Reply =
   | { kind: 'text'; text: string; inputTokens?: number; outputTokens?: number }
   | { kind: 'status'; status: number; headers?: Record<string, string>; message?: string }
+  /** Answers `reply` after `ms` milliseconds (slow providers, concurrency caps). */
+  | { kind: 'slow'; ms: number; reply: Reply }
   /** Accepts the request and never answers (timeouts). */
   | { kind: 'hang' }
   /** Streams the first half of the text, then cuts the connection. */
   | { kind: 'cut'; text: string };
 
 export const text = (value: string, usage: { inputTokens?: number; outputTokens?: number } = {}): Reply => ({ kind: 'text', text: value, ...usage });
+export const slow = (ms: number, reply: Reply): Reply => ({ kind: 'slow', ms, reply });
+export const hang = (): Reply => ({ kind: 'hang' });
 export const status = (code: number, headers?: Record<string, string>): Reply => ({ kind: 'status', status: code, headers });
 
 /** How one provider's wire protocol frames replies. */
@@ -55,6 +59,9 @@ export function sendJson(response: ServerResponse, statusCode: number, body: unk
  */
 export class LlmFake {
   readonly requests: RecordedRequest[] = [];
+  /** Requests being answered right now, and the most ever at once. */
+  active = 0;
+  maxActive = 0;
   responder: (request: RecordedRequest) => Reply = () => text('The pilot could not stage in the input file.');
   private readonly queue: Reply[] = [];
   private readonly sockets = new Set<Socket>();
@@ -110,8 +117,17 @@ export class LlmFake {
       return;
     }
     this.requests.push(recorded);
-    const reply = this.queue.shift() ?? this.responder(recorded);
+    this.active++;
+    this.maxActive = Math.max(this.maxActive, this.active);
+    res.on('close', () => this.active--);
+    this.reply(res, recorded, this.queue.shift() ?? this.responder(recorded));
+  }
+
+  private reply(res: ServerResponse, recorded: RecordedRequest, reply: Reply): void {
     switch (reply.kind) {
+      case 'slow':
+        setTimeout(() => this.reply(res, recorded, reply.reply), reply.ms);
+        return;
       case 'hang':
         return;
       case 'status':
