@@ -1,0 +1,364 @@
+/**
+ * Streaming context extraction from job logs. A log is read once, in batches of about 1 MiB, as a
+ * one-byte (latin1) string so regex indexes equal byte offsets and no UTF-8 decoding is paid for
+ * lines nobody reads. Memory stays bounded by two batches plus the kept matches, whatever the
+ * log's size; a single overlong line is scanned in pieces and cut when kept.
+ */
+
+export interface ScanPattern {
+  regex: RegExp;
+  weight: number;
+  label: string;
+}
+
+export interface ScanOptions {
+  patterns: ScanPattern[];
+  contextBefore: number;
+  contextAfter: number;
+  maxLineChars: number;
+  maxMatches: number;
+  tailLines: number;
+  /** Reading stops after this many bytes (the result says `truncated`). */
+  maxBytes: number;
+}
+
+export interface LogMatch {
+  /** 1-based line number in the log. */
+  line: number;
+  text: string;
+  weight: number;
+  label: string;
+}
+
+export interface ScanResult {
+  bytes: number;
+  lines: number;
+  truncated: boolean;
+  binary: boolean;
+  /** Every pattern hit, also those not kept in `matches`. */
+  totalMatches: number;
+  /** The highest-ranked hits (at most maxMatches), in log order. */
+  matches: LogMatch[];
+  /** The best hit with its context window, repeated lines collapsed. */
+  best?: { match: LogMatch; firstLine: number; context: string[] };
+  /** The last `tailLines` lines of the log. */
+  tail: string[];
+}
+
+/** Chunks are gathered to at least 64 KiB before a scan; larger chunks are scanned as they come. */
+const BATCH_BYTES = 64 * 1024;
+/** A line longer than this is scanned in pieces instead of being held whole. */
+const LONG_LINE_BYTES = 1 << 20;
+const TAIL_WINDOW = 96 * 1024;
+const NL = 10;
+const ERROR_LEVEL = /\| (?:ERROR|CRITICAL|FATAL) /;
+
+interface Candidate {
+  line: number;
+  raw: string;
+  continuation: boolean;
+  ranked: { weight: number; label: string };
+  start: number;
+  stop: number;
+}
+
+export class LogScanner {
+  private readonly prefilter: RegExp;
+  /** Capture group of each pattern in the prefilter, so a hit names its pattern without re-testing. */
+  private readonly groups: number[] = [];
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Incomplete last line of the previous batch (latin1). */
+  private carry = '';
+  /** The last complete lines seen (bounded), for context before a match near a batch start and the tail. */
+  private previous = '';
+  private lineNo = 0;
+  private inLongLine = false;
+  private longLineMatched = false;
+  private bytes = 0;
+  private truncated = false;
+  private binary = false;
+  private checkedBinary = false;
+  private totalMatches = 0;
+  private readonly kept: LogMatch[] = [];
+  private best?: { match: LogMatch; firstLine: number; before: string[]; after: string[]; afterWanted: number };
+
+  constructor(private readonly options: ScanOptions) {
+    let group = 1;
+    const sources: string[] = [];
+    for (const p of options.patterns) {
+      this.groups.push(group);
+      sources.push(`(${p.regex.source})`);
+      group += 1 + countGroups(p.regex.source);
+    }
+    // A pattern-less scan (tail only) uses a regex that never matches.
+    this.prefilter = new RegExp(sources.length ? sources.join('|') : '(?!)', 'gim');
+  }
+
+  /** False once the byte cap is reached or the log is binary: the caller should stop reading. */
+  get wantsMore(): boolean {
+    return !this.truncated && !this.binary;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (!this.wantsMore || chunk.byteLength === 0) return;
+    let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.bytes + buf.length > this.options.maxBytes) {
+      buf = buf.subarray(0, this.options.maxBytes - this.bytes);
+      this.truncated = true;
+    }
+    this.bytes += buf.length;
+    if (!this.checkedBinary) {
+      this.checkedBinary = true;
+      if (looksBinary(buf.subarray(0, 8192))) {
+        this.binary = true;
+        return;
+      }
+    }
+    this.pending.push(buf);
+    this.pendingBytes += buf.length;
+    if (this.pendingBytes >= BATCH_BYTES || this.truncated) this.flush(false);
+  }
+
+  finish(): ScanResult {
+    if (!this.binary) this.flush(true);
+    const tail = this.binary ? [] : lastLines(this.previous, this.options.tailLines).map((l) => this.cut(l));
+    const best = this.best;
+    return {
+      bytes: this.bytes,
+      lines: this.lineNo,
+      truncated: this.truncated,
+      binary: this.binary,
+      totalMatches: this.totalMatches,
+      matches: [...this.kept].sort((a, b) => a.line - b.line),
+      best: best ? { match: best.match, firstLine: best.firstLine, context: collapseRepeats([...best.before, best.match.text, ...best.after]) } : undefined,
+      tail,
+    };
+  }
+
+  private flush(final: boolean): void {
+    if (this.pendingBytes === 0 && !(final && this.carry)) return;
+    const batch = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    let text = this.carry + batch.toString('latin1');
+    this.carry = '';
+    if (!final) {
+      const end = text.lastIndexOf('\n') + 1;
+      if (end === 0) {
+        if (text.length < LONG_LINE_BYTES) {
+          this.carry = text;
+          return;
+        }
+        // One overlong line so far: scan this piece of it and keep nothing of it.
+        this.scanLongPiece(text);
+        return;
+      }
+      if (end < text.length) {
+        this.carry = text.slice(end);
+        text = text.slice(0, end);
+      }
+    }
+    this.scan(text, final);
+    this.previous = text.length >= TAIL_WINDOW ? text : (this.previous.length > TAIL_WINDOW ? this.previous.slice(-TAIL_WINDOW) : this.previous) + text;
+  }
+
+  private scanLongPiece(piece: string): void {
+    if (!this.longLineMatched) {
+      const hit = this.firstHit(piece);
+      if (hit) {
+        this.longLineMatched = true;
+        const match: LogMatch = { line: this.lineNo + 1, text: this.cut((this.inLongLine ? '…' : '') + decode(piece.slice(0, this.options.maxLineChars * 4))), ...hit };
+        this.totalMatches++;
+        this.keep(match);
+        if (!this.best || match.weight >= this.best.match.weight) {
+          this.best = { match, firstLine: match.line, before: [], after: [], afterWanted: this.options.contextAfter };
+        }
+      }
+    }
+    this.inLongLine = true;
+  }
+
+  private firstHit(text: string): { weight: number; label: string } | undefined {
+    this.prefilter.lastIndex = 0;
+    const m = this.prefilter.exec(text);
+    return m ? this.rankHit(m, text) : undefined;
+  }
+
+  private rankHit(m: RegExpExecArray, line: string): { weight: number; label: string } {
+    let index = 0;
+    for (let k = 0; k < this.groups.length; k++) {
+      if (m[this.groups[k]!] !== undefined) {
+        index = k;
+        break;
+      }
+    }
+    const pattern = this.options.patterns[index]!;
+    return { weight: pattern.weight + (ERROR_LEVEL.test(line) ? 1 : 0), label: pattern.label };
+  }
+
+  private scan(text: string, final: boolean): void {
+    // Lines still owed to the previous best match's after-context.
+    if (this.best && this.best.afterWanted > 0) this.fillAfter(text, 0);
+    let counted = 0;
+    let lineAt = this.lineNo;
+    let candidate: Candidate | undefined;
+    const re = this.prefilter;
+    re.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(text)) !== null) {
+      const start = text.lastIndexOf('\n', m.index) + 1;
+      let stop = text.indexOf('\n', m.index);
+      if (stop < 0) stop = text.length;
+      let i = text.indexOf('\n', counted);
+      while (i !== -1 && i < start) {
+        lineAt++;
+        i = text.indexOf('\n', i + 1);
+      }
+      counted = start;
+      const continuation = start === 0 && this.inLongLine;
+      if (!(continuation && this.longLineMatched)) {
+        const raw = text.slice(start, Math.min(stop, start + this.options.maxLineChars * 4));
+        const ranked = this.rankHit(m, raw);
+        this.totalMatches++;
+        const bestWeight = candidate?.ranked.weight ?? this.best?.match.weight ?? -1;
+        if (this.kept.length < this.options.maxMatches || ranked.weight > this.lowestKept()) {
+          this.keep({ line: lineAt + 1, text: this.cut((continuation ? '…' : '') + decode(raw)), ...ranked });
+        }
+        // Ties go to the later line: the last sign of a cause is usually closest to the failure.
+        if (ranked.weight >= bestWeight) candidate = { line: lineAt + 1, raw, continuation, ranked, start, stop };
+      }
+      re.lastIndex = stop + 1;
+      if (stop + 1 >= text.length) break;
+    }
+    // The best hit of this batch gets its context once, not once per hit.
+    if (candidate) {
+      const before = this.linesBefore(text, candidate.start);
+      const match: LogMatch = { line: candidate.line, text: this.cut((candidate.continuation ? '…' : '') + decode(candidate.raw)), ...candidate.ranked };
+      this.best = { match, firstLine: match.line - before.length, before, after: [], afterWanted: this.options.contextAfter };
+      this.fillAfter(text, candidate.stop + 1);
+    }
+    let i = text.indexOf('\n', counted);
+    while (i !== -1) {
+      lineAt++;
+      i = text.indexOf('\n', i + 1);
+    }
+    if (final && text.length > 0 && text.charCodeAt(text.length - 1) !== NL) lineAt++;
+    this.lineNo = lineAt;
+    if (text.length > 0) {
+      this.inLongLine = false;
+      this.longLineMatched = false;
+    }
+  }
+
+  private lowestKept(): number {
+    let low = Infinity;
+    for (const k of this.kept) if (k.weight < low) low = k.weight;
+    return low;
+  }
+
+  private keep(match: LogMatch): void {
+    if (this.kept.length < this.options.maxMatches) {
+      this.kept.push(match);
+      return;
+    }
+    let low = 0;
+    for (let k = 1; k < this.kept.length; k++) if (this.kept[k]!.weight < this.kept[low]!.weight) low = k;
+    if (this.kept[low]!.weight < match.weight) this.kept.splice(low, 1, match);
+  }
+
+  /** Appends lines from `from` to the best match's after-context. */
+  private fillAfter(text: string, from: number): void {
+    const best = this.best!;
+    let pos = from;
+    while (best.afterWanted > 0 && pos < text.length) {
+      let stop = text.indexOf('\n', pos);
+      if (stop < 0) stop = text.length;
+      best.after.push(this.cut(decode(text.slice(pos, Math.min(stop, pos + this.options.maxLineChars * 4)))));
+      best.afterWanted--;
+      pos = stop + 1;
+    }
+  }
+
+  private linesBefore(text: string, start: number): string[] {
+    const want = this.options.contextBefore;
+    const out: string[] = [];
+    let end = start - 1; // the newline ending the previous line
+    while (out.length < want && end >= 0) {
+      const s = text.lastIndexOf('\n', end - 1) + 1;
+      out.push(this.cut(decode(text.slice(s, Math.min(end, s + this.options.maxLineChars * 4)))));
+      end = s - 1;
+    }
+    if (out.length < want && end < 0 && this.previous) {
+      const more = lastLines(this.previous, want - out.length).reverse();
+      out.push(...more.map((l) => this.cut(l)));
+    }
+    return out.reverse();
+  }
+
+  private cut(line: string): string {
+    const max = this.options.maxLineChars;
+    return line.length > max ? `${line.slice(0, max)}… [line cut at ${max} characters]` : line;
+  }
+}
+
+/** Number of capturing groups in a regex source. */
+function countGroups(source: string): number {
+  return new RegExp(`${source}|`).exec('')!.length - 1;
+}
+
+/** Reads `source` to the end (or the byte cap) through a LogScanner. */
+export async function scanLog(source: AsyncIterable<Uint8Array>, options: ScanOptions): Promise<ScanResult> {
+  const scanner = new LogScanner(options);
+  for await (const chunk of source) {
+    scanner.push(chunk);
+    if (!scanner.wantsMore) break;
+  }
+  return scanner.finish();
+}
+
+function decode(latin1: string): string {
+  // Lines are held as one-byte strings; turn the kept ones back into real UTF-8 text.
+  // eslint-disable-next-line no-control-regex
+  return Buffer.from(latin1, 'latin1').toString('utf8').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').replace(/\r$/, '');
+}
+
+function lastLines(text: string, n: number): string[] {
+  if (n <= 0 || text.length === 0) return [];
+  let end = text.endsWith('\n') ? text.length - 1 : text.length;
+  const out: string[] = [];
+  while (out.length < n && end >= 0) {
+    const s = text.lastIndexOf('\n', end - 1) + 1;
+    out.push(decode(text.slice(s, Math.min(end, s + 100_000))));
+    if (s === 0) break;
+    end = s - 1;
+  }
+  return out.reverse();
+}
+
+/** NUL bytes or mostly control characters in the first block: not a text log. */
+function looksBinary(head: Buffer): boolean {
+  if (head.includes(0)) return true;
+  let control = 0;
+  for (const b of head) if (b < 9 || (b > 13 && b < 32)) control++;
+  return head.length > 0 && control / head.length > 0.1;
+}
+
+/** Strips a pilot-log timestamp so repeated messages compare equal. */
+function messageOf(line: string): string {
+  return line.replace(/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[,.]\d+)?\s*/, '');
+}
+
+/** Collapses runs of the same message into one line plus a count. */
+export function collapseRepeats(lines: string[]): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    let j = i + 1;
+    while (j < lines.length && messageOf(lines[j]!) === messageOf(lines[i]!)) j++;
+    out.push(lines[i]!);
+    if (j - i > 1) out.push(`[the same message repeated ${j - i - 1} more time${j - i - 1 === 1 ? '' : 's'}]`);
+    i = j;
+  }
+  return out;
+}
