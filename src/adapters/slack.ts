@@ -369,7 +369,8 @@ export class SlackAdapter {
       );
       status.stop();
       const streamTs = await stream.settle();
-      await this.post(question, renderAnswer(answer, { preface: question.preface, feedback: feedbackContext(answer, question) }), streamTs);
+      const asked = stripMention(question.text, this.app.config.bot.name, this.botUserId ? [this.botUserId] : []);
+      await this.post(question, renderAnswer(answer, { preface: question.preface, feedback: feedbackContext(answer, asked) }), streamTs);
       posted = true;
     } catch (err) {
       this.logger.error({ err: errorMessage(err), channel: question.channel }, 'could not answer a Slack message');
@@ -575,12 +576,12 @@ class StreamingReply {
   }
 }
 
-function feedbackContext(answer: Answer, question: Question): FeedbackContext {
+function feedbackContext(answer: Answer, question: string): FeedbackContext {
   const number = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : undefined);
   return {
     agent: answer.agent,
     model: answer.model,
-    question: question.text,
+    question,
     pandaid: number(answer.facts.pandaid),
     jeditaskid: number(answer.facts.jeditaskid),
   };
