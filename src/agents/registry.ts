@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.ts';
 import type { Store } from '../storage/store.ts';
 import type { Agent, Route } from './agent.ts';
 import { GeneralAgent } from './general.ts';
+import { createDocumentsAgent } from './documents.ts';
 
 /** What agents may use; built once per process by createApp. */
 export interface AgentDeps {
@@ -21,5 +22,6 @@ export interface AgentDeps {
 export async function createAgents(_deps: AgentDeps): Promise<Partial<Record<Route['agent'], Agent>>> {
   return {
     general: new GeneralAgent(),
+    documents: createDocumentsAgent(_deps),
   };
 }

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { askCommand } from './ask.ts';
 import { chatCommand } from './chat.ts';
 import { serveCommand } from './serve.ts';
+import { ingestCommand } from './ingest.ts';
 
 /**
  * `askpanda` — every subcommand is one file in src/cli; each loads the configuration itself so
@@ -17,6 +18,7 @@ const program = new Command()
 program.addCommand(serveCommand());
 program.addCommand(chatCommand());
 program.addCommand(askCommand());
+program.addCommand(ingestCommand());
 // addCommand() does not copy these settings; every subcommand reports usage errors the same way.
 for (const command of program.commands) command.exitOverride().showHelpAfterError(`(run askpanda ${command.name()} --help for usage)`);
 

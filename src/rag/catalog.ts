@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import type { Chunk } from './chunk.ts';
+import type { ChunkOptions } from './chunker.ts';
+import { CorruptIndexError, quarantine, readFileChecked, removeStaleTemps, writeFileAtomic } from './atomic-file.ts';
+
+const ChunkSchema = z.object({
+  id: z.string(),
+  source: z.string(),
+  title: z.string(),
+  section: z.string(),
+  text: z.string(),
+  url: z.string().optional(),
+});
+
+const FileEntrySchema = z.object({
+  hash: z.string(),
+  size: z.number(),
+  mtimeMs: z.number(),
+  source: z.string(),
+  chunkIds: z.array(z.string()),
+});
+export type FileEntry = z.infer<typeof FileEntrySchema>;
+
+const CatalogFileSchema = z.object({
+  format: z.literal('askpanda-docs-catalog'),
+  version: z.literal(1),
+  chunking: z.object({ chunkChars: z.number(), chunkOverlap: z.number() }),
+  files: z.record(z.string(), FileEntrySchema),
+  chunks: z.array(ChunkSchema),
+  /** Which embedder's vectors the vector store holds, and for which chunks. */
+  vectors: z.object({ embedder: z.string(), ids: z.array(z.string()) }).optional(),
+});
+
+/**
+ * What has been ingested: per file its content hash and chunk ids, and every chunk's text (BM25
+ * and citations need it whichever vector store holds the vectors). One durable local file.
+ */
+export class Catalog {
+  readonly files = new Map<string, FileEntry>();
+  readonly chunks = new Map<string, Chunk>();
+  vectorEmbedder: string | undefined;
+  readonly vectorIds = new Set<string>();
+
+  constructor(
+    readonly file: string,
+    public chunking: ChunkOptions,
+  ) {}
+
+  /** Loads the catalog; a missing file is an empty catalog, a damaged one is set aside and reported. */
+  static async open(file: string, chunking: ChunkOptions, onDamaged?: (err: CorruptIndexError) => void): Promise<Catalog> {
+    const catalog = new Catalog(file, chunking);
+    await removeStaleTemps(file);
+    let body: Buffer | undefined;
+    try {
+      body = await readFileChecked(file);
+    } catch (err) {
+      if (!(err instanceof CorruptIndexError)) throw err;
+      onDamaged?.(err);
+      await quarantine(file);
+      return catalog;
+    }
+    if (!body) return catalog;
+    let parsed;
+    try {
+      parsed = CatalogFileSchema.safeParse(JSON.parse(body.toString('utf8')));
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed?.success) {
+      onDamaged?.(new CorruptIndexError(file, 'unexpected content'));
+      await quarantine(file);
+      return catalog;
+    }
+    const data = parsed.data;
+    const sameChunking = data.chunking.chunkChars === chunking.chunkChars && data.chunking.chunkOverlap === chunking.chunkOverlap;
+    for (const chunk of data.chunks) catalog.chunks.set(chunk.id, chunk);
+    for (const [name, entry] of Object.entries(data.files)) {
+      // Other chunk settings: every file counts as changed, so the next ingest re-chunks it.
+      catalog.files.set(name, sameChunking ? entry : { ...entry, hash: '', mtimeMs: -1 });
+    }
+    if (data.vectors) {
+      catalog.vectorEmbedder = data.vectors.embedder;
+      for (const id of data.vectors.ids) if (catalog.chunks.has(id)) catalog.vectorIds.add(id);
+    }
+    return catalog;
+  }
+
+  async save(): Promise<void> {
+    const data: z.infer<typeof CatalogFileSchema> = {
+      format: 'askpanda-docs-catalog',
+      version: 1,
+      chunking: this.chunking,
+      files: Object.fromEntries(this.files),
+      chunks: [...this.chunks.values()],
+      ...(this.vectorEmbedder ? { vectors: { embedder: this.vectorEmbedder, ids: [...this.vectorIds] } } : {}),
+    };
+    await writeFileAtomic(this.file, JSON.stringify(data));
+  }
+}

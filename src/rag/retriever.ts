@@ -1,0 +1,113 @@
+import type { Logger } from 'pino';
+import { Bm25Index } from './bm25.ts';
+import type { Catalog } from './catalog.ts';
+import type { Chunk } from './chunk.ts';
+import type { Embedder } from './embedder.ts';
+import { reciprocalRankFusion } from './rrf.ts';
+import { termSet, terms } from './terms.ts';
+import type { VectorStore } from './vector-store.ts';
+
+export interface Hit {
+  chunk: Chunk;
+  /** Fused (RRF) score in hybrid mode, BM25 score otherwise. */
+  score: number;
+  /** Share of the query's distinct terms found in the chunk's heading and text (0-1). */
+  coverage: number;
+  /** 1-based ranks in each ranking that found it. */
+  ranks: { bm25?: number; vector?: number };
+  vectorScore?: number;
+}
+
+export type RetrievalMode = 'bm25' | 'vector' | 'hybrid';
+
+export interface RetrieverOptions {
+  embedder?: Embedder;
+  vectorStore?: VectorStore;
+  logger?: Logger;
+}
+
+/** Candidates each ranking contributes before fusion. */
+const FUSION_DEPTH = 30;
+
+/**
+ * BM25 over every catalog chunk, plus vector search when an embedder and store are configured,
+ * fused by reciprocal rank. If the embedder fails at query time the answer still comes from BM25.
+ */
+export class Retriever {
+  readonly bm25: Bm25Index;
+
+  constructor(
+    readonly catalog: Catalog,
+    private readonly options: RetrieverOptions = {},
+  ) {
+    this.bm25 = new Bm25Index(catalog.chunks.values());
+  }
+
+  get mode(): RetrievalMode {
+    return this.options.embedder && this.options.vectorStore ? 'hybrid' : 'bm25';
+  }
+
+  get size(): number {
+    return this.catalog.chunks.size;
+  }
+
+  searchBm25(query: string, k: number): Hit[] {
+    return this.toHits(
+      query,
+      this.bm25.query(query, k).map((m, i) => ({ id: m.id, score: m.score, ranks: { bm25: i + 1 } })),
+    );
+  }
+
+  async searchVector(query: string, k: number, signal?: AbortSignal): Promise<Hit[]> {
+    const { embedder, vectorStore } = this.options;
+    if (!embedder || !vectorStore) return [];
+    const [vector] = await embedder.embed([query], 'query', signal);
+    if (!vector) return [];
+    const matches = await vectorStore.query(vector, k, signal);
+    return this.toHits(
+      query,
+      matches.map((m, i) => ({ id: m.id, score: m.score, ranks: { vector: i + 1 }, vectorScore: m.score })),
+    );
+  }
+
+  async search(query: string, k: number, options: { mode?: RetrievalMode; signal?: AbortSignal } = {}): Promise<Hit[]> {
+    const mode = options.mode ?? this.mode;
+    if (mode === 'bm25' || !this.options.embedder) return this.searchBm25(query, k);
+    let vectorHits: Hit[];
+    try {
+      vectorHits = await this.searchVector(query, mode === 'vector' ? k : FUSION_DEPTH, options.signal);
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      this.options.logger?.warn({ err: String(err) }, 'vector search failed; answering from keyword search');
+      return this.searchBm25(query, k);
+    }
+    if (mode === 'vector') return vectorHits.slice(0, k);
+    const keywordHits = this.searchBm25(query, FUSION_DEPTH);
+    const byId = new Map<string, Hit>();
+    for (const hit of [...keywordHits, ...vectorHits]) {
+      const seen = byId.get(hit.chunk.id);
+      byId.set(hit.chunk.id, seen ? { ...seen, ranks: { ...seen.ranks, ...hit.ranks }, vectorScore: hit.vectorScore ?? seen.vectorScore } : hit);
+    }
+    const fused = reciprocalRankFusion([keywordHits.map((h) => h.chunk.id), vectorHits.map((h) => h.chunk.id)]);
+    return fused.slice(0, k).map(({ id, score }) => ({ ...byId.get(id)!, score }));
+  }
+
+  private toHits(query: string, matches: Array<{ id: string; score: number; ranks: Hit['ranks']; vectorScore?: number }>): Hit[] {
+    const wanted = new Set(terms(query));
+    const hits: Hit[] = [];
+    for (const match of matches) {
+      const chunk = this.catalog.chunks.get(match.id);
+      if (!chunk) continue; // a vector left in a shared store by another catalog
+      hits.push({ chunk, score: match.score, ranks: match.ranks, coverage: coverage(wanted, chunk), ...(match.vectorScore !== undefined ? { vectorScore: match.vectorScore } : {}) });
+    }
+    return hits;
+  }
+}
+
+function coverage(wanted: Set<string>, chunk: Chunk): number {
+  if (wanted.size === 0) return 0;
+  const have = termSet(`${chunk.title} ${chunk.section} ${chunk.text}`);
+  let found = 0;
+  for (const term of wanted) if (have.has(term)) found++;
+  return found / wanted.size;
+}
