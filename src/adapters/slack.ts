@@ -439,8 +439,11 @@ export class SlackAdapter {
       await this.bolt.client.assistant.threads.setStatus({ channel_id: question.channel, thread_ts: question.threadTs, status });
       return true;
     } catch (err) {
-      this.logger.info({ err: slackError(err) }, 'assistant status refused; using reactions instead');
-      this.assistantStatusRefused = true;
+      // Slack saying no (not an assistant thread, missing assistant:write) is lasting; a network hiccup is not.
+      if ((err as { code?: unknown }).code === 'slack_webapi_platform_error') {
+        this.logger.info({ err: slackError(err) }, 'assistant status refused; using reactions instead');
+        this.assistantStatusRefused = true;
+      }
       return false;
     }
   }
@@ -478,7 +481,7 @@ class ThinkingStatus {
 
   set(text: string): void {
     this.latest = text;
-    if (this.shown === 'assistant') this.pending = this.pending.then(() => this.adapter.setAssistantStatus(this.question, text));
+    if (this.shown === 'assistant') this.pending = this.pending.then(() => (this.adapter.useAssistantStatus(this.question) ? this.adapter.setAssistantStatus(this.question, text) : undefined));
   }
 
   /** The answer (or its streamed draft) is about to appear: no status from now on. */

@@ -179,6 +179,11 @@ export class FakeSlack extends EventEmitter {
     return acked;
   }
 
+  /** Slack's "please reconnect" message (sent before it recycles a connection). */
+  async sendDisconnect(reason = 'refresh_requested'): Promise<void> {
+    for (const ws of this.sockets) ws.send(JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'applink-fake-1' } }));
+  }
+
   private onSocket(ws: WebSocket): void {
     this.sockets.add(ws);
     ws.on('close', () => this.sockets.delete(ws));

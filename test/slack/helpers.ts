@@ -82,3 +82,8 @@ export function actionIds(blocks: unknown[]): string[] {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The thread's stored turns (what the bot remembers), as the bot core keeps them. */
+export async function turnsOf(h: Harness, channel: string, thread: string): Promise<Array<{ role: string; text: string; pandaid?: number; jeditaskid?: number }>> {
+  return ((await h.app.store.ns('history').get(`slack:${channel}:${thread}`)) as Array<{ role: string; text: string; pandaid?: number; jeditaskid?: number }> | undefined) ?? [];
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BOT_USER_ID, eventCallback, interactiveForm, blockActions, mentionEvent, messageEvent, postSigned, slackSignature, slashCommand, SIGNING_SECRET } from '../fakes/slack-api.ts';
-import { actionIds, sectionText, sleep, startHarness, type Harness } from './helpers.ts';
+import { actionIds, sectionText, sleep, startHarness, turnsOf, type Harness } from './helpers.ts';
 
 const CHANNEL = 'C07PANDAHELP';
 const ANA = 'U05ANAPHYS';
@@ -41,7 +41,9 @@ describe('Slack over HTTP (signed Events API requests)', () => {
     const replies = h.fake.repliesIn(CHANNEL, mentionTs);
     expect(replies).toHaveLength(1);
     const reply = replies[0]!;
-    expect(sectionText(reply.blocks)).toMatch(/6802258254/);
+    expect(sectionText(reply.blocks).length).toBeGreaterThan(20);
+    // The question reached the bot without the mention and was routed to the job.
+    expect((await turnsOf(h, CHANNEL, mentionTs))[0]).toMatchObject({ role: 'user', text: 'why did job 6802258254 fail?', pandaid: 6802258254 });
     expect(sectionText(reply.blocks)).not.toMatch(/\*\*/); // markdown bold became mrkdwn
     expect(actionIds(reply.blocks)).toEqual(expect.arrayContaining(['askpanda_feedback_up', 'askpanda_feedback_down']));
     expect(reply.text.length).toBeGreaterThan(0);
@@ -78,7 +80,9 @@ describe('Slack over HTTP (signed Events API requests)', () => {
     const replies = h.fake.repliesIn(CHANNEL, rootTs);
     expect(replies).toHaveLength(1);
     // The seeded thread named the job, so the follow-up is about it.
-    expect(sectionText(replies[0]!.blocks)).toMatch(/6802258254/);
+    const turns = await turnsOf(h, CHANNEL, rootTs);
+    expect(turns[0]).toMatchObject({ role: 'user', text: 'my job 6802258254 at CERN-PROD failed overnight', pandaid: 6802258254 });
+    expect(turns.filter((t) => t.text === 'how can I fix it?')).toEqual([expect.objectContaining({ role: 'user', pandaid: 6802258254 })]);
   });
 
   it('answers a DM in its thread and shows the assistant status while working', async () => {
@@ -96,10 +100,17 @@ describe('Slack over HTTP (signed Events API requests)', () => {
   it('falls back to a 👀 reaction where assistant threads are not available', async () => {
     h.fake.assistantStatusError = 'not_allowed_token_type';
     const dm = 'D07BENDM01';
+    await send(messageEvent(dm, BEN, 'why did job 6798544333 fail?', ts()));
+    await h.adapter.idle();
+    await h.fake.waitFor('assistant.threads.setStatus', (c) => c.args.channel_id === dm);
+    await sleep(20);
+    const refused = h.fake.callsOf('assistant.threads.setStatus').length;
+    // Once refused, statuses go to reactions on the user's message.
     const dmTs = ts();
-    await send(messageEvent(dm, BEN, 'why did job 6798544333 fail?', dmTs));
+    await send(messageEvent(dm, BEN, 'what is going on with job 6798544333?', dmTs));
     await h.adapter.idle();
     await h.fake.waitFor('reactions.remove', (c) => c.args.timestamp === dmTs);
+    expect(h.fake.callsOf('assistant.threads.setStatus')).toHaveLength(refused);
     expect(h.fake.callsOf('reactions.add').some((c) => c.args.timestamp === dmTs && c.args.name === 'eyes')).toBe(true);
     expect(h.fake.repliesIn(dm, dmTs)).toHaveLength(1);
   });
@@ -117,7 +128,7 @@ describe('Slack over HTTP (signed Events API requests)', () => {
     await h.adapter.idle();
     const replies = h.fake.repliesIn(CHANNEL, rootTs);
     expect(replies).toHaveLength(2);
-    expect(sectionText(replies[1]!.blocks)).toMatch(/6802258254/);
+    expect((await turnsOf(h, CHANNEL, rootTs))[2]).toMatchObject({ role: 'user', text: 'how can I fix it?', pandaid: 6802258254 });
     expect(h.fake.repliesIn(CHANNEL, otherRoot)).toHaveLength(0);
   });
 
@@ -199,7 +210,7 @@ describe('Slack over HTTP (signed Events API requests)', () => {
     expect(root).toBeDefined();
     const replies = h.fake.repliesIn(CHANNEL, root!.ts);
     expect(replies).toHaveLength(1);
-    expect(sectionText(replies[0]!.blocks)).toMatch(/6802258254/);
+    expect((await turnsOf(h, CHANNEL, root!.ts))[0]).toMatchObject({ text: 'why did job 6802258254 fail?', pandaid: 6802258254 });
   });
 
   it('tells the user privately how to invite it when it cannot post in the channel', async () => {
