@@ -3,9 +3,12 @@ import type { Config } from './config/schema.ts';
 import { Bot } from './bot/bot.ts';
 import { ThreadHistory } from './bot/thread-history.ts';
 import { openStore, type Store } from './storage/store.ts';
-import { OfflineModel } from './llm/offline.ts';
+import { createChatModel } from './llm/create.ts';
 import type { ChatModel } from './llm/chat-model.ts';
 import { createAgents } from './agents/registry.ts';
+import { withAnswerExtras } from './agents/answer-extras.ts';
+import { createModelSelector } from './agents/model-selector.ts';
+import type { Agent, Route } from './agents/agent.ts';
 import { createLogger } from './util/log.ts';
 
 /** Everything a surface needs, built once from the configuration (the composition root). */
@@ -33,10 +36,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const store = await openStore(config);
   closers.push(() => store.close());
 
-  const model: ChatModel = new OfflineModel();
+  const model: ChatModel = createChatModel(config, logger, banners);
   const history = new ThreadHistory(store.ns('history'), config.history);
-  const agents = await createAgents({ config, store, logger, banners, closers, demo: options.demo ?? config.demo });
-  const bot = new Bot({ config, history, model, agents, logger });
+  const created = await createAgents({ config, store, logger, banners, closers, demo: options.demo ?? config.demo });
+  // Every answer gets grounded follow-ups and its token count, whichever agent wrote it.
+  const agents: Partial<Record<Route['agent'], Agent>> = Object.fromEntries(Object.entries(created).map(([kind, agent]) => [kind, withAnswerExtras(agent)]));
+  const bot = new Bot({ config, history, model, agents, logger, selector: createModelSelector(model, logger) });
 
   return {
     config,

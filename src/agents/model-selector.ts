@@ -1,0 +1,128 @@
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Selector } from '../bot/bot.ts';
+import type { Turn } from '../bot/history.ts';
+import { findIds } from '../bot/ids.ts';
+import type { ChatModel } from '../llm/chat-model.ts';
+import { loadPrompt } from '../llm/prompts.ts';
+import { silentLogger } from '../util/log.ts';
+import type { Route } from './agent.ts';
+
+/** The closed list the model chooses from. */
+export const SELECTABLE_AGENTS = ['job', 'task', 'documents', 'general'] as const;
+
+const optionalId = z
+  .union([z.number().int().positive(), z.string().regex(/^\d{1,15}$/).transform(Number), z.null()])
+  .optional()
+  .transform((v) => v ?? undefined);
+
+const ChoiceSchema = z.object({
+  agent: z.enum(SELECTABLE_AGENTS),
+  pandaid: optionalId,
+  jeditaskid: optionalId,
+  reason: z.string().max(300).optional().catch(undefined),
+});
+export type ModelChoice = z.infer<typeof ChoiceSchema>;
+
+/** Turns of the thread the selector shows the model (it only needs the gist and the ids). */
+const HISTORY_TURNS = 6;
+const TURN_CHARS = 400;
+
+/** Every id the question or the thread mentions: the only ids a choice may carry. */
+export function idsInPlay(question: string, history: readonly Turn[]): { jobs: Set<number>; tasks: Set<number>; any: Set<number> } {
+  const jobs = new Set<number>();
+  const tasks = new Set<number>();
+  const any = new Set<number>();
+  const add = (text: string) => {
+    for (const m of findIds(text).mentions) {
+      any.add(m.id);
+      if (m.kind === 'job') jobs.add(m.id);
+      if (m.kind === 'task') tasks.add(m.id);
+    }
+  };
+  add(question);
+  for (const turn of history) {
+    add(turn.text);
+    if (turn.pandaid !== undefined) {
+      jobs.add(turn.pandaid);
+      any.add(turn.pandaid);
+    }
+    if (turn.jeditaskid !== undefined) {
+      tasks.add(turn.jeditaskid);
+      any.add(turn.jeditaskid);
+    }
+  }
+  return { jobs, tasks, any };
+}
+
+/** The model's choice as a Route, or why it cannot be used. */
+export function validateChoice(raw: string, question: string, history: readonly Turn[], fastGuess: Route): { route: Route } | { problem: string } {
+  const start = raw.indexOf('{');
+  const end = raw.lastIndexOf('}');
+  if (start < 0 || end <= start) return { problem: 'no JSON object' };
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.slice(start, end + 1));
+  } catch {
+    return { problem: 'invalid JSON' };
+  }
+  const parsed = ChoiceSchema.safeParse(json);
+  if (!parsed.success) return { problem: `not a known agent or bad ids (${parsed.error.issues[0]?.message ?? 'invalid'})` };
+  const choice = parsed.data;
+  const ids = idsInPlay(question, history);
+  for (const id of [choice.pandaid, choice.jeditaskid]) {
+    if (id !== undefined && !ids.any.has(id)) return { problem: `id ${id} appears neither in the question nor in the thread` };
+  }
+  const reason = `model: ${choice.reason?.trim() || 'chose ' + choice.agent}`;
+  switch (choice.agent) {
+    case 'job': {
+      const pandaid = choice.pandaid ?? fastGuess.pandaid ?? (ids.jobs.size === 1 ? [...ids.jobs][0] : undefined);
+      if (pandaid === undefined) return { problem: 'chose the job agent without a job id' };
+      return { route: { agent: 'job', pandaid, jeditaskid: choice.jeditaskid, reason } };
+    }
+    case 'task': {
+      const jeditaskid = choice.jeditaskid ?? fastGuess.jeditaskid ?? (ids.tasks.size === 1 ? [...ids.tasks][0] : undefined);
+      if (jeditaskid === undefined) return { problem: 'chose the task agent without a task id' };
+      return { route: { agent: 'task', jeditaskid, reason } };
+    }
+    default:
+      return { route: { agent: choice.agent, reason } };
+  }
+}
+
+function conversation(question: string, history: readonly Turn[], fastGuess: Route): string {
+  const lines = history.slice(-HISTORY_TURNS).map((turn) => {
+    const about = [turn.pandaid !== undefined ? `job ${turn.pandaid}` : '', turn.jeditaskid !== undefined ? `task ${turn.jeditaskid}` : ''].filter(Boolean).join(', ');
+    const text = turn.text.replace(/\s+/g, ' ').slice(0, TURN_CHARS);
+    return `${turn.role}${about ? ` (about ${about})` : ''}: ${text}`;
+  });
+  const guess = [fastGuess.agent, fastGuess.pandaid !== undefined ? `pandaid ${fastGuess.pandaid}` : '', fastGuess.jeditaskid !== undefined ? `jeditaskid ${fastGuess.jeditaskid}` : ''].filter(Boolean).join(', ');
+  return [
+    lines.length ? `Conversation so far (oldest first):\n${lines.join('\n')}` : 'No earlier conversation.',
+    `Rule-based guess: ${guess}.`,
+    `Latest message: ${question.replace(/\s+/g, ' ').slice(0, 2000)}`,
+  ].join('\n\n');
+}
+
+/**
+ * The selection agent's model step, for questions the deterministic fast path is unsure about
+ * (the Bot calls it only then). The model picks from a closed list; a choice that is not valid
+ * JSON, names an unknown agent or an id from nowhere is ignored and the fast path's guess stands.
+ */
+export function createModelSelector(model: ChatModel, logger: Logger = silentLogger): Selector {
+  return async (question, history, fastGuess) => {
+    if (model.offline) return fastGuess;
+    const messages = [
+      { role: 'system' as const, content: loadPrompt('selector') },
+      { role: 'user' as const, content: conversation(question, history, fastGuess) },
+    ];
+    const result = await model.complete({ messages, json: true, temperature: 0, maxOutputTokens: 150 });
+    const checked = validateChoice(result.text, question, history, fastGuess);
+    if ('problem' in checked) {
+      logger.warn({ model: result.model, problem: checked.problem }, 'model routing rejected; using the fast path');
+      return fastGuess;
+    }
+    logger.debug({ model: result.model, route: checked.route }, 'model routed');
+    return checked.route;
+  };
+}
