@@ -161,23 +161,26 @@ function cutLine(line: string, max: number): string[] {
   return pieces;
 }
 
-/** One paragraph larger than the budget, split by lines; a code fence is closed and re-opened. */
+/** One paragraph larger than the budget, split by lines; a code fence cut in two is closed and re-opened. */
 function splitUnit(unit: string, max: number): string[] {
-  const fenced = unit.startsWith('```') && unit.endsWith('```') && unit.length > 6;
-  const body = fenced ? unit.slice(3, -3).replace(/^\n/, '').replace(/\n$/, '') : unit;
-  const room = fenced ? max - 8 : max;
+  const room = max - 4; // every piece may need a closing "\n```"
   const pieces: string[] = [];
-  let current = '';
-  for (const line of body.split('\n').flatMap((l) => (l.length > room ? cutLine(l, room) : [l]))) {
-    if (current && current.length + 1 + line.length > room) {
-      pieces.push(current);
-      current = line;
-    } else {
-      current = current ? `${current}\n${line}` : line;
+  let current: string[] = [];
+  let length = 0;
+  let inFence = false;
+  for (const line of unit.split('\n').flatMap((l) => (l.length > room - 4 ? cutLine(l, room - 4) : [l]))) {
+    const closesFence = inFence && line.startsWith('```');
+    if (current.length > 0 && !closesFence && length + 1 + line.length > room) {
+      pieces.push(current.join('\n') + (inFence ? '\n```' : ''));
+      current = inFence ? ['```'] : [];
+      length = inFence ? 3 : 0;
     }
+    length += (current.length > 0 ? 1 : 0) + line.length;
+    current.push(line);
+    if (line.startsWith('```')) inFence = !inFence;
   }
-  if (current) pieces.push(current);
-  return fenced ? pieces.map((p) => '```\n' + p + '\n```') : pieces;
+  if (current.length > 0) pieces.push(current.join('\n') + (inFence ? '\n```' : ''));
+  return pieces;
 }
 
 /** mrkdwn split into chunks of at most `max` characters, at paragraph boundaries where possible. */

@@ -5,6 +5,9 @@ import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { SlackAdapter, type SlackAdapterOptions, type SlackStarted } from '../../src/adapters/slack.ts';
 import { silentLogger } from '../../src/util/log.ts';
+import { Bot } from '../../src/bot/bot.ts';
+import { ThreadHistory } from '../../src/bot/thread-history.ts';
+import type { Agent, Route } from '../../src/agents/agent.ts';
 import { APP_TOKEN, BOT_TOKEN, FakeSlack, SIGNING_SECRET } from '../fakes/slack-api.ts';
 
 export interface Harness {
@@ -23,6 +26,8 @@ export interface HarnessOptions extends SlackAdapterOptions {
   dataDir?: string;
   store?: string;
   env?: Record<string, string>;
+  /** Agents for a bot of the test's own (slow, streaming, long answers); the app's real bot otherwise. */
+  agents?: Partial<Record<Route['agent'], Agent>>;
 }
 
 /** The real app (demo monitor, offline model) behind the real Bolt adapter, talking to a fake Slack. */
@@ -46,7 +51,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ...options.env,
     },
   });
-  const app = await createApp(config, { demo: true, logger: silentLogger });
+  const real = await createApp(config, { demo: true, logger: silentLogger });
+  const app: App = options.agents
+    ? { ...real, bot: new Bot({ config, history: new ThreadHistory(real.store.ns('history'), config.history), model: real.model, agents: options.agents }), close: () => real.close() }
+    : real;
   const adapter = new SlackAdapter(app, { port: 0, statusDelayMs: 0, ...options, transport });
   const started = await adapter.start();
   if (transport === 'socket') await fake.waitForSocket();
