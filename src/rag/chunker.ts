@@ -72,6 +72,7 @@ function looksLikeMarkdown(text: string): boolean {
   return (text.match(/^#{2,6} \S/gm)?.length ?? 0) >= 5 || (text.match(/^```/gm)?.length ?? 0) >= 4;
 }
 
+const DOCUMENT_START = '\u0000';
 const EMBEDDED_FRONT_MATTER = /^---\n((?:[\w-]+:.*\n){1,12})---$/gm;
 
 function parseMarkdown(input: string, fallbackTitle: string): Parsed {
@@ -84,7 +85,7 @@ function parseMarkdown(input: string, fallbackTitle: string): Parsed {
     title = fallbackTitle;
     text = text.replace(EMBEDDED_FRONT_MATTER, (_m, fields: string) => {
       const name = /^title:\s*(.+)$/m.exec(fields)?.[1];
-      return name ? `# ${unquote(name.trim())}` : '';
+      return `# ${DOCUMENT_START}${name ? unquote(name.trim()) : fallbackTitle}`;
     });
   }
   const front = FRONT_MATTER.exec(text);
@@ -105,7 +106,10 @@ function parseMarkdown(input: string, fallbackTitle: string): Parsed {
     sections.push(current);
     current = { path, lines: [], entry };
   };
-  for (const line of text.split('\n')) {
+  for (const raw of text.split('\n')) {
+    // A new document of a concatenated dump: an unclosed code fence in the previous one ends here.
+    if (raw.startsWith(`# ${DOCUMENT_START}`)) inFence = false;
+    const line = raw.replace(DOCUMENT_START, '');
     if (FENCE.test(line)) inFence = !inFence;
     const heading = inFence ? null : ATX_HEADING.exec(line);
     if (heading) {
@@ -218,7 +222,8 @@ function splitSection(section: Section, options: ChunkOptions, lineMode: boolean
   let buffer = '';
   const separator = lineMode ? '\n' : '\n\n';
   for (const piece of pieces) {
-    if (buffer && buffer.length + separator.length + piece.length > limit) {
+    // A short lead-in ("You can invoke it like this:") stays with what it introduces.
+    if (buffer && buffer.length + separator.length + piece.length > limit && buffer.length >= limit * 0.3) {
       chunks.push(buffer);
       const carried = overlapTail(buffer, options.chunkOverlap);
       buffer = carried ? `${carried}${separator}${piece}` : piece;
@@ -252,7 +257,9 @@ const SENTENCE_END = /(?<=[.!?])\s+(?=[A-Z0-9“"‘(`*])/g;
 
 /** A unit longer than the limit: sentences first, then whitespace, then a hard cut. */
 function splitLong(unit: string, limit: number): string[] {
-  const sentences = unit.split(SENTENCE_END);
+  // Code and listings split at line ends; prose at sentence ends.
+  const sentences = (unit.match(/\n/g)?.length ?? 0) >= 3 ? unit.split('\n') : unit.split(SENTENCE_END);
+  const joiner = (unit.match(/\n/g)?.length ?? 0) >= 3 ? '\n' : ' ';
   const out: string[] = [];
   let buffer = '';
   for (const sentence of sentences.flatMap((s) => (s.length > limit ? hardWrap(s, limit) : [s]))) {
@@ -260,7 +267,7 @@ function splitLong(unit: string, limit: number): string[] {
       out.push(buffer);
       buffer = sentence;
     } else {
-      buffer = buffer ? `${buffer} ${sentence}` : sentence;
+      buffer = buffer ? `${buffer}${joiner}${sentence}` : sentence;
     }
   }
   if (buffer) out.push(buffer);
