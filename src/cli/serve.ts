@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { runConsole } from '../adapters/console.ts';
 import { configuredPlatforms } from '../config/demo-mode.ts';
 import { startApp } from './context.ts';
+import { SlackAdapter } from '../adapters/slack.ts';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -17,7 +18,20 @@ export function serveCommand(): Command {
         return;
       }
       app.logger.info({ platforms }, 'askpanda serving');
+      const stoppers: Array<() => Promise<void>> = [];
+      if (app.config.slack.botToken) {
+        try {
+          const slack = new SlackAdapter(app);
+          await slack.start();
+          stoppers.push(() => slack.stop());
+        } catch (err) {
+          process.stderr.write(`askpanda: Slack did not start: ${err instanceof Error ? err.message : String(err)}\n`);
+          await app.close();
+          process.exit(1);
+        }
+      }
       const stop = async () => {
+        for (const stopOne of stoppers.reverse()) await stopOne().catch(() => undefined);
         await app.close();
         process.exit(0);
       };
