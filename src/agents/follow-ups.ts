@@ -54,6 +54,16 @@ function knownIds(draft: AnswerDraft, history: readonly Turn[]): Set<number> {
   return ids;
 }
 
+/** Words that make a documentation question a PanDA one. */
+const DOMAIN_WORDS = /\b(?:panda|bigpanda|pilot|jedi|harvester|rucio|cric|atlas|grid|jobs?|tasks?|sites?|queues?|datasets?|containers?|files?|replicas?|errors?|payloads?|logs?|stage[- ]?(?:in|out)|transforms?|athena|brokerage|scouts?|retry|retried|attempts?|storage|proxy|voms|x509|worker nodes?|wms|workflow|production|analysis|prun|pathena)\b/i;
+
+/** A documentation follow-up must be about PanDA, or about something the answer itself said. */
+function onTopic(question: string, draft: AnswerDraft): boolean {
+  if (DOMAIN_WORDS.test(question)) return true;
+  const answerWords = new Set([draft.summary, ...draft.sections.map((s) => s.body), ...Object.values(draft.facts).map(String)].join(' ').toLowerCase().match(/[a-z][a-z0-9_-]{4,}/g) ?? []);
+  return (question.toLowerCase().match(/[a-z][a-z0-9_-]{4,}/g) ?? []).some((word) => answerWords.has(word) && !/^(?:what|which|where|there|about|does|should|could|would|their|these|those)$/.test(word));
+}
+
 function normalise(question: string): string {
   return question.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
 }
@@ -73,7 +83,9 @@ export function isAnswerable(question: string, draft: AnswerDraft, history: read
   const jeditaskid = num(draft.facts.jeditaskid);
   if (pandaid !== undefined || jeditaskid !== undefined) thread.push({ role: 'assistant', text: draft.summary, at: 0, pandaid, jeditaskid });
   const routed = selectFast(question, thread);
-  return !('problem' in routed) && routed.route.agent !== 'general';
+  // Only questions the fast path routes with confidence: a suggestion must not need a model to land.
+  if ('problem' in routed || routed.route.agent === 'general' || !routed.confident) return false;
+  return routed.route.agent !== 'documents' || onTopic(question, draft);
 }
 
 /** Follow-ups derived from what the answer found: its error codes, site, task, attempts, terms. */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Selector } from '../bot/bot.ts';
 import type { Turn } from '../bot/history.ts';
 import { findIds } from '../bot/ids.ts';
-import type { ChatModel } from '../llm/chat-model.ts';
+import { ModelUnavailableError, type ChatModel } from '../llm/chat-model.ts';
 import { loadPrompt } from '../llm/prompts.ts';
 import { silentLogger } from '../util/log.ts';
 import type { Route } from './agent.ts';
@@ -39,6 +39,8 @@ export function idsInPlay(question: string, history: readonly Turn[]): { jobs: S
       if (m.kind === 'job') jobs.add(m.id);
       if (m.kind === 'task') tasks.add(m.id);
     }
+    // "jobs 6798544333 and 6800730400": findIds labels only the first; the second is in play too.
+    for (const m of text.matchAll(/(?<![\w.])(\d{5,15})(?![\w])/g)) any.add(Number(m[1]));
   };
   add(question);
   for (const turn of history) {
@@ -116,7 +118,14 @@ export function createModelSelector(model: ChatModel, logger: Logger = silentLog
       { role: 'system' as const, content: loadPrompt('selector') },
       { role: 'user' as const, content: conversation(question, history, fastGuess) },
     ];
-    const result = await model.complete({ messages, json: true, temperature: 0, maxOutputTokens: 150 });
+    let result;
+    try {
+      result = await model.complete({ messages, json: true, temperature: 0, maxOutputTokens: 150 });
+    } catch (err) {
+      // No model now: the fast path's guess is a fine answer, not an error.
+      if (err instanceof ModelUnavailableError) return fastGuess;
+      throw err;
+    }
     const checked = validateChoice(result.text, question, history, fastGuess);
     if ('problem' in checked) {
       logger.warn({ model: result.model, problem: checked.problem }, 'model routing rejected; using the fast path');

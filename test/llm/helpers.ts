@@ -35,3 +35,27 @@ export async function collect(stream: AsyncIterable<ChatStreamEvent>): Promise<{
   }
   return { deltas, result };
 }
+
+import type { AgentContext, Route } from '../../src/agents/agent.ts';
+import type { Turn } from '../../src/bot/history.ts';
+import { FallbackChatModel } from '../../src/llm/fallback.ts';
+import { OfflineModel } from '../../src/llm/offline.ts';
+
+/** The production wrapper (redaction, budget, fallback to offline) around one provider. */
+export function chainFor(model: ChatModel): FallbackChatModel {
+  return new FallbackChatModel([model, new OfflineModel()], { timeoutMs: 3_000, concurrency: 2, breakerFailures: 5, breakerCooldownMs: 60_000, maxInputTokens: 8_000, maxOutputTokens: 800 });
+}
+
+export function agentContext(model: ChatModel, question: string, route: Route, history: Turn[] = []): AgentContext & { partials: string[] } {
+  const partials: string[] = [];
+  return {
+    question,
+    incoming: { platform: 'cli', channel: 'cli', thread: 't1', user: 'tester', text: question, isDirect: true },
+    history,
+    route,
+    model,
+    progress: () => undefined,
+    onPartialText: (markdown: string) => partials.push(markdown),
+    partials,
+  };
+}
