@@ -44,3 +44,25 @@ export function redactSecrets(text: string): string {
   }
   return out;
 }
+
+const PEM_BEGIN = /-----BEGIN [A-Z0-9 ]+-----/;
+const PEM_END = /-----END [A-Z0-9 ]+-----/;
+
+/**
+ * Line-by-line redaction that keeps the number of lines (evidence keeps its line numbers): a
+ * PEM block spread over several lines becomes one "[redacted]" per line.
+ */
+export function redactLines(lines: readonly string[]): string[] {
+  let insidePem = false;
+  return lines.map((line) => {
+    if (PEM_BEGIN.test(line)) {
+      insidePem = !PEM_END.test(line.slice(line.search(PEM_BEGIN) + 10));
+      return `${REPLACEMENT} (PEM block)`;
+    }
+    if (insidePem) {
+      if (PEM_END.test(line)) insidePem = false;
+      return REPLACEMENT;
+    }
+    return redactSecrets(line);
+  });
+}
