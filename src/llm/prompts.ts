@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const PROMPT_NAMES = ['general', 'selector', 'refine', 'job', 'task', 'documents'] as const;
+export const PROMPT_NAMES = ['general', 'selector', 'refine'] as const;
 export type PromptName = (typeof PROMPT_NAMES)[number];
 
 const PROMPT_DIR = fileURLToPath(new URL('../../config/prompts/', import.meta.url));
