@@ -4,6 +4,7 @@ import type { Store } from '../storage/store.ts';
 import type { Agent, Route } from './agent.ts';
 import { GeneralAgent } from './general.ts';
 import { createDocumentsAgent } from './documents.ts';
+import { createPandaAgents } from './panda-agents.ts';
 
 /** What agents may use; built once per process by createApp. */
 export interface AgentDeps {
@@ -20,8 +21,11 @@ export interface AgentDeps {
 
 /** One line per agent: a new agent is one new file plus its line here. */
 export async function createAgents(_deps: AgentDeps): Promise<Partial<Record<Route['agent'], Agent>>> {
+  const panda = await createPandaAgents(_deps);
   return {
     general: new GeneralAgent(),
     documents: createDocumentsAgent(_deps),
+    job: panda.job,
+    task: panda.task,
   };
 }

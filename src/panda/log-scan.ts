@@ -319,7 +319,6 @@ export async function scanLog(source: AsyncIterable<Uint8Array>, options: ScanOp
 
 function decode(latin1: string): string {
   // Lines are held as one-byte strings; turn the kept ones back into real UTF-8 text.
-  // eslint-disable-next-line no-control-regex
   return Buffer.from(latin1, 'latin1').toString('utf8').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').replace(/\r$/, '');
 }
 

@@ -1,0 +1,170 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import { AskPandaError } from '../util/errors.ts';
+import { TtlCache } from './cache.ts';
+import { MonitorHttp, type MonitorStats, type Subject } from './http.ts';
+import { scanLog, type ScanOptions, type ScanResult } from './log-scan.ts';
+import {
+  ErrorsResponseSchema,
+  JobResponseSchema,
+  JobsResponseSchema,
+  LogListingSchema,
+  TaskResponseSchema,
+  TasksResponseSchema,
+  isFinalJobState,
+  type ErrorsResponse,
+  type JobResponse,
+  type JobsResponse,
+  type LogListing,
+  type TaskResponse,
+  type TaskWithCounts,
+} from './schemas.ts';
+
+export interface PandaClientOptions {
+  /** Where requests go (the demo or a test fake); defaults to config.monitor.url. */
+  baseUrl?: string;
+  /** Where links for people point; defaults to config.monitor.url (the demo keeps bigpanda.cern.ch). */
+  publicUrl?: string;
+  logger?: Logger;
+  backoffMs?: number;
+}
+
+/** What scanning one log file gave. */
+export type LogOutcome =
+  | { file: string; status: 'scanned'; result: ScanResult }
+  | { file: string; status: 'missing' | 'empty' | 'binary'; note: string };
+
+const TASK_JOB_FIELDS = 'pandaid,jobstatus,computingsite,attemptnr,maxattempt,piloterrorcode,piloterrordiag,exeerrorcode,exeerrordiag,taskbuffererrorcode,taskbuffererrordiag,ddmerrorcode,ddmerrordiag,transexitcode,modificationtime,endtime';
+
+/**
+ * Typed, validated access to the BigPanDA JSON API with a per-process cache: job/task metadata
+ * for metadataTtlSeconds (final jobs for logCacheTtlSeconds: they no longer change), log scans of
+ * final jobs for logCacheTtlSeconds. A follow-up about the same job costs no monitor request.
+ */
+export class PandaClient {
+  readonly publicUrl: string;
+  private readonly http: MonitorHttp;
+  private readonly cache = new TtlCache<Promise<unknown>>(1000);
+  private readonly metadataTtlMs: number;
+  private readonly logTtlMs: number;
+
+  constructor(
+    private readonly config: Pick<Config, 'monitor'>,
+    options: PandaClientOptions = {},
+  ) {
+    const monitor = config.monitor;
+    this.publicUrl = (options.publicUrl ?? monitor.url).replace(/\/+$/, '');
+    this.metadataTtlMs = monitor.metadataTtlSeconds * 1000;
+    this.logTtlMs = monitor.logCacheTtlSeconds * 1000;
+    this.http = new MonitorHttp({
+      baseUrl: options.baseUrl ?? monitor.url,
+      token: monitor.token,
+      timeoutMs: monitor.timeoutMs,
+      retries: monitor.retries,
+      maxRetryAfterSeconds: monitor.maxRetryAfterSeconds,
+      concurrency: monitor.concurrency,
+      maxJsonBytes: monitor.maxJsonBytes,
+      backoffMs: options.backoffMs,
+      logger: options.logger,
+    });
+  }
+
+  /** Requests sent so far (tests and the benchmark read this). */
+  get stats(): MonitorStats {
+    return this.http.stats;
+  }
+
+  jobPage(pandaid: number): string {
+    return `${this.publicUrl}/job?pandaid=${pandaid}`;
+  }
+
+  taskPage(jeditaskid: number): string {
+    return `${this.publicUrl}/task/${jeditaskid}/`;
+  }
+
+  private jobSubject(pandaid: number): Subject {
+    return { label: `job ${pandaid}`, page: this.jobPage(pandaid) };
+  }
+
+  private taskSubject(jeditaskid: number): Subject {
+    return { label: `task ${jeditaskid}`, page: this.taskPage(jeditaskid) };
+  }
+
+  /** `/job?pandaid=N&json`; `job: null` in the JSON also means not found. */
+  async job(pandaid: number): Promise<JobResponse & { job: NonNullable<JobResponse['job']> }> {
+    const subject = this.jobSubject(pandaid);
+    const data = await this.cached(
+      `job:${pandaid}`,
+      (value: JobResponse) => (value.job && isFinalJobState(value.job.jobstatus) ? Math.max(this.logTtlMs, this.metadataTtlMs) : this.metadataTtlMs),
+      () => this.http.getJson(`/job?pandaid=${pandaid}&json`, subject, JobResponseSchema),
+    );
+    if (!data.job) throw new AskPandaError('not_found', `The monitor has no job ${pandaid}. Check the number, or open ${subject.page}`);
+    if (data.job.pandaid !== pandaid) {
+      throw new AskPandaError('monitor_unavailable', `The monitor answered about job ${data.job.pandaid} when I asked for job ${pandaid}. Open ${subject.page}`);
+    }
+    return data as JobResponse & { job: NonNullable<JobResponse['job']> };
+  }
+
+  /** `/jobs/?jeditaskid=N&json&mode=nodrop` with the fields the task answer needs. */
+  async taskJobs(jeditaskid: number): Promise<JobsResponse> {
+    return this.cached(`jobs:${jeditaskid}`, () => this.metadataTtlMs, () =>
+      this.http.getJson(`/jobs/?jeditaskid=${jeditaskid}&json&mode=nodrop&fields=${TASK_JOB_FIELDS}`, this.taskSubject(jeditaskid), JobsResponseSchema),
+    );
+  }
+
+  /** `/task/N/?json`: task, parameters and datasets (no jobs). */
+  async task(jeditaskid: number): Promise<TaskResponse> {
+    return this.cached(`task:${jeditaskid}`, () => this.metadataTtlMs, () => this.http.getJson(`/task/${jeditaskid}/?json`, this.taskSubject(jeditaskid), TaskResponseSchema));
+  }
+
+  /** `/tasks/?jeditaskid=N&json&extra=jobstatecount`: the task with job_state_count. */
+  async taskWithJobCounts(jeditaskid: number): Promise<TaskWithCounts> {
+    const subject = this.taskSubject(jeditaskid);
+    const list = await this.cached(`tasks:${jeditaskid}`, () => this.metadataTtlMs, () =>
+      this.http.getJson(`/tasks/?jeditaskid=${jeditaskid}&json&extra=jobstatecount`, subject, TasksResponseSchema),
+    );
+    const task = list.find((t) => t.jeditaskid === jeditaskid);
+    if (!task) throw new AskPandaError('not_found', `The monitor has no task ${jeditaskid}. Check the number, or open ${subject.page}`);
+    return task;
+  }
+
+  /** `/errors/?json&jeditaskid=N&hours=H`: failures grouped by error code. */
+  async taskErrors(jeditaskid: number, hours = this.config.monitor.errorsHours): Promise<ErrorsResponse> {
+    return this.cached(`errors:${jeditaskid}:${hours}`, () => this.metadataTtlMs, () =>
+      this.http.getJson(`/errors/?json&jeditaskid=${jeditaskid}&hours=${hours}`, this.taskSubject(jeditaskid), ErrorsResponseSchema),
+    );
+  }
+
+  /** `/filebrowser/?pandaid=N&json`: the files of the job's log tarball. */
+  async logFiles(pandaid: number): Promise<LogListing> {
+    return this.cached(`logs:${pandaid}`, () => this.logTtlMs, () => this.http.getJson(`/filebrowser/?pandaid=${pandaid}&json`, this.jobSubject(pandaid), LogListingSchema));
+  }
+
+  /**
+   * Streams one log file through the scanner (the file browser redirects to the plain file). The
+   * result is cached for logCacheTtlSeconds: only ask for logs of jobs in a final state.
+   */
+  async scanLogFile(pandaid: number, filename: string, options: ScanOptions, cacheKey: string): Promise<LogOutcome> {
+    return this.cached(`scan:${pandaid}:${filename}:${cacheKey}`, () => this.logTtlMs, async (): Promise<LogOutcome> => {
+      const subject = this.jobSubject(pandaid);
+      const opened = await this.http.openText(`/filebrowser/?pandaid=${pandaid}&json&filename=${encodeURIComponent(filename)}`, subject);
+      if (!opened) return { file: filename, status: 'missing', note: `${filename} is not in the job's log tarball` };
+      try {
+        const result = await scanLog(opened.body, options);
+        if (result.binary) return { file: filename, status: 'binary', note: `${filename} is not a text file (binary content), so I did not read it` };
+        if (result.bytes === 0) return { file: filename, status: 'empty', note: `${filename} is empty (0 bytes)` };
+        return { file: filename, status: 'scanned', result };
+      } finally {
+        await opened.close();
+      }
+    });
+  }
+
+  private async cached<T>(key: string, ttl: (value: T) => number, load: () => Promise<T>): Promise<T> {
+    return (await this.cache.getOrLoad(key, (value) => ttl(value as T), load)) as T;
+  }
+}
+
+export function createPandaClient(config: Config, options: PandaClientOptions = {}): PandaClient {
+  return new PandaClient(config, options);
+}

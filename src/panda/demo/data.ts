@@ -1,0 +1,391 @@
+import type { LogFileSource, MonitorData, MonitorJob, MonitorTask } from './monitor-server.ts';
+import { formatPilotLine, noiseLines, pilotPreamble, type PilotLogLine } from './pilot-log.ts';
+
+/**
+ * The demo monitor's data: one running user-analysis task and three jobs, with field names and
+ * values as BigPanDA serves them (timestamps `YYYY-MM-DD HH:MM:SS`, UTC).
+ */
+
+export const DEMO_TASK_ID = 46374283;
+export const DEMO_RUNNING_JOB = 6798544333;
+export const DEMO_MEMORY_JOB = 6800730400;
+export const DEMO_PAYLOAD_JOB = 6802258254;
+
+const USER = 'Maria Kowalska';
+const TASK_NAME = 'user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3/';
+
+/** A log file held as text (demo logs are small: a few hundred kB). */
+export function textLog(text: string): LogFileSource {
+  const bytes = Buffer.from(text, 'utf8');
+  return { size: bytes.length, content: () => [bytes] };
+}
+
+/** Pilot log lines with `count` noise lines, then `cause` lines, then `after` lines, as text. */
+export function pilotLogText(opts: {
+  pandaid: number;
+  site: string;
+  taskid: number;
+  start: string;
+  noise: number;
+  seed: number;
+  cause: PilotLogLine[];
+  after?: PilotLogLine[];
+}): string {
+  const start = new Date(opts.start.replace(' ', 'T') + 'Z');
+  const parts: string[] = pilotPreamble(start, opts);
+  let last = start.getTime() + 2000;
+  for (const line of noiseLines(opts.noise, new Date(last), opts.seed)) {
+    parts.push(line);
+  }
+  last += opts.noise * 400;
+  for (const [i, line] of opts.cause.entries()) parts.push(formatPilotLine(new Date(last + i * 137), line) + '\n');
+  last += opts.cause.length * 137;
+  for (const line of noiseLines(40, new Date(last), opts.seed + 1)) parts.push(line);
+  last += 40 * 400;
+  for (const [i, line] of (opts.after ?? []).entries()) parts.push(formatPilotLine(new Date(last + i * 211), line) + '\n');
+  return parts.join('');
+}
+
+const pilotEnd = (code: number, diag: string): PilotLogLine[] => [
+  { level: 'INFO', thread: 'job_monitor', logger: 'pilot.control.job', fn: 'job_monitor_tasks', message: `setting job state to failed (piloterrorcode=${code})` },
+  { level: 'INFO', thread: 'data_out', logger: 'pilot.control.data', fn: '_stage_out', message: 'log file log.46374283._001234.job.log.tgz.1 transferred to MWT2_UC_SCRATCHDISK' },
+  { level: 'INFO', thread: 'MainThread', logger: 'pilot.control.job', fn: 'send_state', message: `sent final job state: failed, pilotErrorCode=${code}, pilotErrorDiag="${diag.slice(0, 80)}"` },
+  { level: 'INFO', thread: 'MainThread', logger: 'pilot.util.harvester', fn: 'publish_job_report', message: 'job report written to jobReport.json' },
+  { level: 'INFO', thread: 'MainThread', logger: 'pilot', fn: 'main', message: 'pilot has finished (exit code 0)' },
+];
+
+function memoryJobLog(): string {
+  const memoryRise: PilotLogLine[] = [3_912_004, 4_050_318, 4_187_220, 4_630_772, 5_402_931, 6_291_456].map((pss) => ({
+    level: 'INFO',
+    thread: 'job_monitor',
+    logger: 'pilot.user.atlas.memory',
+    fn: 'get_memory_values',
+    message: `current maxPSS=${pss} kB (limit 4194304 kB)`,
+  }));
+  return pilotLogText({
+    pandaid: DEMO_MEMORY_JOB,
+    site: 'BNL_PROD_MCORE',
+    taskid: DEMO_TASK_ID,
+    start: '2025-09-08 02:11:04',
+    noise: 4200,
+    seed: 11,
+    cause: [
+      ...memoryRise,
+      { level: 'WARNING', thread: 'job_monitor', logger: 'pilot.user.atlas.memory', fn: 'memory_usage', message: `job ${DEMO_MEMORY_JOB} has exceeded the memory limit: maxPSS=6291456 kB > 4194304 kB (limit) - will be killed` },
+      { level: 'WARNING', thread: 'job_monitor', logger: 'pilot.control.payload', fn: 'kill_processes', message: 'payload was killed by the memory monitor (SIGKILL sent to pid 41237)' },
+      { level: 'ERROR', thread: 'job_monitor', logger: 'pilot.control.job', fn: 'job_monitor_tasks', message: 'pilot error 1235 set: Payload exceeded maximum allowed memory' },
+    ],
+    after: pilotEnd(1235, 'Payload exceeded maximum allowed memory:maxPSS=6291456 kB > 4194304 kB'),
+  });
+}
+
+function payloadStdout1305(): string {
+  const lines: string[] = [
+    'Py:Athena            INFO using release [AnalysisBase-25.2.41] [x86_64-el9-gcc13-opt] [2025-08-21T2101/e1f3c2a]',
+    'ApplicationMgr       INFO Application Manager Configured successfully',
+    'EventSelector        INFO reading input files: 6 DAOD_PHYS files from mc23_13p6TeV:mc23_13p6TeV.601229.PhPy8EG_A14_ttbar_hdamp258p75_SingleLep.deriv.DAOD_PHYS.e8514_s4162_r15540_p6266',
+  ];
+  for (let i = 1; i <= 40; i++) lines.push(`TopLepAnalysis       INFO processed ${i * 2500} events (${(i * 2.7).toFixed(1)} s/1000 evts, RSS ${2100 + i * 37} MB)`);
+  lines.push(
+    'TopLepAnalysis       INFO booking histograms for 212 systematic variations',
+    'Info in <TROOT::ProcessLine>: compiling TopLepAnalysis/scripts/reweight.C+ with ACLiC',
+    'IncrementalExecutor::executeFunction: symbol \'_ZN8Reweight4evalEPKdi\' unresolved while linking [cling interface function]!',
+    'Error in <TRint::HandleTermInput()>: std::bad_alloc caught: std::bad_alloc',
+    'cling JIT session error: Cannot allocate memory',
+  );
+  return lines.join('\n') + '\n';
+}
+
+function payloadStderr1305(): string {
+  return [
+    'Warning in <TClass::Init>: no dictionary for class xAOD::TrigDecision_v1 is available',
+    'Warning in <TInterpreter::ReadRootmapFile>: class  xAOD::TruthParticle_v1 found in libxAODTruth.so  is already in libxAODTruthDict.so',
+    'terminate called after throwing an instance of \'std::bad_alloc\'',
+    '  what():  std::bad_alloc',
+    'runAnalysis.sh: line 42: 52117 Aborted                 (core dumped) root -l -b -q run.C',
+  ].join('\n') + '\n';
+}
+
+function payloadJobLog(): string {
+  return pilotLogText({
+    pandaid: DEMO_PAYLOAD_JOB,
+    site: 'ANALY_MWT2_UCORE',
+    taskid: DEMO_TASK_ID,
+    start: '2025-09-08 04:40:12',
+    noise: 2600,
+    seed: 21,
+    cause: [
+      { level: 'INFO', thread: 'payload', logger: 'pilot.control.payloads.generic', fn: 'wait_graceful', message: 'payload process 52080 has finished with exit code 134' },
+      { level: 'WARNING', thread: 'payload', logger: 'pilot.control.payload', fn: 'perform_initial_payload_error_analysis', message: 'payload failed: exit code 134 (see payload.stdout and payload.stderr)' },
+      { level: 'ERROR', thread: 'payload', logger: 'pilot.control.payload', fn: 'run_realtimelog', message: 'pilot error 1305 set: Failed to execute payload:cling JIT session error: Cannot allocate memory' },
+    ],
+    after: pilotEnd(1305, 'Failed to execute payload:cling JIT session error: Cannot allocate memory'),
+  });
+}
+
+const common = {
+  jobdefinitionid: 0,
+  schedulerid: 'harvester-CERN_central_A',
+  vo: 'atlas',
+  grid: 'OSG',
+  cloud: 'US',
+  homecloud: 'US',
+  gshare: 'User Analysis',
+  brokerageerrorcode: 0,
+  brokerageerrordiag: '',
+  jobdispatchererrorcode: 0,
+  jobdispatchererrordiag: '',
+  superrorcode: 0,
+  superrordiag: '',
+  ddmerrorcode: 0,
+  ddmerrordiag: '',
+  taskbuffererrorcode: 0,
+  taskbuffererrordiag: '',
+  specialhandling: '',
+  eventservice: 'ordinary',
+};
+
+function runningJob(): MonitorJob {
+  return {
+    job: {
+      ...common,
+      pandaid: DEMO_RUNNING_JOB,
+      jeditaskid: 46371905,
+      reqid: 58231,
+      jobname: 'mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.e8557_tid46371905_00_004521',
+      jobstatus: 'running',
+      jobsubstatus: '',
+      prodsourcelabel: 'managed',
+      processingtype: 'evgen',
+      transformation: 'Gen_tf.py',
+      atlasrelease: 'Atlas-23.6.34',
+      cmtconfig: 'x86_64-centos7-gcc11-opt',
+      produsername: 'atlas-dpd-production',
+      workinggroup: 'AP_MCGN',
+      gshare: 'Evgen',
+      computingsite: 'MWT2',
+      computingelement: 'MWT2-CE-03',
+      modificationhost: 'aipanda182@uct2-c412.mwt2.org',
+      nucleus: 'MWT2',
+      creationtime: '2025-09-08 01:02:44',
+      starttime: '2025-09-08 06:14:51',
+      endtime: null,
+      modificationtime: '2025-09-08 09:37:10',
+      statechangetime: '2025-09-08 06:14:51',
+      attemptnr: 4,
+      maxattempt: 4,
+      failedattempt: 3,
+      corecount: 8,
+      actualcorecount: 8,
+      cpuconsumptiontime: 79210,
+      cpuconsumptionunit: 's+HS06',
+      durationsec: 12139,
+      duration: '3:22:19',
+      minramcount: 16000,
+      minramunit: 'MB',
+      maxpss: 9781230,
+      maxrss: 10412880,
+      maxwalltime: 86400,
+      nevents: 10000,
+      ninputdatafiles: 0,
+      piloterrorcode: 0,
+      piloterrordiag: '',
+      exeerrorcode: 0,
+      exeerrordiag: '',
+      transexitcode: '',
+      commandtopilot: '',
+      pilotid: 'https://aipanda182.cern.ch/condor_logs/pilotlogs/MWT2/grid.4521.out|PR|PICARD|3.11.5.1|',
+      currentpriority: 880,
+      resourcetype: 'MCORE',
+      category: 'run',
+    },
+    files: [
+      { lfn: 'EVNT.46371905._004521.pool.root.1', type: 'output', status: 'unknown', fsize: 0, dataset: 'mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.EVNT.e8557_tid46371905_00', scope: 'mc23_13p6TeV' },
+      { lfn: 'log.46371905._004521.job.log.tgz.4', type: 'log', status: 'unknown', fsize: 0, dataset: 'mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.log.e8557_tid46371905_00', scope: 'mc23_13p6TeV' },
+    ],
+    logError: 'The job is still running: its log tarball does not exist yet',
+  };
+}
+
+function userJob(pandaid: number, extra: Record<string, unknown>, logs: Record<string, LogFileSource>): MonitorJob {
+  return {
+    job: {
+      ...common,
+      pandaid,
+      jeditaskid: DEMO_TASK_ID,
+      jobname: TASK_NAME.replace(/\/$/, '') + `.${pandaid}`,
+      prodsourcelabel: 'user',
+      processingtype: 'panda-client-1.5.84-jedi-run',
+      transformation: 'runGen-00-00-02',
+      atlasrelease: 'AnalysisBase-25.2.41',
+      cmtconfig: 'x86_64-el9-gcc13-opt',
+      produsername: USER,
+      workinggroup: '',
+      creationtime: '2025-09-07 21:40:02',
+      statechangetime: extra.endtime,
+      modificationtime: extra.endtime,
+      maxattempt: 3,
+      corecount: 1,
+      actualcorecount: 1,
+      cpuconsumptionunit: 's+HS06',
+      minramcount: 4000,
+      minramunit: 'MB',
+      commandtopilot: '',
+      jobsubstatus: '',
+      currentpriority: 1000,
+      resourcetype: 'SCORE',
+      category: 'run',
+      ...extra,
+    },
+    files: [
+      { lfn: `DAOD_PHYS.37621455._00${String(pandaid).slice(-4)}.pool.root.1`, type: 'input', status: 'ready', fsize: 2_318_504_112, dataset: 'mc23_13p6TeV:mc23_13p6TeV.601229.PhPy8EG_A14_ttbar_hdamp258p75_SingleLep.deriv.DAOD_PHYS.e8514_s4162_r15540_p6266_tid37621455_00', scope: 'mc23_13p6TeV' },
+      { lfn: `user.mkowalsk.46374283._00${String(pandaid).slice(-4)}.tree.root`, type: 'output', status: 'failed', fsize: 0, dataset: 'user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3_tree.root', scope: 'user.mkowalsk' },
+      { lfn: `user.mkowalsk.46374283.${String(pandaid).slice(-6)}.log.tgz`, type: 'log', status: 'finished', fsize: 1_204_611, dataset: 'user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3.log', scope: 'user.mkowalsk' },
+    ],
+    logs,
+  };
+}
+
+function memoryJob(): MonitorJob {
+  const log = memoryJobLog();
+  return userJob(
+    DEMO_MEMORY_JOB,
+    {
+      jobstatus: 'failed',
+      computingsite: 'BNL_PROD_MCORE',
+      computingelement: 'gridgk05.racf.bnl.gov',
+      modificationhost: 'aipanda181@spar1221.usatlas.bnl.gov',
+      starttime: '2025-09-08 02:11:04',
+      endtime: '2025-09-08 02:42:51',
+      attemptnr: 2,
+      durationsec: 1907,
+      duration: '0:31:47',
+      cpuconsumptiontime: 1822,
+      maxpss: 6291456,
+      maxrss: 6512004,
+      nevents: 0,
+      piloterrorcode: 1235,
+      piloterrordiag: 'Payload exceeded maximum allowed memory:maxPSS=6291456 kB > 4194304 kB',
+      exeerrorcode: 0,
+      exeerrordiag: '',
+      transexitcode: '137',
+      errorinfo: 'pilot:1235 Payload exceeded maximum allowed memory:maxPSS=6291456 kB > 4194304 kB',
+      error_category: 'Runtime Failures and Resource Violations',
+    },
+    {
+      'pilotlog.txt': textLog(log),
+      'payload.stdout': textLog(['TopLepAnalysis       INFO processed 2500 events', 'TopLepAnalysis       INFO processed 5000 events', 'TopLepAnalysis       INFO booking histograms for 212 systematic variations'].join('\n') + '\n'),
+      'payload.stderr': textLog(''),
+      'memory_monitor_summary.json': textLog('{"Max": {"pss": 6291456, "rss": 6512004, "vmem": 7100112, "swap": 0}, "Avg": {"pss": 4420018}}\n'),
+    },
+  );
+}
+
+function payloadJob(): MonitorJob {
+  return userJob(
+    DEMO_PAYLOAD_JOB,
+    {
+      jobstatus: 'failed',
+      computingsite: 'ANALY_MWT2_UCORE',
+      computingelement: 'MWT2-CE-01',
+      modificationhost: 'aipanda183@uct2-c207.mwt2.org',
+      starttime: '2025-09-08 04:40:12',
+      endtime: '2025-09-08 05:02:37',
+      attemptnr: 1,
+      durationsec: 1345,
+      duration: '0:22:25',
+      cpuconsumptiontime: 1290,
+      maxpss: 3902118,
+      maxrss: 4011776,
+      nevents: 100000,
+      piloterrorcode: 1305,
+      piloterrordiag: 'Failed to execute payload:cling JIT session error: Cannot allocate memory',
+      exeerrorcode: 0,
+      exeerrordiag: '',
+      transexitcode: '134',
+      errorinfo: 'pilot:1305 Failed to execute payload:cling JIT session error: Cannot allocate memory',
+      error_category: 'Runtime Failures and Resource Violations',
+    },
+    {
+      'pilotlog.txt': textLog(payloadJobLog()),
+      'payload.stdout': textLog(payloadStdout1305()),
+      'payload.stderr': textLog(payloadStderr1305()),
+    },
+  );
+}
+
+function demoTask(): MonitorTask {
+  const inputName = 'mc23_13p6TeV:mc23_13p6TeV.601229.PhPy8EG_A14_ttbar_hdamp258p75_SingleLep.deriv.DAOD_PHYS.e8514_s4162_r15540_p6266';
+  const dsinfo = { nfiles: 4875, nfilesfinished: 1112, nfilesfailed: 3, nfilesmissing: 0, pctfinished: 23, pctfailed: 0, neventsTot: 487_500_000, neventsUsedTot: 111_200_000, neventsRemaining: 376_300_000, neventsOutput: 0 };
+  const task = {
+    jeditaskid: DEMO_TASK_ID,
+    taskname: TASK_NAME,
+    status: 'running',
+    superstatus: 'running',
+    username: USER,
+    workinggroup: '',
+    category: 'user analysis',
+    tasktype: 'anal',
+    processingtype: 'panda-client-1.5.84-jedi-run',
+    prodsourcelabel: 'user',
+    creationdate: '2025-09-07 21:38:55',
+    starttime: '2025-09-07 21:52:10',
+    endtime: null,
+    modificationtime: '2025-09-08 09:40:02',
+    statechangetime: '2025-09-07 22:30:41',
+    site: '',
+    cloud: 'WORLD',
+    corecount: 1,
+    ramcount: 4000,
+    ramunit: 'MBPerCore',
+    walltime: 0,
+    attemptnr: 0,
+    progress: 23,
+    failurerate: 4,
+    errordialog: '',
+    transhome: 'AnalysisBase-25.2.41',
+    gshare: 'User Analysis',
+    currentpriority: 1000,
+    dsinfo,
+    ...Object.fromEntries(Object.entries(dsinfo)),
+  };
+  const ds = (d: Record<string, unknown>) => ({ jeditaskid: DEMO_TASK_ID, masterid: null, storagetoken: '', nfileswaiting: 0, ...d });
+  return {
+    task,
+    taskparams: { cliParams: 'prun --exec "runAnalysis.sh %IN" --inDS mc23_13p6TeV.601229...DAOD_PHYS.e8514_s4162_r15540_p6266 --outDS user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3 --nFilesPerJob 1 --memory 4000', nFilesPerJob: 1, ramCount: 4000 },
+    datasets: [
+      ds({ datasetid: 901_224_101, datasetname: inputName, containername: inputName, type: 'input', streamname: 'IN', status: 'ready', nfiles: 4875, nfilesfinished: 1112, nfilesfailed: 3, nfilesmissing: 0, nfileswaiting: 3390, nevents: 487_500_000, neventsused: 111_200_000 }),
+      ds({ datasetid: 901_224_102, datasetname: 'user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3_tree.root', containername: 'user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3_tree.root/', type: 'output', streamname: 'OUTPUT0', status: 'running', nfiles: 1113, nfilesfinished: 1112, nfilesfailed: 1, nfilesmissing: 0, nevents: 0, neventsused: 0 }),
+      ds({ datasetid: 901_224_103, datasetname: 'user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3.log', containername: 'user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3.log/', type: 'log', streamname: 'LOG0', status: 'running', nfiles: 1113, nfilesfinished: 1112, nfilesfailed: 1, nfilesmissing: 0, nevents: 0, neventsused: 0 }),
+    ],
+    jobStateCount: { defined: 0, assigned: 12, activated: 161, sent: 4, starting: 9, running: 212, holding: 3, transferring: 6, merging: 0, finished: 1112, failed: 47, cancelled: 0, closed: 2 },
+    jobs: [
+      { pandaid: DEMO_PAYLOAD_JOB, jobstatus: 'failed', computingsite: 'ANALY_MWT2_UCORE', attemptnr: 1, maxattempt: 3, piloterrorcode: 1305, piloterrordiag: 'Failed to execute payload:cling JIT session error: Cannot allocate memory', exeerrorcode: 0, exeerrordiag: '', taskbuffererrorcode: 0, taskbuffererrordiag: '', ddmerrorcode: 0, ddmerrordiag: '', transexitcode: '134', modificationtime: '2025-09-08 05:02:37', endtime: '2025-09-08 05:02:37' },
+      { pandaid: DEMO_MEMORY_JOB, jobstatus: 'failed', computingsite: 'BNL_PROD_MCORE', attemptnr: 2, maxattempt: 3, piloterrorcode: 1235, piloterrordiag: 'Payload exceeded maximum allowed memory:maxPSS=6291456 kB > 4194304 kB', exeerrorcode: 0, exeerrordiag: '', taskbuffererrorcode: 0, taskbuffererrordiag: '', ddmerrorcode: 0, ddmerrordiag: '', transexitcode: '137', modificationtime: '2025-09-08 02:42:51', endtime: '2025-09-08 02:42:51' },
+      { pandaid: 6801954117, jobstatus: 'closed', computingsite: 'UKI-NORTHGRID-MAN-HEP', attemptnr: 1, maxattempt: 3, piloterrorcode: 0, piloterrordiag: '', exeerrorcode: 0, exeerrordiag: '', taskbuffererrorcode: 100, taskbuffererrordiag: 'reassigned by JEDI', ddmerrorcode: 0, ddmerrordiag: '', transexitcode: '', modificationtime: '2025-09-08 03:15:20', endtime: '2025-09-08 03:15:20' },
+    ],
+    errsByCount: [
+      { error: 'pilot:1305', codename: 'piloterrorcode', codeval: 1305, diag: 'Failed to execute payload:cling JIT session error: Cannot allocate memory', desc: '', cat: { name: 'Runtime Failures and Resource Violations', id: 2 }, example_pandaid: DEMO_PAYLOAD_JOB, count: 29 },
+      { error: 'pilot:1235', codename: 'piloterrorcode', codeval: 1235, diag: 'Payload exceeded maximum allowed memory', desc: '', cat: { name: 'Runtime Failures and Resource Violations', id: 2 }, example_pandaid: DEMO_MEMORY_JOB, count: 14 },
+      { error: 'pilot:1099', codename: 'piloterrorcode', codeval: 1099, diag: 'Failed to stage-in file:rucio download failed: SourceNotFound', desc: '', cat: { name: 'File and Storage Issues', id: 1 }, example_pandaid: 6801120987, count: 4 },
+      { error: 'taskbuffer:100', codename: 'taskbuffererrorcode', codeval: 100, diag: 'reassigned by JEDI', desc: '', cat: { name: 'Internal and Unknown Errors', id: 6 }, example_pandaid: 6801954117, count: 2 },
+    ],
+    errsBySite: [
+      { name: 'ANALY_MWT2_UCORE', toterrors: 21, toterrjobs: 21 },
+      { name: 'BNL_PROD_MCORE', toterrors: 16, toterrjobs: 16 },
+      { name: 'UKI-NORTHGRID-MAN-HEP', toterrors: 12, toterrjobs: 12 },
+    ],
+  };
+}
+
+/** The demo's monitor contents; logs are built once per process, on first use. */
+export function demoMonitorData(): MonitorData {
+  return {
+    jobs: new Map<number, MonitorJob>([
+      [DEMO_RUNNING_JOB, runningJob()],
+      [DEMO_MEMORY_JOB, memoryJob()],
+      [DEMO_PAYLOAD_JOB, payloadJob()],
+    ]),
+    tasks: new Map<number, MonitorTask>([[DEMO_TASK_ID, demoTask()]]),
+  };
+}

@@ -1,0 +1,314 @@
+import type { z } from 'zod';
+import type { Logger } from 'pino';
+import { AskPandaError } from '../util/errors.ts';
+import { silentLogger } from '../util/log.ts';
+import { redactSecrets } from '../util/redact.ts';
+
+/** What a request is about, so a failure message can name it and the page to open instead. */
+export interface Subject {
+  /** "job 6800730400", "task 46374283" */
+  label: string;
+  /** The monitor page a person can open (always the public monitor, never a loopback URL). */
+  page: string;
+}
+
+export interface MonitorHttpOptions {
+  baseUrl: string;
+  token: string;
+  timeoutMs: number;
+  retries: number;
+  maxRetryAfterSeconds: number;
+  concurrency: number;
+  maxJsonBytes: number;
+  /** First retry delay; doubles per attempt (tests use a few ms). */
+  backoffMs?: number;
+  logger?: Logger;
+}
+
+export interface MonitorStats {
+  /** HTTP requests sent (each retry counts; a followed redirect is part of its request). */
+  requests: number;
+  retries: number;
+  bytes: number;
+}
+
+/** A streamed plain-text body; `close()` releases the connection and the concurrency slot. */
+export interface OpenedStream {
+  status: number;
+  size?: number;
+  body: AsyncIterable<Uint8Array>;
+  close(): Promise<void>;
+}
+
+class Semaphore {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly max: number) {}
+  async acquire(): Promise<() => void> {
+    if (this.active >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.active--;
+      this.waiting.shift()?.();
+    };
+  }
+}
+
+class RetryableError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+    readonly rateLimited = false,
+  ) {
+    super(message);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Bounded HTTP to BigPanDA: per-request timeout (including the body), retries with exponential
+ * backoff on 5xx and time-outs, Retry-After on 429, a byte cap on JSON bodies, a concurrency cap.
+ * Failures become AskPandaError with a message naming the subject and its monitor page.
+ */
+export class MonitorHttp {
+  readonly stats: MonitorStats = { requests: 0, retries: 0, bytes: 0 };
+  private readonly slots: Semaphore;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: MonitorHttpOptions) {
+    this.slots = new Semaphore(options.concurrency);
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  private url(pathAndQuery: string): string {
+    return this.options.baseUrl.replace(/\/+$/, '') + pathAndQuery;
+  }
+
+  private headers(accept: string): Record<string, string> {
+    const headers: Record<string, string> = { accept, 'user-agent': 'askpanda/0.1 (+https://github.com/askpanda)' };
+    const token = this.options.token.trim();
+    if (token) headers.authorization = /^(token|bearer)\s/i.test(token) ? token : `Bearer ${token}`;
+    return headers;
+  }
+
+  /** GET JSON and validate it; HTML where JSON was asked means the object does not exist. */
+  async getJson<S extends z.ZodType>(pathAndQuery: string, subject: Subject, schema: S): Promise<z.infer<S>> {
+    const body = await this.withRetries(subject, async (signal) => {
+      const response = await this.send(pathAndQuery, 'application/json', signal, subject);
+      const contentType = response.headers.get('content-type') ?? '';
+      const raw = await this.readCapped(response, subject);
+      if (response.status === 404) throw notFound(subject);
+      if (/text\/html/i.test(contentType) || /^\s*</.test(raw.slice(0, 64))) throw notFound(subject);
+      return raw;
+    });
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      throw new AskPandaError('monitor_unavailable', `The monitor sent a broken (malformed or cut-off) answer for ${subject.label}. Try again in a few minutes, or open ${subject.page}`);
+    }
+    const result = schema.safeParse(parsed);
+    if (!result.success) {
+      this.logger.warn({ subject: subject.label, issues: result.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`) }, 'monitor JSON did not match the expected shape');
+      throw new AskPandaError('monitor_unavailable', `The monitor's answer for ${subject.label} did not have the expected shape (missing or invalid fields). Open ${subject.page} to see it directly.`);
+    }
+    return result.data;
+  }
+
+  /**
+   * GET a plain-text file as a stream (following the file browser's redirect). 404 resolves to
+   * undefined (the file is not in the log tarball). The concurrency slot is held until close().
+   */
+  async openText(pathAndQuery: string, subject: Subject): Promise<OpenedStream | undefined> {
+    return this.withRetries(subject, async (signal, controller) => {
+      const release = await this.slots.acquire();
+      let response: Response;
+      try {
+        response = await this.fetchOnce(pathAndQuery, 'text/plain, */*', signal);
+      } catch (err) {
+        release();
+        throw err;
+      }
+      if (response.status === 404 || response.status === 400) {
+        await response.body?.cancel().catch(() => undefined);
+        release();
+        return undefined;
+      }
+      try {
+        this.checkStatus(response, subject);
+      } catch (err) {
+        await response.body?.cancel().catch(() => undefined);
+        release();
+        throw err;
+      }
+      const length = Number(response.headers.get('content-length'));
+      const stats = this.stats;
+      const idleMs = this.options.timeoutMs;
+      const body = response.body;
+      async function* chunks(): AsyncGenerator<Uint8Array> {
+        if (!body) return;
+        const reader = body.getReader();
+        try {
+          for (;;) {
+            // A stalled transfer fails after the idle timeout instead of hanging the answer.
+            let timer: NodeJS.Timeout | undefined;
+            const idle = new Promise<never>((_, reject) => {
+              timer = setTimeout(() => {
+                controller.abort();
+                reject(new AskPandaError('monitor_unavailable', `The monitor stopped sending the log of ${subject.label} (no data for ${Math.round(idleMs / 1000)} s). Open ${subject.page} and try the log from there.`));
+              }, idleMs);
+            });
+            const next = await Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer));
+            if (next.done) return;
+            stats.bytes += next.value.byteLength;
+            yield next.value;
+          }
+        } finally {
+          await reader.cancel().catch(() => undefined);
+          reader.releaseLock();
+        }
+      }
+      return {
+        status: response.status,
+        size: Number.isFinite(length) && length >= 0 && response.headers.has('content-length') ? length : undefined,
+        body: chunks(),
+        async close() {
+          controller.abort();
+          release();
+        },
+      };
+    });
+  }
+
+  private async send(pathAndQuery: string, accept: string, signal: AbortSignal, subject: Subject): Promise<Response> {
+    const release = await this.slots.acquire();
+    try {
+      const response = await this.fetchOnce(pathAndQuery, accept, signal);
+      if (response.status !== 404) this.checkStatus(response, subject);
+      return response;
+    } finally {
+      release();
+    }
+  }
+
+  private async fetchOnce(pathAndQuery: string, accept: string, signal: AbortSignal): Promise<Response> {
+    this.stats.requests++;
+    this.logger.debug({ url: redactSecrets(this.url(pathAndQuery)) }, 'monitor request');
+    return fetch(this.url(pathAndQuery), { headers: this.headers(accept), signal, redirect: 'follow' });
+  }
+
+  private checkStatus(response: Response, subject: Subject): void {
+    const status = response.status;
+    if (status === 429) {
+      void response.body?.cancel().catch(() => undefined);
+      throw new RetryableError('rate limited', parseRetryAfter(response.headers.get('retry-after')), true);
+    }
+    if (status >= 500) {
+      void response.body?.cancel().catch(() => undefined);
+      throw new RetryableError(`HTTP ${status}`);
+    }
+    if (status === 401 || status === 403) {
+      void response.body?.cancel().catch(() => undefined);
+      throw new AskPandaError('monitor_unavailable', `The monitor refused access to ${subject.label} (HTTP ${status}). Check PANDA_MONITOR_TOKEN (it may be missing or expired), or open ${subject.page} in a browser.`);
+    }
+    if (status >= 400 && status !== 404) {
+      void response.body?.cancel().catch(() => undefined);
+      throw new AskPandaError('monitor_unavailable', `The monitor answered HTTP ${status} for ${subject.label}. Open ${subject.page} to check it directly.`);
+    }
+  }
+
+  /** Reads a body up to maxJsonBytes; a bigger body is refused instead of buffered. */
+  private async readCapped(response: Response, subject: Subject): Promise<string> {
+    const declared = Number(response.headers.get('content-length'));
+    if (Number.isFinite(declared) && declared > this.options.maxJsonBytes) {
+      await response.body?.cancel().catch(() => undefined);
+      throw tooLarge(subject, this.options.maxJsonBytes);
+    }
+    if (!response.body) return '';
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for await (const chunk of response.body) {
+      total += chunk.byteLength;
+      if (total > this.options.maxJsonBytes) {
+        throw tooLarge(subject, this.options.maxJsonBytes);
+      }
+      parts.push(chunk);
+    }
+    this.stats.bytes += total;
+    return Buffer.concat(parts).toString('utf8');
+  }
+
+  private async withRetries<T>(subject: Subject, attempt: (signal: AbortSignal, controller: AbortController) => Promise<T>): Promise<T> {
+    const maxAttempts = this.options.retries + 1;
+    let lastRateLimit = false;
+    for (let n = 1; ; n++) {
+      const controller = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, this.options.timeoutMs);
+      try {
+        const result = await attempt(controller.signal, controller);
+        return result;
+      } catch (err) {
+        if (err instanceof AskPandaError) throw err;
+        const retryable = err instanceof RetryableError || timedOut || isNetworkError(err);
+        lastRateLimit = err instanceof RetryableError && err.rateLimited;
+        if (!retryable) throw err;
+        let delay = (this.options.backoffMs ?? 500) * 2 ** (n - 1) * (0.75 + Math.random() * 0.5);
+        if (err instanceof RetryableError && err.rateLimited) {
+          const wait = err.retryAfterMs ?? delay;
+          if (wait > this.options.maxRetryAfterSeconds * 1000) {
+            throw new AskPandaError('rate_limited', `The monitor is rate-limiting us and asks to wait ${Math.ceil(wait / 1000)} s before asking about ${subject.label} again. Try again later, or open ${subject.page}`);
+          }
+          delay = wait;
+        }
+        this.logger.warn({ subject: subject.label, attempt: n, reason: timedOut ? 'timeout' : errText(err) }, 'monitor request failed');
+        if (n >= maxAttempts) {
+          if (lastRateLimit) throw new AskPandaError('rate_limited', `The monitor is rate-limiting requests (HTTP 429) and did not recover after ${maxAttempts} attempts for ${subject.label}. Wait a few minutes, or open ${subject.page}`);
+          const why = timedOut ? `did not answer within ${Math.round(this.options.timeoutMs / 1000)} s` : `failed (${errText(err)})`;
+          throw new AskPandaError('monitor_unavailable', `The PanDA monitor ${why} when I asked about ${subject.label}, ${maxAttempts} attempt${maxAttempts === 1 ? '' : 's'}. Try again in a few minutes, or open ${subject.page}`);
+        }
+        this.stats.retries++;
+        await sleep(delay);
+      } finally {
+        // For streams this covers the headers only; the body has its own idle timeout.
+        clearTimeout(timer);
+      }
+    }
+  }
+}
+
+function notFound(subject: Subject): AskPandaError {
+  return new AskPandaError('not_found', `The monitor does not know ${subject.label} (it answered with a web page instead of data). Check the number, or open ${subject.page}. Jobs older than about a year are no longer shown.`);
+}
+
+function tooLarge(subject: Subject, max: number): AskPandaError {
+  return new AskPandaError('monitor_unavailable', `The monitor's answer for ${subject.label} is larger than ${Math.round(max / 1024 / 1024)} MiB, more than I read. Open ${subject.page} instead.`);
+}
+
+/** Retry-After as seconds or an HTTP date, in ms. */
+export function parseRetryAfter(value: string | null): number | undefined {
+  if (!value) return undefined;
+  if (/^\s*\d+(?:\.\d+)?\s*$/.test(value)) return Math.round(Number(value) * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function isNetworkError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return err.name === 'AbortError' || err.name === 'TypeError' || /fetch failed|ECONNRESET|ECONNREFUSED|socket|terminated|other side closed/i.test(`${err.message} ${String((err as { cause?: unknown }).cause ?? '')}`);
+}
+
+function errText(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    return cause?.code ?? cause?.message ?? err.message;
+  }
+  return String(err);
+}
