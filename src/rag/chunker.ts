@@ -290,9 +290,13 @@ function hardWrap(text: string, limit: number): string[] {
 /** The end of a chunk to repeat at the start of the next: whole sentences (or words) within the budget. */
 function overlapTail(text: string, budget: number): string {
   if (budget <= 0) return '';
+  // Whole sentences read better than a cut one: look back up to twice the budget for a sentence start.
+  for (const span of [budget, budget * 2]) {
+    const tail = text.slice(-span);
+    const sentenceStart = tail.search(/(?<=[.!?\n])\s+\S/);
+    if (sentenceStart >= 0 && sentenceStart < tail.length - 20) return tail.slice(sentenceStart).trim();
+  }
   const tail = text.slice(-budget);
-  const sentenceStart = tail.search(/(?<=[.!?\n])\s+\S/);
-  if (sentenceStart >= 0 && sentenceStart < tail.length - 20) return tail.slice(sentenceStart).trim();
   const space = tail.indexOf(' ');
   return space >= 0 ? tail.slice(space + 1).trim() : '';
 }
