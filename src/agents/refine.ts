@@ -55,7 +55,8 @@ export function parseModelAnswer(text: string): { ok: true; value: ModelAnswer }
   return { ok: true, value: parsed.data };
 }
 
-function withContract(messages: ChatMessage[], titles: string[]): ChatMessage[] {
+/** The messages refineWithModel sends: the agent's prompt plus the answer-format contract. */
+export function withContract(messages: ChatMessage[], titles: string[]): ChatMessage[] {
   const contract: ChatMessage = { role: 'system', content: loadPrompt('refine', { sections: titles.map((t) => `"${t}"`).join(', ') }) };
   const firstNonSystem = messages.findIndex((m) => m.role !== 'system');
   const at = firstNonSystem < 0 ? messages.length : firstNonSystem;
@@ -76,7 +77,7 @@ export function offlineBecauseUnavailable(offline: AnswerDraft): AnswerDraft {
  * come from the offline draft: they are data, not model output.
  */
 export async function refineWithModel(context: AgentContext, messages: ChatMessage[], offline: AnswerDraft): Promise<AnswerDraft> {
-  if (context.model.offline) return offline;
+  if (context.model.offline) return { ...offline, model: 'offline' };
   const titles = offline.sections.length ? offline.sections.map((s) => s.title) : DEFAULT_SECTION_TITLES[offline.agent === 'job' || offline.agent === 'task' ? offline.agent : 'other'];
   const request = withContract(messages, titles);
   context.progress('is writing the answer…');
@@ -97,7 +98,7 @@ export async function refineWithModel(context: AgentContext, messages: ChatMessa
       parsed = parseModelAnswer(repair.text);
       answeredBy = repair.model;
     }
-    if (!parsed.ok) return offline;
+    if (!parsed.ok) return { ...offline, model: 'offline' };
     const refined: AnswerDraft = {
       ...offline,
       summary: parsed.value.summary,
@@ -110,6 +111,6 @@ export async function refineWithModel(context: AgentContext, messages: ChatMessa
   } catch (err) {
     if (context.signal?.aborted) throw err;
     if (err instanceof ModelUnavailableError) return offlineBecauseUnavailable(offline);
-    return offline;
+    return { ...offline, model: 'offline' };
   }
 }
