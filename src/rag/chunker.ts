@@ -164,6 +164,8 @@ function parseText(input: string): Parsed {
   const headings = new Map<string, string>();
   let previous = '';
   let afterSeparator = false;
+  let seenText = false;
+  let namePending = false;
   const start = (path: string[], entry: boolean) => {
     sections.push(current);
     current = { path, lines: [], entry };
@@ -180,10 +182,20 @@ function parseText(input: string): Parsed {
       continue;
     }
     if (furniture(t)) continue;
-    const entry = afterSeparator ? ENTRY_HEAD.exec(t) : null;
+    if (namePending) {
+      // "Question:" alone on its line: the next line is the question, and names the entry.
+      namePending = false;
+      current.path = [...current.path, t];
+      previous = t;
+      continue;
+    }
+    const entry = afterSeparator || !seenText ? ENTRY_HEAD.exec(t) : null;
     afterSeparator = false;
+    seenText = true;
     if (entry) {
-      start([...chapter.slice(0, 1), entry[1]!.trim() || t], true);
+      start(chapter.slice(0, 1), true);
+      if (entry[1]!.trim()) current.path.push(entry[1]!.trim());
+      else namePending = true;
       continue;
     }
     const numbered = NUMBERED_HEADING.exec(t);
