@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProviderName } from '../../src/config/schema.ts';
+import { AnswerSchema, type Answer } from '../../src/bot/answer.ts';
+import { cliEnv, runCli } from '../cli/run-cli.ts';
+import { envFor, FAKES, status, text, type LlmFake, type RecordedRequest, type Reply } from '../fakes/llm/index.ts';
+
+const SECRET = 'sk-proj-E2ESEEDEDSECRET0123456789';
+
+/** Every request's text, whatever the protocol nests it in (messages, contents/parts, system). */
+function promptText(request: RecordedRequest): string {
+  return request.raw.replace(/\\n/g, '\n').replace(/\\"/g, '"');
+}
+
+/**
+ * What a capable model would answer to each kind of request askpanda sends: the routing JSON, the
+ * structured job/task sections, a cited documentation answer, or a general answer.
+ */
+export function answeringModel(request: RecordedRequest): Reply {
+  const prompt = promptText(request);
+  if (prompt.includes('You route questions for askpanda')) {
+    return text(JSON.stringify({ agent: /hello|help me/i.test(prompt.split('Latest message:').pop() ?? '') ? 'general' : 'documents', pandaid: null, jeditaskid: null, reason: 'e2e' }));
+  }
+  const titles = /Use exactly these section titles, in this order: (.*?)\./.exec(prompt)?.[1];
+  if (titles) {
+    const names = [...titles.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
+    const id = /pandaid: (\d+)/.exec(prompt)?.[1] ?? /jeditaskid: (\d+)/.exec(prompt)?.[1] ?? 'unknown';
+    return text(JSON.stringify({
+      summary: `Model summary for ${id}: the evidence points at the failing step shown below.`,
+      sections: names.map((title) => ({ title, body: `Model-written ${title.toLowerCase()} for ${id}.` })),
+      followUps: [{ question: `What does pilot error 1305 mean?`, why: 'the job failed with it' }],
+    }));
+  }
+  if (prompt.includes('numbered documentation excerpts')) return text('A pilot is the small program that runs on a worker node and fetches and runs the payload [1].');
+  return text('I can help with PanDA jobs, tasks and concepts. Ask me about a job id or a PanDA term such as the pilot.');
+}
+
+async function ask(env: Record<string, string>, question: string): Promise<Answer> {
+  const result = await runCli(['ask', question, '--json'], { env, timeoutMs: 40_000 });
+  expect(result.code, result.stderr).toBe(0);
+  return AnswerSchema.parse(JSON.parse(result.stdout.trim()));
+}
+
+/** `askpanda ask --json` with ASKPANDA_LLM=<provider> against that provider's fake, for every agent. */
+export function describeEndToEnd(provider: ProviderName): void {
+  describe(`ASKPANDA_LLM=${provider} end to end through askpanda ask --json`, () => {
+    let fake: LlmFake;
+    let backup: LlmFake;
+    beforeAll(async () => {
+      fake = await FAKES[provider]().start();
+      fake.responder = answeringModel;
+      backup = await FAKES.openai().start();
+      backup.responder = answeringModel;
+    });
+    afterAll(async () => {
+      await fake.close();
+      await backup.close();
+      expect(fake.allBodies()).not.toContain('E2ESEEDEDSECRET');
+    });
+
+    const env = () => cliEnv({ ...envFor(provider, fake), ASKPANDA_DEMO: '1' });
+    const modelId = `${provider}:fake-${provider}-model`;
+
+    it('answers a general question with the model', async () => {
+      const answer = await ask(env(), `hello, can you help me? my key is ${SECRET}`);
+      expect(answer).toMatchObject({ agent: 'general', model: modelId });
+      expect(answer.text).toContain('I can help with PanDA jobs');
+      expect(answer.followUps.length).toBeGreaterThanOrEqual(2);
+    });
+
+    it('answers a documentation question citing its sources', async () => {
+      const answer = await ask(env(), 'what is a pilot?');
+      expect(answer).toMatchObject({ agent: 'documents', model: modelId });
+      expect(answer.text).toContain('[1]');
+      expect(answer.sources.length).toBeGreaterThan(0);
+    });
+
+    it('answers a job question in the structured sections', async () => {
+      const answer = await ask(env(), 'why did job 6802258254 fail?');
+      expect(answer).toMatchObject({ agent: 'job', model: modelId });
+      expect(answer.text).toContain('Model summary for 6802258254');
+      expect(answer.sections.length).toBeGreaterThan(0);
+      expect(answer.evidence.length).toBeGreaterThan(0);
+      expect(answer.facts.pandaid).toBe(6802258254);
+    });
+
+    it('answers a task question in the structured sections', async () => {
+      const answer = await ask(env(), 'what is happening with task 46374283?');
+      expect(answer).toMatchObject({ agent: 'task', model: modelId });
+      expect(answer.text).toContain('Model summary for 46374283');
+    });
+
+    it(`falls through to the next provider when ${provider} is down`, async () => {
+      fake.responder = () => status(503);
+      try {
+        const answer = await ask(cliEnv({ ...envFor(provider, fake), ...envFor('openai', backup), ASKPANDA_LLM: `${provider},openai,offline`, ASKPANDA_DEMO: '1' }), 'what is a pilot?');
+        expect(answer.model).toBe('openai:fake-openai-model');
+      } finally {
+        fake.responder = answeringModel;
+      }
+    });
+  });
+}
