@@ -50,7 +50,8 @@ export class DocumentsAgent implements Agent {
   async handle(context: AgentContext): Promise<AnswerDraft> {
     context.progress('is searching the documentation…');
     const retriever = await this.retriever();
-    const query = retrievalQuery(context.question, context.history);
+    // The query is echoed in facts and may reach a hosted embedder: secrets are cut out first.
+    const query = retrievalQuery(withoutSecrets(context.question), context.history.map((t) => ({ ...t, text: withoutSecrets(t.text) })));
     const hits = await retriever.search(query, this.options.topK, { signal: context.signal });
     const relevant = hits.filter((h) => h.coverage >= requiredCoverage(query));
     const facts = { retrieval: retriever.mode, query, chunks: hits.map((h) => h.chunk.id) };
@@ -110,6 +111,10 @@ export function retrievalQuery(question: string, history: readonly Turn[]): stri
     if (previous) return `${previous.text.slice(0, 300)} ${q}`;
   }
   return q;
+}
+
+function withoutSecrets(text: string): string {
+  return redactSecrets(text).replaceAll('[redacted]', ' ').replace(/\s{2,}/g, ' ');
 }
 
 /** Distinct query terms a passage must contain to count as covering the question. */
