@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.ts';
+import { isAskPandaError } from '../util/errors.ts';
 import { redactLines, redactSecrets } from '../util/redact.ts';
 import type { LogOutcome, PandaClient } from './client.ts';
 import { compilePatterns, errorComponent, guidanceFor, pilotCode, type Guidance, type PilotCode } from './knowledge.ts';
@@ -122,9 +123,17 @@ export async function analyzeJob(client: PandaClient, config: Pick<Config, 'logs
   }
 
   const payloadFailure = primary?.component === 'pilot' && primary.code === 1305;
-  const wanted = payloadFailure ? ['payload.stderr', 'payload.stdout'] : ['pilotlog.txt'];
+  const wanted = payloadFailure ? ['payload.stdout', 'payload.stderr'] : ['pilotlog.txt'];
   progress(`is listing the log files of job ${job.pandaid}…`);
-  const listing = await client.logFiles(job.pandaid);
+  let listing;
+  try {
+    listing = await client.logFiles(job.pandaid);
+  } catch (err) {
+    // No listing is not the end of the answer: the metadata still explains a lot.
+    if (!isAskPandaError(err) || err.kind === 'rate_limited') throw err;
+    analysis.notes.push(`The job's log files could not be listed (${err.message.split('. ')[0]}); the answer is based on the job's metadata only.`);
+    return analysis;
+  }
   const listed = new Map(listing.files.map((f) => [f.name, f]));
   if (listing.files.length === 0) {
     analysis.notes.push(`The job has no log files in the monitor${listing.error ? ` (${redactSecrets(listing.error)})` : ''}; the answer is based on the job's metadata only.`);
@@ -157,7 +166,14 @@ export async function analyzeJob(client: PandaClient, config: Pick<Config, 'logs
   const cacheKey = `${primary ? `${primary.component}:${primary.code}` : 'none'}:${config.logs.contextBefore}:${config.logs.contextAfter}:${config.logs.tailLines}:${config.monitor.maxLogBytes}`;
   for (const file of chosen) {
     progress(`is reading ${file} of job ${job.pandaid}…`);
-    const outcome = await client.scanLogFile(job.pandaid, file, options, cacheKey);
+    let outcome;
+    try {
+      outcome = await client.scanLogFile(job.pandaid, file, options, cacheKey);
+    } catch (err) {
+      if (!isAskPandaError(err) || err.kind === 'rate_limited') throw err;
+      analysis.notes.push(`${file} could not be read (${err.message.split('. ')[0]}).`);
+      continue;
+    }
     analysis.logs.push(outcome);
     if (outcome.status !== 'scanned') {
       analysis.notes.push(outcome.note[0]!.toUpperCase() + outcome.note.slice(1) + '.');
@@ -170,8 +186,9 @@ export async function analyzeJob(client: PandaClient, config: Pick<Config, 'logs
     }
     if (payloadFailure && file !== 'pilotlog.txt') {
       const tail = result.tail.slice(-Math.min(30, config.logs.tailLines));
-      for (const line of result.tail) {
-        for (const s of PAYLOAD_SIGNALS) {
+      // Strongest kinds of signal first (cling/bad_alloc before tracebacks before exit codes).
+      for (const s of PAYLOAD_SIGNALS) {
+        for (const line of result.tail) {
           const m = s.regex.exec(line);
           if (m) {
             const said = s.say(m);

@@ -1,0 +1,178 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AskPandaError } from '../../src/util/errors.ts';
+import { FAULT, TASK_FAULT, startFakeBigPanda, type FakeBigPanda } from '../fakes/bigpanda.ts';
+import { testClient, testConfig } from './helpers.ts';
+
+let fake: FakeBigPanda;
+beforeAll(async () => {
+  fake = await startFakeBigPanda({ hugeLogBytes: 1024 * 1024 });
+});
+afterAll(async () => {
+  await fake.close();
+});
+
+async function failure(promise: Promise<unknown>): Promise<AskPandaError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(AskPandaError);
+  return err as AskPandaError;
+}
+
+describe('PandaClient against the fake BigPanDA', () => {
+  it('reads a job in the real shape and validates it', async () => {
+    const client = testClient(testConfig(fake.url));
+    const data = await client.job(6800730400);
+    expect(data.job.piloterrorcode).toBe(1235);
+    expect(data.job.jeditaskid).toBe(46374283);
+    expect(data.files.map((f) => f.type)).toEqual(['input', 'output', 'log']);
+  });
+
+  it('caches metadata: a second question about the same job sends no request', async () => {
+    const client = testClient(testConfig(fake.url));
+    await client.job(6802258254);
+    const after = client.stats.requests;
+    await client.job(6802258254);
+    await client.job(6802258254);
+    expect(client.stats.requests).toBe(after);
+    expect(after).toBe(1);
+  });
+
+  it('treats the HTML page for an unknown job as not found, naming the job and its page', async () => {
+    const client = testClient(testConfig(fake.url));
+    const err = await failure(client.job(FAULT.unknown));
+    expect(err.kind).toBe('not_found');
+    expect(err.message).toContain(`job ${FAULT.unknown}`);
+    expect(err.message).toContain(`/job?pandaid=${FAULT.unknown}`);
+    const task = await failure(client.task(TASK_FAULT.unknown));
+    expect(task.kind).toBe('not_found');
+    expect(task.message).toContain(`/task/${TASK_FAULT.unknown}/`);
+  });
+
+  it('retries a 500 twice with backoff, then reports monitor_unavailable', async () => {
+    const client = testClient(testConfig(fake.url));
+    const before = fake.count(`/job?pandaid=${FAULT.server500}`);
+    const err = await failure(client.job(FAULT.server500));
+    expect(err.kind).toBe('monitor_unavailable');
+    expect(err.message).toMatch(/3 attempts/);
+    expect(fake.count(`/job?pandaid=${FAULT.server500}`) - before).toBe(3);
+    expect(client.stats.retries).toBe(2);
+  });
+
+  it('gives up on a monitor that never answers after the timeout, within bounded time', async () => {
+    const client = testClient(testConfig(fake.url, (c) => {
+      c.monitor.timeoutMs = 300;
+      c.monitor.retries = 1;
+    }));
+    const started = Date.now();
+    const err = await failure(client.job(FAULT.hang));
+    expect(err.kind).toBe('monitor_unavailable');
+    expect(err.message).toMatch(/did not answer within/);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('honours Retry-After on 429 and succeeds on the next attempt', async () => {
+    const client = testClient(testConfig(fake.url));
+    const started = Date.now();
+    const data = await client.job(FAULT.retryAfterShort);
+    expect(data.job.pandaid).toBe(FAULT.retryAfterShort);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(client.stats.requests).toBe(2);
+  });
+
+  it('reports rate_limited when Retry-After is longer than we wait', async () => {
+    const client = testClient(testConfig(fake.url));
+    const started = Date.now();
+    const err = await failure(client.job(FAULT.retryAfterLong));
+    expect(err.kind).toBe('rate_limited');
+    expect(err.message).toMatch(/3600 s/);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('reports malformed or cut-off JSON as monitor_unavailable', async () => {
+    const client = testClient(testConfig(fake.url));
+    const err = await failure(client.job(FAULT.malformed));
+    expect(err.kind).toBe('monitor_unavailable');
+    expect(err.message).toMatch(/broken/);
+    expect(err.message).toContain(`job ${FAULT.malformed}`);
+  });
+
+  it('refuses a JSON body above maxJsonBytes', async () => {
+    const client = testClient(testConfig(fake.url, (c) => (c.monitor.maxJsonBytes = 1024)));
+    const err = await failure(client.taskJobs(46374283));
+    expect(err.kind).toBe('monitor_unavailable');
+    expect(err.message).toMatch(/larger than/);
+  });
+
+  it('reads task, job state counts, jobs and errors in their real shapes', async () => {
+    const client = testClient(testConfig(fake.url));
+    const task = await client.task(46374283);
+    expect(task.datasets.map((d) => d.type)).toEqual(['input', 'output', 'log']);
+    const counts = await client.taskWithJobCounts(46374283);
+    expect(counts.job_state_count?.finished).toBe(1112);
+    const jobs = await client.taskJobs(46374283);
+    expect(jobs.jobs.length).toBeGreaterThan(0);
+    expect(jobs.jobs[0]).not.toHaveProperty('jobname'); // only the asked-for fields
+    const errors = await client.taskErrors(46374283);
+    expect(errors.errsByCount[0]).toMatchObject({ error: 'pilot:1305', example_pandaid: 6802258254 });
+  });
+
+  it('lists log files and follows the file browser redirect to stream a log', async () => {
+    const client = testClient(testConfig(fake.url));
+    const listing = await client.logFiles(6800730400);
+    expect(listing.files.map((f) => f.name)).toContain('pilotlog.txt');
+    const outcome = await client.scanLogFile(6800730400, 'pilotlog.txt', { patterns: [{ regex: /exceeded the memory limit/, weight: 9, label: 'x' }], contextBefore: 5, contextAfter: 2, maxLineChars: 500, maxMatches: 10, tailLines: 5, maxBytes: 1 << 30 }, 'k');
+    expect(outcome.status).toBe('scanned');
+    if (outcome.status === 'scanned') expect(outcome.result.best?.match.text).toContain('maxPSS=6291456');
+    expect(fake.requests.some((r) => r.startsWith('/media/filebrowser/6800730400/'))).toBe(true);
+    const missing = await client.scanLogFile(6800730400, 'no-such-file.txt', { patterns: [], contextBefore: 1, contextAfter: 1, maxLineChars: 100, maxMatches: 1, tailLines: 1, maxBytes: 1000 }, 'k');
+    expect(missing.status).toBe('missing');
+  });
+
+  it('sends the configured token as a Bearer header (and Token as given)', async () => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(String(req.headers.authorization));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ job: { pandaid: 1, jobstatus: 'running' }, files: [], dsfiles: [] }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      await testClient(testConfig(url, (c) => (c.monitor.token = 'abc.def.ghi'))).job(1);
+      await testClient(testConfig(url, (c) => (c.monitor.token = 'Token 0123456789'))).job(1);
+      expect(seen).toEqual(['Bearer abc.def.ghi', 'Token 0123456789']);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('keeps at most `concurrency` requests in flight', async () => {
+    let active = 0;
+    let peak = 0;
+    const server = createServer((req, res) => {
+      active++;
+      peak = Math.max(peak, active);
+      setTimeout(() => {
+        active--;
+        const id = Number(new URL(req.url!, 'http://x').searchParams.get('pandaid'));
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ job: { pandaid: id, jobstatus: 'running' }, files: [] }));
+      }, 40);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const client = testClient(testConfig(url, (c) => (c.monitor.concurrency = 2)));
+      await Promise.all(Array.from({ length: 8 }, (_, i) => client.job(100 + i)));
+      expect(peak).toBe(2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
