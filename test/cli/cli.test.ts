@@ -8,7 +8,7 @@ function parseAnswer(stdout: string): Answer {
   return AnswerSchema.parse(JSON.parse(lines[0]!));
 }
 
-describe('askpanda --help', () => {
+describe('askpanda --help', { timeout: 120_000 }, () => {
   it('lists the commands and never prints a secret', async () => {
     const env = cliEnv({ SLACK_BOT_TOKEN: 'xoxb-help-secret-123', OPENAI_API_KEY: 'sk-help-secret-456' });
     for (const args of [['--help'], ['ask', '--help'], ['chat', '--help'], ['serve', '--help']]) {
@@ -28,7 +28,7 @@ describe('askpanda --help', () => {
   });
 });
 
-describe('configuration errors at start-up', () => {
+describe('configuration errors at start-up', { timeout: 120_000 }, () => {
   it('stop with one line naming the setting and value, exit 2, no secret and no stack', async () => {
     const result = await runCli(['ask', 'help'], { env: cliEnv({ ASKPANDA_LLM: 'openai,chatgpt', OPENAI_API_KEY: 'sk-not-to-be-seen' }) });
     expect(result.code).toBe(2);
@@ -40,7 +40,7 @@ describe('configuration errors at start-up', () => {
   });
 });
 
-describe('askpanda ask --json', () => {
+describe('askpanda ask --json', { timeout: 120_000 }, () => {
   it('answers bad input from stdin (non-UTF-8 bytes) with bad_input and exit 0', async () => {
     const result = await runCli(['ask', '--json'], { stdin: Buffer.from([0x77, 0x68, 0x79, 0x20, 0xff, 0xfe, 0xc3, 0x28]) });
     expect(result.code).toBe(0);

@@ -8,7 +8,7 @@ const ask = async (question: string, extra: string[] = [], env = cliEnv({ ASKPAN
   return AnswerSchema.parse(JSON.parse(result.stdout));
 };
 
-describe('demo mode through the CLI (the same client path as the real monitor)', () => {
+describe('demo mode through the CLI (the same client path as the real monitor)', { timeout: 120_000 }, () => {
   it.each([
     ['Why did job 6800730400 fail?', 'job'],
     ['What is going on with job 6798544333?', 'job'],
