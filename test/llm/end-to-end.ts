@@ -20,7 +20,7 @@ export function answeringModel(request: RecordedRequest): Reply {
   if (prompt.includes('You route questions for askpanda')) {
     return text(JSON.stringify({ agent: /hello|help me/i.test(prompt.split('Latest message:').pop() ?? '') ? 'general' : 'documents', pandaid: null, jeditaskid: null, reason: 'e2e' }));
   }
-  const titles = /Use exactly these section titles, in this order: (.*?)\./.exec(prompt)?.[1];
+  const titles = /Section titles, exactly and in this order: (.*?)\. Write/.exec(prompt)?.[1];
   if (titles) {
     const names = [...titles.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
     const id = /pandaid: (\d+)/.exec(prompt)?.[1] ?? /jeditaskid: (\d+)/.exec(prompt)?.[1] ?? 'unknown';
