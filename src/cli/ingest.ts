@@ -6,7 +6,7 @@ import { createLogger } from '../util/log.ts';
 import { EXIT_USAGE } from './context.ts';
 
 /** One redrawn line on a terminal: `[######------] 12/40 files  docs/x.md`. */
-function progressBar(stream: NodeJS.WriteStream): (p: IngestProgress) => void {
+export function progressBar(stream: Pick<NodeJS.WriteStream, 'write'>): (p: IngestProgress) => void {
   let last = 0;
   return (p) => {
     const now = Date.now();
