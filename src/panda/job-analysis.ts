@@ -176,7 +176,7 @@ export async function analyzeJob(client: PandaClient, config: Pick<Config, 'logs
     }
     analysis.logs.push(outcome);
     if (outcome.status !== 'scanned') {
-      analysis.notes.push(outcome.note[0]!.toUpperCase() + outcome.note.slice(1) + '.');
+      analysis.notes.push(`${outcome.note}.`);
       continue;
     }
     const result = outcome.result;
