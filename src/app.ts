@@ -41,7 +41,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const created = await createAgents({ config, store, logger, banners, closers, demo: options.demo ?? config.demo });
   // Every answer gets grounded follow-ups and its token count, whichever agent wrote it.
   const agents: Partial<Record<Route['agent'], Agent>> = Object.fromEntries(Object.entries(created).map(([kind, agent]) => [kind, withAnswerExtras(agent)]));
-  const bot = new Bot({ config, history, model, agents, logger, selector: createModelSelector(model, logger) });
+  const bot = new Bot({ config, history, model, agents, logger, selector: createModelSelector(model, logger, { timeoutMs: Math.min(config.llm.timeoutMs, 15_000) }) });
 
   return {
     config,

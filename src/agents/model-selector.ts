@@ -111,7 +111,9 @@ function conversation(question: string, history: readonly Turn[], fastGuess: Rou
  * (the Bot calls it only then). The model picks from a closed list; a choice that is not valid
  * JSON, names an unknown agent or an id from nowhere is ignored and the fast path's guess stands.
  */
-export function createModelSelector(model: ChatModel, logger: Logger = silentLogger): Selector {
+export function createModelSelector(model: ChatModel, logger: Logger = silentLogger, options: { timeoutMs?: number } = {}): Selector {
+  // Routing must be quick: past this the fast path's guess is better than a late perfect choice.
+  const timeoutMs = options.timeoutMs ?? 15_000;
   return async (question, history, fastGuess) => {
     if (model.offline) return fastGuess;
     const messages = [
@@ -120,10 +122,10 @@ export function createModelSelector(model: ChatModel, logger: Logger = silentLog
     ];
     let result;
     try {
-      result = await model.complete({ messages, json: true, temperature: 0, maxOutputTokens: 150 });
+      result = await model.complete({ messages, json: true, temperature: 0, maxOutputTokens: 150, signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
-      // No model now: the fast path's guess is a fine answer, not an error.
-      if (err instanceof ModelUnavailableError) return fastGuess;
+      // No model now, or too slow: the fast path's guess is a fine answer, not an error.
+      if (err instanceof ModelUnavailableError || (err instanceof Error && err.name === 'TimeoutError')) return fastGuess;
       throw err;
     }
     const checked = validateChoice(result.text, question, history, fastGuess);

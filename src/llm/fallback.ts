@@ -51,7 +51,8 @@ function describe(failure: Failure, timeoutMs: number): string {
     case 'aborted':
       return 'aborted';
     default:
-      return failure.status ? `refused the request (${failure.status})` : `failed (${failure.message.slice(0, 120)})`;
+      // Provider messages can echo part of a key ("Incorrect API key provided: sk-…").
+      return failure.status ? `refused the request (${failure.status})` : `failed (${redactSecrets(failure.message).slice(0, 120)})`;
   }
 }
 

@@ -78,6 +78,7 @@ export function describeEndToEnd(provider: ProviderName): void {
       const answer = await ask(env(), 'why did job 6802258254 fail?');
       expect(answer).toMatchObject({ agent: 'job', model: modelId });
       expect(answer.text).toContain('Model summary for 6802258254');
+      expect(answer.facts.llmUsage).toMatchObject({ calls: 1, inputTokens: 120, outputTokens: 40 });
       expect(answer.sections.length).toBeGreaterThan(0);
       expect(answer.evidence.length).toBeGreaterThan(0);
       expect(answer.facts.pandaid).toBe(6802258254);

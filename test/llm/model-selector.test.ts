@@ -3,7 +3,7 @@ import type { Route } from '../../src/agents/agent.ts';
 import { createModelSelector } from '../../src/agents/model-selector.ts';
 import { selectFast } from '../../src/agents/selection.ts';
 import type { Turn } from '../../src/bot/history.ts';
-import { FAKES, status, text, type LlmFake, type RecordedRequest } from '../fakes/llm/index.ts';
+import { FAKES, hang, status, text, type LlmFake, type RecordedRequest } from '../fakes/llm/index.ts';
 import { chainFor, modelFor } from './helpers.ts';
 
 const JOB_THREAD: Turn[] = [
@@ -142,6 +142,14 @@ describe('model selector validation and history', () => {
     fake.enqueue(text(reply));
     const fallback: Route = { agent: 'general', reason: 'no id and no documentation cue' };
     expect(await selector()('hmm what now', [], fallback)).toBe(fallback);
+  });
+
+  it('keeps the fast guess when the model is too slow to route', async () => {
+    fake.enqueue(hang());
+    const started = Date.now();
+    const chosen = await createModelSelector(chainFor(modelFor('openai', fake)), undefined, { timeoutMs: 200 })('6802258254', [], guess);
+    expect(chosen).toBe(guess);
+    expect(Date.now() - started).toBeLessThan(1_500);
   });
 
   it('keeps the fast guess when no model is reachable', async () => {
