@@ -42,18 +42,21 @@ async function ask(env: Record<string, string>, question: string): Promise<Answe
 
 /** `askpanda ask --json` with ASKPANDA_LLM=<provider> against that provider's fake, for every agent. */
 export function describeEndToEnd(provider: ProviderName): void {
+  // Each case is one CLI process (about 2 s on an idle machine).
   describe(`ASKPANDA_LLM=${provider} end to end through askpanda ask --json`, () => {
     let fake: LlmFake;
+    let down: LlmFake;
     let backup: LlmFake;
     beforeAll(async () => {
       fake = await FAKES[provider]().start();
       fake.responder = answeringModel;
+      down = await FAKES[provider]().start();
+      down.responder = () => status(503);
       backup = await FAKES.openai().start();
       backup.responder = answeringModel;
     });
     afterAll(async () => {
-      await fake.close();
-      await backup.close();
+      for (const f of [fake, down, backup]) await f.close();
       expect(fake.allBodies()).not.toContain('E2ESEEDEDSECRET');
     });
 
@@ -90,14 +93,18 @@ export function describeEndToEnd(provider: ProviderName): void {
       expect(answer.text).toContain('Model summary for 46374283');
     });
 
+    it('answers a job question offline, saying so, when every remote model is down', async () => {
+      const answer = await ask(cliEnv({ ...envFor(provider, down), ASKPANDA_LLM: `${provider},offline`, ASKPANDA_DEMO: '1' }), 'why did job 6800730400 fail?');
+      expect(answer).toMatchObject({ agent: 'job', model: 'offline' });
+      expect(answer.text).toContain('No language model could answer just now');
+      expect(answer.sections.length).toBeGreaterThan(0);
+      expect(answer.text).not.toMatch(/ProviderError|server error|Unexpected token|"summary"/);
+    });
+
     it(`falls through to the next provider when ${provider} is down`, async () => {
-      fake.responder = () => status(503);
-      try {
-        const answer = await ask(cliEnv({ ...envFor(provider, fake), ...envFor('openai', backup), ASKPANDA_LLM: `${provider},openai,offline`, ASKPANDA_DEMO: '1' }), 'what is a pilot?');
-        expect(answer.model).toBe('openai:fake-openai-model');
-      } finally {
-        fake.responder = answeringModel;
-      }
+      const answer = await ask(cliEnv({ ...envFor(provider, down), ...envFor('openai', backup), ASKPANDA_LLM: `${provider},openai,offline`, ASKPANDA_DEMO: '1' }), 'what is a pilot?');
+      expect(answer.model).toBe('openai:fake-openai-model');
+      expect(down.requests.length).toBeGreaterThan(0);
     });
   });
 }
