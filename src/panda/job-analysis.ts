@@ -153,7 +153,7 @@ export async function analyzeJob(client: PandaClient, config: Pick<Config, 'logs
   });
   if (chosen.length === 0 && payloadFailure && listed.has('pilotlog.txt') && listed.get('pilotlog.txt')!.size !== 0) chosen = ['pilotlog.txt'];
 
-  const patterns = [...compilePatterns(analysis.guidance), ...diagPatterns(errors), ...GENERIC_PATTERNS];
+  const patterns = scanPatternsFor(analysis.guidance, errors);
   const options: ScanOptions = {
     patterns,
     contextBefore: config.logs.contextBefore,
@@ -209,6 +209,11 @@ export async function analyzeJob(client: PandaClient, config: Pick<Config, 'logs
     }
   }
   return analysis;
+}
+
+/** What the scanner looks for: the code's curated patterns, the diag details, generic error signs. */
+export function scanPatternsFor(guidance: Guidance | undefined, errors: JobError[]): ScanPattern[] {
+  return [...compilePatterns(guidance), ...diagPatterns(errors), ...GENERIC_PATTERNS];
 }
 
 export function componentTitle(name: string): string {

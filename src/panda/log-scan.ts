@@ -160,7 +160,8 @@ export class LogScanner {
       }
     }
     this.scan(text, final);
-    this.previous = text.length >= TAIL_WINDOW ? text : (this.previous.length > TAIL_WINDOW ? this.previous.slice(-TAIL_WINDOW) : this.previous) + text;
+    // A batch of 48 KiB or more holds the 200-line tail by itself; smaller ones are appended to a bounded window.
+    this.previous = text.length >= 48 * 1024 ? text : (this.previous.length > TAIL_WINDOW ? this.previous.slice(-TAIL_WINDOW) : this.previous) + text;
   }
 
   private scanLongPiece(piece: string): void {
