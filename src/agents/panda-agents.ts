@@ -18,7 +18,8 @@ export async function createPandaAgents(deps: AgentDeps): Promise<{ job: JobAgen
     baseUrl = demo.url;
     publicUrl = DEMO_PUBLIC_URL;
   }
-  const client = createPandaClient(deps.config, { baseUrl, publicUrl, logger: deps.logger });
+  // Final jobs' data is also kept in the store, so a follow-up in another process (ask --thread) is free.
+  const client = createPandaClient(deps.config, { baseUrl, publicUrl, logger: deps.logger, persistent: deps.store.ns('cache') });
   return {
     job: new JobAgent({ client, config: deps.config, logger: deps.logger }),
     task: new TaskAgent({ client }),

@@ -1,4 +1,6 @@
+import type Keyv from 'keyv';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { Config } from '../config/schema.ts';
 import { AskPandaError } from '../util/errors.ts';
 import { TtlCache } from './cache.ts';
@@ -27,12 +29,31 @@ export interface PandaClientOptions {
   publicUrl?: string;
   logger?: Logger;
   backoffMs?: number;
+  /**
+   * Second-level cache shared across processes (store.ns('cache')): final jobs' metadata, log
+   * listings and log scans, so `ask --thread` follow-ups in a new process cost no request.
+   */
+  persistent?: Keyv;
 }
 
+const MatchSchema = z.object({ line: z.number(), text: z.string(), weight: z.number(), label: z.string() });
+const ScanResultSchema = z.object({
+  bytes: z.number(),
+  lines: z.number(),
+  truncated: z.boolean(),
+  binary: z.boolean(),
+  totalMatches: z.number(),
+  matches: z.array(MatchSchema),
+  best: z.object({ match: MatchSchema, firstLine: z.number(), context: z.array(z.string()) }).optional(),
+  tail: z.array(z.string()),
+});
+const LogOutcomeSchema = z.union([
+  z.object({ file: z.string(), status: z.literal('scanned'), result: ScanResultSchema }),
+  z.object({ file: z.string(), status: z.enum(['missing', 'empty', 'binary']), note: z.string() }),
+]);
+
 /** What scanning one log file gave. */
-export type LogOutcome =
-  | { file: string; status: 'scanned'; result: ScanResult }
-  | { file: string; status: 'missing' | 'empty' | 'binary'; note: string };
+export type LogOutcome = { file: string; status: 'scanned'; result: ScanResult } | { file: string; status: 'missing' | 'empty' | 'binary'; note: string };
 
 const TASK_JOB_FIELDS = 'pandaid,jobstatus,computingsite,attemptnr,maxattempt,piloterrorcode,piloterrordiag,exeerrorcode,exeerrordiag,taskbuffererrorcode,taskbuffererrordiag,ddmerrorcode,ddmerrordiag,transexitcode,modificationtime,endtime';
 
@@ -47,6 +68,9 @@ export class PandaClient {
   private readonly cache = new TtlCache<Promise<unknown>>(1000);
   private readonly metadataTtlMs: number;
   private readonly logTtlMs: number;
+  private readonly persistent?: Keyv;
+  /** Jobs seen in a final state: their logs no longer change and may be cached for long. */
+  private readonly finalJobs = new Set<number>();
 
   constructor(
     private readonly config: Pick<Config, 'monitor'>,
@@ -56,6 +80,7 @@ export class PandaClient {
     this.publicUrl = (options.publicUrl ?? monitor.url).replace(/\/+$/, '');
     this.metadataTtlMs = monitor.metadataTtlSeconds * 1000;
     this.logTtlMs = monitor.logCacheTtlSeconds * 1000;
+    this.persistent = options.persistent;
     this.http = new MonitorHttp({
       baseUrl: options.baseUrl ?? monitor.url,
       token: monitor.token,
@@ -93,16 +118,24 @@ export class PandaClient {
   /** `/job?pandaid=N&json`; `job: null` in the JSON also means not found. */
   async job(pandaid: number): Promise<JobResponse & { job: NonNullable<JobResponse['job']> }> {
     const subject = this.jobSubject(pandaid);
+    const isFinal = (value: JobResponse) => Boolean(value.job && isFinalJobState(value.job.jobstatus));
     const data = await this.cached(
       `job:${pandaid}`,
-      (value: JobResponse) => (value.job && isFinalJobState(value.job.jobstatus) ? Math.max(this.logTtlMs, this.metadataTtlMs) : this.metadataTtlMs),
+      (value: JobResponse) => (isFinal(value) ? Math.max(this.logTtlMs, this.metadataTtlMs) : this.metadataTtlMs),
       () => this.http.getJson(`/job?pandaid=${pandaid}&json`, subject, JobResponseSchema),
+      { persistIf: isFinal, schema: JobResponseSchema },
     );
     if (!data.job) throw new AskPandaError('not_found', `The monitor has no job ${pandaid}. Check the number, or open ${subject.page}`);
     if (data.job.pandaid !== pandaid) {
       throw new AskPandaError('monitor_unavailable', `The monitor answered about job ${data.job.pandaid} when I asked for job ${pandaid}. Open ${subject.page}`);
     }
+    if (isFinalJobState(data.job.jobstatus)) this.finalJobs.add(pandaid);
     return data as JobResponse & { job: NonNullable<JobResponse['job']> };
+  }
+
+  /** Logs of a final job are kept for logCacheTtlSeconds, others only as long as metadata. */
+  private logTtl(pandaid: number): number {
+    return this.finalJobs.has(pandaid) ? this.logTtlMs : this.metadataTtlMs;
   }
 
   /** `/jobs/?jeditaskid=N&json&mode=nodrop` with the fields the task answer needs. */
@@ -137,7 +170,10 @@ export class PandaClient {
 
   /** `/filebrowser/?pandaid=N&json`: the files of the job's log tarball. */
   async logFiles(pandaid: number): Promise<LogListing> {
-    return this.cached(`logs:${pandaid}`, () => this.logTtlMs, () => this.http.getJson(`/filebrowser/?pandaid=${pandaid}&json`, this.jobSubject(pandaid), LogListingSchema));
+    return this.cached(`logs:${pandaid}`, () => this.logTtl(pandaid), () => this.http.getJson(`/filebrowser/?pandaid=${pandaid}&json`, this.jobSubject(pandaid), LogListingSchema), {
+      persistIf: () => this.finalJobs.has(pandaid),
+      schema: LogListingSchema,
+    });
   }
 
   /**
@@ -145,7 +181,7 @@ export class PandaClient {
    * result is cached for logCacheTtlSeconds: only ask for logs of jobs in a final state.
    */
   async scanLogFile(pandaid: number, filename: string, options: ScanOptions, cacheKey: string): Promise<LogOutcome> {
-    return this.cached(`scan:${pandaid}:${filename}:${cacheKey}`, () => this.logTtlMs, async (): Promise<LogOutcome> => {
+    return this.cached(`scan:${pandaid}:${filename}:${cacheKey}`, () => this.logTtl(pandaid), async (): Promise<LogOutcome> => {
       const subject = this.jobSubject(pandaid);
       const opened = await this.http.openText(`/filebrowser/?pandaid=${pandaid}&json&filename=${encodeURIComponent(filename)}`, subject);
       if (!opened) return { file: filename, status: 'missing', note: `${filename} is not in the job's log tarball` };
@@ -157,11 +193,23 @@ export class PandaClient {
       } finally {
         await opened.close();
       }
-    });
+    }, { persistIf: () => this.finalJobs.has(pandaid), schema: LogOutcomeSchema });
   }
 
-  private async cached<T>(key: string, ttl: (value: T) => number, load: () => Promise<T>): Promise<T> {
-    return (await this.cache.getOrLoad(key, (value) => ttl(value as T), load)) as T;
+  private async cached<T>(key: string, ttl: (value: T) => number, load: () => Promise<T>, persist?: { persistIf: (value: T) => boolean; schema: z.ZodType<T> }): Promise<T> {
+    const loadThrough = async (): Promise<T> => {
+      if (persist && this.persistent) {
+        const stored: unknown = await this.persistent.get(`panda:${key}`).catch(() => undefined);
+        const parsed = stored === undefined ? undefined : persist.schema.safeParse(stored);
+        if (parsed?.success) return parsed.data;
+      }
+      const value = await load();
+      if (persist && this.persistent && persist.persistIf(value)) {
+        await this.persistent.set(`panda:${key}`, value, this.logTtlMs).catch(() => undefined);
+      }
+      return value;
+    };
+    return (await this.cache.getOrLoad(key, (value) => ttl(value as T), loadThrough)) as T;
   }
 }
 

@@ -1,9 +1,13 @@
 import { createServer } from 'node:http';
+import Keyv from 'keyv';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AskPandaError } from '../../src/util/errors.ts';
 import { FAULT, TASK_FAULT, startFakeBigPanda, type FakeBigPanda } from '../fakes/bigpanda.ts';
 import { testClient, testConfig } from './helpers.ts';
+import { createPandaClient } from '../../src/panda/client.ts';
+import { JobAgent } from '../../src/agents/job.ts';
+import { context } from './helpers.ts';
 
 let fake: FakeBigPanda;
 beforeAll(async () => {
@@ -174,5 +178,23 @@ describe('PandaClient against the fake BigPanDA', () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
+  });
+
+  it('shares final jobs through the persistent store: a second process asks the monitor nothing', async () => {
+    const store = new Keyv();
+    const config = testConfig(fake.url);
+    const first = createPandaClient(config, { persistent: store });
+    const question = context({ agent: 'job', pandaid: 6800730400, reason: 'test' }, 'why did it fail?');
+    await new JobAgent({ client: first, config }).handle(question);
+    expect(first.stats.requests).toBe(3);
+    const second = createPandaClient(config, { persistent: store });
+    const draft = await new JobAgent({ client: second, config }).handle(question);
+    expect(second.stats.requests).toBe(0);
+    expect(draft.evidence.some((e) => e.lines.some((l) => l.includes('exceeded the memory limit')))).toBe(true);
+    // a running job is not persisted: its state changes
+    await createPandaClient(config, { persistent: store }).job(6798544333);
+    const third = createPandaClient(config, { persistent: store });
+    await third.job(6798544333);
+    expect(third.stats.requests).toBe(1);
   });
 });
