@@ -19,7 +19,10 @@ const LocalVectorsSchema = z.object({
  */
 export class LocalVectorStore implements VectorStore {
   readonly kind = 'local' as const;
-  private readonly vectors = new Map<string, Float32Array>();
+  /** Row i of `matrix` is the unit vector of ids[i]: one contiguous array scans fastest. */
+  private ids: string[] = [];
+  private readonly rowOf = new Map<string, number>();
+  private matrix = new Float32Array(0);
   private dimensions = 0;
   private dirty = false;
 
@@ -60,18 +63,19 @@ export class LocalVectorStore implements VectorStore {
       onDamaged?.(new CorruptIndexError(file, 'vector data has the wrong length'));
       return store;
     }
-    const all = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
     store.dimensions = dimensions;
-    ids.forEach((id, i) => store.vectors.set(id, all.slice(i * dimensions, (i + 1) * dimensions)));
+    store.matrix = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
+    store.ids = [...ids];
+    ids.forEach((id, i) => store.rowOf.set(id, i));
     return store;
   }
 
   get size(): number {
-    return this.vectors.size;
+    return this.ids.length;
   }
 
   has(id: string): boolean {
-    return this.vectors.has(id);
+    return this.rowOf.has(id);
   }
 
   async upsert(records: VectorRecord[]): Promise<void> {
@@ -80,40 +84,68 @@ export class LocalVectorStore implements VectorStore {
       if (record.values.length !== this.dimensions) {
         throw new Error(`Vector for ${record.id} has ${record.values.length} dimensions; this store holds ${this.dimensions}. Re-ingest after changing the embedding model.`);
       }
-      this.vectors.set(record.id, Float32Array.from(normalize(record.values)));
+      let row = this.rowOf.get(record.id);
+      if (row === undefined) {
+        row = this.ids.length;
+        this.ids.push(record.id);
+        this.rowOf.set(record.id, row);
+        if (this.matrix.length < (row + 1) * this.dimensions) {
+          const grown = new Float32Array(Math.max(64, (row + 1) * 2) * this.dimensions);
+          grown.set(this.matrix);
+          this.matrix = grown;
+        }
+      }
+      this.matrix.set(normalize(record.values), row * this.dimensions);
     }
     if (records.length) this.dirty = true;
   }
 
   async delete(ids: string[]): Promise<void> {
-    for (const id of ids) if (this.vectors.delete(id)) this.dirty = true;
+    for (const id of ids) {
+      const row = this.rowOf.get(id);
+      if (row === undefined) continue;
+      // Move the last row into the hole so rows stay contiguous.
+      const last = this.ids.length - 1;
+      const lastId = this.ids[last]!;
+      if (row !== last) {
+        this.matrix.copyWithin(row * this.dimensions, last * this.dimensions, (last + 1) * this.dimensions);
+        this.ids[row] = lastId;
+        this.rowOf.set(lastId, row);
+      }
+      this.ids.pop();
+      this.rowOf.delete(id);
+      this.dirty = true;
+    }
   }
 
   async query(values: number[], topK: number): Promise<VectorMatch[]> {
-    if (values.length !== this.dimensions || topK <= 0) return [];
+    const dims = this.dimensions;
+    if (values.length !== dims || topK <= 0) return [];
     const q = Float32Array.from(normalize(values));
-    const best: VectorMatch[] = [];
-    for (const [id, v] of this.vectors) {
+    const m = this.matrix;
+    const bestRows: number[] = [];
+    const bestScores: number[] = [];
+    for (let row = 0, offset = 0; row < this.ids.length; row++, offset += dims) {
       let dot = 0;
-      for (let i = 0; i < q.length; i++) dot += q[i]! * v[i]!;
-      if (best.length < topK) {
-        best.push({ id, score: dot });
-        if (best.length === topK) best.sort((a, b) => b.score - a.score);
-      } else if (dot > best[topK - 1]!.score) {
-        best[topK - 1] = { id, score: dot };
-        best.sort((a, b) => b.score - a.score);
+      for (let i = 0; i < dims; i++) dot += q[i]! * m[offset + i]!;
+      if (bestRows.length === topK && dot <= bestScores[topK - 1]!) continue;
+      let at = bestRows.length;
+      while (at > 0 && bestScores[at - 1]! < dot) at--;
+      bestRows.splice(at, 0, row);
+      bestScores.splice(at, 0, dot);
+      if (bestRows.length > topK) {
+        bestRows.pop();
+        bestScores.pop();
       }
     }
-    return best.sort((a, b) => b.score - a.score);
+    return bestRows.map((row, i) => ({ id: this.ids[row]!, score: bestScores[i]! }));
   }
 
   async flush(): Promise<void> {
     if (!this.dirty) return;
-    const ids = [...this.vectors.keys()];
-    const all = new Float32Array(ids.length * this.dimensions);
-    ids.forEach((id, i) => all.set(this.vectors.get(id)!, i * this.dimensions));
-    const values = Buffer.from(all.buffer, all.byteOffset, all.byteLength).toString('base64');
-    await writeFileAtomic(this.file, JSON.stringify({ format: 'askpanda-vectors', version: 1, embedder: this.embedder, dimensions: this.dimensions, ids, values }));
+    const used = this.matrix.subarray(0, this.ids.length * this.dimensions);
+    const values = Buffer.from(used.buffer, used.byteOffset, used.byteLength).toString('base64');
+    await writeFileAtomic(this.file, JSON.stringify({ format: 'askpanda-vectors', version: 1, embedder: this.embedder, dimensions: this.dimensions, ids: this.ids, values }));
     this.dirty = false;
   }
 }
