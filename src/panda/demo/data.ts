@@ -378,6 +378,64 @@ function demoTask(): MonitorTask {
   };
 }
 
+/** The production evgen task of the running demo job, so follow-ups about it have an answer. */
+function evgenTask(): MonitorTask {
+  const id = 46371905;
+  const name = 'mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.e8557';
+  const dsinfo = { nfiles: 5000, nfilesfinished: 4512, nfilesfailed: 6, nfilesmissing: 0, pctfinished: 90, pctfailed: 0, neventsTot: 50_000_000, neventsUsedTot: 45_120_000, neventsRemaining: 4_880_000, neventsOutput: 45_120_000 };
+  return {
+    task: {
+      jeditaskid: id, taskname: name, status: 'running', superstatus: 'running', username: 'atlas-dpd-production', workinggroup: 'AP_MCGN', category: 'production',
+      tasktype: 'prod', processingtype: 'evgen', prodsourcelabel: 'managed', creationdate: '2025-09-05 10:12:33', starttime: '2025-09-05 10:40:02', endtime: null,
+      modificationtime: '2025-09-08 09:35:40', site: '', cloud: 'WORLD', corecount: 8, ramcount: 2000, ramunit: 'MBPerCore', walltime: 2400, attemptnr: 0, progress: 90,
+      failurerate: 1, errordialog: '', transhome: 'AthGeneration/23.6.34', gshare: 'Evgen', dsinfo, ...dsinfo,
+    },
+    taskparams: { nEventsPerJob: 10000, nFilesPerJob: 1, ramCount: 2000 },
+    datasets: [
+      { jeditaskid: id, datasetid: 901_100_001, datasetname: `${name}_tid${id}_00`, containername: `${name}/`, type: 'pseudo_input', streamname: 'IN', status: 'ready', masterid: null, nfiles: 5000, nfilesfinished: 4512, nfilesfailed: 6, nfilesmissing: 0, nfileswaiting: 482, nevents: 50_000_000, neventsused: 45_120_000 },
+      { jeditaskid: id, datasetid: 901_100_002, datasetname: `mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.EVNT.e8557_tid${id}_00`, containername: 'mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.EVNT.e8557/', type: 'output', streamname: 'OUTPUT0', status: 'running', masterid: null, nfiles: 4512, nfilesfinished: 4512, nfilesfailed: 0, nfilesmissing: 0, nfileswaiting: 0, nevents: 45_120_000, neventsused: 0 },
+    ],
+    jobStateCount: { activated: 120, starting: 14, running: 356, holding: 2, finished: 4512, failed: 41, closed: 3 },
+    jobs: [],
+    errsByCount: [
+      { error: 'pilot:1213', codename: 'piloterrorcode', codeval: 1213, diag: 'Reached batch system time limit', desc: '', cat: { name: 'Job Termination and Kill Signals', id: 4 }, example_pandaid: 6797110034, count: 23 },
+      { error: 'pilot:1201', codename: 'piloterrorcode', codeval: 1201, diag: 'Job killed by signal: SIGTERM', desc: '', cat: { name: 'Job Termination and Kill Signals', id: 4 }, example_pandaid: 6797623381, count: 18 },
+    ],
+    errsBySite: [{ name: 'MWT2', toterrors: 29, toterrjobs: 29 }, { name: 'AGLT2', toterrors: 12, toterrjobs: 12 }],
+  };
+}
+
+/** Example failures of the evgen task (time limit, SIGTERM) so the task answer's follow-ups work. */
+function evgenFailure(pandaid: number, code: number, diag: string, cause: PilotLogLine[], endtime: string, duration: string, durationsec: number): MonitorJob {
+  const running = runningJob();
+  return {
+    job: {
+      ...running.job,
+      pandaid,
+      jobname: `mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.e8557_tid46371905_00_00${pandaid % 10000}`,
+      jobstatus: 'failed',
+      computingsite: 'MWT2',
+      attemptnr: 1,
+      maxattempt: 4,
+      starttime: '2025-09-06 03:10:11',
+      endtime,
+      modificationtime: endtime,
+      duration,
+      durationsec,
+      cpuconsumptiontime: Math.round(durationsec * 7.1),
+      piloterrorcode: code,
+      piloterrordiag: diag,
+      transexitcode: '143',
+      errorinfo: `pilot:${code} ${diag}`,
+    },
+    files: running.files,
+    logs: {
+      'pilotlog.txt': textLog(pilotLogText({ pandaid, site: 'MWT2', taskid: 46371905, start: '2025-09-06 03:10:11', noise: 2400, seed: pandaid % 97, cause, after: pilotEnd(code, diag) })),
+      'payload.stdout': textLog('Py:Gen_tf            INFO Generating 10000 events with Pythia8\nPy:Gen_tf            INFO 7300 events generated so far\n'),
+    },
+  };
+}
+
 /** The demo's monitor contents; logs are built once per process, on first use. */
 export function demoMonitorData(): MonitorData {
   return {
@@ -385,7 +443,24 @@ export function demoMonitorData(): MonitorData {
       [DEMO_RUNNING_JOB, runningJob()],
       [DEMO_MEMORY_JOB, memoryJob()],
       [DEMO_PAYLOAD_JOB, payloadJob()],
+      [
+        6797110034,
+        evgenFailure(6797110034, 1213, 'Reached batch system time limit', [
+          { level: 'WARNING', thread: 'job_monitor', logger: 'pilot.control.monitor', fn: 'check_max_time', message: 'job has exceeded the maximum time limit (86400 s) of the batch system, will abort' },
+          { level: 'ERROR', thread: 'job_monitor', logger: 'pilot.control.job', fn: 'job_monitor_tasks', message: 'pilot error 1213 set: Reached batch system time limit' },
+        ], '2025-09-07 03:10:40', '24:00:29', 86429),
+      ],
+      [
+        6797623381,
+        evgenFailure(6797623381, 1201, 'Job killed by signal: SIGTERM', [
+          { level: 'WARNING', thread: 'MainThread', logger: 'pilot.util.signal', fn: 'interrupt', message: "caught signal: SIGTERM in FRAME=<frame at 0x7f3a2c0, file '/srv/pilot3/pilot/control/monitor.py', line 88>" },
+          { level: 'ERROR', thread: 'MainThread', logger: 'pilot.control.job', fn: 'job_monitor_tasks', message: 'pilot error 1201 set: Job killed by signal: SIGTERM' },
+        ], '2025-09-06 09:55:02', '6:44:51', 24291),
+      ],
     ]),
-    tasks: new Map<number, MonitorTask>([[DEMO_TASK_ID, demoTask()]]),
+    tasks: new Map<number, MonitorTask>([
+      [DEMO_TASK_ID, demoTask()],
+      [46371905, evgenTask()],
+    ]),
   };
 }
