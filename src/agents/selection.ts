@@ -16,6 +16,8 @@ export function threadFocus(history: readonly Turn[]): { pandaid?: number; jedit
 const DOC_QUESTION = /^(?:what(?:'s| is| are| does| do)|whats|define|definition of|explain|meaning of|tell me about|how (?:do|can|should) (?:i|we|you|one)|how to|where (?:do|can) i|is there (?:a|any) (?:doc|documentation))\b/i;
 /** Words that make a question in a job/task thread about that job/task. */
 const FOLLOW_UP = /\b(it|its|it's|this|that|these|those|the (?:job|task|failure|error|log|site|pilot|payload)|fix|retry|resubmit|rerun|again|why|cause|happen|happened|going on|wrong|fail|failed|failing|failure|error|log|logs|memory|site|attempt|more|details|expert|explain|other one|next|status|progress|kill)\b/i;
+/** "and the other one?": only the thread's earlier turns say which one, so a model should decide. */
+const OTHER_ONE = /\b(?:the )?other (?:one|job|task)s?\b/i;
 /** Generic concept questions stay with the documents even inside a job thread. */
 const GENERIC_CONCEPT = /^(?:what(?:'s| is| are) (?:a|an|the)?\s*(?:pilot|panda|jedi|harvester|rucio|cric|payload|queue|task|job|dataset|container|scout|brokerage|site)s?\b\s*\??$)/i;
 
@@ -53,6 +55,11 @@ export function selectFast(question: string, history: readonly Turn[]): FastRout
   }
 
   const trimmed = question.trim();
+  if (focus && OTHER_ONE.test(trimmed)) {
+    return focus.pandaid !== undefined
+      ? { route: { agent: 'job', pandaid: focus.pandaid, jeditaskid: focus.jeditaskid, reason: '"the other one" in a thread about a job' }, confident: false }
+      : { route: { agent: 'task', jeditaskid: focus.jeditaskid, reason: '"the other one" in a thread about a task' }, confident: false };
+  }
   if (focus && !GENERIC_CONCEPT.test(trimmed) && FOLLOW_UP.test(trimmed)) {
     return focus.pandaid !== undefined
       ? { route: { agent: 'job', pandaid: focus.pandaid, jeditaskid: focus.jeditaskid, reason: 'follow-up in a thread about a job' }, confident: true }

@@ -30,7 +30,7 @@ function routingModel(request: RecordedRequest) {
   const choose = (agent: string, ids: { pandaid?: number; jeditaskid?: number } = {}) => text(JSON.stringify({ agent, pandaid: ids.pandaid ?? null, jeditaskid: ids.jeditaskid ?? null, reason: 'fake routing model' }));
   const aboutJob = [...prompt.matchAll(/\(about job (\d+)/g)].map((m) => Number(m[1])).at(-1);
   const aboutTask = [...prompt.matchAll(/about (?:job \d+, )?task (\d+)\)/g)].map((m) => Number(m[1])).at(-1);
-  if (/other one/i.test(latest)) {
+  if (/other (?:one|job|task)/i.test(latest)) {
     const all = [...prompt.matchAll(/\b(\d{10})\b/g)].map((m) => Number(m[1]));
     return choose('job', { pandaid: all.find((id) => id !== aboutJob) });
   }
@@ -109,6 +109,8 @@ const TABLE: Row[] = [
   ['ok and now?', TASK_THREAD, 'task', 46374283, true],
   ['hmm, still red on the monitor', JOB_THREAD, 'job', 6802258254, true],
   ['tell me a joke', [], 'general', undefined, true],
+  ['and the other one?', TWO_JOBS_THREAD, 'job', 6800730400, true],
+  ['what about the other job?', TWO_JOBS_THREAD, 'job', 6800730400, true],
 ];
 
 describe('selection: fast path first, the model only for ambiguous questions', () => {
