@@ -3,6 +3,18 @@ import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat
 import { alternateTurns, observingFetch, providerError, requireText, result, splitSystem, usageOrEstimate, type ProviderOptions } from './provider-support.ts';
 
 /**
+ * Gemini 2.5+ models think by default and the thinking counts against maxOutputTokens: a small
+ * budget (routing asks for 150) came back empty. Flash models can stop thinking; Pro cannot, so
+ * it gets a bounded thinking budget on top of the answer's; unknown models get headroom.
+ */
+export function thinking(model: string, maxOutputTokens: number): { maxOutputTokens: number; thinkingConfig?: { thinkingBudget: number } } {
+  if (/^gemini-2\.5-flash/.test(model)) return { maxOutputTokens, thinkingConfig: { thinkingBudget: 0 } };
+  if (/^gemini-2\.5-pro/.test(model)) return { maxOutputTokens: maxOutputTokens + 1024, thinkingConfig: { thinkingBudget: 1024 } };
+  if (/^gemini-(?:1\.|2\.0)/.test(model)) return { maxOutputTokens };
+  return { maxOutputTokens: maxOutputTokens + 2048 };
+}
+
+/**
  * Gemini through `@google/genai`, Google's maintained SDK (the older `@google/generative-ai` is
  * deprecated). A client per call carries that call's fetch, which keeps Retry-After (ApiError drops it).
  */
@@ -21,12 +33,13 @@ export class GeminiChatModel implements ChatModel {
 
   private params(request: ChatRequest): GenerateContentParameters {
     const { system, turns } = splitSystem(request.messages);
+    const maxOutputTokens = request.maxOutputTokens ?? this.options.maxOutputTokens;
     return {
       model: this.options.model,
       contents: alternateTurns(turns).map((m) => ({ role: m.role === 'assistant' ? 'model' : 'user', parts: [{ text: m.content }] })),
       config: {
         ...(system ? { systemInstruction: system } : {}),
-        maxOutputTokens: request.maxOutputTokens ?? this.options.maxOutputTokens,
+        ...thinking(this.options.model, maxOutputTokens),
         ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
         ...(request.json ? { responseMimeType: 'application/json' } : {}),
         ...(request.signal ? { abortSignal: request.signal } : {}),

@@ -2,6 +2,9 @@ import OpenAI from 'openai';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
 import { providerError, requireText, result, usageOrEstimate, type ProviderOptions } from './provider-support.ts';
 
+const REASONING_MODEL = /^(?:o\d|gpt-5)/;
+const REASONING_HEADROOM = 2048;
+
 /** OpenAI chat completions through the official `openai` SDK; also any compatible server via baseUrl. */
 export class OpenAIChatModel implements ChatModel {
   readonly id: string;
@@ -16,12 +19,17 @@ export class OpenAIChatModel implements ChatModel {
 
   private body(request: ChatRequest) {
     const maxTokens = request.maxOutputTokens ?? this.options.maxOutputTokens;
+    // Reasoning models (o-series, gpt-5) spend completion tokens on hidden reasoning and reject any
+    // temperature but the default: keep reasoning short and leave it room.
+    const reasoning = REASONING_MODEL.test(this.options.model);
+    const budget = reasoning ? maxTokens + REASONING_HEADROOM : maxTokens;
     return {
       model: this.options.model,
       messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
       // api.openai.com's newer models only take max_completion_tokens; compatible servers know max_tokens.
-      ...(this.options.baseUrl ? { max_tokens: maxTokens } : { max_completion_tokens: maxTokens }),
-      ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+      ...(this.options.baseUrl && !reasoning ? { max_tokens: budget } : { max_completion_tokens: budget }),
+      ...(reasoning ? { reasoning_effort: (/^gpt-5/.test(this.options.model) ? 'minimal' : 'low') as 'minimal' | 'low' } : {}),
+      ...(request.temperature !== undefined && !reasoning ? { temperature: request.temperature } : {}),
       ...(request.json ? { response_format: { type: 'json_object' as const } } : {}),
     };
   }
