@@ -13,8 +13,8 @@ export const SLACK_LIMITS = {
   sectionChars: 3000,
   buttonTextChars: 75,
   buttonValueChars: 2000,
-  /** Our own budget per message: comfortably under the practical ~12k ceiling. */
-  messageChars: 8000,
+  /** Our own budget of section text per message: comfortably under the practical ~12k ceiling. */
+  messageChars: 9000,
   /** A longer answer is trimmed (with a link) after this many thread messages. */
   messagesPerAnswer: 4,
   /** The notification text (`text` next to `blocks`): shown in notifications and old clients. */
@@ -236,9 +236,17 @@ export function renderAnswer(answer: Answer, options: RenderOptions = {}): Slack
   const chunks = chunkMrkdwn(markdownToMrkdwn(markdown));
   if (chunks.length === 0) chunks.push('_(empty answer)_');
 
-  const sectionsPerMessage = Math.max(1, Math.floor(SLACK_LIMITS.messageChars / SLACK_LIMITS.sectionChars));
+  // Sections are packed into messages by length, so a typical answer is one message.
   const groups: string[][] = [];
-  for (let i = 0; i < chunks.length; i += sectionsPerMessage) groups.push(chunks.slice(i, i + sectionsPerMessage));
+  let size = Infinity;
+  for (const chunk of chunks) {
+    if (size + chunk.length > SLACK_LIMITS.messageChars || groups[groups.length - 1]!.length >= SLACK_LIMITS.blocksPerMessage - 5) {
+      groups.push([]);
+      size = 0;
+    }
+    groups[groups.length - 1]!.push(chunk);
+    size += chunk.length;
+  }
   if (groups.length > SLACK_LIMITS.messagesPerAnswer) {
     groups.length = SLACK_LIMITS.messagesPerAnswer;
     const last = groups[groups.length - 1]!;

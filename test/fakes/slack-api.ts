@@ -160,10 +160,10 @@ export class FakeSlack extends EventEmitter {
   }
 
   /**
-   * Sends one envelope over every open socket (Slack sends each to one connection; tests open one)
-   * and resolves with the app's acknowledgement payload.
+   * Sends one envelope over one open socket (the first unless `socketIndex` says otherwise) and
+   * resolves with the app's acknowledgement payload.
    */
-  sendEnvelope(type: 'events_api' | 'slash_commands' | 'interactive', payload: unknown, options: { retryAttempt?: number; envelopeId?: string } = {}): Promise<unknown> {
+  sendEnvelope(type: 'events_api' | 'slash_commands' | 'interactive', payload: unknown, options: { retryAttempt?: number; envelopeId?: string; socketIndex?: number } = {}): Promise<unknown> {
     const envelopeId = options.envelopeId ?? randomUUID();
     const envelope = {
       envelope_id: envelopeId,
@@ -173,7 +173,8 @@ export class FakeSlack extends EventEmitter {
       ...(type === 'events_api' ? { retry_attempt: options.retryAttempt ?? 0, retry_reason: options.retryAttempt ? 'timeout' : '' } : {}),
     };
     const acked = new Promise<unknown>((resolve) => this.acks.set(envelopeId, resolve));
-    const socket = [...this.sockets][0];
+    // Connections in the order they opened: a benchmark can drive two apps on one fake.
+    const socket = [...this.sockets][options.socketIndex ?? 0];
     if (!socket) throw new Error('no Socket Mode connection to send on');
     socket.send(JSON.stringify(envelope));
     return acked;

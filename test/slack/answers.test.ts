@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyDraft } from '../../src/bot/answer.ts';
 import type { Agent } from '../../src/agents/agent.ts';
 import { BOT_USER_ID, FakeSlack, eventCallback, mentionEvent, messageEvent, postSigned } from '../fakes/slack-api.ts';
-import { actionIds, sectionText, sleep, startHarness, type Harness } from './helpers.ts';
+import { actionIds, answersIn, sectionText, sleep, startHarness, type Harness } from './helpers.ts';
 
 const CHANNEL = 'C07PANDALONG';
 const ANA = 'U05ANAPHYS';
@@ -156,7 +156,7 @@ describe('fast answers', () => {
       const messageTs = ts();
       await mention(h, CHANNEL, 'what is happening with task 46374283?', messageTs);
       await h.adapter.idle();
-      expect(h.fake.repliesIn(CHANNEL, messageTs)).toHaveLength(1);
+      expect(answersIn(h.fake, CHANNEL, messageTs)).toHaveLength(1);
       expect(h.fake.callsOf('reactions.add')).toHaveLength(0);
       expect(h.fake.callsOf('assistant.threads.setStatus')).toHaveLength(0);
     } finally {
@@ -197,7 +197,7 @@ describe('several replicas', () => {
           }),
         );
         await Promise.all(replicas.map((r) => r.adapter.idle()));
-        for (const messageTs of messages) expect(fake.repliesIn(CHANNEL, messageTs)).toHaveLength(1);
+        for (const messageTs of messages) expect(answersIn(fake, CHANNEL, messageTs)).toHaveLength(1);
       } finally {
         for (const r of replicas) await r.close();
         await fake.close();

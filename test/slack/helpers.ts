@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/util/log.ts';
 import { Bot } from '../../src/bot/bot.ts';
 import { ThreadHistory } from '../../src/bot/thread-history.ts';
 import type { Agent, Route } from '../../src/agents/agent.ts';
-import { APP_TOKEN, BOT_TOKEN, FakeSlack, SIGNING_SECRET } from '../fakes/slack-api.ts';
+import { APP_TOKEN, BOT_TOKEN, FakeSlack, SIGNING_SECRET, type Posted } from '../fakes/slack-api.ts';
 
 export interface Harness {
   fake: FakeSlack;
@@ -94,4 +94,20 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 /** The thread's stored turns (what the bot remembers), as the bot core keeps them. */
 export async function turnsOf(h: Harness, channel: string, thread: string): Promise<Array<{ role: string; text: string; pandaid?: number; jeditaskid?: number }>> {
   return ((await h.app.store.ns('history').get(`slack:${channel}:${thread}`)) as Array<{ role: string; text: string; pandaid?: number; jeditaskid?: number }> | undefined) ?? [];
+}
+
+/** The bot's answers in a thread: the last message of each carries the 👍/👎 buttons (a long answer spans several). */
+export function answersIn(fake: FakeSlack, channel: string, threadTs: string): Posted[] {
+  return fake.repliesIn(channel, threadTs).filter((p) => p.blocks.some((b) => (b as { block_id?: string }).block_id === 'askpanda_feedback'));
+}
+
+/** Waits until `count` answers are in the thread (Socket Mode acks before the listener runs). */
+export async function waitForAnswers(fake: FakeSlack, channel: string, threadTs: string, count = 1, timeoutMs = 5_000): Promise<Posted[]> {
+  const start = Date.now();
+  for (;;) {
+    const answers = answersIn(fake, channel, threadTs);
+    if (answers.length >= count) return answers;
+    if (Date.now() - start > timeoutMs) throw new Error(`expected ${count} answers in ${channel}/${threadTs}, saw ${answers.length}`);
+    await sleep(5);
+  }
 }
