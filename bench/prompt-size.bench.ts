@@ -97,7 +97,9 @@ interface Row {
   evidence: number;
   fixed: number;
   theirs: number;
+  /** Causal log lines (the scanner's best match per log file) found in ours / in Ask PanDA's. */
   causalKept: string;
+  causalKeptTheirs: string;
 }
 
 function median(values: number[]): number {
@@ -150,12 +152,12 @@ async function main(): Promise<void> {
       const analysis = await analyzeJob(client, config, data, () => undefined);
       const ours = withContract(buildJobPrompt({ question, analysis }), DEFAULT_SECTION_TITLES.job);
       const causal = [...new Map(analysis.topMatches.map((t) => [t.source, t.match.text])).values()];
-      const kept = causal.filter((line) => ours.some((m) => m.content.includes(line.trim()))).length;
+      const keptIn = (messages: ChatMessage[]) => causal.filter((line) => messages.some((m) => m.content.includes(line.trim()))).length;
       const monitorJson = (await rawJson(`${demo.url}/job?pandaid=${pandaid}&json`)) as { job: Record<string, unknown> };
       const logWindow = await askPandaLogWindow(demo.url, monitorJson.job);
       const diag = String(monitorJson.job.piloterrordiag ?? '');
       const theirs = askPandaPrompt(ASK_PANDA_JOB_INSTRUCTION, monitorJson, chunksFor(`${question} ${diag}`), diag, logWindow);
-      rows.push({ fixture: `job ${pandaid}`, ours: countMessageTokens(ours), ...breakdown(ours), theirs: countMessageTokens(theirs), causalKept: `${kept}/${causal.length}` });
+      rows.push({ fixture: `job ${pandaid}`, ours: countMessageTokens(ours), ...breakdown(ours), theirs: countMessageTokens(theirs), causalKept: `${keptIn(ours)}/${causal.length}`, causalKeptTheirs: `${keptIn(theirs)}/${causal.length}` });
     }
 
     for (const jeditaskid of TASKS) {
@@ -163,13 +165,13 @@ async function main(): Promise<void> {
       const analysis = await analyzeTask(client, jeditaskid);
       const ours = withContract(buildTaskPrompt({ question, analysis }), DEFAULT_SECTION_TITLES.task);
       const theirs = askPandaPrompt(ASK_PANDA_TASK_INSTRUCTION, await rawJson(`${demo.url}/task/${jeditaskid}/?json`), chunksFor(question), '', []);
-      rows.push({ fixture: `task ${jeditaskid}`, ours: countMessageTokens(ours), ...breakdown(ours), theirs: countMessageTokens(theirs), causalKept: 'n/a' });
+      rows.push({ fixture: `task ${jeditaskid}`, ours: countMessageTokens(ours), ...breakdown(ours), theirs: countMessageTokens(theirs), causalKept: 'n/a', causalKeptTheirs: 'n/a' });
     }
 
     console.log('Prompt tokens (o200k), askpanda vs Ask PanDA built from the same demo data:');
-    console.log(`${'fixture'.padEnd(18)}${'askpanda'.padStart(10)}${'Ask PanDA'.padStart(11)}${'ratio'.padStart(8)}${'(fixed'.padStart(8)}${'evidence)'.padStart(10)}  causal lines kept`);
+    console.log(`${'fixture'.padEnd(18)}${'askpanda'.padStart(10)}${'Ask PanDA'.padStart(11)}${'ratio'.padStart(8)}${'(fixed'.padStart(8)}${'evidence)'.padStart(10)}  causal lines kept (askpanda / Ask PanDA)`);
     for (const row of rows) {
-      console.log(`${row.fixture.padEnd(18)}${String(row.ours).padStart(10)}${String(row.theirs).padStart(11)}${(row.ours / row.theirs).toFixed(3).padStart(8)}${String(row.fixed).padStart(8)}${String(row.evidence).padStart(10)}  ${row.causalKept}`);
+      console.log(`${row.fixture.padEnd(18)}${String(row.ours).padStart(10)}${String(row.theirs).padStart(11)}${(row.ours / row.theirs).toFixed(3).padStart(8)}${String(row.fixed).padStart(8)}${String(row.evidence).padStart(10)}  ${row.causalKept} / ${row.causalKeptTheirs}`);
     }
     const ratios = rows.map((r) => r.ours / r.theirs);
     const sum = (pick: (r: Row) => number) => rows.reduce((s, r) => s + pick(r), 0);
