@@ -7,8 +7,8 @@
  * Each extraction runs in its own child process so its peak RSS is its own. Logs are written under
  * os.tmpdir() and deleted at the end.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, rmSync, statSync, writeSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createReadStream, mkdtempSync, openSync, closeSync, rmSync, statSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import { JobAgent } from '../src/agents/job.ts';
 import { OfflineModel } from '../src/llm/offline.ts';
 import { createPandaClient } from '../src/panda/client.ts';
 import { startDemoMonitor } from '../src/panda/demo/server.ts';
+import { startMonitorServer } from '../src/panda/demo/monitor-server.ts';
 import { formatPilotLine, noiseLines } from '../src/panda/demo/pilot-log.ts';
 import { jobErrors, scanPatternsFor } from '../src/panda/job-analysis.ts';
 import { guidanceFor } from '../src/panda/knowledge.ts';
@@ -60,6 +61,27 @@ async function child(file: string): Promise<void> {
   const result = scanner.finish();
   const ms = performance.now() - started;
   process.stdout.write(JSON.stringify({ ms, rssMiB: process.resourceUsage().maxRSS / 1024, line: result.best?.match.line, lines: result.lines, matches: result.totalMatches }) + '\n');
+}
+
+/** The same extraction through the client: file browser listing, 301 redirect, streamed body. */
+async function childHttp(url: string): Promise<void> {
+  const started = performance.now();
+  const config = loadConfig({ env: { PANDA_MONITOR_URL: url } });
+  const client = createPandaClient(config);
+  const outcome = await client.scanLogFile(BENCH_JOB, 'pilotlog.txt', { ...scanOptions, patterns: patterns() }, 'bench');
+  const ms = performance.now() - started;
+  const result = outcome.status === 'scanned' ? outcome.result : undefined;
+  process.stdout.write(JSON.stringify({ ms, rssMiB: process.resourceUsage().maxRSS / 1024, line: result?.best?.match.line, lines: result?.lines, matches: result?.totalMatches }) + '\n');
+}
+
+const BENCH_JOB = 6800730401;
+
+async function serveFile(file: string, bytes: number) {
+  const job = { pandaid: BENCH_JOB, jobstatus: 'failed', computingsite: 'BNL_PROD_MCORE', piloterrorcode: 1235, piloterrordiag: DIAG };
+  return startMonitorServer({
+    jobs: new Map([[BENCH_JOB, { job, files: [], logs: { 'pilotlog.txt': { size: bytes, content: () => createReadStream(file, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer> } } }]]),
+    tasks: new Map(),
+  });
 }
 
 function generate(file: string, mib: number): void {
@@ -129,6 +151,32 @@ async function main(): Promise<void> {
       console.log(
         `${(bytes / 1024 / 1024).toFixed(0).padStart(5)} MiB ${g.toFixed(0).padStart(10)} ms ${o.toFixed(0).padStart(14)} ms ${(o / g).toFixed(2).padStart(9)}x ${Math.max(...rss).toFixed(0).padStart(14)} MiB ${String(last?.matches).padStart(22)} ${String(last?.line).padStart(10)} (grep: ${grepLine})`,
       );
+      // The product path: the same file served by a loopback monitor (listing, 301, streamed body).
+      const server = await serveFile(file, bytes);
+      try {
+        const httpMs: number[] = [];
+        const httpRss: number[] = [];
+        let httpLine: number | undefined;
+        for (let i = 0; i < runs; i++) {
+          const c = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+            const proc = spawn(process.execPath, ['--import', 'tsx', self, '--child-http', server.url], { cwd: path.resolve(path.dirname(self), '..') });
+            let stdout = '';
+            let stderr = '';
+            proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+            proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+            proc.on('close', (status) => resolve({ status, stdout, stderr }));
+          });
+          if (c.status !== 0) throw new Error(`http child failed: ${c.stderr}`);
+          const r = JSON.parse(c.stdout.trim().split('\n').pop()!) as { ms: number; rssMiB: number; line: number };
+          httpMs.push(r.ms);
+          httpRss.push(r.rssMiB);
+          httpLine = r.line;
+        }
+        const h = median(httpMs);
+        console.log(`${''.padStart(9)} via HTTP: ${h.toFixed(0).padStart(14)} ms ${(h / g).toFixed(2).padStart(9)}x ${Math.max(...httpRss).toFixed(0).padStart(14)} MiB ${''.padStart(22)} ${String(httpLine).padStart(10)}`);
+      } finally {
+        await server.close();
+      }
       rmSync(file, { force: true });
     }
     const base = spawnSync(process.execPath, ['--import', 'tsx', '-e', 'console.log(process.resourceUsage().maxRSS / 1024)'], { encoding: 'utf8' });
@@ -140,4 +188,5 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--child') await child(process.argv[3]!);
+else if (process.argv[2] === '--child-http') await childHttp(process.argv[3]!);
 else await main();

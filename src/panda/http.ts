@@ -152,22 +152,29 @@ export class MonitorHttp {
       async function* chunks(): AsyncGenerator<Uint8Array> {
         if (!body) return;
         const reader = body.getReader();
+        // A stalled transfer fails after the idle timeout instead of hanging the answer; one timer,
+        // re-armed per chunk, so a multi-GB body does not cost a timer per chunk.
+        let idled = false;
+        const timer = setTimeout(() => {
+          idled = true;
+          controller.abort();
+        }, idleMs);
         try {
           for (;;) {
-            // A stalled transfer fails after the idle timeout instead of hanging the answer.
-            let timer: NodeJS.Timeout | undefined;
-            const idle = new Promise<never>((_, reject) => {
-              timer = setTimeout(() => {
-                controller.abort();
-                reject(new AskPandaError('monitor_unavailable', `The monitor stopped sending the log of ${subject.label} (no data for ${Math.round(idleMs / 1000)} s). Open ${subject.page} and try the log from there.`));
-              }, idleMs);
-            });
-            const next = await Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer));
+            let next: Awaited<ReturnType<typeof reader.read>>;
+            try {
+              next = await reader.read();
+            } catch (err) {
+              if (idled) throw new AskPandaError('monitor_unavailable', `The monitor stopped sending the log of ${subject.label} (no data for ${seconds(idleMs)}). Open ${subject.page} and try the log from there.`);
+              throw err;
+            }
             if (next.done) return;
+            timer.refresh();
             stats.bytes += next.value.byteLength;
             yield next.value;
           }
         } finally {
+          clearTimeout(timer);
           await reader.cancel().catch(() => undefined);
           reader.releaseLock();
         }
@@ -271,7 +278,7 @@ export class MonitorHttp {
         this.logger.warn({ subject: subject.label, attempt: n, reason: timedOut ? 'timeout' : errText(err) }, 'monitor request failed');
         if (n >= maxAttempts) {
           if (lastRateLimit) throw new AskPandaError('rate_limited', `The monitor is rate-limiting requests (HTTP 429) and did not recover after ${maxAttempts} attempts for ${subject.label}. Wait a few minutes, or open ${subject.page}`);
-          const why = timedOut ? `did not answer within ${Math.round(this.options.timeoutMs / 1000)} s` : `failed (${errText(err)})`;
+          const why = timedOut ? `did not answer within ${seconds(this.options.timeoutMs)}` : `failed (${errText(err)})`;
           throw new AskPandaError('monitor_unavailable', `The PanDA monitor ${why} when I asked about ${subject.label}, ${maxAttempts} attempt${maxAttempts === 1 ? '' : 's'}. Try again in a few minutes, or open ${subject.page}`);
         }
         this.stats.retries++;
@@ -282,6 +289,10 @@ export class MonitorHttp {
       }
     }
   }
+}
+
+function seconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
 
 function notFound(subject: Subject): AskPandaError {

@@ -22,6 +22,7 @@ export const FAULT = {
   longLine: 6800000508,
   secrets: 6800000509,
   listing400: 6800000510,
+  stalledLog: 6800000511,
   retryAfterShort: 6800000429,
   retryAfterLong: 6800004290,
   traceback1305: 6800001305,
@@ -141,6 +142,12 @@ function hugeLog(bytes: number): LogFileSource {
   };
 }
 
+/** Sends a few lines, then nothing more (a transfer that stalls mid-way). */
+async function* stalled(): AsyncGenerator<string> {
+  yield [...noiseLines(3000, new Date('2025-09-08T05:50:33Z'), 8)].join(''); // > 256 KiB: flushed at once
+  await new Promise((resolve) => setTimeout(resolve, 60_000).unref());
+}
+
 function longLineLog(): LogFileSource {
   const head = [...noiseLines(500, new Date('2025-09-08T05:50:33Z'), 3)].join('');
   const long = formatPilotLine(new Date('2025-09-08T06:00:00Z'), line('DEBUG', 'pilot.util.auxiliary', 'dump_env', 'environment: ')).replace(/\n$/, '') + 'X'.repeat(10 * 1024 * 1024) + '\n';
@@ -202,6 +209,7 @@ export function fakeMonitorData(options: FakeOptions = {}): MonitorData {
   add(FAULT.longLine, failedJob(FAULT.longLine, stageIn, { 'pilotlog.txt': longLineLog() }));
   add(FAULT.secrets, failedJob(FAULT.secrets, stageIn, { 'pilotlog.txt': secretsLog(FAULT.secrets) }));
   add(FAULT.listing400, failedJob(FAULT.listing400, stageIn, {}));
+  add(FAULT.stalledLog, failedJob(FAULT.stalledLog, stageIn, { 'pilotlog.txt': { size: 10_000_000, content: stalled } }));
   add(FAULT.retryAfterShort, failedJob(FAULT.retryAfterShort, stageIn, { 'pilotlog.txt': secretsLog(FAULT.retryAfterShort) }));
   add(FAULT.retryAfterLong, failedJob(FAULT.retryAfterLong, stageIn));
   add(FAULT.traceback1305, failedJob(FAULT.traceback1305, { piloterrorcode: 1305, piloterrordiag: 'Failed to execute payload:', exeerrorcode: 65, exeerrordiag: 'Non-zero return code from Athena (65)', transexitcode: '65' }, { 'pilotlog.txt': pilotLog(FAULT.traceback1305, [line('ERROR', 'pilot.control.payload', 'run_realtimelog', 'pilot error 1305 set: Failed to execute payload')]), 'payload.stdout': textLog(tracebackStdout()), 'payload.stderr': textLog('') }));

@@ -132,6 +132,14 @@ describe('JobAgent fault cases', () => {
     });
   }
 
+  it('gives up on a log transfer that stalls, after the idle timeout, and still answers', async () => {
+    const started = Date.now();
+    const { answer } = await ask(FAULT.stalledLog, undefined, agentFor((c) => (c.monitor.timeoutMs = 400)));
+    expect(answer.error).toBeUndefined();
+    expect(answer.text).toMatch(/pilotlog\.txt could not be read \(The monitor stopped sending the log of job 6800000511/);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   it('finds the cause after a 10 MB line and cuts that line', async () => {
     const { answer } = await ask(FAULT.longLine);
     const log = answer.evidence.find((e) => e.source.startsWith('pilotlog.txt'))!;
