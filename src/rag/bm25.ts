@@ -45,6 +45,7 @@ export class Bm25Index {
   private live = 0;
   private scratch = new Float32Array(0);
   private matched = new Uint8Array(0);
+  private touched = new Int32Array(0);
 
   constructor(chunks: Iterable<Chunk> = []) {
     for (const chunk of chunks) this.add(chunk);
@@ -98,37 +99,45 @@ export class Bm25Index {
     if (this.scratch.length < this.ids.length) {
       this.scratch = new Float32Array(this.ids.length);
       this.matched = new Uint8Array(this.ids.length);
+      this.touched = new Int32Array(this.ids.length);
     }
+    // Preallocated buffers: a query allocates almost nothing, so garbage collection stays off the p99.
     const scores = this.scratch;
     const matched = this.matched;
-    const touched: number[] = [];
+    const touched = this.touched;
+    let count = 0;
     for (const term of wanted) {
       const list = impacts.get(term);
       if (!list) continue;
       const { docs, scores: add } = list;
       for (let i = 0; i < docs.length; i++) {
         const row = docs[i]!;
-        if (matched[row] === 0) touched.push(row);
+        if (matched[row] === 0) touched[count++] = row;
         scores[row]! += add[i]!;
         matched[row]!++;
       }
     }
-    // Top `limit` by score; ties keep index order, so results are deterministic.
+    // Top `limit` by score times matched terms (coordination: more of the question's words rank
+    // higher); ties keep index order, so results are deterministic.
     const best: number[] = [];
-    // Coordination: a chunk that matches more of the question's words ranks higher.
-    for (const row of touched) scores[row] = scores[row]! * matched[row]!;
-    for (const row of touched) {
-      const score = scores[row]!;
-      if (best.length === limit && score <= scores[best[limit - 1]!]!) continue;
+    const bestScores: number[] = [];
+    for (let t = 0; t < count; t++) {
+      const row = touched[t]!;
+      const score = scores[row]! * matched[row]!;
+      if (best.length === limit && score <= bestScores[limit - 1]!) continue;
       let at = best.length;
-      while (at > 0 && (scores[best[at - 1]!]! < score || (scores[best[at - 1]!]! === score && best[at - 1]! > row))) at--;
+      while (at > 0 && (bestScores[at - 1]! < score || (bestScores[at - 1]! === score && best[at - 1]! > row))) at--;
       best.splice(at, 0, row);
-      if (best.length > limit) best.pop();
+      bestScores.splice(at, 0, score);
+      if (best.length > limit) {
+        best.pop();
+        bestScores.pop();
+      }
     }
-    const out = best.map((row) => ({ id: this.ids[row]!, score: scores[row]!, matchedTerms: matched[row]! }));
-    for (const row of touched) {
-      scores[row] = 0;
-      matched[row] = 0;
+    const out = best.map((row, i) => ({ id: this.ids[row]!, score: bestScores[i]!, matchedTerms: matched[row]! }));
+    for (let t = 0; t < count; t++) {
+      scores[touched[t]!] = 0;
+      matched[touched[t]!] = 0;
     }
     return out;
   }

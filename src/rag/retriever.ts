@@ -52,10 +52,14 @@ export class Retriever {
   }
 
   searchBm25(query: string, k: number): Hit[] {
-    return this.toHits(
-      query,
-      this.bm25.query(query, k).map((m, i) => ({ id: m.id, score: m.score, ranks: { bm25: i + 1 } })),
-    );
+    const wanted = new Set(terms(query)).size;
+    const hits: Hit[] = [];
+    for (const [i, m] of this.bm25.query(query, k).entries()) {
+      const chunk = this.catalog.chunks.get(m.id);
+      // The index knows how many query terms each chunk holds: no need to re-read its text.
+      if (chunk) hits.push({ chunk, score: m.score, ranks: { bm25: i + 1 }, coverage: wanted ? m.matchedTerms / wanted : 0 });
+    }
+    return hits;
   }
 
   async searchVector(query: string, k: number, signal?: AbortSignal): Promise<Hit[]> {
