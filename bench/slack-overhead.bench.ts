@@ -107,17 +107,17 @@ const nextTs = () => `${runBase}.${String(++seq).padStart(6, '0')}`;
 let channelSeq = 0;
 const nextChannel = () => `C07BENCH${String(channelSeq++ % CHANNELS).padStart(4, '0')}`;
 
-function send(contender: Contender, channel: string, ts: string, retry = false): void {
-  const payload = eventCallback(mentionEvent(channel, 'U05ANAPHYS', QUESTION, ts), `Ev0B${ts.replace('.', '')}`);
+function send(contender: Contender, channel: string, ts: string, retry = false, question = QUESTION): void {
+  const payload = eventCallback(mentionEvent(channel, 'U05ANAPHYS', question, ts), `Ev0B${ts.replace('.', '')}`);
   void fake.sendEnvelope('events_api', payload, { socketIndex: contender.socket, retryAttempt: retry ? 1 : 0 }).catch(() => undefined);
 }
 
 /** One mention, waited for: milliseconds until its first reply message reached the fake. */
-async function once(contender: Contender): Promise<number> {
+async function once(contender: Contender, question = QUESTION): Promise<number> {
   const ts = nextTs();
   const replied = new Promise<void>((resolve) => waiting.set(ts, resolve));
   const start = performance.now();
-  send(contender, nextChannel(), ts);
+  send(contender, nextChannel(), ts, false, question);
   await replied;
   waiting.delete(ts);
   return firstReply.get(ts)! - start;
@@ -127,17 +127,26 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-// --- latency, the apps taking turns so they share whatever else the machine is doing
-for (let i = 0; i < WARMUP; i++) for (const c of contenders) await once(c);
-const samples = new Map<Contender, number[]>(contenders.map((c) => [c, []]));
+// --- latency, the apps taking turns so they share whatever else the machine is doing. A `help`
+// mention (a built-in command: no monitor, no agent) isolates what the adapter itself costs.
+interface Probe {
+  label: string;
+  contender: Contender;
+  question: string;
+}
+const probes: Probe[] = contenders.map((c) => ({ label: c.name, contender: c, question: QUESTION }));
+const lastAskpanda = contenders.at(-1)!;
+if (lastAskpanda !== contenders[0]) probes.push({ label: `${lastAskpanda.name}, "help"`, contender: lastAskpanda, question: `<@${BOT_USER_ID}> help` });
+for (let i = 0; i < WARMUP; i++) for (const p of probes) await once(p.contender, p.question);
+const samples = new Map<Probe, number[]>(probes.map((p) => [p, []]));
 for (let i = 0; i < LATENCY_SAMPLES; i++) {
-  const order = i % 2 ? [...contenders] : [...contenders].reverse();
-  for (const c of order) samples.get(c)!.push(await once(c));
+  const order = i % 2 ? [...probes] : [...probes].reverse();
+  for (const p of order) samples.get(p)!.push(await once(p.contender, p.question));
 }
 const latency = new Map(
-  contenders.map((c) => {
-    const sorted = [...samples.get(c)!].sort((a, b) => a - b);
-    return [c, { median: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) }];
+  probes.map((p) => {
+    const sorted = [...samples.get(p)!].sort((a, b) => a - b);
+    return [p, { median: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) }];
   }),
 );
 
@@ -193,13 +202,13 @@ for (const c of contenders) {
 }
 
 const ms = (v: number) => `${v.toFixed(2)} ms`;
-const base = latency.get(contenders[0]!)!;
+const base = latency.get(probes[0]!)!;
 console.log(`Slack mention → first reply message; Socket Mode; apps in their own processes; loopback fake Slack`);
-console.log(`(${LATENCY_SAMPLES} mentions per app, taking turns, after ${WARMUP} warm-up; question: "why did job 6802258254 fail?")`);
-console.log(`  ${''.padEnd(18)} ${'median'.padStart(10)} ${'p99'.padStart(10)} ${'× bare median'.padStart(14)}`);
-for (const c of contenders) {
-  const l = latency.get(c)!;
-  console.log(`  ${c.name.padEnd(18)} ${ms(l.median).padStart(10)} ${ms(l.p99).padStart(10)} ${`${(l.median / base.median).toFixed(2)}×`.padStart(14)}`);
+console.log(`(${LATENCY_SAMPLES} mentions per row, taking turns, after ${WARMUP} warm-up; question: "why did job 6802258254 fail?")`);
+console.log(`  ${''.padEnd(26)} ${'median'.padStart(10)} ${'p99'.padStart(10)} ${'× bare median'.padStart(14)}`);
+for (const p of probes) {
+  const l = latency.get(p)!;
+  console.log(`  ${p.label.padEnd(26)} ${ms(l.median).padStart(10)} ${ms(l.p99).padStart(10)} ${`${(l.median / base.median).toFixed(2)}×`.padStart(14)}`);
 }
 console.log('  goal: askpanda ≤ 1.25× the bare app\'s median');
 console.log(`Sustained mentions/second (${RATE_SECONDS} s per rate, ${CHANNELS} channels):`);

@@ -340,7 +340,12 @@ export class SlackAdapter {
 
   /** Dedupe, status, history seed, the bot, then the rendered answer in the thread. */
   private async answer(question: Question): Promise<void> {
-    if (!(await this.app.store.claimOnce(question.dedupeKey, DEDUPE_TTL_MS))) {
+    const claimed = await this.app.store.claimOnce(question.dedupeKey, DEDUPE_TTL_MS).catch((err: unknown) => {
+      // With the store down a rare duplicate answer is better than no answer at all.
+      this.logger.warn({ err: errorMessage(err) }, 'dedupe store unavailable; answering without the claim');
+      return true;
+    });
+    if (!claimed) {
       this.logger.debug({ key: question.dedupeKey }, 'already answered (retry or second replica); skipped');
       return;
     }
