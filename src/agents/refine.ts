@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AnswerDraft, FollowUp } from '../bot/answer.ts';
-import { ModelUnavailableError, type ChatMessage } from '../llm/chat-model.ts';
+import { ModelUnavailableError, type ChatMessage, type ChatResult } from '../llm/chat-model.ts';
 import { loadPrompt } from '../llm/prompts.ts';
 import type { AgentContext } from './agent.ts';
 import { suggestFollowUps } from './follow-ups.ts';
@@ -63,6 +63,38 @@ export function withContract(messages: ChatMessage[], titles: string[]): ChatMes
   return [...messages.slice(0, at), contract, ...messages.slice(at)];
 }
 
+/**
+ * The "summary" string of a JSON reply still being written, decoded so far; undefined until the
+ * model has started it. Lets a chat surface show the opening line while the sections are written.
+ */
+export function partialSummary(json: string): string | undefined {
+  const match = /"summary"\s*:\s*"((?:[^"\\]|\\.)*)(\\?)/.exec(json);
+  if (!match) return undefined;
+  // Drop an escape cut in half ("\\u00" …) rather than show its pieces.
+  const body = match[1]!.replace(/\\u[0-9a-fA-F]{0,3}$/, '');
+  try {
+    return JSON.parse(`"${body}"`) as string;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Streams the JSON reply, passing the summary so far to the surface; resolves like `complete`. */
+async function streamShowingSummary(context: AgentContext, messages: ChatMessage[]): Promise<ChatResult> {
+  let text = '';
+  let shown = '';
+  for await (const event of context.model.stream({ messages, json: true, signal: context.signal })) {
+    if (event.type === 'done') return event.result;
+    text += event.text;
+    const summary = partialSummary(text);
+    if (summary && summary !== shown) {
+      shown = summary;
+      context.onPartialText?.(summary);
+    }
+  }
+  throw new ModelUnavailableError('the stream ended without a final event', context.model.id);
+}
+
 /** The offline draft, saying in its summary that no model could answer. */
 export function offlineBecauseUnavailable(offline: AnswerDraft): AnswerDraft {
   if (offline.summary.includes(UNAVAILABLE_NOTE)) return offline;
@@ -82,7 +114,7 @@ export async function refineWithModel(context: AgentContext, messages: ChatMessa
   const request = withContract(messages, titles);
   context.progress('is writing the answer…');
   try {
-    const first = await context.model.complete({ messages: request, json: true, signal: context.signal });
+    const first = context.onPartialText ? await streamShowingSummary(context, request) : await context.model.complete({ messages: request, json: true, signal: context.signal });
     let parsed = parseModelAnswer(first.text);
     let answeredBy = first.model;
     if (!parsed.ok) {

@@ -119,3 +119,34 @@ describe('refineWithModel', () => {
     expect(draft).toEqual(offlineDraft());
   });
 });
+
+describe('streaming the summary while the sections are written', () => {
+  it('decodes the summary of an unfinished JSON reply', async () => {
+    const { partialSummary } = await import('../../src/agents/refine.ts');
+    expect(partialSummary('{"summ')).toBeUndefined();
+    expect(partialSummary('{"summary": "Job 680')).toBe('Job 680');
+    expect(partialSummary('{"summary": "The \\"input\\" file\\')).toBe('The "input" file');
+    expect(partialSummary('{"summary": "caf\\u00e9 and \\u00')).toBe('café and ');
+    expect(partialSummary('{"summary": "done", "sections": [')).toBe('done');
+  });
+
+  it('shows the growing summary through onPartialText, then returns the full draft', async () => {
+    fake.enqueue(text(GOOD));
+    const context = agentContext(chainFor(modelFor('openai', fake)), 'Why did job 6802258254 fail?', ROUTE);
+    const draft = await refineWithModel(context, MESSAGES, offlineDraft());
+    expect((fake.requests[0]!.body as { stream?: boolean }).stream).toBe(true);
+    expect(context.partials.length).toBeGreaterThan(0);
+    expect(context.partials.every((p) => draft.summary.startsWith(p))).toBe(true);
+    expect(context.partials.some((p) => p.includes('{') || p.includes('"sections"'))).toBe(false);
+    expect(draft.sections).toHaveLength(3);
+  });
+});
+
+it('makes one plain (non-streaming) call when the surface does not stream', async () => {
+  fake.requests.length = 0;
+  fake.enqueue(text(GOOD));
+  const context = { ...agentContext(chainFor(modelFor('openai', fake)), 'q', ROUTE), onPartialText: undefined };
+  const draft = await refineWithModel(context, MESSAGES, offlineDraft());
+  expect(draft.model).toBe('openai:fake-openai-model');
+  expect((fake.requests[0]!.body as { stream?: boolean }).stream).toBeFalsy();
+});
