@@ -84,23 +84,4 @@ describe('askpanda serve with Slack configured', () => {
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   }, 30_000);
-
-  it('refuses to start HTTP events without a signing secret, saying what to set', async () => {
-    const fake = await FakeSlack.start();
-    cleanup.push(() => fake.close());
-    const run = serve({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: fake.apiUrl, ASKPANDA_PORT: String(await freePort()) });
-    expect(await run.exited).toBe(1);
-    expect(run.stderr()).toMatch(/SLACK_SIGNING_SECRET/);
-    expect(run.stderr()).toMatch(/SLACK_APP_TOKEN/);
-  }, 30_000);
-
-  it('explains a rejected bot token', async () => {
-    const fake = await FakeSlack.start();
-    cleanup.push(() => fake.close());
-    const run = serve({ SLACK_BOT_TOKEN: 'xoxb-revoked-0000', SLACK_APP_TOKEN: APP_TOKEN, SLACK_API_URL: fake.apiUrl });
-    expect(await run.exited).toBe(1);
-    expect(run.stderr()).toMatch(/invalid_auth/);
-    expect(run.stderr()).toMatch(/SLACK_BOT_TOKEN/);
-    expect(run.stderr()).not.toContain('xoxb-revoked-0000');
-  }, 30_000);
 });
