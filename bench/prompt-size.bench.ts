@@ -100,6 +100,19 @@ interface Row {
   /** Causal log lines (the scanner's best match per log file) found in ours / in Ask PanDA's. */
   causalKept: string;
   causalKeptTheirs: string;
+  /** What-if: ours with each evidence block cut to the scanner's matches ±2 lines. */
+  focused: number;
+}
+
+/** The analysis with evidence limited to lines within ±2 of a scanner match (a what-if for the prompt builder). */
+function focusEvidence(analysis: Awaited<ReturnType<typeof analyzeJob>>): Awaited<ReturnType<typeof analyzeJob>> {
+  const matched = new Set(analysis.topMatches.map((t) => t.match.text.trim()));
+  const evidence = analysis.evidence.map((e) => {
+    const hits = e.lines.map((line, i) => (matched.has(line.trim()) ? i : -1)).filter((i) => i >= 0);
+    if (hits.length === 0) return { ...e, lines: e.lines.slice(-5) };
+    return { ...e, lines: e.lines.filter((_line, i) => hits.some((h) => Math.abs(h - i) <= 2)) };
+  });
+  return { ...analysis, evidence };
 }
 
 function median(values: number[]): number {
@@ -157,7 +170,9 @@ async function main(): Promise<void> {
       const logWindow = await askPandaLogWindow(demo.url, monitorJson.job);
       const diag = String(monitorJson.job.piloterrordiag ?? '');
       const theirs = askPandaPrompt(ASK_PANDA_JOB_INSTRUCTION, monitorJson, chunksFor(`${question} ${diag}`), diag, logWindow);
-      rows.push({ fixture: `job ${pandaid}`, ours: countMessageTokens(ours), ...breakdown(ours), theirs: countMessageTokens(theirs), causalKept: `${keptIn(ours)}/${causal.length}`, causalKeptTheirs: `${keptIn(theirs)}/${causal.length}` });
+      const focused = withContract(buildJobPrompt({ question, analysis: focusEvidence(analysis) }), DEFAULT_SECTION_TITLES.job);
+      if (keptIn(focused) !== causal.length) throw new Error(`the focused what-if lost causal lines of job ${pandaid}`);
+      rows.push({ fixture: `job ${pandaid}`, ours: countMessageTokens(ours), ...breakdown(ours), theirs: countMessageTokens(theirs), causalKept: `${keptIn(ours)}/${causal.length}`, causalKeptTheirs: `${keptIn(theirs)}/${causal.length}`, focused: countMessageTokens(focused) });
     }
 
     for (const jeditaskid of TASKS) {
@@ -165,7 +180,7 @@ async function main(): Promise<void> {
       const analysis = await analyzeTask(client, jeditaskid);
       const ours = withContract(buildTaskPrompt({ question, analysis }), DEFAULT_SECTION_TITLES.task);
       const theirs = askPandaPrompt(ASK_PANDA_TASK_INSTRUCTION, await rawJson(`${demo.url}/task/${jeditaskid}/?json`), chunksFor(question), '', []);
-      rows.push({ fixture: `task ${jeditaskid}`, ours: countMessageTokens(ours), ...breakdown(ours), theirs: countMessageTokens(theirs), causalKept: 'n/a', causalKeptTheirs: 'n/a' });
+      rows.push({ fixture: `task ${jeditaskid}`, ours: countMessageTokens(ours), ...breakdown(ours), theirs: countMessageTokens(theirs), causalKept: 'n/a', causalKeptTheirs: 'n/a', focused: countMessageTokens(ours) });
     }
 
     console.log('Prompt tokens (o200k), askpanda vs Ask PanDA built from the same demo data:');
@@ -177,6 +192,7 @@ async function main(): Promise<void> {
     const sum = (pick: (r: Row) => number) => rows.reduce((s, r) => s + pick(r), 0);
     console.log(`total: askpanda ${sum((r) => r.ours)} tokens, Ask PanDA ${sum((r) => r.theirs)} tokens, ratio ${(sum((r) => r.ours) / sum((r) => r.theirs)).toFixed(3)}; median ratio ${median(ratios).toFixed(3)}; worst ${Math.max(...ratios).toFixed(3)} (goal ≤ ${GOAL})`);
     console.log(`askpanda's fixed part (system prompt + answer contract) is ${sum((r) => r.fixed)} tokens, its quoted log evidence ${sum((r) => r.evidence)} tokens of the total.`);
+    console.log(`what-if, job evidence cut to the scanner's matches ±2 lines (causal lines kept): ${rows.map((r) => `${r.fixture} ${r.focused} (${(r.focused / r.theirs).toFixed(3)})`).join(', ')}; total ratio ${(sum((r) => r.focused) / sum((r) => r.theirs)).toFixed(3)}`);
     const causalLost = rows.some((r) => r.causalKept !== 'n/a' && r.causalKept.split('/')[0] !== r.causalKept.split('/')[1]);
     if (Math.max(...ratios) > GOAL || causalLost) {
       console.log('GOAL MISSED');
