@@ -66,6 +66,8 @@ export class PandaClient {
   readonly publicUrl: string;
   private readonly http: MonitorHttp;
   private readonly cache = new TtlCache<Promise<unknown>>(1000);
+  /** Log scans are larger (context, matches, tail: up to a few MB each with long lines): fewer of them. */
+  private readonly scanCache = new TtlCache<Promise<unknown>>(100);
   private readonly metadataTtlMs: number;
   private readonly logTtlMs: number;
   private readonly persistent?: Keyv;
@@ -197,6 +199,7 @@ export class PandaClient {
   }
 
   private async cached<T>(key: string, ttl: (value: T) => number, load: () => Promise<T>, persist?: { persistIf: (value: T) => boolean; schema: z.ZodType<T> }): Promise<T> {
+    const cache = key.startsWith('scan:') ? this.scanCache : this.cache;
     const loadThrough = async (): Promise<T> => {
       if (persist && this.persistent) {
         const stored: unknown = await this.persistent.get(`panda:${key}`).catch(() => undefined);
@@ -209,7 +212,7 @@ export class PandaClient {
       }
       return value;
     };
-    return (await this.cache.getOrLoad(key, (value) => ttl(value as T), loadThrough)) as T;
+    return (await cache.getOrLoad(key, (value) => ttl(value as T), loadThrough)) as T;
   }
 }
 
