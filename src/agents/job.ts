@@ -47,7 +47,7 @@ export class JobAgent implements Agent {
       }
       throw err;
     }
-    const draft = buildJobDraft(analysis, client, context.model.id);
+    const draft = buildJobDraft(analysis, client, context.model.id, context.question);
     this.logger.debug({ pandaid, status: analysis.job.jobstatus, primary: analysis.primary, logs: analysis.logs.map((l) => `${l.file}:${l.status}`) }, 'job analysed');
     if (context.model.offline) return draft;
     return refineWithModel(context, buildJobPrompt({ question: context.question, analysis, history: context.history }), draft);
@@ -55,9 +55,15 @@ export class JobAgent implements Agent {
 }
 
 /** The complete offline answer: knowledge base + evidence + metadata. */
-export function buildJobDraft(analysis: JobAnalysis, client: Pick<PandaClient, 'jobPage' | 'taskPage' | 'publicUrl'>, model = 'offline'): AnswerDraft {
+export function buildJobDraft(analysis: JobAnalysis, client: Pick<PandaClient, 'jobPage' | 'taskPage' | 'publicUrl'>, model = 'offline', question = ''): AnswerDraft {
   const job = analysis.job;
-  const draft = emptyDraft('job', analysis.problem ? failureSummary(analysis) : statusSummary(job), model);
+  let summary = analysis.problem ? failureSummary(analysis) : statusSummary(job);
+  // A follow-up such as "how can I fix it?" gets the recommendations first; the sections stay complete.
+  if (analysis.problem && FIX_QUESTION.test(question)) {
+    const recs = recommendationsFor(analysis, analysis.guidance?.recommendations ?? ['check whether the automatic retry succeeded on the task page']).slice(0, 3);
+    summary = `To fix job ${job.pandaid}: ${recs.join('; ')}.\n\n${summary}`;
+  }
+  const draft = emptyDraft('job', summary, model);
   draft.facts = jobFacts(analysis);
   draft.sections = analysis.problem ? failureSections(analysis) : statusSections(analysis);
   draft.evidence = [
@@ -77,6 +83,8 @@ function jobLinks(job: Job, client: Pick<PandaClient, 'jobPage' | 'taskPage' | '
   }
   return links;
 }
+
+const FIX_QUESTION = /\b(fix|solve|avoid|prevent|what (?:should|can|do) (?:i|we) do|resubmit|retry|next step)/i;
 
 const gib = (kb: number | undefined) => (kb === undefined ? undefined : `${(kb / 1024 / 1024).toFixed(1)} GiB`);
 

@@ -50,6 +50,12 @@ describe('JobAgent offline answers', () => {
     for (const f of answer.followUps) expect(f.why.length).toBeGreaterThan(10);
   });
 
+  it('puts the recommendations first for a "how can I fix it?" follow-up', async () => {
+    const { answer } = await ask(6800730400, 'how can I fix it?');
+    expect(answer.text.split('\n')[0]).toMatch(/^To fix job 6800730400: this job peaked at 6\.0 GiB PSS: request about 7400 MB/);
+    expect(answer.sections).toHaveLength(3);
+  });
+
   it('reads payload.stdout and payload.stderr tails for 1305 and names the cling error', async () => {
     const { answer } = await ask(6802258254);
     expect(answer.facts.piloterrorcode).toBe(1305);
