@@ -28,12 +28,15 @@ export const FAULT = {
   traceback1305: 6800001305,
   reassigned: 6837798305,
   finished: 6800000600,
+  holding: 6800000700,
   unknown: 6899999999,
 } as const;
 
 export const TASK_FAULT = {
   server500: 46000500,
   unknown: 46000404,
+  /** The task exists, but its /errors/ summary answers 500. */
+  errorsDown: 46000503,
 } as const;
 
 /** Status → task id of a copy of the demo task in that status. */
@@ -227,6 +230,13 @@ export function fakeMonitorData(options: FakeOptions = {}): MonitorData {
       errsByCount: finishedAll ? [] : demoTask.errsByCount,
     });
   }
+  data.tasks.set(TASK_FAULT.errorsDown, { ...demoTask, task: { ...demoTask.task, jeditaskid: TASK_FAULT.errorsDown } });
+  data.jobs.set(FAULT.holding, failedJob(FAULT.holding, { jobstatus: 'holding', piloterrorcode: 1137, piloterrordiag: 'Failed to stage-out file:rucio upload to MWT2_UC_SCRATCHDISK failed' }, {
+    'pilotlog.txt': pilotLog(FAULT.holding, [
+      line('WARNING', 'pilot.copytool.rucio', 'copy_out', 'gfal-copy error: No space left on device (MWT2_UC_SCRATCHDISK)', 'copytool_out'),
+      line('ERROR', 'pilot.control.data', '_stage_out', 'failed to stage-out: StageOutFailure: rucio upload to MWT2_UC_SCRATCHDISK failed', 'copytool_out'),
+    ]),
+  }));
   return data;
 }
 
@@ -237,6 +247,11 @@ export async function startFakeBigPanda(options: FakeOptions = {}): Promise<Fake
     const pandaid = Number(url.searchParams.get('pandaid'));
     const taskFromPath = /^\/task\/(\d+)/.exec(url.pathname);
     if (pandaid === FAULT.server500 || (taskFromPath && Number(taskFromPath[1]) === TASK_FAULT.server500)) {
+      res.writeHead(500, { 'content-type': 'text/html' });
+      res.end('<h1>Server Error (500)</h1>');
+      return true;
+    }
+    if (url.pathname.startsWith('/errors') && Number(url.searchParams.get('jeditaskid')) === TASK_FAULT.errorsDown) {
       res.writeHead(500, { 'content-type': 'text/html' });
       res.end('<h1>Server Error (500)</h1>');
       return true;

@@ -146,6 +146,13 @@ describe('JobAgent fault cases', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  it('analyses a holding job like a failed one (1137 stage-out, no space left)', async () => {
+    const { answer } = await ask(FAULT.holding, 'what is wrong with job 6800000700?');
+    expect(answer.facts).toMatchObject({ jobstatus: 'holding', piloterrorcode: 1137 });
+    const log = answer.evidence.find((e) => e.source.startsWith('pilotlog.txt'))!;
+    expect(log.lines.some((l) => l.includes('failed to stage-out: StageOutFailure'))).toBe(true);
+  });
+
   it('finds the cause after a 10 MB line and cuts that line', async () => {
     const { answer } = await ask(FAULT.longLine);
     const log = answer.evidence.find((e) => e.source.startsWith('pilotlog.txt'))!;

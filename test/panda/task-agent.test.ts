@@ -65,6 +65,13 @@ describe('TaskAgent', () => {
     expect(broken.error?.message).toContain(`task ${TASK_FAULT.server500}`);
   });
 
+  it('still answers when the error summary is down, and says so', async () => {
+    const { answer } = await ask(TASK_FAULT.errorsDown);
+    expect(answer.error).toBeUndefined();
+    expect(answer.facts.nfilesfinished).toBe(1112);
+    expect(answer.text).toMatch(/error summary could not be read/);
+  });
+
   it('builds a compact prompt with failure groups fenced as untrusted data', async () => {
     const client = testClient(testConfig(fake.url));
     const analysis = await analyzeTask(client, 46374283);
