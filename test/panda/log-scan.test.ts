@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LogScanner, collapseRepeats, scanLog, type ScanOptions } from '../../src/panda/log-scan.ts';
 import { noiseLines } from '../../src/panda/demo/pilot-log.ts';
@@ -41,6 +45,29 @@ describe('LogScanner', () => {
         expect(found?.text, `${g.code} ${p.regex}`).toBe(p.example);
         expect(r.best?.match.weight).toBeGreaterThanOrEqual(found!.weight);
       }
+    }
+  });
+
+  it('finds exactly the lines grep -n -i -E finds, with the same line numbers', async () => {
+    const g = CURATED_GUIDANCE.find((x) => x.code === 1137)!;
+    const lines = noise(20_000, 11);
+    for (const [i, p] of g.patterns.entries()) {
+      for (let k = 0; k < 5; k++) lines.splice(1000 + k * 3777 + i * 17, 0, p.example + '\n');
+    }
+    const text = lines.join('');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'askpanda-scan-'));
+    try {
+      const file = path.join(dir, 'pilotlog.txt');
+      writeFileSync(file, text);
+      const ere = g.patterns.map((p) => p.regex.replace(/\(\?:/g, '(').replace(/\\d/g, '[0-9]')).join('|');
+      const grep = spawnSync('grep', ['-n', '-i', '-E', ere, file], { encoding: 'utf8' });
+      const expected = grep.stdout.trim().split('\n').map((l) => Number(l.split(':')[0]));
+      expect(expected.length).toBeGreaterThanOrEqual(10);
+      const r = await scanLog(chunks(text, 5000), { ...base, patterns: compilePatterns(g) });
+      expect(r.matches.map((m) => m.line)).toEqual(expected);
+      expect(r.totalMatches).toBe(expected.length);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
