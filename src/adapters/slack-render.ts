@@ -208,7 +208,9 @@ export function fallbackText(mrkdwn: string): string {
   const plain = mrkdwn
     .replace(/```[\s\S]*?```/g, ' ')
     .replace(/<([^|>]+)\|([^>]+)>/g, '$2')
-    .replace(/[*_~`]/g, '')
+    // formatting marks only: ANALY_MWT2_UCORE keeps its underscores
+    .replace(/(^|[^\w])([*_~])(?=\S)([^\n]*?\S)\2(?!\w)/g, '$1$3')
+    .replace(/`/g, '')
     .replace(/\s+/g, ' ')
     .trim();
   return truncate(plain || 'askpanda answered', SLACK_LIMITS.fallbackChars);

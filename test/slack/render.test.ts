@@ -73,6 +73,11 @@ describe('Block Kit within Slack limits', () => {
     expect(JSON.parse(feedback[0]!.value)).toMatchObject({ agent: 'job', pandaid: 6802258254 });
   });
 
+  it('keeps identifiers intact in the notification text while dropping formatting marks', () => {
+    const [message] = renderAnswer(answer('Job 6802258254 *failed* at ANALY_MWT2_UCORE: _see_ `payload.stderr` and ~old~ [job page](https://bigpanda.cern.ch/job?pandaid=6802258254)'));
+    expect(message!.text).toBe('Job 6802258254 failed at ANALY_MWT2_UCORE: see payload.stderr and old job page');
+  });
+
   it('renders no buttons for ephemeral replies', () => {
     const [message] = renderAnswer(answer('help text', { followUps: [{ question: 'help', why: 'x' }] }), { buttons: false });
     expect(message!.blocks.every((b) => b.type !== 'actions')).toBe(true);
