@@ -151,12 +151,21 @@ export class SlackAdapter {
     const auth = await this.bolt.client.auth.test().catch(() => undefined);
     this.botUserId = typeof auth?.user_id === 'string' ? auth.user_id : undefined;
     if (this.transport === 'socket') {
-      await this.bolt.start();
+      try {
+        await this.bolt.start();
+      } catch (err) {
+        throw new Error(`Slack refused the Socket Mode connection (apps.connections.open: ${slackError(err)}). Check SLACK_APP_TOKEN: an app-level token (xapp-…) with the connections:write scope, and Socket Mode enabled for the app.`, { cause: err });
+      }
       this.logger.info({ transport: 'socket', botUserId: this.botUserId }, 'Slack connected (Socket Mode)');
       return { transport: 'socket', botUserId: this.botUserId };
     }
     const port = this.options.port ?? this.app.config.port;
-    this.server = (await this.bolt.start(port)) as Server;
+    try {
+      this.server = (await this.bolt.start(port)) as Server;
+    } catch (err) {
+      const inUse = (err as { code?: unknown }).code === 'EADDRINUSE';
+      throw new Error(inUse ? `Port ${port} is already in use: set ASKPANDA_PORT to a free port for the Slack events endpoint.` : `Cannot serve Slack events on port ${port}: ${errorMessage(err)}`, { cause: err });
+    }
     const address = this.server.address();
     const listening = typeof address === 'object' && address ? address.port : port;
     this.logger.info({ transport: 'http', port: listening, path: '/slack/events', botUserId: this.botUserId }, 'Slack events endpoint listening');

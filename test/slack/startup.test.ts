@@ -48,3 +48,25 @@ describe('Slack adapter start-up problems say what to set', () => {
     expect(fake.callsOf('auth.test').filter((c) => c.token === 'xoxb-revoked-0000-token')).toHaveLength(1);
   });
 });
+
+describe('Slack adapter start-up problems, transports', () => {
+  it('explains a rejected app-level token', async () => {
+    const app = await appWith({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_APP_TOKEN: 'xapp-1-A0-revoked' });
+    const adapter = new SlackAdapter(app);
+    const failure = await adapter.start().then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+    expect(failure?.message).toMatch(/invalid_auth/);
+    expect(failure?.message).toMatch(/SLACK_APP_TOKEN/);
+    await adapter.stop();
+  });
+
+  it('names ASKPANDA_PORT when the events port is taken', async () => {
+    const first = new SlackAdapter(await appWith({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: 'secret' }), { port: 0 });
+    const { port } = await first.start();
+    const second = new SlackAdapter(await appWith({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: 'secret' }), { port });
+    await expect(second.start()).rejects.toThrow(/ASKPANDA_PORT/);
+    await first.stop();
+  });
+});
