@@ -51,6 +51,7 @@ export function escapeMrkdwn(text: string): string {
 }
 
 const PLACEHOLDER = '\u0000';
+const KEPT = new RegExp(`${PLACEHOLDER}(\\d+)${PLACEHOLDER}`, 'g');
 
 /** One line of markdown (outside code fences) to mrkdwn: links, bold, italics, strikes, inline code. */
 function inlineToMrkdwn(line: string): string {
@@ -64,7 +65,7 @@ function inlineToMrkdwn(line: string): string {
   out = out.replace(/(^|[^\w*])\*(?=\S)([^*\n]+?)\*(?![\w*])/g, '$1_$2_');
   out = out.replace(/~~(?=\S)([^~\n]+?)~~/g, '~$1~');
   out = out.replace(/\u0001/g, '*');
-  return out.replace(new RegExp(`${PLACEHOLDER}(\\d+)${PLACEHOLDER}`, 'g'), (_m, i: string) => kept[Number(i)] ?? '');
+  return kept.length ? out.replace(KEPT, (_m, i: string) => kept[Number(i)] ?? '') : out;
 }
 
 /** `<url|title>`; characters that would end the link early are replaced or escaped. */
