@@ -210,6 +210,13 @@ function recommendationsFor(a: JobAnalysis, base: readonly string[]): string[] {
     const needMb = Math.ceil((job.maxpss / 1024) * 1.2 / 100) * 100;
     out.unshift(`this job peaked at ${gib(job.maxpss)} PSS: request about ${needMb} MB (e.g. \`--memory ${needMb}\`) or process fewer events per job`);
   }
+  const outOfMemory = a.payloadSignals.some((sig) => /allocate memory|bad_alloc/i.test(sig));
+  if (a.primary?.component === 'pilot' && a.primary.code === 1305 && outOfMemory) {
+    const limit = memoryLimitKb(job);
+    const usage = job.maxpss && limit ? ` (maxPSS ${gib(job.maxpss)} of ${gib(limit)} requested)` : '';
+    const needMb = job.minramcount ? Math.ceil((job.minramcount * 1.5) / 500) * 500 : undefined;
+    out.unshift(`the payload ran out of memory${usage}: request more memory${needMb ? ` (e.g. \`--memory ${needMb}\`)` : ''}, or reduce what it holds in memory (fewer histograms/systematics per job, smaller ROOT JIT code)`);
+  }
   if (job.attemptnr !== undefined && job.maxattempt !== undefined && job.attemptnr >= job.maxattempt) {
     out.push(`this was the last allowed attempt (${job.attemptnr} of ${job.maxattempt}): its input will not be retried automatically; resubmit (e.g. \`pbook\` retry) once fixed`);
   }

@@ -66,6 +66,7 @@ describe('JobAgent offline answers', () => {
     const stdout = answer.evidence.find((e) => e.source.startsWith('payload.stdout'))!;
     expect(stdout.lines.at(-1)).toBe('cling JIT session error: Cannot allocate memory');
     expect(answer.text).toMatch(/cling interpreter failed: "Cannot allocate memory"/);
+    expect(answer.sections[1]!.body).toMatch(/the payload ran out of memory \(maxPSS 3\.7 GiB of 3\.9 GiB requested\)/);
   });
 
   it('detects a Python traceback and exit code in a 1305 payload tail', async () => {
