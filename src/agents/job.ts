@@ -66,10 +66,9 @@ export function buildJobDraft(analysis: JobAnalysis, client: Pick<PandaClient, '
   const draft = emptyDraft('job', summary, model);
   draft.facts = jobFacts(analysis);
   draft.sections = analysis.problem ? failureSections(analysis) : statusSections(analysis);
-  draft.evidence = [
-    { source: 'metadata', lines: metadataLines(analysis) },
-    ...analysis.evidence.map((e) => ({ source: e.firstLine ? `${e.source} (from line ${e.firstLine})` : e.source, lines: e.lines })),
-  ];
+  // `source` stays the plain file name (the Answer contract); where each excerpt starts is a fact.
+  draft.evidence = [{ source: 'metadata', lines: metadataLines(analysis) }, ...analysis.evidence.map((e) => ({ source: e.source, lines: e.lines }))];
+  if (analysis.evidence.length) draft.facts.evidenceStart = analysis.evidence.map((e) => ({ source: e.source, firstLine: e.firstLine }));
   draft.links = jobLinks(job, client);
   draft.followUps = jobFollowUps(analysis);
   return draft;

@@ -40,8 +40,13 @@ describe('JobAgent offline answers', () => {
     expect(answer.sections.map((s) => s.title)).toEqual(['Description', 'Non-expert guidance', 'Expert guidance']);
     for (const heading of ['Problem:', 'Possible causes:', 'Recommendations:']) expect(answer.sections[1]!.body).toContain(heading);
     for (const heading of ['Analysis:', 'Investigation steps:', 'Possible scenarios:', 'Preventative measures:']) expect(answer.sections[2]!.body).toContain(heading);
-    const log = answer.evidence.find((e) => e.source.startsWith('pilotlog.txt'))!;
+    expect(answer.evidence.map((e) => e.source)).toEqual(['metadata', 'pilotlog.txt']);
+    const log = answer.evidence.find((e) => e.source === 'pilotlog.txt')!;
     expect(log.lines.some((l) => l.includes('has exceeded the memory limit'))).toBe(true);
+    const start = (answer.facts.evidenceStart as Array<{ source: string; firstLine: number }>)[0]!;
+    expect(start.source).toBe('pilotlog.txt');
+    expect(log.lines[40 - (log.lines.length > 51 ? 0 : 51 - log.lines.length)]).toBeDefined();
+    expect(start.firstLine).toBeGreaterThan(4000);
     expect(log.lines.length).toBeGreaterThanOrEqual(45);
     expect(answer.text).toMatch(/maxPSS 6\.0 GiB/);
     expect(answer.links.map((l) => l.url)).toContain(`${client.publicUrl}/job?pandaid=6800730400`);
