@@ -45,7 +45,6 @@ describe('JobAgent offline answers', () => {
     expect(log.lines.some((l) => l.includes('has exceeded the memory limit'))).toBe(true);
     const start = (answer.facts.evidenceStart as Array<{ source: string; firstLine: number }>)[0]!;
     expect(start.source).toBe('pilotlog.txt');
-    expect(log.lines[40 - (log.lines.length > 51 ? 0 : 51 - log.lines.length)]).toBeDefined();
     expect(start.firstLine).toBeGreaterThan(4000);
     expect(log.lines.length).toBeGreaterThanOrEqual(45);
     expect(answer.text).toMatch(/maxPSS 6\.0 GiB/);
