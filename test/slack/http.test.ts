@@ -213,6 +213,14 @@ describe('Slack over HTTP (signed Events API requests)', () => {
     expect((await turnsOf(h, CHANNEL, root!.ts))[0]).toMatchObject({ text: 'why did job 6802258254 fail?', pandaid: 6802258254 });
   });
 
+  it('treats an empty /askpanda as help', async () => {
+    await postSigned(h.eventsUrl, new URLSearchParams(slashCommand({ channel: CHANNEL, user: ANA, text: '  ', responseUrl: `http://127.0.0.1:${h.fake.port}/respond/empty1` })).toString());
+    await h.adapter.idle();
+    const response = h.fake.responses.find((r) => r.id === 'empty1');
+    expect(response?.body.response_type).toBe('ephemeral');
+    expect(JSON.stringify(response?.body.blocks)).toMatch(/Commands/);
+  });
+
   it('tells the user privately how to invite it when it cannot post in the channel', async () => {
     h.fake.outsideChannels.add('C07NOTMEMBER');
     await postSigned(h.eventsUrl, new URLSearchParams(slashCommand({ channel: 'C07NOTMEMBER', user: ANA, text: 'why did job 6802258254 fail?', responseUrl: `http://127.0.0.1:${h.fake.port}/respond/outside1` })).toString());

@@ -66,6 +66,19 @@ describe('Slack over Socket Mode (apps.connections.open + websocket envelopes)',
     expect(sectionText(replies[1]!.blocks).length).toBeGreaterThan(0);
   });
 
+  it('answers a channel thread reply without a mention once it has answered in that thread', async () => {
+    const rootTs = ts();
+    await h.fake.sendEnvelope('events_api', eventCallback(mentionEvent(CHANNEL, ANA, `<@${BOT_USER_ID}> what is happening with task 46374283?`, rootTs)));
+    await waitForAnswers(h.fake, CHANNEL, rootTs, 1);
+    const replyTs = ts();
+    await h.fake.sendEnvelope('events_api', eventCallback(messageEvent(CHANNEL, ANA, 'why are jobs failing?', replyTs, { thread_ts: rootTs, parent_user_id: ANA })));
+    await waitForAnswers(h.fake, CHANNEL, rootTs, 2);
+    await h.adapter.idle();
+    await sleep(50);
+    expect(answersIn(h.fake, CHANNEL, rootTs)).toHaveLength(2);
+    expect((await turnsOf(h, CHANNEL, rootTs)).filter((t) => t.text === 'why are jobs failing?')).toEqual([expect.objectContaining({ role: 'user', jeditaskid: 46374283 })]);
+  });
+
   it('handles button clicks and slash commands delivered as envelopes', async () => {
     const rootTs = ts();
     await h.fake.sendEnvelope('events_api', eventCallback(mentionEvent(CHANNEL, ANA, `<@${BOT_USER_ID}> why did job 6802258254 fail?`, rootTs)));
