@@ -4,7 +4,7 @@ import { emptyDraft, type AnswerDraft, type Source } from '../bot/answer.ts';
 import type { Turn } from '../bot/history.ts';
 import type { ChatMessage } from '../llm/chat-model.ts';
 import { citationTitle } from '../rag/chunk.ts';
-import { openDocsIndex } from '../rag/docs-index.ts';
+import { lazyDocsIndex } from '../rag/docs-index.ts';
 import type { Hit, Retriever } from '../rag/retriever.ts';
 import { terms } from '../rag/terms.ts';
 import { redactSecrets } from '../util/redact.ts';
@@ -12,7 +12,7 @@ import { silentLogger } from '../util/log.ts';
 import type { Agent, AgentContext } from './agent.ts';
 
 export interface DocumentsAgentOptions {
-  /** Opens (or returns the already open) docs index; called on the first documentation question only. */
+  /** The docs index: opened on the first documentation question, then cached by the provider. */
   openIndex: () => Promise<Retriever>;
   topK: number;
   maxOutputTokens?: number;
@@ -32,7 +32,6 @@ const EXTRACTIVE_PASSAGES = 3;
  */
 export class DocumentsAgent implements Agent {
   readonly kind = 'documents' as const;
-  private index: Promise<Retriever> | undefined;
   private readonly logger: Logger;
 
   constructor(private readonly options: DocumentsAgentOptions) {
@@ -40,11 +39,7 @@ export class DocumentsAgent implements Agent {
   }
 
   private retriever(): Promise<Retriever> {
-    this.index ??= this.options.openIndex().catch((err: unknown) => {
-      this.index = undefined; // a later question tries again
-      throw err;
-    });
-    return this.index;
+    return this.options.openIndex();
   }
 
   async handle(context: AgentContext): Promise<AnswerDraft> {
@@ -251,7 +246,7 @@ export function bestPassage(text: string, wanted: ReadonlySet<string>, budget: n
 /** The registry's line: the index opens on the first documentation question, not at start-up. */
 export function createDocumentsAgent(deps: { config: Config; logger: Logger }): DocumentsAgent {
   return new DocumentsAgent({
-    openIndex: async () => (await openDocsIndex(deps.config, { logger: deps.logger })).retriever,
+    openIndex: lazyDocsIndex(deps.config, deps.logger),
     topK: deps.config.rag.topK,
     maxOutputTokens: deps.config.llm.maxOutputTokens,
     logger: deps.logger,

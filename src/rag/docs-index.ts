@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
@@ -80,6 +81,13 @@ export async function openDocsIndex(config: RagConfig, options: OpenDocsIndexOpt
   try {
     summary = await ingest(handbookPaths(config), { ...base, embedder: parts.embedder, vectorStore: parts.vectorStore });
   } catch (err) {
+    if (isWriteError(err)) {
+      // A read-only or full data dir: answer from the index built in memory, say why it is not kept.
+      const message = `Cannot save the docs index under ${path.dirname(parts.catalog.file)} (${(err as NodeJS.ErrnoException).code}); it is rebuilt on every start until ASKPANDA_DATA_DIR is writable.`;
+      logger.warn(message);
+      parts.notices.push(message);
+      return { retriever: new Retriever(parts.catalog, { embedder: parts.embedder, vectorStore: parts.vectorStore, logger }), parts };
+    }
     if (!parts.embedder) throw err;
     logger.warn({ err: String(err) }, 'embedding the handbook failed; keyword search only until the next start');
     parts.notices.push('Embedding the handbook failed; answering from keyword search only.');
@@ -90,4 +98,36 @@ export async function openDocsIndex(config: RagConfig, options: OpenDocsIndexOpt
   if (summary.added + summary.updated + summary.removed > 0) logger.debug({ ...summary, skipped: summary.skipped.length }, 'handbook index updated');
   const retriever = new Retriever(parts.catalog, { embedder: parts.embedder, vectorStore: parts.vectorStore, logger });
   return { retriever, parts, summary };
+}
+
+function isWriteError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EACCES' || code === 'EROFS' || code === 'ENOSPC' || code === 'EPERM' || code === 'EDQUOT';
+}
+
+/**
+ * The documents agent's index provider: opens the index on the first call, then reuses it while
+ * the catalog file is unchanged; after an `askpanda ingest` (or another replica's write) the next
+ * question reopens it, so a running server answers from new documents without a restart. One
+ * open at a time; a failed open is retried by the next question.
+ */
+export function lazyDocsIndex(config: RagConfig, logger: Logger = silentLogger): () => Promise<Retriever> {
+  let current: { retriever: Retriever; stamp: string } | undefined;
+  let opening: Promise<Retriever> | undefined;
+  const stampOf = async () => {
+    const stat = await fs.stat(catalogFile(config)).catch(() => undefined);
+    return stat ? `${stat.mtimeMs}:${stat.size}:${stat.ino}` : 'missing';
+  };
+  return async () => {
+    if (opening) return opening;
+    if (current && current.stamp === (await stampOf())) return current.retriever;
+    opening = (async () => {
+      const { retriever } = await openDocsIndex(config, { logger });
+      current = { retriever, stamp: await stampOf() };
+      return retriever;
+    })().finally(() => {
+      opening = undefined;
+    });
+    return opening;
+  };
 }
