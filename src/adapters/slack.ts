@@ -57,6 +57,12 @@ interface Question {
   isDirect: boolean;
   /** The key that makes the answer happen once, also across replicas sharing the store. */
   dedupeKey: string;
+  /**
+   * Slack's first delivery of an event (no retry number). Slack hands each delivery to one
+   * connection or replica and retries only after 3 s without an ack, so the first delivery's claim
+   * must be stored before a retry looks, not before the answer starts: it runs alongside.
+   */
+  firstDelivery?: boolean;
   messageId: string;
   /** The user's message, for the 👀 reaction; none for slash commands. */
   reactTo?: string;
@@ -197,10 +203,10 @@ export class SlackAdapter {
     });
 
     this.bolt.event('app_mention', async ({ event, body, context }) => {
-      await this.track(this.onMessage(event, body.event_id, context.botUserId));
+      await this.track(this.onMessage(event, body.event_id, context.botUserId, context.retryNum));
     });
     this.bolt.message(async ({ message, body, context }) => {
-      await this.track(this.onMessage(message, body.event_id, context.botUserId));
+      await this.track(this.onMessage(message, body.event_id, context.botUserId, context.retryNum));
     });
 
     this.bolt.action(new RegExp(`^${ACTION_IDS.followUpPrefix}\\d+$`), async ({ ack, body }) => {
@@ -218,7 +224,7 @@ export class SlackAdapter {
     });
   }
 
-  private async onMessage(event: unknown, eventId: string, contextBotUserId: string | undefined): Promise<void> {
+  private async onMessage(event: unknown, eventId: string, contextBotUserId: string | undefined, retryNum: number | undefined): Promise<void> {
     const addressed = classifyMessageEvent(event, contextBotUserId ?? this.botUserId);
     if (addressed.kind === 'ignore') {
       this.logger.debug({ eventId, reason: addressed.reason }, 'event ignored');
@@ -238,6 +244,7 @@ export class SlackAdapter {
       // One key per message, not per event: a mention's retries and its `message` twin share it.
       dedupeKey: `slack:${addressed.channel}:${addressed.ts}`,
       messageId: eventId || addressed.ts,
+      firstDelivery: !retryNum,
       reactTo: addressed.ts,
       seedFromSlack: addressed.kind === 'question' && addressed.threadTs !== addressed.ts,
     });
@@ -349,17 +356,17 @@ export class SlackAdapter {
 
   /** Dedupe, status, history seed, the bot, then the rendered answer in the thread. */
   private async answer(question: Question): Promise<void> {
-    const claimed = await this.app.store.claimOnce(question.dedupeKey, DEDUPE_TTL_MS).catch((err: unknown) => {
+    const claim = this.app.store.claimOnce(question.dedupeKey, DEDUPE_TTL_MS).catch((err: unknown) => {
       // With the store down a rare duplicate answer is better than no answer at all.
       this.logger.warn({ err: errorMessage(err) }, 'dedupe store unavailable; answering without the claim');
       return true;
     });
-    if (!claimed) {
+    if (!question.firstDelivery && !(await claim)) {
       this.logger.debug({ key: question.dedupeKey }, 'already answered (retry or second replica); skipped');
       return;
     }
     const status = new ThinkingStatus(this, question);
-    const stream = new StreamingReply(this.bolt.client, this.pacer, question, this.app.config.slack.streamUpdateMs, this.logger);
+    const stream = new StreamingReply(this.bolt.client, this.pacer, question, this.app.config.slack.streamUpdateMs, this.logger, claim);
     let posted = false;
     try {
       if (question.seedFromSlack) await this.seedThread(question);
@@ -383,6 +390,11 @@ export class SlackAdapter {
       );
       status.stop();
       const streamTs = await stream.settle();
+      // Posting is what must happen once: a first delivery checks its claim here at the latest.
+      if (question.firstDelivery && !(await claim)) {
+        this.logger.debug({ key: question.dedupeKey }, 'a retry took this message first; not posting twice');
+        return;
+      }
       const asked = stripMention(question.text, this.app.config.bot.name, this.botUserId ? [this.botUserId] : []);
       await this.post(question, renderAnswer(answer, { preface: question.preface, feedback: feedbackContext(answer, asked) }), streamTs);
       posted = true;
@@ -548,6 +560,8 @@ class StreamingReply {
     private readonly question: Question,
     private readonly intervalMs: number,
     private readonly logger: Logger,
+    /** The dedupe claim: no draft is posted for a message someone else answers. */
+    private readonly claim: Promise<boolean>,
   ) {}
 
   update(markdown: string): void {
@@ -574,6 +588,7 @@ class StreamingReply {
 
   private async postDraft(): Promise<string | undefined> {
     try {
+      if (!(await this.claim)) return undefined;
       await this.pacer.wait(this.question.channel);
       const message = renderPartial(this.latest);
       const result = await this.client.chat.postMessage({ channel: this.question.channel, thread_ts: this.question.threadTs, text: message.text, blocks: message.blocks, unfurl_links: false, unfurl_media: false });

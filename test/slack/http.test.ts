@@ -66,6 +66,15 @@ describe('Slack over HTTP (signed Events API requests)', () => {
     expect(answersIn(h.fake, CHANNEL, mentionTs)).toHaveLength(1);
   });
 
+  it('does not post when another replica already claimed the message, even on a first delivery', async () => {
+    const mentionTs = ts();
+    expect(await h.app.store.claimOnce(`slack:${CHANNEL}:${mentionTs}`, 60_000)).toBe(true);
+    await send(mentionEvent(CHANNEL, ANA, `<@${BOT_USER_ID}> why did job 6802258254 fail?`, mentionTs));
+    await h.adapter.idle();
+    await sleep(50);
+    expect(h.fake.repliesIn(CHANNEL, mentionTs)).toHaveLength(0);
+  });
+
   it('replies inside an existing thread and reads its earlier messages from Slack first', async () => {
     const rootTs = ts();
     const mentionTs = ts();
