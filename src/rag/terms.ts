@@ -13,8 +13,6 @@ const STOP_WORDS = new Set(
   ).split(' '),
 );
 
-const WORD = /[\p{L}\p{N}]+/gu;
-
 /** Porter-style suffix stripping, small enough to be predictable. */
 export function stem(word: string): string {
   if (word.length <= 3 || /\d/.test(word)) return word;
@@ -34,22 +32,24 @@ function undouble(w: string): string {
   return last !== undefined && last === w.at(-2) && !/[lsz]/.test(last) ? w.slice(0, -1) : w;
 }
 
+const SEPARATORS = /[^\p{L}\p{N}]+/u;
+/** Word → term (null for a stop word). The vocabulary of a docs corpus is small; stemming it once pays. */
+const memo = new Map<string, string | null>();
+const MEMO_LIMIT = 200_000;
+
 /** Index and query terms of a text, in order, duplicates kept (BM25 counts them). */
 export function terms(text: string): string[] {
   const out: string[] = [];
-  for (const match of text.toLowerCase().matchAll(WORD)) {
-    const word = match[0];
-    if (STOP_WORDS.has(word) || word.length > 40) continue;
-    out.push(stem(word));
+  for (const word of text.toLowerCase().split(SEPARATORS)) {
+    if (word === '') continue;
+    let term = memo.get(word);
+    if (term === undefined) {
+      term = STOP_WORDS.has(word) || word.length > 40 ? null : stem(word);
+      if (memo.size < MEMO_LIMIT) memo.set(word, term);
+    }
+    if (term !== null) out.push(term);
   }
   return out;
-}
-
-/** The term of one already split word, or null for a stop word (MiniSearch's processTerm shape). */
-export function termOf(word: string): string | null {
-  const lower = word.toLowerCase();
-  if (STOP_WORDS.has(lower) || lower.length > 40 || lower === '') return null;
-  return stem(lower);
 }
 
 export function termSet(text: string): Set<string> {
