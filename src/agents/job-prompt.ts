@@ -1,8 +1,10 @@
 import type { Turn } from '../bot/history.ts';
 import type { ChatMessage } from '../llm/chat-model.ts';
 import type { JobAnalysis } from '../panda/job-analysis.ts';
+import { isPayloadFailureLine } from '../panda/job-analysis.ts';
 import { errorComponent } from '../panda/knowledge.ts';
 import { redactSecrets } from '../util/redact.ts';
+import { excerptEvidence, formatExcerpt } from './prompt-excerpt.ts';
 
 /**
  * Prompt builder of the job agent.
@@ -11,7 +13,8 @@ import { redactSecrets } from '../util/redact.ts';
  *
  * Returns [system, user]: the system message sets the role and the rule that log text is data;
  * the user message holds the question, the fields that matter (never the whole job JSON), the
- * knowledge-base entry for the error code, and the evidence quoted with its source file inside
+ * knowledge-base entry for the error code, and compact evidence (the causal lines ±2, repeats
+ * dropped, long lines cut; the Answer keeps the whole window) with its source file inside
  * <untrusted-log> fences, redacted. refineWithModel adds the answer-format contract.
  * To measure its size: build an analysis with analyzeJob (or the demo jobs) and count tokens.
  */
@@ -19,8 +22,12 @@ export interface JobPromptInput {
   question: string;
   analysis: JobAnalysis;
   history?: readonly Turn[];
-  /** Evidence lines quoted in total (default 80). */
+  /** Evidence lines quoted in total (default 40). */
   maxEvidenceLines?: number;
+  /** Lines of context quoted around each causal line (default 2). */
+  contextLines?: number;
+  /** Quoted lines longer than this are cut (default 300). */
+  maxLineChars?: number;
 }
 
 export const JOB_SYSTEM_PROMPT = [
@@ -53,12 +60,24 @@ export function buildJobPrompt(input: JobPromptInput): ChatMessage[] {
   if (a.payloadSignals.length) parts.push(`Found in the payload output: ${a.payloadSignals.join('; ')}`);
   if (a.notes.length) parts.push(`Notes: ${a.notes.map(redactSecrets).join(' ')}`);
 
-  let budget = input.maxEvidenceLines ?? 80;
-  for (const e of a.evidence) {
+  // Only the causal lines and a little context reach the model; the Answer keeps the whole window.
+  const anchors = new Map<string, Set<string>>();
+  for (const t of a.topMatches) {
+    const set = anchors.get(t.source) ?? new Set<string>();
+    set.add(t.match.text.trim());
+    anchors.set(t.source, set);
+  }
+  const excerpts = excerptEvidence(a.evidence, {
+    isAnchor: (line, source) => Boolean(anchors.get(source)?.has(redactSecrets(line).trim())) || (source.startsWith('payload.') && isPayloadFailureLine(line)),
+    context: input.contextLines ?? 2,
+    maxLineChars: input.maxLineChars ?? 300,
+  });
+  let budget = input.maxEvidenceLines ?? 40;
+  for (const e of excerpts) {
     if (budget <= 0) break;
-    const lines = e.lines.slice(-budget).map(redactSecrets);
-    budget -= lines.length;
-    parts.push(`Evidence from ${e.source}${e.firstLine ? ` (lines from ${e.firstLine})` : ''}:\n<untrusted-log source="${e.source}">\n${lines.join('\n').replace(/<\/untrusted-log>/gi, '</untrusted_log>')}\n</untrusted-log>`);
+    const quoted = { ...e, lines: e.lines.slice(-budget).map((l) => ({ ...l, text: redactSecrets(l.text) })) };
+    budget -= quoted.lines.length;
+    parts.push(`Evidence from ${e.source}:\n<untrusted-log source="${e.source}">\n${formatExcerpt(quoted).replace(/<\/untrusted-log>/gi, '</untrusted_log>')}\n</untrusted-log>`);
   }
   if (!a.evidence.length && a.problem) parts.push('No log evidence is available for this job.');
   return [

@@ -165,6 +165,11 @@ export async function analyzeJob(client: PandaClient, config: Pick<Config, 'logs
   };
   const cacheKey = `${primary ? `${primary.component}:${primary.code}` : 'none'}:${config.logs.contextBefore}:${config.logs.contextAfter}:${config.logs.tailLines}:${config.monitor.maxLogBytes}`;
   for (const file of chosen) {
+    // payload.stderr costs a request; skip it when payload.stdout's tail already names the cause.
+    if (file === 'payload.stderr' && chosen.includes('payload.stdout') && strongPayloadCause(analysis.logs)) {
+      analysis.notes.push('payload.stderr was not read: the tail of payload.stdout already shows the cause.');
+      continue;
+    }
     progress(`is reading ${file} of job ${job.pandaid}…`);
     let outcome;
     try {
@@ -209,6 +214,31 @@ export async function analyzeJob(client: PandaClient, config: Pick<Config, 'logs
     }
   }
   return analysis;
+}
+
+/**
+ * Signs in a payload tail that explain a 1305 by themselves: a traceback or Python exception, a
+ * ROOT/cling error, a failed allocation, a crash, or a non-zero exit code.
+ */
+const STRONG_PAYLOAD_CAUSE = [
+  /^Traceback \(most recent call last\)/,
+  /^\w+(?:Error|Exception): /,
+  /cling JIT session error|Error in <[A-Za-z_:]+>:/,
+  /std::bad_alloc/,
+  /segmentation violation|Segmentation fault/i,
+  /\(core dumped\)/,
+  /exit(?:ed)? (?:with )?(?:code|status) (?!0\b)\d+/i,
+];
+
+/** True for a payload output line that shows a failure by itself (see STRONG_PAYLOAD_CAUSE). */
+export function isPayloadFailureLine(line: string): boolean {
+  return STRONG_PAYLOAD_CAUSE.some((re) => re.test(line));
+}
+
+function strongPayloadCause(logs: readonly LogOutcome[]): boolean {
+  const stdout = logs.find((l) => l.file === 'payload.stdout');
+  if (stdout?.status !== 'scanned') return false;
+  return stdout.result.tail.some(isPayloadFailureLine);
 }
 
 /** What the scanner looks for: the code's curated patterns, the diag details, generic error signs. */

@@ -26,6 +26,8 @@ export const FAULT = {
   retryAfterShort: 6800000429,
   retryAfterLong: 6800004290,
   traceback1305: 6800001305,
+  /** 1305 whose payload.stdout tail is quiet: the cause is only in payload.stderr. */
+  stderrOnly1305: 6800011305,
   reassigned: 6837798305,
   finished: 6800000600,
   holding: 6800000700,
@@ -216,6 +218,11 @@ export function fakeMonitorData(options: FakeOptions = {}): MonitorData {
   add(FAULT.retryAfterShort, failedJob(FAULT.retryAfterShort, stageIn, { 'pilotlog.txt': secretsLog(FAULT.retryAfterShort) }));
   add(FAULT.retryAfterLong, failedJob(FAULT.retryAfterLong, stageIn));
   add(FAULT.traceback1305, failedJob(FAULT.traceback1305, { piloterrorcode: 1305, piloterrordiag: 'Failed to execute payload:', exeerrorcode: 65, exeerrordiag: 'Non-zero return code from Athena (65)', transexitcode: '65' }, { 'pilotlog.txt': pilotLog(FAULT.traceback1305, [line('ERROR', 'pilot.control.payload', 'run_realtimelog', 'pilot error 1305 set: Failed to execute payload')]), 'payload.stdout': textLog(tracebackStdout()), 'payload.stderr': textLog('') }));
+  add(FAULT.stderrOnly1305, failedJob(FAULT.stderrOnly1305, { piloterrorcode: 1305, piloterrordiag: 'Failed to execute payload:', transexitcode: '139' }, {
+    'pilotlog.txt': pilotLog(FAULT.stderrOnly1305, [line('ERROR', 'pilot.control.payload', 'run_realtimelog', 'pilot error 1305 set: Failed to execute payload')]),
+    'payload.stdout': textLog(Array.from({ length: 120 }, (_, i) => `TopLepAnalysis       INFO processed ${(i + 1) * 500} events`).join('\n') + '\n'),
+    'payload.stderr': textLog(['', ' *** Break *** segmentation violation', '#5  0x00007f2b1c3e4a10 in TopLepAnalysis::execute() at TopLepAnalysis.cxx:214', 'runAnalysis.sh: line 42: 61822 Segmentation fault      (core dumped) root -l -b -q run.C'].join('\n') + '\n'),
+  }));
   add(FAULT.reassigned, failedJob(FAULT.reassigned, { jobstatus: 'closed', jobsubstatus: 'toreassign', taskbuffererrorcode: 100, taskbuffererrordiag: 'reassigned by JEDI', commandtopilot: 'tobekilled' }, { 'pilotlog.txt': pilotLog(FAULT.reassigned, []) }));
   add(FAULT.finished, failedJob(FAULT.finished, { jobstatus: 'finished', endtime: '2025-09-08 08:01:10', durationsec: 7837, duration: '2:10:37', cpuconsumptiontime: 7402, actualcorecount: 1, maxpss: 2_104_332, minramcount: 2000, minramunit: 'MB' }, { 'pilotlog.txt': pilotLog(FAULT.finished, []) }));
   for (const [id, job] of curatedJobs()) add(id, job);

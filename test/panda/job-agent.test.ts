@@ -60,17 +60,29 @@ describe('JobAgent offline answers', () => {
     expect(answer.sections).toHaveLength(3);
   });
 
-  it('reads payload.stdout and payload.stderr tails for 1305 and names the cling error', async () => {
-    const { answer } = await ask(6802258254);
+  it('reads the payload.stdout tail for 1305, names the cling error and skips payload.stderr (3 requests)', async () => {
+    const setup = agentFor();
+    const { answer } = await ask(6802258254, undefined, setup);
     expect(answer.facts.piloterrorcode).toBe(1305);
     const sources = answer.evidence.map((e) => e.source);
     expect(sources.some((s) => s.startsWith('payload.stdout'))).toBe(true);
-    expect(sources.some((s) => s.startsWith('payload.stderr'))).toBe(true);
+    expect(sources.some((s) => s.startsWith('payload.stderr'))).toBe(false);
     expect(sources.some((s) => s.startsWith('pilotlog.txt'))).toBe(false);
+    expect(fake.requests.some((r) => r.includes('pandaid=6802258254') && r.includes('filename=payload.stderr'))).toBe(false);
+    expect(setup.client.stats.requests).toBe(3);
     const stdout = answer.evidence.find((e) => e.source.startsWith('payload.stdout'))!;
     expect(stdout.lines.at(-1)).toBe('cling JIT session error: Cannot allocate memory');
     expect(answer.text).toMatch(/cling interpreter failed: "Cannot allocate memory"/);
     expect(answer.sections[1]!.body).toMatch(/the payload ran out of memory \(maxPSS 3\.7 GiB of 3\.9 GiB requested\)/);
+  });
+
+  it('reads payload.stderr for 1305 when the payload.stdout tail shows no cause', async () => {
+    const setup = agentFor();
+    const { answer } = await ask(FAULT.stderrOnly1305, undefined, setup);
+    const stderr = answer.evidence.find((e) => e.source.startsWith('payload.stderr'));
+    expect(stderr?.lines.some((l) => l.includes('segmentation violation'))).toBe(true);
+    expect(answer.facts.payloadSignals).toEqual(expect.arrayContaining(['a segmentation fault (crash)']));
+    expect(setup.client.stats.requests).toBe(4);
   });
 
   it('detects a Python traceback and exit code in a 1305 payload tail', async () => {
@@ -252,5 +264,27 @@ describe('buildJobPrompt', () => {
     expect(user).not.toContain('schedulerid');
     expect(user).not.toContain('"files"');
     expect(user.length).toBeLessThan(20_000);
+  });
+
+  it('quotes every top-ranked log line with ±2 lines of context, not the whole window the Answer keeps', async () => {
+    const setup = agentFor();
+    const analysis = await analyzeJob(setup.client, setup.config, await setup.client.job(6800730400));
+    const user = buildJobPrompt({ question: 'why?', analysis })[1]!.content;
+    const fenced = user.slice(user.indexOf('<untrusted-log'), user.lastIndexOf('</untrusted-log>')).split('\n').slice(1);
+    for (const t of analysis.topMatches) expect(user).toContain(t.match.text);
+    expect(user).toContain('pilot error 1235 set');
+    expect(fenced.length).toBeLessThanOrEqual(12);
+    expect(analysis.evidence[0]!.lines.length).toBeGreaterThanOrEqual(45);
+    expect(fenced[0]).toMatch(/^\[line \d+\]$/);
+  });
+
+  it('keeps the failure lines of a payload tail and drops the event-loop chatter', async () => {
+    const setup = agentFor();
+    const analysis = await analyzeJob(setup.client, setup.config, await setup.client.job(FAULT.traceback1305));
+    const user = buildJobPrompt({ question: 'why?', analysis })[1]!.content;
+    expect(user).toContain('Traceback (most recent call last):');
+    expect(user).toContain("FileNotFoundError: [Errno 2] No such file or directory: 'calib_456714.json'");
+    expect(user).toContain('runAthena: payload exited with code 65');
+    expect((user.match(/done processing event/g) ?? []).length).toBeLessThanOrEqual(2);
   });
 });
