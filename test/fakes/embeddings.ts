@@ -17,10 +17,13 @@ export function hashingEmbedding(text: string, dims = 256): number[] {
     const bucket = h.readUInt32LE(0) % dims;
     v[bucket]! += (h[4]! & 1 ? 1 : -1) * weight;
   };
-  for (const term of terms(text)) {
-    add(`w:${term}`, 1);
+  const counts = new Map<string, number>();
+  for (const term of terms(text)) counts.set(term, (counts.get(term) ?? 0) + 1);
+  for (const [term, count] of counts) {
+    const weight = 1 + Math.log(count); // sublinear: a word repeated in a listing does not dominate
+    add(`w:${term}`, weight);
     const padded = `^${term}$`;
-    for (let i = 0; i + 3 <= padded.length; i++) add(`t:${padded.slice(i, i + 3)}`, 0.35);
+    for (let i = 0; i + 3 <= padded.length; i++) add(`t:${padded.slice(i, i + 3)}`, 0.2 * weight);
   }
   const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0)) || 1;
   return v.map((x) => x / norm);
