@@ -48,7 +48,10 @@ export class DocumentsAgent implements Agent {
     // The query is echoed in facts and may reach a hosted embedder: secrets are cut out first.
     const query = retrievalQuery(withoutSecrets(context.question), context.history.map((t) => ({ ...t, text: withoutSecrets(t.text) })));
     const hits = await retriever.search(query, this.options.topK, { signal: context.signal });
-    const relevant = hits.filter((h) => h.coverage >= requiredCoverage(query));
+    const required = requiredCoverage(query);
+    // A top vector match that shares a word with the question counts even with fewer shared words:
+    // finding passages phrased differently is what embeddings are for.
+    const relevant = hits.filter((h) => h.coverage >= required || (h.ranks.vector !== undefined && h.ranks.vector <= 2 && h.coverage > 0));
     const facts = { retrieval: retriever.mode, query, chunks: hits.map((h) => h.chunk.id) };
 
     if (relevant.length === 0) return notCovered(context, hits, facts);

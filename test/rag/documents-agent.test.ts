@@ -12,6 +12,9 @@ import { OfflineModel } from '../../src/llm/offline.ts';
 import { Catalog } from '../../src/rag/catalog.ts';
 import { ingest } from '../../src/rag/ingest.ts';
 import { Retriever } from '../../src/rag/retriever.ts';
+import { LocalVectorStore } from '../../src/rag/local.ts';
+import type { Embedder } from '../../src/rag/embedder.ts';
+import { hashingEmbedding } from '../fakes/embeddings.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let dir: string;
@@ -156,6 +159,27 @@ describe('DocumentsAgent with a model', () => {
     const prompt = model.requests[0]!.messages.map((m) => m.content).join('\n');
     expect(prompt).not.toContain('abcd1234secret');
     expect(prompt).not.toContain('sk-proj-ABCDEFGHIJKLMNOPQRSTUV');
+  });
+});
+
+describe('DocumentsAgent with embeddings', () => {
+  it('accepts a top vector match phrased differently from the question', async () => {
+    const catalog = new Catalog(path.join(dir, 'hybrid', 'catalog.json'), { chunkChars: 1200, chunkOverlap: 150 });
+    const chunks = [
+      { id: 'dl', source: 'docs/rucio.md', title: 'Rucio', section: 'Getting data', text: 'Use rucio download to fetch files to your laptop.' },
+      { id: 'pilot', source: 'docs/pilot.md', title: 'Pilot', section: 'Pilot', text: 'A pilot runs on a worker node and fetches jobs.' },
+    ];
+    for (const c of chunks) catalog.chunks.set(c.id, c);
+    const embedder: Embedder = { id: 'fake:hash', batchSize: 8, embed: async (texts) => texts.map((t) => hashingEmbedding(t, 256)) };
+    const store = await LocalVectorStore.open(path.join(dir, 'hybrid', 'v.json'), embedder.id);
+    await store.upsert(await Promise.all(chunks.map(async (c) => ({ id: c.id, values: (await embedder.embed([c.text], 'document'))[0]!, metadata: c }))));
+    const hybrid = new Retriever(catalog, { embedder, vectorStore: store });
+    const draft = await new DocumentsAgent({ openIndex: async () => hybrid, topK: 3 }).handle(context('which downloader for my files?'));
+    expect(draft.facts.retrieval).toBe('hybrid');
+    expect(draft.sources[0]!.title).toContain('Getting data');
+    // Keyword search alone does not consider the passage to cover "downloader" + "files".
+    const keywordOnly = await new DocumentsAgent({ openIndex: async () => new Retriever(catalog), topK: 3 }).handle(context('which downloader for my files?'));
+    expect(keywordOnly.summary.startsWith(NOT_COVERED)).toBe(true);
   });
 });
 
