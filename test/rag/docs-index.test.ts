@@ -1,8 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
+import { createDocumentsAgent } from '../../src/agents/documents.ts';
+import { OfflineModel } from '../../src/llm/offline.ts';
+import { silentLogger } from '../../src/util/log.ts';
 import { Catalog } from '../../src/rag/catalog.ts';
 import { catalogFile, lazyDocsIndex, openDocsIndex, openRagParts } from '../../src/rag/docs-index.ts';
 import { ingest } from '../../src/rag/ingest.ts';
@@ -52,6 +55,22 @@ describe('docs index from the configuration', () => {
     const pinecone = await openRagParts(loadConfig({ env: { ASKPANDA_DATA_DIR: path.join(dir, 'c'), ASKPANDA_VECTORS: 'pinecone' } }));
     expect(pinecone.vectorStore).toBeUndefined();
     expect(pinecone.notices.join(' ')).toMatch(/pinecone.*rag.embeddings is none/i);
+  });
+
+  it('the documents agent opens nothing until the first documentation question', async () => {
+    const config = loadConfig({ env: { ASKPANDA_DATA_DIR: path.join(dir, 'e') } });
+    const agent = createDocumentsAgent({ config, logger: silentLogger });
+    expect(existsSync(catalogFile(config))).toBe(false);
+    const draft = await agent.handle({
+      question: 'What is a PanDA pilot?',
+      incoming: { platform: 'cli', channel: 'c', thread: 't', user: 'u', text: 'What is a PanDA pilot?', isDirect: true },
+      history: [],
+      route: { agent: 'documents', reason: 'test' },
+      model: new OfflineModel(),
+      progress: () => undefined,
+    });
+    expect(existsSync(catalogFile(config))).toBe(true);
+    expect(draft.sources[0]!.title).toContain('config/docs/glossary.md');
   });
 
   it('a damaged catalog is set aside and rebuilt from the handbook', async () => {
