@@ -175,7 +175,8 @@ function extractiveAnswer(context: AgentContext, query: string, hits: Hit[], fac
   const chosen = hits.slice(0, EXTRACTIVE_PASSAGES);
   const wanted = new Set(terms(query));
   const passages = chosen.map((hit) => unwrap(bestPassage(hit.chunk.text, wanted, PASSAGE_CHARS)));
-  const heading = (hit: Hit) => (hit.chunk.section && hit.chunk.section !== hit.chunk.title ? hit.chunk.section : hit.chunk.title);
+  // The innermost heading reads best in the answer; the full path is in the sources.
+  const heading = (hit: Hit) => (hit.chunk.section ? hit.chunk.section.split(' › ').at(-1)! : hit.chunk.title);
   const summary = `**${heading(chosen[0]!)}** [1]\n${passages[0]}`;
   const draft = emptyDraft('documents', summary, 'offline');
   if (chosen.length > 1) {
