@@ -125,9 +125,22 @@ export class LocalVectorStore implements VectorStore {
     const m = this.matrix;
     const bestRows: number[] = [];
     const bestScores: number[] = [];
+    const tail = dims - (dims % 4);
     for (let row = 0, offset = 0; row < this.ids.length; row++, offset += dims) {
-      let dot = 0;
-      for (let i = 0; i < dims; i++) dot += q[i]! * m[offset + i]!;
+      // Four independent sums: the CPU overlaps them instead of waiting on one chain of additions.
+      let a = 0;
+      let b = 0;
+      let c = 0;
+      let d = 0;
+      let i = 0;
+      for (; i < tail; i += 4) {
+        a += q[i]! * m[offset + i]!;
+        b += q[i + 1]! * m[offset + i + 1]!;
+        c += q[i + 2]! * m[offset + i + 2]!;
+        d += q[i + 3]! * m[offset + i + 3]!;
+      }
+      for (; i < dims; i++) a += q[i]! * m[offset + i]!;
+      const dot = a + b + c + d;
       if (bestRows.length === topK && dot <= bestScores[topK - 1]!) continue;
       let at = bestRows.length;
       while (at > 0 && bestScores[at - 1]! < dot) at--;
