@@ -46,9 +46,11 @@ export class DocumentsAgent implements Agent {
     context.progress('is searching the documentation…');
     const retriever = await this.retriever();
     // The query is echoed in facts and may reach a hosted embedder: secrets are cut out first.
-    const query = retrievalQuery(withoutSecrets(context.question), context.history.map((t) => ({ ...t, text: withoutSecrets(t.text) })));
+    const question = withoutSecrets(context.question);
+    const query = retrievalQuery(question, context.history.map((t) => ({ ...t, text: withoutSecrets(t.text) })));
     const hits = await retriever.search(query, this.options.topK, { signal: context.signal });
-    const required = requiredCoverage(query);
+    // A follow-up carries the earlier question's words too; a passage need not hold all of those.
+    const required = query === question ? requiredCoverage(query) : Math.min(requiredCoverage(query), 0.5 - 1e-9);
     // A top vector match that shares a word with the question counts even with fewer shared words:
     // finding passages phrased differently is what embeddings are for.
     const relevant = hits.filter((h) => h.coverage >= required || (h.ranks.vector !== undefined && h.ranks.vector <= 2 && h.coverage > 0));

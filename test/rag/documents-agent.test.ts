@@ -183,6 +183,19 @@ describe('DocumentsAgent with embeddings', () => {
   });
 });
 
+describe('DocumentsAgent follow-ups', () => {
+  it('searches with the previous question and answers the follow-up', async () => {
+    const history: Turn[] = [
+      { role: 'user', text: 'What is Rucio?', at: 1 },
+      { role: 'assistant', text: 'Rucio is the data management system…', at: 2 },
+    ];
+    // "rucio" + "cric": no passage holds both, yet the CRIC entry answers the follow-up.
+    const draft = await agent().handle(context('and CRIC?', new OfflineModel(), history));
+    expect(draft.facts.query).toBe('What is Rucio? and CRIC?');
+    expect(draft.sources.map((s) => s.title)).toContain('PanDA glossary › CRIC (config/docs/glossary.md)');
+  });
+});
+
 describe('retrievalQuery', () => {
   const history: Turn[] = [
     { role: 'user', text: 'How do I retry my task?', at: 1 },
