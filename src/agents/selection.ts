@@ -21,6 +21,14 @@ const OTHER_ONE = /\b(?:the )?other (?:one|job|task)s?\b/i;
 /** Generic concept questions stay with the documents even inside a job thread. */
 const GENERIC_CONCEPT = /^(?:what(?:'s| is| are) (?:a|an|the)?\s*(?:pilot|panda|jedi|harvester|rucio|cric|payload|queue|task|job|dataset|container|scout|brokerage|site)s?\b\s*\??$)/i;
 
+/** "and CRIC?" after a documentation answer: short enough that it can only lean on the thread. */
+const SHORT_FOLLOW_UP_WORDS = 8;
+
+function lastAnswerAgent(history: readonly Turn[]): string | undefined {
+  for (let i = history.length - 1; i >= 0; i--) if (history[i]!.role === 'assistant') return history[i]!.agent;
+  return undefined;
+}
+
 /** A 10-digit number is today a PanDA job id (6.8e9); an 8-digit one a JEDI task id (4.6e7). */
 function guessKindOfBareId(id: number): 'job' | 'task' {
   return id >= 1_000_000_000 ? 'job' : 'task';
@@ -66,6 +74,9 @@ export function selectFast(question: string, history: readonly Turn[]): FastRout
       : { route: { agent: 'task', jeditaskid: focus.jeditaskid, reason: 'follow-up in a thread about a task' }, confident: true };
   }
   if (DOC_QUESTION.test(trimmed)) return { route: { agent: 'documents', reason: 'a "what is / how do I" question' }, confident: true };
+  if (lastAnswerAgent(history) === 'documents' && trimmed.split(/\s+/).length <= SHORT_FOLLOW_UP_WORDS) {
+    return { route: { agent: 'documents', reason: 'short follow-up to a documentation answer' }, confident: true };
+  }
   if (focus) {
     return focus.pandaid !== undefined
       ? { route: { agent: 'job', pandaid: focus.pandaid, jeditaskid: focus.jeditaskid, reason: 'question in a thread about a job' }, confident: false }

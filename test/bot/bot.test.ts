@@ -89,6 +89,14 @@ describe('routing and thread history', () => {
     expect((await bot.handle(message('what is a pilot?', 'tt'))).agent).toBe('documents');
   });
 
+  it('keeps a short follow-up to a documentation answer with the documents', async () => {
+    const { bot } = await setup();
+    await bot.handle(message('What is Rucio?', 'docs-thread'));
+    expect((await bot.handle(message('and CRIC?', 'docs-thread'))).agent).toBe('documents');
+    // Without the documentation answer before it, the same words have no cue.
+    expect((await bot.handle(message('and CRIC?', 'fresh-thread'))).agent).toBe('general');
+  });
+
   it('keeps history per thread and survives a new bot on the same store', async () => {
     const { bot, store, agents } = await setup();
     await bot.handle(message('why did job 6800730400 fail?', 'persist'));
