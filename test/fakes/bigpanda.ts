@@ -232,8 +232,8 @@ export function fakeMonitorData(options: FakeOptions = {}): MonitorData {
     const finishedAll = status === 'done';
     data.tasks.set(id, {
       ...demoTask,
-      task: { ...demoTask.task, jeditaskid: id, status, superstatus: status, errordialog: status === 'broken' ? 'Input dataset mc23_13p6TeV:missing.DAOD_PHYS.e0000 is empty or not found' : '', nfilesfinished: finishedAll ? 4875 : 4790, nfilesfailed: finishedAll ? 0 : 85, dsinfo: { ...(demoTask.task.dsinfo as object), nfilesfinished: finishedAll ? 4875 : 4790, nfilesfailed: finishedAll ? 0 : 85 } },
-      jobStateCount: finishedAll ? { finished: 4875 } : { finished: 4790, failed: 212, running: 0 },
+      task: { ...demoTask.task, jeditaskid: id, status, superstatus: status, errordialog: status === 'broken' ? 'Input dataset mc23_13p6TeV:missing.DAOD_PHYS.e0000 is empty or not found' : '', nfilesfinished: finishedAll ? 39_000 : 38_300, nfilesfailed: finishedAll ? 0 : 700, dsinfo: { ...(demoTask.task.dsinfo as object), nfilesfinished: finishedAll ? 39_000 : 38_300, nfilesfailed: finishedAll ? 0 : 700 } },
+      jobStateCount: finishedAll ? { finished: 1560 } : { finished: 1532, failed: 212, running: 0 },
       errsByCount: finishedAll ? [] : demoTask.errsByCount,
     });
   }

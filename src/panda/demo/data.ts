@@ -1,9 +1,11 @@
 import type { LogFileSource, MonitorData, MonitorJob, MonitorTask } from './monitor-server.ts';
 import { formatPilotLine, noiseLines, pilotPreamble, type PilotLogLine } from './pilot-log.ts';
+import { daodSize, datasetRow, fileRow, inputFiles, jobRow, prunJobParameters, taskRow } from './records.ts';
 
 /**
- * The demo monitor's data: one running user-analysis task and three jobs, with field names and
- * values as BigPanDA serves them (timestamps `YYYY-MM-DD HH:MM:SS`, UTC).
+ * The demo monitor's data: one running user-analysis task and three jobs, full-size records with
+ * field names and values as BigPanDA serves them (every job column, every file of the job, the whole
+ * task row, its parameters and datasets; timestamps `YYYY-MM-DD HH:MM:SS`, UTC).
  */
 
 export const DEMO_TASK_ID = 46374283;
@@ -83,7 +85,7 @@ function payloadStdout1305(): string {
   const lines: string[] = [
     'Py:Athena            INFO using release [AnalysisBase-25.2.41] [x86_64-el9-gcc13-opt] [2025-08-21T2101/e1f3c2a]',
     'ApplicationMgr       INFO Application Manager Configured successfully',
-    'EventSelector        INFO reading input files: 6 DAOD_PHYS files from mc23_13p6TeV:mc23_13p6TeV.601229.PhPy8EG_A14_ttbar_hdamp258p75_SingleLep.deriv.DAOD_PHYS.e8514_s4162_r15540_p6266',
+    'EventSelector        INFO reading input files: 25 DAOD_PHYS files from mc23_13p6TeV:mc23_13p6TeV.601229.PhPy8EG_A14_ttbar_hdamp258p75_SingleLep.deriv.DAOD_PHYS.e8514_s4162_r15540_p6266',
   ];
   for (let i = 1; i <= 40; i++) lines.push(`TopLepAnalysis       INFO processed ${i * 2500} events (${(i * 2.7).toFixed(1)} s/1000 evts, RSS ${2100 + i * 37} MB)`);
   lines.push(
@@ -123,54 +125,31 @@ function payloadJobLog(): string {
   });
 }
 
-const common = {
-  jobdefinitionid: 0,
-  schedulerid: 'harvester-CERN_central_A',
-  vo: 'atlas',
-  grid: 'OSG',
-  cloud: 'US',
-  homecloud: 'US',
-  gshare: 'User Analysis',
-  brokerageerrorcode: 0,
-  brokerageerrordiag: '',
-  jobdispatchererrorcode: 0,
-  jobdispatchererrordiag: '',
-  superrorcode: 0,
-  superrordiag: '',
-  ddmerrorcode: 0,
-  ddmerrordiag: '',
-  taskbuffererrorcode: 0,
-  taskbuffererrordiag: '',
-  specialhandling: '',
-  eventservice: 'ordinary',
-};
+const EVGEN_OUTPUT = 'mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.EVNT.e8557_tid46371905_00';
+const EVGEN_LOG = 'mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.log.e8557_tid46371905_00';
 
 function runningJob(): MonitorJob {
-  return {
-    job: {
-      ...common,
+  const job = jobRow(
+    {
       pandaid: DEMO_RUNNING_JOB,
       jeditaskid: 46371905,
-      reqid: 58231,
-      jobname: 'mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.e8557_tid46371905_00_004521',
       jobstatus: 'running',
-      jobsubstatus: '',
-      prodsourcelabel: 'managed',
-      processingtype: 'evgen',
-      transformation: 'Gen_tf.py',
-      atlasrelease: 'Atlas-23.6.34',
-      cmtconfig: 'x86_64-centos7-gcc11-opt',
-      produsername: 'atlas-dpd-production',
-      workinggroup: 'AP_MCGN',
-      gshare: 'Evgen',
+      jobname: 'mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.e8557_tid46371905_00_004521',
       computingsite: 'MWT2',
       computingelement: 'MWT2-CE-03',
       modificationhost: 'aipanda182@uct2-c412.mwt2.org',
-      nucleus: 'MWT2',
       creationtime: '2025-09-08 01:02:44',
       starttime: '2025-09-08 06:14:51',
       endtime: null,
       modificationtime: '2025-09-08 09:37:10',
+      prodsourcelabel: 'managed',
+      produsername: 'atlas-dpd-production',
+      transformation: 'Gen_tf.py',
+      atlasrelease: 'Atlas-23.6.34',
+      cmtconfig: 'x86_64-centos7-gcc11-opt',
+      processingtype: 'evgen',
+    },
+    {
       statechangetime: '2025-09-08 06:14:51',
       attemptnr: 4,
       maxattempt: 4,
@@ -178,7 +157,6 @@ function runningJob(): MonitorJob {
       corecount: 8,
       actualcorecount: 8,
       cpuconsumptiontime: 79210,
-      cpuconsumptionunit: 's+HS06',
       durationsec: 12139,
       duration: '3:22:19',
       minramcount: 16000,
@@ -188,62 +166,76 @@ function runningJob(): MonitorJob {
       maxwalltime: 86400,
       nevents: 10000,
       ninputdatafiles: 0,
-      piloterrorcode: 0,
-      piloterrordiag: '',
-      exeerrorcode: 0,
-      exeerrordiag: '',
       transexitcode: '',
-      commandtopilot: '',
-      pilotid: 'https://aipanda182.cern.ch/condor_logs/pilotlogs/MWT2/grid.4521.out|PR|PICARD|3.11.5.1|',
       currentpriority: 880,
       resourcetype: 'MCORE',
-      category: 'run',
+      destinationdblock: `${EVGEN_OUTPUT}_sub0412299871`,
+      jobparameters: '--randomSeed=4521 --ecmEnergy=13600.0 --firstEvent=45200001 --jobConfig=801169 --outputEVNTFile=EVNT.46371905._004521.pool.root.1 --maxEvents=10000 --AMIConfig=e8557 --runNumber=801169 --postInclude="default:PyJobTransforms/UseFrontier.py" --preExec="from AthenaConfiguration.AllConfigFlags import initConfigFlags; flags=initConfigFlags(); flags.Exec.FPE=-2" --multithreaded=True --athenaopts="--threads=8" --imf=True --athenaMPMergeTargetSize="ALL:0"',
     },
+  );
+  return {
+    job,
     files: [
-      { lfn: 'EVNT.46371905._004521.pool.root.1', type: 'output', status: 'unknown', fsize: 0, dataset: 'mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.EVNT.e8557_tid46371905_00', scope: 'mc23_13p6TeV' },
-      { lfn: 'log.46371905._004521.job.log.tgz.4', type: 'log', status: 'unknown', fsize: 0, dataset: 'mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.log.e8557_tid46371905_00', scope: 'mc23_13p6TeV' },
+      fileRow(job, { lfn: 'EVNT.46371905._004521.pool.root.1', type: 'output', status: 'unknown', fsize: 0, dataset: EVGEN_OUTPUT, scope: 'mc23_13p6TeV', datasetid: 901_100_002, fileid: 40_112_004_521 }),
+      fileRow(job, { lfn: 'log.46371905._004521.job.log.tgz.4', type: 'log', status: 'unknown', fsize: 0, dataset: EVGEN_LOG, scope: 'mc23_13p6TeV', datasetid: 901_100_003, fileid: 40_112_104_521 }),
     ],
     logError: 'The job is still running: its log tarball does not exist yet',
   };
 }
 
+const INPUT_TID = 37621455;
+const INPUT_DATASET = `mc23_13p6TeV:mc23_13p6TeV.601229.PhPy8EG_A14_ttbar_hdamp258p75_SingleLep.deriv.DAOD_PHYS.e8514_s4162_r15540_p6266_tid${INPUT_TID}_00`;
+const OUTPUT_DATASET = 'user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3_tree.root';
+const LOG_DATASET = 'user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3.log';
+/** Input files per job of the demo task (prun --nFilesPerJob 25). */
+const FILES_PER_JOB = 25;
+
 function userJob(pandaid: number, extra: Record<string, unknown>, logs: Record<string, LogFileSource>): MonitorJob {
-  return {
-    job: {
-      ...common,
+  const endtime = String(extra.endtime);
+  const job = jobRow(
+    {
       pandaid,
       jeditaskid: DEMO_TASK_ID,
+      jobstatus: String(extra.jobstatus),
       jobname: TASK_NAME.replace(/\/$/, '') + `.${pandaid}`,
+      computingsite: String(extra.computingsite),
+      computingelement: String(extra.computingelement),
+      modificationhost: String(extra.modificationhost),
+      creationtime: '2025-09-07 21:40:02',
+      starttime: String(extra.starttime),
+      endtime,
+      modificationtime: endtime,
       prodsourcelabel: 'user',
-      processingtype: 'panda-client-1.5.84-jedi-run',
+      produsername: USER,
       transformation: 'runGen-00-00-02',
       atlasrelease: 'AnalysisBase-25.2.41',
       cmtconfig: 'x86_64-el9-gcc13-opt',
-      produsername: USER,
-      workinggroup: '',
-      creationtime: '2025-09-07 21:40:02',
-      statechangetime: extra.endtime,
-      modificationtime: extra.endtime,
-      maxattempt: 3,
-      corecount: 1,
-      actualcorecount: 1,
-      cpuconsumptionunit: 's+HS06',
-      minramcount: 4000,
-      minramunit: 'MB',
-      commandtopilot: '',
-      jobsubstatus: '',
-      currentpriority: 1000,
-      resourcetype: 'SCORE',
-      category: 'run',
-      ...extra,
+      processingtype: 'panda-client-1.5.84-jedi-run',
     },
-    files: [
-      { lfn: `DAOD_PHYS.37621455._00${String(pandaid).slice(-4)}.pool.root.1`, type: 'input', status: 'ready', fsize: 2_318_504_112, dataset: 'mc23_13p6TeV:mc23_13p6TeV.601229.PhPy8EG_A14_ttbar_hdamp258p75_SingleLep.deriv.DAOD_PHYS.e8514_s4162_r15540_p6266_tid37621455_00', scope: 'mc23_13p6TeV' },
-      { lfn: `user.mkowalsk.46374283._00${String(pandaid).slice(-4)}.tree.root`, type: 'output', status: 'failed', fsize: 0, dataset: 'user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3_tree.root', scope: 'user.mkowalsk' },
-      { lfn: `user.mkowalsk.46374283.${String(pandaid).slice(-6)}.log.tgz`, type: 'log', status: 'finished', fsize: 1_204_611, dataset: 'user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3.log', scope: 'user.mkowalsk' },
-    ],
-    logs,
-  };
+    { maxattempt: 3, minramcount: 4000, minramunit: 'MB', currentpriority: 1000, ...extra },
+  );
+  // Each job of the task reads 25 consecutive input files.
+  const first = 1 + (pandaid % 1500) * FILES_PER_JOB;
+  const inputs = inputFiles(INPUT_TID, first, FILES_PER_JOB);
+  const serial = String(pandaid).slice(-6);
+  const output = `user.mkowalsk.${DEMO_TASK_ID}._${serial}.tree.root`;
+  const inputBytes = inputs.reduce((sum, lfn) => sum + daodSize(lfn), 0);
+  Object.assign(job, {
+    proddblock: INPUT_DATASET,
+    destinationdblock: `${OUTPUT_DATASET}.${DEMO_TASK_ID}_sub0${serial}`,
+    ninputfiles: FILES_PER_JOB,
+    ninputdatafiles: FILES_PER_JOB,
+    inputfiletype: 'DAOD_PHYS',
+    inputfileproject: 'mc23_13p6TeV',
+    inputfilebytes: inputBytes,
+    jobparameters: prunJobParameters(pandaid, DEMO_TASK_ID, inputs, output),
+  });
+  const files = [
+    ...inputs.map((lfn, i) => fileRow(job, { lfn, type: 'input', status: 'ready', fsize: daodSize(lfn), dataset: INPUT_DATASET.split(':')[1]!, scope: 'mc23_13p6TeV', datasetid: 901_224_101, fileid: 39_112_000_000 + first + i })),
+    fileRow(job, { lfn: output, type: 'output', status: 'failed', fsize: 0, dataset: OUTPUT_DATASET, scope: 'user.mkowalsk', datasetid: 901_224_102, fileid: 39_200_000_000 + Number(serial) }),
+    fileRow(job, { lfn: `user.mkowalsk.${DEMO_TASK_ID}._${serial}.log.tgz`, type: 'log', status: 'finished', fsize: 1_204_611, dataset: LOG_DATASET, scope: 'user.mkowalsk', datasetid: 901_224_103, fileid: 39_300_000_000 + Number(serial) }),
+  ];
+  return { job, files, logs };
 }
 
 function memoryJob(): MonitorJob {
@@ -316,47 +308,81 @@ function payloadJob(): MonitorJob {
 
 function demoTask(): MonitorTask {
   const inputName = 'mc23_13p6TeV:mc23_13p6TeV.601229.PhPy8EG_A14_ttbar_hdamp258p75_SingleLep.deriv.DAOD_PHYS.e8514_s4162_r15540_p6266';
-  const dsinfo = { nfiles: 4875, nfilesfinished: 1112, nfilesfailed: 3, nfilesmissing: 0, pctfinished: 23, pctfailed: 0, neventsTot: 487_500_000, neventsUsedTot: 111_200_000, neventsRemaining: 376_300_000, neventsOutput: 0 };
-  const task = {
-    jeditaskid: DEMO_TASK_ID,
-    taskname: TASK_NAME,
-    status: 'running',
-    superstatus: 'running',
-    username: USER,
-    workinggroup: '',
-    category: 'user analysis',
-    tasktype: 'anal',
-    processingtype: 'panda-client-1.5.84-jedi-run',
-    prodsourcelabel: 'user',
-    creationdate: '2025-09-07 21:38:55',
-    starttime: '2025-09-07 21:52:10',
-    endtime: null,
-    modificationtime: '2025-09-08 09:40:02',
-    statechangetime: '2025-09-07 22:30:41',
-    site: '',
-    cloud: 'WORLD',
-    corecount: 1,
-    ramcount: 4000,
-    ramunit: 'MBPerCore',
-    walltime: 0,
-    attemptnr: 0,
-    progress: 23,
-    failurerate: 4,
-    errordialog: '',
-    transhome: 'AnalysisBase-25.2.41',
-    gshare: 'User Analysis',
-    currentpriority: 1000,
+  // 39000 input files of about 12500 events, 25 per job: about 1560 jobs.
+  const dsinfo = { nfiles: 39_000, nfilesfinished: 27_800, nfilesfailed: 75, nfilesmissing: 0, pctfinished: 71, pctfailed: 0, neventsTot: 487_500_000, neventsUsedTot: 347_500_000, neventsRemaining: 140_000_000, neventsOutput: 0 };
+  const task = taskRow(
+    {
+      jeditaskid: DEMO_TASK_ID,
+      taskname: TASK_NAME,
+      status: 'running',
+      superstatus: 'running',
+      username: USER,
+      workinggroup: '',
+      processingtype: 'panda-client-1.5.84-jedi-run',
+      prodsourcelabel: 'user',
+      creationdate: '2025-09-07 21:38:55',
+      starttime: '2025-09-07 21:52:10',
+      modificationtime: '2025-09-08 09:40:02',
+      statechangetime: '2025-09-07 22:30:41',
+      ramcount: 4000,
+      ramunit: 'MBPerCore',
+      progress: 71,
+      failurerate: 3,
+      transhome: 'AnalysisBase-25.2.41',
+      transuses: '',
+      currentpriority: 1000,
+    },
     dsinfo,
-    ...Object.fromEntries(Object.entries(dsinfo)),
-  };
-  const ds = (d: Record<string, unknown>) => ({ jeditaskid: DEMO_TASK_ID, masterid: null, storagetoken: '', nfileswaiting: 0, ...d });
+  );
+  const outDs = `${OUTPUT_DATASET}/`;
   return {
     task,
-    taskparams: { cliParams: 'prun --exec "runAnalysis.sh %IN" --inDS mc23_13p6TeV.601229...DAOD_PHYS.e8514_s4162_r15540_p6266 --outDS user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3 --nFilesPerJob 1 --memory 4000', nFilesPerJob: 1, ramCount: 4000 },
+    taskparams: {
+      architecture: '@el9#x86_64',
+      buildSpec: { archiveName: 'sources.8f1e2c4a-3b7d-4e61-9a0c-5d2f7b9e1a34.tar.gz', jobParameters: '-i ${IN} -o ${OUT} --sourceURL ${SURL} -r . --useCMake', prodSourceLabel: 'panda' },
+      cliParams: 'prun --exec "runAnalysis.sh %IN" --inDS mc23_13p6TeV.601229.PhPy8EG_A14_ttbar_hdamp258p75_SingleLep.deriv.DAOD_PHYS.e8514_s4162_r15540_p6266 --outDS user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3 --outputs tree.root --nFilesPerJob 25 --memory 4000 --useAthenaPackages --writeInputToTxt IN:input.txt',
+      coreCount: 1,
+      cpuTimeUnit: 'HS06sPerEvent',
+      dsForIN: inputName,
+      excludedSite: ['ANALY_GOEGRID'],
+      includedSite: null,
+      jobParameters: [
+        { type: 'constant', value: '-j "" --sourceURL ${SURL}' },
+        { type: 'constant', value: '-r ./' },
+        { type: 'constant', value: '-p "runAnalysis.sh%20%25IN"' },
+        { type: 'constant', value: '-l ${LIB}' },
+        { type: 'template', param_type: 'output', value: `-o "{'tree.root': '${OUTPUT_DATASET.replace(/\.root$/, '')}.\${SN}.tree.root'}"`, dataset: outDs, container: outDs, hidden: true },
+        { type: 'template', param_type: 'input', value: '-i "${IN/T}"', dataset: `${inputName}/`, exclude: '\\.log\\.tgz(\\.\\d+)*$', expand: true },
+        { type: 'constant', value: '--useAthenaPackages --useCMake --cmtConfig x86_64-el9-gcc13-opt --writeInputToTxt IN:input.txt' },
+        { type: 'constant', value: '--inputGUIDs "${IN/G}"' },
+      ],
+      log: { type: 'template', param_type: 'log', value: `${LOG_DATASET}.$JEDITASKID._\${SN}.log.tgz`, dataset: `${LOG_DATASET}/`, container: `${LOG_DATASET}/` },
+      nFilesPerJob: FILES_PER_JOB,
+      nMaxFilesPerJob: 200,
+      noInput: false,
+      osInfo: 'Linux-5.14.0-427.24.1.el9_4.x86_64-x86_64-with-glibc2.34',
+      processingType: 'panda-client-1.5.84-jedi-run',
+      prodSourceLabel: 'user',
+      ramCount: 4000,
+      ramUnit: 'MBPerCore',
+      respectSplitRule: true,
+      sourceURL: 'https://aipanda048.cern.ch:25443',
+      taskName: TASK_NAME,
+      taskPriority: 1000,
+      taskType: 'anal',
+      transHome: 'AnalysisBase-25.2.41',
+      transPath: 'http://pandaserver.cern.ch:25080/trf/user/runGen-00-00-02',
+      transUses: '',
+      uniqueTaskName: true,
+      userName: USER,
+      vo: 'atlas',
+      workingGroup: null,
+      writeInputToFile: 'IN:input.txt',
+    },
     datasets: [
-      ds({ datasetid: 901_224_101, datasetname: inputName, containername: inputName, type: 'input', streamname: 'IN', status: 'ready', nfiles: 4875, nfilesfinished: 1112, nfilesfailed: 3, nfilesmissing: 0, nfileswaiting: 3390, nevents: 487_500_000, neventsused: 111_200_000 }),
-      ds({ datasetid: 901_224_102, datasetname: 'user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3_tree.root', containername: 'user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3_tree.root/', type: 'output', streamname: 'OUTPUT0', status: 'running', nfiles: 1113, nfilesfinished: 1112, nfilesfailed: 1, nfilesmissing: 0, nevents: 0, neventsused: 0 }),
-      ds({ datasetid: 901_224_103, datasetname: 'user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3.log', containername: 'user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3.log/', type: 'log', streamname: 'LOG0', status: 'running', nfiles: 1113, nfilesfinished: 1112, nfilesfailed: 1, nfilesmissing: 0, nevents: 0, neventsused: 0 }),
+      datasetRow(DEMO_TASK_ID, { datasetid: 901_224_101, datasetname: inputName.split(':')[1]! + `_tid${INPUT_TID}_00`, containername: inputName, type: 'input', streamname: 'IN', status: 'ready', nfiles: 39_000, nfilesfinished: 27_800, nfilesfailed: 75, nfilesmissing: 0, nfileswaiting: 8_600, nevents: 487_500_000, neventsused: 347_500_000 }),
+      datasetRow(DEMO_TASK_ID, { datasetid: 901_224_102, datasetname: OUTPUT_DATASET, containername: outDs, type: 'output', streamname: 'OUTPUT0', status: 'running', nfiles: 1113, nfilesfinished: 1112, nfilesfailed: 1 }),
+      datasetRow(DEMO_TASK_ID, { datasetid: 901_224_103, datasetname: LOG_DATASET, containername: `${LOG_DATASET}/`, type: 'log', streamname: 'LOG0', status: 'running', nfiles: 1113, nfilesfinished: 1112, nfilesfailed: 1 }),
     ],
     jobStateCount: { defined: 0, assigned: 12, activated: 161, sent: 4, starting: 9, running: 212, holding: 3, transferring: 6, merging: 0, finished: 1112, failed: 47, cancelled: 0, closed: 2 },
     jobs: [
@@ -384,16 +410,28 @@ function evgenTask(): MonitorTask {
   const name = 'mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.e8557';
   const dsinfo = { nfiles: 5000, nfilesfinished: 4512, nfilesfailed: 6, nfilesmissing: 0, pctfinished: 90, pctfailed: 0, neventsTot: 50_000_000, neventsUsedTot: 45_120_000, neventsRemaining: 4_880_000, neventsOutput: 45_120_000 };
   return {
-    task: {
-      jeditaskid: id, taskname: name, status: 'running', superstatus: 'running', username: 'atlas-dpd-production', workinggroup: 'AP_MCGN', category: 'production',
-      tasktype: 'prod', processingtype: 'evgen', prodsourcelabel: 'managed', creationdate: '2025-09-05 10:12:33', starttime: '2025-09-05 10:40:02', endtime: null,
-      modificationtime: '2025-09-08 09:35:40', site: '', cloud: 'WORLD', corecount: 8, ramcount: 2000, ramunit: 'MBPerCore', walltime: 2400, attemptnr: 0, progress: 90,
-      failurerate: 1, errordialog: '', transhome: 'AthGeneration/23.6.34', gshare: 'Evgen', dsinfo, ...dsinfo,
+    task: taskRow(
+      {
+        jeditaskid: id, taskname: name, status: 'running', superstatus: 'running', username: 'atlas-dpd-production', workinggroup: 'AP_MCGN', prodsourcelabel: 'managed',
+        processingtype: 'evgen', creationdate: '2025-09-05 10:12:33', starttime: '2025-09-05 10:40:02', modificationtime: '2025-09-08 09:35:40', corecount: 8, ramcount: 2000,
+        walltime: 2400, walltimeunit: 's', progress: 90, failurerate: 1, transhome: 'AthGeneration/23.6.34', transuses: 'Atlas-23.6.34', currentpriority: 880,
+      },
+      dsinfo,
+    ),
+    taskparams: {
+      architecture: 'x86_64-centos7-gcc11-opt', campaign: 'MC23:MC23e', coreCount: 8, cpuTime: 612, cpuTimeUnit: 'HS06sPerEvent', ramCount: 2000, ramUnit: 'MBPerCore',
+      nEventsPerJob: 10000, nFilesPerJob: 1, nEvents: 50_000_000, processingType: 'evgen', prodSourceLabel: 'managed', taskName: name, taskPriority: 880, taskType: 'prod',
+      transHome: 'AthGeneration/23.6.34', transPath: 'Gen_tf.py', transUses: 'Atlas-23.6.34', userName: 'atlas-dpd-production', vo: 'atlas', workingGroup: 'AP_MCGN',
+      jobParameters: [
+        { type: 'constant', value: '--randomSeed=${RNDMSEED} --ecmEnergy=13600.0 --firstEvent=${FIRSTEVENT}' },
+        { type: 'constant', value: '--jobConfig=801169 --AMIConfig=e8557 --runNumber=801169 --maxEvents=10000' },
+        { type: 'template', param_type: 'output', value: '--outputEVNTFile=${OUTPUT0}', dataset: `mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.EVNT.e8557_tid${id}_00` },
+      ],
+      log: { type: 'template', param_type: 'log', value: `log.${id}._\${SN}.job.log.tgz`, dataset: `mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.log.e8557_tid${id}_00` },
     },
-    taskparams: { nEventsPerJob: 10000, nFilesPerJob: 1, ramCount: 2000 },
     datasets: [
-      { jeditaskid: id, datasetid: 901_100_001, datasetname: `${name}_tid${id}_00`, containername: `${name}/`, type: 'pseudo_input', streamname: 'IN', status: 'ready', masterid: null, nfiles: 5000, nfilesfinished: 4512, nfilesfailed: 6, nfilesmissing: 0, nfileswaiting: 482, nevents: 50_000_000, neventsused: 45_120_000 },
-      { jeditaskid: id, datasetid: 901_100_002, datasetname: `mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.EVNT.e8557_tid${id}_00`, containername: 'mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.EVNT.e8557/', type: 'output', streamname: 'OUTPUT0', status: 'running', masterid: null, nfiles: 4512, nfilesfinished: 4512, nfilesfailed: 0, nfilesmissing: 0, nfileswaiting: 0, nevents: 45_120_000, neventsused: 0 },
+      datasetRow(id, { datasetid: 901_100_001, datasetname: `${name}_tid${id}_00`, containername: `${name}/`, type: 'pseudo_input', streamname: 'IN', status: 'ready', nfiles: 5000, nfilesfinished: 4512, nfilesfailed: 6, nfilesmissing: 0, nfileswaiting: 482, nevents: 50_000_000, neventsused: 45_120_000 }),
+      datasetRow(id, { datasetid: 901_100_002, datasetname: `mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.EVNT.e8557_tid${id}_00`, containername: 'mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.EVNT.e8557/', type: 'output', streamname: 'OUTPUT0', status: 'running', nfiles: 4512, nfilesfinished: 4512, nevents: 45_120_000 }),
     ],
     jobStateCount: { activated: 120, starting: 14, running: 356, holding: 2, finished: 4512, failed: 41, closed: 3 },
     jobs: [],
