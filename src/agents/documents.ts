@@ -64,6 +64,9 @@ export class DocumentsAgent implements Agent {
       } catch (err) {
         if (context.signal?.aborted) throw err;
         this.logger.warn({ err: String(err), model: context.model.id }, 'model answer failed; giving the extractive answer');
+        const draft = extractiveAnswer(context, query, relevant, facts);
+        draft.summary = `${NO_MODEL_NOTE}\n\n${draft.summary}`;
+        return draft;
       }
     }
     return extractiveAnswer(context, query, relevant, facts);
@@ -173,6 +176,8 @@ function buildMessages(context: AgentContext, excerpts: Excerpt[]): ChatMessage[
 }
 
 /** The offline answer: the best passages, each trimmed to the sentences that match the query best. */
+const NO_MODEL_NOTE = '_No language model could answer just now, so here are the best passages from the documentation._';
+
 function extractiveAnswer(context: AgentContext, query: string, hits: Hit[], facts: Record<string, unknown>): AnswerDraft {
   const chosen = hits.slice(0, EXTRACTIVE_PASSAGES);
   const wanted = new Set(terms(query));
@@ -199,7 +204,8 @@ function notCovered(context: AgentContext, hits: Hit[], facts: Record<string, un
   const draft = emptyDraft(
     'documents',
     `${NOT_COVERED} I searched the PanDA handbook and the indexed documents and found no passage about it, so I will not guess. Ask the ATLAS distributed computing help channel, or add the relevant documentation with \`askpanda ingest PATH\`.`,
-    context.model.id,
+    // No model wrote this answer, whatever the chain is.
+    'offline',
   );
   const near = [...new Set(hits.slice(0, 3).map((h) => citationTitle(h.chunk)))];
   if (near.length) draft.sections.push({ title: 'Closest topics I have', body: near.map((t) => `- ${t}`).join('\n') });

@@ -147,7 +147,7 @@ describe('DocumentsAgent with a model', () => {
     const model = new ScriptedModel('openai:gpt-4o-mini', new ModelUnavailableError('all providers failed', 'openai:gpt-4o-mini'));
     const draft = await agent().handle(context('What does exhausted mean for a task?', model));
     expect(draft.model).toBe('offline');
-    expect(draft.summary).toMatch(/^\*\*exhausted\*\* \[1\]/);
+    expect(draft.summary).toMatch(/^_No language model could answer just now.*_\n\n\*\*exhausted\*\* \[1\]/);
     expect(draft.sources[0]!.title).toContain('Task states › exhausted');
   });
 
