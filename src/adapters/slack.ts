@@ -156,6 +156,7 @@ export class SlackAdapter {
     }
     const auth = await this.bolt.client.auth.test().catch(() => undefined);
     this.botUserId = typeof auth?.user_id === 'string' ? auth.user_id : undefined;
+    if (this.botUserId) this.app.bot.addBotUserId(this.botUserId);
     if (this.transport === 'socket') {
       try {
         await this.bolt.start();

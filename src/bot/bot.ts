@@ -44,11 +44,18 @@ export interface HandleOptions {
 export class Bot {
   readonly commands: CommandRegistry;
   private readonly logger: Logger;
+  private readonly botUserIds: string[];
 
   constructor(private readonly deps: BotDeps) {
     this.commands = deps.commands ?? new CommandRegistry();
     if (!this.commands.get('help')) this.commands.register(helpCommand(deps.config.bot.name));
     this.logger = deps.logger ?? silentLogger;
+    this.botUserIds = [...(deps.botUserIds ?? [])];
+  }
+
+  /** Adapters learn the bot's platform user id at connect time (Slack auth.test); only it is stripped. */
+  addBotUserId(id: string): void {
+    if (!this.botUserIds.includes(id)) this.botUserIds.push(id);
   }
 
   get model(): ChatModel {
@@ -62,7 +69,7 @@ export class Bot {
     }
     const incoming = parsed.data;
     const progress = options.progress ?? (() => undefined);
-    const question = stripMention(incoming.text, this.deps.config.bot.name, this.deps.botUserIds);
+    const question = stripMention(incoming.text, this.deps.config.bot.name, this.botUserIds);
 
     const problem = this.checkInput(question);
     if (problem) return toAnswer(errorDraft('general', 'bad_input', problem));
@@ -103,7 +110,7 @@ export class Bot {
         .catch((err: unknown) => this.failure(route.agent, err));
     }
     const answer = toAnswer(draft);
-    await this.remember(key, question, answer, route).catch((err: unknown) => this.logger.warn({ err: String(err) }, 'could not save thread history'));
+    await this.remember(key, history, question, answer, route).catch((err: unknown) => this.logger.warn({ err: String(err) }, 'could not save thread history'));
     return answer;
   }
 
@@ -121,19 +128,29 @@ export class Bot {
     return emptyDraft(agent, 'Something went wrong on my side while answering. Please try again in a minute; if it keeps happening, tell the askpanda maintainers.');
   }
 
-  private async remember(key: string, question: string, answer: Answer, route: Route): Promise<void> {
+  private async remember(key: string, history: Turn[], question: string, answer: Answer, route: Route): Promise<void> {
     const ids = {
       pandaid: numberOr(answer.facts.pandaid, route.pandaid),
       jeditaskid: numberOr(answer.facts.jeditaskid, route.jeditaskid),
     };
     const now = Date.now();
     const turnIds = answer.error ? {} : route.agent === 'job' ? ids : route.agent === 'task' ? { jeditaskid: ids.jeditaskid } : {};
-    await this.deps.history.append(
-      key,
+    // The history loaded for this question is extended, not read again: one read, one write per answer.
+    await this.deps.history.save(key, [
+      ...history,
       { role: 'user', text: question, at: now, ...turnIds },
-      { role: 'assistant', text: answer.text, agent: answer.agent, at: now, ...turnIds },
-    );
+      { role: 'assistant', text: clipAssistantTurn(answer.text), agent: answer.agent, at: now, ...turnIds },
+    ]);
   }
+}
+
+/**
+ * A long answer (a 12k-character job analysis) would push every earlier turn out of the history
+ * budget; its opening (summary and first sections) is what a follow-up needs.
+ */
+const MAX_ASSISTANT_TURN_CHARS = 3_000;
+function clipAssistantTurn(text: string): string {
+  return text.length <= MAX_ASSISTANT_TURN_CHARS ? text : `${text.slice(0, MAX_ASSISTANT_TURN_CHARS)}…`;
 }
 
 function numberOr(value: unknown, fallback: number | undefined): number | undefined {

@@ -22,7 +22,12 @@ export class ThreadHistory {
   }
 
   async append(threadKey: string, ...turns: Turn[]): Promise<Turn[]> {
-    const kept = fitBudget([...(await this.load(threadKey)), ...turns], this.budget);
+    return this.save(threadKey, [...(await this.load(threadKey)), ...turns]);
+  }
+
+  /** Stores a thread's whole history (the caller already holds the earlier turns), within the budget. */
+  async save(threadKey: string, turns: readonly Turn[]): Promise<Turn[]> {
+    const kept = fitBudget(turns, this.budget);
     await this.space.set(threadKey, kept, this.budget.ttlDays * 86_400_000);
     return kept;
   }

@@ -55,6 +55,11 @@ async function openSqlite(file: string): Promise<Store> {
     spaces.set(name, keyv);
   }
   const query = adapters[0]!.query as SqliteQuery;
+  // WAL with synchronous=NORMAL: a committed write survives the process being killed (kill -9); only
+  // a power loss may lose the last transactions. The default (rollback journal, FULL) waits for the
+  // disk on every write: ~10-20 ms per Slack event here against ~1 ms.
+  await query('PRAGMA journal_mode=WAL');
+  for (const adapter of adapters) await (adapter.query as SqliteQuery)('PRAGMA synchronous=NORMAL');
   await query('CREATE TABLE IF NOT EXISTS askpanda_claims (key TEXT PRIMARY KEY, expires INTEGER NOT NULL)');
   return {
     kind: 'sqlite',

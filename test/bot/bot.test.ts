@@ -140,6 +140,24 @@ describe('history budget', () => {
 });
 
 describe('mention stripping', () => {
+  it('strips only the bot once the adapter has told it its user id', async () => {
+    const { bot, agents } = await setup();
+    bot.addBotUserId('U0BOT');
+    await bot.handle(message('<@U0BOT> why did <@U777> get job 6802258254 failed?'));
+    expect(agents.job.seen[0]!.question).toBe('why did <@U777> get job 6802258254 failed?');
+  });
+
+  it('keeps a long answer from pushing the earlier turns out of the history budget', async () => {
+    const { bot, agents } = await setup();
+    agents.job.handle = async (context) => ({ agent: 'job', summary: 'x'.repeat(12_500), sections: [], facts: { pandaid: context.route.pandaid }, evidence: [], followUps: [], sources: [], links: [], model: 'offline' });
+    await bot.handle(message('what is a pilot?', 'budget'));
+    await bot.handle(message('why did job 6800730400 fail?', 'budget'));
+    await bot.handle(message('why did job 6800730401 fail?', 'budget'));
+    const seen = agents.documents.seen.length;
+    await bot.handle(message('what is a pilot?', 'budget'));
+    expect(agents.documents.seen[seen]!.history.map((t) => t.text)).toContain('what is a pilot?');
+  });
+
   it.each([
     ['<@U0BOT> why did job 1 fail?', 'why did job 1 fail?'],
     ['<@U0BOT|askpanda>: help', 'help'],
