@@ -34,7 +34,7 @@ function productNodeFlags(root: string): string[] {
 }
 
 const DIAG = 'Payload exceeded maximum allowed memory:maxPSS=6291456 kB > 4194304 kB';
-const CAUSE = formatPilotLine(new Date('2025-09-08T14:50:33.123Z'), { level: 'WARNING', thread: 'job_monitor', logger: 'pilot.user.atlas.memory', fn: 'memory_usage', message: 'job 6800730400 has exceeded the memory limit: maxPSS=6291456 kB > 4194304 kB (limit) - will be killed' });
+const CAUSE = formatPilotLine(new Date('2025-09-08T14:50:33.123Z'), { level: 'WARNING', thread: 'job_monitor', logger: 'pilot.user.atlas.memory', fn: 'memory_usage', message: 'job has exceeded the memory limit 6291456 kB > 4194304 kB (subresource=SCORE, corecount=1)' });
 
 function patterns() {
   const job = { pandaid: 1, jobstatus: 'failed', piloterrorcode: 1235, piloterrordiag: DIAG } as Job;

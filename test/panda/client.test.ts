@@ -134,7 +134,7 @@ describe('PandaClient against the fake BigPanDA', () => {
     expect(listing.files.map((f) => f.name)).toContain('pilotlog.txt');
     const outcome = await client.scanLogFile(6800730400, 'pilotlog.txt', { patterns: [{ regex: /exceeded the memory limit/, weight: 9, label: 'x' }], contextBefore: 5, contextAfter: 2, maxLineChars: 500, maxMatches: 10, tailLines: 5, maxBytes: 1 << 30 }, 'k');
     expect(outcome.status).toBe('scanned');
-    if (outcome.status === 'scanned') expect(outcome.result.best?.match.text).toContain('maxPSS=6291456');
+    if (outcome.status === 'scanned') expect(outcome.result.best?.match.text).toContain('job has exceeded the memory limit 6291456 kB > 4194304 kB');
     expect(fake.requests.some((r) => r.startsWith('/media/filebrowser/6800730400/'))).toBe(true);
     const missing = await client.scanLogFile(6800730400, 'no-such-file.txt', { patterns: [], contextBefore: 1, contextAfter: 1, maxLineChars: 100, maxMatches: 1, tailLines: 1, maxBytes: 1000 }, 'k');
     expect(missing.status).toBe('missing');

@@ -73,7 +73,7 @@ function memoryJobLog(): string {
     seed: 11,
     cause: [
       ...memoryRise,
-      { level: 'WARNING', thread: 'job_monitor', logger: 'pilot.user.atlas.memory', fn: 'memory_usage', message: `job ${DEMO_MEMORY_JOB} has exceeded the memory limit: maxPSS=6291456 kB > 4194304 kB (limit) - will be killed` },
+      { level: 'WARNING', thread: 'job_monitor', logger: 'pilot.user.atlas.memory', fn: 'memory_usage', message: 'job has exceeded the memory limit 6291456 kB > 4194304 kB (subresource=SCORE, corecount=1)' },
       { level: 'WARNING', thread: 'job_monitor', logger: 'pilot.control.payload', fn: 'kill_processes', message: 'payload was killed by the memory monitor (SIGKILL sent to pid 41237)' },
       { level: 'ERROR', thread: 'job_monitor', logger: 'pilot.control.job', fn: 'job_monitor_tasks', message: 'pilot error 1235 set: Payload exceeded maximum allowed memory' },
     ],
