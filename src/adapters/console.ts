@@ -23,6 +23,12 @@ export async function runConsole(bot: Bot, options: ConsoleOptions): Promise<voi
   const prompt = () => {
     if (options.prompt) options.output.write('\nyou> ');
   };
+  let lastStatus = '';
+  // The bot and the agent may both announce the same step; say it once.
+  const showStatus = (status: string) => {
+    if (status !== lastStatus) options.status?.write(`askpanda ${status}\n`);
+    lastStatus = status;
+  };
   prompt();
   for await (const line of rl) {
     const text = line.trim();
@@ -33,7 +39,7 @@ export async function runConsole(bot: Bot, options: ConsoleOptions): Promise<voi
     if (/^(exit|quit|:q)$/i.test(text)) break;
     const answer = await bot.handle(
       { platform: 'console', channel: 'terminal', thread, user: process.env.USER || 'user', text: line, isDirect: true },
-      { progress: (status) => options.status?.write(`askpanda ${status}\n`) },
+      { progress: (status) => showStatus(status) },
     );
     options.output.write(`\naskpanda> ${answer.text}\n`);
     prompt();
