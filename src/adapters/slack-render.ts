@@ -47,26 +47,34 @@ export interface FeedbackContext {
 
 /** Escapes the three characters Slack's mrkdwn treats as control characters. */
 export function escapeMrkdwn(text: string): string {
+  if (!MRKDWN_CONTROL.test(text)) return text;
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
+const MRKDWN_CONTROL = /[&<>]/;
 
 const PLACEHOLDER = '\u0000';
 const KEPT = new RegExp(`${PLACEHOLDER}(\\d+)${PLACEHOLDER}`, 'g');
 
 /** One line of markdown (outside code fences) to mrkdwn: links, bold, italics, strikes, inline code. */
 function inlineToMrkdwn(line: string): string {
+  // Most lines of an answer are plain prose: each rewrite runs only when its marker is there.
+  if (!INLINE_MARKERS.test(line)) return line;
   const kept: string[] = [];
   const keep = (s: string) => `${PLACEHOLDER}${kept.push(s) - 1}${PLACEHOLDER}`;
-  let out = line.replace(/`([^`\n]+)`/g, (_m, code: string) => keep('`' + escapeMrkdwn(code) + '`'));
-  out = out.replace(/\[([^\]\n]+)\]\(((?:https?|mailto):[^)\s]+)\)/g, (_m, title: string, url: string) => keep(slackLink(url, title)));
-  out = out.replace(/<((?:https?|mailto):[^>\s]+)>/g, (_m, url: string) => keep(slackLink(url)));
+  let out = line;
+  if (out.includes('`')) out = out.replace(/`([^`\n]+)`/g, (_m, code: string) => keep('`' + escapeMrkdwn(code) + '`'));
+  if (out.includes('](')) out = out.replace(/\[([^\]\n]+)\]\(((?:https?|mailto):[^)\s]+)\)/g, (_m, title: string, url: string) => keep(slackLink(url, title)));
+  if (out.includes('<')) out = out.replace(/<((?:https?|mailto):[^>\s]+)>/g, (_m, url: string) => keep(slackLink(url)));
   out = escapeMrkdwn(out);
-  out = out.replace(/\*\*(?=\S)([^*\n]+?)\*\*/g, '\u0001$1\u0001').replace(/__(?=\S)([^_\n]+?)__/g, '\u0001$1\u0001');
-  out = out.replace(/(^|[^\w*])\*(?=\S)([^*\n]+?)\*(?![\w*])/g, '$1_$2_');
-  out = out.replace(/~~(?=\S)([^~\n]+?)~~/g, '~$1~');
-  out = out.replace(/\u0001/g, '*');
+  if (out.includes('**')) out = out.replace(/\*\*(?=\S)([^*\n]+?)\*\*/g, '\u0001$1\u0001');
+  if (out.includes('__')) out = out.replace(/__(?=\S)([^_\n]+?)__/g, '\u0001$1\u0001');
+  if (out.includes('*')) out = out.replace(/(^|[^\w*])\*(?=\S)([^*\n]+?)\*(?![\w*])/g, '$1_$2_');
+  if (out.includes('~~')) out = out.replace(/~~(?=\S)([^~\n]+?)~~/g, '~$1~');
+  if (out.includes('\u0001')) out = out.replace(/\u0001/g, '*');
   return kept.length ? out.replace(KEPT, (_m, i: string) => kept[Number(i)] ?? '') : out;
 }
+/** Characters any of the inline rewrites below starts from. */
+const INLINE_MARKERS = /[`[<>&*_~\u0001]/;
 
 /** `<url|title>`; characters that would end the link early are replaced or escaped. */
 export function slackLink(url: string, title?: string): string {
@@ -75,6 +83,8 @@ export function slackLink(url: string, title?: string): string {
   return `<${safeUrl}|${escapeMrkdwn(title.replace(/\|/g, '/'))}>`;
 }
 
+const FIRST_VISIBLE = /\S/;
+
 /**
  * The bot's markdown (`**bold**`, `[title](url)`, fenced code, `- ` lists, `#` headings) in Slack's
  * mrkdwn dialect (`*bold*`, `<url|title>`, ``` fences without a language, `•` bullets).
@@ -82,8 +92,10 @@ export function slackLink(url: string, title?: string): string {
 export function markdownToMrkdwn(markdown: string): string {
   const out: string[] = [];
   let fence: string | undefined;
-  for (const raw of markdown.replace(/\r\n?/g, '\n').split('\n')) {
-    const fenceMatch = raw.match(/^\s*(```|~~~)/);
+  for (const raw of (markdown.includes('\r') ? markdown.replace(/\r\n?/g, '\n') : markdown).split('\n')) {
+    // Block syntax is recognised by a line's first visible character; prose lines skip every pattern.
+    const lead = FIRST_VISIBLE.exec(raw)?.[0] ?? '';
+    const fenceMatch = lead === '`' || lead === '~' ? raw.match(/^\s*(```|~~~)/) : null;
     if (fence) {
       if (fenceMatch && fenceMatch[1] === fence && raw.trim() === fence) {
         out.push('```');
@@ -98,21 +110,21 @@ export function markdownToMrkdwn(markdown: string): string {
       out.push('```');
       continue;
     }
-    const heading = raw.match(/^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/);
+    const heading = lead === '#' ? raw.match(/^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/) : null;
     if (heading) {
       out.push(`*${inlineToMrkdwn(heading[1]!).replace(/^\*(.*)\*$/, '$1')}*`);
       continue;
     }
-    if (/^\s{0,3}([-*_])(\s*\1){2,}\s*$/.test(raw)) {
+    if ((lead === '-' || lead === '*' || lead === '_') && /^\s{0,3}([-*_])(\s*\1){2,}\s*$/.test(raw)) {
       out.push('──────────');
       continue;
     }
-    const quote = raw.match(/^(\s*>\s?)(.*)$/);
+    const quote = lead === '>' ? raw.match(/^(\s*>\s?)(.*)$/) : null;
     if (quote) {
       out.push(`>${inlineToMrkdwn(quote[2]!)}`);
       continue;
     }
-    const bullet = raw.match(/^(\s*)[-*+]\s+(.*)$/);
+    const bullet = lead === '-' || lead === '*' || lead === '+' ? raw.match(/^(\s*)[-*+]\s+(.*)$/) : null;
     if (bullet) {
       out.push(`${bullet[1]}• ${inlineToMrkdwn(bullet[2]!)}`);
       continue;
@@ -206,15 +218,47 @@ function truncate(text: string, max: number): string {
 
 /** A plain one-liner for notifications: no markup characters a phone would show raw. */
 export function fallbackText(mrkdwn: string): string {
-  const plain = mrkdwn
-    .replace(/```[\s\S]*?```/g, ' ')
+  // Only the opening reaches a notification: a long chunk's first lines give the same text.
+  const cut = openingEnd(mrkdwn, 4 * SLACK_LIMITS.fallbackChars);
+  if (cut < mrkdwn.length) {
+    const opening = withoutFences(mrkdwn.slice(0, cut));
+    // An unclosed `<` could pair with a `|…>` further on.
+    if (opening.lastIndexOf('<') <= opening.lastIndexOf('>')) {
+      const plain = withoutMarkup(opening);
+      if (plain.length > SLACK_LIMITS.fallbackChars) return truncate(plain, SLACK_LIMITS.fallbackChars);
+    }
+  }
+  return truncate(withoutMarkup(withoutFences(mrkdwn)) || 'askpanda answered', SLACK_LIMITS.fallbackChars);
+}
+
+/** The first line end at or after `min` with an even number of code fences before it; else the length. */
+function openingEnd(mrkdwn: string, min: number): number {
+  let fences = 0;
+  let from = 0;
+  for (let at = mrkdwn.indexOf('\n', min); at !== -1; at = mrkdwn.indexOf('\n', at + 1)) {
+    // Fences are paired left to right, like the pattern in withoutFences; none spans a line end.
+    for (let f = mrkdwn.indexOf('```', from); f !== -1 && f + 3 <= at; f = mrkdwn.indexOf('```', f + 3)) {
+      fences++;
+      from = f + 3;
+    }
+    if (fences % 2 === 0) return at;
+  }
+  return mrkdwn.length;
+}
+
+function withoutFences(mrkdwn: string): string {
+  return mrkdwn.replace(/```[\s\S]*?```/g, ' ');
+}
+
+/** Links to their titles, formatting marks dropped, whitespace collapsed; within lines but for `<…>`. */
+function withoutMarkup(text: string): string {
+  return text
     .replace(/<([^|>]+)\|([^>]+)>/g, '$2')
     // formatting marks only: ANALY_MWT2_UCORE keeps its underscores
     .replace(/(^|[^\w])([*_~])(?=\S)([^\n]*?\S)\2(?!\w)/g, '$1$3')
     .replace(/`/g, '')
     .replace(/\s+/g, ' ')
     .trim();
-  return truncate(plain || 'askpanda answered', SLACK_LIMITS.fallbackChars);
 }
 
 const FOLLOW_UPS_HEADING = /\n\n\*\*You could ask next\*\*\n[\s\S]*$/;
