@@ -61,6 +61,9 @@ async function openSqlite(file: string): Promise<Store> {
   await query('PRAGMA journal_mode=WAL');
   for (const adapter of adapters) await (adapter.query as SqliteQuery)('PRAGMA synchronous=NORMAL');
   await query('CREATE TABLE IF NOT EXISTS askpanda_claims (key TEXT PRIMARY KEY, expires INTEGER NOT NULL)');
+  // Claims go through the dedupe namespace's own connection: a claim and the thread's history read
+  // run side by side instead of queueing on one connection.
+  const claimQuery = adapters[NAMESPACES.indexOf('dedupe')]!.query as SqliteQuery;
   return {
     kind: 'sqlite',
     where: path.resolve(file),
@@ -68,7 +71,7 @@ async function openSqlite(file: string): Promise<Store> {
     async claimOnce(key, ttlMs) {
       const now = Date.now();
       // One statement, so two processes on the same file cannot both win.
-      const rows = (await query(
+      const rows = (await claimQuery(
         `INSERT INTO askpanda_claims (key, expires) VALUES (?, ?)
          ON CONFLICT(key) DO UPDATE SET expires = excluded.expires WHERE askpanda_claims.expires < ?
          RETURNING key`,
@@ -76,7 +79,7 @@ async function openSqlite(file: string): Promise<Store> {
         now + ttlMs,
         now,
       )) as unknown[];
-      if (Math.random() < 0.01) await query('DELETE FROM askpanda_claims WHERE expires < ?', now);
+      if (Math.random() < 0.01) await claimQuery('DELETE FROM askpanda_claims WHERE expires < ?', now);
       return rows.length > 0;
     },
     async close() {
