@@ -68,6 +68,8 @@ interface Question {
   reactTo?: string;
   /** Read the thread's earlier messages from Slack when the store has none. */
   seedFromSlack: boolean;
+  /** A top-level message: the thread is keyed by its own ts, so it has no history to read. */
+  newThread?: boolean;
   /** Shown above the answer, e.g. who clicked a follow-up button. */
   preface?: string;
 }
@@ -248,6 +250,7 @@ export class SlackAdapter {
       firstDelivery: !retryNum,
       reactTo: addressed.ts,
       seedFromSlack: addressed.kind === 'question' && addressed.threadTs !== addressed.ts,
+      newThread: addressed.threadTs === addressed.ts,
     });
   }
 
@@ -369,6 +372,7 @@ export class SlackAdapter {
     const status = new ThinkingStatus(this, question);
     const stream = new StreamingReply(this.bolt.client, this.pacer, question, this.app.config.slack.streamUpdateMs, this.logger, claim);
     let posted = false;
+    let historySaved: Promise<void> | undefined;
     try {
       if (question.seedFromSlack) await this.seedThread(question);
       const incoming: Incoming = {
@@ -387,23 +391,28 @@ export class SlackAdapter {
             status.stop();
             stream.update(markdown);
           },
+          newThread: question.newThread,
+          // The history is written while the answer is rendered and posted; awaited below.
+          deferHistorySave: (saved) => (historySaved = saved),
         }),
       );
       status.stop();
+      const asked = stripMention(question.text, this.app.config.bot.name, this.botUserId ? [this.botUserId] : []);
+      const messages = renderAnswer(answer, { preface: question.preface, feedback: feedbackContext(answer, asked) });
       const streamTs = await stream.settle();
       // Posting is what must happen once: a first delivery checks its claim here at the latest.
       if (question.firstDelivery && !(await claim)) {
         this.logger.debug({ key: question.dedupeKey }, 'a retry took this message first; not posting twice');
         return;
       }
-      const asked = stripMention(question.text, this.app.config.bot.name, this.botUserId ? [this.botUserId] : []);
-      await this.post(question, renderAnswer(answer, { preface: question.preface, feedback: feedbackContext(answer, asked) }), streamTs);
+      await this.post(question, messages, streamTs);
       posted = true;
     } catch (err) {
       this.logger.error({ err: errorMessage(err), channel: question.channel }, 'could not answer a Slack message');
       await this.post(question, [renderNotice('Something went wrong on my side while answering. Please try again in a minute.')], await stream.settle()).catch(() => undefined);
     } finally {
       status.finish(posted);
+      await historySaved;
     }
   }
 
@@ -503,7 +512,9 @@ class ThinkingStatus {
     private readonly adapter: SlackAdapter,
     private readonly question: Question,
   ) {
-    this.timer = setTimeout(() => this.show(), adapter.delayBeforeStatus);
+    // No delay means at once, not after whatever the answer does first.
+    if (adapter.delayBeforeStatus <= 0) this.show();
+    else this.timer = setTimeout(() => this.show(), adapter.delayBeforeStatus);
   }
 
   set(text: string): void {
@@ -639,11 +650,15 @@ export function slackError(err: unknown): string {
 function boltLogger(logger: Logger): BoltLogger {
   const child = logger.child({ component: 'bolt' });
   const text = (parts: unknown[]) => parts.map((p) => (typeof p === 'string' ? p : errorMessage(p))).join(' ').replace(/xox[a-z]-[\w-]+|xapp-[\w-]+/g, '[redacted]');
+  // The SDKs log every request and payload at debug: the text is only built for a level that is on.
+  const at = (level: 'debug' | 'info' | 'warn' | 'error') => (...m: unknown[]) => {
+    if (child.isLevelEnabled(level)) child[level](text(m));
+  };
   return {
-    debug: (...m: unknown[]) => child.debug(text(m)),
-    info: (...m: unknown[]) => child.info(text(m)),
-    warn: (...m: unknown[]) => child.warn(text(m)),
-    error: (...m: unknown[]) => child.error(text(m)),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
     setLevel: () => undefined,
     getLevel: () => (['trace', 'debug'].includes(child.level) ? LogLevel.DEBUG : child.level === 'info' ? LogLevel.INFO : child.level === 'warn' ? LogLevel.WARN : LogLevel.ERROR),
     setName: () => undefined,

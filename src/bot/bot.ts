@@ -38,6 +38,16 @@ export interface HandleOptions {
   /** The answer's markdown so far while a model streams it (Slack/Mattermost update a message). */
   onPartialText?: (markdown: string) => void;
   signal?: AbortSignal;
+  /**
+   * The message starts a new thread (a top-level Slack message, keyed by its own ts): no history
+   * can exist for it yet, so none is read.
+   */
+  newThread?: boolean;
+  /**
+   * Receives the thread-history save instead of handle() waiting for it, so an adapter can post the
+   * answer while the store writes (it awaits the promise afterwards; it never rejects).
+   */
+  deferHistorySave?: (saved: Promise<void>) => void;
 }
 
 /** The platform-neutral core: one Incoming in, one Answer out, thread history kept in between. */
@@ -85,7 +95,7 @@ export class Bot {
     }
 
     const key = threadKey(incoming);
-    const history = await this.deps.history.load(key);
+    const history = options.newThread ? [] : await this.deps.history.load(key);
     const fast = selectFast(question, history);
     if ('problem' in fast) {
       return toAnswer(errorDraft('general', 'bad_input', `${fast.problem}. Ask e.g. "why did job 6802258254 fail?" or "what is happening with task 46374283?"`));
@@ -110,7 +120,9 @@ export class Bot {
         .catch((err: unknown) => this.failure(route.agent, err));
     }
     const answer = toAnswer(draft);
-    await this.remember(key, history, question, answer, route).catch((err: unknown) => this.logger.warn({ err: String(err) }, 'could not save thread history'));
+    const saved = this.remember(key, history, question, answer, route).catch((err: unknown) => this.logger.warn({ err: String(err) }, 'could not save thread history'));
+    if (options.deferHistorySave) options.deferHistorySave(saved);
+    else await saved;
     return answer;
   }
 

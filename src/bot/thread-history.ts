@@ -15,6 +15,9 @@ export class ThreadHistory {
   ) {}
 
   async load(threadKey: string): Promise<Turn[]> {
+    // A save still being written (an answer posted before its history landed) is read back, not missed.
+    const pending = savesInFlight(this.space).get(threadKey);
+    if (pending) await pending;
     const raw: unknown = await this.space.get(threadKey);
     const parsed = TurnsSchema.safeParse(raw ?? []);
     // A record from an older version that no longer parses is dropped rather than crashing the thread.
@@ -28,7 +31,18 @@ export class ThreadHistory {
   /** Stores a thread's whole history (the caller already holds the earlier turns), within the budget. */
   async save(threadKey: string, turns: readonly Turn[]): Promise<Turn[]> {
     const kept = fitBudget(turns, this.budget);
-    await this.space.set(threadKey, kept, this.budget.ttlDays * 86_400_000);
+    const saves = savesInFlight(this.space);
+    const write = this.space.set(threadKey, kept, this.budget.ttlDays * 86_400_000);
+    const settled = write.then(
+      () => undefined,
+      () => undefined,
+    );
+    saves.set(threadKey, settled);
+    try {
+      await write;
+    } finally {
+      if (saves.get(threadKey) === settled) saves.delete(threadKey);
+    }
     return kept;
   }
 
@@ -45,6 +59,14 @@ export class ThreadHistory {
   async clear(threadKey: string): Promise<void> {
     await this.space.delete(threadKey);
   }
+}
+
+/** Per store namespace (every ThreadHistory on it shares them), the saves not yet written. */
+const pendingSaves = new WeakMap<Keyv, Map<string, Promise<void>>>();
+function savesInFlight(space: Keyv): Map<string, Promise<void>> {
+  let saves = pendingSaves.get(space);
+  if (!saves) pendingSaves.set(space, (saves = new Map()));
+  return saves;
 }
 
 /**
