@@ -365,6 +365,8 @@ export class SlackAdapter {
       this.logger.warn({ err: errorMessage(err) }, 'dedupe store unavailable; answering without the claim');
       return true;
     });
+    let claimSettled = false;
+    void claim.then(() => (claimSettled = true));
     if (!question.firstDelivery && !(await claim)) {
       this.logger.debug({ key: question.dedupeKey }, 'already answered (retry or second replica); skipped');
       return;
@@ -397,6 +399,9 @@ export class SlackAdapter {
         }),
       );
       status.stop();
+      // SQLite needs this thread between preparing the claim's statement and running it: one turn
+      // of the event loop lets the claim run while the answer is rendered, not after.
+      if (!claimSettled) await new Promise((resolve) => setImmediate(resolve));
       const asked = stripMention(question.text, this.app.config.bot.name, this.botUserId ? [this.botUserId] : []);
       const messages = renderAnswer(answer, { preface: question.preface, feedback: feedbackContext(answer, asked) });
       const streamTs = await stream.settle();
