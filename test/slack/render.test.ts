@@ -78,6 +78,21 @@ describe('Block Kit within Slack limits', () => {
     expect(message!.text).toBe('Job 6802258254 failed at ANALY_MWT2_UCORE: see payload.stderr and old job page');
   });
 
+  it('leaves a long code block out of the notification text even when it runs far into the message', () => {
+    // The notification is built from the section's opening; a fence that opens early and closes late must still be skipped whole.
+    const code = Array.from({ length: 18 }, (_, i) => `[2026-11-27 23:41:${String(i).padStart(2, '0')}] cling JIT session error: Cannot allocate memory (line ${i})`).join('\n');
+    const prose = Array.from({ length: 12 }, (_, i) => `The payload ran out of memory on attempt ${i}; request more with --memory 6000.`).join('\n');
+    const text = `Job 6802258254 failed:\n\`\`\`\n${code}\n\`\`\`\n${prose}`;
+    expect(text.indexOf(code) + code.length).toBeGreaterThan(4 * SLACK_LIMITS.fallbackChars);
+    const [message, ...more] = renderAnswer(answer(text));
+    expect(more).toEqual([]);
+    expect(message!.blocks.filter((b) => b.type === 'section')).toHaveLength(1);
+    expect(message!.text).toMatch(/^Job 6802258254 failed: The payload ran out of memory on attempt 0; request more with --memory 6000\. The payload ran out/);
+    expect(message!.text).not.toContain('cling');
+    expect(message!.text).toHaveLength(SLACK_LIMITS.fallbackChars);
+    expect(message!.text.endsWith('…')).toBe(true);
+  });
+
   it('renders no buttons for ephemeral replies', () => {
     const [message] = renderAnswer(answer('help text', { followUps: [{ question: 'help', why: 'x' }] }), { buttons: false });
     expect(message!.blocks.every((b) => b.type !== 'actions')).toBe(true);
