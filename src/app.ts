@@ -36,7 +36,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const store = await openStore(config);
   closers.push(() => store.close());
 
-  const model: ChatModel = createChatModel(config, logger, banners);
+  const model: ChatModel = await createChatModel(config, logger, banners);
   const history = new ThreadHistory(store.ns('history'), config.history);
   const created = await createAgents({ config, store, logger, banners, closers, demo: options.demo ?? config.demo });
   // Every answer gets grounded follow-ups and its token count, whichever agent wrote it.

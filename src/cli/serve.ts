@@ -2,7 +2,6 @@ import { Command } from 'commander';
 import { runConsole } from '../adapters/console.ts';
 import { configuredPlatforms } from '../config/demo-mode.ts';
 import { startApp } from './context.ts';
-import { SlackAdapter } from '../adapters/slack.ts';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -21,6 +20,8 @@ export function serveCommand(): Command {
       const stoppers: Array<() => Promise<void>> = [];
       if (app.config.slack.botToken) {
         try {
+          // Bolt and its dependencies load only when Slack is configured.
+          const { SlackAdapter } = await import('../adapters/slack.ts');
           const slack = new SlackAdapter(app);
           await slack.start();
           stoppers.push(() => slack.stop());

@@ -1,13 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config, ProviderName } from '../config/schema.ts';
-import { AnthropicChatModel } from './anthropic.ts';
 import type { ChatModel } from './chat-model.ts';
-import { FallbackChatModel } from './fallback.ts';
-import { GeminiChatModel } from './gemini.ts';
-import { MistralChatModel } from './mistral.ts';
 import { OfflineModel } from './offline.ts';
-import { OllamaChatModel } from './ollama.ts';
-import { OpenAIChatModel } from './openai.ts';
 
 const KEY_ENV: Record<Exclude<ProviderName, 'ollama'>, string> = {
   openai: 'OPENAI_API_KEY',
@@ -16,20 +10,21 @@ const KEY_ENV: Record<Exclude<ProviderName, 'ollama'>, string> = {
   mistral: 'MISTRAL_API_KEY',
 };
 
-function providerModel(name: ProviderName, config: Config): ChatModel {
+/** Each provider's SDK is imported only when the chain names it, so an offline start loads none. */
+async function providerModel(name: ProviderName, config: Config): Promise<ChatModel> {
   const llm = config.llm;
   const maxOutputTokens = llm.maxOutputTokens;
   switch (name) {
     case 'openai':
-      return new OpenAIChatModel({ ...llm.openai, maxOutputTokens });
+      return new (await import('./openai.ts')).OpenAIChatModel({ ...llm.openai, maxOutputTokens });
     case 'anthropic':
-      return new AnthropicChatModel({ ...llm.anthropic, maxOutputTokens });
+      return new (await import('./anthropic.ts')).AnthropicChatModel({ ...llm.anthropic, maxOutputTokens });
     case 'gemini':
-      return new GeminiChatModel({ ...llm.gemini, maxOutputTokens });
+      return new (await import('./gemini.ts')).GeminiChatModel({ ...llm.gemini, maxOutputTokens });
     case 'mistral':
-      return new MistralChatModel({ ...llm.mistral, maxOutputTokens });
+      return new (await import('./mistral.ts')).MistralChatModel({ ...llm.mistral, maxOutputTokens });
     case 'ollama':
-      return new OllamaChatModel({ ...llm.ollama, maxOutputTokens });
+      return new (await import('./ollama.ts')).OllamaChatModel({ ...llm.ollama, maxOutputTokens });
   }
 }
 
@@ -38,7 +33,7 @@ function providerModel(name: ProviderName, config: Config): ChatModel {
  * API key is left out with a warning rather than failing every call with 401. `notices` receives
  * one line per dropped provider, for the start-up banner.
  */
-export function createChatModel(config: Config, logger: Logger, notices: string[] = []): ChatModel {
+export async function createChatModel(config: Config, logger: Logger, notices: string[] = []): Promise<ChatModel> {
   const models: ChatModel[] = [];
   for (const name of config.llm.chain) {
     if (name === 'offline') {
@@ -51,9 +46,10 @@ export function createChatModel(config: Config, logger: Logger, notices: string[
       notices.push(notice);
       continue;
     }
-    models.push(providerModel(name, config));
+    models.push(await providerModel(name, config));
   }
   if (models.length === 0 || !models.some((m) => !m.offline)) return new OfflineModel();
+  const { FallbackChatModel } = await import('./fallback.ts');
   return new FallbackChatModel(models, {
     timeoutMs: config.llm.timeoutMs,
     concurrency: config.llm.concurrency,

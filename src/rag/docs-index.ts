@@ -7,10 +7,8 @@ import { silentLogger } from '../util/log.ts';
 import { Catalog } from './catalog.ts';
 import type { ChunkOptions } from './chunker.ts';
 import type { Embedder } from './embedder.ts';
-import { createEmbedder } from './embedders/index.ts';
 import { ingest, type IngestProgress, type IngestSummary } from './ingest.ts';
 import { LocalVectorStore } from './local.ts';
-import { PineconeVectorStore } from './pinecone.ts';
 import { Retriever } from './retriever.ts';
 import type { VectorStore } from './vector-store.ts';
 
@@ -45,10 +43,12 @@ export async function openRagParts(config: RagConfig, logger: Logger = silentLog
   let embedder: Embedder | undefined;
   let vectorStore: VectorStore | undefined;
   try {
-    embedder = createEmbedder(config);
+    // Provider SDKs load only when configured: a keyword-only index (the default) starts without them.
+    if (config.rag.embeddings !== 'none') embedder = (await import('./embedders/index.ts')).createEmbedder(config);
     if (config.rag.vectors === 'pinecone') {
       if (!embedder) throw new Error('ASKPANDA_VECTORS is pinecone but rag.embeddings is none: Pinecone stores vectors, so set ASKPANDA_RAG_EMBEDDINGS to openai, gemini, mistral or ollama.');
       const p = config.rag.pinecone;
+      const { PineconeVectorStore } = await import('./pinecone.ts');
       vectorStore = new PineconeVectorStore({ apiKey: p.apiKey, index: p.index, host: p.host || undefined, namespace: p.namespace });
     } else if (embedder) {
       const id = embedder.id;

@@ -1,8 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Keyv from 'keyv';
-import KeyvSqlite from '@keyv/sqlite';
-import KeyvRedis from '@keyv/redis';
+import type KeyvSqlite from '@keyv/sqlite';
 import type { Config } from '../config/schema.ts';
 
 /** What the bot keeps: one keyv namespace each, so a clear or a TTL never crosses concerns. */
@@ -45,10 +44,12 @@ type SqliteQuery = (sql: string, ...params: unknown[]) => Promise<unknown>;
 
 async function openSqlite(file: string): Promise<Store> {
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  // Each backend's driver loads only when used: a SQLite start does not pay for the Redis client.
+  const { default: KeyvSqliteAdapter } = await import('@keyv/sqlite');
   const adapters: KeyvSqlite[] = [];
   const spaces = new Map<Namespace, Keyv>();
   for (const name of NAMESPACES) {
-    const adapter = new KeyvSqlite({ uri: `sqlite://${path.resolve(file)}`, table: 'askpanda', busyTimeout: 10_000 });
+    const adapter = new KeyvSqliteAdapter({ uri: `sqlite://${path.resolve(file)}`, table: 'askpanda', busyTimeout: 10_000 });
     adapters.push(adapter);
     const keyv = new Keyv({ store: adapter, namespace: name });
     keyv.on('error', () => undefined); // surfaced by the awaiting call instead
@@ -93,6 +94,7 @@ interface RedisSetClient {
 }
 
 async function openRedis(uri: string): Promise<Store> {
+  const { default: KeyvRedis } = await import('@keyv/redis');
   const adapter = new KeyvRedis(uri, { throwOnConnectError: true, throwOnErrors: true, connectionTimeout: 5_000 });
   const spaces = new Map<Namespace, Keyv>();
   for (const name of NAMESPACES) {
