@@ -12,14 +12,17 @@ import { TaskAgent } from './task.ts';
 export async function createPandaAgents(deps: AgentDeps): Promise<{ job: JobAgent; task: TaskAgent }> {
   let baseUrl: string | undefined;
   let publicUrl: string | undefined;
+  let cacheScope: string | undefined;
   if (deps.demo) {
     const demo = await startDemoMonitor();
     deps.closers.push(() => demo.close());
     baseUrl = demo.url;
     publicUrl = DEMO_PUBLIC_URL;
+    // The demo listens on a new port each run; its cached data is the demo's, never the real monitor's.
+    cacheScope = 'demo';
   }
   // Final jobs' data is also kept in the store, so a follow-up in another process (ask --thread) is free.
-  const client = createPandaClient(deps.config, { baseUrl, publicUrl, logger: deps.logger, persistent: deps.store.ns('cache') });
+  const client = createPandaClient(deps.config, { baseUrl, publicUrl, logger: deps.logger, persistent: deps.store.ns('cache'), cacheScope });
   return {
     job: new JobAgent({ client, config: deps.config, logger: deps.logger }),
     task: new TaskAgent({ client }),

@@ -30,7 +30,7 @@ export function askCommand(): Command {
         process.exitCode = EXIT_USAGE;
         return;
       }
-      const { app } = await startApp();
+      const { app } = await startApp({ interactive: true });
       try {
         if (!options.json) for (const line of app.banners) process.stderr.write(`${line}\n`);
         const answer = await app.bot.handle(

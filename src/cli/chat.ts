@@ -6,7 +6,7 @@ export function chatCommand(): Command {
   return new Command('chat')
     .description('Chat with askpanda in the terminal (history is kept for the session; "exit" to leave).')
     .action(async () => {
-      const { app } = await startApp();
+      const { app } = await startApp({ interactive: true });
       try {
         for (const line of app.banners) process.stderr.write(`${line}\n`);
         await runConsole(app.bot, { input: process.stdin, output: process.stdout, status: process.stderr, prompt: process.stdin.isTTY === true });

@@ -9,7 +9,7 @@ export const EXIT_USAGE = 2;
  * Loads the configuration and builds the app for a command. A configuration problem prints its one
  * line and exits; it never prints a stack or a secret.
  */
-export async function startApp(): Promise<{ app: App; demo: boolean }> {
+export async function startApp(options: { interactive?: boolean } = {}): Promise<{ app: App; demo: boolean }> {
   let loaded;
   try {
     loaded = loadConfigDetailed();
@@ -20,6 +20,9 @@ export async function startApp(): Promise<{ app: App; demo: boolean }> {
     }
     throw err;
   }
+  // In the terminal (ask, chat) the answer already says what went wrong: structured warnings on
+  // stderr would only be noise, unless the user asked for a log level.
+  if (options.interactive && !loaded.origin.has('logLevel')) loaded.config.logLevel = 'error';
   const demo = isDemoMode(loaded.config, loaded.origin);
   const app = await createApp(loaded.config, { demo });
   if (demo && !app.banners.includes(DEMO_BANNER)) app.banners.unshift(DEMO_BANNER);

@@ -34,6 +34,11 @@ export interface PandaClientOptions {
    * listings and log scans, so `ask --thread` follow-ups in a new process cost no request.
    */
   persistent?: Keyv;
+  /**
+   * Which monitor the persistent cache entries belong to (default: the monitor URL), so data cached
+   * from the demo or from one monitor is never served as another's.
+   */
+  cacheScope?: string;
 }
 
 const MatchSchema = z.object({ line: z.number(), text: z.string(), weight: z.number(), label: z.string() });
@@ -71,6 +76,7 @@ export class PandaClient {
   private readonly metadataTtlMs: number;
   private readonly logTtlMs: number;
   private readonly persistent?: Keyv;
+  private readonly cacheScope: string;
   /** Jobs seen in a final state: their logs no longer change and may be cached for long. */
   private readonly finalJobs = new Set<number>();
 
@@ -83,6 +89,7 @@ export class PandaClient {
     this.metadataTtlMs = monitor.metadataTtlSeconds * 1000;
     this.logTtlMs = monitor.logCacheTtlSeconds * 1000;
     this.persistent = options.persistent;
+    this.cacheScope = options.cacheScope ?? (options.baseUrl ?? monitor.url).replace(/\/+$/, '');
     this.http = new MonitorHttp({
       baseUrl: options.baseUrl ?? monitor.url,
       token: monitor.token,
@@ -202,13 +209,13 @@ export class PandaClient {
     const cache = key.startsWith('scan:') ? this.scanCache : this.cache;
     const loadThrough = async (): Promise<T> => {
       if (persist && this.persistent) {
-        const stored: unknown = await this.persistent.get(`panda:${key}`).catch(() => undefined);
+        const stored: unknown = await this.persistent.get(`panda:${this.cacheScope}:${key}`).catch(() => undefined);
         const parsed = stored === undefined ? undefined : persist.schema.safeParse(stored);
         if (parsed?.success) return parsed.data;
       }
       const value = await load();
       if (persist && this.persistent && persist.persistIf(value)) {
-        await this.persistent.set(`panda:${key}`, value, this.logTtlMs).catch(() => undefined);
+        await this.persistent.set(`panda:${this.cacheScope}:${key}`, value, this.logTtlMs).catch(() => undefined);
       }
       return value;
     };

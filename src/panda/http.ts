@@ -337,7 +337,7 @@ function seconds(ms: number): string {
 }
 
 function notFound(subject: Subject): AskPandaError {
-  return new AskPandaError('not_found', `The monitor does not know ${subject.label} (it answered with a web page instead of data). Check the number, or open ${subject.page}. Jobs older than about a year are no longer shown.`);
+  return new AskPandaError('not_found', `The monitor does not know ${subject.label} (it answered with a web page instead of data). Check the number, or open ${subject.page}. If the number is right, it may belong to another PanDA instance or be older than this monitor keeps.`);
 }
 
 function tooLarge(subject: Subject, max: number): AskPandaError {
