@@ -25,10 +25,10 @@ describe('TaskAgent', () => {
   it('reports the demo task: status, progress per dataset, job states, top failures with examples, next steps', async () => {
     const { answer, client } = await ask(46374283);
     expect(answer.agent).toBe('task');
-    expect(answer.facts).toMatchObject({ jeditaskid: 46374283, status: 'running', nfiles: 39_000, nfilesfinished: 27_800, nfilesfailed: 75 });
+    expect(answer.facts).toMatchObject({ jeditaskid: 46374283, status: 'running', nfiles: 4875, nfilesfinished: 1112, nfilesfailed: 12 });
     expect(answer.facts.topErrors).toEqual(expect.arrayContaining([{ error: 'pilot:1305', count: 29, example_pandaid: 6802258254 }]));
     const description = answer.sections[0]!.body;
-    expect(description).toMatch(/input .*27,800\/39,000 finished/);
+    expect(description).toMatch(/input .*1,112\/4,875 finished/);
     expect(description).toMatch(/output .*1 failed/);
     expect(description).toMatch(/log .*1 failed/);
     expect(description).toMatch(/running 212/);
@@ -68,7 +68,7 @@ describe('TaskAgent', () => {
   it('still answers when the error summary is down, and says so', async () => {
     const { answer } = await ask(TASK_FAULT.errorsDown);
     expect(answer.error).toBeUndefined();
-    expect(answer.facts.nfilesfinished).toBe(27_800);
+    expect(answer.facts.nfilesfinished).toBe(1112);
     expect(answer.text).toMatch(/error summary could not be read/);
   });
 

@@ -85,7 +85,7 @@ function payloadStdout1305(): string {
   const lines: string[] = [
     'Py:Athena            INFO using release [AnalysisBase-25.2.41] [x86_64-el9-gcc13-opt] [2025-08-21T2101/e1f3c2a]',
     'ApplicationMgr       INFO Application Manager Configured successfully',
-    'EventSelector        INFO reading input files: 25 DAOD_PHYS files from mc23_13p6TeV:mc23_13p6TeV.601229.PhPy8EG_A14_ttbar_hdamp258p75_SingleLep.deriv.DAOD_PHYS.e8514_s4162_r15540_p6266',
+    'EventSelector        INFO reading input files: 1 DAOD_PHYS file from mc23_13p6TeV:mc23_13p6TeV.601229.PhPy8EG_A14_ttbar_hdamp258p75_SingleLep.deriv.DAOD_PHYS.e8514_s4162_r15540_p6266',
   ];
   for (let i = 1; i <= 40; i++) lines.push(`TopLepAnalysis       INFO processed ${i * 2500} events (${(i * 2.7).toFixed(1)} s/1000 evts, RSS ${2100 + i * 37} MB)`);
   lines.push(
@@ -187,8 +187,8 @@ const INPUT_TID = 37621455;
 const INPUT_DATASET = `mc23_13p6TeV:mc23_13p6TeV.601229.PhPy8EG_A14_ttbar_hdamp258p75_SingleLep.deriv.DAOD_PHYS.e8514_s4162_r15540_p6266_tid${INPUT_TID}_00`;
 const OUTPUT_DATASET = 'user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3_tree.root';
 const LOG_DATASET = 'user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3.log';
-/** Input files per job of the demo task (prun --nFilesPerJob 25). */
-const FILES_PER_JOB = 25;
+/** Input files per job of the demo task (prun --nFilesPerJob 1: 4875 files, 1112 finished with 1112 finished jobs). */
+const FILES_PER_JOB = 1;
 
 function userJob(pandaid: number, extra: Record<string, unknown>, logs: Record<string, LogFileSource>): MonitorJob {
   const endtime = String(extra.endtime);
@@ -214,7 +214,7 @@ function userJob(pandaid: number, extra: Record<string, unknown>, logs: Record<s
     },
     { maxattempt: 3, minramcount: 4000, minramunit: 'MB', currentpriority: 1000, ...extra },
   );
-  // Each job of the task reads 25 consecutive input files.
+  // Each job of the task reads FILES_PER_JOB consecutive input files.
   const first = 1 + (pandaid % 1500) * FILES_PER_JOB;
   const inputs = inputFiles(INPUT_TID, first, FILES_PER_JOB);
   const serial = String(pandaid).slice(-6);
@@ -308,8 +308,8 @@ function payloadJob(): MonitorJob {
 
 function demoTask(): MonitorTask {
   const inputName = 'mc23_13p6TeV:mc23_13p6TeV.601229.PhPy8EG_A14_ttbar_hdamp258p75_SingleLep.deriv.DAOD_PHYS.e8514_s4162_r15540_p6266';
-  // 39000 input files of about 12500 events, 25 per job: about 1560 jobs.
-  const dsinfo = { nfiles: 39_000, nfilesfinished: 27_800, nfilesfailed: 75, nfilesmissing: 0, pctfinished: 71, pctfailed: 0, neventsTot: 487_500_000, neventsUsedTot: 347_500_000, neventsRemaining: 140_000_000, neventsOutput: 0 };
+  // 4875 input files of about 12500 events, one per job; 1112 jobs (and files) finished so far.
+  const dsinfo = { nfiles: 4875, nfilesfinished: 1112, nfilesfailed: 12, nfilesmissing: 0, pctfinished: 22, pctfailed: 0, neventsTot: 60_937_500, neventsUsedTot: 13_900_000, neventsRemaining: 47_037_500, neventsOutput: 0 };
   const task = taskRow(
     {
       jeditaskid: DEMO_TASK_ID,
@@ -340,7 +340,7 @@ function demoTask(): MonitorTask {
     taskparams: {
       architecture: '@el9#x86_64',
       buildSpec: { archiveName: 'sources.8f1e2c4a-3b7d-4e61-9a0c-5d2f7b9e1a34.tar.gz', jobParameters: '-i ${IN} -o ${OUT} --sourceURL ${SURL} -r . --useCMake', prodSourceLabel: 'panda' },
-      cliParams: 'prun --exec "runAnalysis.sh %IN" --inDS mc23_13p6TeV.601229.PhPy8EG_A14_ttbar_hdamp258p75_SingleLep.deriv.DAOD_PHYS.e8514_s4162_r15540_p6266 --outDS user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3 --outputs tree.root --nFilesPerJob 25 --memory 4000 --useAthenaPackages --writeInputToTxt IN:input.txt',
+      cliParams: 'prun --exec "runAnalysis.sh %IN" --inDS mc23_13p6TeV.601229.PhPy8EG_A14_ttbar_hdamp258p75_SingleLep.deriv.DAOD_PHYS.e8514_s4162_r15540_p6266 --outDS user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3 --outputs tree.root --nFilesPerJob 1 --memory 4000 --useAthenaPackages --writeInputToTxt IN:input.txt',
       coreCount: 1,
       cpuTimeUnit: 'HS06sPerEvent',
       dsForIN: inputName,
@@ -380,7 +380,7 @@ function demoTask(): MonitorTask {
       writeInputToFile: 'IN:input.txt',
     },
     datasets: [
-      datasetRow(DEMO_TASK_ID, { datasetid: 901_224_101, datasetname: inputName.split(':')[1]! + `_tid${INPUT_TID}_00`, containername: inputName, type: 'input', streamname: 'IN', status: 'ready', nfiles: 39_000, nfilesfinished: 27_800, nfilesfailed: 75, nfilesmissing: 0, nfileswaiting: 8_600, nevents: 487_500_000, neventsused: 347_500_000 }),
+      datasetRow(DEMO_TASK_ID, { datasetid: 901_224_101, datasetname: inputName.split(':')[1]! + `_tid${INPUT_TID}_00`, containername: inputName, type: 'input', streamname: 'IN', status: 'ready', nfiles: 4875, nfilesfinished: 1112, nfilesfailed: 12, nfilesmissing: 0, nfileswaiting: 3346, nevents: 60_937_500, neventsused: 13_900_000 }),
       datasetRow(DEMO_TASK_ID, { datasetid: 901_224_102, datasetname: OUTPUT_DATASET, containername: outDs, type: 'output', streamname: 'OUTPUT0', status: 'running', nfiles: 1113, nfilesfinished: 1112, nfilesfailed: 1 }),
       datasetRow(DEMO_TASK_ID, { datasetid: 901_224_103, datasetname: LOG_DATASET, containername: `${LOG_DATASET}/`, type: 'log', streamname: 'LOG0', status: 'running', nfiles: 1113, nfilesfinished: 1112, nfilesfailed: 1 }),
     ],
