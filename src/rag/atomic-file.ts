@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { z } from 'zod';
 
 /**
  * Durable index files: the body is written to a new file, fsynced, renamed over the old one and the
@@ -103,4 +104,35 @@ function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Opens a durable JSON index file: stale temps removed, checksum verified, content validated.
+ * Returns undefined for a missing file, and also for a damaged one, which is set aside and
+ * reported through onDamaged so the caller starts empty instead of half-reading it.
+ */
+export async function readJsonIndex<T>(file: string, schema: z.ZodType<T>, onDamaged?: (err: CorruptIndexError) => void): Promise<T | undefined> {
+  await removeStaleTemps(file);
+  let body: Buffer | undefined;
+  try {
+    body = await readFileChecked(file);
+  } catch (err) {
+    if (!(err instanceof CorruptIndexError)) throw err;
+    onDamaged?.(err);
+    await quarantine(file);
+    return undefined;
+  }
+  if (!body) return undefined;
+  let parsed: z.ZodSafeParseResult<T> | undefined;
+  try {
+    parsed = schema.safeParse(JSON.parse(body.toString('utf8')));
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed?.success) {
+    onDamaged?.(new CorruptIndexError(file, 'unexpected content'));
+    await quarantine(file);
+    return undefined;
+  }
+  return parsed.data;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Chunk } from './chunk.ts';
 import type { ChunkOptions } from './chunker.ts';
-import { CorruptIndexError, quarantine, readFileChecked, removeStaleTemps, writeFileAtomic } from './atomic-file.ts';
+import { readJsonIndex, writeFileAtomic, type CorruptIndexError } from './atomic-file.ts';
 
 const ChunkSchema = z.object({
   id: z.string(),
@@ -49,29 +49,8 @@ export class Catalog {
   /** Loads the catalog; a missing file is an empty catalog, a damaged one is set aside and reported. */
   static async open(file: string, chunking: ChunkOptions, onDamaged?: (err: CorruptIndexError) => void): Promise<Catalog> {
     const catalog = new Catalog(file, chunking);
-    await removeStaleTemps(file);
-    let body: Buffer | undefined;
-    try {
-      body = await readFileChecked(file);
-    } catch (err) {
-      if (!(err instanceof CorruptIndexError)) throw err;
-      onDamaged?.(err);
-      await quarantine(file);
-      return catalog;
-    }
-    if (!body) return catalog;
-    let parsed;
-    try {
-      parsed = CatalogFileSchema.safeParse(JSON.parse(body.toString('utf8')));
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed?.success) {
-      onDamaged?.(new CorruptIndexError(file, 'unexpected content'));
-      await quarantine(file);
-      return catalog;
-    }
-    const data = parsed.data;
+    const data = await readJsonIndex(file, CatalogFileSchema, onDamaged);
+    if (!data) return catalog;
     const sameChunking = data.chunking.chunkChars === chunking.chunkChars && data.chunking.chunkOverlap === chunking.chunkOverlap;
     for (const chunk of data.chunks) catalog.chunks.set(chunk.id, chunk);
     for (const [name, entry] of Object.entries(data.files)) {

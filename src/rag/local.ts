@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CorruptIndexError, quarantine, readFileChecked, removeStaleTemps, writeFileAtomic } from './atomic-file.ts';
+import { CorruptIndexError, readJsonIndex, writeFileAtomic } from './atomic-file.ts';
 import { normalize } from './embedder.ts';
 import type { VectorMatch, VectorRecord, VectorStore } from './vector-store.ts';
 
@@ -33,32 +33,12 @@ export class LocalVectorStore implements VectorStore {
 
   static async open(file: string, embedder: string, onDamaged?: (err: CorruptIndexError) => void): Promise<LocalVectorStore> {
     const store = new LocalVectorStore(file, embedder);
-    await removeStaleTemps(file);
-    let body: Buffer | undefined;
-    try {
-      body = await readFileChecked(file);
-    } catch (err) {
-      if (!(err instanceof CorruptIndexError)) throw err;
-      onDamaged?.(err);
-      await quarantine(file);
-      return store;
-    }
-    if (!body) return store;
-    let parsed;
-    try {
-      parsed = LocalVectorsSchema.safeParse(JSON.parse(body.toString('utf8')));
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed?.success) {
-      onDamaged?.(new CorruptIndexError(file, 'unexpected content'));
-      await quarantine(file);
-      return store;
-    }
+    const data = await readJsonIndex(file, LocalVectorsSchema, onDamaged);
+    if (!data) return store;
     // Vectors of another embedder are meaningless for this one's queries: start empty.
-    if (parsed.data.embedder !== embedder) return store;
-    const { ids, dimensions } = parsed.data;
-    const raw = Buffer.from(parsed.data.values, 'base64');
+    if (data.embedder !== embedder) return store;
+    const { ids, dimensions } = data;
+    const raw = Buffer.from(data.values, 'base64');
     if (raw.length !== ids.length * dimensions * 4) {
       onDamaged?.(new CorruptIndexError(file, 'vector data has the wrong length'));
       return store;
