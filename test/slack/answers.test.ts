@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -165,26 +164,16 @@ describe('fast answers', () => {
   });
 });
 
-async function redisReachable(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port: 6379 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 describe('several replicas', () => {
-  const stores: Array<{ name: string; store?: () => Promise<string | undefined> }> = [
+  // Redis runs on these machines and .ci/run starts it when missing (the storage tests need it too),
+  // so a missing Redis fails this test rather than skipping it.
+  const stores: Array<{ name: string; store?: string }> = [
     { name: 'sharing one SQLite file' },
-    { name: 'sharing Redis', store: async () => ((await redisReachable()) ? 'redis://127.0.0.1:6379' : undefined) },
+    { name: 'sharing Redis', store: 'redis://127.0.0.1:6379' },
   ];
   for (const variant of stores) {
-    it(`answer each event once when Slack delivers it to every replica (${variant.name})`, async (ctx) => {
-      const store = variant.store ? await variant.store() : undefined;
-      if (variant.store && !store) ctx.skip();
+    it(`answer each event once when Slack delivers it to every replica (${variant.name})`, async () => {
+      const store = variant.store;
       const fake = await FakeSlack.start();
       const dataDir = mkdtempSync(path.join(tmpdir(), 'askpanda-replicas-'));
       const replicas = await Promise.all([0, 1, 2].map(() => startHarness({ fake, dataDir, store })));
