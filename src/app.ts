@@ -27,13 +27,17 @@ export interface AppOptions {
   logger?: Logger;
   /** Serve the embedded demo monitor instead of config.monitor.url (see config/demo-mode.ts). */
   demo?: boolean;
+  /** An already opened store (the CLI decides what a store that cannot be opened means); closed with the app. */
+  store?: Store;
+  /** Told once when thread history cannot be read or written (see BotDeps.onStoreProblem). */
+  onStoreProblem?: (message: string) => void;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const closers: Array<() => Promise<void>> = [];
   const banners: string[] = [];
-  const store = await openStore(config);
+  const store = options.store ?? (await openStore(config));
   closers.push(() => store.close());
 
   const model: ChatModel = await createChatModel(config, logger, banners);
@@ -41,7 +45,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const created = await createAgents({ config, store, logger, banners, closers, demo: options.demo ?? config.demo });
   // Every answer gets grounded follow-ups and its token count, whichever agent wrote it.
   const agents: Partial<Record<Route['agent'], Agent>> = Object.fromEntries(Object.entries(created).map(([kind, agent]) => [kind, withAnswerExtras(agent)]));
-  const bot = new Bot({ config, history, model, agents, logger, selector: createModelSelector(model, logger, { timeoutMs: Math.min(config.llm.timeoutMs, 15_000) }) });
+  const bot = new Bot({ config, history, model, agents, logger, selector: createModelSelector(model, logger, { timeoutMs: Math.min(config.llm.timeoutMs, 15_000) }), onStoreProblem: options.onStoreProblem });
 
   return {
     config,

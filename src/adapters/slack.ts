@@ -417,7 +417,8 @@ export class SlackAdapter {
       await this.post(question, [renderNotice('Something went wrong on my side while answering. Please try again in a minute.')], await stream.settle()).catch(() => undefined);
     } finally {
       status.finish(posted);
-      await historySaved;
+      // A refused history write was already reported by the bot; the answer is posted either way.
+      await historySaved?.catch(() => undefined);
     }
   }
 

@@ -30,6 +30,11 @@ export interface BotDeps {
   logger?: Logger;
   /** Platform user ids of the bot itself, stripped like its @name. */
   botUserIds?: string[];
+  /**
+   * Told once per process when thread history cannot be read or written (a locked or full store):
+   * the terminal surfaces say so instead of failing, platform surfaces only log it.
+   */
+  onStoreProblem?: (message: string) => void;
 }
 
 export interface HandleOptions {
@@ -45,9 +50,12 @@ export interface HandleOptions {
   newThread?: boolean;
   /**
    * Receives the thread-history save instead of handle() waiting for it, so an adapter can post the
-   * answer while the store writes (it awaits the promise afterwards; it never rejects).
+   * answer while the store writes. The promise rejects when the store refused the write: the
+   * receiver decides (`ask --thread` exits 2, chat surfaces log it).
    */
   deferHistorySave?: (saved: Promise<void>) => void;
+  /** false: the thread is never asked about again (one-shot `ask`), so no history is written. */
+  remember?: boolean;
 }
 
 /** The platform-neutral core: one Incoming in, one Answer out, thread history kept in between. */
@@ -55,6 +63,7 @@ export class Bot {
   readonly commands: CommandRegistry;
   private readonly logger: Logger;
   private readonly botUserIds: string[];
+  private storeProblemReported = false;
 
   constructor(private readonly deps: BotDeps) {
     this.commands = deps.commands ?? new CommandRegistry();
@@ -95,7 +104,10 @@ export class Bot {
     }
 
     const key = threadKey(incoming);
-    const history = options.newThread ? [] : await this.deps.history.load(key);
+    const history = options.newThread ? [] : await this.deps.history.load(key).catch((err: unknown) => {
+      this.reportStoreProblem('read', err);
+      return [];
+    });
     const fast = selectFast(question, history);
     if ('problem' in fast) {
       return toAnswer(errorDraft('general', 'bad_input', `${fast.problem}. Ask e.g. "why did job 6802258254 fail?" or "what is happening with task 46374283?"`));
@@ -120,10 +132,23 @@ export class Bot {
         .catch((err: unknown) => this.failure(route.agent, err));
     }
     const answer = toAnswer(draft);
-    const saved = this.remember(key, history, question, answer, route).catch((err: unknown) => this.logger.warn({ err: String(err) }, 'could not save thread history'));
-    if (options.deferHistorySave) options.deferHistorySave(saved);
-    else await saved;
+    if (options.remember === false) return answer;
+    const saved = this.remember(key, history, question, answer, route);
+    if (options.deferHistorySave) {
+      saved.catch((err: unknown) => this.reportStoreProblem('write', err));
+      options.deferHistorySave(saved);
+    } else {
+      await saved.catch((err: unknown) => this.reportStoreProblem('write', err));
+    }
     return answer;
+  }
+
+  private reportStoreProblem(what: 'read' | 'write', err: unknown): void {
+    const message = `thread history could not be ${what === 'read' ? 'read' : 'saved'} (${err instanceof Error ? err.message : String(err)})`;
+    this.logger.warn({ err: message }, 'thread history unavailable');
+    if (this.storeProblemReported) return;
+    this.storeProblemReported = true;
+    this.deps.onStoreProblem?.(message);
   }
 
   private checkInput(question: string): string | undefined {

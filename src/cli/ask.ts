@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { startApp, EXIT_USAGE } from './context.ts';
+import { startApp, EXIT_USAGE, exitWith } from './context.ts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -30,14 +30,25 @@ export function askCommand(): Command {
         process.exitCode = EXIT_USAGE;
         return;
       }
-      const { app } = await startApp({ interactive: true });
+      // A follow-up (--thread) needs its history saved; a one-shot question needs no store at all.
+      const { app } = await startApp({ interactive: true, needsStore: options.thread !== undefined });
+      let saved: Promise<void> | undefined;
       try {
         if (!options.json) for (const line of app.banners) process.stderr.write(`${line}\n`);
         const answer = await app.bot.handle(
           { platform: 'cli', channel: 'cli', thread: options.thread ?? `ask-${process.pid}-${Date.now()}`, user: process.env.USER || 'cli', text: question, isDirect: true },
-          { progress: (status) => (process.stderr.isTTY && !options.json ? process.stderr.write(`askpanda ${status}\n`) : undefined) },
+          {
+            progress: (status) => (process.stderr.isTTY && !options.json ? process.stderr.write(`askpanda ${status}\n`) : undefined),
+            remember: options.thread !== undefined,
+            deferHistorySave: (promise) => (saved = promise),
+          },
         );
         process.stdout.write(options.json ? `${JSON.stringify(answer)}\n` : `${answer.text}\n`);
+        const failure = await saved?.then(() => undefined, (err: unknown) => err);
+        if (failure !== undefined) {
+          await app.close();
+          exitWith(`this answer was not saved for --thread ${options.thread}: ${failure instanceof Error ? failure.message : String(failure)}`);
+        }
       } finally {
         await app.close();
       }

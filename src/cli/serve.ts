@@ -7,7 +7,8 @@ export function serveCommand(): Command {
   return new Command('serve')
     .description('Run everything configured: platform adapters (Slack, Mattermost), digests, health/metrics HTTP.\nWith nothing configured it runs the demo in the terminal.')
     .action(async () => {
-      const { app } = await startApp();
+      // A chat platform needs its claims and histories kept; the terminal demo can answer without.
+      const { app } = await startApp({ needsStore: ({ config }) => configuredPlatforms(config).length > 0 });
       for (const line of app.banners) process.stderr.write(`${line}\n`);
       const platforms = configuredPlatforms(app.config);
       if (platforms.length === 0) {

@@ -18,6 +18,7 @@ export const ConfigSchema = z.object({
   store: z.string().refine((s) => s === '' || s.startsWith('sqlite:') || /^rediss?:\/\//.test(s), {
     error: 'expected sqlite:<path>, redis://host:port or empty',
   }),
+  storeBusyTimeoutMs: int(0, 600_000),
   demo: bool,
   port: int(0, 65535),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {

@@ -20,9 +20,9 @@ export function cliEnv(extra: Record<string, string> = {}): Record<string, strin
 }
 
 /** Runs bin/askpanda.js (or another command) from the repo root with optional stdin bytes. */
-export function runCli(args: string[], options: { env?: Record<string, string>; stdin?: string | Buffer; command?: string[]; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: { env?: Record<string, string>; stdin?: string | Buffer; command?: string[]; timeoutMs?: number; uid?: number; gid?: number } = {}): Promise<CliResult> {
   const [cmd, ...pre] = options.command ?? [process.execPath, path.join(REPO_ROOT, 'bin/askpanda.js')];
-  const child = spawn(cmd!, [...pre, ...args], { cwd: REPO_ROOT, env: options.env ?? cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(cmd!, [...pre, ...args], { cwd: REPO_ROOT, env: options.env ?? cliEnv(), stdio: ['pipe', 'pipe', 'pipe'], uid: options.uid, gid: options.gid });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
