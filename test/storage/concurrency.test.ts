@@ -124,3 +124,27 @@ describe('SQLite store contract', () => {
     await expect(store.ns('history').set('late', 1)).rejects.toThrow(/closed/);
   });
 });
+
+describe('SQLite store upgrade', () => {
+  it('keeps what an earlier version (@keyv/sqlite, table askpanda) stored', async () => {
+    const dir = freshDir('legacy');
+    const file = path.join(dir, 'askpanda.sqlite');
+    const { default: Database } = await import('better-sqlite3');
+    const legacy = new Database(file);
+    legacy.exec('CREATE TABLE askpanda (key VARCHAR(255) PRIMARY KEY, value TEXT)');
+    const put = legacy.prepare('INSERT INTO askpanda (key, value) VALUES (?, ?)');
+    put.run('history:slack:C1:1700000000.000100', JSON.stringify({ value: [{ role: 'user', text: 'why did job 6802258254 fail?', at: 1, pandaid: 6802258254 }] }));
+    put.run('subscriptions:slack:C1:46374283', JSON.stringify({ value: { task: 46374283 } }));
+    put.run('cache:expired', JSON.stringify({ value: 'old', expires: 1 }));
+    legacy.close();
+
+    const store = await openStore({ dataDir: dir, store: '' });
+    expect(await store.ns('history').get('slack:C1:1700000000.000100')).toEqual([{ role: 'user', text: 'why did job 6802258254 fail?', at: 1, pandaid: 6802258254 }]);
+    expect(await store.ns('subscriptions').get('slack:C1:46374283')).toEqual({ task: 46374283 });
+    expect(await store.ns('cache').get('expired')).toBeUndefined();
+    await store.close();
+    const check = new Database(file, { readonly: true });
+    expect(check.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'askpanda'").get()).toEqual({ n: 0 });
+    check.close();
+  });
+});
