@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.ts';
 import { Bot } from './bot/bot.ts';
+import { Conversation } from './bot/conversation.ts';
 import { ThreadHistory } from './bot/thread-history.ts';
 import { openStore, type Store } from './storage/store.ts';
 import { createChatModel } from './llm/create.ts';
@@ -18,6 +19,8 @@ export interface App {
   store: Store;
   model: ChatModel;
   bot: Bot;
+  /** The conversation core every chat adapter posts through (claims, order, status, drafts). */
+  conversation: Conversation;
   /** Lines to show the user at start (demo banner, model fallbacks …). */
   banners: string[];
   close(): Promise<void>;
@@ -31,6 +34,8 @@ export interface AppOptions {
   store?: Store;
   /** Told once when thread history cannot be read or written (see BotDeps.onStoreProblem). */
   onStoreProblem?: (message: string) => void;
+  /** Agents of the caller's own in place of the configured ones (tests: slow, streaming, long answers). */
+  agents?: Partial<Record<Route['agent'], Agent>>;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -42,10 +47,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const model: ChatModel = await createChatModel(config, logger, banners);
   const history = new ThreadHistory(store.ns('history'), config.history);
-  const created = await createAgents({ config, store, logger, banners, closers, demo: options.demo ?? config.demo });
-  // Every answer gets grounded follow-ups and its token count, whichever agent wrote it.
-  const agents: Partial<Record<Route['agent'], Agent>> = Object.fromEntries(Object.entries(created).map(([kind, agent]) => [kind, withAnswerExtras(agent)]));
+  let agents: Partial<Record<Route['agent'], Agent>>;
+  if (options.agents) {
+    agents = options.agents;
+  } else {
+    const created = await createAgents({ config, store, logger, banners, closers, demo: options.demo ?? config.demo });
+    // Every answer gets grounded follow-ups and its token count, whichever agent wrote it.
+    agents = Object.fromEntries(Object.entries(created).map(([kind, agent]) => [kind, withAnswerExtras(agent)]));
+  }
   const bot = new Bot({ config, history, model, agents, logger, selector: createModelSelector(model, logger, { timeoutMs: Math.min(config.llm.timeoutMs, 15_000) }), onStoreProblem: options.onStoreProblem });
+
+  const conversation = new Conversation({ bot, store, config, logger });
+  closers.push(() => conversation.stop());
 
   return {
     config,
@@ -53,6 +66,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     store,
     model,
     bot,
+    conversation,
     banners,
     async close() {
       for (const close of closers.reverse()) await close().catch(() => undefined);

@@ -1,5 +1,6 @@
 import type { types } from '@slack/bolt';
 import type { Answer } from '../bot/answer.ts';
+import type { FeedbackContext } from '../bot/surface.ts';
 
 type KnownBlock = types.KnownBlock;
 
@@ -36,14 +37,7 @@ export interface SlackMessage {
   blocks: KnownBlock[];
 }
 
-/** What a feedback button carries back, so the vote can be stored with what it is about. */
-export interface FeedbackContext {
-  agent: string;
-  model: string;
-  question: string;
-  pandaid?: number;
-  jeditaskid?: number;
-}
+export type { FeedbackContext };
 
 /** Escapes the three characters Slack's mrkdwn treats as control characters. */
 export function escapeMrkdwn(text: string): string {

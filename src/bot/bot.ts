@@ -77,6 +77,11 @@ export class Bot {
     if (!this.botUserIds.includes(id)) this.botUserIds.push(id);
   }
 
+  /** The bot's own platform user ids (its mentions are stripped from questions). */
+  get userIds(): readonly string[] {
+    return this.botUserIds;
+  }
+
   get model(): ChatModel {
     return this.deps.model;
   }

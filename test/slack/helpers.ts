@@ -5,8 +5,6 @@ import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { SlackAdapter, type SlackAdapterOptions, type SlackStarted } from '../../src/adapters/slack.ts';
 import { silentLogger } from '../../src/util/log.ts';
-import { Bot } from '../../src/bot/bot.ts';
-import { ThreadHistory } from '../../src/bot/thread-history.ts';
 import type { Agent, Route } from '../../src/agents/agent.ts';
 import { APP_TOKEN, BOT_TOKEN, FakeSlack, SIGNING_SECRET, type Posted } from '../fakes/slack-api.ts';
 
@@ -51,10 +49,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ...options.env,
     },
   });
-  const real = await createApp(config, { demo: true, logger: silentLogger });
-  const app: App = options.agents
-    ? { ...real, bot: new Bot({ config, history: new ThreadHistory(real.store.ns('history'), config.history), model: real.model, agents: options.agents }), close: () => real.close() }
-    : real;
+  const app = await createApp(config, { demo: true, logger: silentLogger, agents: options.agents });
   const adapter = new SlackAdapter(app, { port: 0, statusDelayMs: 0, ...options, transport });
   const started = await adapter.start();
   if (transport === 'socket') await fake.waitForSocket();

@@ -200,7 +200,7 @@ describe('Slack over HTTP (signed Events API requests)', () => {
     expect((await postSigned(h.eventsUrl, interactiveForm(click))).status).toBe(200);
     await h.adapter.idle();
     const record = (await h.app.store.ns('feedback').get(`slack:${CHANNEL}:${answer.ts}:${ANA}`)) as Record<string, unknown> | undefined;
-    expect(record).toMatchObject({ rating: 'down', user: ANA, channel: CHANNEL, messageTs: answer.ts, question: 'why did job 6802258254 fail?' });
+    expect(record).toMatchObject({ rating: 'down', user: ANA, channel: CHANNEL, messageId: answer.ts, question: 'why did job 6802258254 fail?' });
     expect(typeof record!.agent).toBe('string');
     const thanks = await h.fake.waitFor('chat.postEphemeral', (c) => c.args.user === ANA);
     expect(thanks[0]!.args.thread_ts).toBe(rootTs);
