@@ -1,9 +1,9 @@
-import type { Server } from 'node:http';
-import { App as BoltApp, LogLevel, type Logger as BoltLogger, type webApi } from '@slack/bolt';
+import { App as BoltApp, HTTPReceiver, LogLevel, type Logger as BoltLogger, type webApi } from '@slack/bolt';
 import { z } from 'zod';
 import type { App } from '../app.ts';
 import type { Conversation } from '../bot/conversation.ts';
 import type { FeedbackContext } from '../bot/surface.ts';
+import { HttpServer, sendText } from '../server/http-server.ts';
 import type { Logger } from '../util/log.ts';
 import { errorMessage } from '../util/errors.ts';
 import { BlockActionSchema, SlashCommandSchema, classifyMessageEvent, clickedMessage, isDirectChannel } from './slack-events.ts';
@@ -20,7 +20,12 @@ export type SlackTransport = 'socket' | 'http';
 export interface SlackAdapterOptions {
   /** Default: Socket Mode when `slack.appToken` is set, else HTTP. */
   transport?: SlackTransport;
-  /** HTTP port (default `config.port`; 0 picks a free one). */
+  /**
+   * The process's one HTTP server (`askpanda serve`): HTTP events are served at /slack/events on
+   * it. Without one the adapter listens on `port` itself (tests, the bench).
+   */
+  server?: HttpServer;
+  /** HTTP port when no server is given (default `config.port`; 0 picks a free one). */
   port?: number;
   /**
    * How long an answer may take before the user sees a status (assistant status or 👀 reaction).
@@ -57,7 +62,9 @@ export class SlackAdapter {
   private readonly logger: Logger;
   private readonly core: Conversation;
   private readonly surface: SlackSurface;
-  private server: Server | undefined;
+  private readonly receiver: HTTPReceiver | undefined;
+  /** The HTTP server this adapter started itself (none when mounted on the process's server). */
+  private ownServer: HttpServer | undefined;
 
   constructor(
     private readonly app: App,
@@ -88,15 +95,14 @@ export class SlackAdapter {
       // Bolt's per-conversation memory store is unused; history lives in our store.
       convoStore: false as const,
     };
-    this.bolt =
-      this.transport === 'socket'
-        ? new BoltApp({ ...common, socketMode: true, appToken: slack.appToken })
-        : new BoltApp({
-            ...common,
-            signingSecret: slack.signingSecret,
-            endpoints: '/slack/events',
-            customRoutes: [{ path: '/healthz', method: ['GET'], handler: (_req, res) => void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n') }],
-          });
+    if (this.transport === 'socket') {
+      this.bolt = new BoltApp({ ...common, socketMode: true, appToken: slack.appToken });
+    } else {
+      // Bolt's receiver checks the v0 signature over the raw body; it is mounted on our server's
+      // /slack/events instead of listening on a port of its own.
+      this.receiver = new HTTPReceiver({ signingSecret: slack.signingSecret, endpoints: '/slack/events', logger: common.logger, bodyLimit: '1mb' });
+      this.bolt = new BoltApp({ ...common, receiver: this.receiver });
+    }
     this.surface = new SlackSurface(this.bolt.client, { postIntervalMs: slack.postIntervalMs, streamUpdateMs: slack.streamUpdateMs, statusDelayMs: options.statusDelayMs ?? 300, statusRefreshMs: options.statusRefreshMs ?? 30_000 }, this.logger);
     this.register();
   }
@@ -121,22 +127,31 @@ export class SlackAdapter {
       this.logger.info({ transport: 'socket', botUserId }, 'Slack connected (Socket Mode)');
       return { transport: 'socket', botUserId };
     }
-    const port = this.options.port ?? this.app.config.port;
-    try {
-      this.server = (await this.bolt.start(port)) as Server;
-    } catch (err) {
-      const inUse = (err as { code?: unknown }).code === 'EADDRINUSE';
-      throw new Error(inUse ? `Port ${port} is already in use: set ASKPANDA_PORT to a free port for the Slack events endpoint.` : `Cannot serve Slack events on port ${port}: ${errorMessage(err)}`, { cause: err });
+    const receiver = this.receiver!;
+    let server = this.options.server;
+    if (!server) {
+      server = this.ownServer = new HttpServer(this.logger);
+      server.add({ method: 'GET', path: '/healthz', handler: ({ res }) => sendText(res, 200, 'ok\n') });
     }
-    const address = this.server.address();
-    const listening = typeof address === 'object' && address ? address.port : port;
+    server.add({ method: 'POST', path: '/slack/events', rawRequest: true, handler: ({ req, res }) => receiver.requestListener(req, res) });
+    let listening = server.port;
+    if (this.ownServer) {
+      const port = this.options.port ?? this.app.config.port;
+      try {
+        listening = await this.ownServer.listen(port);
+      } catch (err) {
+        const inUse = (err as { code?: unknown }).code === 'EADDRINUSE';
+        throw new Error(inUse ? `Port ${port} is already in use: set ASKPANDA_PORT to a free port for the Slack events endpoint.` : `Cannot serve Slack events on port ${port}: ${errorMessage(err)}`, { cause: err });
+      }
+    }
     this.logger.info({ transport: 'http', port: listening, path: '/slack/events', botUserId }, 'Slack events endpoint listening');
     return { transport: 'http', port: listening, botUserId };
   }
 
   /** Stops receiving, then gives answers in progress a few seconds to be posted. */
   async stop(): Promise<void> {
-    await this.bolt.stop().catch((err: unknown) => this.logger.warn({ err: errorMessage(err) }, 'Slack receiver did not stop cleanly'));
+    if (this.transport === 'socket') await this.bolt.stop().catch((err: unknown) => this.logger.warn({ err: errorMessage(err) }, 'Slack receiver did not stop cleanly'));
+    await this.ownServer?.close();
     await this.core.stop(STOP_GRACE_MS);
   }
 
