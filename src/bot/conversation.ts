@@ -2,7 +2,8 @@ import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { Store } from '../storage/store.ts';
-import type { Answer } from './answer.ts';
+import { errorDraft, type Answer } from './answer.ts';
+import { Admission, type AdmissionLimits, type Refused } from './admission.ts';
 import type { Bot } from './bot.ts';
 import { parseCommand } from './commands.ts';
 import { DraftStream } from './draft-stream.ts';
@@ -10,6 +11,7 @@ import type { Turn } from './history.ts';
 import { findIds } from './ids.ts';
 import { threadKey, type Incoming } from './incoming.ts';
 import { stripMention } from './mention.ts';
+import { toAnswer } from './render.ts';
 import type { FeedbackContext, Surface, SurfacePlatform } from './surface.ts';
 import { ThinkingStatus } from './thinking-status.ts';
 import { ThreadHistory } from './thread-history.ts';
@@ -17,8 +19,8 @@ import { ThreadQueue } from './thread-queue.ts';
 
 /** Platforms re-deliver for minutes (Slack's retries, a websocket resync): an hour of claims covers it. */
 const DEDUPE_TTL_MS = 60 * 60 * 1000;
-/** Questions answered at once per process; more wait their turn instead of piling onto the monitor. */
-export const MAX_CONCURRENT_ANSWERS = 16;
+/** The default back-pressure (config `limits`): 16 answered at once, more wait their turn. */
+export const DEFAULT_LIMITS: AdmissionLimits = { maxConcurrent: 16, maxQueued: 200, perUserInFlight: 3, perUserPerMinute: 20, perMinute: 600 };
 /** Earlier thread messages read from the platform when a thread has no stored history. */
 const SEED_MESSAGES_LIMIT = 50;
 /** Answers still running this long after stop() are abandoned. */
@@ -84,9 +86,8 @@ export interface ChannelMessage {
 export interface ConversationDeps {
   bot: Bot;
   store: Store;
-  config: Pick<Config, 'bot' | 'history'>;
+  config: Pick<Config, 'bot' | 'history'> & { limits?: AdmissionLimits };
   logger: Logger;
-  maxConcurrent?: number;
 }
 
 /**
@@ -100,6 +101,7 @@ export class Conversation {
   private readonly history: ThreadHistory;
   private readonly logger: Logger;
   private readonly limit: ReturnType<typeof pLimit>;
+  private readonly admission: Admission;
   private readonly queue = new ThreadQueue();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly surfaces = new Map<SurfacePlatform, Surface>();
@@ -108,7 +110,9 @@ export class Conversation {
   constructor(private readonly deps: ConversationDeps) {
     this.history = new ThreadHistory(deps.store.ns('history'), deps.config.history);
     this.logger = deps.logger.child({ component: 'conversation' });
-    this.limit = pLimit(deps.maxConcurrent ?? MAX_CONCURRENT_ANSWERS);
+    const limits = deps.config.limits ?? DEFAULT_LIMITS;
+    this.limit = pLimit(limits.maxConcurrent);
+    this.admission = new Admission(limits);
   }
 
   /** An adapter registers its surface when it has connected: digests post through it. */
@@ -130,11 +134,32 @@ export class Conversation {
     return this.limit.pendingCount + this.limit.activeCount;
   }
 
-  /** A mention, DM, thread reply or follow-up click: answered once, in order, in its thread. */
+  /**
+   * A mention, DM, thread reply or follow-up click: answered once, in order, in its thread. A
+   * question over the limits gets a short "busy, try again in N s" reply instead (once, in order).
+   */
   receive<M>(surface: Surface<M>, message: ChatMessage): Promise<void> {
     if (this.stopping) return Promise.resolve();
     const key = threadKey({ platform: surface.platform, channel: message.channel, thread: message.thread });
-    return this.track(this.queue.run(key, () => this.answer(surface, message, key)));
+    const who = `${surface.platform}:${message.user}`;
+    // Messages for the bot are counted when they arrive, so the queue behind them stays bounded.
+    let admitted = message.addressed === 'directly' ? this.admission.tryAdmit(who) : undefined;
+    return this.track(
+      this.queue.run(key, async () => {
+        if (message.addressed === 'thread-reply') {
+          // Without a mention, only threads the bot already answered in are its business.
+          const turns = await this.history.load(key).catch(() => []);
+          if (turns.length === 0) return;
+          admitted = this.admission.tryAdmit(who);
+        }
+        if (!admitted!.ok) return this.refuse(surface, message, admitted as Refused);
+        try {
+          await this.answer(surface, message);
+        } finally {
+          admitted!.release();
+        }
+      }),
+    );
   }
 
   /** A 👍/👎 click: one vote per person and answer (changing one's mind overwrites it), then a thank-you. */
@@ -191,24 +216,31 @@ export class Conversation {
     return work;
   }
 
-  private async answer<M>(surface: Surface<M>, message: ChatMessage, key: string): Promise<void> {
+  private async answer<M>(surface: Surface<M>, message: ChatMessage): Promise<void> {
     const log = this.logger.child({ platform: surface.platform, channel: message.channel });
-    if (message.addressed === 'thread-reply') {
-      // Without a mention, only threads the bot already answered in are its business.
-      const turns = await this.history.load(key).catch(() => []);
-      if (turns.length === 0) return;
-    }
+    if (!(await this.claim(surface, message, log))) return;
+    await this.limit(() => this.answerClaimed(surface, message, log));
+  }
+
+  /** True for the one process (of all replicas) that answers this message. */
+  private async claim<M>(surface: Surface<M>, message: ChatMessage, log: Logger): Promise<boolean> {
     const dedupeKey = message.dedupeKey ?? `${surface.platform}:${message.channel}:${message.messageId}`;
     const claimed = await this.deps.store.claimOnce(dedupeKey, DEDUPE_TTL_MS).catch((err: unknown) => {
       // With the store down a rare duplicate answer is better than no answer at all.
       log.warn({ err: String(err) }, 'dedupe store unavailable; answering without the claim');
       return true;
     });
-    if (!claimed) {
-      log.debug({ key: dedupeKey }, 'already answered (a re-delivery or another replica); skipped');
-      return;
-    }
-    await this.limit(() => this.answerClaimed(surface, message, log));
+    if (!claimed) log.debug({ key: dedupeKey }, 'already answered (a re-delivery or another replica); skipped');
+    return claimed;
+  }
+
+  private async refuse<M>(surface: Surface<M>, message: ChatMessage, refused: Refused): Promise<void> {
+    const log = this.logger.child({ platform: surface.platform, channel: message.channel });
+    if (!(await this.claim(surface, message, log))) return;
+    log.info({ reason: refused.reason, retryAfterSeconds: refused.retryAfterSeconds }, 'busy: question turned away');
+    const text = `I am busy right now (${refused.reason}). Please ask again in about ${refused.retryAfterSeconds} s.`;
+    const messages = surface.render(toAnswer(errorDraft('general', 'busy', text)), { buttons: false, preface: message.preface });
+    await this.postAll(surface, { channel: message.channel, thread: message.thread }, messages, undefined).catch((err: unknown) => log.warn({ err: String(err) }, 'could not post the busy notice'));
   }
 
   private async answerClaimed<M>(surface: Surface<M>, message: ChatMessage, log: Logger): Promise<void> {

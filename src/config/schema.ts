@@ -45,6 +45,13 @@ export const ConfigSchema = z.object({
     maxMatches: int(1, 100_000),
   }),
   bot: z.object({ name: text.min(1), maxMessageChars: int(1, 100_000) }),
+  limits: z.object({
+    maxConcurrent: int(1, 1024),
+    maxQueued: int(0, 100_000),
+    perUserInFlight: int(1, 1000),
+    perUserPerMinute: int(1, 100_000),
+    perMinute: int(1, 1_000_000),
+  }),
   history: z.object({ maxTurns: int(0, 200), maxChars: int(0, 1_000_000), ttlDays: int(1, 3650) }),
   llm: z.object({
     chain: z

@@ -30,7 +30,7 @@ describe('the one HTTP server', () => {
   it('refuses a body over the route cap with 413', async () => {
     const res = await fetch(`${base}/echo`, { method: 'POST', body: 'x'.repeat(5_000) });
     expect(res.status).toBe(413);
-    expect((await res.json()).error).toContain('larger than 1024 bytes');
+    expect(((await res.json()) as { error: string }).error).toContain('larger than 1024 bytes');
   });
 
   it('answers 503 when a handler runs past its timeout', async () => {

@@ -69,3 +69,45 @@ describe('the conversation core on Slack', () => {
     expect(statuses.every((s) => s.at <= reply.at)).toBe(true);
   });
 });
+
+describe('back-pressure', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      agents: { job: slowJob, task: fastTask, general: fastTask },
+      env: { ASKPANDA_LIMITS_MAX_CONCURRENT: '2', ASKPANDA_LIMITS_MAX_QUEUED: '1', ASKPANDA_LIMITS_PER_USER_IN_FLIGHT: '1', ASKPANDA_LIMITS_PER_USER_PER_MINUTE: '3' },
+    });
+  });
+  afterAll(async () => h?.close());
+
+  const ask = (user: string, text: string, root = ts()) => postSigned(h.eventsUrl, eventCallback(mentionEvent(CHANNEL, user, `<@${BOT_USER_ID}> ${text}`, root))).then(() => root);
+
+  it('turns away a second question of one person while the first runs, saying when to ask again', async () => {
+    const first = await ask('U05BUSYONE', 'why did job 6802258254 fail?');
+    const second = await ask('U05BUSYONE', 'what is happening with task 46374283?');
+    await h.adapter.idle();
+    expect(sectionText(answersIn(h.fake, CHANNEL, first)[0]!.blocks)).toMatch(/^Job 6802258254/);
+    const [busy] = h.fake.repliesIn(CHANNEL, second);
+    expect(busy!.text).toMatch(/^I am busy right now \(you already have 1 question being answered\)\. Please ask again in about \d+ s\.$/);
+  });
+
+  it('turns away questions beyond the concurrency and queue, others keep being answered', async () => {
+    const roots = await Promise.all(['U05Q1', 'U05Q2', 'U05Q3', 'U05Q4'].map((user) => ask(user, 'why did job 6800730400 fail?')));
+    await h.adapter.idle();
+    const texts = roots.map((root) => h.fake.repliesIn(CHANNEL, root)[0]!.text);
+    expect(texts.filter((t) => t.startsWith('Job 6800730400'))).toHaveLength(3);
+    expect(texts.filter((t) => t.startsWith('I am busy right now (3 questions are being answered or waiting)'))).toHaveLength(1);
+  });
+
+  it('limits questions per person per minute', async () => {
+    const user = 'U05CHATTY';
+    const roots: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      roots.push(await ask(user, 'what is happening with task 46374283?'));
+      await h.adapter.idle();
+    }
+    const texts = roots.map((root) => h.fake.repliesIn(CHANNEL, root)[0]!.text);
+    expect(texts.slice(0, 3).every((t) => t.startsWith('Task 46374283'))).toBe(true);
+    expect(texts[3]).toMatch(/^I am busy right now \(you asked 3 questions in the last minute \(the limit is 3\)\)\. Please ask again in about (5\d|60) s\.$/);
+  });
+});
