@@ -8,7 +8,8 @@ import { silentLogger } from '../util/log.ts';
 import { emptyDraft, errorDraft, type Answer, type AnswerDraft } from './answer.ts';
 import { CommandRegistry, parseCommand } from './commands.ts';
 import type { Turn } from './history.ts';
-import { IncomingSchema, threadKey, type Incoming } from './incoming.ts';
+import { IncomingSchema, PLATFORMS, threadKey, type Incoming } from './incoming.ts';
+import { answerSeconds, questionsTotal, storeErrorsTotal } from '../server/metrics.ts';
 import { stripMention } from './mention.ts';
 import { toAnswer } from './render.ts';
 import type { ThreadHistory } from './thread-history.ts';
@@ -87,6 +88,15 @@ export class Bot {
   }
 
   async handle(raw: Incoming, options: HandleOptions = {}): Promise<Answer> {
+    const started = performance.now();
+    const answer = await this.answer(raw, options);
+    const platform = typeof raw?.platform === 'string' && (PLATFORMS as readonly string[]).includes(raw.platform) ? raw.platform : 'unknown';
+    questionsTotal.inc({ platform, agent: answer.agent, outcome: answer.error?.kind ?? (failedAnswers.has(answer) ? 'failed' : 'answered') });
+    answerSeconds.observe({ platform, agent: answer.agent }, (performance.now() - started) / 1000);
+    return answer;
+  }
+
+  private async answer(raw: Incoming, options: HandleOptions): Promise<Answer> {
     const parsed = IncomingSchema.safeParse(raw);
     if (!parsed.success) {
       return toAnswer(errorDraft('general', 'bad_input', 'I could not read that message. Please send it again as plain text.'));
@@ -105,7 +115,7 @@ export class Bot {
     }
     if (command.kind === 'command') {
       const draft = await command.command.run({ incoming, args: command.args, registry: this.commands }).catch((err: unknown) => this.failure('command', err));
-      return toAnswer(draft);
+      return rendered(draft);
     }
 
     const key = threadKey(incoming);
@@ -136,7 +146,7 @@ export class Bot {
         .handle({ question, incoming, history, route, model: this.deps.model, progress, onPartialText: options.onPartialText, signal: options.signal })
         .catch((err: unknown) => this.failure(route.agent, err));
     }
-    const answer = toAnswer(draft);
+    const answer = rendered(draft);
     if (options.remember === false) return answer;
     const saved = this.remember(key, history, question, answer, route);
     if (options.deferHistorySave) {
@@ -149,6 +159,7 @@ export class Bot {
   }
 
   private reportStoreProblem(what: 'read' | 'write', err: unknown): void {
+    storeErrorsTotal.inc();
     const message = `thread history could not be ${what === 'read' ? 'read' : 'saved'} (${err instanceof Error ? err.message : String(err)})`;
     this.logger.warn({ err: message }, 'thread history unavailable');
     if (this.storeProblemReported) return;
@@ -167,7 +178,9 @@ export class Bot {
   private failure(agent: AnswerDraft['agent'], err: unknown): AnswerDraft {
     if (err instanceof AskPandaError) return errorDraft(agent, err.kind, err.message);
     this.logger.error({ err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'agent failed');
-    return emptyDraft(agent, 'Something went wrong on my side while answering. Please try again in a minute; if it keeps happening, tell the askpanda maintainers.');
+    const draft = emptyDraft(agent, 'Something went wrong on my side while answering. Please try again in a minute; if it keeps happening, tell the askpanda maintainers.');
+    failedDrafts.add(draft);
+    return draft;
   }
 
   private async remember(key: string, history: Turn[], question: string, answer: Answer, route: Route): Promise<void> {
@@ -184,6 +197,15 @@ export class Bot {
       { role: 'assistant', text: clipAssistantTurn(answer.text), agent: answer.agent, at: now, ...turnIds },
     ]);
   }
+}
+
+/** Answers that stand for a crash of an agent (counted as `failed` in the metrics). */
+const failedDrafts = new WeakSet<AnswerDraft>();
+const failedAnswers = new WeakSet<Answer>();
+function rendered(draft: AnswerDraft): Answer {
+  const answer = toAnswer(draft);
+  if (failedDrafts.has(draft)) failedAnswers.add(answer);
+  return answer;
 }
 
 /**

@@ -16,6 +16,8 @@ import type { FeedbackContext, Surface, SurfacePlatform } from './surface.ts';
 import { ThinkingStatus } from './thinking-status.ts';
 import { ThreadHistory } from './thread-history.ts';
 import { ThreadQueue } from './thread-queue.ts';
+import { withRequest } from '../util/request-context.ts';
+import { dedupeHitsTotal, queueDepth, questionsTotal, storeErrorsTotal } from '../server/metrics.ts';
 
 /** Platforms re-deliver for minutes (Slack's retries, a websocket resync): an hour of claims covers it. */
 const DEDUPE_TTL_MS = 60 * 60 * 1000;
@@ -144,6 +146,7 @@ export class Conversation {
     const who = `${surface.platform}:${message.user}`;
     // Messages for the bot are counted when they arrive, so the queue behind them stays bounded.
     let admitted = message.addressed === 'directly' ? this.admission.tryAdmit(who) : undefined;
+    queueDepth.set(this.admission.active);
     return this.track(
       this.queue.run(key, async () => {
         if (message.addressed === 'thread-reply') {
@@ -151,12 +154,14 @@ export class Conversation {
           const turns = await this.history.load(key).catch(() => []);
           if (turns.length === 0) return;
           admitted = this.admission.tryAdmit(who);
+          queueDepth.set(this.admission.active);
         }
         if (!admitted!.ok) return this.refuse(surface, message, admitted as Refused);
         try {
           await this.answer(surface, message);
         } finally {
           admitted!.release();
+          queueDepth.set(this.admission.active);
         }
       }),
     );
@@ -219,7 +224,7 @@ export class Conversation {
   private async answer<M>(surface: Surface<M>, message: ChatMessage): Promise<void> {
     const log = this.logger.child({ platform: surface.platform, channel: message.channel });
     if (!(await this.claim(surface, message, log))) return;
-    await this.limit(() => this.answerClaimed(surface, message, log));
+    await this.limit(() => withRequest({ platform: surface.platform }, () => this.answerClaimed(surface, message, log)));
   }
 
   /** True for the one process (of all replicas) that answers this message. */
@@ -227,10 +232,14 @@ export class Conversation {
     const dedupeKey = message.dedupeKey ?? `${surface.platform}:${message.channel}:${message.messageId}`;
     const claimed = await this.deps.store.claimOnce(dedupeKey, DEDUPE_TTL_MS).catch((err: unknown) => {
       // With the store down a rare duplicate answer is better than no answer at all.
+      storeErrorsTotal.inc();
       log.warn({ err: String(err) }, 'dedupe store unavailable; answering without the claim');
       return true;
     });
-    if (!claimed) log.debug({ key: dedupeKey }, 'already answered (a re-delivery or another replica); skipped');
+    if (!claimed) {
+      dedupeHitsTotal.inc();
+      log.debug({ key: dedupeKey }, 'already answered (a re-delivery or another replica); skipped');
+    }
     return claimed;
   }
 
@@ -238,6 +247,7 @@ export class Conversation {
     const log = this.logger.child({ platform: surface.platform, channel: message.channel });
     if (!(await this.claim(surface, message, log))) return;
     log.info({ reason: refused.reason, retryAfterSeconds: refused.retryAfterSeconds }, 'busy: question turned away');
+    questionsTotal.inc({ platform: surface.platform, agent: 'general', outcome: 'busy' });
     const text = `I am busy right now (${refused.reason}). Please ask again in about ${refused.retryAfterSeconds} s.`;
     const messages = surface.render(toAnswer(errorDraft('general', 'busy', text)), { buttons: false, preface: message.preface });
     await this.postAll(surface, { channel: message.channel, thread: message.thread }, messages, undefined).catch((err: unknown) => log.warn({ err: String(err) }, 'could not post the busy notice'));
