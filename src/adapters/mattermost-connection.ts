@@ -385,6 +385,7 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
   private connectionId = '';
   private missedEvents = false;
   private helloSeen = false;
+  private started = false;
   private stopped = false;
   private resyncRunning: Promise<void> | undefined;
   private resyncAgain = false;
@@ -434,6 +435,8 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
    * first hello arrived. Throws MattermostStartError (and leaves nothing running) otherwise.
    */
   async start(): Promise<MattermostBot> {
+    if (this.started) throw new Error('MattermostConnection: start() may be called once; make a new connection to retry');
+    this.started = true;
     const base = this.baseUrl;
     if (!base) throw new MattermostStartError('bad_url', `MATTERMOST_URL "${this.options.url}" is not an http(s) URL: set it to your server's address, e.g. https://mattermost.example.org`);
     this.me = await this.checkToken(base);

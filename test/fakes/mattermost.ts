@@ -631,7 +631,7 @@ export class FakeMattermost extends EventEmitter {
     if (channel) channel.last_post_at = Math.max(channel.last_post_at, now);
     if (post.root_id) {
       const root = this.posts.get(post.root_id);
-      if (root) root.reply_count = [...this.posts.values()].filter((p) => p.root_id === root.id).length;
+      if (root) root.reply_count++;
     }
     this.emit('change');
     return post;
