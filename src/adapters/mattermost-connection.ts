@@ -382,7 +382,6 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
   private socket: GuardedSocket | undefined;
   private me: MattermostBot | undefined;
   private postLimit = FALLBACK_MAX_POST_SIZE;
-  private connectionId = '';
   private missedEvents = false;
   private helloSeen = false;
   private started = false;
@@ -599,7 +598,6 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
       const connectionId = hello.data.connection_id;
       const resync = this.missedEvents;
       this.missedEvents = false;
-      this.connectionId = connectionId;
       this.helloSeen = true;
       this.logger.info({ connectionId, resync }, 'Mattermost websocket connected');
       this.emit('connected', { connectionId, resync });
