@@ -157,8 +157,6 @@ interface SocketState {
   ws: WebSocket;
   userId: string | undefined;
   connection: Connection | undefined;
-  /** Frames the bot sent (pings, the challenge, typing), parsed. */
-  received: unknown[];
 }
 
 interface CommandHook {
@@ -746,7 +744,7 @@ export class FakeMattermost extends EventEmitter {
     }
     const sessionUser = this.userForToken(tokenFromHeader(req.headers.authorization));
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const state: SocketState = { ws, userId: sessionUser?.id, connection: undefined, received: [] };
+      const state: SocketState = { ws, userId: sessionUser?.id, connection: undefined };
       this.sockets.add(state);
       ws.on('close', () => {
         this.sockets.delete(state);
@@ -799,7 +797,6 @@ export class FakeMattermost extends EventEmitter {
       return;
     }
     this.framesReceived.push(message as Record<string, unknown>);
-    state.received.push(message);
     const seq = typeof message.seq === 'number' ? message.seq : 0;
     const reply = (body: Record<string, unknown>) => {
       const frame = { seq_reply: seq, ...body };

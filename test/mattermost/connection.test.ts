@@ -150,10 +150,11 @@ describe('websocket framing', () => {
   });
 
   it('answers pings and keeps one connection while they are answered', async () => {
-    const { connection } = open({ pingIntervalMs: 100 });
+    // A generous period: a stalled event loop longer than one period would look like a lost pong.
+    const { connection } = open({ pingIntervalMs: 500 });
     await connection.start();
-    await delay(450);
-    expect(fake.framesReceived.filter((f) => f.action === 'ping').length).toBeGreaterThanOrEqual(3);
+    await delay(1_200);
+    expect(fake.framesReceived.filter((f) => f.action === 'ping').length).toBeGreaterThanOrEqual(2);
     expect(fake.upgrades).toHaveLength(1);
   });
 });
@@ -366,14 +367,12 @@ describe('reconnects and resync', () => {
   });
 
   it('stops while waiting to reconnect', async () => {
-    const { connection } = open({ reconnect: { minMs: 200, maxMs: 500, jitterMs: 10, failuresBeforeBackoff: 3 } });
+    const { connection } = open({ reconnect: { minMs: 600, maxMs: 1_000, jitterMs: 10, failuresBeforeBackoff: 3 } });
     await connection.start();
-    fake.acceptWebsockets = false;
     fake.dropWebsockets();
     await delay(50);
     await connection.stop();
-    fake.acceptWebsockets = true;
-    await delay(500);
+    await delay(1_200);
     expect(fake.upgrades).toHaveLength(1);
   });
 
