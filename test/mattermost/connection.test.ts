@@ -1,0 +1,495 @@
+import mm from '@mattermost/client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocket as NodeWebSocket } from 'ws';
+import { installWebSocketGlobals, MattermostApiError, MattermostConnection, MattermostStartError, normalizeBaseUrl, retryAfterMs } from '../../src/adapters/mattermost-connection.ts';
+import { BOT_TOKEN, FakeMattermost, type FakeChannel, type FakeUser } from '../fakes/mattermost.ts';
+import { closedPort, connectTo, delay, waitForReceived } from './helpers.ts';
+
+let fake: FakeMattermost;
+let ana: FakeUser;
+let town: FakeChannel;
+const connections: MattermostConnection[] = [];
+
+beforeEach(async () => {
+  fake = await FakeMattermost.start({ maxPostSize: 5000 });
+  ana = fake.addUser({ username: 'ana' });
+  town = fake.addChannel({ name: 'adc-operations', members: [ana] });
+});
+
+afterEach(async () => {
+  for (const connection of connections.splice(0)) await connection.stop();
+  await fake.close();
+});
+
+function open(overrides: Parameters<typeof connectTo>[1] = {}) {
+  const made = connectTo(fake, overrides);
+  connections.push(made.connection);
+  return made;
+}
+
+describe('start: the token check', () => {
+  it('identifies the bot, reads MaxPostSize once and opens the websocket', async () => {
+    const { connection } = open();
+    const bot = await connection.start();
+    expect(bot).toEqual({ id: fake.bot.id, username: 'askpanda', isBot: true });
+    expect(connection.maxPostSize).toBe(5000);
+    expect(connection.connected).toBe(true);
+    expect(fake.callsTo('getMe')).toHaveLength(1);
+    expect(fake.callsTo('getMe')[0]!.token).toBe(BOT_TOKEN);
+    expect(fake.callsTo('getClientConfig')[0]!.query).toMatchObject({ format: 'old' });
+    await connection.sendTyping(town.id);
+    await connection.createPost({ channelId: town.id, message: 'hello' });
+    expect(fake.callsTo('getClientConfig')).toHaveLength(1);
+  });
+
+  it('stops with one line naming the setting for a bad token, without printing it', async () => {
+    const { connection } = open({ token: 'wrongtoken00000000000000aa' });
+    const error = await connection.start().catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(MattermostStartError);
+    const { reason, message } = error as MattermostStartError;
+    expect(reason).toBe('bad_token');
+    expect(message).toContain('MATTERMOST_TOKEN');
+    expect(message).toContain('401');
+    expect(message).not.toContain('wrongtoken');
+    expect(message).not.toContain('\n');
+    expect(fake.upgrades).toHaveLength(0);
+  });
+
+  it('says the server cannot be reached when nothing listens at the URL', async () => {
+    const port = await closedPort();
+    const { connection } = open({ url: `http://127.0.0.1:${port}` });
+    const error = (await connection.start().catch((err: unknown) => err)) as MattermostStartError;
+    expect(error.reason).toBe('unreachable');
+    expect(error.message).toContain(`http://127.0.0.1:${port}`);
+    expect(error.message).toContain('ECONNREFUSED');
+    expect(error.message).toContain('MATTERMOST_URL');
+  });
+
+  it('gives up on a server that does not answer, within the request time-out', async () => {
+    fake.fail('getMe', { hangMs: 10_000 });
+    const { connection } = open({ requestTimeoutMs: 300 });
+    const started = Date.now();
+    const error = (await connection.start().catch((err: unknown) => err)) as MattermostStartError;
+    expect(error.reason).toBe('timeout');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('tells a wrong base URL and a non-URL apart from a bad token', async () => {
+    const wrongPath = open({ url: `${fake.url}/mattermost` });
+    expect(((await wrongPath.connection.start().catch((e: unknown) => e)) as MattermostStartError).reason).toBe('not_mattermost');
+    const notUrl = open({ url: 'mattermost.cern.ch' });
+    const error = (await notUrl.connection.start().catch((e: unknown) => e)) as MattermostStartError;
+    expect(error.reason).toBe('bad_url');
+    expect(error.message).toContain('MATTERMOST_URL');
+  });
+
+  it('accepts a URL with /api/v4 or a trailing slash', () => {
+    expect(normalizeBaseUrl('https://mm.cern.ch/api/v4/')).toBe('https://mm.cern.ch');
+    expect(normalizeBaseUrl('https://mm.cern.ch/chat/')).toBe('https://mm.cern.ch/chat');
+    expect(normalizeBaseUrl('ftp://mm.cern.ch')).toBeUndefined();
+  });
+
+  it('falls back to the old 4000 limit when the server does not say', async () => {
+    fake.fail('getClientConfig', { status: 500 }, 3);
+    const { connection } = open();
+    await connection.start();
+    expect(connection.maxPostSize).toBe(4000);
+  });
+});
+
+describe('websocket framing', () => {
+  it('authenticates with the challenge (seq 1) and gets hello at seq 0 with a connection id', async () => {
+    // The real client on its own socket without an upgrade header: the challenge is the only auth.
+    installWebSocketGlobals();
+    const seen: Array<Record<string, unknown>> = [];
+    const messages: Array<{ event: string; seq: number; data: Record<string, unknown> }> = [];
+    const client = new mm.WebSocketClient({
+      newWebSocketFn: (url) => {
+        const socket = new NodeWebSocket(url);
+        socket.on('message', (data) => seen.push(JSON.parse(String(data)) as Record<string, unknown>));
+        return socket as unknown as WebSocket;
+      },
+    });
+    client.addMessageListener((message) => messages.push(message as unknown as (typeof messages)[number]));
+    try {
+      client.initialize(`ws://127.0.0.1:${fake.port}/api/v4/websocket`, BOT_TOKEN);
+      await fake.waitUntil(() => (seen.some((f) => f.seq_reply === 1) ? true : undefined), 5_000, 'the challenge reply');
+      expect(fake.framesReceived[0]).toEqual({ action: 'authentication_challenge', seq: 1, data: { token: BOT_TOKEN } });
+      const hello = seen.find((f) => f.event === 'hello')!;
+      expect(hello.seq).toBe(0);
+      expect(typeof (hello.data as Record<string, unknown>).connection_id).toBe('string');
+      expect(seen.find((f) => f.seq_reply === 1)).toMatchObject({ status: 'OK', seq_reply: 1 });
+      expect(messages[0]?.event).toBe('hello');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('closes a challenge with a bad token without a hello', async () => {
+    const socket = new NodeWebSocket(`ws://127.0.0.1:${fake.port}/api/v4/websocket`);
+    const frames: string[] = [];
+    socket.on('message', (d) => frames.push(String(d)));
+    await new Promise((resolve) => socket.on('open', resolve));
+    socket.send(JSON.stringify({ action: 'authentication_challenge', seq: 1, data: { token: 'nope' } }));
+    await new Promise((resolve) => socket.on('close', resolve));
+    expect(frames).toEqual([]);
+  });
+
+  it('authenticates the upgrade too and sends the challenge; the server numbers events from 1', async () => {
+    const { connection, received } = open();
+    await connection.start();
+    expect(fake.upgrades[0]).toMatchObject({ withToken: true, connectionId: '', sequenceNumber: '0' });
+    const challenge = await fake.waitUntil(() => fake.framesReceived.find((f) => f.action === 'authentication_challenge'), 2_000, 'the challenge');
+    expect(challenge).toMatchObject({ seq: 1, data: { token: BOT_TOKEN } });
+    // Authenticated at the upgrade already: the server ignores the challenge and does not reply.
+    expect(fake.framesSent.some((f) => f.seq_reply === 1)).toBe(false);
+    fake.userPosts(ana, town, 'first');
+    fake.userPosts(ana, town, 'second');
+    await waitForReceived(fake, received, () => true, 2);
+    expect(fake.framesSent.filter((f) => 'event' in f).map((f) => [f.event, f.seq])).toEqual([['hello', 0], ['posted', 1], ['posted', 2]]);
+  });
+
+  it('answers pings and keeps one connection while they are answered', async () => {
+    // A generous period: a stalled event loop longer than one period would look like a lost pong.
+    const { connection } = open({ pingIntervalMs: 500 });
+    await connection.start();
+    await delay(1_200);
+    expect(fake.framesReceived.filter((f) => f.action === 'ping').length).toBeGreaterThanOrEqual(2);
+    expect(fake.upgrades).toHaveLength(1);
+  });
+});
+
+describe('posted events', () => {
+  it('hands over a channel mention with the post decoded, its channel type and mentions', async () => {
+    const { connection, received } = open();
+    await connection.start();
+    const post = fake.userPosts(ana, town, '@askpanda why did job 6802258254 fail?');
+    const [event] = await waitForReceived(fake, received, (e) => e.post.id === post.id);
+    expect(event).toMatchObject({ event: 'posted', channelType: 'O', mentions: [fake.bot.id], source: 'websocket' });
+    expect(event!.post).toMatchObject({ id: post.id, user_id: ana.id, channel_id: town.id, root_id: '', message: post.message, type: '', props: {} });
+  });
+
+  it('leaves mentions empty when the server sends none, and marks DMs as D', async () => {
+    const { connection, received } = open();
+    await connection.start();
+    const plain = fake.userPosts(ana, town, 'nothing for the bot here');
+    const dm = fake.userPosts(ana, fake.directChannel(ana), 'what does pilot error 1213 mean?');
+    await waitForReceived(fake, received, (e) => e.post.id === dm.id);
+    const posted = fake.framesSent.filter((f) => f.event === 'posted').map((f) => f.data as Record<string, unknown>);
+    expect(posted[0]).not.toHaveProperty('mentions');
+    expect(typeof posted[0]!.post).toBe('string');
+    expect(received.find((e) => e.post.id === plain.id)!.mentions).toEqual([]);
+    expect(received.find((e) => e.post.id === dm.id)).toMatchObject({ channelType: 'D', mentions: [fake.bot.id] });
+  });
+
+  it('hands over edits as post_edited and its own posts too (the classifier drops them)', async () => {
+    const { connection, received } = open();
+    await connection.start();
+    const post = fake.userPosts(ana, town, '@askpanda typo');
+    fake.userEdits(post.id, '@askpanda fixed');
+    const own = await connection.createPost({ channelId: town.id, rootId: post.id, message: 'an answer' });
+    await waitForReceived(fake, received, (e) => e.post.id === own.id);
+    expect(received.map((e) => e.event)).toEqual(['posted', 'post_edited', 'posted']);
+    expect(received[1]!.post.message).toBe('@askpanda fixed');
+  });
+
+  it('hands over a replayed event again (exactly-once is the store claim’s job)', async () => {
+    const { connection, received } = open();
+    await connection.start();
+    const post = fake.userPosts(ana, town, '@askpanda hi');
+    await waitForReceived(fake, received, (e) => e.post.id === post.id);
+    fake.replayPosted(post.id);
+    await waitForReceived(fake, received, (e) => e.post.id === post.id, 2);
+  });
+
+  it('skips bad frames and bad posts without a crash or a reconnect', async () => {
+    const { connection, received } = open();
+    await connection.start();
+    fake.sendRaw('this is not json');
+    fake.sendRaw('[1,2,3]');
+    fake.sendWithNextSeq((seq) => JSON.stringify({ event: 'posted', seq })); // no data: replaced, seq kept
+    fake.sendEvent('posted', { post: '{not json', channel_type: 'O' });
+    fake.sendEvent('posted', { post: JSON.stringify({ id: 'x', message: 'no channel or user' }), channel_type: 'O' });
+    fake.sendEvent('posted', { post: JSON.stringify({ id: 'y', create_at: 1, user_id: ana.id, channel_id: town.id }), channel_type: 'O', mentions: '{"not":"an array"}' });
+    const good = fake.userPosts(ana, town, '@askpanda still there?');
+    await waitForReceived(fake, received, (e) => e.post.id === good.id);
+    expect(received.map((e) => e.post.id)).toEqual(['y', good.id]);
+    expect(received[0]!.mentions).toEqual([]);
+    expect(fake.upgrades).toHaveLength(1);
+    expect(connection.connected).toBe(true);
+  });
+
+  it('keeps delivering when the post handler throws or rejects', async () => {
+    let calls = 0;
+    const { connection } = open({
+      onPost: () => {
+        calls++;
+        fake.emit('change');
+        if (calls === 1) throw new Error('boom');
+        if (calls === 2) return Promise.reject(new Error('async boom'));
+      },
+    });
+    await connection.start();
+    for (const text of ['one', 'two', 'three']) fake.userPosts(ana, town, text);
+    await fake.waitUntil(() => (calls >= 3 ? true : undefined), 5_000, 'three deliveries');
+  });
+});
+
+describe('reconnects and resync', () => {
+  it('resumes after a dropped socket: same connection, queued posts delivered once, no resync', async () => {
+    const { connection, received } = open();
+    await connection.start();
+    const before = fake.userPosts(ana, town, '@askpanda before');
+    await waitForReceived(fake, received, (e) => e.post.id === before.id);
+    fake.acceptWebsockets = false;
+    fake.dropWebsockets();
+    await fake.waitUntil(() => (fake.upgrades.length >= 2 ? true : undefined), 5_000, 'a refused reconnect');
+    const during = fake.userPosts(ana, town, '@askpanda during the outage');
+    fake.acceptWebsockets = true;
+    await waitForReceived(fake, received, (e) => e.post.id === during.id);
+    const after = fake.userPosts(ana, town, '@askpanda after');
+    await waitForReceived(fake, received, (e) => e.post.id === after.id);
+    expect(received.map((e) => e.post.id)).toEqual([before.id, during.id, after.id]);
+    expect(fake.hellos).toHaveLength(1);
+    const resumed = fake.upgrades[fake.upgrades.length - 1]!;
+    expect(resumed.connectionId).toBe(fake.hellos[0]!.connectionId);
+    expect(fake.callsTo('getPostsSince')).toHaveLength(0);
+  });
+
+  it('after a restart (new connection id) re-reads recent posts and hands over each missed one once', async () => {
+    const elsewhere = fake.addChannel({ name: 'distributed-computing', members: [ana], type: 'P' });
+    const dmChannel = fake.directChannel(ana);
+    const idle = fake.addChannel({ name: 'idle', members: [ana] });
+    fake.pastPost(ana, idle, 'last week', Date.now() - 7 * 24 * 3600_000);
+    const { connection, received } = open();
+    const resynced: Array<{ posts: number; channels: number }> = [];
+    connection.on('resynced', (info) => resynced.push(info));
+    await connection.start();
+    const seen = fake.userPosts(ana, town, '@askpanda seen before the restart');
+    const threadRoot = fake.userPosts(ana, town, '@askpanda thread root');
+    await waitForReceived(fake, received, (e) => e.post.id === threadRoot.id);
+
+    fake.acceptWebsockets = false;
+    fake.restart();
+    await fake.waitUntil(() => (fake.upgrades.length >= 2 ? true : undefined), 5_000, 'a refused reconnect');
+    const missed = [
+      fake.userPosts(ana, town, '@askpanda missed in the channel'),
+      fake.userPosts(ana, elsewhere, '@askpanda missed in a private channel'),
+      fake.userPosts(ana, dmChannel, 'missed in the DM'),
+      fake.userPosts(ana, town, 'missed reply', { rootId: threadRoot.id }),
+    ];
+    fake.acceptWebsockets = true;
+    await fake.waitUntil(() => (resynced.length > 0 ? true : undefined), 5_000, 'a resync');
+    const live = fake.userPosts(ana, town, '@askpanda live after the restart');
+    await waitForReceived(fake, received, (e) => e.post.id === live.id);
+
+    expect(fake.hellos).toHaveLength(2);
+    expect(fake.hellos[1]!.connectionId).not.toBe(fake.hellos[0]!.connectionId);
+    const fromResync = received.filter((e) => e.source === 'resync');
+    expect(fromResync.map((e) => e.post.id)).toEqual(missed.map((p) => p.id));
+    expect(fromResync.map((e) => e.channelType)).toEqual(['O', 'P', 'D', 'O']);
+    const ids = received.map((e) => e.post.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.filter((id) => id === seen.id)).toHaveLength(1);
+    // The channel without recent posts is not read; the since window is the look-back.
+    const reads = fake.callsTo('getPostsSince');
+    expect(reads.map((c) => c.path)).not.toContain(`/api/v4/channels/${idle.id}/posts`);
+    const since = Number(reads[0]!.query.since);
+    expect(Date.now() - since).toBeGreaterThanOrEqual(10 * 60_000);
+    expect(Date.now() - since).toBeLessThan(11 * 60_000);
+    expect(resynced[0]).toMatchObject({ posts: 4 });
+  });
+
+  it('bounds the look-back window by the option, also for thread roots the server adds', async () => {
+    const { connection, received } = open({ resyncLookbackMs: 60_000 });
+    await connection.start();
+    fake.restart();
+    const oldRoot = fake.pastPost(ana, town, '@askpanda asked two minutes ago', Date.now() - 120_000);
+    const reply = fake.userPosts(ana, town, 'a new reply to it', { rootId: oldRoot.id });
+    const recent = fake.userPosts(ana, town, '@askpanda recent');
+    await waitForReceived(fake, received, (e) => e.post.id === recent.id);
+    // The server returns the old root with its new reply; only what is inside the window comes out.
+    const read = fake.callsTo('getPostsSince');
+    expect(read.length).toBeGreaterThan(0);
+    expect(received.map((e) => e.post.id)).toEqual([reply.id, recent.id]);
+  });
+
+  it('recovers from a sequence gap: reconnect, new hello, the skipped post re-read once', async () => {
+    const { connection, received } = open();
+    await connection.start();
+    fake.skipSequence();
+    const post = fake.userPosts(ana, town, '@askpanda arrives out of sequence');
+    const [event] = await waitForReceived(fake, received, (e) => e.post.id === post.id);
+    expect(event!.source).toBe('resync');
+    expect(fake.hellos).toHaveLength(2);
+    await delay(200);
+    expect(received.filter((e) => e.post.id === post.id)).toHaveLength(1);
+  });
+
+  it('reconnects when pings go unanswered (the CloseEvent polyfill path)', async () => {
+    const { connection, received } = open({ pingIntervalMs: 100 });
+    const disconnects: number[] = [];
+    connection.on('disconnected', ({ failures }) => disconnects.push(failures));
+    await connection.start();
+    fake.answerPings = false;
+    await fake.waitUntil(() => (fake.upgrades.length >= 2 ? true : undefined), 5_000, 'a reconnect after missed pongs');
+    fake.answerPings = true;
+    expect(disconnects.length).toBeGreaterThanOrEqual(1);
+    const post = fake.userPosts(ana, town, '@askpanda after the ping time-out');
+    await waitForReceived(fake, received, (e) => e.post.id === post.id);
+  });
+
+  it('keeps retrying with growing, jittered pauses until the server accepts again', async () => {
+    const { connection, received } = open({ reconnect: { minMs: 40, maxMs: 2_000, jitterMs: 20, failuresBeforeBackoff: 1 } });
+    await connection.start();
+    fake.acceptWebsockets = false;
+    fake.dropWebsockets();
+    await fake.waitUntil(() => (fake.upgrades.length >= 5 ? true : undefined), 10_000, 'four refused reconnects');
+    const refused = fake.upgrades.slice(1).map((u) => u.at);
+    const gaps = refused.slice(1).map((at, i) => at - refused[i]!);
+    expect(gaps[gaps.length - 1]!).toBeGreaterThan(gaps[0]!);
+    fake.acceptWebsockets = true;
+    const post = fake.userPosts(ana, town, '@askpanda back');
+    await waitForReceived(fake, received, (e) => e.post.id === post.id, 1, 10_000);
+  });
+
+  it('stops cleanly: no socket, no reconnect, no more posts', async () => {
+    const { connection, received } = open();
+    await connection.start();
+    await connection.stop();
+    await fake.waitUntil(() => (fake.socketCount === 0 ? true : undefined), 2_000, 'the socket to close');
+    fake.userPosts(ana, town, '@askpanda anyone?');
+    await delay(300);
+    expect(received).toHaveLength(0);
+    expect(fake.upgrades).toHaveLength(1);
+    // REST still works for answers being finished.
+    await connection.createPost({ channelId: town.id, message: 'finishing an answer' });
+  });
+
+  it('stops while waiting to reconnect', async () => {
+    const { connection } = open({ reconnect: { minMs: 600, maxMs: 1_000, jitterMs: 10, failuresBeforeBackoff: 3 } });
+    await connection.start();
+    fake.dropWebsockets();
+    await delay(50);
+    await connection.stop();
+    await delay(1_200);
+    expect(fake.upgrades).toHaveLength(1);
+  });
+
+  it('fails start with one line when the websocket never connects, leaving nothing running', async () => {
+    fake.acceptWebsockets = false;
+    const { connection } = open({ startTimeoutMs: 400 });
+    const error = (await connection.start().catch((e: unknown) => e)) as MattermostStartError;
+    expect(error.reason).toBe('websocket');
+    expect(error.message).toContain('/api/v4/websocket');
+    const attempts = fake.upgrades.length;
+    await delay(300);
+    expect(fake.upgrades.length).toBe(attempts);
+  });
+});
+
+describe('REST helpers', () => {
+  let connection: MattermostConnection;
+  beforeEach(async () => {
+    connection = open().connection;
+    await connection.start();
+  });
+
+  it('posts in a thread, patches, types in the thread and reacts', async () => {
+    const question = fake.userPosts(ana, town, '@askpanda why did job 6802258254 fail?');
+    const reply = await connection.createPost({ channelId: town.id, rootId: question.id, message: 'Looking…', props: { askpanda: { question: question.id } } });
+    expect(fake.posts.get(reply.id)).toMatchObject({ root_id: question.id, user_id: fake.bot.id, props: { from_bot: 'true', askpanda: { question: question.id } } });
+    const patched = await connection.patchPost(reply.id, { message: 'Job 6802258254 failed with pilot error 1305.' });
+    expect(patched.edit_at).toBeGreaterThan(0);
+    expect(fake.posts.get(reply.id)!.message).toBe('Job 6802258254 failed with pilot error 1305.');
+    await connection.sendTyping(town.id, question.id);
+    expect(fake.typing).toEqual([expect.objectContaining({ userId: fake.bot.id, channelId: town.id, parentId: question.id, via: 'rest' })]);
+    await connection.addReaction(question.id, 'eyes');
+    expect(fake.reactions).toEqual([expect.objectContaining({ user_id: fake.bot.id, post_id: question.id, emoji_name: 'eyes' })]);
+    await connection.removeReaction(question.id, 'eyes');
+    expect(fake.reactions).toEqual([]);
+  });
+
+  it('reads a thread oldest first with the root, bounded to the newest replies', async () => {
+    const root = fake.userPosts(ana, town, '@askpanda task 46374283?');
+    const replies = Array.from({ length: 10 }, (_, i) => fake.userPosts(ana, town, `reply ${i}`, { rootId: root.id }));
+    const { posts, truncated } = await connection.readThread(replies[4]!.id, { maxPosts: 3 });
+    expect(posts.map((p) => p.id)).toEqual([root.id, ...replies.slice(-3).map((p) => p.id)]);
+    expect(truncated).toBe(true);
+    const whole = await connection.readThread(root.id);
+    expect(whole.posts).toHaveLength(11);
+    expect(whole.truncated).toBe(false);
+    expect(fake.callsTo('getPostThread')[0]!.query).toMatchObject({ direction: 'up', perPage: '3' });
+  });
+
+  it('sends an ephemeral post, and reports a refusal as false', async () => {
+    expect(await connection.postEphemeral(ana.id, { channelId: town.id, message: 'only you see this' })).toBe(true);
+    expect(fake.ephemeral[0]).toMatchObject({ userId: ana.id, post: { message: 'only you see this', channel_id: town.id } });
+    fake.ephemeralAllowed = false;
+    expect(await connection.postEphemeral(ana.id, { channelId: town.id, message: 'refused' })).toBe(false);
+    expect(fake.callsTo('createPostEphemeral').map((c) => c.status)).toEqual([201, 403]);
+  });
+
+  it('gets a 400 for a post over MaxPostSize (counted in code points)', async () => {
+    await connection.createPost({ channelId: town.id, message: '😀'.repeat(5000) });
+    const error = (await connection.createPost({ channelId: town.id, message: '😀'.repeat(5001) }).catch((e: unknown) => e)) as MattermostApiError;
+    expect(error).toBeInstanceOf(MattermostApiError);
+    expect(error).toMatchObject({ route: 'createPost', status: 400, errorId: 'model.post.is_valid.message_length.app_error' });
+  });
+
+  it('reports permission errors with the server error id', async () => {
+    const closed = fake.addChannel({ name: 'secret', type: 'P', members: [ana], withBot: false });
+    const error = (await connection.createPost({ channelId: closed.id, message: 'x' }).catch((e: unknown) => e)) as MattermostApiError;
+    expect(error).toMatchObject({ status: 403, errorId: 'api.context.permissions.app_error' });
+  });
+
+  it('waits out a 429 with Retry-After and then succeeds', async () => {
+    fake.fail('createPost', { status: 429, retryAfterSeconds: 1 });
+    const started = Date.now();
+    const post = await connection.createPost({ channelId: town.id, message: 'after the rate limit' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(fake.callsTo('createPost').map((c) => c.status)).toEqual([429, 201]);
+    expect(fake.botPosts().map((p) => p.id)).toEqual([post.id]);
+  });
+
+  it('fails at once on a 429 that asks for too long a wait', async () => {
+    const impatient = open({ maxRetryAfterMs: 500 }).connection;
+    await impatient.start();
+    fake.fail('createPost', { status: 429, retryAfterSeconds: 60 });
+    const started = Date.now();
+    const error = (await impatient.createPost({ channelId: town.id, message: 'x' }).catch((e: unknown) => e)) as MattermostApiError;
+    expect(error).toMatchObject({ status: 429, errorId: 'rate_limited' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('times out a hanging write without repeating it', async () => {
+    const quick = open({ requestTimeoutMs: 200 }).connection;
+    await quick.start();
+    const post = await quick.createPost({ channelId: town.id, message: 'draft' });
+    fake.fail('patchPost', { hangMs: 5_000 });
+    const error = (await quick.patchPost(post.id, { message: 'final' }).catch((e: unknown) => e)) as MattermostApiError;
+    expect(error).toMatchObject({ status: 0, errorId: 'timeout' });
+    expect(fake.callsTo('patchPost')).toHaveLength(1);
+  });
+
+  it('retries a read after a 5xx', async () => {
+    const root = fake.userPosts(ana, town, 'root');
+    fake.fail('getPostThread', { status: 502 });
+    const { posts } = await connection.readThread(root.id);
+    expect(posts.map((p) => p.id)).toEqual([root.id]);
+    expect(fake.callsTo('getPostThread').map((c) => c.status)).toEqual([502, 200]);
+  });
+
+  it('reads users', async () => {
+    expect(await connection.getUser(ana.id)).toEqual({ id: ana.id, username: 'ana', isBot: false });
+  });
+});
+
+describe('retryAfterMs', () => {
+  it('reads seconds, an HTTP date, the reset header, or defaults to a second', () => {
+    expect(retryAfterMs(new Headers({ 'Retry-After': '3' }))).toBe(3000);
+    expect(retryAfterMs(new Headers({ 'Retry-After': new Date(10_000).toUTCString() }), 4_000)).toBe(6_000);
+    expect(retryAfterMs(new Headers({ 'X-Ratelimit-Reset': '2' }))).toBe(2000);
+    expect(retryAfterMs(new Headers())).toBe(1000);
+  });
+});
