@@ -1,4 +1,4 @@
-import { App as BoltApp, HTTPReceiver, LogLevel, type Logger as BoltLogger, type webApi } from '@slack/bolt';
+import { App as BoltApp, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger, type webApi } from '@slack/bolt';
 import { z } from 'zod';
 import type { App } from '../app.ts';
 import type { Conversation } from '../bot/conversation.ts';
@@ -63,6 +63,7 @@ export class SlackAdapter {
   private readonly core: Conversation;
   private readonly surface: SlackSurface;
   private readonly receiver: HTTPReceiver | undefined;
+  private readonly socketReceiver: SocketModeReceiver | undefined;
   /** The HTTP server this adapter started itself (none when mounted on the process's server). */
   private ownServer: HttpServer | undefined;
 
@@ -96,7 +97,8 @@ export class SlackAdapter {
       convoStore: false as const,
     };
     if (this.transport === 'socket') {
-      this.bolt = new BoltApp({ ...common, socketMode: true, appToken: slack.appToken });
+      this.socketReceiver = new SocketModeReceiver({ appToken: slack.appToken, logger: common.logger, installerOptions: { clientOptions } });
+      this.bolt = new BoltApp({ ...common, socketMode: true, receiver: this.socketReceiver });
     } else {
       // Bolt's receiver checks the v0 signature over the raw body; it is mounted on our server's
       // /slack/events instead of listening on a port of its own.
@@ -153,6 +155,12 @@ export class SlackAdapter {
     if (this.transport === 'socket') await this.bolt.stop().catch((err: unknown) => this.logger.warn({ err: errorMessage(err) }, 'Slack receiver did not stop cleanly'));
     await this.ownServer?.close();
     await this.core.stop(STOP_GRACE_MS);
+  }
+
+  /** For /readyz: the Socket Mode websocket is open (HTTP events need nothing beyond the server). */
+  get connected(): boolean {
+    if (this.transport === 'http') return true;
+    return this.socketReceiver?.client.websocket?.isActive() ?? false;
   }
 
   /** Resolves when every answer started so far is posted (tests, shutdown). */

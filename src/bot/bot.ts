@@ -65,6 +65,7 @@ export class Bot {
   private readonly logger: Logger;
   private readonly botUserIds: string[];
   private storeProblemReported = false;
+  private readonly botNames: string[] = [];
 
   constructor(private readonly deps: BotDeps) {
     this.commands = deps.commands ?? new CommandRegistry();
@@ -78,9 +79,16 @@ export class Bot {
     if (!this.botUserIds.includes(id)) this.botUserIds.push(id);
   }
 
-  /** The bot's own platform user ids (its mentions are stripped from questions). */
-  get userIds(): readonly string[] {
-    return this.botUserIds;
+  /** Platform usernames of the bot besides `bot.name` (a Mattermost bot account's username). */
+  addBotName(name: string): void {
+    if (!this.botNames.includes(name)) this.botNames.push(name);
+  }
+
+  /** The question without the bot's own mentions (its @names and platform user ids). */
+  stripMention(text: string): string {
+    let out = stripMention(text, this.deps.config.bot.name, this.botUserIds);
+    for (const name of this.botNames) out = stripMention(out, name, this.botUserIds);
+    return out;
   }
 
   get model(): ChatModel {
@@ -103,7 +111,7 @@ export class Bot {
     }
     const incoming = parsed.data;
     const progress = options.progress ?? (() => undefined);
-    const question = stripMention(incoming.text, this.deps.config.bot.name, this.botUserIds);
+    const question = this.stripMention(incoming.text);
 
     const problem = this.checkInput(question);
     if (problem) return toAnswer(errorDraft('general', 'bad_input', problem));

@@ -10,7 +10,6 @@ import { DraftStream } from './draft-stream.ts';
 import type { Turn } from './history.ts';
 import { findIds } from './ids.ts';
 import { threadKey, type Incoming } from './incoming.ts';
-import { stripMention } from './mention.ts';
 import { toAnswer } from './render.ts';
 import type { FeedbackContext, Surface, SurfacePlatform } from './surface.ts';
 import { ThinkingStatus } from './thinking-status.ts';
@@ -66,6 +65,8 @@ export interface SlashRequest<M> {
   respond(message: M, visibility: 'ephemeral' | 'in_channel'): Promise<void>;
   /** The notice for a channel the bot cannot post in. */
   cannotPost(err: unknown): M;
+  /** Told when the question has been posted in the channel (the platform's request can be answered now). */
+  accepted?: () => void;
 }
 
 export interface Vote {
@@ -131,6 +132,11 @@ export class Conversation {
     this.deps.bot.addBotUserId(id);
   }
 
+  /** The bot's username on a platform whose mentions are `@username` (Mattermost). */
+  addBotName(name: string): void {
+    this.deps.bot.addBotName(name);
+  }
+
   /** Questions waiting for a slot or being answered. */
   get queued(): number {
     return this.limit.pendingCount + this.limit.activeCount;
@@ -167,8 +173,12 @@ export class Conversation {
     );
   }
 
-  /** A 👍/👎 click: one vote per person and answer (changing one's mind overwrites it), then a thank-you. */
-  async vote<M>(surface: Surface<M>, vote: Vote): Promise<void> {
+  /**
+   * A 👍/👎 click: one vote per person and answer (changing one's mind overwrites it), then a
+   * thank-you: through `reply` when the platform answers the click itself (Mattermost), else as an
+   * ephemeral message.
+   */
+  async vote<M>(surface: Surface<M>, vote: Vote, reply?: (thanks: string) => void): Promise<void> {
     const record = {
       platform: surface.platform,
       rating: vote.rating,
@@ -183,6 +193,7 @@ export class Conversation {
     await this.deps.store.ns('feedback').set(`${surface.platform}:${vote.channel}:${vote.messageId}:${vote.user}`, record);
     this.logger.info({ platform: surface.platform, rating: vote.rating, channel: vote.channel, messageId: vote.messageId }, 'feedback stored');
     const thanks = vote.rating === 'up' ? 'Thanks, glad it helped.' : 'Thanks for telling me; the maintainers read these to improve the answers.';
+    if (reply) return reply(thanks);
     await surface
       .postEphemeral?.({ channel: vote.channel, thread: vote.thread === vote.messageId ? undefined : vote.thread }, vote.user, surface.renderNotice(thanks))
       .catch((err: unknown) => this.logger.debug({ err: String(err) }, 'could not thank for feedback'));
@@ -249,7 +260,7 @@ export class Conversation {
     log.info({ reason: refused.reason, retryAfterSeconds: refused.retryAfterSeconds }, 'busy: question turned away');
     questionsTotal.inc({ platform: surface.platform, agent: 'general', outcome: 'busy' });
     const text = `I am busy right now (${refused.reason}). Please ask again in about ${refused.retryAfterSeconds} s.`;
-    const messages = surface.render(toAnswer(errorDraft('general', 'busy', text)), { buttons: false, preface: message.preface });
+    const messages = surface.render(toAnswer(errorDraft('general', 'busy', text)), { where: { channel: message.channel, thread: message.thread }, buttons: false, preface: message.preface });
     await this.postAll(surface, { channel: message.channel, thread: message.thread }, messages, undefined).catch((err: unknown) => log.warn({ err: String(err) }, 'could not post the busy notice'));
   }
 
@@ -278,7 +289,7 @@ export class Conversation {
         deferHistorySave: (saved) => (historySaved = saved),
       });
       status.stop();
-      const messages = surface.render(answer, { preface: message.preface, buttons: true, feedback: feedbackContext(answer, this.asked(message.text)) });
+      const messages = surface.render(answer, { where, preface: message.preface, buttons: true, feedback: feedbackContext(answer, this.asked(message.text)) });
       await this.postAll(surface, where, messages, await draft.settle());
       answered = true;
     } catch (err) {
@@ -297,7 +308,7 @@ export class Conversation {
     if (parseCommand(text, this.deps.bot.commands).kind !== 'none') {
       const incoming: Incoming = { platform: surface.platform, channel: request.channel, thread: `slash:${request.id}`, user: request.user, text, isDirect: request.isDirect, messageId: request.id };
       const answer = await this.limit(() => this.deps.bot.handle(incoming, { newThread: true }));
-      for (const message of surface.render(answer, { buttons: false })) await request.respond(message, 'ephemeral');
+      for (const message of surface.render(answer, { where: { channel: request.channel, thread: incoming.thread }, buttons: false })) await request.respond(message, 'ephemeral');
       return;
     }
     // A question is asked in the channel, so everyone sees the answer and can follow up in its thread.
@@ -309,6 +320,7 @@ export class Conversation {
       await request.respond(request.cannotPost(err), 'ephemeral');
       return;
     }
+    request.accepted?.();
     await this.receive(surface, {
       channel: request.channel,
       thread: root,
@@ -373,7 +385,7 @@ export class Conversation {
   }
 
   private asked(text: string): string {
-    return stripMention(text, this.deps.config.bot.name, this.deps.bot.userIds);
+    return this.deps.bot.stripMention(text);
   }
 }
 

@@ -44,6 +44,8 @@ export interface SurfaceTiming {
 }
 
 export interface RenderOptions {
+  /** Where the messages will be posted (Mattermost signs its buttons for that channel and thread). */
+  where?: { channel: string; thread: string };
   /** A line above the answer, e.g. who clicked a follow-up button. */
   preface?: string;
   /** Follow-up and 👍/👎 buttons (off for ephemeral command answers). */

@@ -87,7 +87,15 @@ export const ConfigSchema = z.object({
     postIntervalMs: int(0, 60_000),
     streamUpdateMs: int(200, 60_000),
   }),
-  mattermost: z.object({ url: optionalHttpUrl, token: text }),
+  publicUrl: optionalHttpUrl,
+  mattermost: z.object({
+    url: optionalHttpUrl,
+    token: text,
+    slashTokens: z.array(text.min(1)),
+    actionSecret: text,
+    resyncMinutes: int(0, 24 * 60),
+    postUpdateMs: int(1000, 60_000),
+  }),
   digest: z.object({ cron: text.min(1), timezone: text.min(1), hours: int(1, 24 * 31) }),
 });
 
@@ -127,6 +135,8 @@ export const ENV_ALIASES: Record<string, string> = {
   'slack.apiUrl': 'SLACK_API_URL',
   'mattermost.url': 'MATTERMOST_URL',
   'mattermost.token': 'MATTERMOST_TOKEN',
+  'mattermost.slashTokens': 'MATTERMOST_SLASH_TOKEN',
+  publicUrl: 'ASKPANDA_PUBLIC_URL',
 };
 
 /** Keys whose values are never printed: in errors, logs, `--help` or `config` output. */

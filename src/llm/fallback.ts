@@ -4,6 +4,7 @@ import { silentLogger } from '../util/log.ts';
 import { fitToBudget } from './budget.ts';
 import { ModelUnavailableError, type ChatModel, type ChatRequest, type ChatResult, type ChatStreamEvent } from './chat-model.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
+import { llmCallsTotal } from '../server/metrics.ts';
 import { classifyFailure, type Failure } from './provider-error.ts';
 import { Semaphore } from './semaphore.ts';
 import { recordUsage } from './usage.ts';
@@ -170,6 +171,7 @@ export class FallbackChatModel implements ChatModel {
     }
     for (const [index, link] of remote.entries()) {
       if (link.breaker.isOpen()) {
+        llmCallsTotal.inc({ provider: providerOf(link.model.id), outcome: 'skipped' });
         skipped.push({ model: link.model.id, reason: `skipped for ${Math.ceil(link.breaker.remainingMs() / 1000)} s after failures` });
         continue;
       }
@@ -194,6 +196,7 @@ export class FallbackChatModel implements ChatModel {
 
   private succeeded(link: Link, result: ChatResult): void {
     link.breaker.recordSuccess();
+    llmCallsTotal.inc({ provider: providerOf(link.model.id), outcome: 'ok' });
     recordUsage(result.model, result.usage);
     this.logger.debug({ model: result.model, usage: result.usage }, 'model answered');
   }
@@ -203,6 +206,7 @@ export class FallbackChatModel implements ChatModel {
     if (callerSignal?.aborted) throw err;
     const failure: Failure = attempt.timedOut() ? { kind: 'timeout', message: 'timed out' } : classifyFailure(err);
     link.breaker.recordFailure(failure.retryAfterMs);
+    llmCallsTotal.inc({ provider: providerOf(link.model.id), outcome: failure.kind });
     const reason = describe(failure, this.options.timeoutMs);
     skipped.push({ model: link.model.id, reason });
     this.logger.warn({ model: link.model.id, kind: failure.kind, status: failure.status, breakerOpen: link.breaker.isOpen() }, `model call failed (${reason}); trying the next`);
@@ -231,4 +235,9 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/** "openai:gpt-4o-mini" → "openai": the metrics label is the provider, a closed set. */
+function providerOf(modelId: string): string {
+  return modelId.split(':')[0] ?? 'unknown';
 }

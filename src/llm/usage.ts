@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Usage } from './chat-model.ts';
+import { llmCostUsdTotal, llmTokensTotal } from '../server/metrics.ts';
 
 /**
  * List prices in USD per million tokens (input, output), for estimates only: providers change them
@@ -88,5 +89,9 @@ export async function withAnswerUsage<T>(work: () => Promise<T>): Promise<{ resu
 /** Counts one model call to the process totals and to the current answer, if any. */
 export function recordUsage(model: string, usage: Usage): void {
   processUsage.record(model, usage);
+  const provider = model.split(':')[0] ?? 'unknown';
+  llmTokensTotal.inc({ provider, kind: 'input' }, usage.inputTokens);
+  llmTokensTotal.inc({ provider, kind: 'output' }, usage.outputTokens);
+  llmCostUsdTotal.inc({ provider }, estimateCostUsd(model, usage));
   answerScope.getStore()?.record(model, usage);
 }

@@ -1,6 +1,7 @@
 import type Keyv from 'keyv';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { recordMonitorCacheHit } from './monitor-health.ts';
 import type { Config } from '../config/schema.ts';
 import { AskPandaError } from '../util/errors.ts';
 import { TtlCache } from './cache.ts';
@@ -207,19 +208,23 @@ export class PandaClient {
 
   private async cached<T>(key: string, ttl: (value: T) => number, load: () => Promise<T>, persist?: { persistIf: (value: T) => boolean; schema: z.ZodType<T> }): Promise<T> {
     const cache = key.startsWith('scan:') ? this.scanCache : this.cache;
+    let fetched = false;
     const loadThrough = async (): Promise<T> => {
       if (persist && this.persistent) {
         const stored: unknown = await this.persistent.get(`panda:${this.cacheScope}:${key}`).catch(() => undefined);
         const parsed = stored === undefined ? undefined : persist.schema.safeParse(stored);
         if (parsed?.success) return parsed.data;
       }
+      fetched = true;
       const value = await load();
       if (persist && this.persistent && persist.persistIf(value)) {
         await this.persistent.set(`panda:${this.cacheScope}:${key}`, value, this.logTtlMs).catch(() => undefined);
       }
       return value;
     };
-    return (await cache.getOrLoad(key, (value) => ttl(value as T), loadThrough)) as T;
+    const value = (await cache.getOrLoad(key, (value) => ttl(value as T), loadThrough)) as T;
+    if (!fetched) recordMonitorCacheHit(key);
+    return value;
   }
 }
 

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { AskPandaError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { redactSecrets } from '../util/redact.ts';
+import { recordMonitorRequest } from './monitor-health.ts';
 
 /** What a request is about, so a failure message can name it and the page to open instead. */
 export interface Subject {
@@ -135,9 +136,11 @@ export class MonitorHttp {
         response = await getStream(this.url(pathAndQuery), this.headers('text/plain, */*'), signal);
       } catch (err) {
         release();
+        recordMonitorRequest(pathAndQuery, signal.aborted ? 'timeout' : 'error', signal.aborted ? 'timeout' : errText(err));
         throw err;
       }
       const status = response.statusCode ?? 0;
+      recordMonitorRequest(pathAndQuery, status === 429 ? 'rate_limited' : status === 404 || status === 400 ? 'not_found' : status >= 400 ? 'error' : 'ok', `HTTP ${status}`);
       if (status === 404 || status === 400) {
         response.destroy();
         release();
@@ -201,7 +204,15 @@ export class MonitorHttp {
   private async fetchOnce(pathAndQuery: string, accept: string, signal: AbortSignal): Promise<Response> {
     this.stats.requests++;
     this.logger.debug({ url: redactSecrets(this.url(pathAndQuery)) }, 'monitor request');
-    return fetch(this.url(pathAndQuery), { headers: this.headers(accept), signal, redirect: 'follow' });
+    try {
+      const response = await fetch(this.url(pathAndQuery), { headers: this.headers(accept), signal, redirect: 'follow' });
+      const status = response.status;
+      recordMonitorRequest(pathAndQuery, status === 429 ? 'rate_limited' : status === 404 ? 'not_found' : status >= 400 ? 'error' : 'ok', `HTTP ${status}`);
+      return response;
+    } catch (err) {
+      recordMonitorRequest(pathAndQuery, signal.aborted ? 'timeout' : 'error', signal.aborted ? 'timeout' : errText(err));
+      throw err;
+    }
   }
 
   private checkStatus(response: StatusView, subject: Subject): void {
