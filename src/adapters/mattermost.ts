@@ -7,7 +7,7 @@ import type { Logger } from '../util/log.ts';
 import { errorMessage } from '../util/errors.ts';
 import { MattermostConnection, normalizeBaseUrl, type MattermostBot, type MattermostConnectionOptions } from './mattermost-connection.ts';
 import { classifyPost, type MattermostPostEvent } from './mattermost-events.ts';
-import { actionSecretFromToken, verifyActionRequest, type MattermostPostBody } from './mattermost-render.ts';
+import { actionSecretFromToken, verifyActionRequest } from './mattermost-render.ts';
 import { MattermostSurface } from './mattermost-surface.ts';
 
 export const MATTERMOST_PATHS = { command: '/mattermost/command', actions: '/mattermost/actions' } as const;
