@@ -4,7 +4,7 @@ import { z } from 'zod';
 export const AGENT_KINDS = ['job', 'task', 'documents', 'general', 'command'] as const;
 export type AgentKind = (typeof AGENT_KINDS)[number];
 
-export const ERROR_KINDS = ['bad_input', 'not_found', 'monitor_unavailable', 'llm_unavailable', 'rate_limited'] as const;
+export const ERROR_KINDS = ['bad_input', 'not_found', 'monitor_unavailable', 'llm_unavailable', 'rate_limited', 'busy', 'forbidden'] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 export const SectionSchema = z.object({ title: z.string(), body: z.string() });

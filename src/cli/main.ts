@@ -3,6 +3,7 @@ import { askCommand } from './ask.ts';
 import { chatCommand } from './chat.ts';
 import { serveCommand } from './serve.ts';
 import { ingestCommand } from './ingest.ts';
+import { digestCommand } from './digest.ts';
 
 /**
  * `askpanda` — every subcommand is one file in src/cli; each loads the configuration itself so
@@ -19,6 +20,7 @@ program.addCommand(serveCommand());
 program.addCommand(chatCommand());
 program.addCommand(askCommand());
 program.addCommand(ingestCommand());
+program.addCommand(digestCommand());
 // addCommand() does not copy these settings; every subcommand reports usage errors the same way.
 for (const command of program.commands) command.exitOverride().showHelpAfterError(`(run askpanda ${command.name()} --help for usage)`);
 
