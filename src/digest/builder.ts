@@ -181,7 +181,7 @@ function taskBlock(digest: TaskDigest, data: TaskWindowData, input: DigestBuildI
   const zone = input.timezone;
   const progress = progressText(data.task);
   if (digest.quiet) {
-    return `No new failures in [task ${data.jeditaskid}](${input.links.taskPage(data.jeditaskid)}) since ${since(data, zone)}${digest.status ? ` (${digest.status}${progress ? `; ${progress}` : ''})` : ''}.`;
+    return `No new failures in [task ${data.jeditaskid}](${input.links.taskPage(data.jeditaskid)}) since ${since(data, zone)}${digest.status ? ` · ${digest.status}${progress ? `, ${progress}` : ''}` : ''}.`;
   }
   const name = data.task?.taskname ? ` · \`${clip(data.task.taskname, 90)}\`` : '';
   const lines = [`**${taskLink(data, input)}**${name} · ${statusText(digest)}`];
@@ -263,6 +263,10 @@ export function buildDigest(input: DigestBuildInput): BuiltDigest {
   const shown = input.quiet === 'silent' ? entries.filter((e) => !e.digest.quiet) : entries;
   if (shown.length === 0) return { tasks: digests };
 
+  // Nothing new in a single task: one line, nothing around it.
+  if (shown.length === 1 && shown[0]!.digest.quiet && !shown[0]!.data.missedRuns) {
+    return { message: { markdown: taskBlock(shown[0]!.digest, shown[0]!.data, input, true), details: [] }, tasks: digests };
+  }
   const first = shown[0]!.data.window;
   const shared = shown.every((e) => e.data.window.after === first.after && e.data.window.until === first.until) ? first : undefined;
   const top = input.summaryLine ? `_${clip(input.summaryLine, 300)}_\n` : '';
