@@ -59,6 +59,8 @@ function runCommand(): Command {
 
 export function digestCommand(): Command {
   const command = new Command('digest')
+    // Options after `run` are run's own (both have --json).
+    .enablePositionalOptions()
     .description("Digests of a task's new failures. `digest --task N` prints one without posting or recording it; `digest run` posts the due ones.")
     .option('--task <id>', 'the JEDI task id')
     .option('--since <iso>', 'start of the window (ISO-8601, UTC when no zone is given); default 24 hours ago')

@@ -14,6 +14,8 @@ const program = new Command()
   .description('Chat bot for PanDA users: explains job and task failures and answers PanDA documentation questions.\nConfiguration: config/default.yaml, overridden by environment variables (see README).')
   .version('0.1.0')
   .exitOverride()
+  // Options belong to the command they follow (`digest --json` and `digest run --json` differ).
+  .enablePositionalOptions()
   .showHelpAfterError('(run askpanda --help for usage)');
 
 program.addCommand(serveCommand());
