@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatedFailures, startFakeBigPanda, watchedTask, type FakeBigPanda } from '../fakes/bigpanda.ts';
 import type { Store } from '../../src/storage/store.ts';
+import type { RunReport } from '../../src/digest/runner.ts';
 import { RecordingPoster, fakeClient, hour, openTestStore, runnerOn, subscribe, t, testConfig } from './helpers.ts';
 
 const TASK = 46500001;
@@ -58,7 +59,7 @@ describe('a virtual week', () => {
     const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster);
     const sub = await subscribe(subs, { jeditaskid: TASK, at: '2025-09-08T06:00:00Z' });
 
-    const reports = [];
+    const reports: RunReport[] = [];
     const tick = async (from: string, to: string, stepMs = hour) => {
       for (let now = at(from); now <= at(to); now += stepMs) reports.push(await runner.run(new Date(now)));
     };
