@@ -31,6 +31,19 @@ export function serveCommand(): Command {
           process.exit(1);
         }
       }
+      if (app.config.digest.scheduler) {
+        // The tick posts through whatever src/digest/wiring.ts registers for each platform.
+        const { digestPosters, platformsWithoutPoster } = await import('../digest/wiring.ts');
+        const { startDigestScheduler } = await import('../digest/service.ts');
+        const posters = await digestPosters(app);
+        if (posters.platforms.length) {
+          const scheduler = startDigestScheduler(app, posters);
+          stoppers.push(() => scheduler.stop());
+          app.logger.info({ platforms: posters.platforms }, 'digest scheduler started (one tick a minute)');
+        }
+        const missing = platformsWithoutPoster(app, posters);
+        if (missing.length) process.stderr.write(`askpanda: digests cannot be posted to ${missing.join(' or ')} yet (not wired in: src/digest/wiring.ts); subscriptions made there wait and go out, combined, once they can.\n`);
+      }
       const stop = async () => {
         for (const stopOne of stoppers.reverse()) await stopOne().catch(() => undefined);
         await app.close();
