@@ -56,6 +56,8 @@ export interface RunReport {
   /** Tasks whose last digest went out (final state): those subscriptions ended. */
   ended: number[];
   monitorRequests: number;
+  /** Milliseconds spent building each channel's message (the benchmark's per-channel figure). */
+  buildMs: number[];
 }
 
 interface DueWindow {
@@ -126,7 +128,7 @@ export class DigestRunner {
     const atMs = at.getTime();
     const { subscriptions, settings, poster } = this.deps;
     const requestsBefore = this.deps.client.stats.requests;
-    const report: RunReport = { at: iso(atMs), due: 0, posted: [], quiet: 0, claimedElsewhere: 0, waitingForMonitor: [], failedPosts: [], unpostable: [], ended: [], monitorRequests: 0 };
+    const report: RunReport = { at: iso(atMs), due: 0, posted: [], quiet: 0, claimedElsewhere: 0, waitingForMonitor: [], failedPosts: [], unpostable: [], ended: [], monitorRequests: 0, buildMs: [] };
 
     const byChannel = new Map<string, { target: DigestTarget; windows: DueWindow[] }>();
     const unpostable = new Map<string, number>();
@@ -224,12 +226,14 @@ export class DigestRunner {
     }
     if (ready.length === 0) return;
 
+    const buildStart = performance.now();
     const built: BuiltDigest = buildDigest({
       tasks: ready.map((w) => byWindow.get(w)!),
       timezone: ready[0]!.subscription.timezone,
       quiet: settings.quiet,
       links: { taskPage: (id) => this.deps.client.taskPage(id), jobPage: (id) => this.deps.client.jobPage(id) },
     });
+    report.buildMs.push(performance.now() - buildStart);
     let message = built.message;
     if (message && this.deps.summarize) {
       const line = await this.deps.summarize(message, built.tasks).catch(() => undefined);
