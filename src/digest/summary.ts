@@ -30,6 +30,7 @@ export function modelSummary(model: ChatModel, timeoutMs = 20_000): ((message: D
         temperature: 0,
         signal: controller.signal,
       });
+      if (result.model === 'offline') return undefined;
       const line = result.text.split('\n').map((l) => l.trim()).find(Boolean) ?? '';
       return line.replace(/^[*_#>\s-]+|[*_\s]+$/g, '').slice(0, 300) || undefined;
     } catch {
