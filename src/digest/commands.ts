@@ -21,6 +21,9 @@ export interface DigestCommandDeps {
   now?: () => number;
 }
 
+/** Surfaces that can receive a digest later: chat channels, and the terminal (printed by `digest run`). */
+const DIGEST_SURFACES: readonly string[] = ['slack', 'mattermost', 'cli', 'console'];
+
 export const SUBSCRIBE_USAGE = 'subscribe task N [daily at HH:MM | weekdays at HH:MM | every Nh] [tz Area/City]';
 
 type Parsed<T> = { ok: T } | { problem: string };
@@ -98,6 +101,9 @@ export function digestCommands(deps: DigestCommandDeps): Command[] {
     usage: SUBSCRIBE_USAGE,
     accepts: () => true,
     async run({ incoming, args }): Promise<AnswerDraft> {
+      if (!DIGEST_SURFACES.includes(incoming.platform)) {
+        return errorDraft('command', 'bad_input', 'Digests are posted in Slack or Mattermost channels (or printed by `askpanda digest run` for the terminal), so I cannot subscribe here; say `subscribe task N` in the channel that should get them.');
+      }
       const refusal = changeRefusal(config, incoming);
       if (refusal) return errorDraft('command', 'forbidden', refusal);
       const parsed = parseSubscribeArgs(args, defaultSchedule(config));

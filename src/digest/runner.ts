@@ -214,6 +214,9 @@ export class DigestRunner {
     const maxDelayMs = settings.maxDelayMinutes * 60_000;
     const ready: DueWindow[] = [];
     for (const window of windows) {
+      // Unsubscribed while this run fetched: nothing is posted for it any more.
+      const current = await subscriptions.get(window.subscription.platform, window.subscription.channel, window.subscription.jeditaskid);
+      if (current?.id !== window.subscription.id) continue;
       const collected = byWindow.get(window)!;
       if (!collected.errorsFetch.ok && atMs - window.end < maxDelayMs) {
         const retryAt = iso(atMs + settings.retryMinutes * 60_000);

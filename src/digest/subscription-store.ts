@@ -60,6 +60,12 @@ export class SubscriptionStore {
         if (parsed.success) states.set(parsed.data.subscriptionId, parsed.data);
       }
     }
+    // State left by a run that raced an unsubscribe: nothing reads it again; cleared after a day.
+    const live = new Set(subscriptions.map((sub) => sub.id));
+    const dayAgo = Date.now() - 86_400_000;
+    for (const [id, state] of states) {
+      if (!live.has(id) && Date.parse(state.updatedAt) < dayAgo) await this.subs.delete(this.prefix + keys.state(id)).catch(() => undefined);
+    }
     // Deterministic order (creation, then id): runs and listings do not depend on the backend's order.
     subscriptions.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
     return subscriptions.map((subscription) => ({ subscription, state: states.get(subscription.id) }));

@@ -115,6 +115,11 @@ describe('subscribe', () => {
     expect((await say(`subscribe task ${TASK_STATES.done}`)).error).toEqual({ kind: 'bad_input', message: `Task ${TASK_STATES.done} is already done, so it will have no new failures to report; I did not subscribe this channel.` });
   });
 
+  it('refuses surfaces that cannot receive a digest later', async () => {
+    const { say } = await setup();
+    expect((await say(`subscribe task ${DEMO_TASK_ID}`, { platform: 'http', channel: 'web' })).error?.message).toBe('Digests are posted in Slack or Mattermost channels (or printed by `askpanda digest run` for the terminal), so I cannot subscribe here; say `subscribe task N` in the channel that should get them.');
+  });
+
   it('says so, and stores nothing, when the monitor cannot be asked', async () => {
     const { say, subscriptions } = await setup();
     fake.setDown(true);

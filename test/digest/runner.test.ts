@@ -177,6 +177,27 @@ describe('exactly once', () => {
   });
 });
 
+describe('unsubscribe during a run', () => {
+  it('posts nothing for a subscription removed while the run was fetching', async () => {
+    const config = testConfig();
+    const poster = new RecordingPoster();
+    const s = await store();
+    const client = fakeClient(config, fake.url);
+    const { runner, subs } = runnerOn(s, client, poster);
+    const sub = await subscribe(subs, { jeditaskid: 46500003, channel: 'C0GONE2', at: '2025-09-08T06:00:00Z' });
+    // The unsubscribe lands while the run waits for the monitor.
+    const original = client.tasksWithJobCounts.bind(client);
+    client.tasksWithJobCounts = async (ids) => {
+      await subs.remove(sub);
+      return original(ids);
+    };
+    const report = await runner.run(t('2025-09-08T08:00:00Z'));
+    expect(report.posted).toHaveLength(0);
+    expect(poster.posts).toHaveLength(0);
+    expect(await subs.loadAll()).toEqual([]);
+  });
+});
+
 describe('monitor down', () => {
   it('retries on later ticks and posts the complete digest once the monitor is back', async () => {
     const config = testConfig();
