@@ -10,6 +10,11 @@ import { createAgents } from './agents/registry.ts';
 import { withAnswerExtras } from './agents/answer-extras.ts';
 import { createModelSelector } from './agents/model-selector.ts';
 import type { Agent, Route } from './agents/agent.ts';
+import { CommandRegistry } from './bot/commands.ts';
+import { connectMonitor } from './panda/connect.ts';
+import type { PandaClient } from './panda/client.ts';
+import { SubscriptionStore } from './digest/subscription-store.ts';
+import { digestCommands } from './digest/commands.ts';
 import { createLogger } from './util/log.ts';
 
 /** Everything a surface needs, built once from the configuration (the composition root). */
@@ -18,6 +23,9 @@ export interface App {
   logger: Logger;
   store: Store;
   model: ChatModel;
+  /** The one BigPanDA client of the process (agents and digests share its cache and concurrency cap). */
+  panda: PandaClient;
+  subscriptions: SubscriptionStore;
   bot: Bot;
   /** The conversation core every chat adapter posts through (claims, order, status, drafts). */
   conversation: Conversation;
@@ -47,15 +55,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const model: ChatModel = await createChatModel(config, logger, banners);
   const history = new ThreadHistory(store.ns('history'), config.history);
+  const demo = options.demo ?? config.demo;
+  const panda = await connectMonitor({ config, store, logger, demo, closers });
+  const subscriptions = new SubscriptionStore(store);
+  const commands = new CommandRegistry();
+  for (const command of digestCommands({ config, subscriptions, client: panda })) commands.register(command);
   let agents: Partial<Record<Route['agent'], Agent>>;
   if (options.agents) {
     agents = options.agents;
   } else {
-    const created = await createAgents({ config, store, logger, banners, closers, demo: options.demo ?? config.demo });
+    const created = await createAgents({ config, store, logger, banners, closers, demo, panda });
     // Every answer gets grounded follow-ups and its token count, whichever agent wrote it.
     agents = Object.fromEntries(Object.entries(created).map(([kind, agent]) => [kind, withAnswerExtras(agent)]));
   }
-  const bot = new Bot({ config, history, model, agents, logger, selector: createModelSelector(model, logger, { timeoutMs: Math.min(config.llm.timeoutMs, 15_000) }), onStoreProblem: options.onStoreProblem });
+  const bot = new Bot({ config, history, model, agents, commands, logger, selector: createModelSelector(model, logger, { timeoutMs: Math.min(config.llm.timeoutMs, 15_000) }), onStoreProblem: options.onStoreProblem });
 
   const conversation = new Conversation({ bot, store, config, logger });
   closers.push(() => conversation.stop());
@@ -65,6 +78,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     logger,
     store,
     model,
+    panda,
+    subscriptions,
     bot,
     conversation,
     banners,

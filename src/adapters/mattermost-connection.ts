@@ -449,6 +449,20 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
     return this.me;
   }
 
+  /**
+   * Checks the token and reads the post limit, without a websocket: for posting only
+   * (`askpanda digest run` from system cron). Throws MattermostStartError like start().
+   */
+  async startRest(): Promise<MattermostBot> {
+    if (this.started) throw new Error('MattermostConnection: start() may be called once; make a new connection to retry');
+    this.started = true;
+    const base = this.baseUrl;
+    if (!base) throw new MattermostStartError('bad_url', `MATTERMOST_URL "${this.options.url}" is not an http(s) URL: set it to your server's address, e.g. https://mattermost.example.org`);
+    this.me = await this.checkToken(base);
+    this.postLimit = await this.readMaxPostSize();
+    return this.me;
+  }
+
   /** Closes the websocket and stops resyncing. REST helpers keep working, so answers can finish. */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -18,8 +18,8 @@ const CALLBACK_MAX_BYTES = 64 * 1024;
 const BUTTON_MAX_AGE_MS = 30 * 24 * 60 * 60 * 1000;
 
 export interface MattermostAdapterOptions {
-  /** The process's one HTTP server: the slash command and button callbacks are served on it. */
-  server: HttpServer;
+  /** The process's one HTTP server: the slash command and button callbacks are served on it (none: posting only). */
+  server?: HttpServer;
   /** How long an answer may take before the typing indicator and 👀 appear (default 300 ms). */
   statusDelayMs?: number;
   /** Transport settings (reconnect pacing, timeouts), mostly for tests. */
@@ -73,22 +73,25 @@ export class MattermostAdapter {
       onPost: (event) => this.onPost(event),
       ...options.connection,
     });
-    const publicUrl = (app.config.publicUrl || `http://127.0.0.1:${options.server.port ?? app.config.port}`).replace(/\/+$/, '');
+    const publicUrl = (app.config.publicUrl || `http://127.0.0.1:${options.server?.port ?? app.config.port}`).replace(/\/+$/, '');
     this.surface = new MattermostSurface(this.connection, { actionsUrl: `${publicUrl}${MATTERMOST_PATHS.actions}`, actionSecret: this.actionSecret, statusDelayMs: options.statusDelayMs ?? 300, draftUpdateMs: mm.postUpdateMs }, this.logger);
     options.server
-      .add({ method: 'POST', path: MATTERMOST_PATHS.command, maxBodyBytes: CALLBACK_MAX_BYTES, timeoutMs: 10_000, handler: (r) => this.onSlashCommand(r) })
+      ?.add({ method: 'POST', path: MATTERMOST_PATHS.command, maxBodyBytes: CALLBACK_MAX_BYTES, timeoutMs: 10_000, handler: (r) => this.onSlashCommand(r) })
       .add({ method: 'POST', path: MATTERMOST_PATHS.actions, maxBodyBytes: CALLBACK_MAX_BYTES, timeoutMs: 10_000, handler: (r) => this.onAction(r) });
   }
 
-  /** Checks the token, connects the websocket; throws MattermostStartError with one line for the operator. */
-  async start(): Promise<MattermostBot> {
-    this.me = await this.connection.start();
+  /**
+   * Checks the token and connects the websocket (`receive: false`: no websocket, for posting digests
+   * only); throws MattermostStartError with one line for the operator.
+   */
+  async start(options: { receive?: boolean } = {}): Promise<MattermostBot> {
+    this.me = options.receive === false ? await this.connection.startRest() : await this.connection.start();
     this.core.addBotName(this.me.username);
     this.core.attach(this.surface);
     this.connection.on('connected', ({ resync }) => {
       if (resync) this.logger.info('Mattermost reconnected with a new connection: re-reading recent posts for missed questions');
     });
-    this.logger.info({ bot: this.me.username, maxPostSize: this.connection.maxPostSize, slashCommand: this.slashTokens.length > 0 }, 'Mattermost connected');
+    this.logger.info({ bot: this.me.username, maxPostSize: this.connection.maxPostSize, slashCommand: this.slashTokens.length > 0, receive: options.receive !== false }, 'Mattermost connected');
     return this.me;
   }
 
@@ -96,10 +99,9 @@ export class MattermostAdapter {
     return this.connection.connected;
   }
 
-  /** Stops taking posts (websocket closed), then gives answers in progress a bounded time. */
-  async stop(graceMs = 10_000): Promise<void> {
+  /** Stops taking posts (websocket closed); answers in progress are finished by the conversation core (App.close). */
+  async stop(): Promise<void> {
     await this.connection.stop().catch((err: unknown) => this.logger.warn({ err: errorMessage(err) }, 'Mattermost websocket did not close cleanly'));
-    await this.core.stop(graceMs);
   }
 
   async idle(): Promise<void> {

@@ -12,9 +12,6 @@ import { SlackSurface, slackError } from './slack-surface.ts';
 
 export { slackError };
 
-/** Slack's own shutdown grace is short; answers still running after this are abandoned. */
-const STOP_GRACE_MS = 10_000;
-
 export type SlackTransport = 'socket' | 'http';
 
 export interface SlackAdapterOptions {
@@ -64,6 +61,7 @@ export class SlackAdapter {
   private readonly surface: SlackSurface;
   private readonly receiver: HTTPReceiver | undefined;
   private readonly socketReceiver: SocketModeReceiver | undefined;
+  private receiving = false;
   /** The HTTP server this adapter started itself (none when mounted on the process's server). */
   private ownServer: HttpServer | undefined;
 
@@ -109,7 +107,8 @@ export class SlackAdapter {
     this.register();
   }
 
-  async start(): Promise<SlackStarted> {
+  /** Connects; `receive: false` only checks the token and posts (digests from `askpanda digest run`). */
+  async start(options: { receive?: boolean } = {}): Promise<SlackStarted> {
     try {
       await this.bolt.init();
     } catch (err) {
@@ -120,6 +119,8 @@ export class SlackAdapter {
     this.surface.botUserId = botUserId;
     if (botUserId) this.core.addBotUserId(botUserId);
     this.core.attach(this.surface);
+    if (options.receive === false) return { transport: this.transport, botUserId };
+    this.receiving = true;
     if (this.transport === 'socket') {
       try {
         await this.bolt.start();
@@ -150,11 +151,11 @@ export class SlackAdapter {
     return { transport: 'http', port: listening, botUserId };
   }
 
-  /** Stops receiving, then gives answers in progress a few seconds to be posted. */
+  /** Stops receiving events; answers in progress are finished by the conversation core (App.close). */
   async stop(): Promise<void> {
-    if (this.transport === 'socket') await this.bolt.stop().catch((err: unknown) => this.logger.warn({ err: errorMessage(err) }, 'Slack receiver did not stop cleanly'));
+    if (this.transport === 'socket' && this.receiving) await this.bolt.stop().catch((err: unknown) => this.logger.warn({ err: errorMessage(err) }, 'Slack receiver did not stop cleanly'));
+    this.receiving = false;
     await this.ownServer?.close();
-    await this.core.stop(STOP_GRACE_MS);
   }
 
   /** For /readyz: the Socket Mode websocket is open (HTTP events need nothing beyond the server). */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { Store } from '../storage/store.ts';
+import type { PandaClient } from '../panda/client.ts';
 import type { Agent, Route } from './agent.ts';
 import { GeneralAgent } from './general.ts';
 import { createDocumentsAgent } from './documents.ts';
@@ -17,6 +18,8 @@ export interface AgentDeps {
   banners: string[];
   /** Cleanup run by App.close, last registered first. */
   closers: Array<() => Promise<void>>;
+  /** The app's BigPanDA client, shared with the digests; agents connect their own when absent. */
+  panda?: PandaClient;
 }
 
 /** One line per agent: a new agent is one new file plus its line here. */

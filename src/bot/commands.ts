@@ -14,6 +14,12 @@ export interface Command {
   summary: string;
   /** e.g. "subscribe <task id> [daily|weekly]" */
   usage: string;
+  /**
+   * Whether a message starting with this command's name (without / or !) is this command rather
+   * than a question that happens to start with the same word. Omitted: only when at most three
+   * words follow the name ("help me understand why job 6802258254 failed" is a question).
+   */
+  accepts?(args: readonly string[]): boolean;
   run(context: CommandContext): Promise<AnswerDraft>;
 }
 
@@ -38,8 +44,9 @@ export class CommandRegistry {
 export type ParsedCommand = { kind: 'command'; command: Command; args: string[] } | { kind: 'unknown'; name: string } | { kind: 'none' };
 
 /**
- * A message is a command when its first word is a registered command name ("help",
- * "subscribe 46374283"), or when it starts with / or ! ("/foo" is an unknown command, not a question).
+ * A message is a command when its first word is a registered command name and the command accepts
+ * the words after it ("help", "subscribe task 46374283 weekdays at 09:30 tz Europe/Zurich"), or
+ * when it starts with / or ! ("/foo" is an unknown command, not a question).
  */
 export function parseCommand(text: string, registry: CommandRegistry): ParsedCommand {
   const match = text.trim().match(/^([/!])?([A-Za-z][\w-]*)(?:\s+([\s\S]*))?$/);
@@ -47,7 +54,7 @@ export function parseCommand(text: string, registry: CommandRegistry): ParsedCom
   const [, prefix, name = '', rest = ''] = match;
   const command = registry.get(name);
   const args = rest.split(/\s+/).filter(Boolean);
-  if (command && (prefix || args.length <= 3)) return { kind: 'command', command, args };
+  if (command && (prefix || (command.accepts ? command.accepts(args) : args.length <= 3))) return { kind: 'command', command, args };
   if (prefix) return { kind: 'unknown', name };
   return { kind: 'none' };
 }

@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { Store } from '../storage/store.ts';
-import { errorDraft, type Answer } from './answer.ts';
+import { emptyDraft, errorDraft, type Answer } from './answer.ts';
 import { Admission, type AdmissionLimits, type Refused } from './admission.ts';
 import type { Bot } from './bot.ts';
 import { parseCommand } from './commands.ts';
@@ -149,28 +149,28 @@ export class Conversation {
   receive<M>(surface: Surface<M>, message: ChatMessage): Promise<void> {
     if (this.stopping) return Promise.resolve();
     const key = threadKey({ platform: surface.platform, channel: message.channel, thread: message.thread });
-    const who = `${surface.platform}:${message.user}`;
-    // Messages for the bot are counted when they arrive, so the queue behind them stays bounded.
-    let admitted = message.addressed === 'directly' ? this.admission.tryAdmit(who) : undefined;
+    return this.track(this.queue.run(key, () => this.take(surface, message, key)));
+  }
+
+  /** Whether the message is the bot's business, then the claim (one replica, one delivery), then the limits. */
+  private async take<M>(surface: Surface<M>, message: ChatMessage, key: string): Promise<void> {
+    const log = this.logger.child({ platform: surface.platform, channel: message.channel });
+    if (message.addressed === 'thread-reply') {
+      // Without a mention, only threads the bot already answered in are its business.
+      const turns = await this.history.load(key).catch(() => []);
+      if (turns.length === 0) return;
+    }
+    if (!(await this.claim(surface, message, log))) return;
+    // Counted after the claim: a re-delivery or a copy at another replica takes no one's slot.
+    const admitted = this.admission.tryAdmit(`${surface.platform}:${message.user}`);
     queueDepth.set(this.admission.active);
-    return this.track(
-      this.queue.run(key, async () => {
-        if (message.addressed === 'thread-reply') {
-          // Without a mention, only threads the bot already answered in are its business.
-          const turns = await this.history.load(key).catch(() => []);
-          if (turns.length === 0) return;
-          admitted = this.admission.tryAdmit(who);
-          queueDepth.set(this.admission.active);
-        }
-        if (!admitted!.ok) return this.refuse(surface, message, admitted as Refused);
-        try {
-          await this.answer(surface, message);
-        } finally {
-          admitted!.release();
-          queueDepth.set(this.admission.active);
-        }
-      }),
-    );
+    if (!admitted.ok) return this.refuse(surface, message, admitted, log);
+    try {
+      await this.limit(() => withRequest({ platform: surface.platform }, () => this.answerClaimed(surface, message, log)));
+    } finally {
+      admitted.release();
+      queueDepth.set(this.admission.active);
+    }
   }
 
   /**
@@ -204,12 +204,17 @@ export class Conversation {
     return this.track(this.runSlash(surface, request));
   }
 
-  /** Posts an unprompted message (a digest) in a channel: the main post, its details as thread replies. */
+  /**
+   * Posts an unprompted message (a digest) in a channel: the main post (continued in its thread when
+   * it is longer than the platform allows), then each of `details` as replies in its thread.
+   */
   async postToChannel(platform: string, channel: string, message: ChannelMessage): Promise<{ messageId: string }> {
     const surface = this.surfaces.get(platform as SurfacePlatform);
     if (!surface) throw new Error(`${platform} is not connected in this process`);
-    const main = await this.postWithFallback(surface, { channel }, surface.renderDraft(message.markdown));
-    for (const detail of message.details ?? []) await this.postWithFallback(surface, { channel, thread: main }, surface.renderDraft(detail));
+    const rendered = (markdown: string) => surface.render(toAnswer(emptyDraft('general', markdown)), { buttons: false });
+    const [first, ...rest] = rendered(message.markdown);
+    const main = await this.postWithFallback(surface, { channel }, first ?? surface.renderNotice(message.markdown));
+    for (const more of [...rest, ...(message.details ?? []).flatMap(rendered)]) await this.postWithFallback(surface, { channel, thread: main }, more);
     return { messageId: main };
   }
 
@@ -232,12 +237,6 @@ export class Conversation {
     return work;
   }
 
-  private async answer<M>(surface: Surface<M>, message: ChatMessage): Promise<void> {
-    const log = this.logger.child({ platform: surface.platform, channel: message.channel });
-    if (!(await this.claim(surface, message, log))) return;
-    await this.limit(() => withRequest({ platform: surface.platform }, () => this.answerClaimed(surface, message, log)));
-  }
-
   /** True for the one process (of all replicas) that answers this message. */
   private async claim<M>(surface: Surface<M>, message: ChatMessage, log: Logger): Promise<boolean> {
     const dedupeKey = message.dedupeKey ?? `${surface.platform}:${message.channel}:${message.messageId}`;
@@ -254,9 +253,7 @@ export class Conversation {
     return claimed;
   }
 
-  private async refuse<M>(surface: Surface<M>, message: ChatMessage, refused: Refused): Promise<void> {
-    const log = this.logger.child({ platform: surface.platform, channel: message.channel });
-    if (!(await this.claim(surface, message, log))) return;
+  private async refuse<M>(surface: Surface<M>, message: ChatMessage, refused: Refused, log: Logger): Promise<void> {
     log.info({ reason: refused.reason, retryAfterSeconds: refused.retryAfterSeconds }, 'busy: question turned away');
     questionsTotal.inc({ platform: surface.platform, agent: 'general', outcome: 'busy' });
     const text = `I am busy right now (${refused.reason}). Please ask again in about ${refused.retryAfterSeconds} s.`;

@@ -3,6 +3,7 @@ import { askCommand } from './ask.ts';
 import { chatCommand } from './chat.ts';
 import { serveCommand } from './serve.ts';
 import { ingestCommand } from './ingest.ts';
+import { digestCommand } from './digest.ts';
 
 /**
  * `askpanda` — every subcommand is one file in src/cli; each loads the configuration itself so
@@ -13,12 +14,15 @@ const program = new Command()
   .description('Chat bot for PanDA users: explains job and task failures and answers PanDA documentation questions.\nConfiguration: config/default.yaml, overridden by environment variables (see README).')
   .version(`0.1.0 (${process.env.ASKPANDA_RUNTIME === 'compiled' ? 'compiled code from dist/' : 'TypeScript sources through tsx'})`)
   .exitOverride()
+  // Options belong to the command they follow (`digest --json` and `digest run --json` differ).
+  .enablePositionalOptions()
   .showHelpAfterError('(run askpanda --help for usage)');
 
 program.addCommand(serveCommand());
 program.addCommand(chatCommand());
 program.addCommand(askCommand());
 program.addCommand(ingestCommand());
+program.addCommand(digestCommand());
 // addCommand() does not copy these settings; every subcommand reports usage errors the same way.
 for (const command of program.commands) command.exitOverride().showHelpAfterError(`(run askpanda ${command.name()} --help for usage)`);
 

@@ -1,43 +1,101 @@
 import { Command } from 'commander';
 import { runConsole } from '../adapters/console.ts';
+import { PlatformStartError, startPlatforms, type RunningPlatform } from '../adapters/platforms.ts';
 import { configuredPlatforms } from '../config/demo-mode.ts';
+import { addHealthRoutes, monitorCheck, type ReadinessCheck } from '../server/health.ts';
+import { HttpServer } from '../server/http-server.ts';
+import { describeStoreUri, storeUri } from '../storage/store.ts';
 import { startApp } from './context.ts';
+
+/** SIGTERM to exit: platforms stop taking events, answers in progress get this long, then the store closes. */
+const SHUTDOWN_GRACE_MS = 8_000;
+/** The process exits by then whatever still runs (orchestrators send SIGKILL soon after). */
+const SHUTDOWN_DEADLINE_MS = 10_000;
 
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('Run everything configured: platform adapters (Slack, Mattermost), digests, health/metrics HTTP.\nWith nothing configured it runs the demo in the terminal.')
+    .description(
+      [
+        'Run askpanda: the HTTP server on ASKPANDA_PORT (/healthz, /readyz, /metrics, Slack HTTP events, Mattermost slash command and buttons),',
+        'the configured chat platforms (Slack, Mattermost) and the digest scheduler. Without a chat platform it chats in the terminal (the demo on a fresh machine).',
+      ].join('\n'),
+    )
     .action(async () => {
       // A chat platform needs its claims and histories kept; the terminal demo can answer without.
-      const { app } = await startApp({ needsStore: ({ config }) => configuredPlatforms(config).length > 0 });
+      const { app, demo } = await startApp({ needsStore: ({ config }) => configuredPlatforms(config).length > 0 });
       for (const line of app.banners) process.stderr.write(`${line}\n`);
-      const platforms = configuredPlatforms(app.config);
-      if (platforms.length === 0) {
-        process.stderr.write('No chat platform is configured (see README: Slack, Mattermost); chatting in the terminal instead.\n');
-        await runConsole(app.bot, { input: process.stdin, output: process.stdout, status: process.stderr, prompt: process.stdin.isTTY === true });
+      const say = (line: string) => process.stderr.write(`askpanda: ${line}\n`);
+      let scheduler: { stop(): Promise<void> } | undefined;
+      let platforms: RunningPlatform[] = [];
+
+      const server = new HttpServer(app.logger);
+      const store = app.store;
+      const checks = (): ReadinessCheck[] => [
+        { name: 'store', check: async () => (await store.ns('meta').get('readyz').then(() => undefined, (err: unknown) => `the state store does not answer (${err instanceof Error ? err.message : String(err)})`)) },
+        ...platforms.map((p) => ({ name: p.name, check: () => (p.connected() ? undefined : `${p.name} is not connected (reconnecting)`) })),
+        monitorCheck(),
+      ];
+      addHealthRoutes(server, checks);
+      let port: number;
+      try {
+        port = await server.listen(app.config.port);
+      } catch (err) {
+        const inUse = (err as { code?: unknown }).code === 'EADDRINUSE';
+        say(inUse ? `port ${app.config.port} is already in use: set ASKPANDA_PORT to a free port` : `cannot listen on port ${app.config.port}: ${err instanceof Error ? err.message : String(err)}`);
         await app.close();
-        return;
+        process.exit(1);
       }
-      app.logger.info({ platforms }, 'askpanda serving');
-      const stoppers: Array<() => Promise<void>> = [];
-      if (app.config.slack.botToken) {
-        try {
-          // Bolt and its dependencies load only when Slack is configured.
-          const { SlackAdapter } = await import('../adapters/slack.ts');
-          const slack = new SlackAdapter(app);
-          await slack.start();
-          stoppers.push(() => slack.stop());
-        } catch (err) {
-          process.stderr.write(`askpanda: Slack did not start: ${err instanceof Error ? err.message : String(err)}\n`);
-          await app.close();
-          process.exit(1);
-        }
+
+      try {
+        platforms = await startPlatforms(app, { server, receive: true });
+      } catch (err) {
+        if (!(err instanceof PlatformStartError)) throw err;
+        say(`${err.platform} did not start: ${err.message}`);
+        await server.close(0);
+        await app.close();
+        process.exit(1);
       }
-      const stop = async () => {
-        for (const stopOne of stoppers.reverse()) await stopOne().catch(() => undefined);
+
+      const routes = ['/healthz', '/readyz', '/metrics', ...(server.has('/slack/events') ? ['/slack/events'] : []), ...(server.has('/mattermost/command') ? ['/mattermost/command', '/mattermost/actions'] : [])];
+      say(`HTTP server on port ${port}: ${routes.join(' ')}`);
+      for (const platform of platforms) say(platform.summary);
+      say(`store: ${describeStoreUri(storeUri(app.config))}${store.kind === 'memory' ? ' (unavailable: answering from memory, nothing is saved)' : ''}`);
+      say(`monitor: ${demo ? 'the embedded demo monitor' : app.config.monitor.url}`);
+      say(`language models: ${app.config.llm.chain.join(' → ')}`);
+
+      if (!app.config.digest.scheduler) {
+        say('digests: the scheduler is off (digest.scheduler: false); run `askpanda digest run` from cron instead');
+      } else if (platforms.length === 0) {
+        say('digests: no chat platform to post to, so no scheduler runs');
+      } else {
+        const { digestPosters } = await import('../digest/wiring.ts');
+        const { startDigestScheduler } = await import('../digest/service.ts');
+        scheduler = startDigestScheduler(app, await digestPosters(app));
+        say(`digests: checking subscriptions every minute, posting to ${platforms.map((p) => p.name).join(' and ')}`);
+      }
+      app.logger.info({ port, platforms: platforms.map((p) => p.name), store: store.kind, models: app.config.llm.chain, demo }, 'askpanda serving');
+
+      let stopping = false;
+      const shutdown = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        app.logger.info({ signal }, 'shutting down');
+        setTimeout(() => process.exit(0), SHUTDOWN_DEADLINE_MS).unref();
+        // Stop taking events first, then let the answers in progress finish, then close the store.
+        await scheduler?.stop().catch(() => undefined);
+        for (const platform of platforms) await platform.stop().catch(() => undefined);
+        await app.conversation.stop(SHUTDOWN_GRACE_MS);
+        await server.close(1_000);
         await app.close();
         process.exit(0);
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.once('SIGINT', () => void shutdown('SIGINT'));
+      process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+      if (platforms.length === 0) {
+        say(`no chat platform is configured (see README: Slack, Mattermost); chatting in the terminal. The HTTP server keeps running on port ${port}.`);
+        await runConsole(app.bot, { input: process.stdin, output: process.stdout, status: process.stderr, prompt: process.stdin.isTTY === true });
+        if (!stopping) say(`the terminal chat ended; still serving HTTP on port ${port} until Ctrl-C (SIGINT) or SIGTERM.`);
+      }
     });
 }

@@ -76,7 +76,7 @@ function fromEnv(raw: string, like: unknown): unknown {
 }
 
 /** Values that may be written as one comma-separated string in YAML too. */
-const LIST_KEYS = ['llm.chain', 'rag.docs', 'mattermost.slashTokens'];
+const LIST_KEYS = ['llm.chain', 'rag.docs', 'mattermost.slashTokens', 'digest.admins'];
 
 function readYaml(file: string): Tree {
   let parsed: unknown;

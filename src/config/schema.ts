@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { parseSchedule } from '../digest/schedule.ts';
+import { canonicalZone } from '../digest/zone.ts';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.number({ error: `expected a whole number from ${min} to ${max}` }).int({ error: `expected a whole number from ${min} to ${max}` }).min(min, { error: `expected a whole number from ${min} to ${max}` }).max(max, { error: `expected a whole number from ${min} to ${max}` });
@@ -96,7 +98,20 @@ export const ConfigSchema = z.object({
     resyncMinutes: int(0, 24 * 60),
     postUpdateMs: int(1000, 60_000),
   }),
-  digest: z.object({ cron: text.min(1), timezone: text.min(1), hours: int(1, 24 * 31) }),
+  digest: z.object({
+    schedule: text.refine((s) => { const parsed = parseSchedule(s.trim().split(/\s+/)); return Boolean(parsed && 'schedule' in parsed && parsed.rest.length === 0); }, {
+      error: 'expected "daily at HH:MM", "weekdays at HH:MM" or "every Nh" (N = 1, 2, 3, 4, 6, 8, 12 or 24)',
+    }),
+    timezone: text.refine((s) => canonicalZone(s) !== undefined, { error: 'expected an IANA time zone such as UTC or Europe/Zurich' }),
+    quiet: z.enum(['post', 'silent'], { error: 'expected post or silent' }),
+    changes: z.enum(['anyone', 'admins'], { error: 'expected anyone or admins' }),
+    admins: z.array(text.min(1)),
+    maxPerChannel: int(1, 1000),
+    retryMinutes: int(1, 1440),
+    maxDelayMinutes: int(0, 7 * 1440),
+    claimLeaseSeconds: int(30, 86_400),
+    scheduler: bool,
+  }),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -137,6 +152,7 @@ export const ENV_ALIASES: Record<string, string> = {
   'mattermost.token': 'MATTERMOST_TOKEN',
   'mattermost.slashTokens': 'MATTERMOST_SLASH_TOKEN',
   publicUrl: 'ASKPANDA_PUBLIC_URL',
+  'digest.admins': 'ASKPANDA_ADMINS',
 };
 
 /** Keys whose values are never printed: in errors, logs, `--help` or `config` output. */

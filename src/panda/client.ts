@@ -178,6 +178,37 @@ export class PandaClient {
     );
   }
 
+  /**
+   * `/tasks/?jeditaskid=A|B|C&json&extra=jobstatecount`: the rows of up to TASKS_PER_REQUEST tasks
+   * in one request (status, dsinfo, job_state_count). Ids the monitor does not know are absent.
+   */
+  async tasksWithJobCounts(ids: readonly number[]): Promise<Map<number, TaskWithCounts>> {
+    const unique = [...new Set(ids)].sort((a, b) => a - b);
+    if (unique.length === 0) return new Map();
+    if (unique.length > TASKS_PER_REQUEST) throw new RangeError(`at most ${TASKS_PER_REQUEST} tasks per /tasks/ request, got ${unique.length}`);
+    const joined = unique.join('|');
+    const subject: Subject = unique.length === 1 ? this.taskSubject(unique[0]!) : { label: `tasks ${unique.slice(0, 3).join(', ')}${unique.length > 3 ? ` and ${unique.length - 3} more` : ''}`, page: `${this.publicUrl}/tasks/?jeditaskid=${joined}` };
+    const list = await this.cached(`tasks:${joined}`, () => this.metadataTtlMs, () =>
+      this.http.getJson(`/tasks/?jeditaskid=${joined}&json&extra=jobstatecount`, subject, TasksResponseSchema),
+    );
+    const wanted = new Set(unique);
+    return new Map(list.filter((t) => wanted.has(t.jeditaskid)).map((t) => [t.jeditaskid, t]));
+  }
+
+  /**
+   * `/errors/` for the failures of one task whose modificationtime lies in (after, until], given as
+   * absolute UTC instants (never a relative `hours=`, so a late run still covers exactly its window).
+   * The monitor's range is inclusive at both ends to the second, so it starts one second after
+   * `after`: consecutive windows never count a job twice.
+   */
+  async taskErrorsInWindow(jeditaskid: number, window: { after: Date; until: Date }): Promise<ErrorsResponse> {
+    const from = monitorTime(new Date(window.after.getTime() + 1000));
+    const to = monitorTime(window.until);
+    return this.cached(`errors:${jeditaskid}:${from}:${to}`, () => this.metadataTtlMs, () =>
+      this.http.getJson(`/errors/?json&jeditaskid=${jeditaskid}&date_from=${from}&date_to=${to}&fields=errsByCount,errsBySite`, this.taskSubject(jeditaskid), ErrorsResponseSchema),
+    );
+  }
+
   /** `/filebrowser/?pandaid=N&json`: the files of the job's log tarball. */
   async logFiles(pandaid: number): Promise<LogListing> {
     return this.cached(`logs:${pandaid}`, () => this.logTtl(pandaid), () => this.http.getJson(`/filebrowser/?pandaid=${pandaid}&json`, this.jobSubject(pandaid), LogListingSchema), {
@@ -226,6 +257,14 @@ export class PandaClient {
     if (!fetched) recordMonitorCacheHit(key);
     return value;
   }
+}
+
+/** How many task ids one `/tasks/` request carries (the URL stays short, the answer small). */
+export const TASKS_PER_REQUEST = 50;
+
+/** `YYYY-MM-DDTHH:MM:SS` in UTC, the form the monitor parses for date_from/date_to. */
+export function monitorTime(date: Date): string {
+  return date.toISOString().slice(0, 19);
 }
 
 export function createPandaClient(config: Config, options: PandaClientOptions = {}): PandaClient {

@@ -20,15 +20,48 @@ export function cliEnv(extra: Record<string, string> = {}): Record<string, strin
 }
 
 /** Runs bin/askpanda.js (or another command) from the repo root with optional stdin bytes. */
-export function runCli(args: string[], options: { env?: Record<string, string>; stdin?: string | Buffer; command?: string[]; timeoutMs?: number; uid?: number; gid?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: {
+    env?: Record<string, string>;
+    stdin?: string | Buffer;
+    command?: string[];
+    timeoutMs?: number;
+    uid?: number;
+    gid?: number;
+    /** `serve` keeps serving HTTP after its input ends: SIGTERM it once this says the output is complete. */
+    until?: (output: { stdout: string; stderr: string }) => boolean;
+  } = {},
+): Promise<CliResult> {
   const [cmd, ...pre] = options.command ?? [process.execPath, path.join(REPO_ROOT, 'bin/askpanda.js')];
-  const child = spawn(cmd!, [...pre, ...args], { cwd: REPO_ROOT, env: options.env ?? cliEnv(), stdio: ['pipe', 'pipe', 'pipe'], uid: options.uid, gid: options.gid });
+  // Its own process group: `npm start` does not pass SIGTERM on to node, so signals go to the group.
+  const child = spawn(cmd!, [...pre, ...args], { cwd: REPO_ROOT, env: options.env ?? cliEnv(), stdio: ['pipe', 'pipe', 'pipe'], uid: options.uid, gid: options.gid, detached: true });
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, name);
+    } catch {
+      // already gone
+    }
+  };
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  let signalled = false;
+  const check = () => {
+    if (!signalled && options.until?.({ stdout, stderr })) {
+      signalled = true;
+      signal('SIGTERM');
+    }
+  };
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+    check();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+    check();
+  });
   child.stdin.end(options.stdin ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 25_000);
+  const timer = setTimeout(() => signal('SIGKILL'), options.timeoutMs ?? 25_000);
   return new Promise((resolve) => {
     child.on('close', (code) => {
       clearTimeout(timer);

@@ -75,7 +75,7 @@ describe('askpanda on a store it cannot use', { timeout: 120_000 }, () => {
     const threaded = await runCli(['ask', QUESTION, '--thread', 't1'], { env, ...asUser });
     expect(threaded.code).toBe(2);
     expectOneLine(threaded, path.join(dataDir, 'askpanda.sqlite'), 'writable');
-    const demo = await runCli(['serve'], { env: { ...env, ASKPANDA_PORT: '0' }, stdin: `${QUESTION}\n`, ...asUser });
+    const demo = await runCli(['serve'], { env: { ...env, ASKPANDA_PORT: '0' }, stdin: `${QUESTION}\n`, ...asUser, until: ({ stderr }) => stderr.includes('the terminal chat ended') });
     expect(demo.code).toBe(0);
     expect(demo.stdout).toContain('1305');
     expect(demo.stderr.match(/Answering without saving history/g)).toHaveLength(1);
@@ -116,6 +116,8 @@ describe('several askpanda processes on one data dir', { timeout: 120_000 }, () 
     expect(facts[1]!.pandaid).toBe(6802258254);
     expect(facts[2]!.jeditaskid).toBe(46374283);
     serve.stdin.end();
+    await new Promise<void>((resolve) => serve.stderr.on('data', (c: Buffer) => c.toString().includes('the terminal chat ended') && resolve()));
+    serve.kill('SIGTERM');
     const code = await new Promise((resolve) => serve.once('exit', resolve));
     expect(code).toBe(0);
     expect(served).toContain('1305');

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { demoMonitorData, pilotLogText, textLog, DEMO_TASK_ID } from '../../src/panda/demo/data.ts';
-import { startMonitorServer, type LogFileSource, type MonitorData, type MonitorJob, type RunningMonitor } from '../../src/panda/demo/monitor-server.ts';
+import { startMonitorServer, type FailedJobRecord, type LogFileSource, type MonitorData, type MonitorJob, type MonitorTask, type RunningMonitor } from '../../src/panda/demo/monitor-server.ts';
 import { formatPilotLine, noiseLines, type PilotLogLine } from '../../src/panda/demo/pilot-log.ts';
 import { CURATED_GUIDANCE } from '../../src/panda/knowledge.ts';
 
@@ -66,11 +66,71 @@ export const SEEDED_SECRETS = [
 export interface FakeBigPanda extends RunningMonitor {
   /** Requests whose path starts with the prefix (e.g. "/job?pandaid=6800730400"). */
   count(prefix: string): number;
+  /** The served data: tests change a task's status or add failures between runs. */
+  data: MonitorData;
+  /** While down, every request gets 503 from the monitor's proxy (as during a BigPanDA outage). */
+  setDown(down: boolean): void;
+  /** Most requests the fake was answering at the same moment, since start or resetInFlight(). */
+  readonly inFlightMax: number;
+  resetInFlight(): void;
 }
 
 export interface FakeOptions {
   /** Size of the huge log of FAULT.hugeLog (default 200 MiB). */
   hugeLogBytes?: number;
+  /** Added before every answer (the real monitor's query time). */
+  latencyMs?: number;
+  /** More tasks to serve (e.g. watchedTask(...) for digests). */
+  tasks?: Iterable<MonitorTask>;
+}
+
+/** Error codes of generated failures, with the companions the monitor records next to them. */
+export const FAILURE_MIX: ReadonlyArray<{ weight: number; errors: FailedJobRecord['errors'] }> = [
+  { weight: 40, errors: [{ component: 'pilot', code: 1305, diag: 'Failed to execute payload:Athena crashed: std::bad_alloc' }, { component: 'transform', code: 65, diag: '' }] },
+  { weight: 25, errors: [{ component: 'pilot', code: 1235, diag: 'Payload exceeded maximum allowed memory:maxPSS=5981234 kB > 4194304 kB' }, { component: 'transform', code: 137, diag: '' }] },
+  { weight: 15, errors: [{ component: 'pilot', code: 1099, diag: 'Failed to stage-in file:rucio download failed: SourceNotFound' }] },
+  { weight: 10, errors: [{ component: 'pilot', code: 1213, diag: 'Reached batch system time limit' }] },
+  { weight: 6, errors: [{ component: 'pilot', code: 1151, diag: 'File transfer timed out during stage-in: timeout=6842 seconds' }] },
+  { weight: 4, errors: [{ component: 'executor', code: 68, diag: 'Input file not found by transform' }, { component: 'taskbuffer', code: 300, diag: 'The worker was finished while the job was starting' }] },
+];
+
+const FAKE_SITES = ['ANALY_MWT2_UCORE', 'BNL_PROD_MCORE', 'UKI-NORTHGRID-MAN-HEP', 'CERN-PROD', 'DESY-HH', 'IN2P3-CC', 'TOKYO', 'TRIUMF'];
+
+/**
+ * `count` failed jobs of a task, modified evenly through [from, to), deterministic for a seed:
+ * the error mix of FAILURE_MIX (or `errors` for every job), spread over a few sites.
+ */
+export function generatedFailures(options: { jeditaskid: number; from: number; to: number; count: number; seed?: number; errors?: FailedJobRecord['errors']; sites?: readonly string[] }): FailedJobRecord[] {
+  const { count, from, to } = options;
+  const seed = options.seed ?? options.jeditaskid;
+  const sites = options.sites ?? FAKE_SITES;
+  const total = FAILURE_MIX.reduce((n, m) => n + m.weight, 0);
+  const records: FailedJobRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = ((i + 1) * 2654435761 + seed * 40503) % total;
+    let acc = 0;
+    const mix = FAILURE_MIX.find((m) => (acc += m.weight) > r) ?? FAILURE_MIX[0]!;
+    const t = from + Math.floor(((to - from) * i) / Math.max(1, count));
+    records.push({
+      pandaid: 6_900_000_000 + (options.jeditaskid % 100_000) * 10_000 + i,
+      jobstatus: 'failed',
+      computingsite: sites[(i * 7 + seed) % Math.min(sites.length, 3 + (seed % 4))]!,
+      modificationtime: new Date(t).toISOString().slice(0, 19).replace('T', ' '),
+      errors: options.errors ?? mix.errors,
+    });
+  }
+  return records;
+}
+
+/** A copy of the demo task under another id and status, with the given failure records. */
+export function watchedTask(jeditaskid: number, options: { status?: string; failures?: FailedJobRecord[]; taskname?: string } = {}): MonitorTask {
+  const demo = demoMonitorData().tasks.get(DEMO_TASK_ID)!;
+  const status = options.status ?? 'running';
+  return {
+    ...demo,
+    task: { ...demo.task, jeditaskid, status, superstatus: status, taskname: options.taskname ?? `user.tester.digest.${jeditaskid}/` },
+    failures: options.failures ?? [],
+  };
 }
 
 const line = (level: PilotLogLine['level'], logger: string, fn: string, message: string, thread = 'job_monitor'): PilotLogLine => ({ level, thread, logger, fn, message });
@@ -250,7 +310,21 @@ export function fakeMonitorData(options: FakeOptions = {}): MonitorData {
 export async function startFakeBigPanda(options: FakeOptions = {}): Promise<FakeBigPanda> {
   const retryAfterSeen = new Set<number>();
   const hold: ServerResponse[] = [];
-  const running = await startMonitorServer(fakeMonitorData(options), (req, res, url) => {
+  const data = fakeMonitorData(options);
+  for (const task of options.tasks ?? []) data.tasks.set(Number(task.task.jeditaskid), task);
+  let down = false;
+  let inFlight = 0;
+  let inFlightMax = 0;
+  const running = await startMonitorServer(data, async (req, res, url) => {
+    inFlight++;
+    inFlightMax = Math.max(inFlightMax, inFlight);
+    res.once('close', () => inFlight--);
+    if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+    if (down) {
+      res.writeHead(503, { 'content-type': 'text/html' });
+      res.end('<h1>503 Service Unavailable</h1>');
+      return true;
+    }
     const pandaid = Number(url.searchParams.get('pandaid'));
     const taskFromPath = /^\/task\/(\d+)/.exec(url.pathname);
     if (pandaid === FAULT.server500 || (taskFromPath && Number(taskFromPath[1]) === TASK_FAULT.server500)) {
@@ -298,6 +372,16 @@ export async function startFakeBigPanda(options: FakeOptions = {}): Promise<Fake
   });
   return {
     ...running,
+    data,
+    setDown: (value: boolean) => {
+      down = value;
+    },
+    get inFlightMax() {
+      return inFlightMax;
+    },
+    resetInFlight: () => {
+      inFlightMax = inFlight;
+    },
     count: (prefix: string) => running.requests.filter((r) => r.startsWith(prefix)).length,
     close: async () => {
       for (const res of hold) res.destroy();

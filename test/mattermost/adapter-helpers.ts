@@ -63,7 +63,7 @@ export async function startMattermost(options: MattermostHarnessOptions = {}): P
     server,
     baseUrl: `http://127.0.0.1:${port}`,
     async close() {
-      await adapter.stop(2_000);
+      await adapter.stop();
       await server.close();
       await app.close();
       if (!options.fake) await fake.close();

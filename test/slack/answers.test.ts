@@ -181,12 +181,14 @@ describe('several replicas', () => {
         const messages = Array.from({ length: 10 }, () => ts());
         await Promise.all(
           messages.flatMap((messageTs, i) => {
-            const payload = eventCallback(mentionEvent(CHANNEL, ANA, `<@${BOT_USER_ID}> why did job 6802258254 fail? (${i})`, messageTs), `Ev07REPLICA${messageTs.replace('.', '')}`);
+            // One person per message: ten at once from one person would meet the per-person limit.
+            const payload = eventCallback(mentionEvent(CHANNEL, `U05PHYS${i}`, `<@${BOT_USER_ID}> why did job 6802258254 fail? (${i})`, messageTs), `Ev07REPLICA${messageTs.replace('.', '')}`);
             return replicas.map((r, n) => postSigned(r.eventsUrl, payload, n > 0 ? { retryNum: n } : {}));
           }),
         );
         await Promise.all(replicas.map((r) => r.adapter.idle()));
         for (const messageTs of messages) expect(answersIn(fake, CHANNEL, messageTs)).toHaveLength(1);
+        for (const messageTs of messages) expect(fake.repliesIn(CHANNEL, messageTs).filter((p) => p.text.startsWith('I am busy'))).toHaveLength(0);
       } finally {
         for (const r of replicas) await r.close();
         await fake.close();

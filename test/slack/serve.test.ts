@@ -31,7 +31,7 @@ function serve(env: Record<string, string>): { child: ChildProcess; stderr: () =
   const dataDir = mkdtempSync(path.join(tmpdir(), 'askpanda-serve-'));
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/askpanda.js'), 'serve'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ASKPANDA_DATA_DIR: dataDir, ASKPANDA_DEMO: '1', ASKPANDA_LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ASKPANDA_DATA_DIR: dataDir, ASKPANDA_DEMO: '1', ASKPANDA_LOG_LEVEL: 'info', ASKPANDA_PORT: '0', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';

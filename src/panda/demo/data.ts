@@ -1,4 +1,4 @@
-import type { LogFileSource, MonitorData, MonitorJob, MonitorTask } from './monitor-server.ts';
+import type { FailedJobRecord, LogFileSource, MonitorData, MonitorJob, MonitorTask } from './monitor-server.ts';
 import { formatPilotLine, noiseLines, pilotPreamble, type PilotLogLine } from './pilot-log.ts';
 import { daodSize, datasetRow, fileRow, inputFiles, jobRow, prunJobParameters, taskRow } from './records.ts';
 
@@ -401,7 +401,45 @@ function demoTask(): MonitorTask {
       { name: 'BNL_PROD_MCORE', toterrors: 16, toterrjobs: 16 },
       { name: 'UKI-NORTHGRID-MAN-HEP', toterrors: 12, toterrjobs: 12 },
     ],
+    failures: demoTaskFailures(),
   };
+}
+
+const stamp = (t: number) => new Date(t).toISOString().slice(0, 19).replace('T', ' ');
+
+/**
+ * The demo task's failed jobs behind its summary (47 failed: 29 pilot:1305, 14 pilot:1235, 4
+ * pilot:1099; 2 closed by JEDI reassignment), at fixed times in the night and morning of 8 Sep 2025, with
+ * the payload's exit code next to the pilot code as the monitor records it (transform:134 with the
+ * cling crash, transform:137 with the memory kill).
+ */
+function demoTaskFailures(): FailedJobRecord[] {
+  const records: FailedJobRecord[] = [];
+  const at = (iso: string) => Date.parse(iso);
+  const add = (pandaid: number, t: number, site: string, errors: FailedJobRecord['errors'], jobstatus: FailedJobRecord['jobstatus'] = 'failed') => records.push({ pandaid, jobstatus, computingsite: site, modificationtime: stamp(t), errors });
+  const cling = 'Failed to execute payload:cling JIT session error: Cannot allocate memory';
+  const memory = 'Payload exceeded maximum allowed memory:maxPSS=6291456 kB > 4194304 kB';
+  // 1305 from 05:02 on (the documented example job first): 21 at MWT2, 8 at Manchester.
+  const manchester = new Set([3, 5, 10, 17, 19, 24, 27, 28]);
+  for (let i = 0; i < 29; i++) {
+    const pandaid = i === 0 ? DEMO_PAYLOAD_JOB : 6801100100 + i * 37;
+    const t = at('2025-09-08T05:02:37Z') + i * 9 * 60_000 + (i % 5) * 47_000;
+    add(pandaid, t, manchester.has(i) ? 'UKI-NORTHGRID-MAN-HEP' : 'ANALY_MWT2_UCORE', [{ component: 'pilot', code: 1305, diag: cling }, { component: 'transform', code: 134, diag: '' }]);
+  }
+  // 1235 in the small hours at BNL, where the jobs got too little memory (the example job first).
+  for (let i = 0; i < 14; i++) {
+    const pandaid = i === 0 ? DEMO_MEMORY_JOB : 6801200200 + i * 53;
+    const t = at('2025-09-08T02:42:51Z') + i * 7 * 60_000 + (i % 3) * 13_000;
+    add(pandaid, t, 'BNL_PROD_MCORE', [{ component: 'pilot', code: 1235, diag: memory }, { component: 'transform', code: 137, diag: '' }]);
+  }
+  // 1099 in the morning: a replica that went missing.
+  for (let i = 0; i < 4; i++) {
+    add(i === 0 ? 6801120987 : 6801120987 + i * 11, at('2025-09-08T06:31:40Z') + i * 19 * 60_000, i < 2 ? 'BNL_PROD_MCORE' : 'UKI-NORTHGRID-MAN-HEP', [{ component: 'pilot', code: 1099, diag: 'Failed to stage-in file:rucio download failed: SourceNotFound' }]);
+  }
+  for (const [pandaid, iso] of [[6801954117, '2025-09-08T03:15:20Z'], [6801954301, '2025-09-08T03:16:02Z']] as const) {
+    add(pandaid, at(iso), 'UKI-NORTHGRID-MAN-HEP', [{ component: 'taskbuffer', code: 100, diag: 'reassigned by JEDI' }], 'closed');
+  }
+  return records.sort((a, b) => a.modificationtime.localeCompare(b.modificationtime));
 }
 
 /** The production evgen task of the running demo job, so follow-ups about it have an answer. */

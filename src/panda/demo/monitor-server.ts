@@ -28,8 +28,25 @@ export interface MonitorTask {
   datasets: Array<Record<string, unknown>>;
   jobStateCount: Record<string, number>;
   jobs: Array<Record<string, unknown>>;
+  /** The snapshot's error summary: what `/errors/` answers for a relative window (`hours=`). */
   errsByCount: Array<Record<string, unknown>>;
   errsBySite: Array<Record<string, unknown>>;
+  /**
+   * Failed (and holding, closed) jobs with their error codes, oldest first: `/errors/` with
+   * `date_from`/`date_to` summarises the ones modified in that window the way the monitor does.
+   */
+  failures?: FailedJobRecord[];
+}
+
+/** One job as the error summary reads it (the monitor's errorSummaryDict fields). */
+export interface FailedJobRecord {
+  pandaid: number;
+  jobstatus: 'failed' | 'holding' | 'closed' | 'cancelled';
+  computingsite: string;
+  /** `YYYY-MM-DD HH:MM:SS`, UTC */
+  modificationtime: string;
+  /** Every non-zero component code of the job, e.g. pilot:1305 and transform:65 together. */
+  errors: Array<{ component: string; code: number; diag: string }>;
 }
 
 export interface MonitorData {
@@ -103,6 +120,75 @@ function idParam(url: URL, name: string): number | undefined {
   return raw && /^\d{1,15}$/.test(raw) ? Number(raw) : undefined;
 }
 
+/** `jeditaskid=A|B|C` (the monitor also takes commas). */
+function idListParam(url: URL, name: string): number[] {
+  const raw = url.searchParams.get(name) ?? '';
+  return raw.split(/[|,]/).filter((part) => /^\d{1,15}$/.test(part)).map(Number);
+}
+
+/** date_from / date_to as the monitor reads them (dateutil: with or without seconds, UTC). */
+function timeParam(url: URL, name: string): number | undefined {
+  const raw = url.searchParams.get(name);
+  if (!raw) return undefined;
+  const m = raw.match(/^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(?::(\d{2}))?)?$/);
+  if (!m) return Number.NaN;
+  return Date.parse(`${m[1]}T${m[2] ?? '00:00'}:${m[3] ?? '00'}Z`);
+}
+
+const COMPONENT_FIELDS: Record<string, string> = {
+  brokerage: 'brokerageerrorcode',
+  dataservice: 'ddmerrorcode',
+  executor: 'exeerrorcode',
+  jobdispatcher: 'jobdispatchererrorcode',
+  pilot: 'piloterrorcode',
+  taskbuffer: 'taskbuffererrorcode',
+  transform: 'transexitcode',
+  supervisor: 'superrorcode',
+};
+
+/**
+ * The monitor's error summary (core/pandajob/summary_error.py errorSummaryDict) over the failed and
+ * holding jobs modified in [from, to]: every component code of a job counts once in errsByCount
+ * (so `count` counts codes, not jobs), the first job seen is the example, and toterrjobs counts
+ * failed jobs per site and task.
+ */
+export function summariseErrors(taskid: number, failures: readonly FailedJobRecord[], from: number, to: number): Record<string, unknown> {
+  type Entry = { error: string; codename: string; codeval: number; diag: string; desc: string; example_pandaid: number; count: number };
+  const byCount = new Map<string, Entry>();
+  const bySite = new Map<string, { name: string; errors: Map<string, Entry>; toterrors: number; toterrjobs: number }>();
+  const byTask = { name: taskid, errors: new Map<string, Entry>(), toterrors: 0, toterrjobs: 0 };
+  const entry = (code: string, e: FailedJobRecord['errors'][number], pandaid: number): Entry => ({ error: code, codename: COMPONENT_FIELDS[e.component] ?? '', codeval: e.code, diag: e.diag, desc: '', example_pandaid: pandaid, count: 0 });
+  for (const job of failures) {
+    if (job.jobstatus !== 'failed' && job.jobstatus !== 'holding') continue;
+    const at = Date.parse(job.modificationtime.replace(' ', 'T') + 'Z');
+    if (at < from || at > to) continue;
+    let site = bySite.get(job.computingsite);
+    if (!site) bySite.set(job.computingsite, (site = { name: job.computingsite, errors: new Map(), toterrors: 0, toterrjobs: 0 }));
+    for (const e of job.errors) {
+      if (!e.code) continue;
+      const code = `${e.component}:${e.code}`;
+      for (const map of [byCount, site.errors, byTask.errors]) {
+        let item = map.get(code);
+        if (!item) map.set(code, (item = entry(code, e, job.pandaid)));
+        item.count++;
+      }
+      site.toterrors++;
+      byTask.toterrors++;
+    }
+    if (job.jobstatus === 'failed') {
+      site.toterrjobs++;
+      byTask.toterrjobs++;
+    }
+  }
+  const sorted = (entries: Iterable<Entry>) => [...entries].sort((a, b) => b.count - a.count);
+  const group = (g: { name: string | number; errors: Map<string, Entry>; toterrors: number; toterrjobs: number }) => ({ name: g.name, errors: Object.fromEntries(g.errors), toterrors: g.toterrors, toterrjobs: g.toterrjobs, errorlist: sorted(g.errors.values()) });
+  return {
+    errsByCount: sorted(byCount.values()),
+    errsBySite: [...bySite.values()].sort((a, b) => b.toterrors - a.toterrors).map(group),
+    errsByTask: byTask.toterrors ? [group(byTask)] : [],
+  };
+}
+
 async function route(data: MonitorData, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const path = url.pathname;
   const asJson = wantsJson(req, url);
@@ -129,18 +215,35 @@ async function route(data: MonitorData, req: IncomingMessage, res: ServerRespons
   }
   if (path === '/tasks/' || path === '/tasks') {
     if (!asJson) return html(res, 'Tasks page');
-    const taskid = idParam(url, 'jeditaskid');
-    const task = taskid === undefined ? undefined : data.tasks.get(taskid);
-    if (!task) return json(res, 200, []);
-    const entry: Record<string, unknown> = { ...task.task, datasets: task.datasets };
-    if ((url.searchParams.get('extra') ?? '').includes('jobstatecount')) entry.job_state_count = task.jobStateCount;
-    return json(res, 200, [entry]);
+    const withCounts = (url.searchParams.get('extra') ?? '').includes('jobstatecount');
+    const rows = idListParam(url, 'jeditaskid').flatMap((taskid) => {
+      const task = data.tasks.get(taskid);
+      if (!task) return [];
+      const entry: Record<string, unknown> = { ...task.task, datasets: task.datasets };
+      if (withCounts) entry.job_state_count = task.jobStateCount;
+      return [entry];
+    });
+    return json(res, 200, rows);
   }
   if (path === '/errors/' || path === '/errors') {
     if (!asJson) return html(res, 'Errors page');
-    const taskid = idParam(url, 'jeditaskid');
-    const task = taskid === undefined ? undefined : data.tasks.get(taskid);
-    return json(res, 200, { jobSummary: [], errsByCount: task?.errsByCount ?? [], errsBySite: task?.errsBySite ?? [], errsByUser: [], errsByTask: [] });
+    const taskids = idListParam(url, 'jeditaskid');
+    const from = timeParam(url, 'date_from');
+    const to = timeParam(url, 'date_to');
+    if (Number.isNaN(from) || Number.isNaN(to)) {
+      return json(res, 400, { message: `Illegal value '${url.searchParams.get(Number.isNaN(from) ? 'date_from' : 'date_to')}' for ${Number.isNaN(from) ? 'date_from' : 'date_to'}, expected YYYY-MM-DD` });
+    }
+    const fields = url.searchParams.get('fields')?.split(',');
+    const pick = (body: Record<string, unknown>) => (fields ? Object.fromEntries(Object.entries(body).filter(([k]) => fields.includes(k))) : body);
+    if (from !== undefined || to !== undefined) {
+      // An absolute window: summarised from the job records, as the monitor does from its tables.
+      const merged = taskids.flatMap((id) => (data.tasks.get(id)?.failures ?? []).map((f) => ({ id, f })));
+      const summary = taskids.length === 1 ? summariseErrors(taskids[0]!, merged.map((m) => m.f), from ?? 0, to ?? Number.MAX_SAFE_INTEGER) : summariseMany(data, taskids, from ?? 0, to ?? Number.MAX_SAFE_INTEGER);
+      return json(res, 200, pick({ jobSummary: [], ...summary, errsByUser: [] }));
+    }
+    // A relative window (hours=): the demo is a snapshot, so it answers the snapshot's summary.
+    const task = taskids.length ? data.tasks.get(taskids[0]!) : undefined;
+    return json(res, 200, pick({ jobSummary: [], errsByCount: task?.errsByCount ?? [], errsBySite: task?.errsBySite ?? [], errsByUser: [], errsByTask: [] }));
   }
   if (path === '/filebrowser/' || path === '/filebrowser') {
     const pandaid = idParam(url, 'pandaid');
@@ -169,6 +272,14 @@ async function route(data: MonitorData, req: IncomingMessage, res: ServerRespons
     return void res.end();
   }
   return html(res, 'Page');
+}
+
+/** Several tasks in one /errors/ request: the per-task summaries side by side in errsByTask. */
+function summariseMany(data: MonitorData, taskids: readonly number[], from: number, to: number): Record<string, unknown> {
+  const all = taskids.flatMap((id) => data.tasks.get(id)?.failures ?? []).sort((a, b) => a.modificationtime.localeCompare(b.modificationtime));
+  const combined = summariseErrors(0, all, from, to);
+  const perTask = taskids.flatMap((id) => summariseErrors(id, data.tasks.get(id)?.failures ?? [], from, to).errsByTask as unknown[]);
+  return { ...combined, errsByTask: perTask };
 }
 
 /** Writes chunks with backpressure; stops quietly if the client went away. */

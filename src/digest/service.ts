@@ -1,0 +1,31 @@
+import type { App } from '../app.ts';
+import type { DigestPoster } from './poster.ts';
+import { DigestRunner, type DigestSettings } from './runner.ts';
+import { DigestScheduler, type DigestSchedulerOptions } from './scheduler.ts';
+import { modelSummary } from './summary.ts';
+
+export type DigestApp = Pick<App, 'config' | 'panda' | 'subscriptions' | 'logger' | 'model'>;
+
+export function digestSettings(config: App['config']): DigestSettings {
+  const d = config.digest;
+  return { quiet: d.quiet, retryMinutes: d.retryMinutes, maxDelayMinutes: d.maxDelayMinutes, claimLeaseMs: d.claimLeaseSeconds * 1000 };
+}
+
+/** The runner of `askpanda digest run` and of the scheduler's tick, posting through `poster`. */
+export function createDigestRunner(app: DigestApp, poster: DigestPoster): DigestRunner {
+  return new DigestRunner({
+    subscriptions: app.subscriptions,
+    client: app.panda,
+    poster,
+    settings: digestSettings(app.config),
+    logger: app.logger,
+    summarize: modelSummary(app.model),
+  });
+}
+
+/** `serve`'s digest tick (each minute), started; stop it with `await scheduler.stop()`. */
+export function startDigestScheduler(app: DigestApp, poster: DigestPoster, options: DigestSchedulerOptions = {}): DigestScheduler {
+  const scheduler = new DigestScheduler(createDigestRunner(app, poster), { logger: app.logger, ...options });
+  scheduler.start();
+  return scheduler;
+}

@@ -1,0 +1,32 @@
+import type { Writable } from 'node:stream';
+import type { App } from '../app.ts';
+import { configuredPlatforms } from '../config/demo-mode.ts';
+import { PlatformPosters, TerminalPoster, type DigestPoster } from './poster.ts';
+
+/**
+ * THE place where chat platforms plug into digests: every poster the runner and `serve`'s scheduler
+ * post through is registered here, by platform name (Incoming.platform of the subscribing message).
+ * Slack and Mattermost post through the conversation core (the message in the channel, `details`
+ * as replies in its thread, within each platform's limits and pacing), for every platform whose
+ * adapter is connected in this process (`serve`, or `digest run` connecting them to post). A
+ * subscription whose platform is not connected stays due and goes out, combined, once it is.
+ *
+ * `terminal`: where digests of subscriptions made in a terminal (`ask`, `chat`) are printed.
+ */
+export async function digestPosters(app: Pick<App, 'config' | 'conversation'>, options: { terminal?: Writable } = {}): Promise<PlatformPosters> {
+  const posters: Record<string, DigestPoster | undefined> = {};
+  if (options.terminal) {
+    const terminal = new TerminalPoster(options.terminal);
+    posters.cli = terminal;
+    posters.console = terminal;
+  }
+  for (const platform of app.conversation.platforms()) {
+    posters[platform] = { post: (target, message) => app.conversation.postToChannel(target.platform, target.channel, message) };
+  }
+  return new PlatformPosters(posters);
+}
+
+/** Configured chat platforms that no digest poster reaches yet (for start-up and `digest run` notes). */
+export function platformsWithoutPoster(app: Pick<App, 'config'>, posters: PlatformPosters): string[] {
+  return configuredPlatforms(app.config).filter((p) => !posters.platforms.includes(p));
+}

@@ -1,0 +1,26 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import type { Store } from '../storage/store.ts';
+import { createPandaClient, type PandaClient } from './client.ts';
+import { DEMO_PUBLIC_URL, startDemoMonitor } from './demo/server.ts';
+
+/**
+ * The process's one BigPanDA client (one cache, one concurrency cap for agents and digests). In
+ * demo mode it talks to the embedded loopback monitor, while links keep pointing at the real
+ * monitor's pages.
+ */
+export async function connectMonitor(deps: { config: Config; store: Store; logger: Logger; demo: boolean; closers: Array<() => Promise<void>> }): Promise<PandaClient> {
+  let baseUrl: string | undefined;
+  let publicUrl: string | undefined;
+  let cacheScope: string | undefined;
+  if (deps.demo) {
+    const demo = await startDemoMonitor();
+    deps.closers.push(() => demo.close());
+    baseUrl = demo.url;
+    publicUrl = DEMO_PUBLIC_URL;
+    // The demo listens on a new port each run; its cached data is the demo's, never the real monitor's.
+    cacheScope = 'demo';
+  }
+  // Final jobs' data is also kept in the store, so a follow-up in another process (ask --thread) is free.
+  return createPandaClient(deps.config, { baseUrl, publicUrl, logger: deps.logger, persistent: deps.store.ns('cache'), cacheScope });
+}
