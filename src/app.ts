@@ -27,6 +27,8 @@ export interface AppOptions {
   logger?: Logger;
   /** Serve the embedded demo monitor instead of config.monitor.url (see config/demo-mode.ts). */
   demo?: boolean;
+  /** Setting paths given from outside the defaults (see loadConfigDetailed's origin). */
+  explicitSettings?: ReadonlySet<string>;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -38,7 +40,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const model: ChatModel = await createChatModel(config, logger, banners);
   const history = new ThreadHistory(store.ns('history'), config.history);
-  const created = await createAgents({ config, store, logger, banners, closers, demo: options.demo ?? config.demo });
+  const created = await createAgents({ config, store, logger, banners, closers, demo: options.demo ?? config.demo, explicitSettings: options.explicitSettings });
   // Every answer gets grounded follow-ups and its token count, whichever agent wrote it.
   const agents: Partial<Record<Route['agent'], Agent>> = Object.fromEntries(Object.entries(created).map(([kind, agent]) => [kind, withAnswerExtras(agent)]));
   const bot = new Bot({ config, history, model, agents, logger, selector: createModelSelector(model, logger, { timeoutMs: Math.min(config.llm.timeoutMs, 15_000) }) });

@@ -1,30 +1,63 @@
 import type { AgentDeps } from './registry.ts';
+import { createCricClient } from '../panda/cric-client.ts';
 import { createPandaClient } from '../panda/client.ts';
 import { DEMO_PUBLIC_URL, startDemoMonitor } from '../panda/demo/server.ts';
+import { DEMO_CRIC_PUBLIC_URL, DEMO_PANDA_SERVER_PUBLIC_URL, demoQueueNames } from '../panda/demo/grid-services.ts';
 import { JobAgent } from './job.ts';
+import { QueueAgent } from './queue.ts';
+import { rememberQueueNames } from './queue-route.ts';
 import { TaskAgent } from './task.ts';
 
 /**
- * The job and task agents over one shared BigPanDA client (one cache, one concurrency cap). In
- * demo mode the client talks to the embedded loopback monitor, while links keep pointing at the
- * real monitor's pages.
+ * The job, task and queue agents over one shared BigPanDA client (one cache, one concurrency cap)
+ * and one CRIC client. In demo mode both talk to the embedded loopback services (CRIC's queue dump
+ * and the PanDA server's liveness URL live next to the demo monitor), unless CRIC_URL,
+ * ASKPANDA_CRIC_FILE or PANDA_SERVER_URL were set; links keep pointing at the real services.
  */
-export async function createPandaAgents(deps: AgentDeps): Promise<{ job: JobAgent; task: TaskAgent }> {
+export async function createPandaAgents(deps: AgentDeps): Promise<{ job: JobAgent; task: TaskAgent; queue: QueueAgent }> {
+  const config = deps.config;
   let baseUrl: string | undefined;
   let publicUrl: string | undefined;
   let cacheScope: string | undefined;
+  let demoUrl: string | undefined;
   if (deps.demo) {
     const demo = await startDemoMonitor();
     deps.closers.push(() => demo.close());
-    baseUrl = demo.url;
+    demoUrl = baseUrl = demo.url;
     publicUrl = DEMO_PUBLIC_URL;
     // The demo listens on a new port each run; its cached data is the demo's, never the real monitor's.
     cacheScope = 'demo';
   }
+  const explicit = deps.explicitSettings ?? new Set<string>();
+  const demoCric = demoUrl !== undefined && !explicit.has('cric.url') && !explicit.has('cric.file');
+  const demoPandaServer = demoUrl !== undefined && !explicit.has('pandaServer.url');
   // Final jobs' data is also kept in the store, so a follow-up in another process (ask --thread) is free.
-  const client = createPandaClient(deps.config, { baseUrl, publicUrl, logger: deps.logger, persistent: deps.store.ns('cache'), cacheScope });
+  const client = createPandaClient(config, { baseUrl, publicUrl, logger: deps.logger, persistent: deps.store.ns('cache'), cacheScope });
+  const cric = createCricClient(config, {
+    ...(demoCric ? { baseUrl: demoUrl, publicUrl: DEMO_CRIC_PUBLIC_URL, file: '', cacheScope: 'demo' } : {}),
+    persistent: deps.store.ns('cache'),
+    logger: deps.logger,
+  });
+  // Routing recognises queue names from the start: the demo's from its dump, otherwise the names
+  // of the last snapshot any process stored (one small read).
+  rememberQueueNames(demoCric ? demoQueueNames() : await cric.knownNames());
+  const monitorUrl = baseUrl ?? config.monitor.url;
   return {
-    job: new JobAgent({ client, config: deps.config, logger: deps.logger }),
+    job: new JobAgent({ client, config, logger: deps.logger, cric }),
     task: new TaskAgent({ client }),
+    queue: new QueueAgent({
+      cric,
+      monitorPublicUrl: client.publicUrl,
+      logger: deps.logger,
+      health: {
+        pandaServerUrl: demoPandaServer ? demoUrl! : config.pandaServer.url,
+        pandaServerPublicUrl: demoPandaServer ? DEMO_PANDA_SERVER_PUBLIC_URL : undefined,
+        monitorUrl,
+        monitorPublicUrl: client.publicUrl,
+        timeoutMs: config.pandaServer.timeoutMs,
+        slowMs: config.pandaServer.slowMs,
+        demo: demoPandaServer,
+      },
+    }),
   };
 }

@@ -13,6 +13,8 @@ export interface AgentDeps {
   logger: Logger;
   /** Answer from the embedded demo monitor (an in-process loopback BigPanDA) instead of config.monitor.url. */
   demo: boolean;
+  /** Settings given from outside the defaults (environment, config file): the demo keeps a CRIC_URL the user set. */
+  explicitSettings?: ReadonlySet<string>;
   /** Start-up notices for the user (e.g. the demo banner). */
   banners: string[];
   /** Cleanup run by App.close, last registered first. */
@@ -27,5 +29,6 @@ export async function createAgents(_deps: AgentDeps): Promise<Partial<Record<Rou
     documents: createDocumentsAgent(_deps),
     job: panda.job,
     task: panda.task,
+    queue: panda.queue,
   };
 }

@@ -24,7 +24,7 @@ export async function startApp(options: { interactive?: boolean } = {}): Promise
   // stderr would only be noise, unless the user asked for a log level.
   if (options.interactive && !loaded.origin.has('logLevel')) loaded.config.logLevel = 'error';
   const demo = isDemoMode(loaded.config, loaded.origin);
-  const app = await createApp(loaded.config, { demo });
+  const app = await createApp(loaded.config, { demo, explicitSettings: new Set(loaded.origin.keys()) });
   if (demo && !app.banners.includes(DEMO_BANNER)) app.banners.unshift(DEMO_BANNER);
   return { app, demo };
 }
