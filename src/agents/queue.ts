@@ -417,13 +417,18 @@ export function readQuestion(question: string, history: readonly Turn[], index: 
   const filter: QueueFilter = {};
   const scope: string[] = [];
 
-  const cloudMatch = /\b(?:cloud\s+([A-Za-z]{2,5})|([A-Za-z]{2,5})\s+cloud|(?:in|at|of|for)\s+(?:the\s+)?([A-Z]{2,4})\b)/.exec(question);
-  const cloudWord = cloudMatch ? (cloudMatch[1] ?? cloudMatch[2] ?? cloudMatch[3])! : undefined;
-  const cloud = cloudWord ? index.cloud(cloudWord) : undefined;
-  if (cloud && (cloudMatch![1] || cloudMatch![2] || !index.queue(cloudWord!))) {
+  // "cloud DE", "the DE cloud", "in DE": the first that names a cloud CRIC has (CERN is also a queue).
+  const cloudWords = [
+    ...[...question.matchAll(/\bcloud\s+([A-Za-z]{2,5})\b/gi), ...question.matchAll(/\b([A-Za-z]{2,5})\s+cloud\b/gi)].map((m) => ({ word: m[1]!, bare: false })),
+    ...[...question.matchAll(/\b(?:in|at|of|for)\s+(?:the\s+)?([A-Z]{2,4})\b/g)].map((m) => ({ word: m[1]!, bare: true })),
+  ];
+  for (const { word, bare } of cloudWords) {
+    const cloud = index.cloud(word);
+    if (!cloud || (bare && index.queue(word))) continue;
     filter.cloud = cloud.name;
     scope.push(`in cloud ${cloud.name}`);
     names = names.filter((n) => n.toLowerCase() !== cloud.name.toLowerCase());
+    break;
   }
   const country = index.countryNames().find((c) => new RegExp(`\\b${c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'i').test(question));
   if (country) {
@@ -431,9 +436,12 @@ export function readQuestion(question: string, history: readonly Turn[], index: 
     scope.push(`in ${country}`);
   }
 
+  const listShape = /\b(?:which|list|show|all|any|what)\b[^?]*\bqueues\b|\bqueues\s+(?:are|that|with|in|at|of|using|which)\b|^queues\b/i.test(question);
   let queue = names.map((n) => index.queue(n)).find((q): q is QueueRecord => Boolean(q));
-  const siteName = names.find((n) => index.site(n) && !index.queue(n)) ?? (queue ? undefined : names.find((n) => index.site(n)));
+  // A name that is a queue and a site (AGLT2, GoeGrid) is the site in "queues at AGLT2".
+  const siteName = names.find((n) => index.site(n) && (!index.queue(n) || listShape)) ?? (queue ? undefined : names.find((n) => index.site(n)));
   let site = siteName ? index.site(siteName) : undefined;
+  if (site && listShape && queue && site.queues.includes(queue)) queue = undefined;
 
   // A follow-up in a queue thread ("and the walltime?") is about the name asked before.
   if (!queue && !site && !filter.cloud && !filter.country) {
@@ -455,7 +463,6 @@ export function readQuestion(question: string, history: readonly Turn[], index: 
   if (type) filter.type = type;
   const tier = /\b(?:tier[- ]?([0-3])|(T[0-3]D?))\b/i.exec(question);
   if (tier) filter.tier = tier[2] ? tier[2].toUpperCase() : `T${tier[1]}`;
-  const listShape = /\b(?:which|list|show|all|any|what)\b[^?]*\bqueues\b|\bqueues\s+(?:are|that|with|in|at|using|which)\b|^queues\b/i.test(question);
   const multicoreAsked = MULTICORE.test(question) || SINGLE_CORE.test(question);
 
   if (isLimitKillQuestion(question) && !listShape) return { kind: 'explain-limits', queue };

@@ -41,6 +41,7 @@ export const ConfigSchema = z.object({
     file: text,
     cert: text,
     key: text,
+    ca: text,
     ttlSeconds: int(0, 7 * 24 * 3600),
     keepHours: int(1, 24 * 365),
     timeoutMs: int(100),

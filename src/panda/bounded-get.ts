@@ -1,5 +1,6 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import { parseRetryAfter } from './http.ts';
 
 /**
@@ -17,6 +18,8 @@ export interface BoundedGetOptions {
   /** PEM client certificate and key, for services that want one. */
   cert?: string | Buffer;
   key?: string | Buffer;
+  /** Extra CA certificates (PEM) trusted besides Node's own. */
+  ca?: string | Buffer;
 }
 
 export interface BoundedResponse {
@@ -58,7 +61,13 @@ export function boundedGet(url: string, options: BoundedGetOptions, redirects = 
     };
     const req = send(
       target,
-      { method: 'GET', headers: { 'user-agent': 'askpanda/0.1', ...options.headers }, ...(secure && options.cert ? { cert: options.cert, key: options.key ?? options.cert } : {}) },
+      {
+        method: 'GET',
+        headers: { 'user-agent': 'askpanda/0.1', ...options.headers },
+        ...(secure && options.cert ? { cert: options.cert, key: options.key ?? options.cert } : {}),
+        // `ca` replaces Node's list: keep the public roots and add the extra ones.
+        ...(secure && options.ca ? { ca: [...rootCertificates, options.ca.toString()] } : {}),
+      },
       (res) => {
         const status = res.statusCode ?? 0;
         const location = res.headers.location;
@@ -152,13 +161,19 @@ export function seconds(ms: number): string {
 }
 
 function megabytes(bytes: number): string {
-  return `${Math.round(bytes / 1024 / 1024)} MiB`;
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(bytes >= 10 * 1024 * 1024 ? 0 : 1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
 }
 
+const UNTRUSTED = /^(?:UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT(?:_LOCALLY)?|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID)$/;
+
+/** A network error in a few words: its code, TLS failures said plainly (OpenSSL's text is long). */
 function errText(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: string }).code;
-    return code ? `${code}${err.message && !err.message.includes(code) ? `: ${err.message}` : ''}` : err.message;
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: string }).code;
+  if (code && UNTRUSTED.test(code)) return `TLS: the server's certificate is not trusted here, ${code}`;
+  if ((code && /CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA/.test(code)) || /alert certificate required|alert handshake failure|alert bad certificate|alert unknown ca/i.test(err.message)) {
+    return 'TLS: the server refused the connection without an accepted client certificate';
   }
-  return String(err);
+  if (code) return code;
+  return err.message.split('\n')[0]!.slice(0, 200);
 }

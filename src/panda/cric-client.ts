@@ -74,7 +74,7 @@ export class CricClient {
   private current?: QueueIndex;
   private fileStamp?: string;
   private loading?: Promise<QueueData>;
-  private credentials?: Promise<{ cert?: Buffer; key?: Buffer }>;
+  private credentials?: Promise<{ cert?: Buffer; key?: Buffer; ca?: Buffer }>;
 
   constructor(
     private readonly config: Pick<Config, 'cric'>,
@@ -155,12 +155,12 @@ export class CricClient {
 
   private async fetch(): Promise<QueueIndex> {
     const url = this.baseUrl + CRIC_QUEUES_PATH;
-    const { cert, key } = await this.loadCredentials();
+    const { cert, key, ca } = await this.loadCredentials();
     let response;
     try {
       response = await getWithRetries(
         url,
-        { timeoutMs: this.config.cric.timeoutMs, maxBytes: this.config.cric.maxBytes, headers: { accept: 'application/json' }, cert, key },
+        { timeoutMs: this.config.cric.timeoutMs, maxBytes: this.config.cric.maxBytes, headers: { accept: 'application/json' }, cert, key, ca },
         {
           retries: this.config.cric.retries,
           backoffMs: this.options.backoffMs,
@@ -174,11 +174,13 @@ export class CricClient {
     } catch (err) {
       const attempts = (err as { attempts?: number }).attempts ?? 1;
       this.stats.requests += attempts;
-      if (err instanceof GetFailure) throw new AskPandaError('monitor_unavailable', `CRIC did not answer (${err.message}${attempts > 1 ? `, ${attempts} attempts` : ''}).`);
+      if (err instanceof GetFailure) {
+        const hint = /client certificate/.test(err.message) ? ' Set CRIC_CERT and CRIC_KEY to a certificate CRIC accepts.' : /not trusted/.test(err.message) ? ' Set ASKPANDA_CRIC_CA (or NODE_EXTRA_CA_CERTS) to the CA bundle that signed it.' : '';
+        throw new AskPandaError('monitor_unavailable', `CRIC did not answer (${err.message}${attempts > 1 ? `, ${attempts} attempts` : ''}).${hint}`);
+      }
       throw err;
     }
     this.stats.requests += response.attempts;
-    this.stats.retries += response.attempts - 1;
     this.stats.bytes += Buffer.byteLength(response.body);
     if (response.status === 401 || response.status === 403) {
       throw new AskPandaError('monitor_unavailable', `CRIC refused the request (HTTP ${response.status}): this CRIC needs a client certificate it accepts (CRIC_CERT, CRIC_KEY).`);
@@ -246,15 +248,27 @@ export class CricClient {
     throw new AskPandaError('monitor_unavailable', `${message} Fix the path or unset ASKPANDA_CRIC_FILE to ask CRIC itself.`);
   }
 
-  private loadCredentials(): Promise<{ cert?: Buffer; key?: Buffer }> {
-    const { cert, key } = this.config.cric;
-    if (!cert) return Promise.resolve({});
+  /** The client certificate, its key and extra CA certificates, read once (on the first request). */
+  private loadCredentials(): Promise<{ cert?: Buffer; key?: Buffer; ca?: Buffer }> {
+    const { cert, key, ca } = this.config.cric;
+    if (!cert && !ca) return Promise.resolve({});
     this.credentials ??= (async () => {
+      const read = async (file: string, what: string) => {
+        try {
+          return await readFile(file);
+        } catch (err) {
+          throw new AskPandaError('monitor_unavailable', `${what}=${file} cannot be read (${(err as { code?: string }).code ?? 'error'}): give the path of a PEM file.`);
+        }
+      };
       try {
-        return { cert: await readFile(cert), key: await readFile(key || cert) };
+        return {
+          cert: cert ? await read(cert, 'CRIC_CERT') : undefined,
+          key: cert ? await read(key || cert, key ? 'CRIC_KEY' : 'CRIC_CERT') : undefined,
+          ca: ca ? await read(ca, 'ASKPANDA_CRIC_CA') : undefined,
+        };
       } catch (err) {
         this.credentials = undefined;
-        throw new AskPandaError('monitor_unavailable', `CRIC_CERT/CRIC_KEY cannot be read (${(err as { code?: string }).code ?? 'error'}): give the paths of a PEM certificate and its key.`);
+        throw err;
       }
     })();
     return this.credentials;

@@ -41,7 +41,7 @@ export async function checkPandaServer(baseUrl: string, options: HealthOptions):
         ? { service: 'PanDA server', url: shown, state: 'slow', ms, detail: `answered alive=yes, but slowly (${seconds(res.ms)}; above ${seconds(options.slowMs)} it counts as slow)` }
         : { service: 'PanDA server', url: shown, state: 'alive', ms, detail: `answered alive=yes in ${ms} ms` };
     }
-    if (res.status >= 500) return { service: 'PanDA server', url: shown, state: 'down', ms, detail: `answered HTTP ${res.status}: it is up but failing` };
+    if (res.status >= 500) return { service: 'PanDA server', url: shown, state: 'down', ms, detail: `answered HTTP ${res.status}, so it is failing or overloaded` };
     const said = res.body.trim().replace(/\s+/g, ' ').slice(0, 60);
     return { service: 'PanDA server', url: shown, state: 'unexpected', ms, detail: `answered HTTP ${res.status}${said ? ` ("${said}")` : ''} instead of alive=yes: it is reachable, but did not confirm it is alive` };
   } catch (err) {
@@ -55,7 +55,7 @@ export async function checkMonitor(baseUrl: string, options: HealthOptions): Pro
   try {
     const res = await boundedGet(url, { timeoutMs: options.timeoutMs, maxBytes: 4 * 1024 * 1024, headers: { accept: 'text/html, */*' } });
     const ms = Math.round(res.ms);
-    if (res.status >= 500) return { service: 'PanDA monitor', url: shown, state: 'down', ms, detail: `answered HTTP ${res.status}: it is up but failing` };
+    if (res.status >= 500) return { service: 'PanDA monitor', url: shown, state: 'down', ms, detail: `answered HTTP ${res.status}, so it is failing or overloaded` };
     if (res.status === 429) return { service: 'PanDA monitor', url: shown, state: 'alive', ms, detail: `answered, but is rate-limiting requests from here (HTTP 429)` };
     if (res.ms > options.slowMs) return { service: 'PanDA monitor', url: shown, state: 'slow', ms, detail: `answered, but slowly (${seconds(res.ms)})` };
     return { service: 'PanDA monitor', url: shown, state: 'alive', ms, detail: `answered in ${ms} ms` };
