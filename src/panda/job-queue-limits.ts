@@ -47,6 +47,12 @@ function jobCores(job: Job): number {
   return Math.max(1, job.actualcorecount ?? job.corecount ?? 1);
 }
 
+/** User jobs go to analysis (or unified) queues, the rest to production (or unified) ones. */
+function activity(job: Job): JobNeeds['activity'] {
+  if (!job.prodsourcelabel) return undefined;
+  return /^(?:user|panda)$/.test(job.prodsourcelabel) ? 'analysis' : 'production';
+}
+
 function names(queues: readonly QueueRecord[], show: (q: QueueRecord) => string): string {
   return queues.map((q) => `${q.name} (${show(q)})`).join(', ');
 }
@@ -68,7 +74,7 @@ function compareMemory(job: Job, primary: JobError, q: QueueRecord, index: Queue
   const asked = job.minramcount ? job.minramcount * (perCore ? cores : 1) : undefined;
   const jobMb = primary.code === 1305 ? (asked ? Math.ceil((asked * 1.5) / 500) * 500 : undefined) : usedKb ? Math.ceil(((usedKb / 1024) * 1.2) / 100) * 100 : asked ? Math.ceil((asked * 1.5) / 500) * 500 : undefined;
   if (!jobMb) return undefined;
-  const needs: JobNeeds = perCore ? { cores, memoryMb: Math.ceil(jobMb / cores), perCore: true } : { cores, memoryMb: jobMb };
+  const needs: JobNeeds = perCore ? { cores, memoryMb: Math.ceil(jobMb / cores), perCore: true, activity: activity(job) } : { cores, memoryMb: jobMb, activity: activity(job) };
   const sentence = `In CRIC, the queue ${q.name} allows ${describeMemory(q)}.`;
   const line = `Queue ${q.name} in CRIC: **${q.status ?? 'unknown status'}**, memory ${describeMemory(q)}, walltime ${describeWalltime(q)}, ${q.corecount ?? '?'} cores.`;
   const wanted = perCore ? `${fmt(needs.memoryMb!)} MB per core` : `${fmt(jobMb)} MB`;
@@ -121,7 +127,7 @@ function compareTime(job: Job, primary: JobError, q: QueueRecord, index: QueueIn
   if (primary.code === 1150) {
     recommendation = `a looping job is killed when its output files stop changing for a while, not at the walltime limit (${q.name} allows ${hours(q.maxtime)}): check what the payload was waiting for in its last log lines`;
   } else if (atQueueLimit) {
-    const needs: JobNeeds = { cores: jobCores(job), walltimeSeconds: Math.ceil((ran! * 1.5) / 3600) * 3600 };
+    const needs: JobNeeds = { cores: jobCores(job), walltimeSeconds: Math.ceil((ran! * 1.5) / 3600) * 3600, activity: activity(job) };
     const better = queuesThatFit(index, q, needs, 'walltime');
     alternatives = [...better.sameSite, ...better.sameCloud];
     const show = (x: QueueRecord) => hours(x.maxtime ?? 0);

@@ -305,6 +305,8 @@ export interface JobNeeds {
   memoryMb?: number;
   perCore?: boolean;
   walltimeSeconds?: number;
+  /** User analysis or production: analysis queues take only the first, production queues the second. */
+  activity?: 'analysis' | 'production';
 }
 
 /**
@@ -313,6 +315,7 @@ export interface JobNeeds {
  * its walltime fits maxtime.
  */
 export function fitsJob(q: QueueRecord, needs: JobNeeds): boolean {
+  if (needs.activity && q.type && q.type !== 'unified' && q.type !== needs.activity) return false;
   const accepted = coreCountsAccepted(q);
   if (!accepted.includes(needs.cores) && !(needs.cores > 1 && accepted.some((n) => n >= needs.cores))) return false;
   if (needs.memoryMb !== undefined && q.maxrss && q.maxrss > 0) {
@@ -328,10 +331,11 @@ export function fitsJob(q: QueueRecord, needs: JobNeeds): boolean {
  * best limit first. The queue itself is left out.
  */
 export function queuesThatFit(index: QueueIndex, current: QueueRecord, needs: JobNeeds, rank: 'memory' | 'walltime', limit = 5): { sameSite: QueueRecord[]; sameCloud: QueueRecord[] } {
-  const key = (q: QueueRecord) => (rank === 'memory' ? (needs.perCore ? (memoryPerCoreMb(q) ?? Infinity) : (q.maxrss && q.maxrss > 0 ? q.maxrss : Infinity)) : q.maxtime && q.maxtime > 0 ? q.maxtime : Infinity);
+  // Only queues that state the limit in question: "no limit set" is not a promise of more.
+  const key = (q: QueueRecord) => (rank === 'memory' ? (needs.perCore ? (memoryPerCoreMb(q) ?? 0) : (q.maxrss ?? 0)) : (q.maxtime ?? 0));
   const pick = (from: readonly QueueRecord[]) =>
     from
-      .filter((q) => q !== current && q.status === 'online' && fitsJob(q, needs))
+      .filter((q) => q !== current && q.status === 'online' && key(q) > 0 && fitsJob(q, needs))
       .sort((a, b) => key(b) - key(a) || a.name.localeCompare(b.name))
       .slice(0, limit);
   const site = current.atlas_site ? index.site(current.atlas_site)?.queues ?? [] : [];
