@@ -38,12 +38,14 @@ export async function createPandaAgents(deps: AgentDeps): Promise<{ job: JobAgen
     persistent: deps.store.ns('cache'),
     logger: deps.logger,
   });
+  deps.closers.push(async () => cric.close());
   // Routing recognises queue names from the start: the demo's from its dump, otherwise the names
   // of the last snapshot any process stored (one small read).
   rememberQueueNames(demoCric ? demoQueueNames() : await cric.knownNames());
   const monitorUrl = baseUrl ?? config.monitor.url;
   return {
-    job: new JobAgent({ client, config, logger: deps.logger, cric }),
+    // A job answer waits for CRIC at most one request timeout (and never more than 10 s).
+    job: new JobAgent({ client, config, logger: deps.logger, cric, cricWaitMs: Math.min(10_000, config.cric.timeoutMs) }),
     task: new TaskAgent({ client }),
     queue: new QueueAgent({
       cric,

@@ -20,6 +20,8 @@ export interface BoundedGetOptions {
   key?: string | Buffer;
   /** Extra CA certificates (PEM) trusted besides Node's own. */
   ca?: string | Buffer;
+  /** Aborts the exchange (the owner is shutting down). */
+  signal?: AbortSignal;
 }
 
 export interface BoundedResponse {
@@ -30,7 +32,7 @@ export interface BoundedResponse {
   ms: number;
 }
 
-export type FailureReason = 'timeout' | 'network' | 'too_large' | 'http' | 'rate_limited';
+export type FailureReason = 'timeout' | 'network' | 'too_large' | 'http' | 'rate_limited' | 'aborted';
 
 /** Why a GET gave no usable answer, in words a user-facing message can reuse. */
 export class GetFailure extends Error {
@@ -104,6 +106,13 @@ export function boundedGet(url: string, options: BoundedGetOptions, redirects = 
       finish(new GetFailure(`no answer within ${seconds(options.timeoutMs)}`, 'timeout'));
       req.destroy();
     }, options.timeoutMs);
+    const abort = () => {
+      finish(new GetFailure('the request was cancelled', 'aborted'));
+      req.destroy();
+    };
+    if (options.signal?.aborted) abort();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    req.on('close', () => options.signal?.removeEventListener('abort', abort));
     req.on('error', (err) => finish(new GetFailure(errText(err), 'network')));
     req.end();
   });
@@ -118,7 +127,17 @@ export interface RetryOptions {
   onRetry?: (attempt: number, failure: GetFailure) => void;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
 /**
  * GET with retries; resolves with a 2xx–4xx answer (except 429), throws the last GetFailure with
@@ -138,7 +157,7 @@ export async function getWithRetries(url: string, options: BoundedGetOptions, re
         return { ...response, attempts: attempt };
       }
     } catch (err) {
-      if (!(err instanceof GetFailure) || err.reason === 'too_large') throw Object.assign(err as Error, { attempts: attempt });
+      if (!(err instanceof GetFailure) || err.reason === 'too_large' || err.reason === 'aborted') throw Object.assign(err as Error, { attempts: attempt });
       failure = err;
     }
     let delay = (retry.backoffMs ?? 500) * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5);
@@ -148,7 +167,8 @@ export async function getWithRetries(url: string, options: BoundedGetOptions, re
     }
     if (attempt >= maxAttempts) throw Object.assign(failure, { attempts: attempt });
     retry.onRetry?.(attempt, failure);
-    await sleep(delay);
+    await sleep(delay, options.signal);
+    if (options.signal?.aborted) throw Object.assign(new GetFailure('the request was cancelled', 'aborted'), { attempts: attempt });
   }
 }
 

@@ -75,6 +75,8 @@ export class CricClient {
   private fileStamp?: string;
   private loading?: Promise<QueueData>;
   private credentials?: Promise<{ cert?: Buffer; key?: Buffer; ca?: Buffer }>;
+  /** Cancels requests still in flight when the app closes (a job answer may have stopped waiting). */
+  private readonly lifetime = new AbortController();
 
   constructor(
     private readonly config: Pick<Config, 'cric'>,
@@ -160,7 +162,7 @@ export class CricClient {
     try {
       response = await getWithRetries(
         url,
-        { timeoutMs: this.config.cric.timeoutMs, maxBytes: this.config.cric.maxBytes, headers: { accept: 'application/json' }, cert, key, ca },
+        { timeoutMs: this.config.cric.timeoutMs, maxBytes: this.config.cric.maxBytes, headers: { accept: 'application/json' }, cert, key, ca, signal: this.lifetime.signal },
         {
           retries: this.config.cric.retries,
           backoffMs: this.options.backoffMs,
@@ -305,6 +307,11 @@ export class CricClient {
     const what = this.fromFile ? `the CRIC queue dump ${this.file}` : `CRIC (${this.publicUrl})`;
     if (data.stale) return `${data.staleReason ?? 'CRIC did not answer just now.'} This is the last copy of its queue list, ${data.ageMs < 60_000 ? 'less than a minute' : humanAge(data.ageMs)} old.`;
     return `From ${what}, ${this.fromFile ? 'written' : 'read'} ${ago(data.ageMs)}.`;
+  }
+
+  /** Cancels requests in flight, so a one-shot `ask` exits right after its answer. */
+  close(): void {
+    this.lifetime.abort();
   }
 
   /** The request timeout, for messages. */

@@ -64,6 +64,23 @@ describe('CRIC snapshot shared across processes', { timeout: 60_000 }, () => {
   });
 });
 
+describe('a job answer while CRIC hangs', { timeout: 60_000 }, () => {
+  it('answers without the queue limits after one CRIC timeout and exits at once (the CRIC request is cancelled)', async () => {
+    cric.mode = 'hang';
+    try {
+      const started = Date.now();
+      // Demo monitor, the hanging CRIC: five retries of 2 s each would keep a process alive for 10+ s.
+      const answer = await askJson('why did job 6800730400 fail?', cliEnv({ ASKPANDA_DEMO: '1', CRIC_URL: cric.url, ASKPANDA_CRIC_TIMEOUT_MS: '2000', ASKPANDA_CRIC_RETRIES: '5' }));
+      expect(Date.now() - started).toBeLessThan(9_000);
+      expect(answer.facts.piloterrorcode).toBe(1235);
+      expect(answer.text).not.toContain('In CRIC');
+      expect(answer.facts.queueLimits).toBeUndefined();
+    } finally {
+      cric.mode = 'ok';
+    }
+  });
+});
+
 describe('the demo', { timeout: 60_000 }, () => {
   it('answers queue questions from the embedded snapshot, and names the memory job\'s queue limit', async () => {
     const env = cliEnv({ ASKPANDA_DEMO: '1' });
