@@ -15,7 +15,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,6 +28,8 @@ const ANSWER_GOAL_MS = 5;
 
 interface LoadResult {
   ms: number;
+  /** CPU time of the load (user + system): less sensitive than wall time to other work on the machine. */
+  cpuMs: number;
   rssMiB: number;
   baseMiB: number;
   queues: number;
@@ -88,10 +90,12 @@ async function child(mode: string, arg: string): Promise<void> {
     process.stdout.write(JSON.stringify({ p50, p99, rssMiB: peakMiB() } satisfies AnswerResult) + '\n');
   } else {
     const baseMiB = peakMiB();
+    const cpu = process.cpuUsage();
     const started = performance.now();
     const { index } = await client.queues();
     const ms = performance.now() - started;
-    process.stdout.write(JSON.stringify({ ms, rssMiB: peakMiB(), baseMiB, queues: index.size } satisfies LoadResult) + '\n');
+    const used = process.cpuUsage(cpu);
+    process.stdout.write(JSON.stringify({ ms, cpuMs: (used.user + used.system) / 1000, rssMiB: peakMiB(), baseMiB, queues: index.size } satisfies LoadResult) + '\n');
   }
   await store?.close();
 }
@@ -124,7 +128,7 @@ async function main(): Promise<void> {
   const demo = await startDemoMonitor();
   try {
     const bytes = Buffer.byteLength(JSON.stringify(dump));
-    console.log(`dump: ${QUEUES} queues in CRIC's shape, ${(bytes / 1024 / 1024).toFixed(1)} MiB; children run with ${productNodeFlags().join(' ') || 'no extra flags'}; medians of ${RUNS} runs`);
+    console.log(`dump: ${QUEUES} queues in CRIC's shape, ${(bytes / 1024 / 1024).toFixed(1)} MiB; children run with ${productNodeFlags().join(' ') || 'no extra flags'}; medians of ${RUNS} runs; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`);
 
     // Baseline: one monitor request (job JSON), cold cache, over loopback.
     const config = loadConfig({ env: { ASKPANDA_LOG_LEVEL: 'silent' } });
@@ -153,10 +157,11 @@ async function main(): Promise<void> {
     let worstLoad = 0;
     for (const [label, results] of Object.entries(loads)) {
       const ms = median(results.map((r) => r.ms));
+      const cpuMs = median(results.map((r) => r.cpuMs));
       worstLoad = Math.max(worstLoad, ms);
       const peak = median(results.map((r) => r.rssMiB));
       const growth = median(results.map((r) => r.rssMiB - r.baseMiB));
-      console.log(`load + index ${label.padEnd(34)} ${ms.toFixed(0).padStart(5)} ms  (${(ms / monitor).toFixed(1)}x one monitor request)   peak RSS ${peak.toFixed(0)} MiB (base ${(peak - growth).toFixed(0)} + ${growth.toFixed(0)})   ${results[0]!.queues} queues`);
+      console.log(`load + index ${label.padEnd(34)} ${ms.toFixed(0).padStart(5)} ms (cpu ${cpuMs.toFixed(0).padStart(3)} ms, ${(ms / monitor).toFixed(1)}x one monitor request)   peak RSS ${peak.toFixed(0)} MiB (base ${(peak - growth).toFixed(0)} + ${growth.toFixed(0)})   ${results[0]!.queues} queues`);
     }
     console.log(`goal: load ≤ ${LOAD_GOAL_MS} ms: worst median ${worstLoad.toFixed(0)} ms → ${worstLoad <= LOAD_GOAL_MS ? 'MET' : 'MISSED'}`);
 
@@ -167,8 +172,9 @@ async function main(): Promise<void> {
       const p99 = median(answers.map((a) => a.p99[label]!));
       console.log(`answer "${QUESTIONS[label]}" (${label})${''.padEnd(Math.max(0, 44 - QUESTIONS[label]!.length - label.length))} p50 ${p50.toFixed(2)} ms  p99 ${p99.toFixed(2)} ms  (${(p99 / monitor).toFixed(2)}x one monitor request)`);
     }
-    const listP99 = median(answers.map((a) => a.p99['list by status']!));
-    console.log(`goal: a list answer ≤ ${ANSWER_GOAL_MS} ms p99 (${ANSWERS} answers per run, ${QUEUES} queues): ${listP99.toFixed(2)} ms → ${listP99 <= ANSWER_GOAL_MS ? 'MET' : 'MISSED'}`);
+    // The worse of the two list questions decides.
+    const listP99 = Math.max(...['list by status', 'list by cloud and status'].map((label) => median(answers.map((a) => a.p99[label]!))));
+    console.log(`goal: a list answer ≤ ${ANSWER_GOAL_MS} ms p99 (${ANSWERS} answers per run, ${QUEUES} queues; the worse list question): ${listP99.toFixed(2)} ms → ${listP99 <= ANSWER_GOAL_MS ? 'MET' : 'MISSED'}`);
   } finally {
     await cric.close();
     await demo.close();

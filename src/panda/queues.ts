@@ -54,6 +54,8 @@ export class QueueIndex {
   private readonly sites = new Map<string, QueueGroup>();
   private readonly clouds = new Map<string, QueueGroup>();
   private readonly countries = new Map<string, QueueGroup>();
+  /** Lists derived once per snapshot (each question reads them). */
+  private readonly memo: { clouds?: string[]; countries?: string[]; copytools?: string[]; names?: string[] } = {};
 
   constructor(
     queues: readonly QueueRecord[],
@@ -90,26 +92,32 @@ export class QueueIndex {
     return this.countries.get(lower(name));
   }
 
-  cloudNames(): string[] {
-    return [...new Set([...this.clouds.values()].map((g) => g.name))].sort();
+  cloudNames(): readonly string[] {
+    return (this.memo.clouds ??= [...new Set([...this.clouds.values()].map((g) => g.name))].sort());
   }
 
-  countryNames(): string[] {
-    return [...new Set([...this.countries.values()].map((g) => g.name))].sort();
+  countryNames(): readonly string[] {
+    return (this.memo.countries ??= [...new Set([...this.countries.values()].map((g) => g.name))].sort());
   }
 
   /** Every copytool some queue lists (rucio, xrdcp, gfalcopy, mv, objectstore …). */
-  copytoolNames(): string[] {
-    const names = new Set<string>();
-    for (const q of this.queues) for (const tool of copytoolsOf(q)) names.add(tool);
-    return [...names].sort();
+  copytoolNames(): readonly string[] {
+    if (!this.memo.copytools) {
+      const names = new Set<string>();
+      for (const q of this.queues) for (const tool of copytoolsOf(q)) names.add(tool);
+      this.memo.copytools = [...names].sort();
+    }
+    return this.memo.copytools;
   }
 
   /** Queue and site names, for recognising them in questions. */
-  routingNames(): string[] {
-    const names = new Set<string>();
-    for (const q of this.queues) for (const name of [q.name, q.atlas_site, q.rc_site, q.panda_site]) if (name) names.add(name);
-    return [...names];
+  routingNames(): readonly string[] {
+    if (!this.memo.names) {
+      const names = new Set<string>();
+      for (const q of this.queues) for (const name of [q.name, q.atlas_site, q.rc_site, q.panda_site]) if (name) names.add(name);
+      this.memo.names = [...names];
+    }
+    return this.memo.names;
   }
 
   filter(filter: QueueFilter, from: readonly QueueRecord[] = this.queues): QueueRecord[] {

@@ -162,6 +162,20 @@ describe('CRIC snapshot cache', () => {
     expect(client.describe(data)).toBe('CRIC did not answer (HTTP 503). This is the last copy of its queue list, 2 h old.');
   });
 
+  it('a stored snapshot of another version or shape is not trusted: CRIC is asked', async () => {
+    const c = config();
+    const store = await storeFor(c);
+    const key = `cric:${cric.url}:queues`;
+    const meta = { fetchedAt: Date.now(), source: 'x', skipped: 0, problems: [] };
+    for (const stored of [{ v: 0, meta, queues: '[]' }, { v: 1, meta, queues: JSON.stringify([{ status: 'online' }]) }, { v: 1, meta, queues: '[{"name": "A"' }, 'garbage']) {
+      await store.ns('cache').set(key, stored);
+      const before = cric.count();
+      const { index } = await new CricClient(c, { persistent: store.ns('cache') }).queues();
+      expect(index.size).toBe(229);
+      expect(cric.count()).toBe(before + 1);
+    }
+  });
+
   it('concurrent questions share one request', async () => {
     cric.delayMs = 100;
     const client = new CricClient(config());
