@@ -44,6 +44,8 @@ export interface AppOptions {
   onStoreProblem?: (message: string) => void;
   /** Agents of the caller's own in place of the configured ones (tests: slow, streaming, long answers). */
   agents?: Partial<Record<Route['agent'], Agent>>;
+  /** Setting paths given from outside the defaults (see loadConfigDetailed's origin). */
+  explicitSettings?: ReadonlySet<string>;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -56,7 +58,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const model: ChatModel = await createChatModel(config, logger, banners);
   const history = new ThreadHistory(store.ns('history'), config.history);
   const demo = options.demo ?? config.demo;
-  const panda = await connectMonitor({ config, store, logger, demo, closers });
+  const monitor = await connectMonitor({ config, store, logger, demo, closers });
+  const panda = monitor.client;
   const subscriptions = new SubscriptionStore(store);
   const commands = new CommandRegistry();
   for (const command of digestCommands({ config, subscriptions, client: panda })) commands.register(command);
@@ -64,7 +67,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (options.agents) {
     agents = options.agents;
   } else {
-    const created = await createAgents({ config, store, logger, banners, closers, demo, panda });
+    const created = await createAgents({ config, store, logger, banners, closers, demo, monitor, explicitSettings: options.explicitSettings });
     // Every answer gets grounded follow-ups and its token count, whichever agent wrote it.
     agents = Object.fromEntries(Object.entries(created).map(([kind, agent]) => [kind, withAnswerExtras(agent)]));
   }

@@ -2,6 +2,7 @@ import type { Turn } from '../bot/history.ts';
 import type { ChatMessage } from '../llm/chat-model.ts';
 import type { JobAnalysis } from '../panda/job-analysis.ts';
 import { isPayloadFailureLine } from '../panda/job-analysis.ts';
+import type { QueueComparison } from '../panda/job-queue-limits.ts';
 import { errorComponent } from '../panda/knowledge.ts';
 import { redactSecrets } from '../util/redact.ts';
 import { excerptEvidence, formatExcerpt } from './prompt-excerpt.ts';
@@ -28,6 +29,8 @@ export interface JobPromptInput {
   contextLines?: number;
   /** Quoted lines longer than this are cut (default 300). */
   maxLineChars?: number;
+  /** The job's queue limits from CRIC, for memory and time failures. */
+  queue?: QueueComparison;
 }
 
 export const JOB_SYSTEM_PROMPT = [
@@ -58,6 +61,7 @@ export function buildJobPrompt(input: JobPromptInput): ChatMessage[] {
     parts.push(`Knowledge base:\n${lines.join('\n')}`);
   }
   if (a.payloadSignals.length) parts.push(`Found in the payload output: ${a.payloadSignals.join('; ')}`);
+  if (input.queue) parts.push(`Queue limits (CRIC):\n${input.queue.line.replace(/\*\*/g, '')}\n${input.queue.sentence}\nAdvice from the limits: ${input.queue.recommendation}`);
   if (a.notes.length) parts.push(`Notes: ${a.notes.map(redactSecrets).join(' ')}`);
 
   // Only the causal lines and a little context reach the model; the Answer keeps the whole window.

@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import { emptyDraft, errorDraft, type AnswerDraft, type FollowUp, type Link, type Section } from '../bot/answer.ts';
 import type { Config } from '../config/schema.ts';
 import type { PandaClient } from '../panda/client.ts';
+import type { CricClient } from '../panda/cric-client.ts';
 import { analyzeJob, componentTitle, formatBytes, type JobAnalysis } from '../panda/job-analysis.ts';
+import { compareWithQueue, limitKind, type QueueComparison } from '../panda/job-queue-limits.ts';
 import { USER_VERSUS_SYSTEM, errorComponent, isRecoverablePutError } from '../panda/knowledge.ts';
 import type { Job } from '../panda/schemas.ts';
 import { AskPandaError } from '../util/errors.ts';
@@ -16,6 +18,10 @@ export interface JobAgentDeps {
   client: PandaClient;
   config: Pick<Config, 'logs' | 'monitor'>;
   logger?: Logger;
+  /** Queue limits from CRIC for memory and time failures; without it (or without CRIC data) none are shown. */
+  cric?: CricClient;
+  /** How long a job answer waits for CRIC's queue list before it goes without (default 10 s). */
+  cricWaitMs?: number;
 }
 
 /**
@@ -47,32 +53,69 @@ export class JobAgent implements Agent {
       }
       throw err;
     }
-    const draft = buildJobDraft(analysis, client, context.model.id, context.question);
+    const queue = await this.queueComparison(analysis, context);
+    const draft = buildJobDraft(analysis, client, context.model.id, context.question, queue);
     this.logger.debug({ pandaid, status: analysis.job.jobstatus, primary: analysis.primary, logs: analysis.logs.map((l) => `${l.file}:${l.status}`) }, 'job analysed');
     if (context.model.offline) return draft;
-    return refineWithModel(context, buildJobPrompt({ question: context.question, analysis, history: context.history }), draft);
+    return refineWithModel(context, buildJobPrompt({ question: context.question, analysis, history: context.history, queue }), draft);
+  }
+
+  /**
+   * The queue's limits for a memory or time failure. CRIC is asked for at most cricWaitMs: an
+   * answer without the comparison beats a late one, and no CRIC data means no comparison at all.
+   */
+  private async queueComparison(analysis: JobAnalysis, context: AgentContext): Promise<QueueComparison | undefined> {
+    const cric = this.deps.cric;
+    const job = analysis.job;
+    const kind = analysis.problem ? limitKind(analysis.primary, job, payloadOutOfMemory(analysis)) : undefined;
+    if (!cric || !kind || !job.computingsite) return undefined;
+    context.progress(`is reading the limits of queue ${job.computingsite} from CRIC…`);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.deps.cricWaitMs ?? 10_000)));
+    try {
+      const data = await Promise.race([cric.queues(), deadline]);
+      if (!data) {
+        this.logger.warn({ queue: job.computingsite }, 'CRIC was too slow for the job answer; no queue limits shown');
+        return undefined;
+      }
+      const comparison = compareWithQueue(job, analysis.primary!, kind, data.index);
+      return comparison && { ...comparison, page: cric.queuePage(comparison.queue.name) };
+    } catch (err) {
+      this.logger.warn({ queue: job.computingsite, err: err instanceof Error ? err.message : String(err) }, 'no CRIC data for the job answer');
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 
-/** The complete offline answer: knowledge base + evidence + metadata. */
-export function buildJobDraft(analysis: JobAnalysis, client: Pick<PandaClient, 'jobPage' | 'taskPage' | 'publicUrl'>, model = 'offline', question = ''): AnswerDraft {
+function payloadOutOfMemory(a: JobAnalysis): boolean {
+  return a.payloadSignals.some((sig) => /allocate memory|bad_alloc/i.test(sig));
+}
+
+/** The complete offline answer: knowledge base + evidence + metadata (+ the queue's limits from CRIC). */
+export function buildJobDraft(analysis: JobAnalysis, client: Pick<PandaClient, 'jobPage' | 'taskPage' | 'publicUrl'>, model = 'offline', question = '', queue?: QueueComparison): AnswerDraft {
   const job = analysis.job;
-  let summary = analysis.problem ? failureSummary(analysis) : statusSummary(job);
+  let summary = analysis.problem ? failureSummary(analysis, queue) : statusSummary(job);
   // A follow-up such as "how can I fix it?" gets the recommendations first; the sections stay complete.
   if (analysis.problem && FIX_QUESTION.test(question)) {
-    const recs = recommendationsFor(analysis, analysis.guidance?.recommendations ?? ['check whether the automatic retry succeeded on the task page']).slice(0, 3);
+    const recs = recommendationsFor(analysis, analysis.guidance?.recommendations ?? ['check whether the automatic retry succeeded on the task page'], queue).slice(0, 3);
     summary = `To fix job ${job.pandaid}: ${recs.join('; ')}.\n\n${summary}`;
   }
   const draft = emptyDraft('job', summary, model);
   draft.facts = jobFacts(analysis);
-  draft.sections = analysis.problem ? failureSections(analysis) : statusSections(analysis);
+  if (queue) draft.facts.queueLimits = queue.facts;
+  draft.sections = analysis.problem ? failureSections(analysis, queue) : statusSections(analysis);
   // `source` stays the plain file name (the Answer contract); where each excerpt starts is a fact.
   draft.evidence = [{ source: 'metadata', lines: metadataLines(analysis) }, ...analysis.evidence.map((e) => ({ source: e.source, lines: e.lines }))];
   if (analysis.evidence.length) draft.facts.evidenceStart = analysis.evidence.map((e) => ({ source: e.source, firstLine: e.firstLine }));
   draft.links = jobLinks(job, client);
-  draft.followUps = jobFollowUps(analysis);
+  if (queue?.page) draft.links.push({ title: `Queue ${queue.queue.name} in CRIC`, url: queue.page });
+  draft.followUps = jobFollowUps(analysis, queue);
   return draft;
 }
+
+
 
 function jobLinks(job: Job, client: Pick<PandaClient, 'jobPage' | 'taskPage' | 'publicUrl'>): Link[] {
   const links: Link[] = [{ title: `Job ${job.pandaid}`, url: client.jobPage(job.pandaid) }];
@@ -98,7 +141,7 @@ function attemptText(job: Job): string {
   return job.attemptnr !== undefined ? `attempt ${job.attemptnr}${job.maxattempt ? ` of ${job.maxattempt}` : ''}` : '';
 }
 
-function failureSummary(a: JobAnalysis): string {
+function failureSummary(a: JobAnalysis, queue?: QueueComparison): string {
   const job = a.job;
   const where = [job.computingsite ? `at ${job.computingsite}` : '', attemptText(job) ? `on ${attemptText(job)}` : ''].filter(Boolean).join(' ');
   const verb = job.jobstatus === 'failed' ? 'failed' : `is ${job.jobstatus}`;
@@ -113,6 +156,7 @@ function failureSummary(a: JobAnalysis): string {
     const limit = fromDiag ? Number(fromDiag[2]) : memoryLimitKb(job);
     if (used && limit) text += ` Its memory use (maxPSS ${gib(used)}) was above its limit of ${gib(limit)}.`;
   }
+  if (queue) text += ` ${queue.sentence}`;
   if (a.payloadSignals.length) text += ` The payload's output shows ${a.payloadSignals.slice(0, 3).join('; ')}.`;
   if (a.guidance) text += ` ${ownerSentence(a.guidance.owner)}`;
   return text;
@@ -148,7 +192,7 @@ function bullets(items: readonly string[]): string {
   return items.map((i) => `- ${i}`).join('\n');
 }
 
-function failureSections(a: JobAnalysis): Section[] {
+function failureSections(a: JobAnalysis, queue?: QueueComparison): Section[] {
   const job = a.job;
   const p = a.primary;
   const g = a.guidance;
@@ -164,12 +208,13 @@ function failureSections(a: JobAnalysis): Section[] {
   if (a.payloadSignals.length) description.push(`In the payload output: ${a.payloadSignals.join('; ')}.`);
   const logsRead = a.logs.filter((l) => l.status === 'scanned').map((l) => (l.status === 'scanned' ? `${l.file} (${formatBytes(l.result.bytes)}, ${l.result.lines.toLocaleString('en-US')} lines, ${l.result.totalMatches} matching line${l.result.totalMatches === 1 ? '' : 's'})` : l.file));
   if (logsRead.length) description.push(`Logs read: ${logsRead.join(', ')}.`);
+  if (queue) description.push(queue.line);
   for (const note of a.notes) description.push(note);
 
   let nonExpert: string;
   let expert: string;
   if (g) {
-    nonExpert = [`**Problem:** ${g.problem}`, `**Possible causes:**\n${bullets(g.causes)}`, `**Recommendations:**\n${bullets(recommendationsFor(a, g.recommendations))}`].join('\n\n');
+    nonExpert = [`**Problem:** ${g.problem}`, `**Possible causes:**\n${bullets(g.causes)}`, `**Recommendations:**\n${bullets(recommendationsFor(a, g.recommendations, queue))}`].join('\n\n');
     const matches = a.topMatches.slice(0, 4).map((m) => `\`${m.source}:${m.match.line}\` ${m.match.text.slice(0, 200)}`);
     expert = [
       `**Analysis:** ${g.analysis}${matches.length ? `\n\nStrongest matches in the logs:\n${bullets(matches)}` : ''}`,
@@ -202,8 +247,11 @@ function failureSections(a: JobAnalysis): Section[] {
   ];
 }
 
-function recommendationsFor(a: JobAnalysis, base: readonly string[]): string[] {
+function recommendationsFor(a: JobAnalysis, base: readonly string[], queue?: QueueComparison): string[] {
   const out = [...base];
+  // Whether the queue allows what the job needs, or which ones do: first, or right after how much
+  // memory to ask for (unshifted below).
+  if (queue) out.unshift(queue.recommendation);
   const job = a.job;
   if (a.primary?.component === 'pilot' && a.primary.code === 1235 && job.maxpss) {
     const needMb = Math.ceil((job.maxpss / 1024) * 1.2 / 100) * 100;
@@ -301,9 +349,10 @@ function jobFacts(a: JobAnalysis): Record<string, unknown> {
   return Object.fromEntries(Object.entries(facts).filter(([, v]) => v !== undefined));
 }
 
-function jobFollowUps(a: JobAnalysis): FollowUp[] {
+function jobFollowUps(a: JobAnalysis, queue?: QueueComparison): FollowUp[] {
   const job = a.job;
   const out: FollowUp[] = [];
+  const better = queue?.alternatives[0];
   const p = a.primary;
   if (job.jeditaskid) {
     out.push({
@@ -318,6 +367,7 @@ function jobFollowUps(a: JobAnalysis): FollowUp[] {
   } else if (a.guidance?.owner === 'site') {
     out.push({ question: `What is the status of site ${job.computingsite ?? ''}?`.replace(' ?', '?'), why: `${p?.component} error ${p?.code} is usually a site or storage problem` });
   }
+  if (better) out.push({ question: `What are the limits of queue ${better.name}?`, why: `${better.name} allows more ${queue!.kind === 'memory' ? 'memory' : 'walltime'} than ${queue!.queue.name}` });
   if (p && a.pilot) out.push({ question: `What does pilot error ${p.code} mean?`, why: `${a.pilot.name} is the code this job failed with` });
   if (!a.problem && job.attemptnr !== undefined && job.maxattempt !== undefined && job.attemptnr >= job.maxattempt) {
     out.push({ question: `Why did the earlier attempts of job ${job.pandaid}'s input fail?`, why: `this is attempt ${job.attemptnr} of ${job.maxattempt}: the earlier ones failed` });

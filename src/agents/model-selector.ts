@@ -9,7 +9,7 @@ import { silentLogger } from '../util/log.ts';
 import type { Route } from './agent.ts';
 
 /** The closed list the model chooses from. */
-export const SELECTABLE_AGENTS = ['job', 'task', 'documents', 'general'] as const;
+export const SELECTABLE_AGENTS = ['job', 'task', 'queue', 'documents', 'general'] as const;
 
 const optionalId = z
   .union([z.number().int().positive(), z.string().regex(/^\d{1,15}$/).transform(Number), z.null()])

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { Store } from '../storage/store.ts';
-import type { PandaClient } from '../panda/client.ts';
+import type { MonitorConnection } from '../panda/connect.ts';
 import type { Agent, Route } from './agent.ts';
 import { GeneralAgent } from './general.ts';
 import { createDocumentsAgent } from './documents.ts';
@@ -14,12 +14,14 @@ export interface AgentDeps {
   logger: Logger;
   /** Answer from the embedded demo monitor (an in-process loopback BigPanDA) instead of config.monitor.url. */
   demo: boolean;
+  /** Settings given from outside the defaults (environment, config file): the demo keeps a CRIC_URL the user set. */
+  explicitSettings?: ReadonlySet<string>;
   /** Start-up notices for the user (e.g. the demo banner). */
   banners: string[];
   /** Cleanup run by App.close, last registered first. */
   closers: Array<() => Promise<void>>;
-  /** The app's BigPanDA client, shared with the digests; agents connect their own when absent. */
-  panda?: PandaClient;
+  /** The app's BigPanDA connection, shared with the digests; agents connect their own when absent. */
+  monitor?: MonitorConnection;
 }
 
 /** One line per agent: a new agent is one new file plus its line here. */
@@ -30,5 +32,6 @@ export async function createAgents(_deps: AgentDeps): Promise<Partial<Record<Rou
     documents: createDocumentsAgent(_deps),
     job: panda.job,
     task: panda.task,
+    queue: panda.queue,
   };
 }

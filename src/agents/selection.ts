@@ -1,6 +1,7 @@
 import type { Turn } from '../bot/history.ts';
 import { findIds } from '../bot/ids.ts';
 import type { Route } from './agent.ts';
+import { queueRoute } from './queue-route.ts';
 
 /** The job or task a thread is about: the most recent turn that named one. */
 export function threadFocus(history: readonly Turn[]): { pandaid?: number; jeditaskid?: number } | undefined {
@@ -61,6 +62,11 @@ export function selectFast(question: string, history: readonly Turn[]): FastRout
       ? { route: { agent: 'job', pandaid: bare.id, reason: 'bare 10+ digit number: a PanDA job id' }, confident: false }
       : { route: { agent: 'task', jeditaskid: bare.id, reason: 'bare number under 10 digits: a JEDI task id' }, confident: false };
   }
+
+  // Queues, sites and PanDA's health (CRIC): before the thread rules, so "what is the status of
+  // site MWT2?" in a job thread is answered from CRIC.
+  const queue = queueRoute(question, history, focus !== undefined);
+  if (queue) return queue;
 
   const trimmed = question.trim();
   if (focus && OTHER_ONE.test(trimmed)) {

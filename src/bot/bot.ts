@@ -237,6 +237,8 @@ function statusFor(route: Route): string {
       return `is looking up job ${route.pandaid}…`;
     case 'task':
       return `is looking up task ${route.jeditaskid}…`;
+    case 'queue':
+      return 'is looking up queues in CRIC…';
     case 'documents':
       return 'is searching the documentation…';
     default:

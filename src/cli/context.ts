@@ -51,7 +51,7 @@ export async function startApp(options: StartOptions = {}): Promise<{ app: App; 
     store = openMemoryStore('the configured store could not be opened');
     process.stderr.write(`askpanda: ${err.message}. Answering without saving history.\n`);
   }
-  const app = await createApp(loaded.config, { demo, store, onStoreProblem: (message) => process.stderr.write(`askpanda: ${message}. Answering without saving history.\n`) });
+  const app = await createApp(loaded.config, { demo, store, explicitSettings: new Set(loaded.origin.keys()), onStoreProblem: (message) => process.stderr.write(`askpanda: ${message}. Answering without saving history.\n`) });
   if (demo && !app.banners.includes(DEMO_BANNER)) app.banners.unshift(DEMO_BANNER);
   return { app, demo };
 }

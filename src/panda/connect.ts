@@ -4,12 +4,19 @@ import type { Store } from '../storage/store.ts';
 import { createPandaClient, type PandaClient } from './client.ts';
 import { DEMO_PUBLIC_URL, startDemoMonitor } from './demo/server.ts';
 
+/** The process's monitor client, and where the embedded demo services listen when it is the demo. */
+export interface MonitorConnection {
+  client: PandaClient;
+  /** The demo monitor's loopback base URL (it also serves the demo CRIC dump and PanDA server liveness). */
+  demoUrl?: string;
+}
+
 /**
  * The process's one BigPanDA client (one cache, one concurrency cap for agents and digests). In
  * demo mode it talks to the embedded loopback monitor, while links keep pointing at the real
  * monitor's pages.
  */
-export async function connectMonitor(deps: { config: Config; store: Store; logger: Logger; demo: boolean; closers: Array<() => Promise<void>> }): Promise<PandaClient> {
+export async function connectMonitor(deps: { config: Config; store: Store; logger: Logger; demo: boolean; closers: Array<() => Promise<void>> }): Promise<MonitorConnection> {
   let baseUrl: string | undefined;
   let publicUrl: string | undefined;
   let cacheScope: string | undefined;
@@ -22,5 +29,6 @@ export async function connectMonitor(deps: { config: Config; store: Store; logge
     cacheScope = 'demo';
   }
   // Final jobs' data is also kept in the store, so a follow-up in another process (ask --thread) is free.
-  return createPandaClient(deps.config, { baseUrl, publicUrl, logger: deps.logger, persistent: deps.store.ns('cache'), cacheScope });
+  const client = createPandaClient(deps.config, { baseUrl, publicUrl, logger: deps.logger, persistent: deps.store.ns('cache'), cacheScope });
+  return { client, demoUrl: baseUrl };
 }

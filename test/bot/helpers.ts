@@ -29,6 +29,7 @@ export async function botWithEchoAgents(env: Record<string, string> = {}): Promi
   const agents = {
     job: new RouteEchoAgent('job'),
     task: new RouteEchoAgent('task'),
+    queue: new RouteEchoAgent('queue'),
     documents: new RouteEchoAgent('documents'),
     general: new RouteEchoAgent('general'),
   };
