@@ -70,8 +70,9 @@ export function serveCommand(): Command {
       } else {
         const { digestPosters } = await import('../digest/wiring.ts');
         const { startDigestScheduler } = await import('../digest/service.ts');
-        scheduler = startDigestScheduler(app, await digestPosters(app));
-        say(`digests: checking subscriptions every minute, posting to ${platforms.map((p) => p.name).join(' and ')}`);
+        scheduler = startDigestScheduler(app, await digestPosters(app), { expression: app.config.digest.tick });
+        const tick = app.config.digest.tick === '* * * * *' ? 'every minute' : `on the tick "${app.config.digest.tick}"`;
+        say(`digests: checking subscriptions ${tick}, posting to ${platforms.map((p) => p.name).join(' and ')}`);
       }
       app.logger.info({ port, platforms: platforms.map((p) => p.name), store: store.kind, models: app.config.llm.chain, demo }, 'askpanda serving');
 

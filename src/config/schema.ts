@@ -1,3 +1,4 @@
+import cron from 'node-cron';
 import { z } from 'zod';
 import { parseSchedule } from '../digest/schedule.ts';
 import { canonicalZone } from '../digest/zone.ts';
@@ -124,6 +125,7 @@ export const ConfigSchema = z.object({
     maxDelayMinutes: int(0, 7 * 1440),
     claimLeaseSeconds: int(30, 86_400),
     scheduler: bool,
+    tick: text.refine((s) => cron.validate(s), { error: 'expected a node-cron expression such as "* * * * *"' }),
   }),
 });
 
