@@ -95,7 +95,10 @@ async function redisReachable(): Promise<boolean> {
   });
 }
 
-const serveEnv = { ASKPANDA_DEMO: '1', ASKPANDA_LOG_LEVEL: 'warn' };
+// The flood of part 2 comes from one person: askpanda's per-person and per-minute limits are raised
+// (they would turn it away as "busy", which is their job, not what this measures).
+const unlimited = { ASKPANDA_LIMITS_PER_USER_IN_FLIGHT: '100000', ASKPANDA_LIMITS_PER_USER_PER_MINUTE: '1000000', ASKPANDA_LIMITS_PER_MINUTE: '1000000', ASKPANDA_LIMITS_MAX_QUEUED: '100000' };
+const serveEnv = { ASKPANDA_DEMO: '1', ASKPANDA_LOG_LEVEL: 'warn', ASKPANDA_PORT: '0', ...unlimited };
 const contenders: Contender[] = [];
 contenders.push(await launch('bare Bolt echo', ['bench/slack-echo-app.ts'], {}, false));
 contenders.push(await launch('askpanda, SQLite', ['bin/askpanda.js', 'serve'], { ...serveEnv, ASKPANDA_DATA_DIR: path.join(dataDir, 'sqlite') }, true));
@@ -217,10 +220,14 @@ for (const p of probes) {
   const l = latency.get(p)!;
   console.log(`  ${p.label.padEnd(26)} ${ms(l.median).padStart(10)} ${ms(l.p99).padStart(10)} ${`${(l.median / base.median).toFixed(2)}×`.padStart(14)}`);
 }
-console.log('  goal: askpanda ≤ 1.25× the bare app\'s median');
+for (const p of probes.slice(1)) {
+  const ratio = latency.get(p)!.median / base.median;
+  console.log(`  goal: ${p.label} ≤ 1.25× the bare app's median: ${ratio.toFixed(2)}× → ${ratio <= 1.25 ? 'MET' : 'MISSED'}`);
+}
 console.log(`Sustained mentions/second (${RATE_SECONDS} s per rate, ${CHANNELS} channels):`);
 for (const row of rows) console.log(row);
-console.log(`  highest sustained: ${contenders.map((c) => `${c.name} ${best.get(c)}/s`).join(', ')}  (goal ≥ 200/s; ${RATES.at(-1)}/s is the highest rate tried)`);
+console.log(`  highest sustained: ${contenders.map((c) => `${c.name} ${best.get(c)}/s`).join(', ')}  (${RATES.at(-1)}/s is the highest rate tried)`);
+for (const c of contenders.slice(1)) console.log(`  goal: ${c.name} ≥ 200/s with 0 lost and 0 duplicate: ${best.get(c)}/s → ${best.get(c)! >= 200 ? 'MET' : 'MISSED'}`);
 
 for (const child of children) child.kill('SIGTERM');
 await Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)))));
