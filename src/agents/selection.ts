@@ -137,11 +137,13 @@ export function selectFast(question: string, history: readonly Turn[]): FastRout
   const { mentions, problem } = findIds(question);
   if (problem) return { problem };
   const trimmed = question.trim();
+  const code = findCodeMentionWithHow(trimmed);
   const situation: Situation = {
     question: trimmed,
     words: trimmed.split(/\s+/).filter(Boolean).length,
-    mentions,
-    code: findCodeMentionWithHow(trimmed),
+    // "ddm error 12345": the number is the code, not a bare task id.
+    mentions: code ? mentions.filter((m) => m.kind !== 'bare' || m.id !== code.code) : mentions,
+    code,
     focus: threadFocus(history),
     lastAgent: lastAnswerAgent(history),
     history,

@@ -64,6 +64,8 @@ const TABLE: Row[] = [
   ['taskbuffer error 100', [], 'error_code', { errorCode: { component: 'taskbuffer', code: 100 } }, true],
   ['what is task buffer error 300?', [], 'error_code', { errorCode: { component: 'taskbuffer', code: 300 } }, true],
   ['supervisor error 8970', [], 'error_code', { errorCode: { component: 'supervisor', code: 8970 } }, true],
+  ['ddm error 12345', [], 'error_code', { errorCode: { component: 'dataservice', code: 12345 } }, true],
+  ['why did 6802258254 fail with pilot error 1305', [], 'job', { pandaid: 6802258254 }, false],
   ['brokerage error code 5', [], 'error_code', { errorCode: { component: 'brokerage', code: 5 } }, true],
   ['jobdispatcher error 100', [], 'error_code', { errorCode: { component: 'jobdispatcher', code: 100 } }, true],
   ['What does STAGEINFAILED mean?', [], 'error_code', { errorCode: { component: 'pilot', code: 1099 } }, true],
