@@ -1,10 +1,11 @@
 import type { Chunk } from './chunk.ts';
+import type { QueryTerm } from './query.ts';
 import { terms } from './terms.ts';
 
 export interface Bm25Match {
   id: string;
   score: number;
-  /** Distinct query terms found in the chunk. */
+  /** Distinct query words (synonyms count for their word) found in the chunk. */
   matchedTerms: number;
 }
 
@@ -45,6 +46,7 @@ export class Bm25Index {
   private live = 0;
   private scratch = new Float32Array(0);
   private matched = new Uint8Array(0);
+  private lastGroup = new Int32Array(0);
   private touched = new Int32Array(0);
 
   constructor(chunks: Iterable<Chunk> = []) {
@@ -92,31 +94,49 @@ export class Bm25Index {
     this.impacts = undefined;
   }
 
+  /** Every distinct term of the text, weight 1: the plain keyword query. */
   query(text: string, limit: number): Bm25Match[] {
-    const wanted = [...new Set(terms(text))];
+    return this.queryTerms(
+      [...new Set(terms(text))].map((term, group) => ({ term, weight: 1, group })),
+      limit,
+    );
+  }
+
+  /**
+   * Weighted terms (a query plan): each term's impact is scaled by its weight, and a chunk's
+   * coordination counts the distinct groups it matches, so a synonym never counts twice.
+   */
+  queryTerms(wanted: readonly QueryTerm[], limit: number): Bm25Match[] {
     if (wanted.length === 0 || limit <= 0) return [];
     const impacts = this.computeImpacts();
     if (this.scratch.length < this.ids.length) {
       this.scratch = new Float32Array(this.ids.length);
       this.matched = new Uint8Array(this.ids.length);
+      this.lastGroup = new Int32Array(this.ids.length);
       this.touched = new Int32Array(this.ids.length);
     }
     // Preallocated buffers: a query allocates almost nothing, so garbage collection stays off the p99.
     const scores = this.scratch;
     const matched = this.matched;
+    const lastGroup = this.lastGroup;
     const touched = this.touched;
     let count = 0;
-    for (const term of wanted) {
+    for (const { term, weight, group } of wanted) {
       const list = impacts.get(term);
       if (!list) continue;
       const { docs, scores: add } = list;
+      const mark = group + 1;
       for (let i = 0; i < docs.length; i++) {
         const row = docs[i]!;
-        if (matched[row] === 0) touched[count++] = row;
-        scores[row]! += add[i]!;
-        matched[row]!++;
+        if (lastGroup[row] === 0) touched[count++] = row;
+        scores[row]! += weight * add[i]!;
+        if (lastGroup[row] !== mark) {
+          lastGroup[row] = mark;
+          matched[row]!++;
+        }
       }
     }
+
     // Top `limit` by score times matched terms (coordination: more of the question's words rank
     // higher); ties keep index order, so results are deterministic.
     const best: number[] = [];
@@ -138,6 +158,7 @@ export class Bm25Index {
     for (let t = 0; t < count; t++) {
       scores[touched[t]!] = 0;
       matched[touched[t]!] = 0;
+      lastGroup[touched[t]!] = 0;
     }
     return out;
   }

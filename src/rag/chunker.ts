@@ -1,4 +1,5 @@
 import { chunkId, type Chunk, type ChunkDraft } from './chunk.ts';
+import { pipeMarkdown, rowPassage, splitTables, tableOutline } from './tables.ts';
 
 export interface ChunkOptions {
   /** Target characters per chunk. */
@@ -42,7 +43,8 @@ export function chunkDocument(doc: SourceDocument, options: ChunkOptions): Chunk
   const drafts: ChunkDraft[] = [];
   for (const section of parsed.sections) {
     const sectionName = section.path.filter((p, i) => !(i === 0 && p === title && section.path.length > 1)).join(' › ');
-    for (const text of splitSection(section, options, format === 'text')) {
+    const { prose, rows } = format === 'text' ? { prose: section, rows: [] } : withoutTables(section, options);
+    for (const text of [...splitSection(prose, options, format === 'text'), ...rows]) {
       drafts.push({ source: doc.source, title, section: sectionName, text, ...(parsed.url ? { url: parsed.url } : {}) });
     }
   }
@@ -220,6 +222,31 @@ function parseText(input: string): Parsed {
   }
   sections.push(current);
   return { sections: sections.filter((s) => s.lines.some((l) => l.trim() !== '')) };
+}
+
+/** A table shown whole inside its prose passage when it is at most this share of chunkChars. */
+const INLINE_TABLE_FACTOR = 0.5;
+
+/**
+ * Tables come out of the prose: each row becomes its own passage (with the table's caption and
+ * column names), and the prose keeps a small table whole or a long one's outline, so the section
+ * still reads in order.
+ */
+function withoutTables(section: Section, options: ChunkOptions): { prose: Section; rows: string[] } {
+  const segments = splitTables(section.lines);
+  if (!segments.some((s) => s.kind === 'table')) return { prose: section, rows: [] };
+  const lines: string[] = [];
+  const rows: string[] = [];
+  for (const segment of segments) {
+    if (segment.kind === 'text') {
+      lines.push(...segment.lines);
+      continue;
+    }
+    const whole = pipeMarkdown(segment.table);
+    lines.push('', whole.length <= options.chunkChars * INLINE_TABLE_FACTOR ? whole : tableOutline(segment.table), '');
+    for (const row of segment.table.rows) rows.push(rowPassage(segment.table, row));
+  }
+  return { prose: { ...section, lines }, rows };
 }
 
 function splitSection(section: Section, options: ChunkOptions, lineMode: boolean): string[] {
