@@ -65,6 +65,11 @@ export class Retriever {
     return this.catalog.chunks.size;
   }
 
+  /** Documents (files and pages) the passages come from. */
+  get documentCount(): number {
+    return new Set([...this.catalog.chunks.values()].map((c) => c.source)).size;
+  }
+
   /** The question as the keyword search reads it (filler dropped, synonyms added, acronym questions recognised). */
   plan(query: string): QueryPlan {
     return planQuery(query);
