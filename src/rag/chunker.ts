@@ -1,5 +1,11 @@
 import { chunkId, type Chunk, type ChunkDraft } from './chunk.ts';
+import { htmlToMarkdown } from './html.ts';
 import { pipeMarkdown, rowPassage, splitTables, tableOutline } from './tables.ts';
+
+export { htmlToMarkdown } from './html.ts';
+
+/** Bumped when the chunker makes different passages from the same text (2: table rows). */
+export const CHUNKER_VERSION = 2;
 
 export interface ChunkOptions {
   /** Target characters per chunk. */
@@ -354,34 +360,4 @@ function stripInline(text: string): string {
 
 function unquote(value: string): string {
   return value.replace(/^["']|["']$/g, '');
-}
-
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', ndash: '–', mdash: '—', rsquo: '’', lsquo: '‘', rdquo: '”', ldquo: '“', hellip: '…' };
-
-/** HTML to the Markdown subset the chunker understands: headings, paragraphs, list items, code. */
-export function htmlToMarkdown(html: string): string {
-  let text = html
-    .replace(/<!--[\s\S]*?-->/g, '')
-    .replace(/<(script|style|nav|header|footer|noscript|svg)\b[\s\S]*?<\/\1>/gi, '')
-    .replace(/<title>([\s\S]*?)<\/title>/i, (_m, t: string) => `\n# ${t.trim()}\n`);
-  text = text.replace(/<h([1-6])\b[^>]*>([\s\S]*?)<\/h\1>/gi, (_m, level: string, inner: string) => `\n\n${'#'.repeat(Number(level))} ${inner.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim()}\n\n`);
-  text = text.replace(/<pre\b[^>]*>([\s\S]*?)<\/pre>/gi, (_m, inner: string) => `\n\n\`\`\`\n${inner.replace(/<[^>]+>/g, '')}\n\`\`\`\n\n`);
-  text = text
-    .replace(/<li\b[^>]*>/gi, '\n- ')
-    .replace(/<br\s*\/?>/gi, '\n')
-    .replace(/<\/(p|div|section|article|ul|ol|table|tr|blockquote|dd|dt)>/gi, '\n\n')
-    .replace(/<(p|div|section|article|tr|dt)\b[^>]*>/gi, '\n\n')
-    .replace(/<\/t[dh]>/gi, ' | ')
-    .replace(/<[^>]+>/g, '');
-  text = text.replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (m, code: string) => {
-    if (code.startsWith('#x') || code.startsWith('#X')) return String.fromCodePoint(parseInt(code.slice(2), 16));
-    if (code.startsWith('#')) return String.fromCodePoint(Number(code.slice(1)));
-    return ENTITIES[code.toLowerCase()] ?? m;
-  });
-  // A title repeated as the first <h1> would give every chunk the same heading twice.
-  const lines = text.split('\n').map((l) => l.replace(/[ \t]+/g, ' ').trimEnd());
-  const firstH1 = lines.findIndex((l) => l.startsWith('# '));
-  const secondH1 = lines.findIndex((l, i) => i > firstH1 && l.startsWith('# '));
-  if (firstH1 >= 0 && secondH1 > firstH1 && lines[secondH1] === lines[firstH1]) lines.splice(secondH1, 1);
-  return lines.join('\n').replace(/\n{3,}/g, '\n\n');
 }
