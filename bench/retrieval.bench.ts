@@ -182,8 +182,8 @@ try {
     if (draft.facts.covered === false) declined++;
   }
   console.log(`\noffline documents path, ${heldOut.length} held-out questions (handbook + reference indexed)`);
-  const toDocs = routes.get('documents') ?? 0;
-  row('routed to the documents agent (fast path, no model)', `${toDocs}/${heldOut.length}`, verdict(toDocs === heldOut.length, 'all (none gets "I could not tell")'));
+  const answering = (routes.get('documents') ?? 0) + (routes.get('error_code') ?? 0);
+  row('routed to documents or error_code (fast path)', `${answering}/${heldOut.length}`, verdict(answering === heldOut.length, 'all: none to the general agent ("I could not tell")'));
   console.log(`  routes: ${[...routes.entries()].map(([k, v]) => `${k} ${v}`).join(', ')}`);
   row('documents agent answered with passages', `${heldOut.length - declined}/${heldOut.length}`, `(declined ${declined}: no passage covered the question)`);
 
