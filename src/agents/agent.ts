@@ -2,12 +2,15 @@ import type { AgentKind, AnswerDraft } from '../bot/answer.ts';
 import type { Incoming } from '../bot/incoming.ts';
 import type { Turn } from '../bot/history.ts';
 import type { ChatModel } from '../llm/chat-model.ts';
+import type { CodeMention } from './code-question.ts';
 
 /** What the selection agent decided, and why. */
 export interface Route {
   agent: Exclude<AgentKind, 'command'>;
   pandaid?: number;
   jeditaskid?: number;
+  /** The error code an `error_code` route is about; no component when the question named none. */
+  errorCode?: CodeMention;
   /** One line for logs and tests: which rule (or the model) chose this agent. */
   reason: string;
 }

@@ -6,6 +6,7 @@ import type { ChatMessage } from '../llm/chat-model.ts';
 import { citationTitle } from '../rag/chunk.ts';
 import { lazyDocsIndex } from '../rag/docs-index.ts';
 import type { Hit, Retriever } from '../rag/retriever.ts';
+import type { QueryPlan } from '../rag/query.ts';
 import { terms } from '../rag/terms.ts';
 import { redactSecrets } from '../util/redact.ts';
 import { silentLogger } from '../util/log.ts';
@@ -50,13 +51,14 @@ export class DocumentsAgent implements Agent {
     const query = retrievalQuery(question, context.history.map((t) => ({ ...t, text: withoutSecrets(t.text) })));
     const hits = await retriever.search(query, this.options.topK, { signal: context.signal });
     // A follow-up carries the earlier question's words too; a passage need not hold all of those.
-    const required = query === question ? requiredCoverage(query) : Math.min(requiredCoverage(query), 0.5 - 1e-9);
+    const plan = retriever.plan(query);
+    const required = query === question ? requiredCoverage(plan) : Math.min(requiredCoverage(plan), 0.5 - 1e-9);
     // A top vector match that shares a word with the question counts even with fewer shared words:
     // finding passages phrased differently is what embeddings are for.
     const relevant = hits.filter((h) => h.coverage >= required || (h.ranks.vector !== undefined && h.ranks.vector <= 2 && h.coverage > 0));
-    const facts = { retrieval: retriever.mode, query, chunks: hits.map((h) => h.chunk.id) };
+    const facts = { retrieval: retriever.mode, query, searched: plan.groups, chunks: hits.map((h) => h.chunk.id) };
 
-    if (relevant.length === 0) return notCovered(context, hits, facts);
+    if (relevant.length === 0) return notCovered(context, hits, facts, { words: plan.groups, passages: retriever.size, documents: retriever.documentCount });
 
     if (!context.model.offline) {
       try {
@@ -64,12 +66,12 @@ export class DocumentsAgent implements Agent {
       } catch (err) {
         if (context.signal?.aborted) throw err;
         this.logger.warn({ err: String(err), model: context.model.id }, 'model answer failed; giving the extractive answer');
-        const draft = extractiveAnswer(context, query, relevant, facts);
+        const draft = extractiveAnswer(context, plan, relevant, facts);
         draft.summary = `${NO_MODEL_NOTE}\n\n${draft.summary}`;
         return draft;
       }
     }
-    return extractiveAnswer(context, query, relevant, facts);
+    return extractiveAnswer(context, plan, relevant, facts);
   }
 
   private async answerWithModel(context: AgentContext, hits: Hit[], facts: Record<string, unknown>): Promise<AnswerDraft> {
@@ -120,9 +122,9 @@ function withoutSecrets(text: string): string {
   return redactSecrets(text).replaceAll('[redacted]', ' ').replace(/\s{2,}/g, ' ');
 }
 
-/** Distinct query terms a passage must contain to count as covering the question. */
-export function requiredCoverage(query: string): number {
-  const n = new Set(terms(query)).size;
+/** Share of the query's words a passage must contain to count as covering the question. */
+export function requiredCoverage(plan: Pick<QueryPlan, 'groups'>): number {
+  const n = plan.groups.length;
   if (n <= 2) return 1 - 1e-9;
   return Math.ceil(n * 0.5) / n - 1e-9;
 }
@@ -178,9 +180,9 @@ function buildMessages(context: AgentContext, excerpts: Excerpt[]): ChatMessage[
 /** The offline answer: the best passages, each trimmed to the sentences that match the query best. */
 const NO_MODEL_NOTE = '_No language model could answer just now, so here are the best passages from the documentation._';
 
-function extractiveAnswer(context: AgentContext, query: string, hits: Hit[], facts: Record<string, unknown>): AnswerDraft {
+function extractiveAnswer(context: AgentContext, plan: QueryPlan, hits: Hit[], facts: Record<string, unknown>): AnswerDraft {
   const chosen = hits.slice(0, EXTRACTIVE_PASSAGES);
-  const wanted = new Set(terms(query));
+  const wanted = new Set(plan.terms.map((t) => t.term));
   const passages = chosen.map((hit) => unwrap(bestPassage(hit.chunk.text, wanted, PASSAGE_CHARS)));
   // The innermost heading reads best in the answer; the full path is in the sources.
   const heading = (hit: Hit) => (hit.chunk.section ? hit.chunk.section.split(' › ').at(-1)! : hit.chunk.title);
@@ -200,10 +202,11 @@ function extractiveAnswer(context: AgentContext, query: string, hits: Hit[], fac
   return draft;
 }
 
-function notCovered(context: AgentContext, hits: Hit[], facts: Record<string, unknown>): AnswerDraft {
+function notCovered(context: AgentContext, hits: Hit[], facts: Record<string, unknown>, searched: { words: string[]; passages: number; documents: number }): AnswerDraft {
+  const what = searched.words.length ? `for ${searched.words.map((w) => `"${w}"`).join(', ')}` : 'for your question';
   const draft = emptyDraft(
     'documents',
-    `${NOT_COVERED} I searched the PanDA handbook and the indexed documents and found no passage about it, so I will not guess. Ask the ATLAS distributed computing help channel, or add the relevant documentation with \`askpanda ingest PATH\`.`,
+    `${NOT_COVERED} I searched ${searched.passages.toLocaleString('en-US')} passages of ${searched.documents.toLocaleString('en-US')} indexed document${searched.documents === 1 ? '' : 's'} (the PanDA handbook and what was added with \`askpanda ingest\`) ${what} and found no passage that covers it, so I will not guess. Ask the ATLAS distributed computing help channel, or add the relevant documentation with \`askpanda ingest PATH_OR_URL\`.`,
     // No model wrote this answer, whatever the chain is.
     'offline',
   );

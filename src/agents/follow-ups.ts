@@ -1,6 +1,7 @@
 import type { AnswerDraft, FollowUp } from '../bot/answer.ts';
 import type { Turn } from '../bot/history.ts';
 import { findIds } from '../bot/ids.ts';
+import { PANDA_WORDS } from './panda-words.ts';
 import { selectFast } from './selection.ts';
 
 export const MIN_FOLLOW_UPS = 2;
@@ -54,12 +55,9 @@ function knownIds(draft: AnswerDraft, history: readonly Turn[]): Set<number> {
   return ids;
 }
 
-/** Words that make a documentation question a PanDA one. */
-const DOMAIN_WORDS = /\b(?:panda|bigpanda|pilot|jedi|harvester|rucio|cric|atlas|grid|jobs?|tasks?|sites?|queues?|datasets?|containers?|files?|replicas?|errors?|payloads?|logs?|stage[- ]?(?:in|out)|transforms?|athena|brokerage|scouts?|retry|retried|attempts?|storage|proxy|voms|x509|worker nodes?|wms|workflow|production|analysis|prun|pathena)\b/i;
-
 /** A documentation follow-up must be about PanDA, or about something the answer itself said. */
 function onTopic(question: string, draft: AnswerDraft): boolean {
-  if (DOMAIN_WORDS.test(question)) return true;
+  if (PANDA_WORDS.test(question)) return true;
   const answerWords = new Set([draft.summary, ...draft.sections.map((s) => s.body), ...Object.values(draft.facts).map(String)].join(' ').toLowerCase().match(/[a-z][a-z0-9_-]{4,}/g) ?? []);
   return (question.toLowerCase().match(/[a-z][a-z0-9_-]{4,}/g) ?? []).some((word) => answerWords.has(word) && !/^(?:what|which|where|there|about|does|should|could|would|their|these|those)$/.test(word));
 }

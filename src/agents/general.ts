@@ -4,6 +4,7 @@ import { ModelUnavailableError, type ChatMessage } from '../llm/chat-model.ts';
 import { loadPrompt } from '../llm/prompts.ts';
 import type { Agent, AgentContext } from './agent.ts';
 import { suggestFollowUps } from './follow-ups.ts';
+import { selectFast } from './selection.ts';
 import { offlineBecauseUnavailable } from './refine.ts';
 
 /** Earlier turns the general agent shows the model: enough for "and what about Harvester?". */
@@ -14,13 +15,51 @@ export function historyMessages(history: readonly Turn[], turns = HISTORY_TURNS)
   return history.slice(-turns).map((turn) => ({ role: turn.role, content: turn.text.length > TURN_CHARS ? `${turn.text.slice(0, TURN_CHARS)}…` : turn.text }));
 }
 
+/** What askpanda can do, with a question of each kind that works as typed. */
+export const CAPABILITIES = [
+  'why a job failed, from its logs: "why did job 6802258254 fail?"',
+  'how a task is doing: "what is happening with task 46374283?"',
+  'what an error code means: "what does pilot error 1213 mean?" or "exit code 65 of a transform"',
+  'PanDA questions from the documentation, with sources: "how do I retry my failed jobs?"',
+];
+
+const THANKS = /\b(?:thanks?|thank\s+you|thx|ty|cheers)\b|🙏/i;
+const GREETING = /^(?:hi|hello|hey|hiya|howdy|yo|greetings|good\s+(?:morning|afternoon|evening|day)|morning)\b/i;
+const GOODBYE = /\b(?:bye|goodbye|see\s+you|cya)\b/i;
+const ACKNOWLEDGEMENT = /^(?:ok(?:ay)?|k|cool|great|nice|perfect|awesome|excellent|got\s+it|understood|i\s+see|makes\s+sense|sure|yes|no|yep|nope|lol|wow|👍|🙂|😊|:\)|:-\))\b/i;
+
+/** The offline reply to small talk: friendly, short, and it says what the bot can do. */
+export function smallTalkReply(question: string): string {
+  const q = question.trim();
+  const can = `I can explain:\n${CAPABILITIES.map((c) => `- ${c}`).join('\n')}`;
+  if (THANKS.test(q)) return `You're welcome! Ask again any time. ${can}`;
+  if (GOODBYE.test(q)) return 'Bye! Mention me again whenever a job or task needs explaining.';
+  if (ACKNOWLEDGEMENT.test(q) && !GREETING.test(q)) return `👍 Anything else? ${can}`;
+  if (GREETING.test(q) && !/\b(?:who|what|can|help)\b/i.test(q)) return `Hello! I'm askpanda, a helper for PanDA users. ${can}`;
+  return `I'm askpanda, a helper for PanDA users in ATLAS. ${can}\nSay \`help\` for the commands I know (subscriptions, digests).`;
+}
+
+/** Small talk the offline reply covers; anything else offline is a question for the documents. */
+function isSmallTalk(question: string): boolean {
+  const route = selectFast(question, []);
+  return 'route' in route && route.route.agent === 'general';
+}
+
+export interface GeneralAgentOptions {
+  /** Offline, a question that is not small talk is answered from the documentation rather than dead-ending. */
+  documents?: Agent;
+}
+
 /**
- * Questions with no job, task or documentation cue. With a model it answers PanDA questions from
- * general knowledge (no tools) and declines unrelated topics politely, streaming as it writes.
- * Offline it says what it can do instead of guessing.
+ * Small talk and questions with no job, task, code or documentation cue. With a model it answers
+ * PanDA questions from general knowledge (no tools) and declines unrelated topics politely,
+ * streaming as it writes. Offline it replies to small talk with what it can do, and hands any
+ * other question to the documents agent: the indexed documents may well answer it.
  */
 export class GeneralAgent implements Agent {
   readonly kind = 'general' as const;
+
+  constructor(private readonly options: GeneralAgentOptions = {}) {}
 
   async handle(context: AgentContext): Promise<AnswerDraft> {
     if (context.model.offline) return this.offline(context);
@@ -40,22 +79,22 @@ export class GeneralAgent implements Agent {
       return this.offline(context);
     } catch (err) {
       if (context.signal?.aborted) throw err;
-      if (err instanceof ModelUnavailableError) return offlineBecauseUnavailable(this.offline(context));
+      if (err instanceof ModelUnavailableError) return offlineBecauseUnavailable(await this.offline(context));
       throw err;
     }
   }
 
-  private offline(context: AgentContext): AnswerDraft {
-    const draft = emptyDraft(
-      'general',
-      'I could not tell which PanDA job, task or topic you mean. Give me a job id ("why did job 6802258254 fail?"), a task id ("what is happening with task 46374283?") or ask about a PanDA concept ("what is a pilot?").',
-      'offline',
-    );
+  private async offline(context: AgentContext): Promise<AnswerDraft> {
+    const documents = this.options.documents;
+    if (documents && !isSmallTalk(context.question)) {
+      return documents.handle({ ...context, route: { agent: 'documents', reason: `${context.route.reason}; offline, so the documentation is searched` } });
+    }
+    const draft = emptyDraft('general', smallTalkReply(context.question), 'offline');
     draft.followUps.push(
-      { question: 'help', why: 'lists everything I can answer and the commands I know' },
+      { question: 'What does pilot error 1213 mean?', why: 'an error code I can explain without a job' },
       { question: 'What is a PanDA pilot?', why: 'a documentation question I can answer with sources' },
+      { question: 'help', why: 'lists the commands I know' },
     );
-    void context;
     return draft;
   }
 }

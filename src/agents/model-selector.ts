@@ -3,13 +3,16 @@ import { z } from 'zod';
 import type { Selector } from '../bot/bot.ts';
 import type { Turn } from '../bot/history.ts';
 import { findIds } from '../bot/ids.ts';
+import { COMPONENT_NAMES } from '../panda/error-codes.ts';
 import { ModelUnavailableError, type ChatModel } from '../llm/chat-model.ts';
 import { loadPrompt } from '../llm/prompts.ts';
 import { silentLogger } from '../util/log.ts';
 import type { Route } from './agent.ts';
+import { findCodeMention } from './code-question.ts';
+import { threadCode } from './selection.ts';
 
 /** The closed list the model chooses from. */
-export const SELECTABLE_AGENTS = ['job', 'task', 'queue', 'documents', 'general'] as const;
+export const SELECTABLE_AGENTS = ['job', 'task', 'queue', 'documents', 'error_code', 'general'] as const;
 
 const optionalId = z
   .union([z.number().int().positive(), z.string().regex(/^\d{1,15}$/).transform(Number), z.null()])
@@ -20,6 +23,12 @@ const ChoiceSchema = z.object({
   agent: z.enum(SELECTABLE_AGENTS),
   pandaid: optionalId,
   jeditaskid: optionalId,
+  /** For error_code: the code the question or the thread names, and its component if known. */
+  code: z
+    .union([z.number().int().nonnegative().max(99_999), z.string().regex(/^\d{1,5}$/).transform(Number), z.null()])
+    .optional()
+    .transform((v) => v ?? undefined),
+  component: z.enum(COMPONENT_NAMES).nullable().optional().catch(undefined).transform((v) => v ?? undefined),
   reason: z.string().max(300).optional().catch(undefined),
 });
 export type ModelChoice = z.infer<typeof ChoiceSchema>;
@@ -57,6 +66,17 @@ export function idsInPlay(question: string, history: readonly Turn[]): { jobs: S
   return { jobs, tasks, any };
 }
 
+/** Every number of 1–5 digits in the question or the thread: the only codes an error_code choice may carry. */
+function codesInPlay(question: string, history: readonly Turn[]): Set<number> {
+  const codes = new Set<number>();
+  for (const text of [question, ...history.map((t) => t.text)]) for (const m of text.matchAll(/(?<![\w.])(\d{1,5})(?![\w.]*\d)/g)) codes.add(Number(m[1]));
+  for (const text of [question, ...history.map((t) => t.text)]) {
+    const named = findCodeMention(text);
+    if (named) codes.add(named.code);
+  }
+  return codes;
+}
+
 /** The model's choice as a Route, or why it cannot be used. */
 export function validateChoice(raw: string, question: string, history: readonly Turn[], fastGuess: Route): { route: Route } | { problem: string } {
   const start = raw.indexOf('{');
@@ -87,6 +107,15 @@ export function validateChoice(raw: string, question: string, history: readonly 
       if (jeditaskid === undefined) return { problem: 'chose the task agent without a task id' };
       return { route: { agent: 'task', jeditaskid, reason } };
     }
+    case 'error_code': {
+      // Only a code someone wrote: the question, the thread, or the fast path's reading of them.
+      const named = fastGuess.errorCode ?? findCodeMention(question) ?? threadCode(history);
+      const code = choice.code ?? named?.code;
+      if (code === undefined) return { problem: 'chose the error_code agent without a code' };
+      if (!codesInPlay(question, history).has(code)) return { problem: `code ${code} appears neither in the question nor in the thread` };
+      const component = choice.component ?? (named?.code === code ? named.component : undefined);
+      return { route: { agent: 'error_code', errorCode: { ...(component ? { component } : {}), code }, reason } };
+    }
     default:
       return { route: { agent: choice.agent, reason } };
   }
@@ -98,7 +127,8 @@ function conversation(question: string, history: readonly Turn[], fastGuess: Rou
     const text = turn.text.replace(/\s+/g, ' ').slice(0, TURN_CHARS);
     return `${turn.role}${about ? ` (about ${about})` : ''}: ${text}`;
   });
-  const guess = [fastGuess.agent, fastGuess.pandaid !== undefined ? `pandaid ${fastGuess.pandaid}` : '', fastGuess.jeditaskid !== undefined ? `jeditaskid ${fastGuess.jeditaskid}` : ''].filter(Boolean).join(', ');
+  const code = fastGuess.errorCode ? `${fastGuess.errorCode.component ?? 'component unknown'} code ${fastGuess.errorCode.code}` : '';
+  const guess = [fastGuess.agent, fastGuess.pandaid !== undefined ? `pandaid ${fastGuess.pandaid}` : '', fastGuess.jeditaskid !== undefined ? `jeditaskid ${fastGuess.jeditaskid}` : '', code].filter(Boolean).join(', ');
   return [
     lines.length ? `Conversation so far (oldest first):\n${lines.join('\n')}` : 'No earlier conversation.',
     `Rule-based guess: ${guess}.`,

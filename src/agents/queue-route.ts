@@ -83,6 +83,8 @@ export function isLimitKillQuestion(question: string): boolean {
 
 const QUEUE_WORDS = /\b(?:queues?|pandaqueues?|sites?|brokeroff|broker\s*off|copy\s*tools?|copytools?|mcore|score|ucore|multi[- ]?core|single[- ]?core|corecount|cores?|maxtime|max\s*time|walltime|wall\s*time|maxrss|max\s*rss|memory|ram|limits?|cric|online|offline|status|state|accept(?:s|ing)?|input\s*size|maxinputsize|work\s*dir(?:ectory)?|maxwdir|resource\s*type|cloud)\b/i;
 const LIST_WORDS = /\b(?:which|what|list|show|give me|all|any|how many|count|number of|are there|per|by)\b/i;
+/** The queue noun is what the question asks for: "which queues …", "list the sites …", "how many queues …", "queues in US". */
+const LIST_SHAPE = /\b(?:which|what|list|show|give me|all|any|how many|count|number of|are there)\s+(?:(?:the|of|all|my|panda|atlas|\w+)\s+){0,2}(?:queues|sites|pandaqueues|queue)\b|^(?:queues|sites)\b|\b(?:queues|sites)\s+(?:are|in|at|of|with|that|which|per|by)\b/i;
 const QUEUE_NOUNS = /\b(?:queues|sites|pandaqueues|panda\s+queues|queue)\b/i;
 const LIST_FILTERS = /\b(?:online|offline|brokeroff|broker\s*off|test|in\s+test|hpc|gpu|grid|cloud|clouds|rucio|xrdcp|gfalcopy|gfal|objectstore|object\s*store|copy\s*tools?|copytools?|mcore|score|ucore|multi[- ]?core|single[- ]?core|analysis|production|unified|tier\s*[0-3]|T[0-3]D?|status(?:es)?|country|countries)\b/i;
 /** "what is a queue?", "what does brokeroff mean?": concepts, for the documents agent. */
@@ -118,8 +120,11 @@ export function queueRoute(question: string, history: readonly Turn[], focused =
   if (shaped.length && queueWords && /\b(?:queues?|sites?|brokeroff|copytools?|mcore|score|multi[- ]?core|maxtime|walltime|maxrss|memory limit|cores|accept(?:s|ing)?)\b/i.test(q)) {
     return route('queue words with a queue-shaped name', false);
   }
-  if (QUEUE_NOUNS.test(q) && (LIST_WORDS.test(q) || /^(?:queues|sites)\b/i.test(q)) && LIST_FILTERS.test(q)) return route('queue list or count question');
-  if (/\b(?:brokeroff|copytools?)\b/i.test(q) && LIST_WORDS.test(q)) return route('queue list question');
+  // "what formula weighs sites for analysis jobs?" is a documentation question: a list names the
+  // queues it wants ("which queues", "sites in cloud US"), not just a noun somewhere in it.
+  if (QUEUE_NOUNS.test(q) && (LIST_WORDS.test(q) || /^(?:queues|sites)\b/i.test(q)) && LIST_FILTERS.test(q) && LIST_SHAPE.test(q)) return route('queue list or count question');
+  // "which are brokeroff?", "list the copytools": not "what is the default of X for a copytool?".
+  if (/\b(?:brokeroff|copytools?)\b/i.test(q) && /\b(?:which|list|show|how many|count|all|any)\b/i.test(q)) return route('queue list question');
   if (!focused && isLimitKillQuestion(q) && !/\b(?:how (?:do|can|should) (?:i|we)|how to)\b/i.test(q)) return route('memory or time limit question without a job id', false);
   if (lastAnswerAgent(history) === 'queue' && words <= 8 && (names.length || shaped.length || queueWords || /^(?:and|what about|how about)\b/i.test(q))) {
     return route('follow-up to a queue answer');

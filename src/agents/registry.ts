@@ -6,6 +6,8 @@ import type { Agent, Route } from './agent.ts';
 import { GeneralAgent } from './general.ts';
 import { createDocumentsAgent } from './documents.ts';
 import { createPandaAgents } from './panda-agents.ts';
+import { ErrorCodeAgent } from './error-code.ts';
+import { DEMO_PUBLIC_URL } from '../panda/demo/server.ts';
 
 /** What agents may use; built once per process by createApp. */
 export interface AgentDeps {
@@ -27,9 +29,11 @@ export interface AgentDeps {
 /** One line per agent: a new agent is one new file plus its line here. */
 export async function createAgents(_deps: AgentDeps): Promise<Partial<Record<Route['agent'], Agent>>> {
   const panda = await createPandaAgents(_deps);
+  const documents = createDocumentsAgent(_deps);
   return {
-    general: new GeneralAgent(),
-    documents: createDocumentsAgent(_deps),
+    general: new GeneralAgent({ documents }),
+    documents,
+    error_code: new ErrorCodeAgent({ monitorUrl: _deps.demo ? DEMO_PUBLIC_URL : _deps.config.monitor.url }),
     job: panda.job,
     task: panda.task,
     queue: panda.queue,

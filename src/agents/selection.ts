@@ -1,7 +1,10 @@
 import type { Turn } from '../bot/history.ts';
-import { findIds } from '../bot/ids.ts';
+import { findIds, type IdMention } from '../bot/ids.ts';
+import { lookupCode } from '../panda/error-codes.ts';
 import type { Route } from './agent.ts';
 import { queueRoute } from './queue-route.ts';
+import { findCodeMention, findCodeMentionWithHow, type CodeMention } from './code-question.ts';
+import { PANDA_WORDS } from './panda-words.ts';
 
 /** The job or task a thread is about: the most recent turn that named one. */
 export function threadFocus(history: readonly Turn[]): { pandaid?: number; jeditaskid?: number } | undefined {
@@ -14,79 +17,149 @@ export function threadFocus(history: readonly Turn[]): { pandaid?: number; jedit
   return undefined;
 }
 
-const DOC_QUESTION = /^(?:what(?:'s| is| are| does| do)|whats|define|definition of|explain|meaning of|tell me about|how (?:do|can|should) (?:i|we|you|one)|how to|where (?:do|can) i|is there (?:a|any) (?:doc|documentation))\b/i;
-/** Words that make a question in a job/task thread about that job/task. */
-const FOLLOW_UP = /\b(it|its|it's|this|that|these|those|the (?:job|task|failure|error|log|site|pilot|payload)|fix|retry|resubmit|rerun|again|why|cause|happen|happened|going on|wrong|fail|failed|failing|failure|error|log|logs|memory|site|attempt|more|details|expert|explain|other one|next|status|progress|kill)\b/i;
-/** "and the other one?": only the thread's earlier turns say which one, so a model should decide. */
-const OTHER_ONE = /\b(?:the )?other (?:one|job|task)s?\b/i;
+/** The error code the thread's last error-code answer explained ("**Pilot error 1213 (REACHEDMAXTIME)**…"). */
+export function threadCode(history: readonly Turn[]): CodeMention | undefined {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const turn = history[i]!;
+    if (turn.role === 'assistant') return turn.agent === 'error_code' ? findCodeMention(turn.text) : undefined;
+  }
+  return undefined;
+}
+
+/** Everything a rule may look at: the question, its ids and codes, and what the thread was about. */
+export interface Situation {
+  question: string;
+  words: number;
+  mentions: IdMention[];
+  code?: CodeMention & { named: boolean };
+  focus?: { pandaid?: number; jeditaskid?: number };
+  /** The agent of the thread's last answer. */
+  lastAgent?: string;
+  history: readonly Turn[];
+}
+
+export type Decision = { route: Route; confident: boolean };
+
+/** One routing rule: a name for logs and tests, and a decision or `undefined` to pass. */
+export interface RoutingRule {
+  name: string;
+  decide(s: Situation): Decision | undefined;
+}
+
+/** Greetings, thanks and acknowledgements: the whole message, nothing else in it. */
+const SMALL_TALK =
+  /^(?:(?:hi|hello|hey|hiya|howdy|yo|greetings|good\s+(?:morning|afternoon|evening|day)|morning|thanks?|thank\s+you(?:\s+(?:so|very)\s+much)?|many\s+thanks|thx|ty|cheers|ok(?:ay)?|k|cool|great|nice|perfect|awesome|excellent|got\s+it|understood|i\s+see|makes\s+sense|bye|goodbye|see\s+you|cya|sure|yes|no|yep|nope|lol|wow|👍|🙏|🙂|😊|:\)|:-\))(?:\s+(?:askpanda|@?panda|bot|there|all|everyone|folks|a\s+lot|again|for\s+(?:that|the\s+help|your\s+help)))*[\s!.,?]*)+$/i;
+/** Questions about the bot itself. */
+const ABOUT_THE_BOT =
+  /^(?:(?:hi|hello|hey)[\s,!]+)?(?:who\s+(?:are|made|built|wrote)\s+you|what\s+(?:are|can|do)\s+you(?:\s+do)?|what\s+is\s+askpanda|how\s+are\s+you(?:\s+doing)?|are\s+you\s+(?:a\s+bot|human|an?\s+ai|there|alive)|(?:can|could)\s+you\s+help(?:\s+me)?(?:\s+with\s+(?:panda|atlas|my\s+jobs?|my\s+tasks?))?|help\s+me(?:\s+please)?|what\s+can\s+i\s+ask(?:\s+you)?)[\s!.,?]*$/i;
 /** Generic concept questions stay with the documents even inside a job thread. */
 const GENERIC_CONCEPT = /^(?:what(?:'s| is| are) (?:a|an|the)?\s*(?:pilot|panda|jedi|harvester|rucio|cric|payload|queue|task|job|dataset|container|scout|brokerage|site)s?\b\s*\??$)/i;
+/** Words that make a question in a job/task thread about that job/task. */
+const THREAD_FOLLOW_UP = /\b(it|its|it's|this|that|these|those|(?:the|my|our) (?:job|task|failure|error|log|site|pilot|payload)s?|still|running|finished|done|stuck|fix|retry|resubmit|rerun|again|why|cause|happen|happened|going on|wrong|fail|failed|failing|failure|error|log|logs|memory|site|attempt|more|details|expert|explain|other one|next|status|progress|kill)\b/i;
+/** "and the other one?": only the thread's earlier turns say which one, so a model should decide. */
+const OTHER_ONE = /\b(?:the )?other (?:one|job|task)s?\b/i;
+/** After an error-code answer: "and 1212?", "what about 1236", "the next one?", "how do I fix it?". */
+const LONE_NUMBER = /(?<![\w.])(\d{1,5})(?![\w.]*\d)/;
+const ABOUT_THE_CODE = /\b(?:it|its|it's|this|that|the (?:error|code|failure)|this (?:error|code)|next|previous|neighbou?ring|fix|cause|causes|fault|who)\b/i;
+/** The shapes of a question: a question word first, a question mark, or a request for an explanation. */
+const QUESTION_SHAPE =
+  /^(?:what|whats|what's|how|why|when|where|which|who|whom|whose|can|could|should|would|will|may|must|shall|is|are|am|was|were|do|does|did|has|have|had|explain|define|definition|describe|tell\s+me|show\s+me|list|give\s+me|meaning\s+of|difference\s+between|is\s+there|i\s+(?:want|need|would\s+like)|any\s+(?:idea|way)|help\s+with)\b|\?\s*$/i;
 
 /** "and CRIC?" after a documentation answer: short enough that it can only lean on the thread. */
 const SHORT_FOLLOW_UP_WORDS = 8;
-
-function lastAnswerAgent(history: readonly Turn[]): string | undefined {
-  for (let i = history.length - 1; i >= 0; i--) if (history[i]!.role === 'assistant') return history[i]!.agent;
-  return undefined;
-}
+/** "show failed jobs with this error in my task" after an error-code answer. */
+const CODE_FOLLOW_UP_WORDS = 12;
 
 /** A 10-digit number is today a PanDA job id (6.8e9); an 8-digit one a JEDI task id (4.6e7). */
 function guessKindOfBareId(id: number): 'job' | 'task' {
   return id >= 1_000_000_000 ? 'job' : 'task';
 }
 
-export type FastRoute = { route: Route; confident: boolean } | { problem: string };
+const job = (pandaid: number, reason: string, confident: boolean, jeditaskid?: number): Decision => ({ route: { agent: 'job', pandaid, ...(jeditaskid !== undefined ? { jeditaskid } : {}), reason }, confident });
+const task = (jeditaskid: number, reason: string, confident: boolean): Decision => ({ route: { agent: 'task', jeditaskid, reason }, confident });
+const focused = (f: { pandaid?: number; jeditaskid?: number }, reason: string, confident: boolean): Decision => (f.pandaid !== undefined ? job(f.pandaid, `${reason} about a job`, confident, f.jeditaskid) : task(f.jeditaskid!, `${reason} about a task`, confident));
+const to = (agent: 'documents' | 'general', reason: string, confident: boolean): Decision => ({ route: { agent, reason }, confident });
+const code = (errorCode: CodeMention, reason: string): Decision => ({ route: { agent: 'error_code', errorCode, reason }, confident: true });
+
+/** A bare "error 429" is a job error only if some component's table knows the number. */
+function isKnownBareCode(mention: CodeMention): boolean {
+  return lookupCode('pilot', mention.code) !== undefined || lookupCode('transform', mention.code) !== undefined;
+}
 
 /**
- * The deterministic fast path of the selection agent: ids, thread focus and question shape decide
- * without a model call. `confident: false` marks questions a model may route better.
+ * The routing table, tried in order; the first rule that decides wins. Ids beat everything, then
+ * error codes, small talk, the thread's job or task, and documentation; anything else goes to the
+ * documents agent, which declines (and says what it searched) only when no passage covers it.
+ * `confident: false` marks the questions a model, when one is configured, routes better. A new
+ * agent's rule is one line here.
+ */
+export const ROUTING_RULES: readonly RoutingRule[] = [
+  { name: 'job id', decide: (s) => first(s, 'job', (id) => job(id, 'job id in the question', true)) },
+  { name: 'task id', decide: (s) => first(s, 'task', (id) => task(id, 'task id in the question', true)) },
+  { name: 'bare number in a job thread', decide: (s) => (s.mentions[0] && s.focus?.pandaid !== undefined && s.focus.jeditaskid === undefined ? job(s.mentions[0].id, 'bare number in a thread about a job', true) : undefined) },
+  { name: 'bare number in a task thread', decide: (s) => (s.mentions[0] && s.focus?.jeditaskid !== undefined && s.focus.pandaid === undefined ? task(s.mentions[0].id, 'bare number in a thread about a task', true) : undefined) },
+  { name: 'bare number', decide: (s) => s.mentions[0] && (guessKindOfBareId(s.mentions[0].id) === 'job' ? job(s.mentions[0].id, 'bare 10+ digit number: a PanDA job id', false) : task(s.mentions[0].id, 'bare number under 10 digits: a JEDI task id', false)) },
+  { name: 'error code', decide: (s) => (s.code && (s.code.named || isKnownBareCode(s.code)) ? code({ ...(s.code.component ? { component: s.code.component } : {}), code: s.code.code }, 'an error code in the question') : undefined) },
+  { name: 'small talk', decide: (s) => (SMALL_TALK.test(s.question) || ABOUT_THE_BOT.test(s.question) ? to('general', 'small talk or a question about askpanda', true) : undefined) },
+  // Queues, sites and PanDA's health (CRIC): before the thread rules, so "what is the status of
+  // site MWT2?" in a job thread is answered from CRIC.
+  { name: 'queue or site', decide: (s) => queueRoute(s.question, s.history, s.focus !== undefined) },
+  { name: 'the other one', decide: (s) => (s.focus && OTHER_ONE.test(s.question) ? focused(s.focus, '"the other one" in a thread', false) : undefined) },
+  { name: 'job or task follow-up', decide: (s) => (s.focus && !GENERIC_CONCEPT.test(s.question) && THREAD_FOLLOW_UP.test(s.question) ? focused(s.focus, 'follow-up in a thread', true) : undefined) },
+  { name: 'error code follow-up', decide: codeFollowUp },
+  { name: 'documentation question', decide: (s) => (QUESTION_SHAPE.test(s.question) ? to('documents', 'a documentation question', PANDA_WORDS.test(s.question)) : undefined) },
+  { name: 'documentation follow-up', decide: (s) => (s.lastAgent === 'documents' && s.words <= SHORT_FOLLOW_UP_WORDS ? to('documents', 'short follow-up to a documentation answer', true) : undefined) },
+  { name: 'question in a job or task thread', decide: (s) => (s.focus ? focused(s.focus, 'question in a thread', false) : undefined) },
+  { name: 'anything else', decide: () => to('documents', 'no id, code or question shape: the documentation is searched', false) },
+];
+
+function first(s: Situation, kind: 'job' | 'task', decision: (id: number) => Decision): Decision | undefined {
+  const mention = s.mentions.find((m) => m.kind === kind);
+  // An id labelled the other way earlier in the question wins ("job 6802258254 of task 46374283").
+  const earlier = s.mentions.find((m) => m.kind !== 'bare');
+  return mention && earlier === mention ? decision(mention.id) : undefined;
+}
+
+function codeFollowUp(s: Situation): Decision | undefined {
+  if (s.lastAgent !== 'error_code' || s.words > CODE_FOLLOW_UP_WORDS) return undefined;
+  const previous = threadCode(s.history);
+  if (!previous) return undefined;
+  const lone = LONE_NUMBER.exec(s.question);
+  if (lone) return code({ ...(previous.component ? { component: previous.component } : {}), code: Number(lone[1]) }, 'a code number after an error-code answer');
+  if (GENERIC_CONCEPT.test(s.question) || !ABOUT_THE_CODE.test(s.question)) return undefined;
+  return code(previous, 'a follow-up about the code of the last answer');
+}
+
+/** A decision and the name of the rule that made it. */
+export type FastRoute = (Decision & { rule: string }) | { problem: string };
+
+/**
+ * The deterministic fast path of the selection agent: ids, codes, thread focus and question shape
+ * decide without a model call.
  */
 export function selectFast(question: string, history: readonly Turn[]): FastRoute {
   const { mentions, problem } = findIds(question);
   if (problem) return { problem };
-  const focus = threadFocus(history);
-  const explicit = mentions.find((m) => m.kind !== 'bare');
-  if (explicit?.kind === 'job') return { route: { agent: 'job', pandaid: explicit.id, reason: 'job id in the question' }, confident: true };
-  if (explicit?.kind === 'task') return { route: { agent: 'task', jeditaskid: explicit.id, reason: 'task id in the question' }, confident: true };
-
-  const bare = mentions[0];
-  if (bare) {
-    if (focus?.pandaid !== undefined && focus.jeditaskid === undefined) {
-      return { route: { agent: 'job', pandaid: bare.id, reason: 'bare number in a thread about a job' }, confident: true };
-    }
-    if (focus?.jeditaskid !== undefined && focus.pandaid === undefined) {
-      return { route: { agent: 'task', jeditaskid: bare.id, reason: 'bare number in a thread about a task' }, confident: true };
-    }
-    const kind = guessKindOfBareId(bare.id);
-    return kind === 'job'
-      ? { route: { agent: 'job', pandaid: bare.id, reason: 'bare 10+ digit number: a PanDA job id' }, confident: false }
-      : { route: { agent: 'task', jeditaskid: bare.id, reason: 'bare number under 10 digits: a JEDI task id' }, confident: false };
-  }
-
-  // Queues, sites and PanDA's health (CRIC): before the thread rules, so "what is the status of
-  // site MWT2?" in a job thread is answered from CRIC.
-  const queue = queueRoute(question, history, focus !== undefined);
-  if (queue) return queue;
-
   const trimmed = question.trim();
-  if (focus && OTHER_ONE.test(trimmed)) {
-    return focus.pandaid !== undefined
-      ? { route: { agent: 'job', pandaid: focus.pandaid, jeditaskid: focus.jeditaskid, reason: '"the other one" in a thread about a job' }, confident: false }
-      : { route: { agent: 'task', jeditaskid: focus.jeditaskid, reason: '"the other one" in a thread about a task' }, confident: false };
+  const code = findCodeMentionWithHow(trimmed);
+  const situation: Situation = {
+    question: trimmed,
+    words: trimmed.split(/\s+/).filter(Boolean).length,
+    // "ddm error 12345": the number is the code, not a bare task id.
+    mentions: code ? mentions.filter((m) => m.kind !== 'bare' || m.id !== code.code) : mentions,
+    code,
+    focus: threadFocus(history),
+    lastAgent: lastAnswerAgent(history),
+    history,
+  };
+  for (const rule of ROUTING_RULES) {
+    const decision = rule.decide(situation);
+    if (decision) return { ...decision, rule: rule.name };
   }
-  if (focus && !GENERIC_CONCEPT.test(trimmed) && FOLLOW_UP.test(trimmed)) {
-    return focus.pandaid !== undefined
-      ? { route: { agent: 'job', pandaid: focus.pandaid, jeditaskid: focus.jeditaskid, reason: 'follow-up in a thread about a job' }, confident: true }
-      : { route: { agent: 'task', jeditaskid: focus.jeditaskid, reason: 'follow-up in a thread about a task' }, confident: true };
-  }
-  if (DOC_QUESTION.test(trimmed)) return { route: { agent: 'documents', reason: 'a "what is / how do I" question' }, confident: true };
-  if (lastAnswerAgent(history) === 'documents' && trimmed.split(/\s+/).length <= SHORT_FOLLOW_UP_WORDS) {
-    return { route: { agent: 'documents', reason: 'short follow-up to a documentation answer' }, confident: true };
-  }
-  if (focus) {
-    return focus.pandaid !== undefined
-      ? { route: { agent: 'job', pandaid: focus.pandaid, jeditaskid: focus.jeditaskid, reason: 'question in a thread about a job' }, confident: false }
-      : { route: { agent: 'task', jeditaskid: focus.jeditaskid, reason: 'question in a thread about a task' }, confident: false };
-  }
-  return { route: { agent: 'general', reason: 'no id and no documentation cue' }, confident: false };
+  return { ...to('documents', 'no rule matched', false), rule: 'none' };
+}
+
+function lastAnswerAgent(history: readonly Turn[]): string | undefined {
+  for (let i = history.length - 1; i >= 0; i--) if (history[i]!.role === 'assistant') return history[i]!.agent;
+  return undefined;
 }

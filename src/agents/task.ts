@@ -4,6 +4,7 @@ import { analyzeTask, type TaskAnalysis } from '../panda/task-analysis.ts';
 import { AskPandaError } from '../util/errors.ts';
 import { redactSecrets } from '../util/redact.ts';
 import type { Agent, AgentContext } from './agent.ts';
+import { findCodeMention, type CodeMention } from './code-question.ts';
 import { refineWithModel } from './refine.ts';
 import { buildTaskPrompt } from './task-prompt.ts';
 
@@ -36,6 +37,8 @@ export class TaskAgent implements Agent {
       throw err;
     }
     const draft = buildTaskDraft(analysis, client, context.model.id);
+    const asked = findCodeMention(context.question);
+    if (asked) draft.sections.unshift(codeSection(analysis, asked, client.publicUrl));
     if (context.model.offline) return draft;
     return refineWithModel(context, buildTaskPrompt({ question: context.question, analysis, history: context.history }), draft);
   }
@@ -86,6 +89,22 @@ export function buildTaskDraft(a: TaskAnalysis, client: Pick<PandaClient, 'taskP
   ];
   draft.followUps = followUps(a);
   return draft;
+}
+
+const CODE_FIELD: Record<string, string> = { pilot: 'piloterrorcode', executor: 'exeerrorcode', transform: 'transexitcode', dataservice: 'ddmerrorcode', taskbuffer: 'taskbuffererrorcode', brokerage: 'brokerageerrorcode', jobdispatcher: 'jobdispatchererrorcode', supervisor: 'superrorcode' };
+/** The monitor's error keys are "<component>:<code>"; some summaries abbreviate the executor as "exe". */
+const componentOf = (key: string) => (key === 'exe' ? 'executor' : key);
+
+/** "which jobs of task N failed with pilot error 1213?": that code's count, an example and the job list. */
+function codeSection(a: TaskAnalysis, asked: CodeMention, publicUrl: string): Section {
+  const id = Number(a.task.jeditaskid);
+  const matches = a.failures.filter((f) => f.code === asked.code && (!asked.component || componentOf(f.component) === asked.component));
+  const component = asked.component ?? (matches[0] ? componentOf(matches[0].component) : 'pilot');
+  const list = `${publicUrl}/jobs/?jeditaskid=${id}&jobstatus=failed&${CODE_FIELD[component] ?? 'piloterrorcode'}=${asked.code}`;
+  const title = `Jobs that failed with ${component} ${asked.code}`;
+  if (matches.length === 0) return { title, body: `The task's error summary (the last hours the monitor reports) has no failures with ${component} code ${asked.code}. All failed jobs with it: ${list}` };
+  const lines = matches.map((f) => `- ${f.error}${f.name ? ` (${f.name})` : ''}: ${fmt(f.count)} failures, e.g. job ${f.examplePandaid ?? '?'}${f.diag ? ` — ${redactSecrets(f.diag).slice(0, 140)}` : ''}`);
+  return { title, body: `${lines.join('\n')}\nThe list of those jobs: ${list}` };
 }
 
 function summary(a: TaskAnalysis): string {

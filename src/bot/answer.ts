@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
-/** The agents that can answer; `command` covers built-in commands such as `help`. */
-export const AGENT_KINDS = ['job', 'task', 'queue', 'documents', 'general', 'command'] as const;
+/** The agents that can answer; `command` covers built-in commands such as `help`; `error_code` explains a pilot, transform or server error code; `queue` answers from CRIC. */
+export const AGENT_KINDS = ['job', 'task', 'queue', 'documents', 'error_code', 'general', 'command'] as const;
 export type AgentKind = (typeof AGENT_KINDS)[number];
 
 export const ERROR_KINDS = ['bad_input', 'not_found', 'monitor_unavailable', 'llm_unavailable', 'rate_limited', 'busy', 'forbidden'] as const;

@@ -241,6 +241,8 @@ function statusFor(route: Route): string {
       return 'is looking up queues in CRIC…';
     case 'documents':
       return 'is searching the documentation…';
+    case 'error_code':
+      return `is looking up ${route.errorCode?.component ?? 'error'} code ${route.errorCode?.code ?? ''}…`.replace(' …', '…');
     default:
       return 'is thinking…';
   }

@@ -94,6 +94,14 @@ export const ConfigSchema = z.object({
     chunkOverlap: int(0, 5_000),
     topK: int(1, 50),
     pinecone: z.object({ apiKey: text, index: text, host: optionalHttpUrl, namespace: text }),
+    web: z.object({
+      maxPages: int(1, 100_000),
+      depth: int(0, 50),
+      delayMs: int(0, 60_000),
+      timeoutMs: int(1_000, 600_000),
+      maxPageBytes: int(10_000, 200 * 1024 * 1024),
+      userAgent: text.min(1),
+    }),
   }),
   slack: z.object({
     botToken: text,

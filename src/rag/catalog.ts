@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Chunk } from './chunk.ts';
-import type { ChunkOptions } from './chunker.ts';
+import { CHUNKER_VERSION, type ChunkOptions } from './chunker.ts';
 import { readJsonIndex, writeFileAtomic, type CorruptIndexError } from './atomic-file.ts';
 
 const ChunkSchema = z.object({
@@ -18,6 +18,10 @@ const FileEntrySchema = z.object({
   mtimeMs: z.number(),
   source: z.string(),
   chunkIds: z.array(z.string()),
+  /** Web pages: the validators for a conditional re-fetch, and the same-site links found on the page. */
+  etag: z.string().optional(),
+  lastModified: z.string().optional(),
+  links: z.array(z.string()).optional(),
 });
 export type FileEntry = z.infer<typeof FileEntrySchema>;
 
@@ -25,6 +29,8 @@ const CatalogFileSchema = z.object({
   format: z.literal('askpanda-docs-catalog'),
   version: z.literal(1),
   chunking: z.object({ chunkChars: z.number(), chunkOverlap: z.number() }),
+  /** The chunker's version: passages made by another version are remade on the next ingest. */
+  chunker: z.number().optional(),
   files: z.record(z.string(), FileEntrySchema),
   chunks: z.array(ChunkSchema),
   /** Which embedder's vectors the vector store holds, and for which chunks. */
@@ -51,11 +57,12 @@ export class Catalog {
     const catalog = new Catalog(file, chunking);
     const data = await readJsonIndex(file, CatalogFileSchema, onDamaged);
     if (!data) return catalog;
-    const sameChunking = data.chunking.chunkChars === chunking.chunkChars && data.chunking.chunkOverlap === chunking.chunkOverlap;
+    const sameChunking = data.chunking.chunkChars === chunking.chunkChars && data.chunking.chunkOverlap === chunking.chunkOverlap && (data.chunker ?? 1) === CHUNKER_VERSION;
     for (const chunk of data.chunks) catalog.chunks.set(chunk.id, chunk);
     for (const [name, entry] of Object.entries(data.files)) {
-      // Other chunk settings: every file counts as changed, so the next ingest re-chunks it.
-      catalog.files.set(name, sameChunking ? entry : { ...entry, hash: '', mtimeMs: -1 });
+      // Other chunk settings or chunker: every file counts as changed, so the next ingest re-chunks it
+      // (and a web page is fetched again without validators).
+      catalog.files.set(name, sameChunking ? entry : { ...entry, hash: '', mtimeMs: -1, etag: undefined, lastModified: undefined });
     }
     if (data.vectors) {
       catalog.vectorEmbedder = data.vectors.embedder;
@@ -69,6 +76,7 @@ export class Catalog {
       format: 'askpanda-docs-catalog',
       version: 1,
       chunking: this.chunking,
+      chunker: CHUNKER_VERSION,
       files: Object.fromEntries(this.files),
       chunks: [...this.chunks.values()],
       ...(this.vectorEmbedder ? { vectors: { embedder: this.vectorEmbedder, ids: [...this.vectorIds] } } : {}),

@@ -1,4 +1,11 @@
 import { chunkId, type Chunk, type ChunkDraft } from './chunk.ts';
+import { htmlToMarkdown } from './html.ts';
+import { pipeMarkdown, rowPassage, splitTables, tableOutline } from './tables.ts';
+
+export { htmlToMarkdown } from './html.ts';
+
+/** Bumped when the chunker makes different passages from the same text (2: table rows). */
+export const CHUNKER_VERSION = 2;
 
 export interface ChunkOptions {
   /** Target characters per chunk. */
@@ -42,7 +49,8 @@ export function chunkDocument(doc: SourceDocument, options: ChunkOptions): Chunk
   const drafts: ChunkDraft[] = [];
   for (const section of parsed.sections) {
     const sectionName = section.path.filter((p, i) => !(i === 0 && p === title && section.path.length > 1)).join(' › ');
-    for (const text of splitSection(section, options, format === 'text')) {
+    const { prose, rows } = format === 'text' ? { prose: section, rows: [] } : withoutTables(section, options);
+    for (const text of [...splitSection(prose, options, format === 'text'), ...rows]) {
       drafts.push({ source: doc.source, title, section: sectionName, text, ...(parsed.url ? { url: parsed.url } : {}) });
     }
   }
@@ -222,6 +230,31 @@ function parseText(input: string): Parsed {
   return { sections: sections.filter((s) => s.lines.some((l) => l.trim() !== '')) };
 }
 
+/** A table shown whole inside its prose passage when it is at most this share of chunkChars. */
+const INLINE_TABLE_FACTOR = 0.5;
+
+/**
+ * Tables come out of the prose: each row becomes its own passage (with the table's caption and
+ * column names), and the prose keeps a small table whole or a long one's outline, so the section
+ * still reads in order.
+ */
+function withoutTables(section: Section, options: ChunkOptions): { prose: Section; rows: string[] } {
+  const segments = splitTables(section.lines);
+  if (!segments.some((s) => s.kind === 'table')) return { prose: section, rows: [] };
+  const lines: string[] = [];
+  const rows: string[] = [];
+  for (const segment of segments) {
+    if (segment.kind === 'text') {
+      lines.push(...segment.lines);
+      continue;
+    }
+    const whole = pipeMarkdown(segment.table);
+    lines.push('', whole.length <= options.chunkChars * INLINE_TABLE_FACTOR ? whole : tableOutline(segment.table), '');
+    for (const row of segment.table.rows) rows.push(rowPassage(segment.table, row));
+  }
+  return { prose: { ...section, lines }, rows };
+}
+
 function splitSection(section: Section, options: ChunkOptions, lineMode: boolean): string[] {
   const body = trimBlankLines(section.lines).join('\n');
   if (!body.trim()) return [];
@@ -327,34 +360,4 @@ function stripInline(text: string): string {
 
 function unquote(value: string): string {
   return value.replace(/^["']|["']$/g, '');
-}
-
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', ndash: '–', mdash: '—', rsquo: '’', lsquo: '‘', rdquo: '”', ldquo: '“', hellip: '…' };
-
-/** HTML to the Markdown subset the chunker understands: headings, paragraphs, list items, code. */
-export function htmlToMarkdown(html: string): string {
-  let text = html
-    .replace(/<!--[\s\S]*?-->/g, '')
-    .replace(/<(script|style|nav|header|footer|noscript|svg)\b[\s\S]*?<\/\1>/gi, '')
-    .replace(/<title>([\s\S]*?)<\/title>/i, (_m, t: string) => `\n# ${t.trim()}\n`);
-  text = text.replace(/<h([1-6])\b[^>]*>([\s\S]*?)<\/h\1>/gi, (_m, level: string, inner: string) => `\n\n${'#'.repeat(Number(level))} ${inner.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim()}\n\n`);
-  text = text.replace(/<pre\b[^>]*>([\s\S]*?)<\/pre>/gi, (_m, inner: string) => `\n\n\`\`\`\n${inner.replace(/<[^>]+>/g, '')}\n\`\`\`\n\n`);
-  text = text
-    .replace(/<li\b[^>]*>/gi, '\n- ')
-    .replace(/<br\s*\/?>/gi, '\n')
-    .replace(/<\/(p|div|section|article|ul|ol|table|tr|blockquote|dd|dt)>/gi, '\n\n')
-    .replace(/<(p|div|section|article|tr|dt)\b[^>]*>/gi, '\n\n')
-    .replace(/<\/t[dh]>/gi, ' | ')
-    .replace(/<[^>]+>/g, '');
-  text = text.replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (m, code: string) => {
-    if (code.startsWith('#x') || code.startsWith('#X')) return String.fromCodePoint(parseInt(code.slice(2), 16));
-    if (code.startsWith('#')) return String.fromCodePoint(Number(code.slice(1)));
-    return ENTITIES[code.toLowerCase()] ?? m;
-  });
-  // A title repeated as the first <h1> would give every chunk the same heading twice.
-  const lines = text.split('\n').map((l) => l.replace(/[ \t]+/g, ' ').trimEnd());
-  const firstH1 = lines.findIndex((l) => l.startsWith('# '));
-  const secondH1 = lines.findIndex((l, i) => i > firstH1 && l.startsWith('# '));
-  if (firstH1 >= 0 && secondH1 > firstH1 && lines[secondH1] === lines[firstH1]) lines.splice(secondH1, 1);
-  return lines.join('\n').replace(/\n{3,}/g, '\n\n');
 }

@@ -8,6 +8,8 @@ export const EvalSetSchema = z.object({
     .array(
       z.object({
         question: z.string().min(1),
+        /** `tune`: may be looked at while tuning; `heldout`: only reported. Fixed when the set was written. */
+        split: z.enum(['tune', 'heldout']).optional(),
         source: z.string().min(1),
         expect: z.string().min(3),
         /** Other passages that answer the question just as well (the handbook restates the references). */
@@ -20,6 +22,11 @@ export type EvalQuestion = z.infer<typeof EvalSetSchema>['questions'][number];
 
 export function loadEvalSet(file: string): EvalQuestion[] {
   return EvalSetSchema.parse(JSON.parse(readFileSync(file, 'utf8'))).questions;
+}
+
+/** The questions of one half of a split set. */
+export function splitOf(questions: EvalQuestion[], split: 'tune' | 'heldout'): EvalQuestion[] {
+  return questions.filter((q) => q.split === split);
 }
 
 const squash = (s: string) => s.toLowerCase().replace(/\s+/g, ' ').trim();

@@ -12,7 +12,7 @@ const FORMATS: Record<string, DocumentFormat> = { '.md': 'markdown', '.markdown'
 const MAX_FILE_BYTES = 20 * 1024 * 1024;
 
 export interface IngestProgress {
-  phase: 'files' | 'embeddings';
+  phase: 'files' | 'pages' | 'embeddings';
   done: number;
   total: number;
   current?: string;
@@ -184,7 +184,7 @@ export async function ingest(paths: readonly string[], options: IngestOptions): 
  * An edited passage is a removed chunk plus an added one (ids are content hashes); when both sit
  * in the same section of the same file they are reported as one update.
  */
-function countChanges(summary: IngestSummary, added: Chunk[], removed: Chunk[]): void {
+export function countChanges(summary: IngestSummary, added: Chunk[], removed: Chunk[]): void {
   const removedBySection = new Map<string, number>();
   for (const chunk of removed) removedBySection.set(chunk.section, (removedBySection.get(chunk.section) ?? 0) + 1);
   let updated = 0;
@@ -201,8 +201,8 @@ function countChanges(summary: IngestSummary, added: Chunk[], removed: Chunk[]):
 }
 
 /** Embeds every catalog chunk the store lacks a vector for (all of them after a model change). */
-async function syncVectors(options: IngestOptions, removedIds: string[], summary: IngestSummary): Promise<boolean> {
-  const { catalog, embedder, vectorStore } = options as Required<Pick<IngestOptions, 'embedder' | 'vectorStore'>> & IngestOptions;
+export async function syncVectors(options: Pick<IngestOptions, 'catalog' | 'embedder' | 'vectorStore' | 'signal' | 'onProgress'>, removedIds: string[], summary: IngestSummary): Promise<boolean> {
+  const { catalog, embedder, vectorStore } = options as Required<Pick<IngestOptions, 'embedder' | 'vectorStore'>> & Pick<IngestOptions, 'catalog' | 'signal' | 'onProgress'>;
   let changed = false;
   if (catalog.vectorEmbedder !== embedder.id) {
     catalog.vectorEmbedder = embedder.id;

@@ -4,6 +4,8 @@ import type { Catalog } from './catalog.ts';
 import type { Chunk } from './chunk.ts';
 import type { Embedder } from './embedder.ts';
 import { reciprocalRankFusion } from './rrf.ts';
+import { acronymDefinitions } from './acronyms.ts';
+import { planQuery, type QueryPlan } from './query.ts';
 import { termSet, terms } from './terms.ts';
 import type { VectorStore } from './vector-store.ts';
 
@@ -36,11 +38,23 @@ const FUSION_DEPTH = 30;
 export class Retriever {
   readonly bm25: Bm25Index;
 
+  /** Acronym (as a term) → the chunks that define it, in catalog order. */
+  private readonly acronyms = new Map<string, string[]>();
+
   constructor(
     readonly catalog: Catalog,
     private readonly options: RetrieverOptions = {},
   ) {
     this.bm25 = new Bm25Index(catalog.chunks.values());
+    for (const chunk of catalog.chunks.values()) {
+      for (const { short } of acronymDefinitions(`${chunk.section}\n${chunk.text}`)) {
+        const term = terms(short)[0];
+        if (!term) continue;
+        const list = this.acronyms.get(term) ?? [];
+        list.push(chunk.id);
+        this.acronyms.set(term, list);
+      }
+    }
   }
 
   get mode(): RetrievalMode {
@@ -51,13 +65,28 @@ export class Retriever {
     return this.catalog.chunks.size;
   }
 
+  /** Documents (files and pages) the passages come from. */
+  get documentCount(): number {
+    return new Set([...this.catalog.chunks.values()].map((c) => c.source)).size;
+  }
+
+  /** The question as the keyword search reads it (filler dropped, synonyms added, acronym questions recognised). */
+  plan(query: string): QueryPlan {
+    return planQuery(query);
+  }
+
   searchBm25(query: string, k: number): Hit[] {
-    const wanted = new Set(terms(query)).size;
+    const plan = this.plan(query);
+    const wanted = plan.groups.length;
+    const matches = this.bm25.queryTerms(plan.terms, k);
+    // "What does RSE stand for?": the passages that spell RSE out come first, best-scored first.
+    const definers = plan.acronym ? this.acronyms.get(plan.acronym) : undefined;
+    const ordered = definers ? [...definers.map((id) => ({ id, score: Infinity, matchedTerms: wanted })), ...matches.filter((m) => !definers.includes(m.id))] : matches;
     const hits: Hit[] = [];
-    for (const [i, m] of this.bm25.query(query, k).entries()) {
+    for (const m of ordered.slice(0, k)) {
       const chunk = this.catalog.chunks.get(m.id);
-      // The index knows how many query terms each chunk holds: no need to re-read its text.
-      if (chunk) hits.push({ chunk, score: m.score, ranks: { bm25: i + 1 }, coverage: wanted ? m.matchedTerms / wanted : 0 });
+      // The index knows how many query words each chunk holds: no need to re-read its text.
+      if (chunk) hits.push({ chunk, score: m.score, ranks: { bm25: hits.length + 1 }, coverage: wanted ? m.matchedTerms / wanted : 0 });
     }
     return hits;
   }
@@ -97,7 +126,7 @@ export class Retriever {
   }
 
   private toHits(query: string, matches: Array<{ id: string; score: number; ranks: Hit['ranks']; vectorScore?: number }>): Hit[] {
-    const wanted = new Set(terms(query));
+    const wanted = this.plan(query);
     const hits: Hit[] = [];
     for (const match of matches) {
       const chunk = this.catalog.chunks.get(match.id);
@@ -108,10 +137,10 @@ export class Retriever {
   }
 }
 
-function coverage(wanted: Set<string>, chunk: Chunk): number {
-  if (wanted.size === 0) return 0;
+/** Share of the query's words (a synonym stands in for its word) found in the chunk. */
+function coverage(plan: QueryPlan, chunk: Chunk): number {
+  if (plan.groups.length === 0) return 0;
   const have = termSet(`${chunk.title} ${chunk.section} ${chunk.text}`);
-  let found = 0;
-  for (const term of wanted) if (have.has(term)) found++;
-  return found / wanted.size;
+  const found = new Set(plan.terms.filter((t) => have.has(t.term)).map((t) => t.group));
+  return found.size / plan.groups.length;
 }

@@ -33,21 +33,43 @@ function undouble(w: string): string {
 }
 
 const SEPARATORS = /[^\p{L}\p{N}]+/u;
-/** Word → term (null for a stop word). The vocabulary of a docs corpus is small; stemming it once pays. */
-const memo = new Map<string, string | null>();
+/** Word as written → its terms (empty for a stop word). The vocabulary of a docs corpus is small; analysing it once pays. */
+const memo = new Map<string, readonly string[]>();
 const MEMO_LIMIT = 200_000;
+const NONE: readonly string[] = [];
+/** "buildJob", "nFilesPerJob", "noLoopingCheck": the parts are words users type. */
+const CAMEL_BOUNDARY = /(?<=[a-z0-9])(?=[A-Z][a-z]{2})|(?<=[A-Z])(?=[A-Z][a-z]{2})/;
+
+/**
+ * The terms of one word as written: lower case, stemmed, stop words dropped, except an acronym in
+ * capitals that spells a stop word (DID, the Rucio data identifier, is not "did"); a camelCase
+ * identifier gives itself and its parts.
+ */
+function analyse(word: string): readonly string[] {
+  const lower = word.toLowerCase();
+  if (lower.length > 40) return NONE;
+  if (STOP_WORDS.has(lower)) return word.length >= 3 && word === word.toUpperCase() && /[A-Z]/.test(word) ? [lower] : NONE;
+  const whole = stem(lower);
+  if (!CAMEL_BOUNDARY.test(word)) return [whole];
+  const parts = word
+    .split(CAMEL_BOUNDARY)
+    .map((p) => p.toLowerCase())
+    .filter((p) => p.length > 1 && !STOP_WORDS.has(p))
+    .map(stem);
+  return [whole, ...parts.filter((p) => p !== whole)];
+}
 
 /** Index and query terms of a text, in order, duplicates kept (BM25 counts them). */
 export function terms(text: string): string[] {
   const out: string[] = [];
-  for (const word of text.toLowerCase().split(SEPARATORS)) {
+  for (const word of text.split(SEPARATORS)) {
     if (word === '') continue;
-    let term = memo.get(word);
-    if (term === undefined) {
-      term = STOP_WORDS.has(word) || word.length > 40 ? null : stem(word);
-      if (memo.size < MEMO_LIMIT) memo.set(word, term);
+    let found = memo.get(word);
+    if (found === undefined) {
+      found = analyse(word);
+      if (memo.size < MEMO_LIMIT) memo.set(word, found);
     }
-    if (term !== null) out.push(term);
+    for (const term of found) out.push(term);
   }
   return out;
 }

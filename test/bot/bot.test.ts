@@ -93,8 +93,10 @@ describe('routing and thread history', () => {
     const { bot } = await setup();
     await bot.handle(message('What is Rucio?', 'docs-thread'));
     expect((await bot.handle(message('and CRIC?', 'docs-thread'))).agent).toBe('documents');
-    // Without the documentation answer before it, the same words have no cue.
-    expect((await bot.handle(message('and CRIC?', 'fresh-thread'))).agent).toBe('general');
+    // Without the documentation answer before it, the question mark alone makes it a documentation question.
+    expect((await bot.handle(message('and CRIC?', 'fresh-thread'))).agent).toBe('documents');
+    // Small talk is the general agent's, in any thread.
+    expect((await bot.handle(message('thanks!', 'docs-thread'))).agent).toBe('general');
   });
 
   it('keeps history per thread and survives a new bot on the same store', async () => {

@@ -31,6 +31,7 @@ export async function botWithEchoAgents(env: Record<string, string> = {}): Promi
     task: new RouteEchoAgent('task'),
     queue: new RouteEchoAgent('queue'),
     documents: new RouteEchoAgent('documents'),
+    error_code: new RouteEchoAgent('error_code'),
     general: new RouteEchoAgent('general'),
   };
   const bot = new Bot({ config, history: new ThreadHistory(store.ns('history'), config.history), model: new OfflineModel(), agents });

@@ -72,7 +72,7 @@ const OTHER_QUESTIONS: Array<[string, string, Turn[]?]> = [
   ['how can I fix it?', 'job', JOB_THREAD],
   ['is my job still running?', 'job', JOB_THREAD],
   ['hello', 'general'],
-  ['list all my failed jobs from yesterday', 'general'],
+  ['list all my failed jobs from yesterday', 'documents'],
 ];
 
 describe('routing to the queue agent, with the names of a CRIC snapshot', () => {
@@ -116,6 +116,6 @@ describe('routing before any snapshot is known', () => {
   });
 
   it('a bare name needs the snapshot to be recognised', () => {
-    expect(agentFor('AGLT2?')).toBe('general');
+    expect(agentFor('AGLT2?')).toBe('documents');
   });
 });

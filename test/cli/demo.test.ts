@@ -14,7 +14,10 @@ describe('demo mode through the CLI (the same client path as the real monitor)',
     ['What is going on with job 6798544333?', 'job'],
     ['What is happening with task 46374283?', 'task'],
     ['What is a PanDA pilot?', 'documents'],
-    ['Can you tell me a joke?', 'general'],
+    ['What does pilot error 1213 mean?', 'error_code'],
+    ['hello', 'general'],
+    // Offline every question that is not small talk is searched in the documents; this one declines.
+    ['Can you tell me a joke?', 'documents'],
     ['help', 'command'],
   ])('ask --json "%s" → a valid Answer from the %s agent', async (question, agent) => {
     const answer = await ask(question);

@@ -53,7 +53,7 @@ describe('general agent with a model', () => {
     const draft = await new GeneralAgent().handle(agentContext(chainFor(modelFor('gemini', fake)), 'tell me something', ROUTE));
     expect(draft.model).toBe('offline');
     expect(draft.summary).toContain(UNAVAILABLE_NOTE);
-    expect(draft.summary).toMatch(/Give me a job id/);
+    expect(draft.summary).toMatch(/I can explain/);
   });
 
   it('keeps its offline answer with the offline model', async () => {

@@ -34,6 +34,8 @@ function routingModel(request: RecordedRequest) {
     const all = [...prompt.matchAll(/\b(\d{10})\b/g)].map((m) => Number(m[1]));
     return choose('job', { pandaid: all.find((id) => id !== aboutJob) });
   }
+  const died = /\b(?:died|crashed|ended|exited|stopped)\b.*?\b(\d{1,4})\b/i.exec(latest);
+  if (died) return text(JSON.stringify({ agent: 'error_code', pandaid: null, jeditaskid: null, code: Number(died[1]), component: null, reason: 'fake routing model' }));
   if (/weather|pizza|joke|python|who made you|hello|^hi\b|thanks|good morning|help me with panda/i.test(latest)) return choose('general');
   const job = /\b(\d{10})\b/.exec(latest);
   if (job) return choose('job', { pandaid: Number(job[1]) });
@@ -76,7 +78,7 @@ const TABLE: Row[] = [
   ['what is a pilot?', [], 'documents', undefined, false],
   ['how do I resubmit a task?', [], 'documents', undefined, false],
   ['explain brokerage', [], 'documents', undefined, false],
-  ['what does pilot error 1305 mean?', [], 'documents', undefined, false],
+  ['what does pilot error 1305 mean?', [], 'error_code', 1305, false],
   ['tell me about Harvester', [], 'documents', undefined, false],
   ['define scout jobs', [], 'documents', undefined, false],
   ['where can I find my output dataset?', [], 'documents', undefined, false],
@@ -93,16 +95,16 @@ const TABLE: Row[] = [
   ['46374283', [], 'task', 46374283, true],
   ['status of 6798544333 please', [], 'job', 6798544333, true],
   ['can you check 46374283 for me', [], 'task', 46374283, true],
-  ['hello', [], 'general', undefined, true],
-  ['thanks!', [], 'general', undefined, true],
-  ['good morning askpanda', [], 'general', undefined, true],
-  ['hi, can you help me with PanDA?', [], 'general', undefined, true],
+  ['hello', [], 'general', undefined, false],
+  ['thanks!', [], 'general', undefined, false],
+  ['good morning askpanda', [], 'general', undefined, false],
+  ['hi, can you help me with PanDA?', [], 'general', undefined, false],
   ['can you recommend a pizza place near CERN', [], 'general', undefined, true],
   ['write me a python script to sort a list', [], 'general', undefined, true],
-  ['who made you', [], 'general', undefined, true],
+  ['who made you', [], 'general', undefined, false],
   ['my grid jobs keep failing at BNL, any idea', [], 'documents', undefined, true],
   ['pilot heartbeat timeouts, common causes', [], 'documents', undefined, true],
-  ['is rucio down today', [], 'documents', undefined, true],
+  ['is rucio down today', [], 'documents', undefined, false],
   ['queue names for analysis at CERN', [], 'documents', undefined, true],
   ['compare with yesterday', JOB_THREAD, 'job', 6802258254, true],
   ['any news?', TASK_THREAD, 'task', 46374283, true],
@@ -110,6 +112,8 @@ const TABLE: Row[] = [
   ['hmm, still red on the monitor', JOB_THREAD, 'job', 6802258254, true],
   ['tell me a joke', [], 'general', undefined, true],
   ['and the other one?', TWO_JOBS_THREAD, 'job', 6800730400, true],
+  ['my job died with 137, what is that', [], 'error_code', 137, true],
+  ['the payload crashed and exited 139 at BNL', [], 'error_code', 139, true],
   ['what about the other job?', TWO_JOBS_THREAD, 'job', 6800730400, true],
 ];
 
@@ -121,6 +125,7 @@ describe('selection: fast path first, the model only for ambiguous questions', (
     expect(chosen.agent).toBe(agent);
     if (agent === 'job') expect(chosen.pandaid).toBe(id);
     if (agent === 'task') expect(chosen.jeditaskid).toBe(id);
+    if (agent === 'error_code') expect(chosen.errorCode?.code).toBe(id);
     expect(fake.requests.length > 0).toBe(modelCalled);
   });
 });
@@ -140,6 +145,8 @@ describe('model selector validation and history', () => {
     ['an id that appears nowhere', '{"agent":"job","pandaid":9999999999,"jeditaskid":null}'],
     ['prose', 'I think this is about a job.'],
     ['a job route without any id', '{"agent":"job"}'],
+    ['an error_code route without a code', '{"agent":"error_code"}'],
+    ['an error code that appears nowhere', '{"agent":"error_code","code":1213}'],
   ])('ignores %s and keeps the fast guess', async (_name, reply) => {
     fake.enqueue(text(reply));
     const fallback: Route = { agent: 'general', reason: 'no id and no documentation cue' };

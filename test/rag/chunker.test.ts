@@ -147,3 +147,64 @@ describe('htmlToMarkdown', () => {
     expect(chunks[1]!.text).toContain('# not a heading');
   });
 });
+
+describe('chunkDocument: tables are chunked by row, each row with its table and columns', () => {
+  const configTable = [
+    '## Pilot settings',
+    '',
+    'Section: Pilot',
+    '',
+    '| Field | Default value | Description |',
+    '| ----- | ------------- | ----------- |',
+    ...Array.from({ length: 12 }, (_, i) => `| field_${i} | ${i * 10} s | How often check number ${i} runs, in seconds. |`),
+    '| heartbeat | 1800 | The heartbeat period in normal mode (30*60 = 1800 s). |',
+    '',
+    'Text after the table.',
+  ].join('\n');
+
+  it('makes each row of a pipe table a passage naming its caption, columns and cells', () => {
+    const chunks = chunkDocument(md(configTable), options);
+    const row = chunks.find((c) => c.text.includes('Field: heartbeat'))!;
+    expect(row.section).toBe('Pilot settings');
+    expect(row.text).toBe('Section: Pilot\nField: heartbeat\nDefault value: 1800\nDescription: The heartbeat period in normal mode (30*60 = 1800 s).');
+    expect(chunks.filter((c) => c.text.includes('Default value:'))).toHaveLength(13);
+  });
+
+  it('leaves a long table as an outline in the prose, so the section still reads in order', () => {
+    const prose = chunkDocument(md(configTable), options).filter((c) => !c.text.includes('Default value:'));
+    expect(prose.map((c) => c.text).join('\n')).toMatch(/\[Table \(Field \| Default value \| Description\), 13 rows: field_0, field_1, .*heartbeat\]/);
+    expect(prose.map((c) => c.text).join('\n')).toContain('Text after the table.');
+  });
+
+  it('keeps a small table whole in its prose passage as well', () => {
+    const chunks = chunkDocument(md('## Signals\n\nThe pilot traps these signals.\n\n| Signal | Error code |\n|---|---|\n| SIGTERM | 1201 |\n| SIGSEGV | 1203 |\n'), { chunkChars: 1200, chunkOverlap: 150 });
+    expect(chunks[0]!.text).toContain('| SIGTERM | 1201 |');
+    expect(chunks.map((c) => c.text)).toContain('The pilot traps these signals.\nSignal: SIGSEGV\nError code: 1203');
+  });
+
+  it('reads grid tables with cells that wrap over several lines, and pipe tables without outer pipes', () => {
+    const grid = [
+      '## Error codes',
+      '',
+      '+------+-----------------+---------------------+',
+      '| Code | Acronym         | Meaning             |',
+      '+======+=================+=====================+',
+      '| 1104 | USERDIRTOOLARGE | User work directory |',
+      '|      |                 | too large           |',
+      '+------+-----------------+---------------------+',
+      '',
+      'Database   | Supported version | Note',
+      '-----------| ----------------- | ---------',
+      'MySQL      | 8                 | No support for SSH public key authentication',
+    ].join('\n');
+    const texts = chunkDocument(md(grid), { chunkChars: 1200, chunkOverlap: 150 }).map((c) => c.text);
+    expect(texts).toContain('Code: 1104\nAcronym: USERDIRTOOLARGE\nMeaning: User work directory too large');
+    expect(texts).toContain('Database: MySQL\nSupported version: 8\nNote: No support for SSH public key authentication');
+  });
+
+  it('does not read a table inside a code fence (command output)', () => {
+    const chunks = chunkDocument(md('## Listing\n\n```\n| SCOPE:NAME | [DID TYPE] |\n|------------|------------|\n| user.jdoe:a | FILE |\n```\n'), options);
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]!.text).toContain('| user.jdoe:a | FILE |');
+  });
+});

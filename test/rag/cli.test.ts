@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { ingestCommand, progressBar } from '../../src/cli/ingest.ts';
+import { referenceDir } from '../reference-dir.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(root, 'bin', 'askpanda.js');
@@ -67,8 +68,8 @@ describe('askpanda ingest', () => {
     expect(result.stderr).toMatch(/missing does not exist/);
   });
 
-  it.skipIf(!existsSync(path.resolve(root, '../shared/reference')))('ingests ../shared/reference (relative to the repo) within 10 s', async () => {
-    const result = await ingestInProcess([path.resolve(root, '../shared/reference'), '--json'], path.join(dir, 'data3'));
+  it.skipIf(!referenceDir())('ingests ../shared/reference (relative to the repo) within 10 s', async () => {
+    const result = await ingestInProcess([referenceDir()!, '--json'], path.join(dir, 'data3'));
     expect(result.code).toBe(0);
     const summary = JSON.parse(result.stdout) as { files: number; chunks: number; seconds: number };
     expect(summary.files).toBeGreaterThanOrEqual(7);

@@ -12,10 +12,13 @@ import { LocalVectorStore } from '../../src/rag/local.ts';
 import { Retriever } from '../../src/rag/retriever.ts';
 import { reciprocalRankFusion } from '../../src/rag/rrf.ts';
 import { stem, terms } from '../../src/rag/terms.ts';
+import { acronymDefinitions } from '../../src/rag/acronyms.ts';
+import { planQuery } from '../../src/rag/query.ts';
 import { hashingEmbedding } from '../fakes/embeddings.ts';
+import { referenceDir } from '../reference-dir.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const reference = path.resolve(root, '../shared/reference');
+const reference = referenceDir() ?? path.resolve(root, '../shared/reference');
 const temps: string[] = [];
 afterAll(() => {
   for (const dir of temps) rmSync(dir, { recursive: true, force: true });
@@ -89,6 +92,95 @@ describe('Retriever', () => {
     const store = await LocalVectorStore.open('/nonexistent/v.json', broken.id);
     const hits = await new Retriever(catalog, { embedder: broken, vectorStore: store }).search('rucio replicas', 2);
     expect(hits[0]!.chunk.id).toBe('rucio');
+  });
+});
+
+describe('query plan', () => {
+  it('drops question words and framing, keeps the words that decide', () => {
+    expect(planQuery('How often does the pilot send a heartbeat?').groups).toEqual(['pilot', 'send', 'heartbeat']);
+    expect(planQuery('Is there a way to skip the build job?').groups).toEqual(['skip', 'build', 'job']);
+    expect(planQuery('how does it work?').groups).toEqual(['work']);
+  });
+
+  it('recognises acronym questions and keeps capital acronyms that spell stop words', () => {
+    expect(planQuery('What does RSE stand for?')).toMatchObject({ acronym: 'rse', groups: ['rse'] });
+    expect(planQuery('What does DID stand for in Rucio?')).toMatchObject({ acronym: 'did', groups: ['did', 'rucio'] });
+    expect(planQuery('meaning of the acronym LFN').acronym).toBe('lfn');
+    expect(planQuery('what is a pilot?').acronym).toBeUndefined();
+  });
+
+  it('adds the glossary synonyms at half weight, in the group of the word they stand for', () => {
+    const plan = planQuery('how do I resubmit my jobs at a computingsite');
+    const retry = plan.terms.find((t) => t.term === 'retry')!;
+    expect(retry).toMatchObject({ weight: 0.5, group: plan.groups.indexOf('resubmit') });
+    expect(plan.terms.find((t) => t.term === 'queue')).toMatchObject({ weight: 0.5, group: plan.groups.indexOf('computingsite') });
+  });
+});
+
+describe('acronym definitions', () => {
+  it.each([
+    ['A Rucio Storage Element (RSE) is the logical abstraction', 'RSE', 'Rucio Storage Element'],
+    ['JEDI (Job Execution and Definition Interface) is the part of PanDA', 'JEDI', 'Job Execution and Definition Interface'],
+    ['Rucio replaced the Don Quijote (DQ2) data management system', 'DQ2', 'Don Quijote'],
+    ['also known as Grand-Unified-Queues (GUQs)', 'GUQs', 'Grand-Unified-Queues'],
+    ['LFN stands for Logical File Name.', 'LFN', 'Logical File Name'],
+  ])('%s', (text, short, long) => {
+    expect(acronymDefinitions(text)).toContainEqual({ short, long });
+  });
+
+  it('does not take any parenthesis for a definition', () => {
+    expect(acronymDefinitions('the storage (RSE) is full, use the default (ALL) grouping')).toEqual([]);
+  });
+
+  it('ranks the passage that spells an acronym out above passages that merely use it', () => {
+    const catalog = catalogOf([
+      { id: 'uses-1', section: 'Listing RSEs', text: 'rucio list-rses shows every RSE; an RSE expression selects RSEs by attributes such as tier=1. RSE RSE RSE.' },
+      { id: 'uses-2', section: 'RSE attributes', text: 'Each RSE has attributes; RSE names are upper case. Distances between RSE pairs are defined per RSE.' },
+      { id: 'defines', section: 'Storage', text: 'A Rucio Storage Element (RSE) is the logical abstraction of a storage system for physical files.' },
+    ]);
+    const hits = new Retriever(catalog).searchBm25('What does RSE stand for?', 3);
+    expect(hits[0]!.chunk.id).toBe('defines');
+    expect(hits[0]!.coverage).toBe(1);
+  });
+});
+
+describe('ranking signals', () => {
+  it('prefers a passage where the question\'s words stand together', () => {
+    const catalog = catalogOf([
+      { id: 'scattered', section: 'Notes', text: 'The rucio client is configured per site. Some environment settings differ. Variables of the batch system are described elsewhere.' },
+      { id: 'together', section: 'Notes', text: 'The pilot expects several rucio environment variables to be set before it starts.' },
+    ]);
+    expect(new Retriever(catalog).searchBm25('Which Rucio environment variables does the pilot need?', 2)[0]!.chunk.id).toBe('together');
+  });
+
+  it('finds a camelCase option by its words ("skip the build job" → --noBuild, buildJob)', () => {
+    const catalog = catalogOf([
+      { id: 'nobuild', section: 'FAQ', text: 'It is possible to skip buildJob using --noBuild.' },
+      { id: 'other', section: 'Jobs', text: 'A job is one piece of a task; jobs run on worker nodes.' },
+    ]);
+    expect(new Retriever(catalog).searchBm25('How can I skip the build job?', 2)[0]!.chunk.id).toBe('nobuild');
+  });
+});
+
+describe('the evaluation set (test/rag/eval/questions.json)', () => {
+  const questions = loadEvalSet(path.join(root, 'test/rag/eval/questions.json'));
+
+  it('has at least 150 questions, split into a tuning half and a held-out half', () => {
+    expect(questions.length).toBeGreaterThanOrEqual(150);
+    const held = questions.filter((q) => q.split === 'heldout').length;
+    expect(questions.every((q) => q.split === 'tune' || q.split === 'heldout')).toBe(true);
+    expect(Math.abs(held - (questions.length - held))).toBeLessThanOrEqual(1);
+    expect(new Set(questions.map((q) => q.question)).size).toBe(questions.length);
+  });
+
+  it.skipIf(!existsSync(reference))('every question is answerable by a passage of the indexed corpus', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'askpanda-eval-set-'));
+    temps.push(dir);
+    const chunking = { chunkChars: 1200, chunkOverlap: 150 };
+    const catalog = new Catalog(path.join(dir, 'catalog.json'), chunking);
+    await ingest([path.join(root, 'config/docs'), reference], { catalog, chunking, displayRoot: root });
+    const missing = questions.filter((q) => !answerable([q], catalog.chunks.values()).length).map((q) => q.question);
+    expect(missing).toEqual([]);
   });
 });
 
