@@ -14,6 +14,7 @@ import { stripMention } from './mention.ts';
 import { toAnswer } from './render.ts';
 import type { ThreadHistory } from './thread-history.ts';
 import { helpCommand } from './help.ts';
+import { forgetCommand } from './forget.ts';
 
 /**
  * Routes an ambiguous question with more than the fast path (the LLM issue plugs a model in here).
@@ -70,6 +71,7 @@ export class Bot {
   constructor(private readonly deps: BotDeps) {
     this.commands = deps.commands ?? new CommandRegistry();
     if (!this.commands.get('help')) this.commands.register(helpCommand(deps.config.bot.name));
+    if (!this.commands.get('forget')) this.commands.register(forgetCommand(deps.history));
     this.logger = deps.logger ?? silentLogger;
     this.botUserIds = [...(deps.botUserIds ?? [])];
   }

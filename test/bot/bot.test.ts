@@ -170,3 +170,23 @@ describe('mention stripping', () => {
     expect(stripMention(input, 'askpanda', ['U0BOT'])).toBe(output);
   });
 });
+
+describe('forget', () => {
+  it('deletes the thread\'s history, so a follow-up no longer finds the job', async () => {
+    const { bot, store } = await setup();
+    const thread = { thread: 'forget-thread-1' };
+    await bot.handle({ ...message('why did job 6802258254 fail?'), ...thread });
+    expect((await bot.handle({ ...message('how can I fix it?'), ...thread })).agent).toBe('job');
+    expect(await store.ns('history').get('slack:C0123:forget-thread-1')).toBeDefined();
+    const forgot = await bot.handle({ ...message('forget this thread'), ...thread });
+    expect(forgot.agent).toBe('command');
+    expect(forgot.text).toMatch(/deleted what I remembered of this thread/);
+    expect(await store.ns('history').get('slack:C0123:forget-thread-1')).toBeUndefined();
+    expect((await bot.handle({ ...message('how can I fix it?'), ...thread })).agent).not.toBe('job');
+  });
+
+  it('is a question, not the command, when more follows', async () => {
+    const { bot } = await setup();
+    expect((await bot.handle(message('forget about the pilot, what is a harvester?'))).agent).not.toBe('command');
+  });
+});
