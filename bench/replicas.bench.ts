@@ -31,7 +31,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 const work = mkdtempSync(path.join(tmpdir(), 'askpanda-bench-replicas-'));
 const children: ChildProcess[] = [];
-const unlimited = { ASKPANDA_LIMITS_PER_USER_IN_FLIGHT: '1000', ASKPANDA_LIMITS_PER_USER_PER_MINUTE: '1000000', ASKPANDA_LIMITS_PER_MINUTE: '1000000', ASKPANDA_LIMITS_MAX_QUEUED: '100000' };
+const unlimited = { ASKPANDA_LIMITS_PER_USER_IN_FLIGHT: '1000', ASKPANDA_LIMITS_PER_USER_PER_MINUTE: '100000', ASKPANDA_LIMITS_PER_MINUTE: '1000000', ASKPANDA_LIMITS_MAX_QUEUED: '100000' };
 
 function serve(env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['--max-semi-space-size=2', 'bin/askpanda.js', 'serve'], {
@@ -42,6 +42,15 @@ function serve(env: Record<string, string>): ChildProcess {
   children.push(child);
   child.stderr!.on('data', (d: Buffer) => void (process.env.BENCH_DEBUG && process.stderr.write(d)));
   return child;
+}
+/** Waits until the replicas are connected; one that exits first (a bad setting) fails the bench. */
+async function connected(list: ChildProcess[], ready: () => boolean): Promise<void> {
+  const started = Date.now();
+  while (!ready()) {
+    if (list.some((c) => c.exitCode !== null)) throw new Error('a replica exited before it connected (run with BENCH_DEBUG=1 to see why)');
+    if (Date.now() - started > 60_000) throw new Error('replicas did not connect within 60 s');
+    await sleep(20);
+  }
 }
 async function stopAll(list: ChildProcess[]): Promise<void> {
   for (const child of list) child.kill('SIGTERM');
@@ -117,6 +126,7 @@ async function ramp(label: string, target: Target): Promise<Result> {
 }
 
 let runSeq = 0;
+let mentionSeq = 0;
 const runBase = Math.floor(Date.now() / 1000);
 
 async function slackRun(replicas: number): Promise<Result> {
@@ -134,15 +144,17 @@ async function slackRun(replicas: number): Promise<Result> {
   });
   const redis = `redis://127.0.0.1:6379/12`;
   const started = Array.from({ length: replicas }, () => serve({ SLACK_BOT_TOKEN: SLACK_TOKEN, SLACK_APP_TOKEN: APP_TOKEN, SLACK_API_URL: fake.apiUrl, ASKPANDA_STORE: redis }));
-  while (fake.socketCount < replicas) await sleep(20);
+  await connected(started, () => fake.socketCount >= replicas);
   const run = ++runSeq;
   const target: Target = {
     answers,
     answeredAt,
     send(i, redeliver) {
-      const ts = `${runBase + run}.${String(i).padStart(6, '0')}`;
+      // Unique over the whole ramp (i starts again at 0 for every rate).
+      const n = ++mentionSeq;
+      const ts = `${runBase + run}.${String(n).padStart(6, '0')}`;
       const channel = `C07REPL${String(i % CHANNELS).padStart(4, '0')}`;
-      const payload = eventCallback(mentionEvent(channel, `U05P${String(i % CHANNELS).padStart(4, '0')}`, `<@${BOT_USER_ID}> why did job 6802258254 fail?`, ts), `Ev0R${run}${i}`);
+      const payload = eventCallback(mentionEvent(channel, `U05P${String(i % CHANNELS).padStart(4, '0')}`, `<@${BOT_USER_ID}> why did job 6802258254 fail?`, ts), `Ev0R${run}x${n}`);
       void fake.sendEnvelope('events_api', payload, { socketIndex: i % replicas }).catch(() => undefined);
       if (redeliver && replicas > 1) void fake.sendEnvelope('events_api', payload, { socketIndex: (i + 1) % replicas, retryAttempt: 1 }).catch(() => undefined);
       return ts;
@@ -167,7 +179,7 @@ async function mattermostRun(replicas: number): Promise<Result> {
   });
   const hellos = fake.hellos.length;
   const started = Array.from({ length: replicas }, () => serve({ MATTERMOST_URL: fake.url, MATTERMOST_TOKEN: MM_TOKEN, ASKPANDA_STORE: 'redis://127.0.0.1:6379/12' }));
-  while (fake.hellos.length < hellos + replicas) await sleep(20);
+  await connected(started, () => fake.hellos.length >= hellos + replicas);
   const target: Target = {
     answers,
     answeredAt,
