@@ -55,7 +55,7 @@ const ABOUT_THE_BOT =
 /** Generic concept questions stay with the documents even inside a job thread. */
 const GENERIC_CONCEPT = /^(?:what(?:'s| is| are) (?:a|an|the)?\s*(?:pilot|panda|jedi|harvester|rucio|cric|payload|queue|task|job|dataset|container|scout|brokerage|site)s?\b\s*\??$)/i;
 /** Words that make a question in a job/task thread about that job/task. */
-const THREAD_FOLLOW_UP = /\b(it|its|it's|this|that|these|those|(?:the|my|our) (?:job|task|failure|error|log|site|pilot|payload)s?|still|running|finished|done|stuck|fix|retry|resubmit|rerun|again|why|cause|happen|happened|going on|wrong|fail|failed|failing|failure|error|log|logs|memory|site|attempt|more|details|expert|explain|other one|next|status|progress|kill)\b/i;
+const THREAD_FOLLOW_UP = /\b(it|its|it's|this|that|these|those|(?:the|my|our) (?:job|task|failure|error|log|site|pilot|payload)s?|running|finished|stuck|fix|retry|resubmit|rerun|again|why|cause|happen|happened|going on|wrong|fail|failed|failing|failure|error|log|logs|memory|site|attempt|more|details|expert|explain|other one|next|status|progress|kill)\b/i;
 /** "and the other one?": only the thread's earlier turns say which one, so a model should decide. */
 const OTHER_ONE = /\b(?:the )?other (?:one|job|task)s?\b/i;
 /** After an error-code answer: "and 1212?", "what about 1236", "the next one?", "how do I fix it?". */

@@ -15,6 +15,7 @@ describe('digest settings', () => {
       maxDelayMinutes: 30,
       claimLeaseSeconds: 300,
       scheduler: true,
+      tick: '* * * * *',
     });
   });
 
