@@ -9,7 +9,7 @@ export type { Logger };
  * (redact.ts); message text and answers are never logged at info. Lines written while a question
  * is answered carry its `requestId` (request-context.ts).
  */
-export function createLogger(level: string = process.env.ASKPANDA_LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(level: string = process.env.ASKPANDA_LOG_LEVEL ?? 'info', destination: pino.DestinationStream = pino.destination({ dest: 2, sync: true })): Logger {
   return pino(
     {
       level,
@@ -23,7 +23,7 @@ export function createLogger(level: string = process.env.ASKPANDA_LOG_LEVEL ?? '
         censor: '[redacted]',
       },
     },
-    pino.destination({ dest: 2, sync: true }),
+    destination,
   );
 }
 

@@ -6,7 +6,7 @@ import type { Agent, Route } from '../../src/agents/agent.ts';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { HttpServer } from '../../src/server/http-server.ts';
-import { silentLogger } from '../../src/util/log.ts';
+import { silentLogger, type Logger } from '../../src/util/log.ts';
 import { BOT_TOKEN, FakeMattermost, type FakePost } from '../fakes/mattermost.ts';
 
 export const SLASH_TOKEN = 'sl4shtokenaskpanda0000000001';
@@ -27,6 +27,8 @@ export interface MattermostHarnessOptions {
   env?: Record<string, string>;
   agents?: Partial<Record<Route['agent'], Agent>>;
   statusDelayMs?: number;
+  /** The app's logger (default: silent). */
+  logger?: Logger;
 }
 
 /** The real app (demo monitor, offline model) behind the real Mattermost adapter, on a fake server. */
@@ -49,7 +51,7 @@ export async function startMattermost(options: MattermostHarnessOptions = {}): P
       ...options.env,
     },
   });
-  const app = await createApp(config, { demo: true, logger: silentLogger, agents: options.agents });
+  const app = await createApp(config, { demo: true, logger: options.logger ?? silentLogger, agents: options.agents });
   const adapter = new MattermostAdapter(app, {
     server,
     statusDelayMs: options.statusDelayMs ?? 0,
