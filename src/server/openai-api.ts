@@ -108,9 +108,16 @@ export function addOpenAiRoutes(server: HttpServer, app: App, gate: QuestionGate
       const body = parseRequest(await request.body());
       if (body.model !== model) throw new ApiError(404, `The model \`${body.model.slice(0, 80)}\` does not exist. This server has one model: ${model}.`, 'invalid_request_error', 'model', 'model_not_found');
       const { earlier, question } = conversationOf(body);
-      const client = body.user ?? clientAddress(request.req);
-      const chatId = request.req.headers['x-openwebui-chat-id'];
-      const scope = typeof chatId === 'string' && chatId ? `chat:${chatId.slice(0, 200)}` : body.user ? `user:${body.user}` : '';
+      // Open WebUI names its user (and, in some versions, its chat) in headers when
+      // ENABLE_FORWARD_USER_INFO_HEADERS is set: threads and limits are then per user or per chat.
+      const header = (name: string) => {
+        const value = request.req.headers[name];
+        return typeof value === 'string' && value ? value.slice(0, 200) : undefined;
+      };
+      const chatId = header('x-openwebui-chat-id');
+      const user = body.user ?? header('x-openwebui-user-id');
+      const client = user ?? clientAddress(request.req);
+      const scope = chatId ? `chat:${chatId}` : user ? `user:${user}` : '';
       const completion = new Completion(request.res, model, body.stream === true, body.stream_options?.include_usage === true, promptTokens(body));
       try {
         await gate.run('v1', client, () =>
