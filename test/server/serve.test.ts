@@ -65,10 +65,12 @@ describe('askpanda serve mounts MCP, /v1 and the web chat on its one port', () =
     expect(run.stderr()).not.toContain(OPENAI_KEY);
   }, 60_000);
 
-  it('without the settings: /mcp is off and /v1 is open, and serve says so', async () => {
-    const run = serve({});
+  it('without the settings: /mcp is off and /v1 is open, the web chat turned off, and serve says so', async () => {
+    const run = serve({ ASKPANDA_WEB_ENABLED: '0' });
     try {
-      const base = (await run.ready()).replace('localhost', '127.0.0.1');
+      const base = `http://127.0.0.1:${await run.ready()}`;
+      expect(run.stderr()).toContain('askpanda: web chat is off (web.enabled: false)');
+      expect((await fetch(`${base}/`)).status).toBe(404);
       expect(run.stderr()).toContain('askpanda: /mcp is off: set ASKPANDA_MCP_TOKEN to serve MCP over HTTP');
       expect(run.stderr()).toContain('open: set ASKPANDA_OPENAI_KEY to require a key');
       expect((await fetch(`${base}/v1/models`)).status).toBe(200);
