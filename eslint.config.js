@@ -13,4 +13,9 @@ export default tseslint.config(
       'no-control-regex': 'off',
     },
   },
+  {
+    // The web chat's script runs in the browser.
+    files: ['src/server/web/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: { document: 'readonly', window: 'readonly', sessionStorage: 'readonly', crypto: 'readonly', location: 'readonly', fetch: 'readonly', TextDecoder: 'readonly', URL: 'readonly', Uint8Array: 'readonly' } },
+  },
 );

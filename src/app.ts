@@ -13,6 +13,10 @@ import type { Agent, Route } from './agents/agent.ts';
 import { CommandRegistry } from './bot/commands.ts';
 import { connectMonitor } from './panda/connect.ts';
 import type { PandaClient } from './panda/client.ts';
+import type { CricClient } from './panda/cric-client.ts';
+import { connectCric } from './agents/panda-agents.ts';
+import { lazyDocsIndex } from './rag/docs-index.ts';
+import type { Retriever } from './rag/retriever.ts';
 import { SubscriptionStore } from './digest/subscription-store.ts';
 import { digestCommands } from './digest/commands.ts';
 import { createLogger } from './util/log.ts';
@@ -26,6 +30,10 @@ export interface App {
   /** The one BigPanDA client of the process (agents and digests share its cache and concurrency cap). */
   panda: PandaClient;
   subscriptions: SubscriptionStore;
+  /** The one CRIC client of the process (queue agent, job answers' queue limits, MCP queue tool). */
+  cric: CricClient;
+  /** The docs index, opened on first use and reopened after an ingest (documents agent, MCP docs search). */
+  docs: () => Promise<Retriever>;
   bot: Bot;
   /** The conversation core every chat adapter posts through (claims, order, status, drafts). */
   conversation: Conversation;
@@ -60,6 +68,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const demo = options.demo ?? config.demo;
   const monitor = await connectMonitor({ config, store, logger, demo, closers });
   const panda = monitor.client;
+  const cric = await connectCric({ config, store, logger, closers, explicitSettings: options.explicitSettings, monitor });
+  const docs = lazyDocsIndex(config, logger);
   const subscriptions = new SubscriptionStore(store);
   const commands = new CommandRegistry();
   for (const command of digestCommands({ config, subscriptions, client: panda })) commands.register(command);
@@ -67,7 +77,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (options.agents) {
     agents = options.agents;
   } else {
-    const created = await createAgents({ config, store, logger, banners, closers, demo, monitor, explicitSettings: options.explicitSettings });
+    const created = await createAgents({ config, store, logger, banners, closers, demo, monitor, cric, openDocsIndex: docs, explicitSettings: options.explicitSettings });
     // Every answer gets grounded follow-ups and its token count, whichever agent wrote it.
     agents = Object.fromEntries(Object.entries(created).map(([kind, agent]) => [kind, withAnswerExtras(agent)]));
   }
@@ -83,6 +93,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     model,
     panda,
     subscriptions,
+    cric,
+    docs,
     bot,
     conversation,
     banners,

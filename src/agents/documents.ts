@@ -259,9 +259,9 @@ export function bestPassage(text: string, wanted: ReadonlySet<string>, budget: n
 }
 
 /** The registry's line: the index opens on the first documentation question, not at start-up. */
-export function createDocumentsAgent(deps: { config: Config; logger: Logger }): DocumentsAgent {
+export function createDocumentsAgent(deps: { config: Config; logger: Logger; openDocsIndex?: () => Promise<Retriever> }): DocumentsAgent {
   return new DocumentsAgent({
-    openIndex: lazyDocsIndex(deps.config, deps.logger),
+    openIndex: deps.openDocsIndex ?? lazyDocsIndex(deps.config, deps.logger),
     topK: deps.config.rag.topK,
     maxOutputTokens: deps.config.llm.maxOutputTokens,
     logger: deps.logger,

@@ -1,6 +1,6 @@
 import type { AgentDeps } from './registry.ts';
 import { connectMonitor, type MonitorConnection } from '../panda/connect.ts';
-import { createCricClient } from '../panda/cric-client.ts';
+import { createCricClient, type CricClient } from '../panda/cric-client.ts';
 import { DEMO_CRIC_PUBLIC_URL, DEMO_PANDA_SERVER_PUBLIC_URL, demoQueueNames } from '../panda/demo/grid-services.ts';
 import { JobAgent } from './job.ts';
 import { QueueAgent } from './queue.ts';
@@ -19,17 +19,8 @@ export async function createPandaAgents(deps: AgentDeps): Promise<{ job: JobAgen
   const monitor: MonitorConnection = deps.monitor ?? (await connectMonitor(deps));
   const { client, demoUrl } = monitor;
   const explicit = deps.explicitSettings ?? new Set<string>();
-  const demoCric = demoUrl !== undefined && !explicit.has('cric.url') && !explicit.has('cric.file');
   const demoPandaServer = demoUrl !== undefined && !explicit.has('pandaServer.url');
-  const cric = createCricClient(config, {
-    ...(demoCric ? { baseUrl: demoUrl, publicUrl: DEMO_CRIC_PUBLIC_URL, file: '', cacheScope: 'demo' } : {}),
-    persistent: deps.store.ns('cache'),
-    logger: deps.logger,
-  });
-  deps.closers.push(async () => cric.close());
-  // Routing recognises queue names from the start: the demo's from its dump, otherwise the names
-  // of the last snapshot any process stored (one small read).
-  rememberQueueNames(demoCric ? demoQueueNames() : await cric.knownNames());
+  const cric = deps.cric ?? (await connectCric({ ...deps, monitor }));
   const monitorUrl = demoUrl ?? config.monitor.url;
   return {
     // A job answer waits for CRIC at most one request timeout (and never more than 10 s).
@@ -50,4 +41,25 @@ export async function createPandaAgents(deps: AgentDeps): Promise<{ job: JobAgen
       },
     }),
   };
+}
+
+/**
+ * The process's CRIC client (the queue agent, the job agent's queue limits and the MCP
+ * panda_queue_info tool share its snapshot). In demo mode it reads the demo monitor's copy of CRIC's
+ * queue dump unless CRIC_URL or ASKPANDA_CRIC_FILE was set.
+ */
+export async function connectCric(deps: Pick<AgentDeps, 'config' | 'store' | 'logger' | 'closers' | 'explicitSettings'> & { monitor: MonitorConnection }): Promise<CricClient> {
+  const demoUrl = deps.monitor.demoUrl;
+  const explicit = deps.explicitSettings ?? new Set<string>();
+  const demoCric = demoUrl !== undefined && !explicit.has('cric.url') && !explicit.has('cric.file');
+  const cric = createCricClient(deps.config, {
+    ...(demoCric ? { baseUrl: demoUrl, publicUrl: DEMO_CRIC_PUBLIC_URL, file: '', cacheScope: 'demo' } : {}),
+    persistent: deps.store.ns('cache'),
+    logger: deps.logger,
+  });
+  deps.closers.push(async () => cric.close());
+  // Routing recognises queue names from the start: the demo's from its dump, otherwise the names
+  // of the last snapshot any process stored (one small read).
+  rememberQueueNames(demoCric ? demoQueueNames() : await cric.knownNames());
+  return cric;
 }

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { Store } from '../storage/store.ts';
 import type { MonitorConnection } from '../panda/connect.ts';
+import type { CricClient } from '../panda/cric-client.ts';
+import type { Retriever } from '../rag/retriever.ts';
 import type { Agent, Route } from './agent.ts';
 import { GeneralAgent } from './general.ts';
 import { createDocumentsAgent } from './documents.ts';
@@ -24,6 +26,10 @@ export interface AgentDeps {
   closers: Array<() => Promise<void>>;
   /** The app's BigPanDA connection, shared with the digests; agents connect their own when absent. */
   monitor?: MonitorConnection;
+  /** The app's CRIC client; agents connect their own when absent. */
+  cric?: CricClient;
+  /** The app's docs index (shared with the MCP docs search); the documents agent opens its own when absent. */
+  openDocsIndex?: () => Promise<Retriever>;
 }
 
 /** One line per agent: a new agent is one new file plus its line here. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
-import type { Agent, Route } from '../agents/agent.ts';
+import type { Agent, AgentContext, Route } from '../agents/agent.ts';
 import { selectFast } from '../agents/selection.ts';
 import type { ChatModel } from '../llm/chat-model.ts';
 import { AskPandaError } from '../util/errors.ts';
@@ -98,12 +98,37 @@ export class Bot {
   }
 
   async handle(raw: Incoming, options: HandleOptions = {}): Promise<Answer> {
+    return this.counted(raw, () => this.answer(raw, options));
+  }
+
+  /**
+   * One agent on a route the caller chose (an MCP tool that names the job or task it wants): no
+   * routing, no commands, no thread history read or written. Failures come back as error answers,
+   * exactly as from handle().
+   */
+  async handleRoute(raw: Incoming, route: Route, options: Pick<HandleOptions, 'progress' | 'onPartialText' | 'signal'> = {}): Promise<Answer> {
+    return this.counted(raw, async () => {
+      const parsed = IncomingSchema.safeParse(raw);
+      if (!parsed.success) return toAnswer(errorDraft('general', 'bad_input', 'I could not read that request. Please send it again as plain text.'));
+      const progress = options.progress ?? (() => undefined);
+      progress(statusFor(route));
+      return rendered(await this.runAgent(route, { question: parsed.data.text, incoming: parsed.data, history: [], progress, onPartialText: options.onPartialText, signal: options.signal }));
+    });
+  }
+
+  private async counted(raw: Incoming, work: () => Promise<Answer>): Promise<Answer> {
     const started = performance.now();
-    const answer = await this.answer(raw, options);
+    const answer = await work();
     const platform = typeof raw?.platform === 'string' && (PLATFORMS as readonly string[]).includes(raw.platform) ? raw.platform : 'unknown';
     questionsTotal.inc({ platform, agent: answer.agent, outcome: answer.error?.kind ?? (failedAnswers.has(answer) ? 'failed' : 'answered') });
     answerSeconds.observe({ platform, agent: answer.agent }, (performance.now() - started) / 1000);
     return answer;
+  }
+
+  private async runAgent(route: Route, context: Omit<AgentContext, 'route' | 'model'>): Promise<AnswerDraft> {
+    const agent = this.deps.agents[route.agent] ?? this.deps.agents.general;
+    if (!agent) return emptyDraft('general', 'I cannot answer that kind of question yet.');
+    return agent.handle({ ...context, route, model: this.deps.model }).catch((err: unknown) => this.failure(route.agent, err));
   }
 
   private async answer(raw: Incoming, options: HandleOptions): Promise<Answer> {
@@ -147,15 +172,7 @@ export class Bot {
     this.logger.debug({ route }, 'routed');
     progress(statusFor(route));
 
-    const agent = this.deps.agents[route.agent] ?? this.deps.agents.general;
-    let draft: AnswerDraft;
-    if (!agent) {
-      draft = emptyDraft('general', 'I cannot answer that kind of question yet.');
-    } else {
-      draft = await agent
-        .handle({ question, incoming, history, route, model: this.deps.model, progress, onPartialText: options.onPartialText, signal: options.signal })
-        .catch((err: unknown) => this.failure(route.agent, err));
-    }
+    const draft = await this.runAgent(route, { question, incoming, history, progress, onPartialText: options.onPartialText, signal: options.signal });
     const answer = rendered(draft);
     if (options.remember === false) return answer;
     const saved = this.remember(key, history, question, answer, route);

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 
-export const PLATFORMS = ['slack', 'mattermost', 'console', 'cli', 'http', 'digest'] as const;
+export const PLATFORMS = ['slack', 'mattermost', 'console', 'cli', 'http', 'mcp', 'digest'] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
 /** One platform-neutral question, as adapters hand it to the bot. */
 export const IncomingSchema = z.object({
   platform: z.enum(PLATFORMS),
   channel: z.string().min(1),
-  /** Thread key: Slack thread_ts, Mattermost root_id, CLI --thread, console session. */
+  /** Thread key: Slack thread_ts, Mattermost root_id, CLI --thread, console session, web chat tab, /v1 conversation. */
   thread: z.string().min(1),
   user: z.string().min(1),
   text: z.string(),

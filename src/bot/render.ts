@@ -5,7 +5,12 @@ import type { Answer, AnswerDraft } from './answer.ts';
  * limits and dialect). Order: summary, sections, evidence, links, sources, follow-ups, model note.
  */
 export function renderMarkdown(draft: AnswerDraft): string {
-  const parts: string[] = [draft.summary.trim()];
+  return [draft.summary.trim(), ...renderedBlocks(draft)].filter(Boolean).join('\n\n');
+}
+
+/** Everything after the summary, block by block, as renderMarkdown writes it. */
+function renderedBlocks(draft: Omit<AnswerDraft, 'summary'>): string[] {
+  const parts: string[] = [];
   for (const section of draft.sections) {
     if (section.body.trim()) parts.push(`**${section.title}**\n${section.body.trim()}`);
   }
@@ -21,7 +26,17 @@ export function renderMarkdown(draft: AnswerDraft): string {
   if (draft.followUps.length) {
     parts.push(`**You could ask next**\n${draft.followUps.map((f) => `- ${f.question} _(${f.why})_`).join('\n')}`);
   }
-  return parts.filter(Boolean).join('\n\n');
+  return parts.filter(Boolean);
+}
+
+/**
+ * The opening of a rendered answer (its summary), for surfaces that show the sections, evidence
+ * and links as their own blocks (the web chat): the text less what renderMarkdown put after it.
+ */
+export function answerSummary(answer: Answer): string {
+  const rest = renderedBlocks(answer).join('\n\n');
+  if (!rest) return answer.text.trim();
+  return answer.text.endsWith(rest) ? answer.text.slice(0, answer.text.length - rest.length).trim() : answer.text.trim();
 }
 
 export function toAnswer(draft: AnswerDraft): Answer {

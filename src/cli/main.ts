@@ -4,6 +4,7 @@ import { chatCommand } from './chat.ts';
 import { serveCommand } from './serve.ts';
 import { ingestCommand } from './ingest.ts';
 import { digestCommand } from './digest.ts';
+import { mcpCommand } from './mcp.ts';
 
 /**
  * `askpanda` — every subcommand is one file in src/cli; each loads the configuration itself so
@@ -23,6 +24,7 @@ program.addCommand(chatCommand());
 program.addCommand(askCommand());
 program.addCommand(ingestCommand());
 program.addCommand(digestCommand());
+program.addCommand(mcpCommand());
 // addCommand() does not copy these settings; every subcommand reports usage errors the same way.
 for (const command of program.commands) command.exitOverride().showHelpAfterError(`(run askpanda ${command.name()} --help for usage)`);
 

@@ -4,6 +4,10 @@ import { PlatformStartError, startPlatforms, type RunningPlatform } from '../ada
 import { configuredPlatforms } from '../config/demo-mode.ts';
 import { addHealthRoutes, monitorCheck, type ReadinessCheck } from '../server/health.ts';
 import { HttpServer } from '../server/http-server.ts';
+import { addMcpRoute, MCP_PATH } from '../server/mcp.ts';
+import { addOpenAiRoutes } from '../server/openai-api.ts';
+import { QuestionGate } from '../server/question-gate.ts';
+import { addWebChatRoutes } from '../server/web-chat.ts';
 import { describeStoreUri, storeUri } from '../storage/store.ts';
 import { startApp } from './context.ts';
 
@@ -16,7 +20,8 @@ export function serveCommand(): Command {
   return new Command('serve')
     .description(
       [
-        'Run askpanda: the HTTP server on ASKPANDA_PORT (/healthz, /readyz, /metrics, Slack HTTP events, Mattermost slash command and buttons),',
+        'Run askpanda: the HTTP server on ASKPANDA_PORT (/healthz, /readyz, /metrics, Slack HTTP events, Mattermost slash command and buttons,',
+        'MCP at /mcp with ASKPANDA_MCP_TOKEN, the OpenAI-compatible /v1 for Open WebUI, the web chat at /),',
         'the configured chat platforms (Slack, Mattermost) and the digest scheduler. Without a chat platform it chats in the terminal (the demo on a fresh machine).',
       ].join('\n'),
     )
@@ -36,6 +41,11 @@ export function serveCommand(): Command {
         monitorCheck(),
       ];
       addHealthRoutes(server, checks);
+      // MCP, the OpenAI-compatible API and the web chat share one set of limits on questions in flight.
+      const gate = new QuestionGate(app.config.limits);
+      addMcpRoute(server, app, gate);
+      addOpenAiRoutes(server, app, gate);
+      if (app.config.web.enabled) addWebChatRoutes(server, app, gate, { demo });
       let port: number;
       try {
         port = await server.listen(app.config.port);
@@ -56,8 +66,22 @@ export function serveCommand(): Command {
         process.exit(1);
       }
 
-      const routes = ['/healthz', '/readyz', '/metrics', ...(server.has('/slack/events') ? ['/slack/events'] : []), ...(server.has('/mattermost/command') ? ['/mattermost/command', '/mattermost/actions'] : [])];
+      const base = (app.config.publicUrl || `http://localhost:${port}`).replace(/\/+$/, '');
+      const routes = [
+        '/healthz',
+        '/readyz',
+        '/metrics',
+        ...(server.has('/slack/events') ? ['/slack/events'] : []),
+        ...(server.has('/mattermost/command') ? ['/mattermost/command', '/mattermost/actions'] : []),
+        ...(app.config.mcp.token ? [MCP_PATH] : []),
+        '/v1/models',
+        '/v1/chat/completions',
+        ...(app.config.web.enabled ? ['/'] : []),
+      ];
       say(`HTTP server on port ${port}: ${routes.join(' ')}`);
+      say(app.config.web.enabled ? `web chat: ${base}/` : 'web chat is off (web.enabled: false)');
+      say(app.config.mcp.token ? `MCP (streamable HTTP): ${base}${MCP_PATH}, bearer token ASKPANDA_MCP_TOKEN required` : `${MCP_PATH} is off: set ASKPANDA_MCP_TOKEN to serve MCP over HTTP (\`askpanda mcp\` serves it over stdio)`);
+      say(`OpenAI-compatible API (Open WebUI): ${base}/v1, model ${app.config.openaiApi.model}, ${app.config.openaiApi.apiKey ? 'key required (ASKPANDA_OPENAI_KEY)' : 'open: set ASKPANDA_OPENAI_KEY to require a key'}`);
       for (const platform of platforms) say(platform.summary);
       say(`store: ${describeStoreUri(storeUri(app.config))}${store.kind === 'memory' ? ' (unavailable: answering from memory, nothing is saved)' : ''}`);
       say(`monitor: ${demo ? 'the embedded demo monitor' : app.config.monitor.url}`);
@@ -94,7 +118,7 @@ export function serveCommand(): Command {
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
       if (platforms.length === 0) {
-        say(`no chat platform is configured (see README: Slack, Mattermost); chatting in the terminal. The HTTP server keeps running on port ${port}.`);
+        say(`no chat platform is configured (see README: Slack, Mattermost); chatting in the terminal${app.config.web.enabled ? ` and in the browser at ${base}/` : ''}. The HTTP server keeps running on port ${port}.`);
         await runConsole(app.bot, { input: process.stdin, output: process.stdout, status: process.stderr, prompt: process.stdin.isTTY === true });
         if (!stopping) say(`the terminal chat ended; still serving HTTP on port ${port} until Ctrl-C (SIGINT) or SIGTERM.`);
       }

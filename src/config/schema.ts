@@ -9,6 +9,8 @@ const bool = z.boolean({ error: 'expected true or false (1/0, yes/no)' });
 const httpUrl = z.string().refine((s) => /^https?:\/\/[^\s]+$/.test(s), { error: 'expected an http(s):// URL' });
 const optionalHttpUrl = z.string().refine((s) => s === '' || /^https?:\/\/[^\s]+$/.test(s), { error: 'expected an http(s):// URL or empty' });
 const text = z.string({ error: 'expected text' });
+/** A shared secret clients send as a bearer token: long enough not to be guessed, no spaces. */
+const bearerSecret = text.refine((s) => s === '' || /^[\x21-\x7e]{16,512}$/.test(s), { error: 'expected empty or 16-512 printable characters without spaces (e.g. the output of `openssl rand -hex 32`)' });
 
 export const PROVIDERS = ['openai', 'anthropic', 'gemini', 'mistral', 'ollama'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
@@ -112,6 +114,9 @@ export const ConfigSchema = z.object({
     streamUpdateMs: int(200, 60_000),
   }),
   publicUrl: optionalHttpUrl,
+  mcp: z.object({ token: bearerSecret }),
+  openaiApi: z.object({ apiKey: bearerSecret, model: text.regex(/^[\w.:-]{1,64}$/, { error: 'expected a model name of 1-64 letters, digits, dots, colons, dashes or underscores' }) }),
+  web: z.object({ enabled: bool }),
   mattermost: z.object({
     url: optionalHttpUrl,
     token: text,
@@ -180,6 +185,8 @@ export const ENV_ALIASES: Record<string, string> = {
   'mattermost.token': 'MATTERMOST_TOKEN',
   'mattermost.slashTokens': 'MATTERMOST_SLASH_TOKEN',
   publicUrl: 'ASKPANDA_PUBLIC_URL',
+  'mcp.token': 'ASKPANDA_MCP_TOKEN',
+  'openaiApi.apiKey': 'ASKPANDA_OPENAI_KEY',
   'digest.admins': 'ASKPANDA_ADMINS',
 };
 

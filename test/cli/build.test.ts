@@ -26,6 +26,10 @@ describe('npm run build', () => {
     expect(answer.facts).toMatchObject({ pandaid: 6802258254, piloterrorcode: 1305 });
     expect(answer.sources.length + answer.evidence.length).toBeGreaterThan(0);
 
+    // The web chat's page, script and style are data files the compiled server reads at start.
+    const served = await runCli(['serve'], { command, env: cliEnv({ ASKPANDA_DEMO: '1', ASKPANDA_PORT: '0' }), stdin: '', until: ({ stderr }) => stderr.includes('still serving HTTP') });
+    expect(served.stderr).toMatch(/askpanda: web chat: http:\/\/localhost:\d+\//);
+
     // Sources edited after the build (a checkout): the stale dist/ is not used.
     cpSync(path.join(REPO_ROOT, 'src'), path.join(installed, 'src'), { recursive: true });
     const later = new Date(Date.now() + 5_000);

@@ -62,6 +62,9 @@ describe('demo mode through the CLI (the same client path as the real monitor)',
     expect(result.stderr).toContain('the terminal chat ended; still serving HTTP on port');
     expect(result.stderr).toContain('DEMO MODE');
     expect(result.stderr).toContain('PANDA_MONITOR_URL=https://bigpanda.cern.ch');
+    // The web chat runs next to the terminal chat, and start-up says where.
+    expect(result.stderr).toMatch(/askpanda: web chat: http:\/\/localhost:\d+\//);
+    expect(result.stderr).toMatch(/chatting in the terminal and in the browser at http:\/\/localhost:\d+\//);
     expect(result.stdout).toContain('1235');
     expect(result.stdout).toContain('https://bigpanda.cern.ch/job?pandaid=6800730400');
   });
