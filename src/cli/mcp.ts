@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import type { AdmissionLimits } from '../bot/admission.ts';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createMcpServer } from '../server/mcp.ts';
 import { TOOL_INPUTS } from '../server/mcp-tools.ts';
@@ -17,7 +18,7 @@ export function mcpCommand(): Command {
     .action(async () => {
       const { app } = await startApp({ interactive: true });
       for (const line of app.banners) process.stderr.write(`${line}\n`);
-      const server = createMcpServer(app, { transport: 'stdio', client: 'stdio', gate: new QuestionGate(app.config.limits) });
+      const server = createMcpServer(app, { transport: 'stdio', client: 'stdio', gate: new QuestionGate(stdioLimits(app.config.limits)) });
       const transport = new StdioServerTransport();
       let closing = false;
       const close = async () => {
@@ -34,4 +35,12 @@ export function mcpCommand(): Command {
       await server.connect(transport);
       process.stderr.write(`askpanda: MCP server on stdio ready (tools: ${Object.keys(TOOL_INPUTS).join(', ')})\n`);
     });
+}
+
+/**
+ * Over stdio there is one client, the local agent, which may well call tools in quick loops: only the
+ * process-wide limits apply, not the per-person ones meant for a shared chat channel.
+ */
+function stdioLimits(limits: AdmissionLimits): AdmissionLimits {
+  return { ...limits, perUserInFlight: Math.max(limits.perUserInFlight, limits.maxConcurrent + limits.maxQueued), perUserPerMinute: Math.max(limits.perUserPerMinute, limits.perMinute) };
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { App } from '../app.ts';
-import { AnswerSchema, type Answer, type ErrorKind } from '../bot/answer.ts';
+import { AnswerSchema, errorDraft, type Answer, type ErrorKind } from '../bot/answer.ts';
+import { toAnswer } from '../bot/render.ts';
 import type { Incoming } from '../bot/incoming.ts';
 import { citationTitle } from '../rag/chunk.ts';
 import { jobErrors } from '../panda/job-analysis.ts';
@@ -10,7 +11,7 @@ import { limitLines, queueLimits, STATUS_MEANING } from '../panda/queues.ts';
 import { splitNoise } from '../digest/noise.ts';
 import { AskPandaError } from '../util/errors.ts';
 import { redactSecrets } from '../util/redact.ts';
-import { errorCodeAnswer } from './error-code-answer.ts';
+import { COMPONENT_NAMES, type ComponentName } from '../panda/error-codes.ts';
 import { BusyError, type QuestionGate } from './question-gate.ts';
 
 /**
@@ -173,7 +174,7 @@ async function dispatch<N extends ToolName>(name: N, args: Args<N>, call: ToolCa
     case 'panda_task_failures':
       return taskFailures(a.jeditaskid as number, a.since as string | undefined, a.until as string | undefined, call);
     case 'panda_error_code':
-      return fromAnswer(errorCodeAnswer(a.component as string, a.code as number));
+      return fromAnswer(await errorCodeAnswer(a.component as string, a.code as number, call));
     case 'panda_docs_search':
       return docsSearch(a.query as string, (a.limit as number | undefined) ?? 5, call);
     case 'askpanda_ask': {
@@ -391,4 +392,25 @@ export const ANSWER_OUTPUT = AnswerSchema;
 
 function isoSeconds(date: Date): string {
   return date.toISOString().replace(/\.000Z$/, 'Z');
+}
+
+/**
+ * The component names a caller may use, and the knowledge base's: BigPanDA's error summaries say
+ * `exe:` and `ddm:`, the job record's fields executor and dataservice.
+ */
+const COMPONENT_ALIASES: Record<string, ComponentName> = {
+  ...Object.fromEntries(COMPONENT_NAMES.map((name) => [name, name])),
+  exe: 'executor',
+  trans: 'transform',
+  ddm: 'dataservice',
+  dispatcher: 'jobdispatcher',
+};
+
+/** panda_error_code: the error-code agent's answer, the same one a chat user gets. */
+async function errorCodeAnswer(componentName: string, code: number, call: ToolCall): Promise<Answer> {
+  const component = COMPONENT_ALIASES[componentName.trim().toLowerCase()];
+  if (!component) {
+    return toAnswer(errorDraft('general', 'bad_input', `"${componentName.slice(0, 40)}" is not a PanDA job error component. Use one of: ${Object.keys(COMPONENT_ALIASES).join(', ')}.`));
+  }
+  return call.app.bot.handleRoute(incoming(call, `what does ${component} error ${code} mean?`), { agent: 'error_code', errorCode: { component, code }, reason: 'MCP tool panda_error_code' }, { progress: call.progress, signal: call.signal });
 }

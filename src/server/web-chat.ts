@@ -34,7 +34,7 @@ const PARTIAL_INTERVAL_MS = 150;
 const ASK_TIMEOUT_MS = 300_000;
 
 /** Questions the page offers to start with; the demo's name its example jobs and task. */
-const DEMO_EXAMPLES = ['Why did job 6800730400 fail?', 'What is happening with task 46374283?', 'Which queues are brokeroff?', 'What is a pilot?'];
+const DEMO_EXAMPLES = ['Why did job 6800730400 fail?', 'What is happening with task 46374283?', 'What does pilot error 1213 mean?', 'Which queues are brokeroff?', 'What is a pilot?'];
 const EXAMPLES = ['What is a pilot?', 'How do I retry the failed jobs of my task?', 'Which queues are brokeroff?'];
 
 const AskSchema = z.object({

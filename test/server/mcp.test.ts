@@ -109,10 +109,13 @@ describe('askpanda mcp over stdio (demo monitor)', () => {
   it('panda_error_code, panda_docs_search and panda_queue_info answer offline', async () => {
     const code = await call(client, 'panda_error_code', { component: 'pilot', code: 1213 });
     expect(code.isError).toBeFalsy();
-    expect(code.text).toMatch(/Pilot error 1213\*\* \(REACHEDMAXTIME\): Reached batch system time limit/);
-    expect(code.data.facts).toMatchObject({ component: 'pilot', code: 1213, name: 'REACHEDMAXTIME', curated: true });
+    expect(code.text).toMatch(/^\*\*Pilot error 1213 \(REACHEDMAXTIME\)\*\*: /);
+    expect(code.text).toContain('Reached batch system time limit');
+    expect(code.data).toMatchObject({ agent: 'error_code', facts: { component: 'pilot', code: 1213, name: 'REACHEDMAXTIME', curated: true } });
     const exe = await call(client, 'panda_error_code', { component: 'exe', code: 65 });
-    expect(exe.text).toMatch(/Executable error 65/);
+    expect(exe.text).toMatch(/^\*\*Executor error 65 \(TRF_EXEC_FAIL\)\*\*/);
+    const ddm = await call(client, 'panda_error_code', { component: 'DDM', code: 200 });
+    expect(ddm.data.facts).toMatchObject({ component: 'dataservice', code: 200 });
 
     const docs = await call(client, 'panda_docs_search', { query: 'how do I retry the failed jobs of my task', limit: 3 });
     expect(docs.isError).toBeFalsy();
@@ -166,7 +169,7 @@ describe('askpanda mcp over stdio (demo monitor)', () => {
     expect(wide.text).toMatch(/longer than 31 days/);
     const component = await call(client, 'panda_error_code', { component: 'weather', code: 1 });
     expect(component.isError).toBe(true);
-    expect(component.text).toMatch(/"weather" is not a PanDA job error component\. Use one of: pilot, exe/);
+    expect(component.text).toMatch(/"weather" is not a PanDA job error component\. Use one of: pilot, .*\bexe\b/);
     const code = await call(client, 'panda_error_code', { component: 'pilot', code: 99999 });
     expect(code.data.error).toMatchObject({ kind: 'not_found' });
   });
