@@ -31,7 +31,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 const work = mkdtempSync(path.join(tmpdir(), 'askpanda-bench-replicas-'));
 const children: ChildProcess[] = [];
-const unlimited = { ASKPANDA_LIMITS_PER_USER_IN_FLIGHT: '1000', ASKPANDA_LIMITS_PER_USER_PER_MINUTE: '100000', ASKPANDA_LIMITS_PER_MINUTE: '1000000', ASKPANDA_LIMITS_MAX_QUEUED: '100000' };
+const unlimited = { ASKPANDA_LIMITS_PER_USER_IN_FLIGHT: '100000', ASKPANDA_LIMITS_PER_USER_PER_MINUTE: '100000', ASKPANDA_LIMITS_PER_MINUTE: '1000000', ASKPANDA_LIMITS_MAX_QUEUED: '100000' };
 
 function serve(env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['--max-semi-space-size=2', 'bin/askpanda.js', 'serve'], {

@@ -50,10 +50,13 @@ const firstReply = new Map<string, number>();
 const answers = new Map<string, number>();
 const answeredAt = new Map<string, number>();
 const waiting = new Map<string, () => void>();
+// A "busy, try again" notice is back-pressure doing its job: counted apart from a mention left unanswered.
+const busy = new Set<string>();
 fake.on('call', (call: ApiCall) => {
   const ts = call.args.thread_ts;
   if (call.method !== 'chat.postMessage' || typeof ts !== 'string') return;
   if (!firstReply.has(ts)) firstReply.set(ts, call.at);
+  if (String(call.args.text ?? '').includes('I am busy right now')) busy.add(ts);
   const blocks = Array.isArray(call.args.blocks) ? (call.args.blocks as Array<{ block_id?: string }>) : [];
   if (blocks.length === 0 || blocks.some((b) => b.block_id === 'askpanda_feedback')) {
     answers.set(ts, (answers.get(ts) ?? 0) + 1);
@@ -97,7 +100,7 @@ async function redisReachable(): Promise<boolean> {
 
 // The flood of part 2 comes from one person: askpanda's per-person and per-minute limits are raised
 // (they would turn it away as "busy", which is their job, not what this measures).
-const unlimited = { ASKPANDA_LIMITS_PER_USER_IN_FLIGHT: '1000', ASKPANDA_LIMITS_PER_USER_PER_MINUTE: '100000', ASKPANDA_LIMITS_PER_MINUTE: '1000000', ASKPANDA_LIMITS_MAX_QUEUED: '100000' };
+const unlimited = { ASKPANDA_LIMITS_PER_USER_IN_FLIGHT: '100000', ASKPANDA_LIMITS_PER_USER_PER_MINUTE: '100000', ASKPANDA_LIMITS_PER_MINUTE: '1000000', ASKPANDA_LIMITS_MAX_QUEUED: '100000' };
 const serveEnv = { ASKPANDA_DEMO: '1', ASKPANDA_LOG_LEVEL: 'warn', ASKPANDA_PORT: '0', ...unlimited };
 const contenders: Contender[] = [];
 contenders.push(await launch('bare Bolt echo', ['bench/slack-echo-app.ts'], {}, false));
@@ -155,7 +158,7 @@ const latency = new Map(
 );
 
 // --- sustained rate
-async function sustained(contender: Contender, rate: number): Promise<{ lost: number; duplicates: number; lagMs: number; p99: number }> {
+async function sustained(contender: Contender, rate: number): Promise<{ lost: number; busy: number; duplicates: number; lagMs: number; p99: number }> {
   const total = rate * RATE_SECONDS;
   const sentAt = new Map<string, number>();
   const start = performance.now();
@@ -174,12 +177,14 @@ async function sustained(contender: Contender, rate: number): Promise<{ lost: nu
   while (performance.now() < deadline && [...sentAt.keys()].some((ts) => !answeredAt.has(ts))) await sleep(20);
   await sleep(300); // late duplicates would arrive now
   let lost = 0;
+  let refused = 0;
   let duplicates = 0;
   let lastAnswer = lastSent;
   const latencies: number[] = [];
   for (const [ts, at] of sentAt) {
     const n = answers.get(ts) ?? 0;
-    if (n === 0) lost++;
+    if (n === 0 && busy.has(ts)) refused++;
+    else if (n === 0) lost++;
     if (n > 1) duplicates += n - 1;
     const done = answeredAt.get(ts);
     if (done !== undefined) {
@@ -188,7 +193,7 @@ async function sustained(contender: Contender, rate: number): Promise<{ lost: nu
     }
   }
   latencies.sort((a, b) => a - b);
-  return { lost, duplicates, lagMs: lastAnswer - lastSent, p99: latencies.length ? quantile(latencies, 0.99) : NaN };
+  return { lost, busy: refused, duplicates, lagMs: lastAnswer - lastSent, p99: latencies.length ? quantile(latencies, 0.99) : NaN };
 }
 
 const best = new Map<Contender, number>();
@@ -197,14 +202,14 @@ for (const c of contenders) {
   best.set(c, 0);
   for (const rate of RATES) {
     let r = await sustained(c, rate);
-    let ok = r.lost === 0 && r.duplicates === 0 && r.lagMs <= 1000;
-    if (!ok && r.lost === 0 && r.duplicates === 0) {
+    let ok = r.lost === 0 && r.busy === 0 && r.duplicates === 0 && r.lagMs <= 1000;
+    if (!ok && r.lost === 0 && r.busy === 0 && r.duplicates === 0) {
       // The machine is shared: a slow backlog gets a second try before the rate counts as too high.
       await sleep(1000);
       r = await sustained(c, rate);
-      ok = r.lost === 0 && r.duplicates === 0 && r.lagMs <= 1000;
+      ok = r.lost === 0 && r.busy === 0 && r.duplicates === 0 && r.lagMs <= 1000;
     }
-    rows.push(`  ${c.name.padEnd(18)} ${String(rate).padStart(5)}/s  ${String(rate * RATE_SECONDS).padStart(5)} mentions${c.retries ? ` (+${Math.ceil((rate * RATE_SECONDS) / 10)} retries)` : ''}  lost ${r.lost}  duplicate ${r.duplicates}  answer p99 ${r.p99.toFixed(0)} ms  backlog cleared ${(Math.max(0, r.lagMs) / 1000).toFixed(2)} s after the last  ${ok ? 'ok' : 'NOT sustained'}`);
+    rows.push(`  ${c.name.padEnd(18)} ${String(rate).padStart(5)}/s  ${String(rate * RATE_SECONDS).padStart(5)} mentions${c.retries ? ` (+${Math.ceil((rate * RATE_SECONDS) / 10)} retries)` : ''}  lost ${r.lost}  busy ${r.busy}  duplicate ${r.duplicates}  answer p99 ${r.p99.toFixed(0)} ms  backlog cleared ${(Math.max(0, r.lagMs) / 1000).toFixed(2)} s after the last  ${ok ? 'ok' : 'NOT sustained'}`);
     if (!ok) break;
     best.set(c, rate);
     await sleep(300);

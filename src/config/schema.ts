@@ -66,7 +66,7 @@ export const ConfigSchema = z.object({
   limits: z.object({
     maxConcurrent: int(1, 1024),
     maxQueued: int(0, 100_000),
-    perUserInFlight: int(1, 1000),
+    perUserInFlight: int(1, 100_000),
     perUserPerMinute: int(1, 100_000),
     perMinute: int(1, 1_000_000),
   }),
