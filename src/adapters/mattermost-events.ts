@@ -60,10 +60,13 @@ export function parsePostEventData(data: Record<string, unknown>): ParsedPostDat
   return { ok: true, post: post.data, channelType: channelType.success ? channelType.data : undefined, mentions: parseMentions(data.mentions) };
 }
 
+/** Built once: a zod schema built per frame cost more than the rest of the frame's checks. */
+const MentionsSchema = z.array(z.string());
+
 function parseMentions(value: unknown): string[] {
   if (typeof value !== 'string') return [];
   try {
-    const parsed = z.array(z.string()).safeParse(JSON.parse(value));
+    const parsed = MentionsSchema.safeParse(JSON.parse(value));
     return parsed.success ? parsed.data : [];
   } catch {
     return [];

@@ -175,12 +175,14 @@ export class Bot {
     const draft = await this.runAgent(route, { question, incoming, history, progress, onPartialText: options.onPartialText, signal: options.signal });
     const answer = rendered(draft);
     if (options.remember === false) return answer;
-    const saved = this.remember(key, history, question, answer, route);
     if (options.deferHistorySave) {
+      // SQLite writes synchronously on this thread: started after the answer's post has gone out
+      // (setImmediate runs once pending I/O is written), it is no longer in the reply's latency.
+      const saved = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.remember(key, history, question, answer, route));
       saved.catch((err: unknown) => this.reportStoreProblem('write', err));
       options.deferHistorySave(saved);
     } else {
-      await saved.catch((err: unknown) => this.reportStoreProblem('write', err));
+      await this.remember(key, history, question, answer, route).catch((err: unknown) => this.reportStoreProblem('write', err));
     }
     return answer;
   }
