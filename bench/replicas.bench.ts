@@ -23,7 +23,8 @@ import { APP_TOKEN, BOT_TOKEN as SLACK_TOKEN, BOT_USER_ID, FakeSlack, eventCallb
 import { BOT_TOKEN as MM_TOKEN, FakeMattermost, type FakePost } from '../test/fakes/mattermost.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const RATES = [50, 100, 200, 400, 800, 1200, 1600, 2400];
+// Steps of 100/s through the range where one replica tops out on two cores: a ratio needs that resolution.
+const RATES = [50, 100, 200, 300, 400, 500, 600, 700, 800, 1000, 1200, 1600, 2400];
 const RATE_SECONDS = 3;
 const CHANNELS = 1000;
 const GOAL = 1.6;
