@@ -59,6 +59,8 @@ function describe(failure: Failure, timeoutMs: number): string {
       return 'could not connect';
     case 'aborted':
       return 'aborted';
+    case 'invalid':
+      return `answered with ${failure.message}`;
     default:
       // Provider messages can echo part of a key ("Incorrect API key provided: sk-…").
       return failure.status ? `refused the request (${failure.status})` : `failed (${redactSecrets(failure.message).slice(0, 120)})`;
@@ -171,7 +173,7 @@ export class FallbackChatModel implements ChatModel {
       } catch (err) {
         this.failed(link, err, attempt, prepared.signal, skipped);
         // Text already shown cannot be taken back: a stream that dies midway is not retried elsewhere.
-        if (started) throw new ModelUnavailableError(`${link.model.id} stopped in the middle of its answer.`, link.model.id, { cause: err });
+        if (started) throw new ModelUnavailableError(`The model ${link.model.id} stopped in the middle of its answer.`, link.model.id, { cause: err });
       } finally {
         attempt.dispose();
       }
