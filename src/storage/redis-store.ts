@@ -7,7 +7,7 @@ interface RedisSetClient {
 }
 
 export interface RedisStoreOptions {
-  /** A command without a reply after this long fails (a stalled or unreachable server). */
+  /** A call without a reply after this long fails (a stalled server); `storeBusyTimeoutMs` in the configuration. */
   commandTimeoutMs?: number;
 }
 
@@ -21,7 +21,7 @@ export interface RedisStoreOptions {
  * 2 s apart) and the bot answers without history or claim meanwhile, counting
  * `askpanda_store_errors_total`.
  */
-const COMMAND_TIMEOUT_MS = 3_000;
+const COMMAND_TIMEOUT_MS = 5_000;
 const CONNECT_TIMEOUT_MS = 5_000;
 /** A dead connection (no RST, e.g. the server's host went away) is noticed by this ping. */
 const PING_INTERVAL_MS = 10_000;
@@ -39,7 +39,7 @@ export async function openRedisStore(uri: string, options: RedisStoreOptions = {
   const redis = createClient({
     url: uri,
     disableOfflineQueue: true,
-    commandOptions: { timeout: options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS },
+    commandOptions: { timeout: Math.max(100, options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS) },
     pingInterval: PING_INTERVAL_MS,
     socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: reconnectDelay },
   });
@@ -52,7 +52,8 @@ export async function openRedisStore(uri: string, options: RedisStoreOptions = {
   } catch (err) {
     throw new StoreOpenError(where, 'unreachable', `Redis did not answer (${err instanceof Error ? err.message : String(err)}); check ASKPANDA_STORE and that the server is running`, { cause: err });
   }
-  const timeoutMs = options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
+  // 0 means "do not wait" for SQLite's lock; a Redis reply always takes a moment.
+  const timeoutMs = Math.max(100, options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS);
   const spaces = new Map<Namespace, Keyv>();
   for (const name of NAMESPACES) {
     // KeyvRedis keeps the namespace per adapter instance, so each namespace gets its own adapter on one client.

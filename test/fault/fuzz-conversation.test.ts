@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
-import type { Answer } from '../../src/bot/answer.ts';
 import type { ChatMessage } from '../../src/bot/conversation.ts';
-import type { QuestionContext, RenderOptions, StatusIndicator, Surface, ThreadMessage } from '../../src/bot/surface.ts';
+import type { ThreadMessage } from '../../src/bot/surface.ts';
 import { answerProblems, fuzzSeed, guardNetwork, Random, scaled, SOAK, trackProcessFaults } from './helpers.ts';
 import { startFakeApp, startFakeWorld, type FakeWorld } from './harness.ts';
 import { chatMessage } from './messages.ts';
+import { RecordingSurface } from './recording-surface.ts';
 
 /**
  * Random and adversarial messages through the conversation core every chat adapter shares
@@ -16,70 +16,6 @@ import { chatMessage } from './messages.ts';
  */
 
 const MESSAGES = scaled(3_000, 30_000);
-/** Characters per posted message: answers longer than this are split over several posts. */
-const POST_LIMIT = 3_000;
-
-interface Posted {
-  channel: string;
-  thread?: string;
-  text: string;
-  id: string;
-}
-
-/** A platform in memory: `render` marks the first message of each answer so answers can be counted. */
-class RecordingSurface implements Surface<string> {
-  readonly platform = 'mattermost' as const;
-  readonly timing = { statusDelayMs: 0, statusRefreshMs: 0, draftUpdateMs: 0 };
-  readonly posts: Posted[] = [];
-  readonly answers: Array<{ answer: Answer; where?: RenderOptions['where'] }> = [];
-  private counter = 0;
-
-  constructor(
-    private readonly r: Random,
-    /** Earlier messages of threads the bot was asked in late (what readThread returns). */
-    private readonly earlier: Map<string, ThreadMessage[]>,
-  ) {}
-
-  render(answer: Answer, options: RenderOptions): string[] {
-    this.answers.push({ answer, where: options.where });
-    const text = `${options.preface ? `${options.preface}\n` : ''}${answer.text}`;
-    const parts: string[] = [];
-    for (let i = 0; i < text.length; i += POST_LIMIT) parts.push(text.slice(i, i + POST_LIMIT));
-    return (parts.length ? parts : ['']).map((part, i) => (i === 0 ? `[answer] ${part}` : part));
-  }
-  renderDraft(markdown: string): string {
-    return `[draft] ${markdown}`;
-  }
-  renderNotice(text: string): string {
-    return `[notice] ${text}`;
-  }
-  plainText(message: string): string {
-    return message.replace(/[*_`]/g, '');
-  }
-  async post(where: { channel: string; thread?: string }, message: string): Promise<string> {
-    // A platform refuses some formatted messages (too long, invalid markup): the core retries as plain text.
-    if (this.r.chance(0.03) && /[*_`]/.test(message)) throw new Error('invalid_blocks');
-    const id = `p${++this.counter}`;
-    this.posts.push({ ...where, text: message, id });
-    return id;
-  }
-  async update(where: { channel: string; id: string }, message: string): Promise<void> {
-    const post = this.posts.find((p) => p.id === where.id);
-    if (!post) throw new Error('message_not_found');
-    post.text = message;
-  }
-  status(_question: QuestionContext): StatusIndicator {
-    return { show: async () => undefined, clear: async () => undefined };
-  }
-  async readThread(where: { channel: string; thread: string }, limit: number): Promise<ThreadMessage[]> {
-    if (this.r.chance(0.1)) throw new Error('missing_scope');
-    return (this.earlier.get(`${where.channel}:${where.thread}`) ?? []).slice(0, limit);
-  }
-  async postEphemeral(): Promise<boolean> {
-    return true;
-  }
-}
-
 describe('fuzz: chat messages through the conversation core', () => {
   let world: FakeWorld;
   let app: App;
@@ -103,7 +39,7 @@ describe('fuzz: chat messages through the conversation core', () => {
     const r = new Random(seed);
     console.log(`fuzz-conversation: seed ${seed} (ASKPANDA_FUZZ_SEED=${seed} replays it), ${MESSAGES} messages`);
     const earlier = new Map<string, ThreadMessage[]>();
-    const surface = new RecordingSurface(r, earlier);
+    const surface = new RecordingSurface({ random: r, earlier, refuseFormatted: 0.03, refuseThreadRead: 0.1 });
     const context = { foreignUrls: [world.trap.url], botName: 'askpanda' };
     const expected = new Map<string, number>();
     const quiet = new Set<string>();
@@ -171,7 +107,7 @@ describe('fuzz: chat messages through the conversation core', () => {
   it('over the limits, a burst from one person gets a clear "busy" refusal, once per message, in its thread', async () => {
     const limited = await startFakeApp(world, { ASKPANDA_LIMITS_PER_USER_IN_FLIGHT: '1', ASKPANDA_LIMITS_PER_USER_PER_MINUTE: '3' });
     try {
-      const surface = new RecordingSurface(new Random(7), new Map());
+      const surface = new RecordingSurface();
       await Promise.all(Array.from({ length: 10 }, (_, i) => limited.conversation.receive(surface, { channel: 'C9', thread: `b${i}`, messageId: `b${i}`, user: 'U9', text: 'what is a pilot?', isDirect: false, addressed: 'directly' })));
       await limited.conversation.idle();
       const busy = surface.answers.filter((a) => a.answer.error?.kind === 'busy');
