@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { silentLogger, type Logger } from '../../src/util/log.ts';
-import { startFakeBigPanda, type FakeBigPanda } from '../fakes/bigpanda.ts';
+import { startFakeBigPanda, type FakeBigPanda, type FakeOptions } from '../fakes/bigpanda.ts';
 import { startFakeCric, type FakeCric } from '../fakes/cric.ts';
 import { startFakePandaServer, type FakePandaServer } from '../fakes/panda-server.ts';
 import { startTrap } from './helpers.ts';
@@ -27,9 +27,9 @@ export interface FakeWorld {
   close(): Promise<void>;
 }
 
-export async function startFakeWorld(): Promise<FakeWorld> {
+export async function startFakeWorld(options: Pick<FakeOptions, 'tasks'> = {}): Promise<FakeWorld> {
   const trap = await startTrap();
-  const [monitor, cric, pandaServer] = await Promise.all([startFakeBigPanda({ hugeLogBytes: 1024 * 1024, hugeJsonBytes: 2 * 1024 * 1024, trickleEveryMs: 50, foreignUrl: trap.url }), startFakeCric(), startFakePandaServer()]);
+  const [monitor, cric, pandaServer] = await Promise.all([startFakeBigPanda({ hugeLogBytes: 1024 * 1024, hugeJsonBytes: 2 * 1024 * 1024, trickleEveryMs: 50, foreignUrl: trap.url, ...options }), startFakeCric(), startFakePandaServer()]);
   const port = (url: string) => Number(new URL(url).port);
   return {
     monitor,
