@@ -114,6 +114,18 @@ describe('fuzz: the Slack adapter over HTTP events', () => {
     expect(faults.uncaughtExceptions, `seed ${seed}`).toEqual([]);
   });
 
+  it('refuses a signed body that is not a JSON object at once (Bolt threw on it: an unhandled rejection, a request never answered)', async () => {
+    for (const body of ['null', '[]', '"event_callback"', '42']) {
+      const timestamp = Math.floor(Date.now() / 1000);
+      const started = performance.now();
+      const response = await fetch(h.eventsUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': slackSignature(SIGNING_SECRET, timestamp, body) }, body });
+      expect(response.status, body).toBe(400);
+      expect(await response.json(), body).toEqual({ error: 'not a Slack request: the body is not a JSON object' });
+      expect(performance.now() - started, body).toBeLessThan(1_000);
+    }
+    expect(faults.unhandledRejections).toEqual([]);
+  });
+
   it('refuses or ignores malformed, forged and oversized requests, and still answers afterwards', async () => {
     const r = new Random(3);
     for (const { name, body, contentType } of malformedBodies(r)) {
@@ -152,6 +164,16 @@ describe('fuzz: the Slack adapter over Socket Mode', () => {
   afterAll(async () => {
     faults.stop();
     await h?.close();
+  });
+
+  it('skips frames without an envelope id, payload or event (the Socket Mode client rejected unhandled on them)', async () => {
+    for (const frame of ['null', '{"type":"events_api"}', `{"envelope_id":"${randomUUID()}","type":"events_api","payload":null}`, `{"envelope_id":"${randomUUID()}","type":"events_api","payload":{"type":"event_callback"}}`]) h.fake.sendRaw(frame);
+    await sleep(300);
+    expect(faults.unhandledRejections).toEqual([]);
+    const ts = nextTs();
+    await h.fake.sendEnvelope('events_api', eventCallback(mentionEvent('C07FUZZ08', 'U05ANAPHYS', `<@${BOT_USER_ID}> what is a pilot?`, ts)));
+    await h.adapter.idle();
+    expect(answersIn(h.fake, 'C07FUZZ08', ts)).toHaveLength(1);
   });
 
   it(`answers each of ${Math.round(EVENTS / 2)} fuzzed envelopes once and survives broken frames`, { timeout: SOAK ? 900_000 : 120_000 }, async () => {

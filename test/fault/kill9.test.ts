@@ -18,7 +18,7 @@ import { startFakeWorld, type FakeWorld } from './harness.ts';
  * database passes SQLite's integrity check.
  */
 
-const ROUNDS = scaled(4, 40);
+const ROUNDS = scaled(4, 20);
 /** Running tasks of the fake monitor that may be subscribed to. */
 const TASKS = [46100001, 46100002, 46100003, 46100004, 46100005, 46100006];
 const dataDir = mkdtempSync(path.join(tmpdir(), 'askpanda-kill9-'));
