@@ -3,10 +3,10 @@ import { z } from 'zod';
 import type { App } from '../app.ts';
 import type { Conversation } from '../bot/conversation.ts';
 import type { FeedbackContext } from '../bot/surface.ts';
-import { HttpServer, sendText } from '../server/http-server.ts';
+import { HttpError, HttpServer, sendText, type RouteRequest } from '../server/http-server.ts';
 import type { Logger } from '../util/log.ts';
 import { errorMessage } from '../util/errors.ts';
-import { BlockActionSchema, SlashCommandSchema, classifyMessageEvent, clickedMessage, isDirectChannel } from './slack-events.ts';
+import { BlockActionSchema, EVENTS_MAX_BODY_BYTES, SlashCommandSchema, classifyMessageEvent, clickedMessage, eventsRequestProblem, isDirectChannel, socketFrameProblem } from './slack-events.ts';
 import { ACTION_IDS, escapeMrkdwn, renderNotice, type SlackMessage } from './slack-render.ts';
 import { SlackSurface, slackError } from './slack-surface.ts';
 
@@ -96,11 +96,12 @@ export class SlackAdapter {
     };
     if (this.transport === 'socket') {
       this.socketReceiver = new SocketModeReceiver({ appToken: slack.appToken, logger: common.logger, installerOptions: { clientOptions } });
+      guardSocketFrames(this.socketReceiver.client, this.logger);
       this.bolt = new BoltApp({ ...common, socketMode: true, receiver: this.socketReceiver });
     } else {
       // Bolt's receiver checks the v0 signature over the raw body; it is mounted on our server's
       // /slack/events instead of listening on a port of its own.
-      this.receiver = new HTTPReceiver({ signingSecret: slack.signingSecret, endpoints: '/slack/events', logger: common.logger, bodyLimit: '1mb' });
+      this.receiver = new HTTPReceiver({ signingSecret: slack.signingSecret, endpoints: '/slack/events', logger: common.logger, bodyLimit: `${EVENTS_MAX_BODY_BYTES}b` });
       this.bolt = new BoltApp({ ...common, receiver: this.receiver });
     }
     this.surface = new SlackSurface(this.bolt.client, { postIntervalMs: slack.postIntervalMs, streamUpdateMs: slack.streamUpdateMs, statusDelayMs: options.statusDelayMs ?? 300, statusRefreshMs: options.statusRefreshMs ?? 30_000 }, this.logger);
@@ -136,7 +137,7 @@ export class SlackAdapter {
       server = this.ownServer = new HttpServer(this.logger);
       server.add({ method: 'GET', path: '/healthz', handler: ({ res }) => sendText(res, 200, 'ok\n') });
     }
-    server.add({ method: 'POST', path: '/slack/events', rawRequest: true, handler: ({ req, res }) => receiver.requestListener(req, res) });
+    server.add({ method: 'POST', path: '/slack/events', maxBodyBytes: EVENTS_MAX_BODY_BYTES, timeoutMs: EVENTS_ANSWER_WITHIN_MS, handler: (request) => this.onEventsRequest(receiver, request) });
     let listening = server.port;
     if (this.ownServer) {
       const port = this.options.port ?? this.app.config.port;
@@ -167,6 +168,25 @@ export class SlackAdapter {
   /** Resolves when every answer started so far is posted (tests, shutdown). */
   async idle(): Promise<void> {
     await this.core.idle();
+  }
+
+  /**
+   * One request to /slack/events: the body is read (capped) and checked here, then Bolt verifies
+   * the signature over the same bytes and dispatches it. Resolves once Bolt has answered, so the
+   * server's time-out covers a request Bolt never answers.
+   */
+  private async onEventsRequest(receiver: HTTPReceiver, { req, res, body }: RouteRequest): Promise<void> {
+    const raw = await body();
+    const problem = eventsRequestProblem(raw, req.headers['content-type']);
+    if (problem) {
+      this.logger.warn({ problem }, 'Slack events request refused');
+      throw new HttpError(400, `not a Slack request: ${problem}`);
+    }
+    // Bolt reads the body from `rawBody` when it is already buffered.
+    Object.assign(req, { rawBody: raw });
+    const answered = new Promise<void>((resolve) => res.once('close', () => resolve()));
+    receiver.requestListener(req, res);
+    await answered;
   }
 
   private register(): void {
@@ -286,6 +306,26 @@ export class SlackAdapter {
       cannotPost: (err) => renderNotice(`I cannot post in this channel (${escapeMrkdwn(slackError(err))}). Invite me with \`/invite @${escapeMrkdwn(this.app.config.bot.name)}\`, or ask me in a DM.`),
     });
   }
+}
+
+/** Bolt acknowledges an event within 3 s (or answers 404 for one nothing handles): a request still open later is cut. */
+const EVENTS_ANSWER_WITHIN_MS = 10_000;
+
+/**
+ * Checks each Socket Mode frame before the Socket Mode client parses it (socketFrameProblem says
+ * why), and catches what its async message handler still rejects with: the client subscribes that
+ * handler to its own `ws_message` event (@slack/socket-mode 3.x), which is replaced here.
+ */
+function guardSocketFrames(client: SocketModeReceiver['client'], logger: Logger): void {
+  const handle = (client as unknown as { onWebSocketMessage(data: unknown, isBinary: boolean): Promise<void> }).onWebSocketMessage.bind(client);
+  client.removeAllListeners('ws_message');
+  client.on('ws_message', (data: unknown, isBinary: boolean) => {
+    if (isBinary) return logger.warn('Slack Socket Mode: binary frame skipped');
+    const text = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('utf8') : data instanceof ArrayBuffer ? Buffer.from(data).toString('utf8') : String(data);
+    const problem = socketFrameProblem(text);
+    if (problem) return logger.warn({ problem, bytes: text.length }, 'Slack Socket Mode: frame skipped');
+    handle(data, isBinary).catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'Slack Socket Mode: a frame could not be handled'));
+  });
 }
 
 /** Bolt and the Slack SDKs log through pino too (at their own levels), as the `slack` component. */

@@ -4,6 +4,7 @@ import type { Agent, AgentContext, Route } from '../agents/agent.ts';
 import { selectFast } from '../agents/selection.ts';
 import type { ChatModel } from '../llm/chat-model.ts';
 import { AskPandaError } from '../util/errors.ts';
+import { echo } from '../util/echo.ts';
 import { silentLogger } from '../util/log.ts';
 import { emptyDraft, errorDraft, type Answer, type AnswerDraft } from './answer.ts';
 import { CommandRegistry, parseCommand } from './commands.ts';
@@ -146,7 +147,7 @@ export class Bot {
     const command = parseCommand(question, this.commands);
     if (command.kind === 'unknown') {
       const names = this.commands.list().map((c) => `\`${c.name}\``).join(', ');
-      return toAnswer(errorDraft('command', 'bad_input', `I do not know the command \`${command.name}\`. Commands I know: ${names}. Or just ask a question, e.g. "why did job 6802258254 fail?"`));
+      return toAnswer(errorDraft('command', 'bad_input', `I do not know the command \`${echo(command.name, 40)}\`. Commands I know: ${names}. Or just ask a question, e.g. "why did job 6802258254 fail?"`));
     }
     if (command.kind === 'command') {
       const draft = await command.command.run({ incoming, args: command.args, registry: this.commands }).catch((err: unknown) => this.failure('command', err));

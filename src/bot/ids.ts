@@ -1,3 +1,5 @@
+import { echo } from '../util/echo.ts';
+
 /**
  * PanDA ids as users type them. PanDA job ids and JEDI task ids are positive integers; today's
  * are 8 (tasks) to 10 (jobs) digits. Anything of 1–15 digits is accepted as an id; longer digit
@@ -42,7 +44,7 @@ export function findIds(text: string): { mentions: IdMention[]; problem?: string
     for (const m of text.matchAll(/(?<![\w.#/])(\d{5,15})(?![\w.])/g)) push({ kind: 'bare', id: Number(m[1]) });
   }
   if (mentions.length === 0 && glued) {
-    return { mentions, problem: `"${glued[1]}" is not a PanDA id; ids are whole numbers such as 6802258254` };
+    return { mentions, problem: `"${echo(glued[1]!, 40)}" is not a PanDA id; ids are whole numbers such as 6802258254` };
   }
   return { mentions };
 }

@@ -1,3 +1,5 @@
+// First: everything imported after this that writes to the console writes to stderr.
+import './console-to-stderr.ts';
 import { Command, CommanderError } from 'commander';
 import { askCommand } from './ask.ts';
 import { chatCommand } from './chat.ts';

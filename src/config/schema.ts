@@ -40,6 +40,7 @@ export const ConfigSchema = z.object({
     logCacheTtlSeconds: int(0),
     maxJsonBytes: int(1024),
     maxLogBytes: int(1024),
+    logReadTimeoutMs: int(1000),
     errorsHours: int(1, 24 * 31),
   }),
   cric: z.object({

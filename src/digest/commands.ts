@@ -1,4 +1,5 @@
 import { emptyDraft, errorDraft, type AnswerDraft } from '../bot/answer.ts';
+import { echo } from '../util/echo.ts';
 import type { Command } from '../bot/commands.ts';
 import type { Incoming } from '../bot/incoming.ts';
 import type { Config } from '../config/schema.ts';
@@ -35,7 +36,7 @@ export function parseSubscribeArgs(args: readonly string[], defaults: { schedule
   if (/^(task|jeditaskid)$/i.test(words[0] ?? '')) words = words.slice(1);
   const id = (words[0] ?? '').replace(/^#/, '');
   if (!/^\d{1,15}$/.test(id)) {
-    const got = words[0] ? `"${words[0]}" is not a task id` : 'Which task?';
+    const got = words[0] ? `"${echo(words[0])}" is not a task id` : 'Which task?';
     return { problem: `${got}: say \`${SUBSCRIBE_USAGE}\`, e.g. \`subscribe task 46374283 weekdays at 09:30 tz Europe/Zurich\`.` };
   }
   words = words.slice(1);
@@ -47,7 +48,7 @@ export function parseSubscribeArgs(args: readonly string[], defaults: { schedule
       const name = words[1];
       if (!name) return { problem: `After "${head}" I need a time zone such as Europe/Zurich, America/Chicago or UTC.` };
       const zone = canonicalZone(name);
-      if (!zone) return { problem: `I do not know the time zone "${name}"; use an IANA Area/City name such as Europe/Zurich, America/Chicago, Asia/Tokyo, or UTC.` };
+      if (!zone) return { problem: `I do not know the time zone "${echo(name)}"; use an IANA Area/City name such as Europe/Zurich, America/Chicago, Asia/Tokyo, or UTC.` };
       if (timezone) return { problem: 'Give the time zone once (e.g. `tz Europe/Zurich`).' };
       timezone = zone;
       words = words.slice(2);
@@ -61,7 +62,7 @@ export function parseSubscribeArgs(args: readonly string[], defaults: { schedule
       words = parsed.rest;
       continue;
     }
-    return { problem: `I did not understand "${words.join(' ')}"; the form is \`${SUBSCRIBE_USAGE}\`.` };
+    return { problem: `I did not understand "${echo(words.join(' '))}"; the form is \`${SUBSCRIBE_USAGE}\`.` };
   }
   return { ok: { jeditaskid: Number(id), schedule: schedule ?? defaults.schedule, timezone: timezone ?? defaults.timezone, explicitSchedule: Boolean(schedule) } };
 }

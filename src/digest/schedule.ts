@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { addDays, formatLocal, instantInGap, instantsOf, offsetMs, wallClock } from './zone.ts';
+import { echo } from '../util/echo.ts';
 
 /**
  * When a subscription's digests are due, in the subscription's own time zone:
@@ -49,7 +50,7 @@ export function parseSchedule(words: readonly string[]): ScheduleParse | undefin
     if (rest[0]?.toLowerCase() === 'at') rest = rest.slice(1);
     const clock = parseClock(rest[0]);
     if (!clock) {
-      const got = rest[0] ? `"${rest[0]}"` : 'nothing';
+      const got = rest[0] ? `"${echo(rest[0])}"` : 'nothing';
       return { problem: `After "${head} at" I need a 24-hour time such as 08:00 or 17:30, not ${got}.` };
     }
     return { schedule: { kind: head, ...clock }, rest: rest.slice(1) };
@@ -63,7 +64,7 @@ export function parseSchedule(words: readonly string[]): ScheduleParse | undefin
       rest = rest.slice(1);
     }
     const m = amount.toLowerCase().match(/^(\d{1,3})h$/);
-    if (!m) return { problem: `After "every" I need a number of hours such as 6h, not ${amount ? `"${amount}"` : 'nothing'}.` };
+    if (!m) return { problem: `After "every" I need a number of hours such as 6h, not ${amount ? `"${echo(amount)}"` : 'nothing'}.` };
     const hours = Number(m[1]);
     if (!(EVERY_HOURS as readonly number[]).includes(hours)) {
       return { problem: `"every ${hours}h" does not divide a day evenly; use ${EVERY_HOURS.slice(0, -1).join(', ')} or 24 hours, so the digests come at the same hours every day.` };
@@ -71,7 +72,7 @@ export function parseSchedule(words: readonly string[]): ScheduleParse | undefin
     return { schedule: { kind: 'every', hours }, rest };
   }
   if (/^(weekly|hourly|monthly|at|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?)$/.test(head)) {
-    return { problem: `I do not know the schedule "${words.join(' ')}"; use "daily at HH:MM", "weekdays at HH:MM" or "every Nh".` };
+    return { problem: `I do not know the schedule "${echo(words.join(' '))}"; use "daily at HH:MM", "weekdays at HH:MM" or "every Nh".` };
   }
   return undefined;
 }

@@ -1,6 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
-import { alternateTurns, providerError, requireText, result, splitSystem, usageOrEstimate, type ProviderOptions } from './provider-support.ts';
+import { alternateTurns, providerError, providerFetch, requireText, result, splitSystem, usageOrEstimate, type ProviderOptions } from './provider-support.ts';
 
 /** Anthropic Messages API through `@anthropic-ai/sdk` (baseUrl without /v1: the SDK adds it). */
 export class AnthropicChatModel implements ChatModel {
@@ -10,7 +10,7 @@ export class AnthropicChatModel implements ChatModel {
 
   constructor(private readonly options: ProviderOptions) {
     this.id = `anthropic:${options.model}`;
-    this.client = new Anthropic({ apiKey: options.apiKey, baseURL: options.baseUrl || undefined, maxRetries: 0 });
+    this.client = new Anthropic({ apiKey: options.apiKey, baseURL: options.baseUrl || undefined, maxRetries: 0, fetch: providerFetch().fetch });
   }
 
   private body(request: ChatRequest) {

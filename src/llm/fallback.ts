@@ -8,6 +8,14 @@ import { llmCallsTotal } from '../server/metrics.ts';
 import { classifyFailure, type Failure } from './provider-error.ts';
 import { Semaphore } from './semaphore.ts';
 import { recordUsage } from './usage.ts';
+import { usageOrEstimate } from './provider-support.ts';
+
+/**
+ * Characters a model may write per token it was allowed: English prose averages about four, log
+ * lines and ids a few more. A model that writes past this ignored its token budget (a broken
+ * server, a stream that never ends); its answer is cut here instead of growing until the timeout.
+ */
+const MAX_CHARS_PER_OUTPUT_TOKEN = 8;
 
 export interface FallbackOptions {
   /** Per call, including the wait for a free slot. */
@@ -51,6 +59,8 @@ function describe(failure: Failure, timeoutMs: number): string {
       return 'could not connect';
     case 'aborted':
       return 'aborted';
+    case 'invalid':
+      return `answered with ${failure.message}`;
     default:
       // Provider messages can echo part of a key ("Incorrect API key provided: sk-…").
       return failure.status ? `refused the request (${failure.status})` : `failed (${redactSecrets(failure.message).slice(0, 120)})`;
@@ -102,7 +112,7 @@ export class FallbackChatModel implements ChatModel {
       try {
         const release = await link.slots.acquire(attempt.signal);
         try {
-          const result = await raceAbort(link.model.complete({ ...prepared, signal: attempt.signal }), attempt.signal);
+          const result = capped(await raceAbort(link.model.complete({ ...prepared, signal: attempt.signal }), attempt.signal), outputCap(prepared), this.logger);
           this.succeeded(link, result);
           return result;
         } finally {
@@ -119,6 +129,7 @@ export class FallbackChatModel implements ChatModel {
 
   async *stream(request: ChatRequest): AsyncIterable<ChatStreamEvent> {
     const prepared = this.prepare(request);
+    const cap = outputCap(prepared);
     const skipped: Skip[] = [];
     for (const link of this.remoteLinks(skipped)) {
       const attempt = this.startAttempt(link, prepared.signal);
@@ -127,15 +138,31 @@ export class FallbackChatModel implements ChatModel {
         const release = await link.slots.acquire(attempt.signal);
         try {
           const iterator = link.model.stream({ ...prepared, signal: attempt.signal })[Symbol.asyncIterator]();
+          let written = '';
           while (true) {
             const next = await raceAbort(iterator.next(), attempt.signal);
             if (next.done) break;
             const event = next.value;
             if (event.type === 'done') {
-              this.succeeded(link, event.result);
-              yield event;
+              const result = capped(event.result, cap, this.logger);
+              this.succeeded(link, result);
+              yield { type: 'done', result };
               return;
             }
+            if (written.length + event.text.length > cap) {
+              // Past the output cap: the provider's request is cancelled and the text so far is the answer.
+              const rest = event.text.slice(0, cap - written.length);
+              written += rest;
+              attempt.stop();
+              void iterator.return?.(undefined)?.catch(() => undefined);
+              if (rest) yield { type: 'delta', text: rest };
+              const result = { text: written, usage: usageOrEstimate(prepared.messages, written), model: link.model.id };
+              this.logger.warn({ model: link.model.id, maxChars: cap }, 'the model wrote past its output budget; its answer was cut');
+              this.succeeded(link, result);
+              yield { type: 'done', result };
+              return;
+            }
+            written += event.text;
             started = true;
             yield event;
           }
@@ -146,7 +173,7 @@ export class FallbackChatModel implements ChatModel {
       } catch (err) {
         this.failed(link, err, attempt, prepared.signal, skipped);
         // Text already shown cannot be taken back: a stream that dies midway is not retried elsewhere.
-        if (started) throw new ModelUnavailableError(`${link.model.id} stopped in the middle of its answer.`, link.model.id, { cause: err });
+        if (started) throw new ModelUnavailableError(`The model ${link.model.id} stopped in the middle of its answer.`, link.model.id, { cause: err });
       } finally {
         attempt.dispose();
       }
@@ -188,10 +215,17 @@ export class FallbackChatModel implements ChatModel {
 
   private startAttempt(link: Link, callerSignal?: AbortSignal) {
     const timeout = new AbortController();
+    const stopped = new AbortController();
     const timer = setTimeout(() => timeout.abort(new Error(`${link.model.id} timed out after ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
     timer.unref?.();
-    const signal = callerSignal ? AbortSignal.any([callerSignal, timeout.signal]) : timeout.signal;
-    return { signal, timedOut: () => timeout.signal.aborted, dispose: () => clearTimeout(timer) };
+    const signal = AbortSignal.any([timeout.signal, stopped.signal, ...(callerSignal ? [callerSignal] : [])]);
+    return {
+      signal,
+      timedOut: () => timeout.signal.aborted,
+      /** Cancels the provider's request once its answer is complete enough (the output cap). */
+      stop: () => stopped.abort(new Error(`${link.model.id}: answer cut at the output cap`)),
+      dispose: () => clearTimeout(timer),
+    };
   }
 
   private succeeded(link: Link, result: ChatResult): void {
@@ -216,6 +250,17 @@ export class FallbackChatModel implements ChatModel {
     const detail = skipped.length ? skipped.map((s) => `${s.model}: ${s.reason}`).join('; ') : 'no language model is configured';
     return new ModelUnavailableError(`No language model could answer (${detail}).`, 'offline');
   }
+}
+
+/** The most characters an answer of this request may have (see MAX_CHARS_PER_OUTPUT_TOKEN). */
+function outputCap(request: ChatRequest): number {
+  return (request.maxOutputTokens ?? 0) * MAX_CHARS_PER_OUTPUT_TOKEN || Number.POSITIVE_INFINITY;
+}
+
+function capped(result: ChatResult, cap: number, logger: Logger): ChatResult {
+  if (result.text.length <= cap) return result;
+  logger.warn({ model: result.model, maxChars: cap }, 'the model wrote past its output budget; its answer was cut');
+  return { ...result, text: result.text.slice(0, cap) };
 }
 
 /** Settles with `promise`, or rejects when `signal` aborts even if the SDK ignores the signal. */

@@ -1,6 +1,6 @@
 import { GoogleGenAI, type GenerateContentParameters } from '@google/genai';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
-import { alternateTurns, observingFetch, providerError, requireText, result, splitSystem, usageOrEstimate, type ProviderOptions } from './provider-support.ts';
+import { alternateTurns, providerFetch, providerError, requireText, result, splitSystem, usageOrEstimate, type ProviderOptions } from './provider-support.ts';
 
 /**
  * Gemini 2.5+ models think by default and the thinking counts against maxOutputTokens: a small
@@ -48,7 +48,7 @@ export class GeminiChatModel implements ChatModel {
   }
 
   async complete(request: ChatRequest): Promise<ChatResult> {
-    const observer = observingFetch();
+    const observer = providerFetch();
     try {
       const response = await this.client(observer.fetch).models.generateContent(this.params(request));
       const text = requireText(this.id, response.text ?? '');
@@ -59,7 +59,7 @@ export class GeminiChatModel implements ChatModel {
   }
 
   async *stream(request: ChatRequest): AsyncIterable<ChatStreamEvent> {
-    const observer = observingFetch();
+    const observer = providerFetch();
     let text = '';
     let input: number | undefined;
     let output: number | undefined;

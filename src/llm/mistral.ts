@@ -1,6 +1,7 @@
 import { Mistral } from '@mistralai/mistralai';
+import { HTTPClient } from '@mistralai/mistralai/lib/http.js';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
-import { providerError, requireText, result, usageOrEstimate, type ProviderOptions } from './provider-support.ts';
+import { providerError, providerFetch, requireText, result, usageOrEstimate, type ProviderOptions } from './provider-support.ts';
 
 type MistralContent = string | Array<{ type: string; text?: string }> | null | undefined;
 
@@ -9,15 +10,23 @@ function contentText(content: MistralContent): string {
   return (content ?? []).map((chunk) => (chunk.type === 'text' && chunk.text ? chunk.text : '')).join('');
 }
 
-/** Mistral chat completions through `@mistralai/mistralai` (it validates responses strictly). */
+/**
+ * Mistral chat completions through `@mistralai/mistralai` (it validates responses strictly). A
+ * client per call carries that call's signal in its fetch: the SDK sends a clone of its Request,
+ * and under memory pressure the clone's signal lost its link to ours, so a timed-out call kept
+ * its connection open and kept reading (a huge or endless body grew memory by hundreds of MB a second).
+ */
 export class MistralChatModel implements ChatModel {
   readonly id: string;
   readonly offline = false;
-  private readonly client: Mistral;
 
   constructor(private readonly options: ProviderOptions) {
     this.id = `mistral:${options.model}`;
-    this.client = new Mistral({ apiKey: options.apiKey, serverURL: options.baseUrl || undefined, retryConfig: { strategy: 'none' } });
+  }
+
+  private client(signal: AbortSignal | undefined): Mistral {
+    const httpClient = new HTTPClient({ fetcher: providerFetch(signal).fetch });
+    return new Mistral({ apiKey: this.options.apiKey, serverURL: this.options.baseUrl || undefined, retryConfig: { strategy: 'none' }, httpClient });
   }
 
   private body(request: ChatRequest) {
@@ -32,7 +41,7 @@ export class MistralChatModel implements ChatModel {
 
   async complete(request: ChatRequest): Promise<ChatResult> {
     try {
-      const response = await this.client.chat.complete(this.body(request), { signal: request.signal ?? null });
+      const response = await this.client(request.signal).chat.complete(this.body(request), { signal: request.signal ?? null });
       const text = requireText(this.id, contentText(response.choices[0]?.message?.content as MistralContent));
       return result(this.id, text, usageOrEstimate(request.messages, text, response.usage?.promptTokens, response.usage?.completionTokens));
     } catch (err) {
@@ -45,7 +54,7 @@ export class MistralChatModel implements ChatModel {
     let input: number | undefined;
     let output: number | undefined;
     try {
-      const stream = await this.client.chat.stream(this.body(request), { signal: request.signal ?? null });
+      const stream = await this.client(request.signal).chat.stream(this.body(request), { signal: request.signal ?? null });
       for await (const event of stream) {
         const delta = contentText(event.data.choices[0]?.delta?.content as MistralContent);
         if (delta) {

@@ -1,6 +1,6 @@
 import { Ollama } from 'ollama';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
-import { observingFetch, providerError, requireText, result, usageOrEstimate } from './provider-support.ts';
+import { providerFetch, providerError, requireText, result, usageOrEstimate } from './provider-support.ts';
 
 export interface OllamaOptions {
   host: string;
@@ -33,7 +33,7 @@ export class OllamaChatModel implements ChatModel {
   }
 
   async complete(request: ChatRequest): Promise<ChatResult> {
-    const observer = observingFetch(request.signal);
+    const observer = providerFetch(request.signal);
     try {
       const client = new Ollama({ host: this.options.host, fetch: observer.fetch });
       const response = await client.chat({ ...this.body(request), stream: false });
@@ -45,7 +45,7 @@ export class OllamaChatModel implements ChatModel {
   }
 
   async *stream(request: ChatRequest): AsyncIterable<ChatStreamEvent> {
-    const observer = observingFetch(request.signal);
+    const observer = providerFetch(request.signal);
     let text = '';
     let input: number | undefined;
     let output: number | undefined;

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
-import { providerError, requireText, result, usageOrEstimate, type ProviderOptions } from './provider-support.ts';
+import { providerError, providerFetch, requireText, result, usageOrEstimate, type ProviderOptions } from './provider-support.ts';
 
 const REASONING_MODEL = /^(?:o\d|gpt-5)/;
 const REASONING_HEADROOM = 2048;
@@ -13,8 +13,8 @@ export class OpenAIChatModel implements ChatModel {
 
   constructor(private readonly options: ProviderOptions) {
     this.id = `openai:${options.model}`;
-    // Retries belong to the fallback chain (it moves on to the next provider instead).
-    this.client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseUrl || undefined, maxRetries: 0 });
+    // Retries belong to the fallback chain (it moves on to the next provider instead); bodies are capped.
+    this.client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseUrl || undefined, maxRetries: 0, fetch: providerFetch().fetch });
   }
 
   private body(request: ChatRequest) {

@@ -1,5 +1,9 @@
-/** Why a provider call failed, in the terms the fallback chain decides on. */
-export type FailureKind = 'timeout' | 'rate_limited' | 'server' | 'connection' | 'rejected' | 'aborted';
+/**
+ * Why a provider call failed, in the terms the fallback chain decides on. `invalid`: the provider
+ * answered, but with something that is no answer (garbage, an HTML page, JSON of another shape, a
+ * body over the size cap).
+ */
+export type FailureKind = 'timeout' | 'rate_limited' | 'server' | 'connection' | 'rejected' | 'invalid' | 'aborted';
 
 export interface Failure {
   kind: FailureKind;
@@ -32,6 +36,9 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
   if (Number.isNaN(at)) return undefined;
   return Math.min(Math.max(0, at - now), MAX_RETRY_AFTER_MS);
 }
+
+/** What SDKs throw when a 200 body is not what they expect: a parse error, a missing field, a validation error. */
+const UNREADABLE = /SyntaxError|not valid JSON|Unexpected (?:token|end of)|JSON segment|Cannot read propert|is not a function|is not iterable|SDKValidationError|ZodError|Did not receive done|Response validation failed|Unexpected Status or Content-Type/i;
 
 interface ErrorShape {
   status?: unknown;
@@ -79,6 +86,9 @@ export function classifyFailure(err: unknown, retryAfterHint?: string | null): F
   const status = numericStatus(shape);
   const text = chainText(err);
   const message = (typeof shape.message === 'string' && shape.message ? shape.message : String(err)).slice(0, 300);
+  // The SDK's own words for these are parser internals ("Unexpected token '<'", "Cannot read properties of undefined").
+  if (/ResponseTooLargeError/.test(text)) return { kind: 'invalid', message: 'a response larger than 8 MiB' };
+  if ((status !== undefined && status >= 200 && status < 300) || UNREADABLE.test(text)) return { kind: 'invalid', ...(status !== undefined ? { status } : {}), message: 'a response that is not a model answer' };
   if (status !== undefined) {
     const retryAfterMs = parseRetryAfter(headerOf(shape.headers, 'retry-after') ?? retryAfterHint);
     if (status === 429) return { kind: 'rate_limited', status, retryAfterMs, message };

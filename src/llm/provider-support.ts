@@ -46,18 +46,56 @@ export function alternateTurns(turns: readonly ChatMessage[]): ChatMessage[] {
 }
 
 /**
- * A fetch that remembers the last error response's Retry-After, for SDKs whose errors drop the
- * headers (Gemini, Ollama), and that also honours `signal` (Ollama takes no per-call signal).
+ * Bytes one provider response may have. A real answer of llm.maxOutputTokens is a few hundred KB
+ * even as a stream of SSE events; a server that sends a huge or endless body (a broken proxy, a
+ * model that never stops) would otherwise be buffered by the SDK until the call's timeout: on a
+ * fast link that is GBs, and the process dies of memory before the timeout ends it.
  */
-export function observingFetch(signal?: AbortSignal): { fetch: typeof fetch; retryAfter: () => string | null } {
+export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+/** A provider response cut at MAX_RESPONSE_BYTES; the fallback chain moves on to the next provider. */
+export class ResponseTooLargeError extends Error {
+  constructor(maxBytes: number) {
+    super(`the response was larger than ${Math.round(maxBytes / 1024 / 1024)} MiB, more than a model answer can be`);
+    this.name = 'ResponseTooLargeError';
+  }
+}
+
+/**
+ * The fetch every provider SDK gets: the response body is cut at `maxBytes`; `signal` (the call's
+ * own, for SDKs without a per-call signal or that lose it) is applied to the request itself; and the
+ * last error response's Retry-After is remembered for SDKs whose errors drop the headers (Gemini,
+ * Ollama).
+ */
+export function providerFetch(signal?: AbortSignal, maxBytes = MAX_RESPONSE_BYTES): { fetch: typeof fetch; retryAfter: () => string | null } {
   let retryAfter: string | null = null;
   const wrapped: typeof fetch = async (input, init) => {
-    const signals = [init?.signal, signal].filter((s): s is AbortSignal => s !== undefined && s !== null);
+    const given = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+    const signals = [given, signal].filter((s): s is AbortSignal => s !== undefined && s !== null);
     const response = await fetch(input, { ...init, signal: signals.length ? AbortSignal.any(signals) : undefined });
     if (!response.ok) retryAfter = response.headers.get('retry-after');
-    return response;
+    return capBody(response, maxBytes);
   };
   return { fetch: wrapped, retryAfter: () => retryAfter };
+}
+
+/** The same response with a body that errors (and cancels the transfer) once it passes `maxBytes`. */
+function capBody(response: Response, maxBytes: number): Response {
+  if (!response.body) return response;
+  let total = 0;
+  const capped = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        total += chunk.byteLength;
+        if (total > maxBytes) controller.error(new ResponseTooLargeError(maxBytes));
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+  const out = new Response(capped, { status: response.status, statusText: response.statusText, headers: response.headers });
+  // SDKs name the URL in their errors; a constructed Response has none of its own.
+  Object.defineProperty(out, 'url', { value: response.url });
+  return out;
 }
 
 export function providerError(modelId: string, err: unknown, retryAfterHint?: string | null): ProviderError {

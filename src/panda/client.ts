@@ -54,12 +54,15 @@ const ScanResultSchema = z.object({
   tail: z.array(z.string()),
 });
 const LogOutcomeSchema = z.union([
-  z.object({ file: z.string(), status: z.literal('scanned'), result: ScanResultSchema }),
+  z.object({ file: z.string(), status: z.literal('scanned'), result: ScanResultSchema, cutAfterMs: z.number().optional() }),
   z.object({ file: z.string(), status: z.enum(['missing', 'empty', 'binary']), note: z.string() }),
 ]);
 
-/** What scanning one log file gave. */
-export type LogOutcome = { file: string; status: 'scanned'; result: ScanResult } | { file: string; status: 'missing' | 'empty' | 'binary'; note: string };
+/**
+ * What scanning one log file gave. `cutAfterMs`: the transfer took longer than
+ * monitor.logReadTimeoutMs and only the part that came by then was scanned (never cached).
+ */
+export type LogOutcome = { file: string; status: 'scanned'; result: ScanResult; cutAfterMs?: number } | { file: string; status: 'missing' | 'empty' | 'binary'; note: string };
 
 const TASK_JOB_FIELDS = 'pandaid,jobstatus,computingsite,attemptnr,maxattempt,piloterrorcode,piloterrordiag,exeerrorcode,exeerrordiag,taskbuffererrorcode,taskbuffererrordiag,ddmerrorcode,ddmerrordiag,transexitcode,modificationtime,endtime';
 
@@ -99,6 +102,7 @@ export class PandaClient {
       maxRetryAfterSeconds: monitor.maxRetryAfterSeconds,
       concurrency: monitor.concurrency,
       maxJsonBytes: monitor.maxJsonBytes,
+      logReadTimeoutMs: monitor.logReadTimeoutMs,
       backoffMs: options.backoffMs,
       logger: options.logger,
     });
@@ -222,19 +226,21 @@ export class PandaClient {
    * result is cached for logCacheTtlSeconds: only ask for logs of jobs in a final state.
    */
   async scanLogFile(pandaid: number, filename: string, options: ScanOptions, cacheKey: string): Promise<LogOutcome> {
-    return this.cached(`scan:${pandaid}:${filename}:${cacheKey}`, () => this.logTtl(pandaid), async (): Promise<LogOutcome> => {
+    // A scan of a transfer cut at the read deadline is incomplete: the next question tries again.
+    const complete = (outcome: LogOutcome) => !(outcome.status === 'scanned' && outcome.cutAfterMs !== undefined);
+    return this.cached(`scan:${pandaid}:${filename}:${cacheKey}`, (outcome) => (complete(outcome) ? this.logTtl(pandaid) : 0), async (): Promise<LogOutcome> => {
       const subject = this.jobSubject(pandaid);
       const opened = await this.http.openText(`/filebrowser/?pandaid=${pandaid}&json&filename=${encodeURIComponent(filename)}`, subject);
       if (!opened) return { file: filename, status: 'missing', note: `${filename} is not in the job's log tarball` };
       try {
         const result = await scanLog(opened.body, options);
         if (result.binary) return { file: filename, status: 'binary', note: `${filename} is not a text file (binary content), so I did not read it` };
-        if (result.bytes === 0) return { file: filename, status: 'empty', note: `${filename} is empty (0 bytes)` };
-        return { file: filename, status: 'scanned', result };
+        if (result.bytes === 0 && opened.cutAfterMs === undefined) return { file: filename, status: 'empty', note: `${filename} is empty (0 bytes)` };
+        return { file: filename, status: 'scanned', result, ...(opened.cutAfterMs !== undefined ? { cutAfterMs: opened.cutAfterMs } : {}) };
       } finally {
         await opened.close();
       }
-    }, { persistIf: () => this.finalJobs.has(pandaid), schema: LogOutcomeSchema });
+    }, { persistIf: (outcome) => this.finalJobs.has(pandaid) && complete(outcome), schema: LogOutcomeSchema });
   }
 
   private async cached<T>(key: string, ttl: (value: T) => number, load: () => Promise<T>, persist?: { persistIf: (value: T) => boolean; schema: z.ZodType<T> }): Promise<T> {

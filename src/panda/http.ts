@@ -6,6 +6,7 @@ import { AskPandaError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { redactSecrets } from '../util/redact.ts';
 import { recordMonitorRequest } from './monitor-health.ts';
+import { networkWords } from './network-words.ts';
 
 /** What a request is about, so a failure message can name it and the page to open instead. */
 export interface Subject {
@@ -23,10 +24,19 @@ export interface MonitorHttpOptions {
   maxRetryAfterSeconds: number;
   concurrency: number;
   maxJsonBytes: number;
+  /**
+   * How long one log file may take to arrive. A transfer still running then is cut and what came is
+   * scanned: a monitor (or proxy) that trickles a byte now and then must not hold the answer.
+   */
+  logReadTimeoutMs?: number;
   /** First retry delay; doubles per attempt (tests use a few ms). */
   backoffMs?: number;
   logger?: Logger;
 }
+
+/** Redirects followed per request (the file browser answers one 301 to the plain file). */
+const MAX_REDIRECTS = 3;
+const DEFAULT_LOG_READ_TIMEOUT_MS = 120_000;
 
 export interface MonitorStats {
   /** HTTP requests sent (each retry counts; a followed redirect is part of its request). */
@@ -40,6 +50,8 @@ export interface OpenedStream {
   status: number;
   size?: number;
   body: AsyncIterable<Uint8Array>;
+  /** Set once the body ended because logReadTimeoutMs passed (the body is then only the part that came). */
+  readonly cutAfterMs: number | undefined;
   close(): Promise<void>;
 }
 
@@ -133,7 +145,7 @@ export class MonitorHttp {
       try {
         this.stats.requests++;
         // node:http rather than fetch for bodies of GBs: it buffers less (about 30 MiB less peak RSS).
-        response = await getStream(this.url(pathAndQuery), this.headers('text/plain, */*'), signal);
+        response = await this.getStream(new URL(this.url(pathAndQuery)), this.headers('text/plain, */*'), signal, subject);
       } catch (err) {
         release();
         recordMonitorRequest(pathAndQuery, signal.aborted ? 'timeout' : 'error', signal.aborted ? 'timeout' : errText(err));
@@ -156,25 +168,36 @@ export class MonitorHttp {
       const length = Number(response.headers['content-length']);
       const stats = this.stats;
       const idleMs = this.options.timeoutMs;
+      const readMs = this.options.logReadTimeoutMs ?? DEFAULT_LOG_READ_TIMEOUT_MS;
+      let cutAfterMs: number | undefined;
       async function* chunks(): AsyncGenerator<Uint8Array> {
         // A stalled transfer fails after the idle timeout instead of hanging the answer; one timer,
-        // re-armed per chunk, so a multi-GB body does not cost a timer per chunk.
+        // re-armed per chunk, so a multi-GB body does not cost a timer per chunk. A transfer that
+        // keeps trickling is cut at the read deadline and ends there, as if the file ended.
         let idled = false;
+        const started = performance.now();
         const timer = setTimeout(() => {
           idled = true;
           response.destroy(new Error('idle'));
         }, idleMs);
+        const deadline = setTimeout(() => {
+          cutAfterMs = Math.round(performance.now() - started);
+          response.destroy();
+        }, readMs);
         try {
           for await (const chunk of response) {
             timer.refresh();
             stats.bytes += (chunk as Buffer).length;
             yield chunk as Buffer;
+            if (cutAfterMs !== undefined) return;
           }
         } catch (err) {
+          if (cutAfterMs !== undefined) return;
           if (idled) throw new AskPandaError('monitor_unavailable', `The monitor stopped sending the log of ${subject.label} (no data for ${seconds(idleMs)}). Open ${subject.page} and try the log from there.`);
           throw new AskPandaError('monitor_unavailable', `The transfer of the log of ${subject.label} broke off (${errText(err)}). Try again, or open ${subject.page}`);
         } finally {
           clearTimeout(timer);
+          clearTimeout(deadline);
           response.destroy();
         }
       }
@@ -182,6 +205,9 @@ export class MonitorHttp {
         status,
         size: Number.isFinite(length) && length >= 0 && response.headers['content-length'] !== undefined ? length : undefined,
         body: chunks(),
+        get cutAfterMs() {
+          return cutAfterMs;
+        },
         async close() {
           response.destroy();
           release();
@@ -193,7 +219,7 @@ export class MonitorHttp {
   private async send(pathAndQuery: string, accept: string, signal: AbortSignal, subject: Subject): Promise<Response> {
     const release = await this.slots.acquire();
     try {
-      const response = await this.fetchOnce(pathAndQuery, accept, signal);
+      const response = await this.fetchOnce(pathAndQuery, accept, signal, subject);
       if (response.status !== 404) this.checkStatus(fetchStatus(response), subject);
       return response;
     } finally {
@@ -201,11 +227,11 @@ export class MonitorHttp {
     }
   }
 
-  private async fetchOnce(pathAndQuery: string, accept: string, signal: AbortSignal): Promise<Response> {
+  private async fetchOnce(pathAndQuery: string, accept: string, signal: AbortSignal, subject: Subject): Promise<Response> {
     this.stats.requests++;
     this.logger.debug({ url: redactSecrets(this.url(pathAndQuery)) }, 'monitor request');
     try {
-      const response = await fetch(this.url(pathAndQuery), { headers: this.headers(accept), signal, redirect: 'follow' });
+      const response = await this.followWithinMonitor(this.url(pathAndQuery), accept, signal, subject);
       const status = response.status;
       recordMonitorRequest(pathAndQuery, status === 429 ? 'rate_limited' : status === 404 ? 'not_found' : status >= 400 ? 'error' : 'ok', `HTTP ${status}`);
       return response;
@@ -213,6 +239,64 @@ export class MonitorHttp {
       recordMonitorRequest(pathAndQuery, signal.aborted ? 'timeout' : 'error', signal.aborted ? 'timeout' : errText(err));
       throw err;
     }
+  }
+
+  /**
+   * fetch with redirects followed by hand: only to the monitor itself (its origin, or the same host
+   * moving to https), at most MAX_REDIRECTS. fetch's own `follow` goes anywhere, 20 times, so a
+   * redirect could make askpanda contact a host nobody configured, and a loop cost 60 requests.
+   */
+  private async followWithinMonitor(url: string, accept: string, signal: AbortSignal, subject: Subject): Promise<Response> {
+    let target = new URL(url);
+    for (let hop = 0; ; hop++) {
+      const response = await fetch(target, { headers: this.headers(accept), signal, redirect: 'manual' });
+      const location = response.status >= 300 && response.status < 400 ? response.headers.get('location') : null;
+      if (!location) return response;
+      await response.body?.cancel().catch(() => undefined);
+      target = this.nextHop(target, location, hop, subject);
+    }
+  }
+
+  /** Where a JSON redirect leads, if it may be followed: the monitor itself, at most MAX_REDIRECTS times. */
+  private nextHop(from: URL, location: string, hop: number, subject: Subject): URL {
+    const next = redirectTarget(from, location, subject);
+    if (!withinMonitor(next, new URL(this.options.baseUrl))) {
+      this.logger.warn({ subject: subject.label, host: next.host }, 'monitor redirect to another host refused');
+      throw new AskPandaError('monitor_unavailable', `The monitor redirected my request about ${subject.label} to another host (${next.host.slice(0, 100)}), and I only ask the configured monitor for data. Open ${subject.page}`);
+    }
+    if (hop + 1 > MAX_REDIRECTS) throw redirectLoop(subject);
+    return next;
+  }
+
+  /**
+   * GET with node:http(s), following the file browser's redirect to the plain file (at most
+   * MAX_REDIRECTS). The file may live on another host (an object store): the Authorization header
+   * only goes to the origin it was meant for.
+   */
+  private getStream(target: URL, headers: Record<string, string>, signal: AbortSignal, subject: Subject, hop = 0): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const get = target.protocol === 'https:' ? httpsGet : httpGet;
+      const request = get(target, { headers, signal }, (response) => {
+        const status = response.statusCode ?? 0;
+        const location = response.headers.location;
+        if (status >= 300 && status < 400 && location) {
+          response.resume();
+          let next: URL;
+          try {
+            next = redirectTarget(target, location, subject);
+          } catch (err) {
+            return reject(err);
+          }
+          if (hop + 1 > MAX_REDIRECTS) return reject(redirectLoop(subject));
+          const nextHeaders = { ...headers };
+          if (next.origin !== target.origin) delete nextHeaders.authorization;
+          this.getStream(next, nextHeaders, signal, subject, hop + 1).then(resolve, reject);
+          return;
+        }
+        resolve(response);
+      });
+      request.on('error', reject);
+    });
   }
 
   private checkStatus(response: StatusView, subject: Subject): void {
@@ -317,30 +401,22 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/**
- * GET with node:http(s), following up to three redirects (the file browser answers 301 to the
- * plain file). The Authorization header only goes to the origin it was meant for.
- */
-function getStream(url: string, headers: Record<string, string>, signal: AbortSignal, redirects = 3): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const get = target.protocol === 'https:' ? httpsGet : httpGet;
-    const request = get(target, { headers, signal }, (response) => {
-      const status = response.statusCode ?? 0;
-      const location = response.headers.location;
-      if (status >= 300 && status < 400 && location) {
-        response.resume();
-        if (redirects <= 0) return reject(new Error('too many redirects'));
-        const next = new URL(location, target);
-        const nextHeaders = { ...headers };
-        if (next.origin !== target.origin) delete nextHeaders.authorization;
-        getStream(next.toString(), nextHeaders, signal, redirects - 1).then(resolve, reject);
-        return;
-      }
-      resolve(response);
-    });
-    request.on('error', reject);
-  });
+function redirectTarget(from: URL, location: string, subject: Subject): URL {
+  try {
+    return new URL(location, from);
+  } catch {
+    throw new AskPandaError('monitor_unavailable', `The monitor answered my request about ${subject.label} with a redirect I cannot read. Open ${subject.page}`);
+  }
+}
+
+function redirectLoop(subject: Subject): AskPandaError {
+  return new AskPandaError('monitor_unavailable', `The monitor redirected my request about ${subject.label} more than ${MAX_REDIRECTS} times (a redirect loop), so I stopped. Try again later, or open ${subject.page}`);
+}
+
+/** The monitor itself: its own origin, or its host moving from http to https (a common 301). */
+function withinMonitor(url: URL, monitor: URL): boolean {
+  if (url.origin === monitor.origin) return true;
+  return url.hostname === monitor.hostname && monitor.protocol === 'http:' && url.protocol === 'https:' && (url.port === '' || url.port === '443');
 }
 
 function seconds(ms: number): string {
@@ -371,7 +447,8 @@ function isNetworkError(err: unknown): boolean {
 function errText(err: unknown): string {
   if (err instanceof Error) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return cause?.code ?? cause?.message ?? err.message;
+    const code = cause?.code ?? (err as { code?: string }).code;
+    return code ? networkWords(code) : (cause?.message ?? err.message);
   }
   return String(err);
 }

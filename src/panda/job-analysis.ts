@@ -185,6 +185,7 @@ export async function analyzeJob(client: PandaClient, config: Pick<Config, 'logs
       continue;
     }
     const result = outcome.result;
+    if (outcome.cutAfterMs !== undefined) analysis.notes.push(`${file} came in too slowly: I stopped reading it after ${Math.round(outcome.cutAfterMs / 1000)} s and scanned the ${formatBytes(result.bytes)} that had arrived.`);
     if (result.truncated) analysis.notes.push(`${file} is larger than the ${formatBytes(config.monitor.maxLogBytes)} I read; only its beginning was scanned.`);
     for (const m of [...result.matches].sort((a, b) => b.weight - a.weight || b.line - a.line).slice(0, 5)) {
       analysis.topMatches.push({ source: file, match: { ...m, text: redactSecrets(m.text) } });

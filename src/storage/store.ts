@@ -24,7 +24,7 @@ export function storeUri(config: Pick<Config, 'store' | 'dataDir'>): string {
   return config.store || `sqlite:${path.join(config.dataDir, 'askpanda.sqlite')}`;
 }
 
-/** How long a SQLite statement may wait for another process's lock when nothing else is configured. */
+/** How long a store call may wait (SQLite: for another process's lock; Redis: for its reply) when nothing else is configured. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 
 /**
@@ -38,7 +38,7 @@ export async function openStore(config: Pick<Config, 'store' | 'dataDir'> & { st
     return openSqliteStore(uri.slice('sqlite:'.length), { busyTimeoutMs: config.storeBusyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
   }
   const { openRedisStore } = await import('./redis-store.ts');
-  return openRedisStore(uri);
+  return openRedisStore(uri, { commandTimeoutMs: config.storeBusyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
 }
 
 /** The store's location for logs and banners, without credentials. */

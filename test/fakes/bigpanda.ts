@@ -23,6 +23,22 @@ export const FAULT = {
   secrets: 6800000509,
   listing400: 6800000510,
   stalledLog: 6800000511,
+  /** The connection is closed as soon as the /job request arrives (a reset). */
+  resetJob: 6800000512,
+  /** /job answers 200 application/json with bytes that are no JSON at all. */
+  garbageJob: 6800000513,
+  /** /job answers valid JSON of the wrong shape. */
+  wrongShapeJob: 6800000514,
+  /** /job answers a chunked JSON body of `hugeJsonBytes` (no Content-Length). */
+  hugeJson: 6800000515,
+  /** /job redirects to itself, forever. */
+  redirectLoopJob: 6800000516,
+  /** /job redirects to `foreignUrl` (another host). */
+  foreignRedirectJob: 6800000517,
+  /** pilotlog.txt sends a few lines, then one line every `trickleEveryMs`, never ending. */
+  trickleLog: 6800000518,
+  /** The file browser's redirect for pilotlog.txt leads back to itself. */
+  redirectLoopLog: 6800000519,
   retryAfterShort: 6800000429,
   retryAfterLong: 6800004290,
   traceback1305: 6800001305,
@@ -82,6 +98,12 @@ export interface FakeOptions {
   latencyMs?: number;
   /** More tasks to serve (e.g. watchedTask(...) for digests). */
   tasks?: Iterable<MonitorTask>;
+  /** Size of the JSON body of FAULT.hugeJson (default 8 MiB). */
+  hugeJsonBytes?: number;
+  /** Pause between the lines of FAULT.trickleLog (default 100 ms). */
+  trickleEveryMs?: number;
+  /** Base URL of "another host" the redirect faults send the client to (a trap server in tests). */
+  foreignUrl?: string;
 }
 
 /** Error codes of generated failures, with the companions the monitor records next to them. */
@@ -275,6 +297,7 @@ export function fakeMonitorData(options: FakeOptions = {}): MonitorData {
   add(FAULT.secrets, failedJob(FAULT.secrets, stageIn, { 'pilotlog.txt': secretsLog(FAULT.secrets) }));
   add(FAULT.listing400, failedJob(FAULT.listing400, stageIn, {}));
   add(FAULT.stalledLog, failedJob(FAULT.stalledLog, stageIn, { 'pilotlog.txt': { size: 10_000_000, content: stalled } }));
+  for (const id of [FAULT.trickleLog, FAULT.redirectLoopLog]) add(id, failedJob(id, stageIn, { 'pilotlog.txt': { size: 10_000_000, content: () => ['served by the fault handler\n'] } }));
   add(FAULT.retryAfterShort, failedJob(FAULT.retryAfterShort, stageIn, { 'pilotlog.txt': secretsLog(FAULT.retryAfterShort) }));
   add(FAULT.retryAfterLong, failedJob(FAULT.retryAfterLong, stageIn));
   add(FAULT.traceback1305, failedJob(FAULT.traceback1305, { piloterrorcode: 1305, piloterrordiag: 'Failed to execute payload:', exeerrorcode: 65, exeerrordiag: 'Non-zero return code from Athena (65)', transexitcode: '65' }, { 'pilotlog.txt': pilotLog(FAULT.traceback1305, [line('ERROR', 'pilot.control.payload', 'run_realtimelog', 'pilot error 1305 set: Failed to execute payload')]), 'payload.stdout': textLog(tracebackStdout()), 'payload.stderr': textLog('') }));
@@ -315,6 +338,7 @@ export async function startFakeBigPanda(options: FakeOptions = {}): Promise<Fake
   let down = false;
   let inFlight = 0;
   let inFlightMax = 0;
+  const foreignUrl = (options.foreignUrl ?? 'http://127.0.0.1:9').replace(/\/+$/, '');
   const running = await startMonitorServer(data, async (req, res, url) => {
     inFlight++;
     inFlightMax = Math.max(inFlightMax, inFlight);
@@ -339,6 +363,51 @@ export async function startFakeBigPanda(options: FakeOptions = {}): Promise<Fake
     }
     if (pandaid === FAULT.hang) {
       hold.push(res); // never answered: the client's timeout has to end it
+      return true;
+    }
+    if (url.pathname === '/job') {
+      switch (pandaid) {
+        case FAULT.resetJob:
+          req.socket.destroy();
+          return true;
+        case FAULT.garbageJob:
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 7919 + 13) % 256)));
+          return true;
+        case FAULT.wrongShapeJob:
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ job: 'not an object', files: 3, dsfiles: { nested: [null] } }));
+          return true;
+        case FAULT.hugeJson: {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.write(`{"job": {"pandaid": ${FAULT.hugeJson}, "jobstatus": "failed", "piloterrordiag": "`);
+          const block = 'x'.repeat(64 * 1024);
+          for (let sent = 0; sent < (options.hugeJsonBytes ?? 8 * 1024 * 1024) && !res.destroyed; sent += block.length) res.write(block);
+          res.end('"}, "files": []}');
+          return true;
+        }
+        case FAULT.redirectLoopJob:
+          res.writeHead(302, { location: `/job?pandaid=${pandaid}&json` });
+          res.end();
+          return true;
+        case FAULT.foreignRedirectJob:
+          res.writeHead(302, { location: `${foreignUrl}/job?pandaid=${pandaid}&json` });
+          res.end();
+          return true;
+      }
+    }
+    if (url.pathname.startsWith('/filebrowser') && url.searchParams.has('filename') && pandaid === FAULT.redirectLoopLog) {
+      res.writeHead(302, { location: `/filebrowser/?pandaid=${pandaid}&json&filename=${encodeURIComponent(url.searchParams.get('filename') ?? '')}` });
+      res.end();
+      return true;
+    }
+    if (url.pathname.startsWith(`/media/filebrowser/${FAULT.trickleLog}/`)) {
+      // Written line by line (the shared log writer batches 256 KiB): a transfer that never finishes.
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': 10_000_000 });
+      res.write([...noiseLines(200, new Date('2025-09-08T05:50:33Z'), 11)].join(''));
+      let n = 0;
+      const timer = setInterval(() => res.write(`2025-09-08 06:00:00,000 | INFO     | job_monitor         | pilot.util.monitoring    | still_alive          | trickle line ${++n}\n`), options.trickleEveryMs ?? 100);
+      res.once('close', () => clearInterval(timer));
       return true;
     }
     if (url.pathname === '/job' && pandaid === FAULT.malformed) {

@@ -180,6 +180,13 @@ export class FakeSlack extends EventEmitter {
     return acked;
   }
 
+  /** Sends a frame as it is (malformed envelopes, binary, huge frames) on the first open socket. */
+  sendRaw(frame: string | Buffer, options: { binary?: boolean; socketIndex?: number } = {}): void {
+    const socket = [...this.sockets][options.socketIndex ?? 0];
+    if (!socket) throw new Error('no Socket Mode connection to send on');
+    socket.send(frame, { binary: options.binary ?? false });
+  }
+
   /** Slack's "please reconnect" message (sent before it recycles a connection). */
   async sendDisconnect(reason = 'refresh_requested'): Promise<void> {
     for (const ws of this.sockets) ws.send(JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'applink-fake-1' } }));

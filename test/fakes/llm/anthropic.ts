@@ -7,8 +7,12 @@ function modelOf(request: RecordedRequest): string {
   return String((request.body as { model?: unknown } | undefined)?.model ?? 'unknown');
 }
 
+function frame(name: string, data: unknown): string {
+  return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
 function event(response: ServerResponse, name: string, data: unknown): void {
-  response.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+  response.write(frame(name, data));
 }
 
 /** The Messages API: POST /v1/messages, JSON or named SSE events (message_start … message_stop). */
@@ -44,7 +48,11 @@ class MessagesProtocol implements Protocol {
     });
     event(response, 'content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
     event(response, 'ping', { type: 'ping' });
-    for (const part of parts) event(response, 'content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: part } });
+    for (const part of parts) response.write(this.streamDelta(part));
+  }
+
+  streamDelta(piece: string): string {
+    return frame('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: piece } });
   }
 
   sendStream(response: ServerResponse, parts: string[], reply: TextReply, request: RecordedRequest): void {

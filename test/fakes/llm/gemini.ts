@@ -32,7 +32,11 @@ class GenerateContentProtocol implements Protocol {
 
   startStream(res: ServerResponse, parts: string[]): void {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    for (const part of parts) res.write(`data: ${JSON.stringify(response(part))}\r\n\r\n`);
+    for (const part of parts) res.write(this.streamDelta(part));
+  }
+
+  streamDelta(piece: string): string {
+    return `data: ${JSON.stringify(response(piece))}\r\n\r\n`;
   }
 
   sendStream(res: ServerResponse, parts: string[], reply: TextReply): void {

@@ -6,7 +6,7 @@ import { ollamaFake } from './ollama.ts';
 import { openaiFake } from './openai.ts';
 import type { LlmFake } from './server.ts';
 
-export { LlmFake, text, status, slow, hang, type Reply, type RecordedRequest } from './server.ts';
+export { LlmFake, text, status, slow, hang, raw, reset, flood, endless, type Reply, type RecordedRequest } from './server.ts';
 
 export const FAKES: Record<ProviderName, () => LlmFake> = {
   openai: openaiFake,

@@ -45,7 +45,11 @@ class OllamaChatProtocol implements Protocol {
 
   startStream(res: ServerResponse, parts: string[], request: RecordedRequest): void {
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-    for (const piece of parts) res.write(`${JSON.stringify(part(request, piece, false))}\n`);
+    for (const piece of parts) res.write(this.streamDelta(piece, request));
+  }
+
+  streamDelta(piece: string, request: RecordedRequest): string {
+    return `${JSON.stringify(part(request, piece, false))}\n`;
   }
 
   sendStream(res: ServerResponse, parts: string[], reply: TextReply, request: RecordedRequest): void {

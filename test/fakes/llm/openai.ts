@@ -58,7 +58,11 @@ export class ChatCompletionsProtocol implements Protocol {
   startStream(response: ServerResponse, parts: string[], request: RecordedRequest): void {
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     response.write(`data: ${JSON.stringify(this.chunk(request, { role: 'assistant', content: '' }, null))}\n\n`);
-    for (const part of parts) response.write(`data: ${JSON.stringify(this.chunk(request, { content: part }, null))}\n\n`);
+    for (const part of parts) response.write(this.streamDelta(part, request));
+  }
+
+  streamDelta(piece: string, request: RecordedRequest): string {
+    return `data: ${JSON.stringify(this.chunk(request, { content: piece }, null))}\n\n`;
   }
 
   sendStream(response: ServerResponse, parts: string[], reply: TextReply, request: RecordedRequest): void {

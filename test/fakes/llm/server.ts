@@ -19,12 +19,24 @@ export type Reply =
   /** Accepts the request and never answers (timeouts). */
   | { kind: 'hang' }
   /** Streams the first half of the text, then cuts the connection. */
-  | { kind: 'cut'; text: string };
+  | { kind: 'cut'; text: string }
+  /** Any status, headers and body: garbage, an HTML error page, JSON of the wrong shape. */
+  | { kind: 'raw'; status: number; headers?: Record<string, string>; body: string }
+  /** Closes the connection as soon as the request has arrived (a reset, no response at all). */
+  | { kind: 'reset' }
+  /** A 200 whose body never ends: `chunk` written again and again as fast as the socket takes it. */
+  | { kind: 'flood'; contentType: string; head: string; chunk: string }
+  /** A stream that never finishes: `delta` as a text delta every `everyMs` ms until the client goes away. */
+  | { kind: 'endless'; delta: string; everyMs: number };
 
 export const text = (value: string, usage: { inputTokens?: number; outputTokens?: number } = {}): Reply => ({ kind: 'text', text: value, ...usage });
 export const slow = (ms: number, reply: Reply): Reply => ({ kind: 'slow', ms, reply });
 export const hang = (): Reply => ({ kind: 'hang' });
 export const status = (code: number, headers?: Record<string, string>): Reply => ({ kind: 'status', status: code, headers });
+export const raw = (code: number, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }): Reply => ({ kind: 'raw', status: code, headers, body });
+export const reset = (): Reply => ({ kind: 'reset' });
+export const flood = (head: string, chunk: string, contentType = 'application/json'): Reply => ({ kind: 'flood', contentType, head, chunk });
+export const endless = (delta = 'more text ', everyMs = 5): Reply => ({ kind: 'endless', delta, everyMs });
 
 /** How one provider's wire protocol frames replies. */
 export interface Protocol {
@@ -37,6 +49,8 @@ export interface Protocol {
   sendStream(response: ServerResponse, pieces: string[], reply: Extract<Reply, { kind: 'text' }>, request: RecordedRequest): void;
   /** Starts a stream and writes `pieces` without finishing it. */
   startStream(response: ServerResponse, pieces: string[], request: RecordedRequest): void;
+  /** One more text delta of a started stream, framed as the protocol frames it. */
+  streamDelta(piece: string, request: RecordedRequest): string;
   errorBody(status: number, message: string): unknown;
 }
 
@@ -59,6 +73,9 @@ export function sendJson(response: ServerResponse, statusCode: number, body: unk
  */
 export class LlmFake {
   readonly requests: RecordedRequest[] = [];
+  /** Bytes written by `flood` and `endless` replies, and how many of their connections the client has closed. */
+  floodBytes = 0;
+  abandoned = 0;
   /** Requests being answered right now, and the most ever at once. */
   active = 0;
   maxActive = 0;
@@ -142,6 +159,46 @@ export class LlmFake {
       case 'text':
         if (this.protocol.isStream(recorded)) this.protocol.sendStream(res, pieces(reply.text), reply, recorded);
         else this.protocol.sendText(res, reply, recorded);
+        return;
+      case 'raw':
+        res.writeHead(reply.status, reply.headers ?? {});
+        res.end(reply.body);
+        return;
+      case 'reset':
+        res.socket?.destroy();
+        return;
+      case 'flood': {
+        res.writeHead(200, { 'content-type': reply.contentType });
+        res.write(reply.head);
+        const chunk = Buffer.from(reply.chunk.repeat(Math.max(1, Math.floor(65_536 / Math.max(1, reply.chunk.length)))));
+        // As fast as the client reads: a body that never ends must be cut by the client's own cap.
+        const pump = () => {
+          while (!res.destroyed) {
+            this.floodBytes += chunk.length;
+            if (!res.write(chunk)) {
+              res.once('drain', pump);
+              return;
+            }
+          }
+        };
+        res.on('close', () => this.abandoned++);
+        pump();
+        return;
+      }
+      case 'endless': {
+        this.protocol.startStream(res, [reply.delta], recorded);
+        const timer = setInterval(() => {
+          if (res.destroyed) return;
+          const frame = this.protocol.streamDelta(reply.delta, recorded);
+          this.floodBytes += frame.length;
+          res.write(frame);
+        }, reply.everyMs);
+        res.on('close', () => {
+          clearInterval(timer);
+          this.abandoned++;
+        });
+        return;
+      }
     }
   }
 }
