@@ -87,8 +87,9 @@ export function classifyFailure(err: unknown, retryAfterHint?: string | null): F
   const text = chainText(err);
   const message = (typeof shape.message === 'string' && shape.message ? shape.message : String(err)).slice(0, 300);
   // The SDK's own words for these are parser internals ("Unexpected token '<'", "Cannot read properties of undefined").
-  if (/ResponseTooLargeError/.test(text)) return { kind: 'invalid', message: 'a response larger than 8 MiB' };
-  if ((status !== undefined && status >= 200 && status < 300) || UNREADABLE.test(text)) return { kind: 'invalid', ...(status !== undefined ? { status } : {}), message: 'a response that is not a model answer' };
+  if (/ResponseTooLargeError/.test(text)) return { kind: 'invalid', message: 'a response larger than 8 MiB' }; // MAX_RESPONSE_BYTES
+  const unreadable: Failure = { kind: 'invalid', ...(status !== undefined ? { status } : {}), message: 'a response that is not a model answer' };
+  if (status !== undefined && status >= 200 && status < 300) return unreadable;
   if (status !== undefined) {
     const retryAfterMs = parseRetryAfter(headerOf(shape.headers, 'retry-after') ?? retryAfterHint);
     if (status === 429) return { kind: 'rate_limited', status, retryAfterMs, message };
@@ -96,6 +97,7 @@ export function classifyFailure(err: unknown, retryAfterHint?: string | null): F
     if (status >= 500) return { kind: 'server', status, retryAfterMs, message };
     return { kind: 'rejected', status, message };
   }
+  if (UNREADABLE.test(text)) return unreadable;
   if (/timeout|timed out|TimeoutError|ETIMEDOUT/i.test(text)) return { kind: 'timeout', message };
   if (/AbortError|aborted/i.test(text)) return { kind: 'aborted', message };
   if (/ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EPIPE|UND_ERR|socket|fetch failed|connection|network/i.test(text)) {

@@ -46,7 +46,7 @@ function askAndKill(args: string[], r: Random, onAnswer: boolean): Promise<{ com
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   if (onAnswer) child.stdout.once('data', kill);
   // Most die young (opening the store, answering, writing); some live long enough to finish.
-  else setTimeout(kill, r.chance(0.7) ? r.int(200, 2_500) : r.int(2_500, 8_000));
+  else setTimeout(kill, r.chance(0.7) ? r.int(200, 2_500) : r.int(2_500, 5_000));
   child.stderr.resume();
   // Completed: it exited by itself, having printed an answer that is no refusal.
   return new Promise((resolve) => child.once('exit', (code) => resolve({ completed: code === 0 && succeeded(stdout) })));
@@ -109,9 +109,14 @@ describe('kill -9 during writes, then restart', () => {
     console.log(`kill9: ${ROUNDS} rounds; ${completedThreads.size} threads and ${subscribed.size} subscriptions completed and intact`);
     const store = await openStore({ store: '', dataDir });
     try {
-      // Every completed turn of the kept thread: the first question and each follow-up, both sides.
-      const kept = (await store.ns('history').get('cli:cli:kept-job')) as unknown[] | undefined;
-      expect(kept).toHaveLength(2 * (1 + followUps));
+      // The kept thread holds its newest completed turns, both sides of each (history.maxTurns and
+      // maxChars keep at most 12 turns, and always the last four here): the last one is the last follow-up.
+      const kept = ((await store.ns('history').get('cli:cli:kept-job')) ?? []) as Array<{ role: string; text: string; pandaid?: number }>;
+      expect(kept.length).toBeGreaterThanOrEqual(Math.min(2 * (1 + followUps), 4));
+      expect(kept.length % 2).toBe(0);
+      expect(kept.map((t) => t.role)).toEqual(kept.map((_, i) => (i % 2 === 0 ? 'user' : 'assistant')));
+      expect(kept.at(-2)!.text).toBe(followUps > 0 ? 'how can I fix it?' : 'why did job 6802258254 fail?');
+      expect(kept.every((t) => t.pandaid === undefined || t.pandaid === 6802258254)).toBe(true);
       for (const thread of completedThreads) {
         const turns = (await store.ns('history').get(`cli:cli:${thread}`)) as Array<{ role: string; text: string }> | undefined;
         expect(turns?.length, thread).toBeGreaterThanOrEqual(2);
