@@ -38,9 +38,16 @@ describe('askpanda digest', { timeout: 120_000 }, () => {
 
   it('run: a subscription made with `ask` is posted once per due window; a second run at the same instant posts nothing', async () => {
     const env = cliEnv({ ASKPANDA_DEMO: '1' });
+    // One minute past the next 00/06/12/18 UTC slot, so exactly one window is due whatever the time of
+    // day (a fixed "now + 7 h" spans two slots in the last hour of each six: a catch-up digest). Close
+    // to a slot, the subscription waits until it has passed, so the slot is surely after it.
+    const sixHours = 6 * 3_600_000;
+    const untilSlot = sixHours - (Date.now() % sixHours);
+    if (untilSlot < 20_000) await new Promise((resolve) => setTimeout(resolve, untilSlot + 1_000));
+    const nextSlot = (Math.floor(Date.now() / sixHours) + 1) * sixHours;
     const subscribed = await runCli(['ask', '--json', 'subscribe task 46374283 every 6h'], { env });
     expect(JSON.parse(subscribed.stdout)).toMatchObject({ agent: 'command', facts: { jeditaskid: 46374283, schedule: 'every 6h' } });
-    const at = new Date(Date.now() + 7 * 3_600_000).toISOString();
+    const at = new Date(nextSlot + 60_000).toISOString();
     const first = await runCli(['digest', 'run', '--at', at], { env });
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^No new failures in \[task 46374283\]/);
@@ -51,7 +58,7 @@ describe('askpanda digest', { timeout: 120_000 }, () => {
     await runCli(['ask', 'unsubscribe all'], { env });
     const after = await runCli(['digest', 'run', '--at', new Date(Date.now() + 30 * 3_600_000).toISOString()], { env });
     expect(after.stdout).toBe('');
-  });
+  }, 90_000);
 
   it('run: subscriptions on a platform that cannot post yet stay due, with one sentence and exit code 1', async () => {
     const env = cliEnv({ ASKPANDA_DEMO: '1', SLACK_BOT_TOKEN: 'xoxb-test-not-real' });
