@@ -14,6 +14,14 @@ export default tseslint.config(
     },
   },
   {
+    // Adapters only translate a platform to the conversation core (Hubot's robot/adapter split):
+    // what answers a question is the core's business, never an adapter's.
+    files: ['src/adapters/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/agents/*', '**/panda/*', '**/llm/*', '**/rag/*', '**/digest/*', '**/storage/*', '**/bot/selection*'], message: 'adapters talk to the conversation core (src/bot/conversation.ts, src/bot/surface.ts) or the Bot, never to what answers' }] }],
+    },
+  },
+  {
     // The web chat's script runs in the browser.
     files: ['src/server/web/**/*.js'],
     languageOptions: { sourceType: 'module', globals: { document: 'readonly', window: 'readonly', sessionStorage: 'readonly', crypto: 'readonly', location: 'readonly', fetch: 'readonly', TextDecoder: 'readonly', URL: 'readonly', Uint8Array: 'readonly' } },
