@@ -113,8 +113,15 @@ try {
   // Distractors: words drawn at random from the corpus's own word stream, so term frequencies are
   // realistic (common words stay common) but no distractor repeats a real answer.
   const words = real.flatMap((c) => c.text.split(/\s+/).filter(Boolean));
+  // mulberry32 in 32-bit integer arithmetic: the earlier LCG multiplied in floating point past 2^53,
+  // lost its low bits and cycled after about 10,000 draws, so distractors repeated each other.
   let seed = 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
   const big = new Catalog(path.join(work, 'big', 'catalog.json'), chunking);
   for (const c of real) big.chunks.set(c.id, c);
   for (let i = 0; big.chunks.size < 20_000; i++) {
