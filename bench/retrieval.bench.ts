@@ -114,7 +114,7 @@ try {
   // realistic (common words stay common) but no distractor repeats a real answer.
   const words = real.flatMap((c) => c.text.split(/\s+/).filter(Boolean));
   // mulberry32 in 32-bit integer arithmetic: the earlier LCG multiplied in floating point past 2^53,
-  // lost its low bits and cycled after about 10,000 draws, so distractors repeated each other.
+  // lost its low bits and drew only about 16,000 distinct values, so distractors repeated each other.
   let seed = 42;
   const random = () => {
     seed = (seed + 0x6d2b79f5) | 0;

@@ -83,7 +83,7 @@ class SqliteConnection {
         lastLook = now;
         const waited = now - started;
         if (lockedFor >= this.busyTimeoutMs || waited >= this.busyTimeoutMs * CONTENTION_CAP_FACTOR) throw new StoreLockedError(this.where, code, waited);
-        const delay = Math.max(0, Math.min(backoff * (0.5 + Math.random()), this.busyTimeoutMs - lockedFor));
+        const delay = Math.min(backoff * (0.5 + Math.random()), this.busyTimeoutMs - lockedFor);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
         expectedGap = delay;
         await new Promise((resolve) => setTimeout(resolve, delay));

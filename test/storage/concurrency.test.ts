@@ -38,6 +38,17 @@ async function holdLock(file: string, holdMs: number, commitEveryMs?: number): P
 
 const freshDir = (label: string) => mkdtempSync(path.join(tmpdir(), `askpanda-${label}-`));
 
+/** A store on a fresh data dir whose file another process holds locked (see lock-holder.ts). */
+async function storeBehindLock(label: string, lock: { holdMs: number; commitEveryMs?: number }, storeBusyTimeoutMs?: number) {
+  const dir = freshDir(label);
+  const file = path.join(dir, 'askpanda.sqlite');
+  const store = await openStore({ dataDir: dir, store: '', ...(storeBusyTimeoutMs === undefined ? {} : { storeBusyTimeoutMs }) });
+  const holder = await holdLock(file, lock.holdMs, lock.commitEveryMs);
+  return { store, file, released: holder.released };
+}
+
+const HISTORY = [{ role: 'user', text: 'why did job 6802258254 fail?', at: 1 }];
+
 describe('SQLite store under concurrency', () => {
   it('16 processes opening one fresh data dir at once, 20 times: no error, every write readable, each claim won once', async () => {
     const WORKERS = 16;
@@ -70,53 +81,61 @@ describe('SQLite store under concurrency', () => {
   }, 150_000);
 
   it('waits for another process holding the write lock for 2 s, then writes', async () => {
-    const dir = freshDir('wait');
-    const store = await openStore({ dataDir: dir, store: '' });
-    const lock = await holdLock(path.join(dir, 'askpanda.sqlite'), 2_000);
+    const { store, released } = await storeBehindLock('wait', { holdMs: 2_000 });
     const started = Date.now();
-    await store.ns('history').set('waited', [{ role: 'user', text: 'why did job 6802258254 fail?', at: 1 }]);
+    await store.ns('history').set('waited', HISTORY);
     const waited = Date.now() - started;
-    expect(await lock.released).toBe('released');
+    expect(await released).toBe('released');
     expect(waited).toBeGreaterThan(1_000);
-    expect(await store.ns('history').get('waited')).toEqual([{ role: 'user', text: 'why did job 6802258254 fail?', at: 1 }]);
+    expect(await store.ns('history').get('waited')).toEqual(HISTORY);
     expect(await store.claimOnce('after-wait', 1000)).toBe(true);
     await store.close();
   }, 20_000);
 
   it('keeps waiting past the budget while the process holding the lock keeps committing (contention, not a stuck lock)', async () => {
-    const dir = freshDir('churn');
-    const store = await openStore({ dataDir: dir, store: '', storeBusyTimeoutMs: 400 });
     // The lock is free only for the instant between a COMMIT and the next BEGIN, for 2 s: five budgets.
-    const lock = await holdLock(path.join(dir, 'askpanda.sqlite'), 2_000, 150);
-    await store.ns('history').set('patient', [{ role: 'user', text: 'how are jobs retried?', at: 1 }]);
-    expect(await store.ns('history').get('patient')).toEqual([{ role: 'user', text: 'how are jobs retried?', at: 1 }]);
-    await lock.released;
+    const { store, released } = await storeBehindLock('churn', { holdMs: 2_000, commitEveryMs: 150 }, 400);
+    await store.ns('history').set('patient', HISTORY);
+    expect(await store.ns('history').get('patient')).toEqual(HISTORY);
+    await released;
+    await store.close();
+  }, 20_000);
+
+  it('does not count the time its own event loop was blocked against the lock', async () => {
+    // Held 1.6 s with no commit, budget 1 s; this process is stalled for 1.3 s of it (a loaded
+    // machine). Counting wall-clock time, the first retry after the stall would give up; counting
+    // what it watched, about 0.4 s have passed when the lock is released.
+    const { store, released } = await storeBehindLock('starved', { holdMs: 1_600 }, 1_000);
+    const write = store.ns('history').set('starved', HISTORY);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const stallUntil = Date.now() + 1_300;
+    while (Date.now() < stallUntil) {
+      // Busy: no timer of this process runs meanwhile.
+    }
+    await write;
+    expect(await store.ns('history').get('starved')).toEqual(HISTORY);
+    await released;
     await store.close();
   }, 20_000);
 
   it('gives up even on endless contention, after six budgets in all', async () => {
-    const dir = freshDir('endless');
-    const store = await openStore({ dataDir: dir, store: '', storeBusyTimeoutMs: 150 });
-    const lock = await holdLock(path.join(dir, 'askpanda.sqlite'), 4_000, 50);
+    const { store, released } = await storeBehindLock('endless', { holdMs: 4_000, commitEveryMs: 50 }, 150);
     const started = Date.now();
     await expect(store.claimOnce('never-free', 1000)).rejects.toBeInstanceOf(StoreLockedError);
     const waited = Date.now() - started;
     expect(waited).toBeGreaterThanOrEqual(6 * 150);
     expect(waited).toBeLessThan(3_000);
-    await lock.released;
+    await released;
     await store.close();
   }, 20_000);
 
   it('gives up after the retry budget with a clear error that reaches the caller', async () => {
-    const dir = freshDir('locked');
-    const file = path.join(dir, 'askpanda.sqlite');
-    const store = await openStore({ dataDir: dir, store: '', storeBusyTimeoutMs: 400 });
-    const lock = await holdLock(file, 3_000);
-    const write = store.ns('history').set('never', [{ role: 'user', text: 'x', at: 1 }]);
+    const { store, file, released } = await storeBehindLock('locked', { holdMs: 3_000 }, 400);
+    const write = store.ns('history').set('never', HISTORY);
     await expect(write).rejects.toBeInstanceOf(StoreLockedError);
     await expect(write).rejects.toThrow(`the state store ${file} is locked by another process (SQLITE_BUSY`);
     await expect(store.claimOnce('locked-claim', 1000)).rejects.toBeInstanceOf(StoreLockedError);
-    await lock.released;
+    await released;
     expect(await store.claimOnce('locked-claim', 1000)).toBe(true);
     await store.close();
   }, 20_000);
