@@ -6,7 +6,30 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', Buffer: 'readonly', fetch: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', TextDecoder: 'readonly', TextEncoder: 'readonly', performance: 'readonly', structuredClone: 'readonly', Response: 'readonly', Request: 'readonly', Headers: 'readonly', queueMicrotask: 'readonly', setImmediate: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        Buffer: 'readonly',
+        fetch: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        TextDecoder: 'readonly',
+        TextEncoder: 'readonly',
+        performance: 'readonly',
+        structuredClone: 'readonly',
+        Response: 'readonly',
+        Request: 'readonly',
+        Headers: 'readonly',
+        queueMicrotask: 'readonly',
+        setImmediate: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -18,12 +41,44 @@ export default tseslint.config(
     // what answers a question is the core's business, never an adapter's.
     files: ['src/adapters/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/agents/*', '**/panda/*', '**/llm/*', '**/rag/*', '**/digest/*', '**/storage/*', '**/bot/selection*'], message: 'adapters talk to the conversation core (src/bot/conversation.ts, src/bot/surface.ts) or the Bot, never to what answers' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/agents/*',
+                '**/panda/*',
+                '**/llm/*',
+                '**/rag/*',
+                '**/digest/*',
+                '**/storage/*',
+                '**/bot/selection*',
+              ],
+              message:
+                'adapters talk to the conversation core (src/bot/conversation.ts, src/bot/surface.ts) or the Bot, never to what answers',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     // The web chat's script runs in the browser.
     files: ['src/server/web/**/*.js'],
-    languageOptions: { sourceType: 'module', globals: { document: 'readonly', window: 'readonly', sessionStorage: 'readonly', crypto: 'readonly', location: 'readonly', fetch: 'readonly', TextDecoder: 'readonly', URL: 'readonly', Uint8Array: 'readonly' } },
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        sessionStorage: 'readonly',
+        crypto: 'readonly',
+        location: 'readonly',
+        fetch: 'readonly',
+        TextDecoder: 'readonly',
+        URL: 'readonly',
+        Uint8Array: 'readonly',
+      },
+    },
   },
 );

@@ -11,7 +11,16 @@ const [tasks, failures, latency, firstId, from, to] = process.argv.slice(2);
 const ids = Array.from({ length: Number(tasks) }, (_, i) => Number(firstId) + i);
 const fake = await startFakeBigPanda({
   latencyMs: Number(latency),
-  tasks: ids.map((id) => watchedTask(id, { failures: generatedFailures({ jeditaskid: id, from: Date.parse(from!), to: Date.parse(to!), count: Number(failures) }) })),
+  tasks: ids.map((id) =>
+    watchedTask(id, {
+      failures: generatedFailures({
+        jeditaskid: id,
+        from: Date.parse(from!),
+        to: Date.parse(to!),
+        count: Number(failures),
+      }),
+    }),
+  ),
 });
 process.on('message', (message) => {
   if (message === 'reset') {
@@ -19,7 +28,12 @@ process.on('message', (message) => {
     fake.resetInFlight();
     process.send?.({ reset: true });
   } else if (message === 'stats') {
-    process.send?.({ inFlightMax: fake.inFlightMax, errors: fake.count('/errors/'), tasks: fake.count('/tasks/'), total: fake.requests.length });
+    process.send?.({
+      inFlightMax: fake.inFlightMax,
+      errors: fake.count('/errors/'),
+      tasks: fake.count('/tasks/'),
+      total: fake.requests.length,
+    });
   } else if (message === 'exit') {
     void fake.close().then(() => process.exit(0));
   }

@@ -45,8 +45,26 @@ interface MonitorStats {
   total: number;
 }
 
-async function startMonitor(): Promise<{ url: string; child: ChildProcess; ask(message: 'stats' | 'reset'): Promise<MonitorStats> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'digest-monitor.ts'), String(TASKS), String(FAILED), String(LATENCY_MS), String(FIRST_ID), '2025-09-08T08:01:00Z', '2025-09-09T07:59:00Z'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+async function startMonitor(): Promise<{
+  url: string;
+  child: ChildProcess;
+  ask(message: 'stats' | 'reset'): Promise<MonitorStats>;
+}> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(ROOT, 'bench', 'digest-monitor.ts'),
+      String(TASKS),
+      String(FAILED),
+      String(LATENCY_MS),
+      String(FIRST_ID),
+      '2025-09-08T08:01:00Z',
+      '2025-09-09T07:59:00Z',
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
     child.once('exit', (code) => reject(new Error(`fake monitor exited with ${code}`)));
@@ -64,8 +82,9 @@ function subscriptionsPlan(): Array<{ channel: string; jeditaskid: number }> {
   const plan: Array<{ channel: string; jeditaskid: number }> = [];
   const perChannel = TASKS / CHANNELS;
   for (let c = 0; c < CHANNELS; c++) {
-    for (let k = 0; k < perChannel; k++) plan.push({ channel: `C0BENCH${c}`, jeditaskid: FIRST_ID + c * perChannel + k });
-    plan.push({ channel: `C0BENCH${c}`, jeditaskid: FIRST_ID + (((c + 1) % CHANNELS) * perChannel) });
+    for (let k = 0; k < perChannel; k++)
+      plan.push({ channel: `C0BENCH${c}`, jeditaskid: FIRST_ID + c * perChannel + k });
+    plan.push({ channel: `C0BENCH${c}`, jeditaskid: FIRST_ID + ((c + 1) % CHANNELS) * perChannel });
   }
   return plan;
 }
@@ -81,18 +100,38 @@ class CountingPoster implements DigestPoster {
 }
 
 function freshConfig() {
-  return loadConfig({ env: { ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-bench-digest-')), ASKPANDA_LOG_LEVEL: 'silent' } });
+  return loadConfig({
+    env: {
+      ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-bench-digest-')),
+      ASKPANDA_LOG_LEVEL: 'silent',
+    },
+  });
 }
 
-async function digestRun(url: string): Promise<{ wallMs: number; buildMs: number[]; posts: number; longest: number; dataDir: string }> {
+async function digestRun(
+  url: string,
+): Promise<{ wallMs: number; buildMs: number[]; posts: number; longest: number; dataDir: string }> {
   const config = freshConfig();
   const store = await openStore(config);
   const subs = new SubscriptionStore(store);
   for (const p of subscriptionsPlan()) {
-    await subs.add({ platform: 'slack', channel: p.channel, jeditaskid: p.jeditaskid, schedule: { kind: 'daily', hour: 8, minute: 0 }, timezone: 'UTC', createdBy: 'U0BENCH', createdAt: new Date(CREATED).toISOString() });
+    await subs.add({
+      platform: 'slack',
+      channel: p.channel,
+      jeditaskid: p.jeditaskid,
+      schedule: { kind: 'daily', hour: 8, minute: 0 },
+      timezone: 'UTC',
+      createdBy: 'U0BENCH',
+      createdAt: new Date(CREATED).toISOString(),
+    });
   }
   const poster = new CountingPoster();
-  const runner = new DigestRunner({ subscriptions: subs, client: new PandaClient(config, { baseUrl: url }), poster, settings: { quiet: 'post', retryMinutes: 5, maxDelayMinutes: 30, claimLeaseMs: 300_000 } });
+  const runner = new DigestRunner({
+    subscriptions: subs,
+    client: new PandaClient(config, { baseUrl: url }),
+    poster,
+    settings: { quiet: 'post', retryMinutes: 5, maxDelayMinutes: 30, claimLeaseMs: 300_000 },
+  });
   const start = performance.now();
   const report = await runner.run(new Date(AT));
   const wallMs = performance.now() - start;
@@ -103,7 +142,12 @@ async function digestRun(url: string): Promise<{ wallMs: number; buildMs: number
 
 /** The baseline: every subscription fetches its own window and status, nothing shared or batched. */
 async function perSubscriptionRun(url: string): Promise<{ wallMs: number }> {
-  const config = loadConfig({ env: { ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-bench-digest-')), ASKPANDA_MONITOR_METADATA_TTL_SECONDS: '0' } });
+  const config = loadConfig({
+    env: {
+      ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-bench-digest-')),
+      ASKPANDA_MONITOR_METADATA_TTL_SECONDS: '0',
+    },
+  });
   const window = { after: new Date(CREATED), until: new Date(AT) };
   // Each job has its own client (no shared cache), all under the same cap of requests in flight.
   const limit = pLimit(config.monitor.concurrency);
@@ -111,7 +155,10 @@ async function perSubscriptionRun(url: string): Promise<{ wallMs: number }> {
   await Promise.all(
     subscriptionsPlan().map((p) => {
       const client = new PandaClient(config, { baseUrl: url });
-      return Promise.all([limit(() => client.taskErrorsInWindow(p.jeditaskid, window)), limit(() => client.tasksWithJobCounts([p.jeditaskid]))]);
+      return Promise.all([
+        limit(() => client.taskErrorsInWindow(p.jeditaskid, window)),
+        limit(() => client.tasksWithJobCounts([p.jeditaskid])),
+      ]);
     }),
   );
   const wallMs = performance.now() - start;
@@ -149,15 +196,37 @@ const baseTasks = median(baselines.map((r) => r.tasks));
 const baseInFlight = Math.max(...baselines.map((r) => r.inFlightMax));
 
 const row = (cells: string[]) => console.log(cells.map((c, i) => c.padEnd([26, 22, 26, 20][i] ?? 10)).join(''));
-console.log(`digest run: ${TASKS} tasks, ${subsCount} subscriptions in ${CHANNELS} channels, ${FAILED.toLocaleString('en-US')} failed jobs per task in the window, fake monitor latency ${LATENCY_MS} ms; medians of ${RUNS} runs\n`);
+console.log(
+  `digest run: ${TASKS} tasks, ${subsCount} subscriptions in ${CHANNELS} channels, ${FAILED.toLocaleString('en-US')} failed jobs per task in the window, fake monitor latency ${LATENCY_MS} ms; medians of ${RUNS} runs\n`,
+);
 row(['', 'askpanda', 'baseline: job per sub', 'goal']);
-row(['run wall time', `${(wall / 1000).toFixed(2)} s`, `${(baseWall / 1000).toFixed(2)} s`, '≤ 10 s', verdict(wall <= 10_000)]);
-row(['/errors/ requests', `${errorsReq} (${(errorsReq / TASKS).toFixed(2)} per task)`, `${baseErrors}`, '≤ 1 per task', verdict(errorsReq <= TASKS)]);
-row(['/tasks/ requests', `${tasksReq} (${TASKS / 50} allowed)`, `${baseTasks}`, '≤ 1 per 50 tasks', verdict(tasksReq <= Math.ceil(TASKS / 50))]);
+row([
+  'run wall time',
+  `${(wall / 1000).toFixed(2)} s`,
+  `${(baseWall / 1000).toFixed(2)} s`,
+  '≤ 10 s',
+  verdict(wall <= 10_000),
+]);
+row([
+  '/errors/ requests',
+  `${errorsReq} (${(errorsReq / TASKS).toFixed(2)} per task)`,
+  `${baseErrors}`,
+  '≤ 1 per task',
+  verdict(errorsReq <= TASKS),
+]);
+row([
+  '/tasks/ requests',
+  `${tasksReq} (${TASKS / 50} allowed)`,
+  `${baseTasks}`,
+  '≤ 1 per 50 tasks',
+  verdict(tasksReq <= Math.ceil(TASKS / 50)),
+]);
 row(['requests in flight, max', `${inFlight}`, `${baseInFlight}`, '≤ 8', verdict(inFlight <= 8)]);
 row(['build per channel, p95', `${build95.toFixed(2)} ms`, '', '≤ 50 ms', verdict(build95 <= 50)]);
 row(['peak RSS', `${peakRss.toFixed(0)} MiB`, '', `(${rssBefore.toFixed(0)} MiB before the first run)`]);
-console.log(`\nposts: ${runs[0]!.posts} (one per channel); longest message or thread reply ${runs[0]!.longest} code points (limit 3,000)`);
+console.log(
+  `\nposts: ${runs[0]!.posts} (one per channel); longest message or thread reply ${runs[0]!.longest} code points (limit 3,000)`,
+);
 
 // The arithmetic against BigPanDA's per-IP budget. One run costs T /errors/ + ceil(T/50) /tasks/
 // requests for the T tasks due in it; a retry after a monitor failure costs at most 3 requests
@@ -168,8 +237,18 @@ const maxTasks = (budget: number) => {
   while (perRun(t + 1) <= budget) t++;
   return t;
 };
-console.log(`\nAgainst BigPanDA's ${BUDGET_PER_HOUR.toLocaleString('en-US')} requests/hour per client IP (one replica, or all replicas behind one IP):`);
-console.log(`- one run for T due tasks costs T + ceil(T/50) requests: ${TASKS} tasks = ${perRun(TASKS)} requests; measured ${errorsReq + tasksReq}.`);
-console.log(`- tasks due in the same hour (daily at one time, or every Nh, in one zone): at most ${maxTasks(BUDGET_PER_HOUR)} with the whole budget, ${maxTasks(BUDGET_PER_HOUR / 2)} leaving half of it for questions (a job question costs ≤ 4 requests, a task question 3).`);
-console.log(`- so: every 1h or every 6h, ${maxTasks(BUDGET_PER_HOUR / 2)} tasks (all of them run in the same hours); daily, ${maxTasks(BUDGET_PER_HOUR / 2)} per time of day, up to ${(maxTasks(BUDGET_PER_HOUR / 2) * 24).toLocaleString('en-US')} a day if the times (or zones) spread over the 24 hours.`);
-console.log(`- the baseline spends ${baseErrors + baseTasks} requests on these ${subsCount} subscriptions (${((baseErrors + baseTasks) / subsCount).toFixed(1)} each): ${Math.floor(BUDGET_PER_HOUR / 2 / ((baseErrors + baseTasks) / subsCount))} subscriptions per hour at half the budget, against ${Math.floor((maxTasks(BUDGET_PER_HOUR / 2) * subsCount) / TASKS)} here (${subsCount / TASKS} subscriptions per task as in this run).`);
+console.log(
+  `\nAgainst BigPanDA's ${BUDGET_PER_HOUR.toLocaleString('en-US')} requests/hour per client IP (one replica, or all replicas behind one IP):`,
+);
+console.log(
+  `- one run for T due tasks costs T + ceil(T/50) requests: ${TASKS} tasks = ${perRun(TASKS)} requests; measured ${errorsReq + tasksReq}.`,
+);
+console.log(
+  `- tasks due in the same hour (daily at one time, or every Nh, in one zone): at most ${maxTasks(BUDGET_PER_HOUR)} with the whole budget, ${maxTasks(BUDGET_PER_HOUR / 2)} leaving half of it for questions (a job question costs ≤ 4 requests, a task question 3).`,
+);
+console.log(
+  `- so: every 1h or every 6h, ${maxTasks(BUDGET_PER_HOUR / 2)} tasks (all of them run in the same hours); daily, ${maxTasks(BUDGET_PER_HOUR / 2)} per time of day, up to ${(maxTasks(BUDGET_PER_HOUR / 2) * 24).toLocaleString('en-US')} a day if the times (or zones) spread over the 24 hours.`,
+);
+console.log(
+  `- the baseline spends ${baseErrors + baseTasks} requests on these ${subsCount} subscriptions (${((baseErrors + baseTasks) / subsCount).toFixed(1)} each): ${Math.floor(BUDGET_PER_HOUR / 2 / ((baseErrors + baseTasks) / subsCount))} subscriptions per hour at half the budget, against ${Math.floor((maxTasks(BUDGET_PER_HOUR / 2) * subsCount) / TASKS)} here (${subsCount / TASKS} subscriptions per task as in this run).`,
+);

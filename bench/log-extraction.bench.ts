@@ -31,11 +31,20 @@ import type { Job } from '../src/panda/schemas.ts';
  */
 function productNodeFlags(root: string): string[] {
   const shebang = readFileSync(path.join(root, 'bin', 'askpanda.js'), 'utf8').split('\n', 1)[0]!;
-  return shebang.replace(/^#!\S*env(?: -S)? node\s*/, '').split(/\s+/).filter(Boolean);
+  return shebang
+    .replace(/^#!\S*env(?: -S)? node\s*/, '')
+    .split(/\s+/)
+    .filter(Boolean);
 }
 
 const DIAG = 'Payload exceeded maximum allowed memory:maxPSS=6291456 kB > 4194304 kB';
-const CAUSE = formatPilotLine(new Date('2025-09-08T14:50:33.123Z'), { level: 'WARNING', thread: 'job_monitor', logger: 'pilot.user.atlas.memory', fn: 'memory_usage', message: 'job has exceeded the memory limit 6291456 kB > 4194304 kB (subresource=SCORE, corecount=1)' });
+const CAUSE = formatPilotLine(new Date('2025-09-08T14:50:33.123Z'), {
+  level: 'WARNING',
+  thread: 'job_monitor',
+  logger: 'pilot.user.atlas.memory',
+  fn: 'memory_usage',
+  message: 'job has exceeded the memory limit 6291456 kB > 4194304 kB (subresource=SCORE, corecount=1)',
+});
 
 function patterns() {
   const job = { pandaid: 1, jobstatus: 'failed', piloterrorcode: 1235, piloterrordiag: DIAG } as Job;
@@ -52,7 +61,14 @@ function grepPattern(): string {
 /** Issue 3's goal: the scan takes at most this multiple of `grep -n`'s time on the same 1 GiB log. */
 const TIME_RATIO_GOAL = 1.5;
 
-const scanOptions = { contextBefore: 40, contextAfter: 10, maxLineChars: 2000, maxMatches: 200, tailLines: 200, maxBytes: 8 * 1024 ** 3 };
+const scanOptions = {
+  contextBefore: 40,
+  contextAfter: 10,
+  maxLineChars: 2000,
+  maxMatches: 200,
+  tailLines: 200,
+  maxBytes: 8 * 1024 ** 3,
+};
 
 /** Resident memory now, and the peak so far, in MiB. */
 function rss(): { now: number; peak: number } {
@@ -79,7 +95,16 @@ async function child(file: string): Promise<void> {
   }
   const result = scanner.finish();
   const ms = performance.now() - started;
-  process.stdout.write(JSON.stringify({ ms, rssMiB: rss().peak, baseMiB, line: result.best?.match.line, lines: result.lines, matches: result.totalMatches }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      ms,
+      rssMiB: rss().peak,
+      baseMiB,
+      line: result.best?.match.line,
+      lines: result.lines,
+      matches: result.totalMatches,
+    }) + '\n',
+  );
 }
 
 /** The same extraction through the client: file browser listing, 301 redirect, streamed body. */
@@ -90,19 +115,53 @@ async function childHttp(url: string): Promise<void> {
   const client = createPandaClient(config);
   const baseMiB = rss().peak;
   const started = performance.now();
-  const outcome = await client.scanLogFile(BENCH_JOB, 'pilotlog.txt', { ...scanOptions, patterns: patterns() }, 'bench');
+  const outcome = await client.scanLogFile(
+    BENCH_JOB,
+    'pilotlog.txt',
+    { ...scanOptions, patterns: patterns() },
+    'bench',
+  );
   const ms = performance.now() - started;
   const result = outcome.status === 'scanned' ? outcome.result : undefined;
-  process.stdout.write(JSON.stringify({ ms, rssMiB: rss().peak, baseMiB, line: result?.best?.match.line, lines: result?.lines, matches: result?.totalMatches }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      ms,
+      rssMiB: rss().peak,
+      baseMiB,
+      line: result?.best?.match.line,
+      lines: result?.lines,
+      matches: result?.totalMatches,
+    }) + '\n',
+  );
 }
 
 const BENCH_JOB = 6800730401;
 
 async function serveFile(file: string, bytes: number) {
   const { startMonitorServer } = await import('../src/panda/demo/monitor-server.ts');
-  const job = { pandaid: BENCH_JOB, jobstatus: 'failed', computingsite: 'BNL_PROD_MCORE', piloterrorcode: 1235, piloterrordiag: DIAG };
+  const job = {
+    pandaid: BENCH_JOB,
+    jobstatus: 'failed',
+    computingsite: 'BNL_PROD_MCORE',
+    piloterrorcode: 1235,
+    piloterrordiag: DIAG,
+  };
   return startMonitorServer({
-    jobs: new Map([[BENCH_JOB, { job, files: [], logs: { 'pilotlog.txt': { size: bytes, content: () => createReadStream(file, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer> } } }]]),
+    jobs: new Map([
+      [
+        BENCH_JOB,
+        {
+          job,
+          files: [],
+          logs: {
+            'pilotlog.txt': {
+              size: bytes,
+              content: () => createReadStream(file, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>,
+            },
+          },
+        },
+      ],
+    ]),
     tasks: new Map(),
   });
 }
@@ -111,7 +170,7 @@ async function generate(file: string, mib: number): Promise<void> {
   const { noiseLines } = await import('../src/panda/demo/pilot-log.ts');
   // A 8 MiB block of realistic noise written repeatedly, then the cause and a short tail.
   const block = [...noiseLines(60_000, new Date('2025-09-08T05:00:00Z'), 7)].join('');
-  const blockBuf = Buffer.from(block.slice(0, block.lastIndexOf("\n", 1024 * 1024) + 1));
+  const blockBuf = Buffer.from(block.slice(0, block.lastIndexOf('\n', 1024 * 1024) + 1));
   const fd = openSync(file, 'w');
   let written = 0;
   while (written + blockBuf.length <= mib * 1024 * 1024 - 64 * 1024) written += writeSync(fd, blockBuf);
@@ -133,12 +192,21 @@ async function requestsPerQuestion(): Promise<void> {
     for (const pandaid of [6800730400, 6802258254, 6798544333]) {
       const client = createPandaClient(config, { baseUrl: demo.url });
       const agent = new JobAgent({ client, config });
-      const ctx = (q: string) => ({ question: q, incoming: { platform: 'cli' as const, channel: 'c', thread: 't', user: 'u', text: q, isDirect: true }, history: [], route: { agent: 'job' as const, pandaid, reason: 'bench' }, model: new OfflineModel(), progress: () => undefined });
+      const ctx = (q: string) => ({
+        question: q,
+        incoming: { platform: 'cli' as const, channel: 'c', thread: 't', user: 'u', text: q, isDirect: true },
+        history: [],
+        route: { agent: 'job' as const, pandaid, reason: 'bench' },
+        model: new OfflineModel(),
+        progress: () => undefined,
+      });
       await agent.handle(ctx(`Why did job ${pandaid} fail?`));
       const cold = client.stats.requests;
       await agent.handle(ctx('how can I fix it?'));
       const warm = client.stats.requests - cold;
-      console.log(`monitor requests, job ${pandaid}: cold ${cold}, warm ${warm}   (goal: <= 3 cold, 0 warm) → ${cold <= 3 && warm === 0 ? 'MET' : 'MISSED'}`);
+      console.log(
+        `monitor requests, job ${pandaid}: cold ${cold}, warm ${warm}   (goal: <= 3 cold, 0 warm) → ${cold <= 3 && warm === 0 ? 'MET' : 'MISSED'}`,
+      );
       if (cold > 3 || warm > 0) process.exitCode = 1;
     }
   } finally {
@@ -163,7 +231,11 @@ function runChild(args: string[], cwd: string): Promise<ChildResult> {
     let stderr = '';
     proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    proc.on('close', (status) => (status === 0 ? resolve(JSON.parse(stdout.trim().split('\n').pop()!) as ChildResult) : reject(new Error(`child ${args.join(' ')} failed: ${stderr}`))));
+    proc.on('close', (status) =>
+      status === 0
+        ? resolve(JSON.parse(stdout.trim().split('\n').pop()!) as ChildResult)
+        : reject(new Error(`child ${args.join(' ')} failed: ${stderr}`)),
+    );
   });
 }
 
@@ -187,7 +259,9 @@ async function main(): Promise<void> {
   const growths: Array<{ mib: number; growth: number }> = [];
   const ratios: Array<{ mib: number; local: number; http: number }> = [];
   try {
-    console.log(`pattern set (${patterns().length} patterns, pilot error 1235): grep -n -i -E '${pattern.slice(0, 90)}…'`);
+    console.log(
+      `pattern set (${patterns().length} patterns, pilot error 1235): grep -n -i -E '${pattern.slice(0, 90)}…'`,
+    );
     console.log(`children run with the launcher's node flags: ${flags.join(' ') || '(none)'}; medians of ${runs} runs`);
     for (const mib of sizes) {
       const file = path.join(dir, `pilotlog-${mib}MiB.txt`);
@@ -208,18 +282,26 @@ async function main(): Promise<void> {
       const o = median(local.map((r) => r.ms));
       const size = `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
       console.log(`${size.padStart(8)}  grep -n ${g.toFixed(0).padStart(5)} ms   cause at line ${grepLine}`);
-      console.log(`${''.padStart(8)}  scan in process ${o.toFixed(0).padStart(5)} ms ${(o / g).toFixed(2).padStart(5)}x grep   ${memory(local)}   matches ${String(local.at(-1)?.matches)}, cause at line ${String(local.at(-1)?.line)}`);
+      console.log(
+        `${''.padStart(8)}  scan in process ${o.toFixed(0).padStart(5)} ms ${(o / g).toFixed(2).padStart(5)}x grep   ${memory(local)}   matches ${String(local.at(-1)?.matches)}, cause at line ${String(local.at(-1)?.line)}`,
+      );
       // The product path: the same file served by a loopback monitor (listing, 301, streamed body).
       const server = await serveFile(file, bytes);
       try {
         const http: ChildResult[] = [];
         const plain: ChildResult[] = [];
-        for (let i = 0; i < runs; i++) http.push(await runChild([...flags, '--import', 'tsx', self, '--child-http', server.url], root));
+        for (let i = 0; i < runs; i++)
+          http.push(await runChild([...flags, '--import', 'tsx', self, '--child-http', server.url], root));
         // For comparison: the same child with node's default flags (no young-generation cap).
-        for (let i = 0; i < runs; i++) plain.push(await runChild(['--import', 'tsx', self, '--child-http', server.url], root));
+        for (let i = 0; i < runs; i++)
+          plain.push(await runChild(['--import', 'tsx', self, '--child-http', server.url], root));
         const h = median(http.map((r) => r.ms));
-        console.log(`${''.padStart(8)}  scan via HTTP   ${h.toFixed(0).padStart(5)} ms ${(h / g).toFixed(2).padStart(5)}x grep   ${memory(http)}   cause at line ${String(http.at(-1)?.line)}`);
-        console.log(`${''.padStart(8)}  (via HTTP with node's default flags: ${median(plain.map((r) => r.ms)).toFixed(0)} ms, ${memory(plain)})`);
+        console.log(
+          `${''.padStart(8)}  scan via HTTP   ${h.toFixed(0).padStart(5)} ms ${(h / g).toFixed(2).padStart(5)}x grep   ${memory(http)}   cause at line ${String(http.at(-1)?.line)}`,
+        );
+        console.log(
+          `${''.padStart(8)}  (via HTTP with node's default flags: ${median(plain.map((r) => r.ms)).toFixed(0)} ms, ${memory(plain)})`,
+        );
         peaks.push(median(local.map((r) => r.rssMiB)), median(http.map((r) => r.rssMiB)));
         ratios.push({ mib, local: o / g, http: h / g });
         growths.push({ mib, growth: median(http.map((r) => r.rssMiB - r.baseMiB)) });
@@ -228,17 +310,35 @@ async function main(): Promise<void> {
       }
       rmSync(file, { force: true });
     }
-    const base = spawnSync(process.execPath, [...flags, '--import', 'tsx', '-e', 'console.log(process.resourceUsage().maxRSS / 1024)'], { encoding: 'utf8' });
-    console.log(`peak RSS of an empty node ${flags.join(' ')} --import tsx process: ${Number(base.stdout.trim()).toFixed(0)} MiB`);
+    const base = spawnSync(
+      process.execPath,
+      [...flags, '--import', 'tsx', '-e', 'console.log(process.resourceUsage().maxRSS / 1024)'],
+      { encoding: 'utf8' },
+    );
+    console.log(
+      `peak RSS of an empty node ${flags.join(' ')} --import tsx process: ${Number(base.stdout.trim()).toFixed(0)} MiB`,
+    );
     const worst = Math.max(...peaks);
-    const spread = growths.length > 1 ? Math.max(...growths.map((x) => x.growth)) - Math.min(...growths.map((x) => x.growth)) : 0;
+    const spread =
+      growths.length > 1 ? Math.max(...growths.map((x) => x.growth)) - Math.min(...growths.map((x) => x.growth)) : 0;
     const flat = spread <= 8;
-    console.log(`goal: peak RSS < 128 MiB, flat with size: worst median peak ${worst.toFixed(0)} MiB, growth over the process baseline ${growths.map((x) => `${x.growth.toFixed(0)} MiB at ${x.mib} MiB`).join(', ')} → ${worst < 128 && flat ? 'MET' : 'MISSED'}`);
+    console.log(
+      `goal: peak RSS < 128 MiB, flat with size: worst median peak ${worst.toFixed(0)} MiB, growth over the process baseline ${growths.map((x) => `${x.growth.toFixed(0)} MiB at ${x.mib} MiB`).join(', ')} → ${worst < 128 && flat ? 'MET' : 'MISSED'}`,
+    );
     // The time goal is stated for the big log: on a short one the fixed start-up costs of a child
     // process and an HTTP round trip dominate, so smaller sizes are shown but not judged.
     const judged = ratios.reduce((a, b) => (b.mib > a.mib ? b : a));
     const timeMet = judged.local <= TIME_RATIO_GOAL && judged.http <= TIME_RATIO_GOAL;
-    console.log(`goal: scan time <= ${TIME_RATIO_GOAL}x grep on the ${judged.mib} MiB log: in process ${judged.local.toFixed(2)}x, via HTTP ${judged.http.toFixed(2)}x → ${timeMet ? 'MET' : 'MISSED'}${ratios.length > 1 ? `  (not judged: ${ratios.filter((r) => r !== judged).map((r) => `${r.mib} MiB ${r.local.toFixed(2)}x / ${r.http.toFixed(2)}x`).join(', ')})` : ''}`);
+    console.log(
+      `goal: scan time <= ${TIME_RATIO_GOAL}x grep on the ${judged.mib} MiB log: in process ${judged.local.toFixed(2)}x, via HTTP ${judged.http.toFixed(2)}x → ${timeMet ? 'MET' : 'MISSED'}${
+        ratios.length > 1
+          ? `  (not judged: ${ratios
+              .filter((r) => r !== judged)
+              .map((r) => `${r.mib} MiB ${r.local.toFixed(2)}x / ${r.http.toFixed(2)}x`)
+              .join(', ')})`
+          : ''
+      }`,
+    );
     if (!(worst < 128 && flat) || !timeMet) process.exitCode = 1;
     await requestsPerQuestion();
   } finally {

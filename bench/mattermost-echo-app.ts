@@ -25,9 +25,17 @@ ws.addMessageListener((frame) => {
   if (message.event !== 'posted') return;
   const mentions = typeof message.data.mentions === 'string' ? (JSON.parse(message.data.mentions) as string[]) : [];
   if (!mentions.includes(me.id)) return;
-  const post = JSON.parse(String(message.data.post)) as { id: string; root_id: string; channel_id: string; message: string; user_id: string };
+  const post = JSON.parse(String(message.data.post)) as {
+    id: string;
+    root_id: string;
+    channel_id: string;
+    message: string;
+    user_id: string;
+  };
   if (post.user_id === me.id) return;
-  void client.createPost({ channel_id: post.channel_id, root_id: post.root_id || post.id, message: post.message } as never).catch(() => undefined);
+  void client
+    .createPost({ channel_id: post.channel_id, root_id: post.root_id || post.id, message: post.message } as never)
+    .catch(() => undefined);
 });
 ws.addFirstConnectListener(() => process.stderr.write('echo bot connected\n'));
 ws.initialize(`${url.replace(/^http/, 'ws')}/api/v4/websocket`, token);

@@ -79,13 +79,18 @@ fake.on('post', (post: FakePost) => {
 
 async function launch(name: string, args: string[], env: Record<string, string>): Promise<ChildProcess> {
   const hellos = fake.hellos.length;
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', MATTERMOST_URL: fake.url, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', MATTERMOST_URL: fake.url, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.push(child);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const started = Date.now();
   while (fake.hellos.length <= hellos) {
-    if (child.exitCode !== null || Date.now() - started > 30_000) throw new Error(`${name} did not connect: ${stderr.slice(-2000)}`);
+    if (child.exitCode !== null || Date.now() - started > 30_000)
+      throw new Error(`${name} did not connect: ${stderr.slice(-2000)}`);
     await sleep(20);
   }
   return child;
@@ -99,21 +104,58 @@ const redisReachable = () =>
     socket.once('error', () => resolve(false));
   });
 
-const unlimited = { ASKPANDA_LIMITS_PER_USER_IN_FLIGHT: '100000', ASKPANDA_LIMITS_PER_USER_PER_MINUTE: '100000', ASKPANDA_LIMITS_PER_MINUTE: '1000000', ASKPANDA_LIMITS_MAX_QUEUED: '100000' };
-const serveEnv = { ASKPANDA_DEMO: '1', ASKPANDA_LOG_LEVEL: 'warn', ASKPANDA_PORT: '0', MATTERMOST_TOKEN: BOT_TOKEN, ...unlimited };
+const unlimited = {
+  ASKPANDA_LIMITS_PER_USER_IN_FLIGHT: '100000',
+  ASKPANDA_LIMITS_PER_USER_PER_MINUTE: '100000',
+  ASKPANDA_LIMITS_PER_MINUTE: '1000000',
+  ASKPANDA_LIMITS_MAX_QUEUED: '100000',
+};
+const serveEnv = {
+  ASKPANDA_DEMO: '1',
+  ASKPANDA_LOG_LEVEL: 'warn',
+  ASKPANDA_PORT: '0',
+  MATTERMOST_TOKEN: BOT_TOKEN,
+  ...unlimited,
+};
 const askpandaComplete = (post: FakePost) => JSON.stringify(post.props.attachments ?? '').includes('feedbackup');
 const contenders: Contender[] = [];
 await launch('bare echo', ['bench/mattermost-echo-app.ts'], { MATTERMOST_TOKEN: ECHO_TOKEN });
-contenders.push({ name: 'bare echo', mention: '@echobot why did job 6802258254 fail?', channels: channelsFor('echo', echoBot), people, complete: () => true });
-await launch('askpanda, SQLite', ['bin/askpanda.js', 'serve'], { ...serveEnv, ASKPANDA_DATA_DIR: path.join(dataDir, 'sqlite') });
-contenders.push({ name: 'askpanda, SQLite', mention: '@askpanda why did job 6802258254 fail?', channels: channelsFor('sqlite', undefined), people, complete: askpandaComplete });
+contenders.push({
+  name: 'bare echo',
+  mention: '@echobot why did job 6802258254 fail?',
+  channels: channelsFor('echo', echoBot),
+  people,
+  complete: () => true,
+});
+await launch('askpanda, SQLite', ['bin/askpanda.js', 'serve'], {
+  ...serveEnv,
+  ASKPANDA_DATA_DIR: path.join(dataDir, 'sqlite'),
+});
+contenders.push({
+  name: 'askpanda, SQLite',
+  mention: '@askpanda why did job 6802258254 fail?',
+  channels: channelsFor('sqlite', undefined),
+  people,
+  complete: askpandaComplete,
+});
 if (await redisReachable()) {
   // A separate bot account, so the two askpanda processes do not both see the same channels.
   const redisBot = fake.addUser({ username: 'askpandaredis', isBot: true });
   const redisToken = 'askpandaredistoken000000001';
   fake.tokens.set(redisToken, redisBot.id);
-  await launch('askpanda, Redis', ['bin/askpanda.js', 'serve'], { ...serveEnv, MATTERMOST_TOKEN: redisToken, ASKPANDA_DATA_DIR: path.join(dataDir, 'redis'), ASKPANDA_STORE: REDIS_URL });
-  contenders.push({ name: 'askpanda, Redis', mention: '@askpandaredis why did job 6802258254 fail?', channels: channelsFor('redis', redisBot), people, complete: askpandaComplete });
+  await launch('askpanda, Redis', ['bin/askpanda.js', 'serve'], {
+    ...serveEnv,
+    MATTERMOST_TOKEN: redisToken,
+    ASKPANDA_DATA_DIR: path.join(dataDir, 'redis'),
+    ASKPANDA_STORE: REDIS_URL,
+  });
+  contenders.push({
+    name: 'askpanda, Redis',
+    mention: '@askpandaredis why did job 6802258254 fail?',
+    channels: channelsFor('redis', redisBot),
+    people,
+    complete: askpandaComplete,
+  });
 }
 
 let channelSeq = 0;
@@ -138,7 +180,8 @@ async function once(c: Contender, text = c.mention): Promise<number> {
 }
 const startedAt = new Map<string, number>();
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 
 interface Probe {
   label: string;
@@ -147,18 +190,24 @@ interface Probe {
 }
 const probes: Probe[] = contenders.map((c) => ({ label: c.name, contender: c, text: c.mention }));
 const last = contenders.at(-1)!;
-if (last !== contenders[0]) probes.push({ label: `${last.name}, "help"`, contender: last, text: last.mention.replace(/ why.*$/, ' help') });
+if (last !== contenders[0])
+  probes.push({ label: `${last.name}, "help"`, contender: last, text: last.mention.replace(/ why.*$/, ' help') });
 for (let i = 0; i < WARMUP; i++) for (const p of probes) await once(p.contender, p.text);
 const samples = new Map<Probe, number[]>(probes.map((p) => [p, []]));
 for (let i = 0; i < LATENCY_SAMPLES; i++) {
   for (const p of i % 2 ? [...probes] : [...probes].reverse()) samples.get(p)!.push(await once(p.contender, p.text));
 }
-const latency = new Map(probes.map((p) => {
-  const sorted = [...samples.get(p)!].sort((a, b) => a - b);
-  return [p, { median: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) }];
-}));
+const latency = new Map(
+  probes.map((p) => {
+    const sorted = [...samples.get(p)!].sort((a, b) => a - b);
+    return [p, { median: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) }];
+  }),
+);
 
-async function sustained(c: Contender, rate: number): Promise<{ lost: number; busy: number; duplicates: number; lagMs: number; p99: number }> {
+async function sustained(
+  c: Contender,
+  rate: number,
+): Promise<{ lost: number; busy: number; duplicates: number; lagMs: number; p99: number }> {
   const total = rate * RATE_SECONDS;
   const sentAt = new Map<string, number>();
   const start = performance.now();
@@ -190,7 +239,13 @@ async function sustained(c: Contender, rate: number): Promise<{ lost: number; bu
     }
   }
   latencies.sort((a, b) => a - b);
-  return { lost, busy: refused, duplicates, lagMs: lastAnswer - lastSent, p99: latencies.length ? quantile(latencies, 0.99) : NaN };
+  return {
+    lost,
+    busy: refused,
+    duplicates,
+    lagMs: lastAnswer - lastSent,
+    p99: latencies.length ? quantile(latencies, 0.99) : NaN,
+  };
 }
 
 const best = new Map<Contender, number>();
@@ -205,7 +260,9 @@ for (const c of contenders) {
       r = await sustained(c, rate);
       ok = r.lost === 0 && r.busy === 0 && r.duplicates === 0 && r.lagMs <= 1000;
     }
-    rows.push(`  ${c.name.padEnd(18)} ${String(rate).padStart(5)}/s  ${String(rate * RATE_SECONDS).padStart(5)} mentions  lost ${r.lost}  busy ${r.busy}  duplicate ${r.duplicates}  answer p99 ${r.p99.toFixed(0)} ms  backlog cleared ${(Math.max(0, r.lagMs) / 1000).toFixed(2)} s after the last  ${ok ? 'ok' : 'NOT sustained'}`);
+    rows.push(
+      `  ${c.name.padEnd(18)} ${String(rate).padStart(5)}/s  ${String(rate * RATE_SECONDS).padStart(5)} mentions  lost ${r.lost}  busy ${r.busy}  duplicate ${r.duplicates}  answer p99 ${r.p99.toFixed(0)} ms  backlog cleared ${(Math.max(0, r.lagMs) / 1000).toFixed(2)} s after the last  ${ok ? 'ok' : 'NOT sustained'}`,
+    );
     if (!ok) break;
     best.set(c, rate);
     await sleep(300);
@@ -214,24 +271,43 @@ for (const c of contenders) {
 
 const ms = (v: number) => `${v.toFixed(2)} ms`;
 const base = latency.get(probes[0]!)!;
-console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-console.log('Mattermost mention → first reply post; websocket + REST; bots in their own processes; loopback fake Mattermost');
-console.log(`(${LATENCY_SAMPLES} mentions per row, taking turns, after ${WARMUP} warm-up; question: "why did job 6802258254 fail?")`);
+console.log(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
+console.log(
+  'Mattermost mention → first reply post; websocket + REST; bots in their own processes; loopback fake Mattermost',
+);
+console.log(
+  `(${LATENCY_SAMPLES} mentions per row, taking turns, after ${WARMUP} warm-up; question: "why did job 6802258254 fail?")`,
+);
 console.log(`  ${''.padEnd(28)} ${'median'.padStart(10)} ${'p99'.padStart(10)} ${'× bare median'.padStart(14)}`);
 for (const p of probes) {
   const l = latency.get(p)!;
-  console.log(`  ${p.label.padEnd(28)} ${ms(l.median).padStart(10)} ${ms(l.p99).padStart(10)} ${`${(l.median / base.median).toFixed(2)}×`.padStart(14)}`);
+  console.log(
+    `  ${p.label.padEnd(28)} ${ms(l.median).padStart(10)} ${ms(l.p99).padStart(10)} ${`${(l.median / base.median).toFixed(2)}×`.padStart(14)}`,
+  );
 }
 for (const p of probes.slice(1)) {
   const ratio = latency.get(p)!.median / base.median;
-  console.log(`  goal: ${p.label} ≤ ${GOALS.overhead}× the bare bot's median: ${ratio.toFixed(2)}× → ${ratio <= GOALS.overhead ? 'MET' : 'MISSED'}`);
+  console.log(
+    `  goal: ${p.label} ≤ ${GOALS.overhead}× the bare bot's median: ${ratio.toFixed(2)}× → ${ratio <= GOALS.overhead ? 'MET' : 'MISSED'}`,
+  );
 }
 console.log(`Sustained mentions/second (${RATE_SECONDS} s per rate, ${CHANNELS} channels, one person each):`);
 for (const row of rows) console.log(row);
-for (const c of contenders.slice(1)) console.log(`  goal: ${c.name} ≥ ${GOALS.rate}/s with 0 lost and 0 duplicate: ${best.get(c)}/s → ${best.get(c)! >= GOALS.rate ? 'MET' : 'MISSED'}  (bare echo: ${best.get(contenders[0]!)}/s; ${RATES.at(-1)}/s is the highest rate tried)`);
+for (const c of contenders.slice(1))
+  console.log(
+    `  goal: ${c.name} ≥ ${GOALS.rate}/s with 0 lost and 0 duplicate: ${best.get(c)}/s → ${best.get(c)! >= GOALS.rate ? 'MET' : 'MISSED'}  (bare echo: ${best.get(contenders[0]!)}/s; ${RATES.at(-1)}/s is the highest rate tried)`,
+  );
 
 for (const child of children) child.kill('SIGTERM');
-await Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)))));
+await Promise.all(
+  children.map(
+    (child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve))),
+  ),
+);
 await fake.close();
 rmSync(dataDir, { recursive: true, force: true });
 process.exit(0);

@@ -44,7 +44,7 @@ const GOAL = 0.25;
  * expert guidance and their sub-fields).
  */
 const ASK_PANDA_JOB_INSTRUCTION = [
-  'You are an expert on distributed analysis. A PanDA job has job status \'failed\'. The job was run on a linux worker node and the pilot has detected a possible error.',
+  "You are an expert on distributed analysis. A PanDA job has job status 'failed'. The job was run on a linux worker node and the pilot has detected a possible error.",
   'Return a dictionary, not wrapped in Markdown, with field names and values using HTML tags for bold. The dictionary has the error code as its key (an integer) and its value has these fields:',
   '"description": a short summary of the error in plain English.',
   '"non_expert_guidance": a dictionary with "problem" (a plain-language explanation of the issue), "possible_causes" (a list of plausible reasons for this error) and "recommendations" (a list of actionable steps a scientist or user should take).',
@@ -122,7 +122,12 @@ function mergeSplits(splits: string[], separator: string, size: number, overlap:
 }
 
 /** LangChain's RecursiveCharacterTextSplitter: paragraphs, then lines, then words, then characters. */
-function recursiveSplit(text: string, size = ASK_PANDA_CHUNK, overlap = ASK_PANDA_OVERLAP, separators = ['\n\n', '\n', ' ', '']): string[] {
+function recursiveSplit(
+  text: string,
+  size = ASK_PANDA_CHUNK,
+  overlap = ASK_PANDA_OVERLAP,
+  separators = ['\n\n', '\n', ' ', ''],
+): string[] {
   const index = separators.findIndex((sep) => sep === '' || text.includes(sep));
   const separator = separators[index]!;
   const rest = separators.slice(index + 1);
@@ -144,11 +149,17 @@ function recursiveSplit(text: string, size = ASK_PANDA_CHUNK, overlap = ASK_PAND
 
 /** Ask PanDA's retriever over its own documents: top five chunks for the question. */
 function askPandaRetriever(): { chunks: number; search(query: string): string[] } {
-  const files = existsSync(ASK_PANDA_RESOURCES) ? readdirSync(ASK_PANDA_RESOURCES).filter((f) => /^askpanda-resources-.*\.txt$/.test(f)) : [];
-  if (files.length === 0) throw new Error(`Ask PanDA's documents (askpanda-resources-*.txt) not found in ${ASK_PANDA_RESOURCES}; set ASK_PANDA_RESOURCES`);
+  const files = existsSync(ASK_PANDA_RESOURCES)
+    ? readdirSync(ASK_PANDA_RESOURCES).filter((f) => /^askpanda-resources-.*\.txt$/.test(f))
+    : [];
+  if (files.length === 0)
+    throw new Error(
+      `Ask PanDA's documents (askpanda-resources-*.txt) not found in ${ASK_PANDA_RESOURCES}; set ASK_PANDA_RESOURCES`,
+    );
   const texts = new Map<string, string>();
   for (const file of files) {
-    for (const [i, text] of recursiveSplit(readFileSync(path.join(ASK_PANDA_RESOURCES, file), 'utf8')).entries()) texts.set(`${file}#${i}`, text);
+    for (const [i, text] of recursiveSplit(readFileSync(path.join(ASK_PANDA_RESOURCES, file), 'utf8')).entries())
+      texts.set(`${file}#${i}`, text);
   }
   const index = new Bm25Index([...texts].map(([id, text]) => ({ id, source: id, title: '', section: '', text })));
   return { chunks: texts.size, search: (query) => index.query(query, 5).map((m) => texts.get(m.id)!) };
@@ -190,12 +201,19 @@ function askPandaQuestion(instruction: string, monitorJson: unknown, diag: strin
     `Job or task metadata (JSON):\n${JSON.stringify(monitorJson)}`,
     diag ? `Error diagnostics: '${diag}'.` : '',
     logWindow.length ? `The log extracts are as follows:\n\n'${logWindow.join('\n')}'` : '',
-  ].filter(Boolean).join('\n\n');
+  ]
+    .filter(Boolean)
+    .join('\n\n');
 }
 
 /** Its RAG server's prompt (rag_query): the retrieved chunks, then the question. */
 function askPandaPrompt(question: string, chunks: string[]): ChatMessage[] {
-  return [{ role: 'user', content: `Answer based on the following context:\n${chunks.join('\n\n')}\n\nQuestion: ${question}` }];
+  return [
+    {
+      role: 'user',
+      content: `Answer based on the following context:\n${chunks.join('\n\n')}\n\nQuestion: ${question}`,
+    },
+  ];
 }
 
 /** Where askpanda's tokens go: the system messages, and the fenced log evidence blocks. */
@@ -231,10 +249,15 @@ async function main(): Promise<void> {
       const analysis = await analyzeJob(client, config, data, () => undefined);
       const ours = withContract(buildJobPrompt({ question, analysis }), DEFAULT_SECTION_TITLES.job);
       // The scanner's best match of every log file it read.
-      const causal = analysis.logs.flatMap((l) => (l.status === 'scanned' && l.result.best ? [l.result.best.match.text] : []));
-      const keptIn = (messages: ChatMessage[]) => causal.filter((line) => messages.some((m) => m.content.includes(line.trim()))).length;
+      const causal = analysis.logs.flatMap((l) =>
+        l.status === 'scanned' && l.result.best ? [l.result.best.match.text] : [],
+      );
+      const keptIn = (messages: ChatMessage[]) =>
+        causal.filter((line) => messages.some((m) => m.content.includes(line.trim()))).length;
       // The same URL on the same monitor: exactly the records askpanda's client was served.
-      const monitorJson = (await rawJson(`${demo.url}/job?pandaid=${pandaid}&json`)) as { job: Record<string, unknown> };
+      const monitorJson = (await rawJson(`${demo.url}/job?pandaid=${pandaid}&json`)) as {
+        job: Record<string, unknown>;
+      };
       const logWindow = await askPandaLogWindow(demo.url, monitorJson.job);
       const diag = String(monitorJson.job.piloterrordiag ?? '');
       const asked = askPandaQuestion(ASK_PANDA_JOB_INSTRUCTION, monitorJson, diag, logWindow);
@@ -243,7 +266,15 @@ async function main(): Promise<void> {
       // Its log_analysis_agent sends a failed job's question without the JSON: diag, log window and its description of the code.
       const code = Number(monitorJson.job.piloterrorcode ?? 0);
       const failedQuestion = code
-        ? [ASK_PANDA_JOB_INSTRUCTION, `The pilot error code is ${code}.`, diag ? `Error diagnostics: '${diag}'.` : '', logWindow.length ? `The log extracts are as follows:\n\n'${logWindow.join('\n')}'` : '', descriptions[String(code)] ? `A preliminary diagnosis exists: "${descriptions[String(code)]}"` : ''].filter(Boolean).join('\n\n')
+        ? [
+            ASK_PANDA_JOB_INSTRUCTION,
+            `The pilot error code is ${code}.`,
+            diag ? `Error diagnostics: '${diag}'.` : '',
+            logWindow.length ? `The log extracts are as follows:\n\n'${logWindow.join('\n')}'` : '',
+            descriptions[String(code)] ? `A preliminary diagnosis exists: "${descriptions[String(code)]}"` : '',
+          ]
+            .filter(Boolean)
+            .join('\n\n')
         : undefined;
       rows.push({
         fixture: `job ${pandaid}`,
@@ -254,7 +285,9 @@ async function main(): Promise<void> {
         theirsChunks: countTokens(chunks.join('\n\n')),
         causalKept: `${keptIn(ours)}/${causal.length}`,
         causalKeptTheirs: `${keptIn(theirs)}/${causal.length}`,
-        theirsNoJson: failedQuestion ? countMessageTokens(askPandaPrompt(failedQuestion, askPanda.search(failedQuestion))) : undefined,
+        theirsNoJson: failedQuestion
+          ? countMessageTokens(askPandaPrompt(failedQuestion, askPanda.search(failedQuestion)))
+          : undefined,
       });
     }
 
@@ -266,24 +299,47 @@ async function main(): Promise<void> {
       const asked = askPandaQuestion(ASK_PANDA_TASK_INSTRUCTION, monitorJson, '', []);
       const chunks = askPanda.search(asked);
       const theirs = askPandaPrompt(asked, chunks);
-      rows.push({ fixture: `task ${jeditaskid}`, ours: countMessageTokens(ours), ...breakdown(ours), theirs: countMessageTokens(theirs), theirsJson: countTokens(JSON.stringify(monitorJson)), theirsChunks: countTokens(chunks.join('\n\n')), causalKept: 'n/a', causalKeptTheirs: 'n/a' });
+      rows.push({
+        fixture: `task ${jeditaskid}`,
+        ours: countMessageTokens(ours),
+        ...breakdown(ours),
+        theirs: countMessageTokens(theirs),
+        theirsJson: countTokens(JSON.stringify(monitorJson)),
+        theirsChunks: countTokens(chunks.join('\n\n')),
+        causalKept: 'n/a',
+        causalKeptTheirs: 'n/a',
+      });
     }
 
-    console.log(`Prompt tokens (o200k), askpanda vs Ask PanDA built from the same demo records (its ${askPanda.chunks} chunks of ${ASK_PANDA_CHUNK} characters from ${ASK_PANDA_RESOURCES}):`);
-    console.log(`${'fixture'.padEnd(18)}${'askpanda'.padStart(9)}${'Ask PanDA'.padStart(11)}${'ratio'.padStart(8)}   askpanda: fixed/evidence   Ask PanDA: JSON/chunks   causal lines kept (askpanda / Ask PanDA)`);
+    console.log(
+      `Prompt tokens (o200k), askpanda vs Ask PanDA built from the same demo records (its ${askPanda.chunks} chunks of ${ASK_PANDA_CHUNK} characters from ${ASK_PANDA_RESOURCES}):`,
+    );
+    console.log(
+      `${'fixture'.padEnd(18)}${'askpanda'.padStart(9)}${'Ask PanDA'.padStart(11)}${'ratio'.padStart(8)}   askpanda: fixed/evidence   Ask PanDA: JSON/chunks   causal lines kept (askpanda / Ask PanDA)`,
+    );
     for (const row of rows) {
-      console.log(`${row.fixture.padEnd(18)}${String(row.ours).padStart(9)}${String(row.theirs).padStart(11)}${(row.ours / row.theirs).toFixed(3).padStart(8)}   ${`${row.fixed}/${row.evidence}`.padStart(24)}   ${`${row.theirsJson}/${row.theirsChunks}`.padStart(22)}   ${row.causalKept} / ${row.causalKeptTheirs}`);
+      console.log(
+        `${row.fixture.padEnd(18)}${String(row.ours).padStart(9)}${String(row.theirs).padStart(11)}${(row.ours / row.theirs).toFixed(3).padStart(8)}   ${`${row.fixed}/${row.evidence}`.padStart(24)}   ${`${row.theirsJson}/${row.theirsChunks}`.padStart(22)}   ${row.causalKept} / ${row.causalKeptTheirs}`,
+      );
     }
     const ratios = rows.map((r) => r.ours / r.theirs);
     const sum = (pick: (r: Row) => number) => rows.reduce((s, r) => s + pick(r), 0);
-    console.log(`total: askpanda ${sum((r) => r.ours)} tokens, Ask PanDA ${sum((r) => r.theirs)} tokens, ratio ${(sum((r) => r.ours) / sum((r) => r.theirs)).toFixed(3)}; median ratio ${median(ratios).toFixed(3)}; worst ${Math.max(...ratios).toFixed(3)} (goal ≤ ${GOAL} per fixture)`);
+    console.log(
+      `total: askpanda ${sum((r) => r.ours)} tokens, Ask PanDA ${sum((r) => r.theirs)} tokens, ratio ${(sum((r) => r.ours) / sum((r) => r.theirs)).toFixed(3)}; median ratio ${median(ratios).toFixed(3)}; worst ${Math.max(...ratios).toFixed(3)} (goal ≤ ${GOAL} per fixture)`,
+    );
     const failed = rows.filter((r) => r.theirsNoJson !== undefined);
     if (failed.length) {
-      console.log(`for reference, Ask PanDA's failed-job question without the job JSON (as its log_analysis_agent sends it): ${failed.map((r) => `${r.fixture} ${r.theirsNoJson} (askpanda ${(r.ours / r.theirsNoJson!).toFixed(3)})`).join(', ')}`);
+      console.log(
+        `for reference, Ask PanDA's failed-job question without the job JSON (as its log_analysis_agent sends it): ${failed.map((r) => `${r.fixture} ${r.theirsNoJson} (askpanda ${(r.ours / r.theirsNoJson!).toFixed(3)})`).join(', ')}`,
+      );
     }
-    const causalLost = rows.some((r) => r.causalKept !== 'n/a' && r.causalKept.split('/')[0] !== r.causalKept.split('/')[1]);
+    const causalLost = rows.some(
+      (r) => r.causalKept !== 'n/a' && r.causalKept.split('/')[0] !== r.causalKept.split('/')[1],
+    );
     const met = Math.max(...ratios) <= GOAL && !causalLost;
-    console.log(`goal (≤ ${GOAL * 100}% of Ask PanDA's tokens for every fixture, every causal line kept): ${met ? 'MET' : 'MISSED'}`);
+    console.log(
+      `goal (≤ ${GOAL * 100}% of Ask PanDA's tokens for every fixture, every causal line kept): ${met ? 'MET' : 'MISSED'}`,
+    );
     if (!met) process.exitCode = 1;
   } finally {
     await demo.close();

@@ -41,13 +41,17 @@ interface AnswerResult {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const peakMiB = () => process.resourceUsage().maxRSS / 1024;
 
 /** Node flags of the product launcher (bin/askpanda.js's shebang), so children run as askpanda does. */
 function productNodeFlags(): string[] {
   const shebang = readFileSync(path.join(ROOT, 'bin', 'askpanda.js'), 'utf8').split('\n', 1)[0]!;
-  return shebang.replace(/^#!\S*env(?: -S)? node\s*/, '').split(/\s+/).filter(Boolean);
+  return shebang
+    .replace(/^#!\S*env(?: -S)? node\s*/, '')
+    .split(/\s+/)
+    .filter(Boolean);
 }
 
 const QUESTIONS: Record<string, string> = {
@@ -61,7 +65,10 @@ async function child(mode: string, arg: string): Promise<void> {
   const { loadConfig } = await import('../src/config/load.ts');
   const { CricClient } = await import('../src/panda/cric-client.ts');
   const { openStore } = await import('../src/storage/store.ts');
-  const env: Record<string, string> = { ASKPANDA_LOG_LEVEL: 'silent', ASKPANDA_DATA_DIR: process.env.BENCH_DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'askpanda-bench-')) };
+  const env: Record<string, string> = {
+    ASKPANDA_LOG_LEVEL: 'silent',
+    ASKPANDA_DATA_DIR: process.env.BENCH_DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'askpanda-bench-')),
+  };
   if (mode === 'load-file') env.ASKPANDA_CRIC_FILE = arg;
   else env.CRIC_URL = arg;
   const config = loadConfig({ env });
@@ -72,7 +79,11 @@ async function child(mode: string, arg: string): Promise<void> {
     const { OfflineModel } = await import('../src/llm/offline.ts');
     const { toAnswer } = await import('../src/bot/render.ts');
     await client.queues();
-    const agent = new QueueAgent({ cric: client, monitorPublicUrl: 'https://bigpanda.cern.ch', health: { pandaServerUrl: 'http://127.0.0.1:9', monitorUrl: 'http://127.0.0.1:9', timeoutMs: 100, slowMs: 50 } });
+    const agent = new QueueAgent({
+      cric: client,
+      monitorPublicUrl: 'https://bigpanda.cern.ch',
+      health: { pandaServerUrl: 'http://127.0.0.1:9', monitorUrl: 'http://127.0.0.1:9', timeoutMs: 100, slowMs: 50 },
+    });
     const model = new OfflineModel();
     const p50: Record<string, number> = {};
     const p99: Record<string, number> = {};
@@ -80,7 +91,14 @@ async function child(mode: string, arg: string): Promise<void> {
       const times: number[] = [];
       for (let i = 0; i < ANSWERS + 50; i++) {
         const started = performance.now();
-        const draft = await agent.handle({ question, incoming: { platform: 'cli', channel: 'c', thread: 't', user: 'u', text: question, isDirect: true }, history: [], route: { agent: 'queue', reason: 'bench' }, model, progress: () => undefined });
+        const draft = await agent.handle({
+          question,
+          incoming: { platform: 'cli', channel: 'c', thread: 't', user: 'u', text: question, isDirect: true },
+          history: [],
+          route: { agent: 'queue', reason: 'bench' },
+          model,
+          progress: () => undefined,
+        });
         toAnswer(draft);
         if (i >= 50) times.push(performance.now() - started); // the first 50 warm the JIT
       }
@@ -95,21 +113,37 @@ async function child(mode: string, arg: string): Promise<void> {
     const { index } = await client.queues();
     const ms = performance.now() - started;
     const used = process.cpuUsage(cpu);
-    process.stdout.write(JSON.stringify({ ms, cpuMs: (used.user + used.system) / 1000, rssMiB: peakMiB(), baseMiB, queues: index.size } satisfies LoadResult) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        ms,
+        cpuMs: (used.user + used.system) / 1000,
+        rssMiB: peakMiB(),
+        baseMiB,
+        queues: index.size,
+      } satisfies LoadResult) + '\n',
+    );
   }
   await store?.close();
 }
 
 function runChild<T>(mode: string, arg: string, dataDir?: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...productNodeFlags(), '--import', 'tsx', path.join(ROOT, 'bench', 'queues.bench.ts'), '--child', mode, arg], {
-      cwd: ROOT,
-      env: { ...process.env, ...(dataDir ? { BENCH_DATA_DIR: dataDir } : {}) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const proc = spawn(
+      process.execPath,
+      [...productNodeFlags(), '--import', 'tsx', path.join(ROOT, 'bench', 'queues.bench.ts'), '--child', mode, arg],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...(dataDir ? { BENCH_DATA_DIR: dataDir } : {}) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    proc.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!) as T) : reject(new Error(`child ${mode} exited ${code}`))));
+    proc.on('close', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').at(-1)!) as T)
+        : reject(new Error(`child ${mode} exited ${code}`)),
+    );
   });
 }
 
@@ -128,7 +162,11 @@ async function main(): Promise<void> {
   const demo = await startDemoMonitor();
   try {
     const bytes = Buffer.byteLength(JSON.stringify(dump));
-    console.log(`dump: ${QUEUES} queues in CRIC's shape, ${(bytes / 1024 / 1024).toFixed(1)} MiB; children run with ${productNodeFlags().join(' ') || 'no extra flags'}; medians of ${RUNS} runs; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`);
+    console.log(
+      `dump: ${QUEUES} queues in CRIC's shape, ${(bytes / 1024 / 1024).toFixed(1)} MiB; children run with ${productNodeFlags().join(' ') || 'no extra flags'}; medians of ${RUNS} runs; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} on ${cpus().length} cores`,
+    );
 
     // Baseline: one monitor request (job JSON), cold cache, over loopback.
     const config = loadConfig({ env: { ASKPANDA_LOG_LEVEL: 'silent' } });
@@ -140,9 +178,15 @@ async function main(): Promise<void> {
       monitorMs.push(performance.now() - started);
     }
     const monitor = median(monitorMs.slice(5));
-    console.log(`baseline: one monitor request (job ${DEMO_MEMORY_JOB} JSON from the loopback demo monitor, cold cache): ${monitor.toFixed(1)} ms`);
+    console.log(
+      `baseline: one monitor request (job ${DEMO_MEMORY_JOB} JSON from the loopback demo monitor, cold cache): ${monitor.toFixed(1)} ms`,
+    );
 
-    const loads: Record<string, LoadResult[]> = { 'over HTTP from CRIC': [], 'from ASKPANDA_CRIC_FILE': [], 'from the store (a later process)': [] };
+    const loads: Record<string, LoadResult[]> = {
+      'over HTTP from CRIC': [],
+      'from ASKPANDA_CRIC_FILE': [],
+      'from the store (a later process)': [],
+    };
     for (let run = 0; run < RUNS; run++) {
       loads['over HTTP from CRIC']!.push(await runChild<LoadResult>('load-http', cric.url));
       loads['from ASKPANDA_CRIC_FILE']!.push(await runChild<LoadResult>('load-file', file));
@@ -151,7 +195,8 @@ async function main(): Promise<void> {
       await runChild<LoadResult>('load-store', cric.url, storeDir);
       const before = cric.count();
       const fromStore = await runChild<LoadResult>('load-store', cric.url, storeDir);
-      if (cric.count() !== before) throw new Error('the second process asked CRIC instead of using the stored snapshot');
+      if (cric.count() !== before)
+        throw new Error('the second process asked CRIC instead of using the stored snapshot');
       loads['from the store (a later process)']!.push(fromStore);
     }
     let worstLoad = 0;
@@ -161,20 +206,30 @@ async function main(): Promise<void> {
       worstLoad = Math.max(worstLoad, ms);
       const peak = median(results.map((r) => r.rssMiB));
       const growth = median(results.map((r) => r.rssMiB - r.baseMiB));
-      console.log(`load + index ${label.padEnd(34)} ${ms.toFixed(0).padStart(5)} ms (cpu ${cpuMs.toFixed(0).padStart(3)} ms, ${(ms / monitor).toFixed(1)}x one monitor request)   peak RSS ${peak.toFixed(0)} MiB (base ${(peak - growth).toFixed(0)} + ${growth.toFixed(0)})   ${results[0]!.queues} queues`);
+      console.log(
+        `load + index ${label.padEnd(34)} ${ms.toFixed(0).padStart(5)} ms (cpu ${cpuMs.toFixed(0).padStart(3)} ms, ${(ms / monitor).toFixed(1)}x one monitor request)   peak RSS ${peak.toFixed(0)} MiB (base ${(peak - growth).toFixed(0)} + ${growth.toFixed(0)})   ${results[0]!.queues} queues`,
+      );
     }
-    console.log(`goal: load ≤ ${LOAD_GOAL_MS} ms: worst median ${worstLoad.toFixed(0)} ms → ${worstLoad <= LOAD_GOAL_MS ? 'MET' : 'MISSED'}`);
+    console.log(
+      `goal: load ≤ ${LOAD_GOAL_MS} ms: worst median ${worstLoad.toFixed(0)} ms → ${worstLoad <= LOAD_GOAL_MS ? 'MET' : 'MISSED'}`,
+    );
 
     const answers: AnswerResult[] = [];
     for (let run = 0; run < RUNS; run++) answers.push(await runChild<AnswerResult>('answer', cric.url));
     for (const label of Object.keys(QUESTIONS)) {
       const p50 = median(answers.map((a) => a.p50[label]!));
       const p99 = median(answers.map((a) => a.p99[label]!));
-      console.log(`answer "${QUESTIONS[label]}" (${label})${''.padEnd(Math.max(0, 44 - QUESTIONS[label]!.length - label.length))} p50 ${p50.toFixed(2)} ms  p99 ${p99.toFixed(2)} ms  (${(p99 / monitor).toFixed(2)}x one monitor request)`);
+      console.log(
+        `answer "${QUESTIONS[label]}" (${label})${''.padEnd(Math.max(0, 44 - QUESTIONS[label]!.length - label.length))} p50 ${p50.toFixed(2)} ms  p99 ${p99.toFixed(2)} ms  (${(p99 / monitor).toFixed(2)}x one monitor request)`,
+      );
     }
     // The worse of the two list questions decides.
-    const listP99 = Math.max(...['list by status', 'list by cloud and status'].map((label) => median(answers.map((a) => a.p99[label]!))));
-    console.log(`goal: a list answer ≤ ${ANSWER_GOAL_MS} ms p99 (${ANSWERS} answers per run, ${QUEUES} queues; the worse list question): ${listP99.toFixed(2)} ms → ${listP99 <= ANSWER_GOAL_MS ? 'MET' : 'MISSED'}`);
+    const listP99 = Math.max(
+      ...['list by status', 'list by cloud and status'].map((label) => median(answers.map((a) => a.p99[label]!))),
+    );
+    console.log(
+      `goal: a list answer ≤ ${ANSWER_GOAL_MS} ms p99 (${ANSWERS} answers per run, ${QUEUES} queues; the worse list question): ${listP99.toFixed(2)} ms → ${listP99 <= ANSWER_GOAL_MS ? 'MET' : 'MISSED'}`,
+    );
   } finally {
     await cric.close();
     await demo.close();

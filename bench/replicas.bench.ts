@@ -19,7 +19,15 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { APP_TOKEN, BOT_TOKEN as SLACK_TOKEN, BOT_USER_ID, FakeSlack, eventCallback, mentionEvent, type ApiCall } from '../test/fakes/slack-api.ts';
+import {
+  APP_TOKEN,
+  BOT_TOKEN as SLACK_TOKEN,
+  BOT_USER_ID,
+  FakeSlack,
+  eventCallback,
+  mentionEvent,
+  type ApiCall,
+} from '../test/fakes/slack-api.ts';
 import { BOT_TOKEN as MM_TOKEN, FakeMattermost, type FakePost } from '../test/fakes/mattermost.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,15 +37,30 @@ const RATE_SECONDS = 3;
 const CHANNELS = 1000;
 const GOAL = 1.6;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 const work = mkdtempSync(path.join(tmpdir(), 'askpanda-bench-replicas-'));
 const children: ChildProcess[] = [];
-const unlimited = { ASKPANDA_LIMITS_PER_USER_IN_FLIGHT: '100000', ASKPANDA_LIMITS_PER_USER_PER_MINUTE: '100000', ASKPANDA_LIMITS_PER_MINUTE: '1000000', ASKPANDA_LIMITS_MAX_QUEUED: '100000' };
+const unlimited = {
+  ASKPANDA_LIMITS_PER_USER_IN_FLIGHT: '100000',
+  ASKPANDA_LIMITS_PER_USER_PER_MINUTE: '100000',
+  ASKPANDA_LIMITS_PER_MINUTE: '1000000',
+  ASKPANDA_LIMITS_MAX_QUEUED: '100000',
+};
 
 function serve(env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['--max-semi-space-size=2', 'bin/askpanda.js', 'serve'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ASKPANDA_DEMO: '1', ASKPANDA_LOG_LEVEL: 'warn', ASKPANDA_PORT: '0', ASKPANDA_DATA_DIR: mkdtempSync(path.join(work, 'data-')), ...unlimited, ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      ASKPANDA_DEMO: '1',
+      ASKPANDA_LOG_LEVEL: 'warn',
+      ASKPANDA_PORT: '0',
+      ASKPANDA_DATA_DIR: mkdtempSync(path.join(work, 'data-')),
+      ...unlimited,
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.push(child);
@@ -48,14 +71,17 @@ function serve(env: Record<string, string>): ChildProcess {
 async function connected(list: ChildProcess[], ready: () => boolean): Promise<void> {
   const started = Date.now();
   while (!ready()) {
-    if (list.some((c) => c.exitCode !== null)) throw new Error('a replica exited before it connected (run with BENCH_DEBUG=1 to see why)');
+    if (list.some((c) => c.exitCode !== null))
+      throw new Error('a replica exited before it connected (run with BENCH_DEBUG=1 to see why)');
     if (Date.now() - started > 60_000) throw new Error('replicas did not connect within 60 s');
     await sleep(20);
   }
 }
 async function stopAll(list: ChildProcess[]): Promise<void> {
   for (const child of list) child.kill('SIGTERM');
-  await Promise.all(list.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve(null) : c.once('exit', resolve)))));
+  await Promise.all(
+    list.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve(null) : c.once('exit', resolve)))),
+  );
 }
 
 interface Target {
@@ -65,7 +91,10 @@ interface Target {
   answeredAt: Map<string, number>;
 }
 
-async function sustained(target: Target, rate: number): Promise<{ lost: number; duplicates: number; lagMs: number; p50: number; p99: number }> {
+async function sustained(
+  target: Target,
+  rate: number,
+): Promise<{ lost: number; duplicates: number; lagMs: number; p50: number; p99: number }> {
   const total = rate * RATE_SECONDS;
   const sentAt = new Map<string, number>();
   const start = performance.now();
@@ -95,7 +124,13 @@ async function sustained(target: Target, rate: number): Promise<{ lost: number; 
     }
   }
   latencies.sort((a, b) => a - b);
-  return { lost, duplicates, lagMs: lastAnswer - lastSent, p50: latencies.length ? quantile(latencies, 0.5) : NaN, p99: latencies.length ? quantile(latencies, 0.99) : NaN };
+  return {
+    lost,
+    duplicates,
+    lagMs: lastAnswer - lastSent,
+    p50: latencies.length ? quantile(latencies, 0.5) : NaN,
+    p99: latencies.length ? quantile(latencies, 0.99) : NaN,
+  };
 }
 
 interface Result {
@@ -117,7 +152,9 @@ async function ramp(label: string, target: Target): Promise<Result> {
     }
     result.lost += r.lost;
     result.duplicates += r.duplicates;
-    result.rows.push(`  ${label.padEnd(24)} ${String(rate).padStart(5)}/s  lost ${r.lost}  duplicate ${r.duplicates}  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(0)} ms  backlog cleared ${(Math.max(0, r.lagMs) / 1000).toFixed(2)} s after the last  ${ok ? 'ok' : 'NOT sustained'}`);
+    result.rows.push(
+      `  ${label.padEnd(24)} ${String(rate).padStart(5)}/s  lost ${r.lost}  duplicate ${r.duplicates}  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(0)} ms  backlog cleared ${(Math.max(0, r.lagMs) / 1000).toFixed(2)} s after the last  ${ok ? 'ok' : 'NOT sustained'}`,
+    );
     if (!ok) break;
     result.best = rate;
     result.at = { p50: r.p50, p99: r.p99 };
@@ -144,7 +181,14 @@ async function slackRun(replicas: number): Promise<Result> {
     }
   });
   const redis = `redis://127.0.0.1:6379/12`;
-  const started = Array.from({ length: replicas }, () => serve({ SLACK_BOT_TOKEN: SLACK_TOKEN, SLACK_APP_TOKEN: APP_TOKEN, SLACK_API_URL: fake.apiUrl, ASKPANDA_STORE: redis }));
+  const started = Array.from({ length: replicas }, () =>
+    serve({
+      SLACK_BOT_TOKEN: SLACK_TOKEN,
+      SLACK_APP_TOKEN: APP_TOKEN,
+      SLACK_API_URL: fake.apiUrl,
+      ASKPANDA_STORE: redis,
+    }),
+  );
   await connected(started, () => fake.socketCount >= replicas);
   const run = ++runSeq;
   const target: Target = {
@@ -155,9 +199,20 @@ async function slackRun(replicas: number): Promise<Result> {
       const n = ++mentionSeq;
       const ts = `${runBase + run}.${String(n).padStart(6, '0')}`;
       const channel = `C07REPL${String(i % CHANNELS).padStart(4, '0')}`;
-      const payload = eventCallback(mentionEvent(channel, `U05P${String(i % CHANNELS).padStart(4, '0')}`, `<@${BOT_USER_ID}> why did job 6802258254 fail?`, ts), `Ev0R${run}x${n}`);
+      const payload = eventCallback(
+        mentionEvent(
+          channel,
+          `U05P${String(i % CHANNELS).padStart(4, '0')}`,
+          `<@${BOT_USER_ID}> why did job 6802258254 fail?`,
+          ts,
+        ),
+        `Ev0R${run}x${n}`,
+      );
       void fake.sendEnvelope('events_api', payload, { socketIndex: i % replicas }).catch(() => undefined);
-      if (redeliver && replicas > 1) void fake.sendEnvelope('events_api', payload, { socketIndex: (i + 1) % replicas, retryAttempt: 1 }).catch(() => undefined);
+      if (redeliver && replicas > 1)
+        void fake
+          .sendEnvelope('events_api', payload, { socketIndex: (i + 1) % replicas, retryAttempt: 1 })
+          .catch(() => undefined);
       return ts;
     },
   };
@@ -170,22 +225,32 @@ async function slackRun(replicas: number): Promise<Result> {
 async function mattermostRun(replicas: number): Promise<Result> {
   const fake = await FakeMattermost.start();
   const people = Array.from({ length: CHANNELS }, (_, i) => fake.addUser({ username: `physicist${i}` }));
-  const channels = people.map((person, i) => fake.addChannel({ name: `replicas-${i}`, members: [person], withBot: true }));
+  const channels = people.map((person, i) =>
+    fake.addChannel({ name: `replicas-${i}`, members: [person], withBot: true }),
+  );
   const answers = new Map<string, number>();
   const answeredAt = new Map<string, number>();
   fake.on('post', (post: FakePost) => {
-    if (!post.root_id || post.props.from_bot !== 'true' || !JSON.stringify(post.props.attachments ?? '').includes('feedbackup')) return;
+    if (
+      !post.root_id ||
+      post.props.from_bot !== 'true' ||
+      !JSON.stringify(post.props.attachments ?? '').includes('feedbackup')
+    )
+      return;
     answers.set(post.root_id, (answers.get(post.root_id) ?? 0) + 1);
     if (!answeredAt.has(post.root_id)) answeredAt.set(post.root_id, performance.now());
   });
   const hellos = fake.hellos.length;
-  const started = Array.from({ length: replicas }, () => serve({ MATTERMOST_URL: fake.url, MATTERMOST_TOKEN: MM_TOKEN, ASKPANDA_STORE: 'redis://127.0.0.1:6379/12' }));
+  const started = Array.from({ length: replicas }, () =>
+    serve({ MATTERMOST_URL: fake.url, MATTERMOST_TOKEN: MM_TOKEN, ASKPANDA_STORE: 'redis://127.0.0.1:6379/12' }),
+  );
   await connected(started, () => fake.hellos.length >= hellos + replicas);
   const target: Target = {
     answers,
     answeredAt,
     send(i) {
-      return fake.userPosts(people[i % CHANNELS]!, channels[i % CHANNELS]!, '@askpanda why did job 6802258254 fail?').id;
+      return fake.userPosts(people[i % CHANNELS]!, channels[i % CHANNELS]!, '@askpanda why did job 6802258254 fail?')
+        .id;
     },
   };
   const result = await ramp(`Mattermost, ${replicas} replica${replicas > 1 ? 's' : ''}`, target);
@@ -194,29 +259,57 @@ async function mattermostRun(replicas: number): Promise<Result> {
   return result;
 }
 
-console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}, ${cpus().length} cores`);
+console.log(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}, ${cpus().length} cores`,
+);
 const slack = { one: await slackRun(1), two: await slackRun(2) };
 const mattermost = { one: await mattermostRun(1), two: await mattermostRun(2) };
-console.log('1. Replicas on one Redis: highest sustained mentions/second (every answer once, backlog cleared within 1 s)');
+console.log(
+  '1. Replicas on one Redis: highest sustained mentions/second (every answer once, backlog cleared within 1 s)',
+);
 for (const r of [slack.one, slack.two, mattermost.one, mattermost.two]) for (const row of r.rows) console.log(row);
-for (const [name, pair] of [['Slack', slack], ['Mattermost', mattermost]] as const) {
+for (const [name, pair] of [
+  ['Slack', slack],
+  ['Mattermost', mattermost],
+] as const) {
   const ratio = pair.one.best ? pair.two.best / pair.one.best : 0;
   const clean = pair.two.lost === 0 && pair.two.duplicates === 0 && pair.one.duplicates === 0;
-  console.log(`  ${name}: one replica ${pair.one.best}/s (p50 ${pair.one.at?.p50.toFixed(1)} ms, p99 ${pair.one.at?.p99.toFixed(0)} ms), two replicas ${pair.two.best}/s (p50 ${pair.two.at?.p50.toFixed(1)} ms, p99 ${pair.two.at?.p99.toFixed(0)} ms): ${ratio.toFixed(2)}×; duplicates ${pair.one.duplicates + pair.two.duplicates}`);
-  console.log(`  goal: two replicas ≥ ${GOAL}× one replica's rate, 0 lost at sustained rates, 0 duplicates → ${ratio >= GOAL && clean ? 'MET' : 'MISSED'}${RATES.at(-1) === pair.two.best ? ` (${RATES.at(-1)}/s is the highest rate tried)` : ''}`);
+  console.log(
+    `  ${name}: one replica ${pair.one.best}/s (p50 ${pair.one.at?.p50.toFixed(1)} ms, p99 ${pair.one.at?.p99.toFixed(0)} ms), two replicas ${pair.two.best}/s (p50 ${pair.two.at?.p50.toFixed(1)} ms, p99 ${pair.two.at?.p99.toFixed(0)} ms): ${ratio.toFixed(2)}×; duplicates ${pair.one.duplicates + pair.two.duplicates}`,
+  );
+  console.log(
+    `  goal: two replicas ≥ ${GOAL}× one replica's rate, 0 lost at sustained rates, 0 duplicates → ${ratio >= GOAL && clean ? 'MET' : 'MISSED'}${RATES.at(-1) === pair.two.best ? ` (${RATES.at(-1)}/s is the highest rate tried)` : ''}`,
+  );
 }
 
 // 2. Start-up of a one-shot question, compiled against the sources.
 const installed = path.join(work, 'installed');
 mkdirSync(path.join(installed, 'bin'), { recursive: true });
-spawnSync(process.execPath, [path.join(ROOT, 'bin/build.js'), path.join(installed, 'dist')], { cwd: ROOT, stdio: 'ignore' });
+spawnSync(process.execPath, [path.join(ROOT, 'bin/build.js'), path.join(installed, 'dist')], {
+  cwd: ROOT,
+  stdio: 'ignore',
+});
 copyFileSync(path.join(ROOT, 'bin/askpanda.js'), path.join(installed, 'bin/askpanda.js'));
 copyFileSync(path.join(ROOT, 'package.json'), path.join(installed, 'package.json'));
 symlinkSync(path.join(ROOT, 'config'), path.join(installed, 'config'));
 symlinkSync(path.join(ROOT, 'node_modules'), path.join(installed, 'node_modules'));
 function timeAsk(bin: string): number {
   const started = performance.now();
-  const run = spawnSync(process.execPath, ['--max-semi-space-size=2', bin, 'ask', '--json', 'why did job 6802258254 fail?'], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ASKPANDA_DEMO: '1', ASKPANDA_DATA_DIR: mkdtempSync(path.join(work, 'ask-')) }, stdio: 'ignore' });
+  const run = spawnSync(
+    process.execPath,
+    ['--max-semi-space-size=2', bin, 'ask', '--json', 'why did job 6802258254 fail?'],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        ASKPANDA_DEMO: '1',
+        ASKPANDA_DATA_DIR: mkdtempSync(path.join(work, 'ask-')),
+      },
+      stdio: 'ignore',
+    },
+  );
   if (run.status !== 0) throw new Error(`ask failed with ${run.status}`);
   return performance.now() - started;
 }
@@ -230,6 +323,8 @@ for (let i = 0; i < 5; i++) {
 }
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log('2. `askpanda ask --json "why did job 6802258254 fail?"` on demo data, wall time, median of 5');
-console.log(`  compiled (dist/): ${(med(compiled) / 1000).toFixed(2)} s   sources through tsx (before): ${(med(sources) / 1000).toFixed(2)} s   → ${(med(sources) / med(compiled)).toFixed(2)}× faster`);
+console.log(
+  `  compiled (dist/): ${(med(compiled) / 1000).toFixed(2)} s   sources through tsx (before): ${(med(sources) / 1000).toFixed(2)} s   → ${(med(sources) / med(compiled)).toFixed(2)}× faster`,
+);
 rmSync(work, { recursive: true, force: true });
 process.exit(0);

@@ -55,7 +55,8 @@ const percentile = (xs: number[], p: number) => {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 };
-const row = (label: string, value: string, goal = '') => console.log(`${label.padEnd(50)} ${value.padStart(12)}${goal ? `   ${goal}` : ''}`);
+const row = (label: string, value: string, goal = '') =>
+  console.log(`${label.padEnd(50)} ${value.padStart(12)}${goal ? `   ${goal}` : ''}`);
 /** A figure against its goal: "goal >= 0.95 → MET". */
 const verdict = (ok: boolean, goal: string) => `goal ${goal} → ${ok ? 'MET' : 'MISSED'}`;
 
@@ -70,7 +71,11 @@ try {
     ingestRuns.push((performance.now() - started) / 1000);
   }
   console.log(`reference texts: ${ingestSummary!.files} files, ${ingestSummary!.chunks} chunks`);
-  row('ingest ../shared/reference (median of 5)', `${median(ingestRuns).toFixed(3)} s`, verdict(median(ingestRuns) <= GOALS.ingestSeconds, `<= ${GOALS.ingestSeconds} s`));
+  row(
+    'ingest ../shared/reference (median of 5)',
+    `${median(ingestRuns).toFixed(3)} s`,
+    verdict(median(ingestRuns) <= GOALS.ingestSeconds, `<= ${GOALS.ingestSeconds} s`),
+  );
   const reingest = new Catalog(path.join(work, 'ingest-0', 'catalog.json'), chunking);
   const again = await Catalog.open(reingest.file, chunking);
   const unchanged = await ingest([reference], { catalog: again, chunking, displayRoot: root });
@@ -84,21 +89,43 @@ try {
   const catalog = await Catalog.open(path.join(work, 'eval', 'catalog.json'), chunking);
   await ingest([handbook, reference], { catalog, chunking, displayRoot: root });
   const fake = await startFakeEmbeddings({ dims: 1024 });
-  const embedder = new OpenAiEmbedder({ apiKey: 'test-key', baseUrl: `${fake.url}/v1`, model: 'hashing-1024', timeoutMs: 30_000 });
+  const embedder = new OpenAiEmbedder({
+    apiKey: 'test-key',
+    baseUrl: `${fake.url}/v1`,
+    model: 'hashing-1024',
+    timeoutMs: 30_000,
+  });
   const store = await LocalVectorStore.open(path.join(work, 'eval', 'vectors.json'), embedder.id);
   await ingest([handbook, reference], { catalog, chunking, displayRoot: root, embedder, vectorStore: store });
   const retriever = new Retriever(catalog, { embedder, vectorStore: store });
-  const label = (mode: string) => (mode === 'bm25' ? 'BM25' : mode === 'vector' ? 'vectors (loopback hashing embedder)' : 'hybrid RRF (BM25 + hashing vectors)');
-  console.log(`\nheld-out half: ${heldOut.length} of ${evalSet.length} questions (the figures the goals are judged on), over ${catalog.chunks.size} chunks (handbook + reference)`);
+  const label = (mode: string) =>
+    mode === 'bm25'
+      ? 'BM25'
+      : mode === 'vector'
+        ? 'vectors (loopback hashing embedder)'
+        : 'hybrid RRF (BM25 + hashing vectors)';
+  console.log(
+    `\nheld-out half: ${heldOut.length} of ${evalSet.length} questions (the figures the goals are judged on), over ${catalog.chunks.size} chunks (handbook + reference)`,
+  );
   const heldOutResults: EvalResult[] = [];
   for (const mode of ['bm25', 'vector', 'hybrid'] as const) {
     const r = await evaluate(retriever, heldOut, mode);
     heldOutResults.push(r);
-    row(`${label(mode)} recall@5`, r.recallAtK.toFixed(3), mode === 'bm25' ? verdict(r.recallAtK >= GOALS.heldOutRecall, `>= ${GOALS.heldOutRecall} (BM25 alone, offline)`) : '(no goal: the embedder is not semantic)');
+    row(
+      `${label(mode)} recall@5`,
+      r.recallAtK.toFixed(3),
+      mode === 'bm25'
+        ? verdict(r.recallAtK >= GOALS.heldOutRecall, `>= ${GOALS.heldOutRecall} (BM25 alone, offline)`)
+        : '(no goal: the embedder is not semantic)',
+    );
     row(`${label(mode)} MRR`, r.mrr.toFixed(3));
   }
-  console.log(`  held-out BM25 misses: ${heldOutResults[0]!.misses.length} (not listed: looking at them would make them tuning questions)`);
-  console.log(`\nfor reference (not judged): tuning half (${tuning.length} questions) and the development set (${development.length}, written with the first retriever)`);
+  console.log(
+    `  held-out BM25 misses: ${heldOutResults[0]!.misses.length} (not listed: looking at them would make them tuning questions)`,
+  );
+  console.log(
+    `\nfor reference (not judged): tuning half (${tuning.length} questions) and the development set (${development.length}, written with the first retriever)`,
+  );
   const tuned = await evaluate(retriever, tuning, 'bm25');
   row('tuning half, BM25 recall@5 / MRR', `${tuned.recallAtK.toFixed(3)} / ${tuned.mrr.toFixed(3)}`);
   const tunedHybrid = await evaluate(retriever, tuning, 'hybrid');
@@ -106,7 +133,10 @@ try {
   const dev = await evaluate(retriever, development, 'bm25');
   row('development set, BM25 recall@5 / MRR', `${dev.recallAtK.toFixed(3)} / ${dev.mrr.toFixed(3)}`);
   await fake.close();
-  for (const miss of [...tuned.misses, ...dev.misses]) console.log(`  BM25 miss: "${miss.question}" (first relevant rank ${miss.firstRelevantRank ?? '> 20'}; top: ${miss.top[0] ?? '-'})`);
+  for (const miss of [...tuned.misses, ...dev.misses])
+    console.log(
+      `  BM25 miss: "${miss.question}" (first relevant rank ${miss.firstRelevantRank ?? '> 20'}; top: ${miss.top[0] ?? '-'})`,
+    );
 
   // 3. Latency over >= 20k chunks.
   const real = [...catalog.chunks.values()];
@@ -128,18 +158,31 @@ try {
     const parts: string[] = [];
     for (let n = 0; n < 150; n++) parts.push(words[Math.floor(random() * words.length)]!);
     const like = real[Math.floor(random() * real.length)]!;
-    const chunk: Chunk = { id: `d${i}`, source: `distractors/${i % 50}.txt`, title: `Distractor ${i % 50}`, section: like.section, text: parts.join(' ') };
+    const chunk: Chunk = {
+      id: `d${i}`,
+      source: `distractors/${i % 50}.txt`,
+      title: `Distractor ${i % 50}`,
+      section: like.section,
+      text: parts.join(' '),
+    };
     big.chunks.set(chunk.id, chunk);
   }
   let started = performance.now();
-  const inProcess: Embedder = { id: 'hash:1024', batchSize: 512, embed: async (texts) => texts.map((t) => hashingEmbedding(t, 1024)) };
+  const inProcess: Embedder = {
+    id: 'hash:1024',
+    batchSize: 512,
+    embed: async (texts) => texts.map((t) => hashingEmbedding(t, 1024)),
+  };
   const bigStore = await LocalVectorStore.open(path.join(work, 'big', 'vectors.json'), inProcess.id);
   const bigRetriever = new Retriever(big, { embedder: inProcess, vectorStore: bigStore });
   const buildMs = performance.now() - started;
   const all = [...big.chunks.values()];
   for (let i = 0; i < all.length; i += 2000) {
     const slice = all.slice(i, i + 2000);
-    const vectors = await inProcess.embed(slice.map((c) => c.text), 'document');
+    const vectors = await inProcess.embed(
+      slice.map((c) => c.text),
+      'document',
+    );
     await bigStore.upsert(slice.map((c, j) => ({ id: c.id, values: vectors[j]!, metadata: c })));
   }
   const queries = Array.from({ length: 2000 }, (_, i) => evalSet[i % evalSet.length]!.question);
@@ -167,15 +210,25 @@ try {
     hybridTimes.push(performance.now() - started);
   }
   const bigEval = await evaluate(bigRetriever, heldOut, 'bm25');
-  console.log(`\nlatency: ${big.chunks.size} chunks (${real.length} real + distractors of random corpus words); BM25 index built in ${buildMs.toFixed(0)} ms`);
+  console.log(
+    `\nlatency: ${big.chunks.size} chunks (${real.length} real + distractors of random corpus words); BM25 index built in ${buildMs.toFixed(0)} ms`,
+  );
   row('BM25 query p50 (5 x 2000 queries)', `${median(rounds.map((r) => r.p50)).toFixed(3)} ms`, '');
   const p99 = median(rounds.map((r) => r.p99));
   row('BM25 query p99 (wall clock)', `${p99.toFixed(3)} ms`, verdict(p99 <= GOALS.p99Ms, `<= ${GOALS.p99Ms} ms`));
   row('BM25 query p99 (CPU time)', `${median(rounds.map((r) => r.cpuP99)).toFixed(3)} ms`);
-  console.log(`  per round p99 wall: ${rounds.map((r) => r.p99.toFixed(2)).join(', ')} ms; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`);
+  console.log(
+    `  per round p99 wall: ${rounds.map((r) => r.p99.toFixed(2)).join(', ')} ms; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${cpus().length} cores`,
+  );
   row('hybrid p50 (500 queries, 1024-dim local store)', `${median(hybridTimes).toFixed(3)} ms`);
   row('hybrid query p99', `${percentile(hybridTimes, 99).toFixed(3)} ms`, '(no goal; exact cosine scan)');
-  row('held-out BM25 recall@5 on the 20k index', bigEval.recallAtK.toFixed(3), verdict(bigEval.recallAtK >= GOALS.bigRecall, `>= ${GOALS.bigRecall}`));
+  row(
+    'held-out BM25 recall@5 on the 20k index',
+    bigEval.recallAtK.toFixed(3),
+    verdict(bigEval.recallAtK >= GOALS.bigRecall, `>= ${GOALS.bigRecall}`),
+  );
 
   // 4. The offline documents path: routing and the documents agent's answer for each held-out question.
   const agent = new DocumentsAgent({ openIndex: async () => new Retriever(catalog), topK: 5 });
@@ -185,14 +238,29 @@ try {
     const fast = selectFast(q.question, []);
     const routed = 'route' in fast ? fast.route.agent : 'bad_input';
     routes.set(routed, (routes.get(routed) ?? 0) + 1);
-    const draft = await agent.handle({ question: q.question, incoming: { platform: 'cli', channel: 'bench', thread: 'bench', user: 'bench', text: q.question, isDirect: true }, history: [], route: { agent: 'documents', reason: 'bench' }, model: new OfflineModel(), progress: () => undefined });
+    const draft = await agent.handle({
+      question: q.question,
+      incoming: { platform: 'cli', channel: 'bench', thread: 'bench', user: 'bench', text: q.question, isDirect: true },
+      history: [],
+      route: { agent: 'documents', reason: 'bench' },
+      model: new OfflineModel(),
+      progress: () => undefined,
+    });
     if (draft.facts.covered === false) declined++;
   }
   console.log(`\noffline documents path, ${heldOut.length} held-out questions (handbook + reference indexed)`);
   const answering = (routes.get('documents') ?? 0) + (routes.get('error_code') ?? 0);
-  row('routed to documents or error_code (fast path)', `${answering}/${heldOut.length}`, verdict(answering === heldOut.length, 'all: none to the general agent ("I could not tell")'));
+  row(
+    'routed to documents or error_code (fast path)',
+    `${answering}/${heldOut.length}`,
+    verdict(answering === heldOut.length, 'all: none to the general agent ("I could not tell")'),
+  );
   console.log(`  routes: ${[...routes.entries()].map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  row('documents agent answered with passages', `${heldOut.length - declined}/${heldOut.length}`, `(declined ${declined}: no passage covered the question)`);
+  row(
+    'documents agent answered with passages',
+    `${heldOut.length - declined}/${heldOut.length}`,
+    `(declined ${declined}: no passage covered the question)`,
+  );
 
   // 5. Cold start: what the first documentation question of a CLI call pays.
   const saved = path.join(work, 'eval', 'catalog.json');
@@ -204,7 +272,11 @@ try {
     coldRuns.push(performance.now() - started);
   }
   console.log('');
-  row(`cold start: load ${catalog.chunks.size}-chunk catalog + BM25`, `${median(coldRuns).toFixed(1)} ms`, '(once per process)');
+  row(
+    `cold start: load ${catalog.chunks.size}-chunk catalog + BM25`,
+    `${median(coldRuns).toFixed(1)} ms`,
+    '(once per process)',
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -22,7 +22,15 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { APP_TOKEN, BOT_TOKEN, BOT_USER_ID, FakeSlack, eventCallback, mentionEvent, type ApiCall } from '../test/fakes/slack-api.ts';
+import {
+  APP_TOKEN,
+  BOT_TOKEN,
+  BOT_USER_ID,
+  FakeSlack,
+  eventCallback,
+  mentionEvent,
+  type ApiCall,
+} from '../test/fakes/slack-api.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LATENCY_SAMPLES = Number(process.env.BENCH_SAMPLES ?? 400);
@@ -69,7 +77,14 @@ async function launch(name: string, args: string[], env: Record<string, string>,
   const socket = fake.socketCount;
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_APP_TOKEN: APP_TOKEN, SLACK_API_URL: fake.apiUrl, ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_APP_TOKEN: APP_TOKEN,
+      SLACK_API_URL: fake.apiUrl,
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.push(child);
@@ -77,7 +92,8 @@ async function launch(name: string, args: string[], env: Record<string, string>,
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const started = Date.now();
   while (fake.socketCount <= socket) {
-    if (child.exitCode !== null || Date.now() - started > 30_000) throw new Error(`${name} did not connect: ${stderr.slice(-2000)}`);
+    if (child.exitCode !== null || Date.now() - started > 30_000)
+      throw new Error(`${name} did not connect: ${stderr.slice(-2000)}`);
     await sleep(20);
   }
   return { name, retries, socket, child };
@@ -100,12 +116,32 @@ async function redisReachable(): Promise<boolean> {
 
 // The flood of part 2 comes from one person: askpanda's per-person and per-minute limits are raised
 // (they would turn it away as "busy", which is their job, not what this measures).
-const unlimited = { ASKPANDA_LIMITS_PER_USER_IN_FLIGHT: '100000', ASKPANDA_LIMITS_PER_USER_PER_MINUTE: '100000', ASKPANDA_LIMITS_PER_MINUTE: '1000000', ASKPANDA_LIMITS_MAX_QUEUED: '100000' };
+const unlimited = {
+  ASKPANDA_LIMITS_PER_USER_IN_FLIGHT: '100000',
+  ASKPANDA_LIMITS_PER_USER_PER_MINUTE: '100000',
+  ASKPANDA_LIMITS_PER_MINUTE: '1000000',
+  ASKPANDA_LIMITS_MAX_QUEUED: '100000',
+};
 const serveEnv = { ASKPANDA_DEMO: '1', ASKPANDA_LOG_LEVEL: 'warn', ASKPANDA_PORT: '0', ...unlimited };
 const contenders: Contender[] = [];
 contenders.push(await launch('bare Bolt echo', ['bench/slack-echo-app.ts'], {}, false));
-contenders.push(await launch('askpanda, SQLite', ['bin/askpanda.js', 'serve'], { ...serveEnv, ASKPANDA_DATA_DIR: path.join(dataDir, 'sqlite') }, true));
-if (await redisReachable()) contenders.push(await launch('askpanda, Redis', ['bin/askpanda.js', 'serve'], { ...serveEnv, ASKPANDA_DATA_DIR: path.join(dataDir, 'redis'), ASKPANDA_STORE: REDIS_URL }, true));
+contenders.push(
+  await launch(
+    'askpanda, SQLite',
+    ['bin/askpanda.js', 'serve'],
+    { ...serveEnv, ASKPANDA_DATA_DIR: path.join(dataDir, 'sqlite') },
+    true,
+  ),
+);
+if (await redisReachable())
+  contenders.push(
+    await launch(
+      'askpanda, Redis',
+      ['bin/askpanda.js', 'serve'],
+      { ...serveEnv, ASKPANDA_DATA_DIR: path.join(dataDir, 'redis'), ASKPANDA_STORE: REDIS_URL },
+      true,
+    ),
+  );
 
 // Unique per run: claims and history in Redis outlive the process.
 let seq = 0;
@@ -116,7 +152,9 @@ const nextChannel = () => `C07BENCH${String(channelSeq++ % CHANNELS).padStart(4,
 
 function send(contender: Contender, channel: string, ts: string, retry = false, question = QUESTION): void {
   const payload = eventCallback(mentionEvent(channel, 'U05ANAPHYS', question, ts), `Ev0B${ts.replace('.', '')}`);
-  void fake.sendEnvelope('events_api', payload, { socketIndex: contender.socket, retryAttempt: retry ? 1 : 0 }).catch(() => undefined);
+  void fake
+    .sendEnvelope('events_api', payload, { socketIndex: contender.socket, retryAttempt: retry ? 1 : 0 })
+    .catch(() => undefined);
 }
 
 /** One mention, waited for: milliseconds until its first reply message reached the fake. */
@@ -143,7 +181,8 @@ interface Probe {
 }
 const probes: Probe[] = contenders.map((c) => ({ label: c.name, contender: c, question: QUESTION }));
 const lastAskpanda = contenders.at(-1)!;
-if (lastAskpanda !== contenders[0]) probes.push({ label: `${lastAskpanda.name}, "help"`, contender: lastAskpanda, question: `<@${BOT_USER_ID}> help` });
+if (lastAskpanda !== contenders[0])
+  probes.push({ label: `${lastAskpanda.name}, "help"`, contender: lastAskpanda, question: `<@${BOT_USER_ID}> help` });
 for (let i = 0; i < WARMUP; i++) for (const p of probes) await once(p.contender, p.question);
 const samples = new Map<Probe, number[]>(probes.map((p) => [p, []]));
 for (let i = 0; i < LATENCY_SAMPLES; i++) {
@@ -158,7 +197,10 @@ const latency = new Map(
 );
 
 // --- sustained rate
-async function sustained(contender: Contender, rate: number): Promise<{ lost: number; busy: number; duplicates: number; lagMs: number; p99: number }> {
+async function sustained(
+  contender: Contender,
+  rate: number,
+): Promise<{ lost: number; busy: number; duplicates: number; lagMs: number; p99: number }> {
   const total = rate * RATE_SECONDS;
   const sentAt = new Map<string, number>();
   const start = performance.now();
@@ -193,7 +235,13 @@ async function sustained(contender: Contender, rate: number): Promise<{ lost: nu
     }
   }
   latencies.sort((a, b) => a - b);
-  return { lost, busy: refused, duplicates, lagMs: lastAnswer - lastSent, p99: latencies.length ? quantile(latencies, 0.99) : NaN };
+  return {
+    lost,
+    busy: refused,
+    duplicates,
+    lagMs: lastAnswer - lastSent,
+    p99: latencies.length ? quantile(latencies, 0.99) : NaN,
+  };
 }
 
 const best = new Map<Contender, number>();
@@ -209,7 +257,9 @@ for (const c of contenders) {
       r = await sustained(c, rate);
       ok = r.lost === 0 && r.busy === 0 && r.duplicates === 0 && r.lagMs <= 1000;
     }
-    rows.push(`  ${c.name.padEnd(18)} ${String(rate).padStart(5)}/s  ${String(rate * RATE_SECONDS).padStart(5)} mentions${c.retries ? ` (+${Math.ceil((rate * RATE_SECONDS) / 10)} retries)` : ''}  lost ${r.lost}  busy ${r.busy}  duplicate ${r.duplicates}  answer p99 ${r.p99.toFixed(0)} ms  backlog cleared ${(Math.max(0, r.lagMs) / 1000).toFixed(2)} s after the last  ${ok ? 'ok' : 'NOT sustained'}`);
+    rows.push(
+      `  ${c.name.padEnd(18)} ${String(rate).padStart(5)}/s  ${String(rate * RATE_SECONDS).padStart(5)} mentions${c.retries ? ` (+${Math.ceil((rate * RATE_SECONDS) / 10)} retries)` : ''}  lost ${r.lost}  busy ${r.busy}  duplicate ${r.duplicates}  answer p99 ${r.p99.toFixed(0)} ms  backlog cleared ${(Math.max(0, r.lagMs) / 1000).toFixed(2)} s after the last  ${ok ? 'ok' : 'NOT sustained'}`,
+    );
     if (!ok) break;
     best.set(c, rate);
     await sleep(300);
@@ -219,23 +269,38 @@ for (const c of contenders) {
 const ms = (v: number) => `${v.toFixed(2)} ms`;
 const base = latency.get(probes[0]!)!;
 console.log(`Slack mention → first reply message; Socket Mode; apps in their own processes; loopback fake Slack`);
-console.log(`(${LATENCY_SAMPLES} mentions per row, taking turns, after ${WARMUP} warm-up; question: "why did job 6802258254 fail?")`);
+console.log(
+  `(${LATENCY_SAMPLES} mentions per row, taking turns, after ${WARMUP} warm-up; question: "why did job 6802258254 fail?")`,
+);
 console.log(`  ${''.padEnd(26)} ${'median'.padStart(10)} ${'p99'.padStart(10)} ${'× bare median'.padStart(14)}`);
 for (const p of probes) {
   const l = latency.get(p)!;
-  console.log(`  ${p.label.padEnd(26)} ${ms(l.median).padStart(10)} ${ms(l.p99).padStart(10)} ${`${(l.median / base.median).toFixed(2)}×`.padStart(14)}`);
+  console.log(
+    `  ${p.label.padEnd(26)} ${ms(l.median).padStart(10)} ${ms(l.p99).padStart(10)} ${`${(l.median / base.median).toFixed(2)}×`.padStart(14)}`,
+  );
 }
 for (const p of probes.slice(1)) {
   const ratio = latency.get(p)!.median / base.median;
-  console.log(`  goal: ${p.label} ≤ 1.25× the bare app's median: ${ratio.toFixed(2)}× → ${ratio <= 1.25 ? 'MET' : 'MISSED'}`);
+  console.log(
+    `  goal: ${p.label} ≤ 1.25× the bare app's median: ${ratio.toFixed(2)}× → ${ratio <= 1.25 ? 'MET' : 'MISSED'}`,
+  );
 }
 console.log(`Sustained mentions/second (${RATE_SECONDS} s per rate, ${CHANNELS} channels):`);
 for (const row of rows) console.log(row);
-console.log(`  highest sustained: ${contenders.map((c) => `${c.name} ${best.get(c)}/s`).join(', ')}  (${RATES.at(-1)}/s is the highest rate tried)`);
-for (const c of contenders.slice(1)) console.log(`  goal: ${c.name} ≥ 200/s with 0 lost and 0 duplicate: ${best.get(c)}/s → ${best.get(c)! >= 200 ? 'MET' : 'MISSED'}`);
+console.log(
+  `  highest sustained: ${contenders.map((c) => `${c.name} ${best.get(c)}/s`).join(', ')}  (${RATES.at(-1)}/s is the highest rate tried)`,
+);
+for (const c of contenders.slice(1))
+  console.log(
+    `  goal: ${c.name} ≥ 200/s with 0 lost and 0 duplicate: ${best.get(c)}/s → ${best.get(c)! >= 200 ? 'MET' : 'MISSED'}`,
+  );
 
 for (const child of children) child.kill('SIGTERM');
-await Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)))));
+await Promise.all(
+  children.map(
+    (child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve))),
+  ),
+);
 await fake.close();
 rmSync(dataDir, { recursive: true, force: true });
 process.exit(0);

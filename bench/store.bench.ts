@@ -34,15 +34,27 @@ function percentile(values: number[], p: number): number {
 const fmt = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
 const median = (xs: number[]) => percentile(xs, 0.5);
 
-console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-const turns = Array.from({ length: 6 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', text: 'x'.repeat(300), at: 1_764_000_000_000 + i }));
+console.log(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
+const turns = Array.from({ length: 6 }, (_, i) => ({
+  role: i % 2 ? 'assistant' : 'user',
+  text: 'x'.repeat(300),
+  at: 1_764_000_000_000 + i,
+}));
 
 const store = await openStore({ dataDir: path.join(work, 'store'), store: '' });
 const bare = new Database(path.join(work, 'bare.sqlite'));
 bare.pragma('journal_mode = WAL');
 bare.pragma('synchronous = NORMAL');
-bare.exec('CREATE TABLE kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires INTEGER, PRIMARY KEY (ns, key)) WITHOUT ROWID');
-const bareUpsert = bare.prepare('INSERT INTO kv (ns, key, value, expires) VALUES (?, ?, ?, ?) ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value, expires = excluded.expires');
+bare.exec(
+  'CREATE TABLE kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires INTEGER, PRIMARY KEY (ns, key)) WITHOUT ROWID',
+);
+const bareUpsert = bare.prepare(
+  'INSERT INTO kv (ns, key, value, expires) VALUES (?, ?, ?, ?) ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value, expires = excluded.expires',
+);
 const serialized = JSON.stringify({ value: turns, expires: Date.now() + 86_400_000 });
 
 const rounds: Array<Record<'write' | 'read' | 'claim' | 'bare', { median: number; p99: number }>> = [];
@@ -66,7 +78,11 @@ for (let round = 0; round < ROUNDS; round++) {
     await store.claimOnce(`slack:C1:${round}.${i}`, 3_600_000);
     samples.claim.push(performance.now() - t);
   }
-  rounds.push(Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { median: median(v), p99: percentile(v, 0.99) }])) as (typeof rounds)[number]);
+  rounds.push(
+    Object.fromEntries(
+      Object.entries(samples).map(([k, v]) => [k, { median: median(v), p99: percentile(v, 0.99) }]),
+    ) as (typeof rounds)[number],
+  );
 }
 await store.close();
 bare.close();
@@ -76,16 +92,26 @@ for (const op of ['write', 'read', 'claim', 'bare'] as const) {
   console.log(`   ${label.padEnd(30)} ${rounds.map((r) => `${fmt(r[op].median)} / ${fmt(r[op].p99)}`).join('   ')}`);
 }
 const writeMedian = median(rounds.map((r) => r.write.median));
-console.log(`   median write ${fmt(writeMedian)} against ${fmt(median(rounds.map((r) => r.bare.median)))} for the bare driver; before this store 100-140 µs`);
+console.log(
+  `   median write ${fmt(writeMedian)} against ${fmt(median(rounds.map((r) => r.bare.median)))} for the bare driver; before this store 100-140 µs`,
+);
 
 console.log('\n2. 16 processes on one fresh data dir, 20 rounds');
 const WORKERS = 16;
 const workers = Array.from({ length: WORKERS }, (_, i) => {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/storage/race-child.ts'), String(i)], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/storage/race-child.ts'), String(i)], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const queued: string[] = [];
   const waiting: Array<(line: string) => void> = [];
-  createInterface({ input: proc.stdout }).on('line', (line) => (waiting.length ? waiting.shift()!(line) : queued.push(line)));
-  return { proc, next: () => new Promise<string>((resolve) => (queued.length ? resolve(queued.shift()!) : waiting.push(resolve))) };
+  createInterface({ input: proc.stdout }).on('line', (line) =>
+    waiting.length ? waiting.shift()!(line) : queued.push(line),
+  );
+  return {
+    proc,
+    next: () => new Promise<string>((resolve) => (queued.length ? resolve(queued.shift()!) : waiting.push(resolve))),
+  };
 });
 await Promise.all(workers.map((w) => w.next()));
 let errors = 0;
@@ -97,7 +123,9 @@ for (let round = 0; round < 20; round++) {
   const claims = Array.from({ length: 20 }, (_, i) => `claim-${i}`);
   const started = performance.now();
   for (const w of workers) w.proc.stdin.write(`${JSON.stringify({ dir, claims, writes: 20 })}\n`);
-  const results = (await Promise.all(workers.map((w) => w.next()))).map((l) => JSON.parse(l) as { ok: boolean; won?: string[] });
+  const results = (await Promise.all(workers.map((w) => w.next()))).map(
+    (l) => JSON.parse(l) as { ok: boolean; won?: string[] },
+  );
   roundMs.push(performance.now() - started);
   errors += results.filter((r) => !r.ok).length;
   const won = results.flatMap((r) => r.won ?? []);
@@ -112,6 +140,10 @@ for (let round = 0; round < 20; round++) {
   await check.close();
 }
 for (const w of workers) w.proc.stdin.end();
-console.log(`   errors ${errors}, writes missing ${missing} of ${20 * WORKERS * 40}, claims not won exactly once ${wrongClaims}; round (open, 40 writes and 20 claims per process) median ${median(roundMs).toFixed(0)} ms`);
-console.log(`   goal: 0 errors, 0 missing, every claim won once → ${errors === 0 && missing === 0 && wrongClaims === 0 ? 'MET' : 'MISSED'}`);
+console.log(
+  `   errors ${errors}, writes missing ${missing} of ${20 * WORKERS * 40}, claims not won exactly once ${wrongClaims}; round (open, 40 writes and 20 claims per process) median ${median(roundMs).toFixed(0)} ms`,
+);
+console.log(
+  `   goal: 0 errors, 0 missing, every claim won once → ${errors === 0 && missing === 0 && wrongClaims === 0 ? 'MET' : 'MISSED'}`,
+);
 rmSync(work, { recursive: true, force: true });

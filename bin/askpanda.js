@@ -23,7 +23,8 @@ function newestMtime(dir) {
   return newest;
 }
 
-const useCompiled = existsSync(compiled) && (!existsSync(sources) || newestMtime(sources) <= statSync(compiled).mtimeMs);
+const useCompiled =
+  existsSync(compiled) && (!existsSync(sources) || newestMtime(sources) <= statSync(compiled).mtimeMs);
 process.env.ASKPANDA_RUNTIME = useCompiled ? 'compiled' : 'sources';
 if (useCompiled) {
   await import(pathToFileURL(compiled).href);

@@ -17,7 +17,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // The shared reference folder sits next to the main checkout (../shared) or above a worktree (../../shared).
-const referenceDb = ['..', '../..'].map((up) => path.resolve(root, up, 'shared/reference/askpanda-resources-queuedata.db')).find((file) => existsSync(file));
+const referenceDb = ['..', '../..']
+  .map((up) => path.resolve(root, up, 'shared/reference/askpanda-resources-queuedata.db'))
+  .find((file) => existsSync(file));
 const dbFile = process.argv[2] ?? referenceDb;
 const outFile = process.argv[3] ?? path.join(root, 'src/panda/demo/cric-queuedata.json');
 
@@ -32,18 +34,29 @@ type Queue = Record<string, unknown>;
  */
 const DEMO_ALIASES: Array<{ name: string; from: string; changes: Queue }> = [
   { name: 'BNL_PROD_MCORE', from: 'BNL', changes: { description: 'BNL production queue (askpanda demo copy of BNL)' } },
-  { name: 'ANALY_MWT2_UCORE', from: 'MWT2', changes: { description: 'MWT2 analysis queue (askpanda demo copy of MWT2)', type: 'analysis' } },
+  {
+    name: 'ANALY_MWT2_UCORE',
+    from: 'MWT2',
+    changes: { description: 'MWT2 analysis queue (askpanda demo copy of MWT2)', type: 'analysis' },
+  },
 ];
 const DEMO_SITES = ['BNL_PROD_MCORE', 'ANALY_MWT2_UCORE', 'MWT2', 'AGLT2', 'UKI-NORTHGRID-MAN-HEP', 'ANALY_GOEGRID'];
 
 function readRows(file: string): Array<{ record_id: string; raw_json: string }> {
-  const run = spawnSync('sqlite3', ['-readonly', '-json', file, 'SELECT record_id, raw_json FROM queuedata ORDER BY record_id'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const run = spawnSync(
+    'sqlite3',
+    ['-readonly', '-json', file, 'SELECT record_id, raw_json FROM queuedata ORDER BY record_id'],
+    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+  );
   if (run.error) throw new Error(`cannot run sqlite3 (${run.error.message}); install the sqlite3 command-line tool`);
   if (run.status !== 0) throw new Error(`sqlite3 failed on ${file}: ${run.stderr.trim()}`);
   return JSON.parse(run.stdout) as Array<{ record_id: string; raw_json: string }>;
 }
 
-if (!dbFile) throw new Error('no queuedata.db found in ../shared/reference or ../../shared/reference: give its path as the first argument');
+if (!dbFile)
+  throw new Error(
+    'no queuedata.db found in ../shared/reference or ../../shared/reference: give its path as the first argument',
+  );
 const queues = new Map<string, Queue>();
 for (const row of readRows(dbFile)) {
   const record = JSON.parse(row.raw_json) as Queue;
@@ -69,6 +82,10 @@ for (const site of DEMO_SITES) if (!queues.has(site)) throw new Error(`demo site
 
 // One queue per line: small diffs when the snapshot is converted again.
 const names = [...queues.keys()].sort((a, b) => a.localeCompare(b, 'en'));
-const lines = names.map((name, i) => `${JSON.stringify(name)}: ${JSON.stringify(queues.get(name))}${i < names.length - 1 ? ',' : ''}`);
+const lines = names.map(
+  (name, i) => `${JSON.stringify(name)}: ${JSON.stringify(queues.get(name))}${i < names.length - 1 ? ',' : ''}`,
+);
 writeFileSync(outFile, `{\n${lines.join('\n')}\n}\n`);
-process.stdout.write(`${names.length} queues (${DEMO_ALIASES.length} demo copies) written to ${path.relative(process.cwd(), outFile)}\n`);
+process.stdout.write(
+  `${names.length} queues (${DEMO_ALIASES.length} demo copies) written to ${path.relative(process.cwd(), outFile)}\n`,
+);

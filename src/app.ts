@@ -68,7 +68,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const demo = options.demo ?? config.demo;
   const monitor = await connectMonitor({ config, store, logger, demo, closers });
   const panda = monitor.client;
-  const cric = await connectCric({ config, store, logger, closers, explicitSettings: options.explicitSettings, monitor });
+  const cric = await connectCric({
+    config,
+    store,
+    logger,
+    closers,
+    explicitSettings: options.explicitSettings,
+    monitor,
+  });
   const docs = lazyDocsIndex(config, logger);
   const subscriptions = new SubscriptionStore(store);
   const commands = new CommandRegistry();
@@ -77,11 +84,31 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (options.agents) {
     agents = options.agents;
   } else {
-    const created = await createAgents({ config, store, logger, banners, closers, demo, monitor, cric, openDocsIndex: docs, explicitSettings: options.explicitSettings });
+    const created = await createAgents({
+      config,
+      store,
+      logger,
+      banners,
+      closers,
+      demo,
+      monitor,
+      cric,
+      openDocsIndex: docs,
+      explicitSettings: options.explicitSettings,
+    });
     // Every answer gets grounded follow-ups and its token count, whichever agent wrote it.
     agents = Object.fromEntries(Object.entries(created).map(([kind, agent]) => [kind, withAnswerExtras(agent)]));
   }
-  const bot = new Bot({ config, history, model, agents, commands, logger, selector: createModelSelector(model, logger, { timeoutMs: Math.min(config.llm.timeoutMs, 15_000) }), onStoreProblem: options.onStoreProblem });
+  const bot = new Bot({
+    config,
+    history,
+    model,
+    agents,
+    commands,
+    logger,
+    selector: createModelSelector(model, logger, { timeoutMs: Math.min(config.llm.timeoutMs, 15_000) }),
+    onStoreProblem: options.onStoreProblem,
+  });
 
   const conversation = new Conversation({ bot, store, config, logger });
   closers.push(() => conversation.stop());

@@ -15,7 +15,9 @@ export default function setup(): () => void {
       rmSync(root, { recursive: true, force: true, maxRetries: 3 });
     } catch (err) {
       // A mount point still busy, say: leave the rest rather than fail a green run over a folder.
-      process.stderr.write(`could not remove the suite's temporary folder ${root}: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.stderr.write(
+        `could not remove the suite's temporary folder ${root}: ${err instanceof Error ? err.message : String(err)}\n`,
+      );
     }
   };
 }

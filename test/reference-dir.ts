@@ -9,8 +9,14 @@ const REPO_ROOT = path.resolve(import.meta.dirname, '..');
  * overrides both. Undefined when none exists: tests that need it skip and say why.
  */
 export function referenceDir(): string | undefined {
-  const candidates = [process.env.ASKPANDA_REFERENCE_DIR, path.resolve(REPO_ROOT, '../shared/reference'), path.resolve(REPO_ROOT, '../../shared/reference')];
-  return candidates.find((dir): dir is string => !!dir && existsSync(path.join(dir, 'askpanda-resources-panda_documentation.txt')));
+  const candidates = [
+    process.env.ASKPANDA_REFERENCE_DIR,
+    path.resolve(REPO_ROOT, '../shared/reference'),
+    path.resolve(REPO_ROOT, '../../shared/reference'),
+  ];
+  return candidates.find(
+    (dir): dir is string => !!dir && existsSync(path.join(dir, 'askpanda-resources-panda_documentation.txt')),
+  );
 }
 
 /** Where the reference texts were looked for, for the message of a skipped test or bench. */

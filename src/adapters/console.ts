@@ -38,7 +38,14 @@ export async function runConsole(bot: Bot, options: ConsoleOptions): Promise<voi
     }
     if (/^(exit|quit|:q)$/i.test(text)) break;
     const answer = await bot.handle(
-      { platform: 'console', channel: 'terminal', thread, user: process.env.USER || 'user', text: line, isDirect: true },
+      {
+        platform: 'console',
+        channel: 'terminal',
+        thread,
+        user: process.env.USER || 'user',
+        text: line,
+        isDirect: true,
+      },
       { progress: (status) => showStatus(status) },
     );
     options.output.write(`\naskpanda> ${answer.text}\n`);

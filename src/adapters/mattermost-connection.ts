@@ -6,7 +6,14 @@ import pLimit from 'p-limit';
 import { WebSocket as NodeWebSocket } from 'ws';
 import { z } from 'zod';
 import { silentLogger, type Logger } from '../util/log.ts';
-import { ChannelTypeSchema, parsePostEventData, PostSchema, type ChannelType, type MattermostPost, type MattermostPostEvent } from './mattermost-events.ts';
+import {
+  ChannelTypeSchema,
+  parsePostEventData,
+  PostSchema,
+  type ChannelType,
+  type MattermostPost,
+  type MattermostPostEvent,
+} from './mattermost-events.ts';
 
 const { Client4, ClientError, WebSocketClient } = mm;
 
@@ -144,7 +151,12 @@ export function installWebSocketGlobals(): void {
 // ---------------------------------------------------------------------------------- frames
 
 /** A reply to something the client sent (`seq_reply`), or a server event (`event` with `seq`). */
-const ReplyFrameSchema = z.object({ seq_reply: z.number().int().positive(), status: z.string().optional(), error: z.unknown().optional(), data: z.unknown().optional() });
+const ReplyFrameSchema = z.object({
+  seq_reply: z.number().int().positive(),
+  status: z.string().optional(),
+  error: z.unknown().optional(),
+  data: z.unknown().optional(),
+});
 const EventFrameSchema = z.object({
   event: z.string().min(1),
   seq: z.number().int().nonnegative(),
@@ -170,7 +182,8 @@ function rejectFrame(text: string): { reason: string; replacement?: string } | u
     return { reason: 'not JSON' };
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { reason: 'not an object' };
-  if ('seq_reply' in parsed) return ReplyFrameSchema.safeParse(parsed).success ? undefined : { reason: 'malformed reply' };
+  if ('seq_reply' in parsed)
+    return ReplyFrameSchema.safeParse(parsed).success ? undefined : { reason: 'malformed reply' };
   const event = EventFrameSchema.safeParse(parsed);
   // The client reads hello's connection_id without checking it.
   const badHello = event.success && event.data.event === 'hello' && !HelloDataSchema.safeParse(event.data.data).success;
@@ -194,12 +207,23 @@ class GuardedSocket {
   onmessage: Listener = null;
   private readonly ws: NodeWebSocket;
 
-  constructor(url: string, token: string, handshakeTimeoutMs: number, private readonly logger: Logger) {
+  constructor(
+    url: string,
+    token: string,
+    handshakeTimeoutMs: number,
+    private readonly logger: Logger,
+  ) {
     // The Authorization header gives the upgrade a session, which is what lets the server resume
     // the connection after a drop instead of starting over (api4/websocket.go connectWebSocket).
-    this.ws = new NodeWebSocket(url, { headers: { Authorization: `Bearer ${token}` }, handshakeTimeout: handshakeTimeoutMs, maxPayload: 16 * 1024 * 1024 });
+    this.ws = new NodeWebSocket(url, {
+      headers: { Authorization: `Bearer ${token}` },
+      handshakeTimeout: handshakeTimeoutMs,
+      maxPayload: 16 * 1024 * 1024,
+    });
     this.ws.on('open', () => this.deliver(this.onopen, { type: 'open' }));
-    this.ws.on('close', (code, reason) => this.deliver(this.onclose, { type: 'close', code, reason: reason.toString(), wasClean: code === 1000 }));
+    this.ws.on('close', (code, reason) =>
+      this.deliver(this.onclose, { type: 'close', code, reason: reason.toString(), wasClean: code === 1000 }),
+    );
     this.ws.on('error', (err) => this.deliver(this.onerror, { type: 'error', message: err.message }));
     this.ws.on('message', (data, isBinary) => {
       if (isBinary) return this.logger.warn('mattermost websocket: binary frame skipped');
@@ -246,9 +270,19 @@ class GuardedSocket {
 const UserSchema = z.object({ id: z.string().min(1), username: z.string().min(1), is_bot: z.boolean().optional() });
 const TeamsSchema = z.array(z.object({ id: z.string().min(1) }));
 const ChannelsSchema = z.array(
-  z.object({ id: z.string().min(1), type: z.string(), team_id: z.string().default(''), last_post_at: z.number().default(0), delete_at: z.number().default(0) }),
+  z.object({
+    id: z.string().min(1),
+    type: z.string(),
+    team_id: z.string().default(''),
+    last_post_at: z.number().default(0),
+    delete_at: z.number().default(0),
+  }),
 );
-const PostListSchema = z.object({ order: z.array(z.string()), posts: z.record(z.string(), z.unknown()), has_next: z.boolean().optional() });
+const PostListSchema = z.object({
+  order: z.array(z.string()),
+  posts: z.record(z.string(), z.unknown()),
+  has_next: z.boolean().optional(),
+});
 const ClientConfigSchema = z.object({ MaxPostSize: z.string().optional() });
 
 interface Limits {
@@ -256,7 +290,10 @@ interface Limits {
   maxRetryAfterMs: number;
 }
 
-type FetchWithResponse = (url: string, options: Options) => Promise<{ response: Response; headers: Map<string, string>; data: unknown }>;
+type FetchWithResponse = (
+  url: string,
+  options: Options,
+) => Promise<{ response: Response; headers: Map<string, string>; data: unknown }>;
 
 /**
  * Client4 with what a server process needs and the browser client leaves out: a time-out on every
@@ -269,7 +306,8 @@ class BoundedClient4 extends Client4 {
     // doFetchWithResponse is private in the typings but an instance field in 11.x; checked here
     // so a changed client fails at start, not on the first request.
     const inner = Reflect.get(this, 'doFetchWithResponse') as FetchWithResponse | undefined;
-    if (typeof inner !== 'function') throw new Error('@mattermost/client has no doFetchWithResponse: this version is not supported (use 11.9.x)');
+    if (typeof inner !== 'function')
+      throw new Error('@mattermost/client has no doFetchWithResponse: this version is not supported (use 11.9.x)');
     const bounded: FetchWithResponse = async (url, options) => {
       const method = (options.method ?? 'get').toLowerCase();
       for (let attempt = 0; ; attempt++) {
@@ -296,9 +334,18 @@ class BoundedClient4 extends Client4 {
           continue;
         }
         if (result.response.ok || options.ignoreStatus) return result;
-        const data = (result.data !== null && typeof result.data === 'object' ? result.data : {}) as { message?: unknown; id?: unknown; detailed_error?: unknown };
+        const data = (result.data !== null && typeof result.data === 'object' ? result.data : {}) as {
+          message?: unknown;
+          id?: unknown;
+          detailed_error?: unknown;
+        };
         throw new ClientError(this.getUrl(), {
-          message: typeof data.message === 'string' && data.message ? data.message : status === 429 ? 'rate limited' : `HTTP ${status}`,
+          message:
+            typeof data.message === 'string' && data.message
+              ? data.message
+              : status === 429
+                ? 'rate limited'
+                : `HTTP ${status}`,
           server_error_id: typeof data.id === 'string' ? data.id : status === 429 ? 'rate_limited' : undefined,
           status_code: status,
           detailed_error: typeof data.detailed_error === 'string' ? data.detailed_error : undefined,
@@ -316,7 +363,10 @@ class BoundedClient4 extends Client4 {
 
   /** `POST /users/{id}/typing`: Client4 has no method for it. */
   publishTyping(userId: string, channelId: string, parentId: string): Promise<unknown> {
-    return this.doFetch(`${this.getUserRoute(userId)}/typing`, { method: 'post', body: JSON.stringify({ channel_id: channelId, parent_id: parentId }) });
+    return this.doFetch(`${this.getUserRoute(userId)}/typing`, {
+      method: 'post',
+      body: JSON.stringify({ channel_id: channelId, parent_id: parentId }),
+    });
   }
 }
 
@@ -406,7 +456,10 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
       startTimeoutMs: options.startTimeoutMs ?? DEFAULTS.startTimeoutMs,
       reconnect: { ...DEFAULTS.reconnect, ...options.reconnect },
     };
-    this.client = new BoundedClient4({ timeoutMs: this.settings.requestTimeoutMs, maxRetryAfterMs: options.maxRetryAfterMs ?? DEFAULTS.maxRetryAfterMs });
+    this.client = new BoundedClient4({
+      timeoutMs: this.settings.requestTimeoutMs,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? DEFAULTS.maxRetryAfterMs,
+    });
     if (this.baseUrl) this.client.setUrl(this.baseUrl);
     this.client.setToken(options.token);
     this.client.setIncludeCookies(false);
@@ -434,10 +487,15 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
    * first hello arrived. Throws MattermostStartError (and leaves nothing running) otherwise.
    */
   async start(): Promise<MattermostBot> {
-    if (this.started) throw new Error('MattermostConnection: start() may be called once; make a new connection to retry');
+    if (this.started)
+      throw new Error('MattermostConnection: start() may be called once; make a new connection to retry');
     this.started = true;
     const base = this.baseUrl;
-    if (!base) throw new MattermostStartError('bad_url', `MATTERMOST_URL "${this.options.url}" is not an http(s) URL: set it to your server's address, e.g. https://mattermost.example.org`);
+    if (!base)
+      throw new MattermostStartError(
+        'bad_url',
+        `MATTERMOST_URL "${this.options.url}" is not an http(s) URL: set it to your server's address, e.g. https://mattermost.example.org`,
+      );
     this.me = await this.checkToken(base);
     this.postLimit = await this.readMaxPostSize();
     try {
@@ -454,10 +512,15 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
    * (`askpanda digest run` from system cron). Throws MattermostStartError like start().
    */
   async startRest(): Promise<MattermostBot> {
-    if (this.started) throw new Error('MattermostConnection: start() may be called once; make a new connection to retry');
+    if (this.started)
+      throw new Error('MattermostConnection: start() may be called once; make a new connection to retry');
     this.started = true;
     const base = this.baseUrl;
-    if (!base) throw new MattermostStartError('bad_url', `MATTERMOST_URL "${this.options.url}" is not an http(s) URL: set it to your server's address, e.g. https://mattermost.example.org`);
+    if (!base)
+      throw new MattermostStartError(
+        'bad_url',
+        `MATTERMOST_URL "${this.options.url}" is not an http(s) URL: set it to your server's address, e.g. https://mattermost.example.org`,
+      );
     this.me = await this.checkToken(base);
     this.postLimit = await this.readMaxPostSize();
     return this.me;
@@ -475,7 +538,12 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
   // ------------------------------------------------------------------ REST helpers for the glue
 
   /** A new post; a reply when `rootId` is set (the thread's root id). */
-  async createPost(input: { channelId: string; rootId?: string; message: string; props?: Record<string, unknown> }): Promise<MattermostPost> {
+  async createPost(input: {
+    channelId: string;
+    rootId?: string;
+    message: string;
+    props?: Record<string, unknown>;
+  }): Promise<MattermostPost> {
     const body: Partial<Post> = { channel_id: input.channelId, root_id: input.rootId ?? '', message: input.message };
     if (input.props) body.props = input.props;
     const created = await this.call('createPost', () => this.client.createPost(body as Post));
@@ -483,8 +551,13 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
   }
 
   /** Changes a post's message and/or props (every edit shows "Edited": throttle streaming). */
-  async patchPost(postId: string, patch: { message?: string; props?: Record<string, unknown> }): Promise<MattermostPost> {
-    const patched = await this.call('patchPost', () => this.client.patchPost({ id: postId, ...patch } as Partial<Post> & { id: string }));
+  async patchPost(
+    postId: string,
+    patch: { message?: string; props?: Record<string, unknown> },
+  ): Promise<MattermostPost> {
+    const patched = await this.call('patchPost', () =>
+      this.client.patchPost({ id: postId, ...patch } as Partial<Post> & { id: string }),
+    );
     return this.checked('patchPost', PostSchema, patched);
   }
 
@@ -505,10 +578,22 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
    * A thread oldest first, root included: the newest `maxPosts` replies (default 50, at most 200).
    * `truncated` says older replies were left out.
    */
-  async readThread(postId: string, options: { maxPosts?: number } = {}): Promise<{ posts: MattermostPost[]; truncated: boolean }> {
+  async readThread(
+    postId: string,
+    options: { maxPosts?: number } = {},
+  ): Promise<{ posts: MattermostPost[]; truncated: boolean }> {
     const perPage = Math.max(1, Math.min(THREAD_MAX_POSTS, options.maxPosts ?? 50));
-    const query: FetchPaginatedThreadOptions = { fetchThreads: true, collapsedThreads: false, direction: 'up', perPage };
-    const list = this.checked('getPostThread', PostListSchema, await this.call('getPostThread', () => this.client.getPaginatedPostThread(postId, query)));
+    const query: FetchPaginatedThreadOptions = {
+      fetchThreads: true,
+      collapsedThreads: false,
+      direction: 'up',
+      perPage,
+    };
+    const list = this.checked(
+      'getPostThread',
+      PostListSchema,
+      await this.call('getPostThread', () => this.client.getPaginatedPostThread(postId, query)),
+    );
     return { posts: this.postsOf('getPostThread', list), truncated: list.has_next === true };
   }
 
@@ -516,9 +601,18 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
    * A message only `userId` sees. Returns false when the server refuses (403: the bot lacks the
    * `create_post_ephemeral` permission, as bot accounts often do); other failures throw.
    */
-  async postEphemeral(userId: string, input: { channelId: string; rootId?: string; message: string }): Promise<boolean> {
+  async postEphemeral(
+    userId: string,
+    input: { channelId: string; rootId?: string; message: string },
+  ): Promise<boolean> {
     try {
-      await this.call('createPostEphemeral', () => this.client.createPostEphemeral(userId, { channel_id: input.channelId, root_id: input.rootId ?? '', message: input.message }));
+      await this.call('createPostEphemeral', () =>
+        this.client.createPostEphemeral(userId, {
+          channel_id: input.channelId,
+          root_id: input.rootId ?? '',
+          message: input.message,
+        }),
+      );
       return true;
     } catch (err) {
       if (err instanceof MattermostApiError && err.status === 403) return false;
@@ -542,9 +636,16 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
     }
     const user = UserSchema.safeParse(raw);
     if (!user.success) {
-      throw new MattermostStartError('not_mattermost', `${base} did not answer like a Mattermost server (GET /api/v4/users/me returned no user): check MATTERMOST_URL`);
+      throw new MattermostStartError(
+        'not_mattermost',
+        `${base} did not answer like a Mattermost server (GET /api/v4/users/me returned no user): check MATTERMOST_URL`,
+      );
     }
-    if (user.data.is_bot === false) this.logger.warn({ username: user.data.username }, 'MATTERMOST_TOKEN belongs to a person, not a bot account: answers will appear as that person');
+    if (user.data.is_bot === false)
+      this.logger.warn(
+        { username: user.data.username },
+        'MATTERMOST_TOKEN belongs to a person, not a bot account: answers will appear as that person',
+      );
     return { id: user.data.id, username: user.data.username, isBot: user.data.is_bot ?? false };
   }
 
@@ -555,7 +656,10 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
       if (Number.isInteger(size) && size > 0) return size;
       this.logger.warn('Mattermost did not report MaxPostSize; assuming the old limit of 4000 characters');
     } catch (err) {
-      this.logger.warn({ err: describe(err) }, 'could not read Mattermost MaxPostSize; assuming the old limit of 4000 characters');
+      this.logger.warn(
+        { err: describe(err) },
+        'could not read Mattermost MaxPostSize; assuming the old limit of 4000 characters',
+      );
     }
     return FALLBACK_MAX_POST_SIZE;
   }
@@ -577,7 +681,12 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
     this.ws = ws;
     const firstHello = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new MattermostStartError('websocket', `Mattermost at ${base} accepted the token, but its websocket (/api/v4/websocket) did not connect within ${Math.round(startTimeoutMs / 1000)} s: check that proxies in between pass websocket upgrades`));
+        reject(
+          new MattermostStartError(
+            'websocket',
+            `Mattermost at ${base} accepted the token, but its websocket (/api/v4/websocket) did not connect within ${Math.round(startTimeoutMs / 1000)} s: check that proxies in between pass websocket upgrades`,
+          ),
+        );
       }, startTimeoutMs);
       this.once('connected', () => {
         clearTimeout(timer);
@@ -585,7 +694,9 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
       });
     });
     // Listeners before initialize(): the hello that reports lost events can be the first frame.
-    ws.addMessageListener((message) => this.onFrame(message as unknown as { event: string; data: Record<string, unknown> }));
+    ws.addMessageListener((message) =>
+      this.onFrame(message as unknown as { event: string; data: Record<string, unknown> }),
+    );
     ws.addMissedMessageListener(() => {
       this.missedEvents = true;
     });
@@ -628,12 +739,20 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
       if (this.resynced.delete(parsed.post.id)) return; // already handed over by a resync
       this.remember(parsed.post);
     }
-    this.deliver({ event: message.event, post: parsed.post, channelType: parsed.channelType, mentions: parsed.mentions, source: 'websocket' });
+    this.deliver({
+      event: message.event,
+      post: parsed.post,
+      channelType: parsed.channelType,
+      mentions: parsed.mentions,
+      source: 'websocket',
+    });
   }
 
   private deliver(event: MattermostPostEvent): void {
     try {
-      void Promise.resolve(this.options.onPost(event)).catch((err: unknown) => this.logger.error({ err, postId: event.post.id }, 'Mattermost post handler failed'));
+      void Promise.resolve(this.options.onPost(event)).catch((err: unknown) =>
+        this.logger.error({ err, postId: event.post.id }, 'Mattermost post handler failed'),
+      );
     } catch (err) {
       this.logger.error({ err, postId: event.post.id }, 'Mattermost post handler failed');
     }
@@ -683,18 +802,32 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
   /** Re-reads the look-back window of every channel the bot is in and hands over what it missed. */
   private async resyncOnce(): Promise<void> {
     const since = Date.now() - this.settings.resyncLookbackMs;
-    const teams = this.checked('getMyTeams', TeamsSchema, await this.call('getMyTeams', () => this.client.getMyTeams()));
+    const teams = this.checked(
+      'getMyTeams',
+      TeamsSchema,
+      await this.call('getMyTeams', () => this.client.getMyTeams()),
+    );
     const channels = new Map<string, { id: string; type: ChannelType | undefined; lastPostAt: number }>();
     for (const team of teams) {
-      const list = this.checked('getMyChannels', ChannelsSchema, await this.call('getMyChannels', () => this.client.getMyChannels(team.id)));
+      const list = this.checked(
+        'getMyChannels',
+        ChannelsSchema,
+        await this.call('getMyChannels', () => this.client.getMyChannels(team.id)),
+      );
       for (const channel of list) {
         // A channel with no post since the window opened has nothing to re-read.
         if (channel.delete_at > 0 || (channel.last_post_at > 0 && channel.last_post_at < since)) continue;
         const type = ChannelTypeSchema.safeParse(channel.type);
-        channels.set(channel.id, { id: channel.id, type: type.success ? type.data : undefined, lastPostAt: channel.last_post_at });
+        channels.set(channel.id, {
+          id: channel.id,
+          type: type.success ? type.data : undefined,
+          lastPostAt: channel.last_post_at,
+        });
       }
     }
-    const selected = [...channels.values()].sort((a, b) => b.lastPostAt - a.lastPostAt).slice(0, this.settings.resyncMaxChannels);
+    const selected = [...channels.values()]
+      .sort((a, b) => b.lastPostAt - a.lastPostAt)
+      .slice(0, this.settings.resyncMaxChannels);
     const limit = pLimit(4);
     let failedChannels = 0;
     const perChannel = await Promise.all(
@@ -702,7 +835,11 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
         limit(async () => {
           if (this.stopped) return [];
           try {
-            const list = this.checked('getPostsSince', PostListSchema, await this.call('getPostsSince', () => this.client.getPostsSince(channel.id, since)));
+            const list = this.checked(
+              'getPostsSince',
+              PostListSchema,
+              await this.call('getPostsSince', () => this.client.getPostsSince(channel.id, since)),
+            );
             return this.postsOf('getPostsSince', list).map((post) => ({ post, channelType: channel.type }));
           } catch (err) {
             failedChannels++;
@@ -743,7 +880,13 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
 
   private checked<T>(route: string, schema: z.ZodType<T>, value: unknown): T {
     const parsed = schema.safeParse(value);
-    if (!parsed.success) throw new MattermostApiError(route, 200, 'unexpected_response', `Mattermost ${route} answered something unexpected (${parsed.error.issues[0]?.path.join('.') || 'shape'})`);
+    if (!parsed.success)
+      throw new MattermostApiError(
+        route,
+        200,
+        'unexpected_response',
+        `Mattermost ${route} answered something unexpected (${parsed.error.issues[0]?.path.join('.') || 'shape'})`,
+      );
     return parsed.data;
   }
 
@@ -760,26 +903,64 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
 function apiError(route: string, err: unknown): MattermostApiError {
   if (err instanceof MattermostApiError) return err;
   if (err instanceof ClientError) {
-    return new MattermostApiError(route, err.status_code ?? 0, err.server_error_id ?? 'unknown', `Mattermost ${route} failed (${err.status_code ?? '?'}): ${err.message}`, { cause: err });
+    return new MattermostApiError(
+      route,
+      err.status_code ?? 0,
+      err.server_error_id ?? 'unknown',
+      `Mattermost ${route} failed (${err.status_code ?? '?'}): ${err.message}`,
+      { cause: err },
+    );
   }
-  if (isTimeout(err)) return new MattermostApiError(route, 0, 'timeout', `Mattermost ${route} timed out`, { cause: err });
-  return new MattermostApiError(route, 0, 'network', `Mattermost ${route} failed: ${networkReason(err)}`, { cause: err });
+  if (isTimeout(err))
+    return new MattermostApiError(route, 0, 'timeout', `Mattermost ${route} timed out`, { cause: err });
+  return new MattermostApiError(route, 0, 'network', `Mattermost ${route} failed: ${networkReason(err)}`, {
+    cause: err,
+  });
 }
 
 function startError(err: unknown, base: string, timeoutMs: number): MattermostStartError {
   if (err instanceof ClientError) {
     const status = err.status_code ?? 0;
-    if (status === 401) return new MattermostStartError('bad_token', `Mattermost at ${base} refused MATTERMOST_TOKEN (401: ${err.message || 'invalid or expired session'}): create an access token for the bot account (System Console → Integrations → Bot Accounts) and set MATTERMOST_TOKEN to it`, { cause: err });
-    if (status === 404) return new MattermostStartError('not_mattermost', `${base} answered 404 for /api/v4/users/me: set MATTERMOST_URL to the Mattermost server's base address (without /api/v4)`, { cause: err });
-    if (status === 403) return new MattermostStartError('bad_token', `Mattermost at ${base} refused MATTERMOST_TOKEN (403: ${err.message}): the account may be deactivated or not allowed to use access tokens`, { cause: err });
-    return new MattermostStartError('unreachable', `Mattermost at ${base} answered ${status || 'an error'} for /api/v4/users/me${err.message ? ` (${err.message})` : ''}: try again when the server is up, or check MATTERMOST_URL`, { cause: err });
+    if (status === 401)
+      return new MattermostStartError(
+        'bad_token',
+        `Mattermost at ${base} refused MATTERMOST_TOKEN (401: ${err.message || 'invalid or expired session'}): create an access token for the bot account (System Console → Integrations → Bot Accounts) and set MATTERMOST_TOKEN to it`,
+        { cause: err },
+      );
+    if (status === 404)
+      return new MattermostStartError(
+        'not_mattermost',
+        `${base} answered 404 for /api/v4/users/me: set MATTERMOST_URL to the Mattermost server's base address (without /api/v4)`,
+        { cause: err },
+      );
+    if (status === 403)
+      return new MattermostStartError(
+        'bad_token',
+        `Mattermost at ${base} refused MATTERMOST_TOKEN (403: ${err.message}): the account may be deactivated or not allowed to use access tokens`,
+        { cause: err },
+      );
+    return new MattermostStartError(
+      'unreachable',
+      `Mattermost at ${base} answered ${status || 'an error'} for /api/v4/users/me${err.message ? ` (${err.message})` : ''}: try again when the server is up, or check MATTERMOST_URL`,
+      { cause: err },
+    );
   }
-  if (isTimeout(err)) return new MattermostStartError('timeout', `Mattermost at ${base} did not answer within ${Math.round(timeoutMs / 1000)} s: check MATTERMOST_URL and the network`, { cause: err });
-  return new MattermostStartError('unreachable', `Cannot reach Mattermost at ${base} (${networkReason(err)}): check MATTERMOST_URL and that the server is up`, { cause: err });
+  if (isTimeout(err))
+    return new MattermostStartError(
+      'timeout',
+      `Mattermost at ${base} did not answer within ${Math.round(timeoutMs / 1000)} s: check MATTERMOST_URL and the network`,
+      { cause: err },
+    );
+  return new MattermostStartError(
+    'unreachable',
+    `Cannot reach Mattermost at ${base} (${networkReason(err)}): check MATTERMOST_URL and that the server is up`,
+    { cause: err },
+  );
 }
 
 /** A loggable summary of an error (no request bodies, no tokens). */
 function describe(err: unknown): Record<string, unknown> {
-  if (err instanceof MattermostApiError) return { route: err.route, status: err.status, id: err.errorId, message: err.message };
+  if (err instanceof MattermostApiError)
+    return { route: err.route, status: err.status, id: err.errorId, message: err.message };
   return { message: err instanceof Error ? err.message : String(err) };
 }

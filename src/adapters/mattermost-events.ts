@@ -43,7 +43,9 @@ export interface MattermostPostEvent {
   source: 'websocket' | 'resync';
 }
 
-export type ParsedPostData = { ok: true; post: MattermostPost; channelType: ChannelType | undefined; mentions: string[] } | { ok: false; reason: string };
+export type ParsedPostData =
+  | { ok: true; post: MattermostPost; channelType: ChannelType | undefined; mentions: string[] }
+  | { ok: false; reason: string };
 
 /** `data` of a `posted` / `post_edited` event: the JSON-string fields decoded and checked. */
 export function parsePostEventData(data: Record<string, unknown>): ParsedPostData {
@@ -55,9 +57,15 @@ export function parsePostEventData(data: Record<string, unknown>): ParsedPostDat
     return { ok: false, reason: 'data.post is not valid JSON' };
   }
   const post = PostSchema.safeParse(raw);
-  if (!post.success) return { ok: false, reason: `data.post is not a post (${post.error.issues[0]?.path.join('.') || 'shape'})` };
+  if (!post.success)
+    return { ok: false, reason: `data.post is not a post (${post.error.issues[0]?.path.join('.') || 'shape'})` };
   const channelType = ChannelTypeSchema.safeParse(data.channel_type);
-  return { ok: true, post: post.data, channelType: channelType.success ? channelType.data : undefined, mentions: parseMentions(data.mentions) };
+  return {
+    ok: true,
+    post: post.data,
+    channelType: channelType.success ? channelType.data : undefined,
+    mentions: parseMentions(data.mentions),
+  };
 }
 
 /** Built once: a zod schema built per frame cost more than the rest of the frame's checks. */

@@ -140,7 +140,9 @@ export function toPlainText(markdown: string): string {
     out.push(
       defuse(line)
         .replace(/^\s{0,3}#{1,6}\s+/, '')
-        .replace(/\[([^\]\n]+)\]\(([^)\s]+)\)/g, (_m, title: string, url: string) => (title === url ? url : `${title} (${url})`))
+        .replace(/\[([^\]\n]+)\]\(([^)\s]+)\)/g, (_m, title: string, url: string) =>
+          title === url ? url : `${title} (${url})`,
+        )
         .replace(/(\*\*|__)(?=\S)(.+?)\1/g, '$2')
         .replace(/(^|[^\w*])\*(?=\S)([^*\n]+?)\*(?![\w*])/g, '$1$2')
         .replace(/(^|[^\w])_(?=\S)([^_\n]+?)_(?!\w)/g, '$1$2')
@@ -167,7 +169,8 @@ export function renderAnswer(answer: Answer, options: RenderOptions): Mattermost
   const maxPosts = Math.max(1, options.maxPosts ?? 4);
   const withButtons = options.buttons !== undefined;
   // The follow-ups become buttons, so their markdown list would only repeat them.
-  const markdown = withButtons && answer.followUps.length > 0 ? answer.text.replace(FOLLOW_UPS_SECTION, '') : answer.text;
+  const markdown =
+    withButtons && answer.followUps.length > 0 ? answer.text.replace(FOLLOW_UPS_SECTION, '') : answer.text;
   const text = toMattermostMarkdown(options.preface ? `${options.preface}\n\n${markdown}` : markdown);
   let pieces = splitMarkdown(text, limit);
   if (pieces.length === 0) pieces = ['_(empty answer)_'];
@@ -179,7 +182,9 @@ export function renderAnswer(answer: Answer, options: RenderOptions): Mattermost
     const last = room > 0 ? (splitMarkdown(pieces[maxPosts - 1]!, room)[0] ?? '') : '';
     pieces[maxPosts - 1] = room > 0 ? `${last}\n\n${note}` : (splitMarkdown(note, limit)[0] ?? '');
   }
-  const posts: MattermostPostBody[] = pieces.map((message) => (options.props ? { message, props: { ...options.props } } : { message }));
+  const posts: MattermostPostBody[] = pieces.map((message) =>
+    options.props ? { message, props: { ...options.props } } : { message },
+  );
   if (options.buttons) {
     const last = posts[posts.length - 1]!;
     last.props = { ...last.props, attachments: answerButtons(answer.followUps, options.buttons) };
@@ -218,7 +223,12 @@ export type ButtonPayload =
   | { action: 'followup'; question: string; channel: string; thread: string }
   | ({ action: 'feedback'; rating: 'up' | 'down'; channel: string; thread: string } & FeedbackContext);
 
-const FollowUpPayloadSchema = z.object({ action: z.literal('followup'), question: z.string().min(1).max(4000), channel: z.string().min(1), thread: z.string().min(1) });
+const FollowUpPayloadSchema = z.object({
+  action: z.literal('followup'),
+  question: z.string().min(1).max(4000),
+  channel: z.string().min(1),
+  thread: z.string().min(1),
+});
 const FeedbackPayloadSchema = z.object({
   action: z.literal('feedback'),
   rating: z.enum(['up', 'down']),
@@ -271,8 +281,13 @@ export type ContextCheck = { ok: true; payload: ButtonPayload; issuedAt: number 
  * Checks a context that came back with a click: the signature over everything else in it
  * (compared in constant time), then its shape. `maxAgeMs` refuses old buttons when set.
  */
-export function verifyContext(context: unknown, secret: string, options: { maxAgeMs?: number; now?: number } = {}): ContextCheck {
-  if (context === null || typeof context !== 'object' || Array.isArray(context)) return { ok: false, reason: 'no context' };
+export function verifyContext(
+  context: unknown,
+  secret: string,
+  options: { maxAgeMs?: number; now?: number } = {},
+): ContextCheck {
+  if (context === null || typeof context !== 'object' || Array.isArray(context))
+    return { ok: false, reason: 'no context' };
   const { sig, ...unsigned } = context as Record<string, unknown>;
   if (typeof sig !== 'string' || !/^[0-9a-f]{64}$/.test(sig)) return { ok: false, reason: 'no signature' };
   const expected = Buffer.from(signature(unsigned, secret), 'hex');
@@ -282,7 +297,8 @@ export function verifyContext(context: unknown, secret: string, options: { maxAg
   const parsed = ButtonPayloadSchema.safeParse(payload);
   if (!parsed.success) return { ok: false, reason: 'malformed context' };
   const issuedAt = (iat as number) * 1000;
-  if (options.maxAgeMs !== undefined && (options.now ?? Date.now()) - issuedAt > options.maxAgeMs) return { ok: false, reason: 'expired button' };
+  if (options.maxAgeMs !== undefined && (options.now ?? Date.now()) - issuedAt > options.maxAgeMs)
+    return { ok: false, reason: 'expired button' };
   return { ok: true, payload: parsed.data, issuedAt };
 }
 
@@ -298,26 +314,48 @@ export const ActionRequestSchema = z.object({
 });
 
 export type ActionCheck =
-  | { ok: true; payload: ButtonPayload; userId: string; userName?: string; postId: string; channelId: string; teamId: string }
+  | {
+      ok: true;
+      payload: ButtonPayload;
+      userId: string;
+      userName?: string;
+      postId: string;
+      channelId: string;
+      teamId: string;
+    }
   | { ok: false; status: 400 | 403; reason: string };
 
 /**
  * A click as the actions route receives it: 400 for a body that is not a click, 403 for a context
  * that is not ours, was changed, or names another channel than the click came from.
  */
-export function verifyActionRequest(body: unknown, secret: string, options: { maxAgeMs?: number; now?: number } = {}): ActionCheck {
+export function verifyActionRequest(
+  body: unknown,
+  secret: string,
+  options: { maxAgeMs?: number; now?: number } = {},
+): ActionCheck {
   const request = ActionRequestSchema.safeParse(body);
   if (!request.success) return { ok: false, status: 400, reason: 'not a button click' };
   const check = verifyContext(request.data.context, secret, options);
   if (!check.ok) return { ok: false, status: 403, reason: check.reason };
-  if (check.payload.channel !== request.data.channel_id) return { ok: false, status: 403, reason: 'button from another channel' };
-  const { user_id: userId, user_name: userName, post_id: postId, channel_id: channelId, team_id: teamId } = request.data;
+  if (check.payload.channel !== request.data.channel_id)
+    return { ok: false, status: 403, reason: 'button from another channel' };
+  const {
+    user_id: userId,
+    user_name: userName,
+    post_id: postId,
+    channel_id: channelId,
+    team_id: teamId,
+  } = request.data;
   return { ok: true, payload: check.payload, userId, ...(userName ? { userName } : {}), postId, channelId, teamId };
 }
 
 function truncate(text: string, max: number): string {
   if (codePointLength(text) <= max) return text;
-  return `${[...text].slice(0, max - 1).join('').trimEnd()}…`;
+  return `${[...text]
+    .slice(0, max - 1)
+    .join('')
+    .trimEnd()}…`;
 }
 
 /** The attachments that carry the buttons: suggested questions, then 👍 / 👎. */
@@ -334,16 +372,47 @@ export function answerButtons(followUps: FollowUp[], options: ButtonOptions): At
         name: truncate(followUp.question, MATTERMOST_LIMITS.buttonNameChars),
         type: 'button',
         style: 'default',
-        integration: { url: options.url, context: signContext({ action: 'followup', question: truncate(followUp.question, MATTERMOST_LIMITS.contextQuestionChars), ...where }, options.secret) },
+        integration: {
+          url: options.url,
+          context: signContext(
+            {
+              action: 'followup',
+              question: truncate(followUp.question, MATTERMOST_LIMITS.contextQuestionChars),
+              ...where,
+            },
+            options.secret,
+          ),
+        },
       })),
     });
   }
-  const feedback = { ...options.feedback, question: truncate(options.feedback.question, MATTERMOST_LIMITS.contextQuestionChars) };
+  const feedback = {
+    ...options.feedback,
+    question: truncate(options.feedback.question, MATTERMOST_LIMITS.contextQuestionChars),
+  };
   attachments.push({
     fallback: 'Was this answer helpful?',
     actions: [
-      { id: ACTION_IDS.feedbackUp, name: '👍 Helpful', type: 'button', style: 'good', integration: { url: options.url, context: signContext({ action: 'feedback', rating: 'up', ...where, ...feedback }, options.secret) } },
-      { id: ACTION_IDS.feedbackDown, name: '👎 Not helpful', type: 'button', style: 'default', integration: { url: options.url, context: signContext({ action: 'feedback', rating: 'down', ...where, ...feedback }, options.secret) } },
+      {
+        id: ACTION_IDS.feedbackUp,
+        name: '👍 Helpful',
+        type: 'button',
+        style: 'good',
+        integration: {
+          url: options.url,
+          context: signContext({ action: 'feedback', rating: 'up', ...where, ...feedback }, options.secret),
+        },
+      },
+      {
+        id: ACTION_IDS.feedbackDown,
+        name: '👎 Not helpful',
+        type: 'button',
+        style: 'default',
+        integration: {
+          url: options.url,
+          context: signContext({ action: 'feedback', rating: 'down', ...where, ...feedback }, options.secret),
+        },
+      },
     ],
   });
   return attachments;

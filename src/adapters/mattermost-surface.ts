@@ -1,8 +1,21 @@
 import type { Answer } from '../bot/answer.ts';
-import type { QuestionContext, RenderOptions, StatusIndicator, Surface, SurfaceTiming, ThreadMessage } from '../bot/surface.ts';
+import type {
+  QuestionContext,
+  RenderOptions,
+  StatusIndicator,
+  Surface,
+  SurfaceTiming,
+  ThreadMessage,
+} from '../bot/surface.ts';
 import type { Logger } from '../util/log.ts';
 import type { MattermostConnection } from './mattermost-connection.ts';
-import { renderAnswer, renderNotice, renderPartial, toPlainText, type MattermostPostBody } from './mattermost-render.ts';
+import {
+  renderAnswer,
+  renderNotice,
+  renderPartial,
+  toPlainText,
+  type MattermostPostBody,
+} from './mattermost-render.ts';
 import { codePointLength, splitMarkdown } from '../bot/split-markdown.ts';
 
 export interface MattermostSurfaceOptions {
@@ -30,7 +43,11 @@ export class MattermostSurface implements Surface<MattermostPostBody> {
     private readonly options: MattermostSurfaceOptions,
     private readonly logger: Logger,
   ) {
-    this.timing = { statusDelayMs: options.statusDelayMs, statusRefreshMs: TYPING_REFRESH_MS, draftUpdateMs: options.draftUpdateMs };
+    this.timing = {
+      statusDelayMs: options.statusDelayMs,
+      statusRefreshMs: TYPING_REFRESH_MS,
+      draftUpdateMs: options.draftUpdateMs,
+    };
   }
 
   private get maxPostSize(): number {
@@ -40,7 +57,13 @@ export class MattermostSurface implements Surface<MattermostPostBody> {
   render(answer: Answer, options: RenderOptions): MattermostPostBody[] {
     const buttons =
       options.buttons && options.where && options.feedback
-        ? { url: this.options.actionsUrl, secret: this.options.actionSecret, channelId: options.where.channel, threadId: options.where.thread, feedback: options.feedback }
+        ? {
+            url: this.options.actionsUrl,
+            secret: this.options.actionSecret,
+            channelId: options.where.channel,
+            threadId: options.where.thread,
+            feedback: options.feedback,
+          }
         : undefined;
     return renderAnswer(answer, { maxPostSize: this.maxPostSize, preface: options.preface, buttons });
   }
@@ -55,11 +78,18 @@ export class MattermostSurface implements Surface<MattermostPostBody> {
 
   plainText(message: MattermostPostBody): MattermostPostBody {
     const plain = toPlainText(message.message);
-    return { message: codePointLength(plain) <= this.maxPostSize ? plain : (splitMarkdown(plain, this.maxPostSize)[0] ?? '') };
+    return {
+      message: codePointLength(plain) <= this.maxPostSize ? plain : (splitMarkdown(plain, this.maxPostSize)[0] ?? ''),
+    };
   }
 
   async post(where: { channel: string; thread?: string }, message: MattermostPostBody): Promise<string> {
-    const created = await this.connection.createPost({ channelId: where.channel, rootId: where.thread, message: message.message, props: message.props });
+    const created = await this.connection.createPost({
+      channelId: where.channel,
+      rootId: where.thread,
+      message: message.message,
+      props: message.props,
+    });
     return created.id;
   }
 
@@ -73,14 +103,21 @@ export class MattermostSurface implements Surface<MattermostPostBody> {
     return {
       show: async () => {
         // Typing fades after a few seconds: the core sends `show` again while the answer runs.
-        await this.connection.sendTyping(question.channel, question.thread).catch((err: unknown) => this.logger.debug({ err: String(err) }, 'typing indicator failed'));
+        await this.connection
+          .sendTyping(question.channel, question.thread)
+          .catch((err: unknown) => this.logger.debug({ err: String(err) }, 'typing indicator failed'));
         if (!reacted && question.reactTo) {
           reacted = true;
-          await this.connection.addReaction(question.reactTo, 'eyes').catch((err: unknown) => this.logger.debug({ err: String(err) }, 'could not add the reaction'));
+          await this.connection
+            .addReaction(question.reactTo, 'eyes')
+            .catch((err: unknown) => this.logger.debug({ err: String(err) }, 'could not add the reaction'));
         }
       },
       clear: async () => {
-        if (reacted && question.reactTo) await this.connection.removeReaction(question.reactTo, 'eyes').catch((err: unknown) => this.logger.debug({ err: String(err) }, 'could not remove the reaction'));
+        if (reacted && question.reactTo)
+          await this.connection
+            .removeReaction(question.reactTo, 'eyes')
+            .catch((err: unknown) => this.logger.debug({ err: String(err) }, 'could not remove the reaction'));
       },
     };
   }
@@ -90,10 +127,23 @@ export class MattermostSurface implements Surface<MattermostPostBody> {
     const botId = this.connection.bot.id;
     return posts
       .filter((p) => p.type === '' && p.delete_at === 0)
-      .map((p) => ({ id: p.id, text: p.message, fromBot: p.user_id === botId || p.props.from_bot === 'true' || p.props.from_bot === true, at: p.create_at }));
+      .map((p) => ({
+        id: p.id,
+        text: p.message,
+        fromBot: p.user_id === botId || p.props.from_bot === 'true' || p.props.from_bot === true,
+        at: p.create_at,
+      }));
   }
 
-  async postEphemeral(where: { channel: string; thread?: string }, user: string, message: MattermostPostBody): Promise<boolean> {
-    return this.connection.postEphemeral(user, { channelId: where.channel, rootId: where.thread, message: message.message });
+  async postEphemeral(
+    where: { channel: string; thread?: string },
+    user: string,
+    message: MattermostPostBody,
+  ): Promise<boolean> {
+    return this.connection.postEphemeral(user, {
+      channelId: where.channel,
+      rootId: where.thread,
+      message: message.message,
+    });
   }
 }

@@ -5,7 +5,12 @@ import type { Conversation } from '../bot/conversation.ts';
 import { HttpError, sendJson, type HttpServer, type RouteRequest } from '../server/http-server.ts';
 import type { Logger } from '../util/log.ts';
 import { errorMessage } from '../util/errors.ts';
-import { MattermostConnection, normalizeBaseUrl, type MattermostBot, type MattermostConnectionOptions } from './mattermost-connection.ts';
+import {
+  MattermostConnection,
+  normalizeBaseUrl,
+  type MattermostBot,
+  type MattermostConnectionOptions,
+} from './mattermost-connection.ts';
 import { classifyPost, type MattermostPostEvent } from './mattermost-events.ts';
 import { actionSecretFromToken, verifyActionRequest } from './mattermost-render.ts';
 import { MattermostSurface } from './mattermost-surface.ts';
@@ -59,7 +64,10 @@ export class MattermostAdapter {
     private readonly options: MattermostAdapterOptions,
   ) {
     const mm = app.config.mattermost;
-    if (!mm.url || !mm.token) throw new Error('MATTERMOST_URL and MATTERMOST_TOKEN must both be set: the server address and the bot account\'s access token (System Console → Integrations → Bot Accounts).');
+    if (!mm.url || !mm.token)
+      throw new Error(
+        "MATTERMOST_URL and MATTERMOST_TOKEN must both be set: the server address and the bot account's access token (System Console → Integrations → Bot Accounts).",
+      );
     this.logger = app.logger.child({ adapter: 'mattermost' });
     this.core = app.conversation;
     this.baseUrl = normalizeBaseUrl(mm.url);
@@ -73,11 +81,35 @@ export class MattermostAdapter {
       onPost: (event) => this.onPost(event),
       ...options.connection,
     });
-    const publicUrl = (app.config.publicUrl || `http://127.0.0.1:${options.server?.port ?? app.config.port}`).replace(/\/+$/, '');
-    this.surface = new MattermostSurface(this.connection, { actionsUrl: `${publicUrl}${MATTERMOST_PATHS.actions}`, actionSecret: this.actionSecret, statusDelayMs: options.statusDelayMs ?? 300, draftUpdateMs: mm.postUpdateMs }, this.logger);
+    const publicUrl = (app.config.publicUrl || `http://127.0.0.1:${options.server?.port ?? app.config.port}`).replace(
+      /\/+$/,
+      '',
+    );
+    this.surface = new MattermostSurface(
+      this.connection,
+      {
+        actionsUrl: `${publicUrl}${MATTERMOST_PATHS.actions}`,
+        actionSecret: this.actionSecret,
+        statusDelayMs: options.statusDelayMs ?? 300,
+        draftUpdateMs: mm.postUpdateMs,
+      },
+      this.logger,
+    );
     options.server
-      ?.add({ method: 'POST', path: MATTERMOST_PATHS.command, maxBodyBytes: CALLBACK_MAX_BYTES, timeoutMs: 10_000, handler: (r) => this.onSlashCommand(r) })
-      .add({ method: 'POST', path: MATTERMOST_PATHS.actions, maxBodyBytes: CALLBACK_MAX_BYTES, timeoutMs: 10_000, handler: (r) => this.onAction(r) });
+      ?.add({
+        method: 'POST',
+        path: MATTERMOST_PATHS.command,
+        maxBodyBytes: CALLBACK_MAX_BYTES,
+        timeoutMs: 10_000,
+        handler: (r) => this.onSlashCommand(r),
+      })
+      .add({
+        method: 'POST',
+        path: MATTERMOST_PATHS.actions,
+        maxBodyBytes: CALLBACK_MAX_BYTES,
+        timeoutMs: 10_000,
+        handler: (r) => this.onAction(r),
+      });
   }
 
   /**
@@ -89,9 +121,18 @@ export class MattermostAdapter {
     this.core.addBotName(this.me.username);
     this.core.attach(this.surface);
     this.connection.on('connected', ({ resync }) => {
-      if (resync) this.logger.info('Mattermost reconnected with a new connection: re-reading recent posts for missed questions');
+      if (resync)
+        this.logger.info('Mattermost reconnected with a new connection: re-reading recent posts for missed questions');
     });
-    this.logger.info({ bot: this.me.username, maxPostSize: this.connection.maxPostSize, slashCommand: this.slashTokens.length > 0, receive: options.receive !== false }, 'Mattermost connected');
+    this.logger.info(
+      {
+        bot: this.me.username,
+        maxPostSize: this.connection.maxPostSize,
+        slashCommand: this.slashTokens.length > 0,
+        receive: options.receive !== false,
+      },
+      'Mattermost connected',
+    );
     return this.me;
   }
 
@@ -101,7 +142,11 @@ export class MattermostAdapter {
 
   /** Stops taking posts (websocket closed); answers in progress are finished by the conversation core (App.close). */
   async stop(): Promise<void> {
-    await this.connection.stop().catch((err: unknown) => this.logger.warn({ err: errorMessage(err) }, 'Mattermost websocket did not close cleanly'));
+    await this.connection
+      .stop()
+      .catch((err: unknown) =>
+        this.logger.warn({ err: errorMessage(err) }, 'Mattermost websocket did not close cleanly'),
+      );
   }
 
   async idle(): Promise<void> {
@@ -135,10 +180,19 @@ export class MattermostAdapter {
 
   private async onSlashCommand({ req, res, body }: RouteRequest): Promise<void> {
     const form = SlashFormSchema.safeParse(Object.fromEntries(new URLSearchParams((await body()).toString('utf8'))));
-    if (!form.success) throw new HttpError(400, 'not a Mattermost slash command request (form fields channel_id and user_id are required)');
+    if (!form.success)
+      throw new HttpError(
+        400,
+        'not a Mattermost slash command request (form fields channel_id and user_id are required)',
+      );
     const command = form.data;
-    if (this.slashTokens.length === 0) throw new HttpError(401, 'the /askpanda slash command is not enabled here: set MATTERMOST_SLASH_TOKEN to the command\'s token');
-    if (!this.checkSlashToken(req.headers.authorization, command.token)) throw new HttpError(401, 'wrong slash command token');
+    if (this.slashTokens.length === 0)
+      throw new HttpError(
+        401,
+        "the /askpanda slash command is not enabled here: set MATTERMOST_SLASH_TOKEN to the command's token",
+      );
+    if (!this.checkSlashToken(req.headers.authorization, command.token))
+      throw new HttpError(401, 'wrong slash command token');
 
     let replied = false;
     let first: (body: Record<string, unknown>) => void = () => undefined;
@@ -159,17 +213,25 @@ export class MattermostAdapter {
       isDirect: command.channel_name.includes('__'),
       askedLine: `@${command.user_name || 'someone'} asked: ${text}`,
       respond: async (message, visibility) => {
-        const payload = { response_type: visibility, text: message.message, ...(message.props?.attachments ? { attachments: message.props.attachments } : {}) };
+        const payload = {
+          response_type: visibility,
+          text: message.message,
+          ...(message.props?.attachments ? { attachments: message.props.attachments } : {}),
+        };
         if (!reply(payload)) await this.sendToResponseUrl(command.response_url, payload);
       },
-      cannotPost: (err) => ({ message: `I cannot post in this channel (${errorMessage(err)}). Add me to the channel (\`/invite @${this.me?.username ?? this.app.config.bot.name}\`), or ask me in a direct message.` }),
+      cannotPost: (err) => ({
+        message: `I cannot post in this channel (${errorMessage(err)}). Add me to the channel (\`/invite @${this.me?.username ?? this.app.config.bot.name}\`), or ask me in a direct message.`,
+      }),
       accepted: () => reply({}),
     });
     const timer = setTimeout(() => reply({}), SLASH_REPLY_WITHIN_MS);
-    void work.then(() => reply({})).catch((err: unknown) => {
-      this.logger.error({ err: errorMessage(err) }, 'slash command failed');
-      reply({ response_type: 'ephemeral', text: 'Something went wrong on my side. Please try again in a minute.' });
-    });
+    void work
+      .then(() => reply({}))
+      .catch((err: unknown) => {
+        this.logger.error({ err: errorMessage(err) }, 'slash command failed');
+        reply({ response_type: 'ephemeral', text: 'Something went wrong on my side. Please try again in a minute.' });
+      });
     const answer = await firstReply;
     clearTimeout(timer);
     sendJson(res, 200, answer);
@@ -181,11 +243,17 @@ export class MattermostAdapter {
       this.logger.warn('slash command response_url is not on the configured Mattermost server; reply dropped');
       return;
     }
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), signal: AbortSignal.timeout(10_000) }).catch((err: unknown) => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
+      signal: AbortSignal.timeout(10_000),
+    }).catch((err: unknown) => {
       this.logger.warn({ err: errorMessage(err) }, 'slash command response_url failed');
       return undefined;
     });
-    if (response && !response.ok) this.logger.warn({ status: response.status }, 'slash command response_url refused the reply');
+    if (response && !response.ok)
+      this.logger.warn({ status: response.status }, 'slash command response_url refused the reply');
     await response?.body?.cancel().catch(() => undefined);
   }
 
@@ -199,21 +267,42 @@ export class MattermostAdapter {
     const click = verifyActionRequest(raw, this.actionSecret, { maxAgeMs: BUTTON_MAX_AGE_MS });
     if (!click.ok) {
       this.logger.warn({ reason: click.reason }, 'button callback refused');
-      throw new HttpError(click.status, click.status === 403 ? 'this button is not one of mine, or it was changed' : 'not a button click');
+      throw new HttpError(
+        click.status,
+        click.status === 403 ? 'this button is not one of mine, or it was changed' : 'not a button click',
+      );
     }
     const { payload, userId, postId, channelId } = click;
     if (payload.action === 'feedback') {
       let thanks = '';
       await this.core.vote(
         this.surface,
-        { channel: channelId, messageId: postId, thread: payload.thread, user: userId, rating: payload.rating, context: { agent: payload.agent, model: payload.model, question: payload.question, pandaid: payload.pandaid, jeditaskid: payload.jeditaskid } },
+        {
+          channel: channelId,
+          messageId: postId,
+          thread: payload.thread,
+          user: userId,
+          rating: payload.rating,
+          context: {
+            agent: payload.agent,
+            model: payload.model,
+            question: payload.question,
+            pandaid: payload.pandaid,
+            jeditaskid: payload.jeditaskid,
+          },
+        },
         (text) => void (thanks = text),
       );
       // Without `update` Mattermost leaves the post as it is; the thanks is shown to the clicker only.
       sendJson(res, 200, { ephemeral_text: thanks });
       return;
     }
-    const userName = click.userName ?? (await this.connection.getUser(userId).then((u) => u.username).catch(() => undefined));
+    const userName =
+      click.userName ??
+      (await this.connection
+        .getUser(userId)
+        .then((u) => u.username)
+        .catch(() => undefined));
     void this.core.receive(this.surface, {
       channel: channelId,
       thread: payload.thread,

@@ -30,7 +30,10 @@ export class PlatformStartError extends Error {
  * (Slack events, Mattermost slash command and buttons) are served. Each platform's SDK loads only
  * when it is configured. A platform that fails stops the ones already started and throws.
  */
-export async function startPlatforms(app: App, options: { server?: HttpServer; receive: boolean }): Promise<RunningPlatform[]> {
+export async function startPlatforms(
+  app: App,
+  options: { server?: HttpServer; receive: boolean },
+): Promise<RunningPlatform[]> {
   const running: RunningPlatform[] = [];
   const fail = async (platform: string, err: unknown): Promise<never> => {
     for (const p of running) await p.stop().catch(() => undefined);
@@ -42,8 +45,17 @@ export async function startPlatforms(app: App, options: { server?: HttpServer; r
       const { SlackAdapter } = await import('./slack.ts');
       const slack = new SlackAdapter(app, { server: options.server });
       const started = await slack.start({ receive: options.receive });
-      const how = !options.receive ? 'for posting only' : started.transport === 'socket' ? 'over Socket Mode' : `with HTTP events on /slack/events`;
-      running.push({ name: 'slack', summary: `Slack connected ${how}${started.botUserId ? ` as ${started.botUserId}` : ''}`, connected: () => slack.connected, stop: () => slack.stop() });
+      const how = !options.receive
+        ? 'for posting only'
+        : started.transport === 'socket'
+          ? 'over Socket Mode'
+          : `with HTTP events on /slack/events`;
+      running.push({
+        name: 'slack',
+        summary: `Slack connected ${how}${started.botUserId ? ` as ${started.botUserId}` : ''}`,
+        connected: () => slack.connected,
+        stop: () => slack.stop(),
+      });
     } catch (err) {
       await fail('Slack', err);
     }
@@ -53,9 +65,16 @@ export async function startPlatforms(app: App, options: { server?: HttpServer; r
       const { MattermostAdapter } = await import('./mattermost.ts');
       const mattermost = new MattermostAdapter(app, { server: options.receive ? options.server : undefined });
       const bot = await mattermost.start({ receive: options.receive });
-      const slash = app.config.mattermost.slashTokens.length ? ', slash command on /mattermost/command' : ', no slash command (MATTERMOST_SLASH_TOKEN unset)';
+      const slash = app.config.mattermost.slashTokens.length
+        ? ', slash command on /mattermost/command'
+        : ', no slash command (MATTERMOST_SLASH_TOKEN unset)';
       const how = options.receive ? `over its websocket${slash}, buttons on /mattermost/actions` : 'for posting only';
-      running.push({ name: 'mattermost', summary: `Mattermost connected as @${bot.username} ${how}`, connected: () => !options.receive || mattermost.connected, stop: () => mattermost.stop() });
+      running.push({
+        name: 'mattermost',
+        summary: `Mattermost connected as @${bot.username} ${how}`,
+        connected: () => !options.receive || mattermost.connected,
+        stop: () => mattermost.stop(),
+      });
     } catch (err) {
       await fail('Mattermost', err);
     }

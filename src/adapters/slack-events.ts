@@ -39,7 +39,8 @@ export function classifyMessageEvent(raw: unknown, botUserId: string | undefined
   const parsed = SlackMessageEventSchema.safeParse(raw);
   if (!parsed.success) return { kind: 'ignore', reason: 'unreadable event' };
   const event = parsed.data;
-  if (event.subtype !== undefined && !QUESTION_SUBTYPES.has(event.subtype)) return { kind: 'ignore', reason: `subtype ${event.subtype}` };
+  if (event.subtype !== undefined && !QUESTION_SUBTYPES.has(event.subtype))
+    return { kind: 'ignore', reason: `subtype ${event.subtype}` };
   if (event.bot_id !== undefined) return { kind: 'ignore', reason: 'message from a bot' };
   if (!event.user) return { kind: 'ignore', reason: 'no user' };
   if (botUserId && event.user === botUserId) return { kind: 'ignore', reason: 'own message' };
@@ -48,7 +49,8 @@ export function classifyMessageEvent(raw: unknown, botUserId: string | undefined
   const base = { channel: event.channel, user: event.user, text, ts: event.ts, threadTs };
   if (event.type === 'app_mention') return { kind: 'question', ...base, isDirect: false };
   if (isDirectChannel(event)) return { kind: 'question', ...base, isDirect: true };
-  if (botUserId && text.includes(`<@${botUserId}`)) return { kind: 'ignore', reason: 'mention (answered from app_mention)' };
+  if (botUserId && text.includes(`<@${botUserId}`))
+    return { kind: 'ignore', reason: 'mention (answered from app_mention)' };
   if (event.thread_ts && event.thread_ts !== event.ts) return { kind: 'thread-reply', ...base, isDirect: false };
   return { kind: 'ignore', reason: 'channel message not addressed to the bot' };
 }
@@ -58,9 +60,13 @@ export const BlockActionSchema = z.object({
   type: z.literal('block_actions'),
   user: z.object({ id: z.string().min(1) }),
   channel: z.object({ id: z.string().min(1) }).optional(),
-  container: z.object({ message_ts: z.string().optional(), channel_id: z.string().optional(), thread_ts: z.string().optional() }).optional(),
+  container: z
+    .object({ message_ts: z.string().optional(), channel_id: z.string().optional(), thread_ts: z.string().optional() })
+    .optional(),
   message: z.object({ ts: z.string(), thread_ts: z.string().optional(), text: z.string().optional() }).optional(),
-  actions: z.array(z.object({ action_id: z.string(), value: z.string().optional(), action_ts: z.string().optional() })).min(1),
+  actions: z
+    .array(z.object({ action_id: z.string(), value: z.string().optional(), action_ts: z.string().optional() }))
+    .min(1),
 });
 export type BlockAction = z.infer<typeof BlockActionSchema>;
 
@@ -87,7 +93,8 @@ export type SlashCommand = z.infer<typeof SlashCommandSchema>;
 /** Slack's own cap on an Events API or interactivity request body (Bolt's bodyLimit). */
 export const EVENTS_MAX_BODY_BYTES = 1024 * 1024;
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * Why a request to /slack/events is not one Slack sends, or undefined when Bolt may have it. Bolt
@@ -110,7 +117,8 @@ export function eventsRequestProblem(body: Buffer, contentType: string | undefin
   }
   if (!isObject(parsed)) return 'the body is not a JSON object';
   if (typeof parsed.type !== 'string') return 'the body has no type';
-  if (parsed.type === 'event_callback' && !(isObject(parsed.event) && typeof parsed.event.type === 'string')) return 'the event_callback has no event';
+  if (parsed.type === 'event_callback' && !(isObject(parsed.event) && typeof parsed.event.type === 'string'))
+    return 'the event_callback has no event';
   return undefined;
 }
 
@@ -130,6 +138,7 @@ export function socketFrameProblem(text: string): string | undefined {
   if (frame.type === 'hello' || frame.type === 'disconnect') return undefined;
   if (typeof frame.envelope_id !== 'string' || frame.envelope_id === '') return 'an envelope without an envelope_id';
   if (!isObject(frame.payload)) return 'an envelope without a payload';
-  if (frame.type === 'events_api' && !(isObject(frame.payload.event) && typeof frame.payload.event.type === 'string')) return 'an events_api envelope without an event';
+  if (frame.type === 'events_api' && !(isObject(frame.payload.event) && typeof frame.payload.event.type === 'string'))
+    return 'an events_api envelope without an event';
   return undefined;
 }

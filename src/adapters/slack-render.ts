@@ -57,7 +57,10 @@ function inlineToMrkdwn(line: string): string {
   const keep = (s: string) => `${PLACEHOLDER}${kept.push(s) - 1}${PLACEHOLDER}`;
   let out = line;
   if (out.includes('`')) out = out.replace(/`([^`\n]+)`/g, (_m, code: string) => keep('`' + escapeMrkdwn(code) + '`'));
-  if (out.includes('](')) out = out.replace(/\[([^\]\n]+)\]\(((?:https?|mailto):[^)\s]+)\)/g, (_m, title: string, url: string) => keep(slackLink(url, title)));
+  if (out.includes(']('))
+    out = out.replace(/\[([^\]\n]+)\]\(((?:https?|mailto):[^)\s]+)\)/g, (_m, title: string, url: string) =>
+      keep(slackLink(url, title)),
+    );
   if (out.includes('<')) out = out.replace(/<((?:https?|mailto):[^>\s]+)>/g, (_m, url: string) => keep(slackLink(url)));
   out = escapeMrkdwn(out);
   if (out.includes('**')) out = out.replace(/\*\*(?=\S)([^*\n]+?)\*\*/g, '\u0001$1\u0001');
@@ -246,13 +249,15 @@ function withoutFences(mrkdwn: string): string {
 
 /** Links to their titles, formatting marks dropped, whitespace collapsed; within lines but for `<…>`. */
 function withoutMarkup(text: string): string {
-  return text
-    .replace(/<([^|>]+)\|([^>]+)>/g, '$2')
-    // formatting marks only: ANALY_MWT2_UCORE keeps its underscores
-    .replace(/(^|[^\w])([*_~])(?=\S)([^\n]*?\S)\2(?!\w)/g, '$1$3')
-    .replace(/`/g, '')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return (
+    text
+      .replace(/<([^|>]+)\|([^>]+)>/g, '$2')
+      // formatting marks only: ANALY_MWT2_UCORE keeps its underscores
+      .replace(/(^|[^\w])([*_~])(?=\S)([^\n]*?\S)\2(?!\w)/g, '$1$3')
+      .replace(/`/g, '')
+      .replace(/\s+/g, ' ')
+      .trim()
+  );
 }
 
 const FOLLOW_UPS_HEADING = /\n\n\*\*You could ask next\*\*\n[\s\S]*$/;
@@ -281,7 +286,10 @@ export function renderAnswer(answer: Answer, options: RenderOptions = {}): Slack
   const groups: string[][] = [];
   let size = Infinity;
   for (const chunk of chunks) {
-    if (size + chunk.length > SLACK_LIMITS.messageChars || groups[groups.length - 1]!.length >= SLACK_LIMITS.blocksPerMessage - 5) {
+    if (
+      size + chunk.length > SLACK_LIMITS.messageChars ||
+      groups[groups.length - 1]!.length >= SLACK_LIMITS.blocksPerMessage - 5
+    ) {
       groups.push([]);
       size = 0;
     }
@@ -292,13 +300,19 @@ export function renderAnswer(answer: Answer, options: RenderOptions = {}): Slack
     groups.length = SLACK_LIMITS.messagesPerAnswer;
     const last = groups[groups.length - 1]!;
     const link = answer.links[0];
-    const where = link ? ` The full details are on ${slackLink(link.url, link.title)}.` : ' Ask about one part at a time for the rest.';
+    const where = link
+      ? ` The full details are on ${slackLink(link.url, link.title)}.`
+      : ' Ask about one part at a time for the rest.';
     last.push(`_The answer was too long for Slack, so it is cut here.${where}_`);
   }
 
   const messages: SlackMessage[] = groups.map((group, index) => {
     const blocks: KnownBlock[] = [];
-    if (index === 0 && options.preface) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(options.preface, SLACK_LIMITS.sectionChars) }] });
+    if (index === 0 && options.preface)
+      blocks.push({
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: truncate(options.preface, SLACK_LIMITS.sectionChars) }],
+      });
     for (const text of group) blocks.push({ type: 'section', text: { type: 'mrkdwn', text } });
     return { text: fallbackText(group[0] ?? ''), blocks };
   });
@@ -323,8 +337,18 @@ export function renderAnswer(answer: Answer, options: RenderOptions = {}): Slack
       type: 'actions',
       block_id: 'askpanda_feedback',
       elements: [
-        { type: 'button', action_id: ACTION_IDS.feedbackUp, text: { type: 'plain_text', text: '👍 Helpful', emoji: true }, value },
-        { type: 'button', action_id: ACTION_IDS.feedbackDown, text: { type: 'plain_text', text: '👎 Not helpful', emoji: true }, value },
+        {
+          type: 'button',
+          action_id: ACTION_IDS.feedbackUp,
+          text: { type: 'plain_text', text: '👍 Helpful', emoji: true },
+          value,
+        },
+        {
+          type: 'button',
+          action_id: ACTION_IDS.feedbackDown,
+          text: { type: 'plain_text', text: '👎 Not helpful', emoji: true },
+          value,
+        },
       ],
     });
   }

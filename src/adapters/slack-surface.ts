@@ -1,7 +1,14 @@
 import type { webApi } from '@slack/bolt';
 import { z } from 'zod';
 import type { Answer } from '../bot/answer.ts';
-import type { QuestionContext, RenderOptions, StatusIndicator, Surface, SurfaceTiming, ThreadMessage } from '../bot/surface.ts';
+import type {
+  QuestionContext,
+  RenderOptions,
+  StatusIndicator,
+  Surface,
+  SurfaceTiming,
+  ThreadMessage,
+} from '../bot/surface.ts';
 import type { Logger } from '../util/log.ts';
 import { errorMessage } from '../util/errors.ts';
 import { ChannelPacer } from './slack-pacer.ts';
@@ -11,7 +18,15 @@ type WebClient = webApi.WebClient;
 
 const RepliesSchema = z.object({
   messages: z
-    .array(z.object({ ts: z.string(), user: z.string().optional(), bot_id: z.string().optional(), text: z.string().optional(), subtype: z.string().optional() }))
+    .array(
+      z.object({
+        ts: z.string(),
+        user: z.string().optional(),
+        bot_id: z.string().optional(),
+        text: z.string().optional(),
+        subtype: z.string().optional(),
+      }),
+    )
     .default([]),
 });
 
@@ -43,7 +58,11 @@ export class SlackSurface implements Surface<SlackMessage> {
   ) {
     this.pacer = new ChannelPacer(options.postIntervalMs);
     // The assistant status stays until the reply; it is re-sent now and then in case Slack drops it.
-    this.timing = { statusDelayMs: options.statusDelayMs, statusRefreshMs: options.statusRefreshMs, draftUpdateMs: options.streamUpdateMs };
+    this.timing = {
+      statusDelayMs: options.statusDelayMs,
+      statusRefreshMs: options.statusRefreshMs,
+      draftUpdateMs: options.streamUpdateMs,
+    };
   }
 
   render(answer: Answer, options: RenderOptions): SlackMessage[] {
@@ -59,7 +78,10 @@ export class SlackSurface implements Surface<SlackMessage> {
   }
 
   plainText(message: SlackMessage): SlackMessage {
-    return { text: message.blocks.map(blockText).filter(Boolean).join('\n\n').slice(0, 3000) || message.text, blocks: [] };
+    return {
+      text: message.blocks.map(blockText).filter(Boolean).join('\n\n').slice(0, 3000) || message.text,
+      blocks: [],
+    };
   }
 
   async post(where: { channel: string; thread?: string }, message: SlackMessage): Promise<string> {
@@ -113,14 +135,28 @@ export class SlackSurface implements Surface<SlackMessage> {
       }));
   }
 
-  async postEphemeral(where: { channel: string; thread?: string }, user: string, message: SlackMessage): Promise<boolean> {
-    await this.client.chat.postEphemeral({ channel: where.channel, user, thread_ts: where.thread, text: message.text, blocks: message.blocks.length ? message.blocks : undefined });
+  async postEphemeral(
+    where: { channel: string; thread?: string },
+    user: string,
+    message: SlackMessage,
+  ): Promise<boolean> {
+    await this.client.chat.postEphemeral({
+      channel: where.channel,
+      user,
+      thread_ts: where.thread,
+      text: message.text,
+      blocks: message.blocks.length ? message.blocks : undefined,
+    });
     return true;
   }
 
   private async setAssistantStatus(question: QuestionContext, status: string): Promise<boolean> {
     try {
-      await this.client.assistant.threads.setStatus({ channel_id: question.channel, thread_ts: question.thread, status });
+      await this.client.assistant.threads.setStatus({
+        channel_id: question.channel,
+        thread_ts: question.thread,
+        status,
+      });
       return true;
     } catch (err) {
       // Slack saying no (not an assistant thread, missing assistant:write) is lasting; a network hiccup is not.
@@ -143,7 +179,8 @@ export class SlackSurface implements Surface<SlackMessage> {
 
 function blockText(block: SlackMessage['blocks'][number]): string {
   if (block.type === 'section' && block.text) return block.text.text;
-  if (block.type === 'context') return block.elements.map((e) => ('text' in e && typeof e.text === 'string' ? e.text : '')).join(' ');
+  if (block.type === 'context')
+    return block.elements.map((e) => ('text' in e && typeof e.text === 'string' ? e.text : '')).join(' ');
   return '';
 }
 

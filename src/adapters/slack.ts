@@ -1,4 +1,11 @@
-import { App as BoltApp, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger, type webApi } from '@slack/bolt';
+import {
+  App as BoltApp,
+  HTTPReceiver,
+  LogLevel,
+  SocketModeReceiver,
+  type Logger as BoltLogger,
+  type webApi,
+} from '@slack/bolt';
 import { z } from 'zod';
 import type { App } from '../app.ts';
 import type { Conversation } from '../bot/conversation.ts';
@@ -6,7 +13,16 @@ import type { FeedbackContext } from '../bot/surface.ts';
 import { HttpError, HttpServer, sendText, type RouteRequest } from '../server/http-server.ts';
 import type { Logger } from '../util/log.ts';
 import { errorMessage } from '../util/errors.ts';
-import { BlockActionSchema, EVENTS_MAX_BODY_BYTES, SlashCommandSchema, classifyMessageEvent, clickedMessage, eventsRequestProblem, isDirectChannel, socketFrameProblem } from './slack-events.ts';
+import {
+  BlockActionSchema,
+  EVENTS_MAX_BODY_BYTES,
+  SlashCommandSchema,
+  classifyMessageEvent,
+  clickedMessage,
+  eventsRequestProblem,
+  isDirectChannel,
+  socketFrameProblem,
+} from './slack-events.ts';
 import { ACTION_IDS, escapeMrkdwn, renderNotice, type SlackMessage } from './slack-render.ts';
 import { SlackSurface, slackError } from './slack-surface.ts';
 
@@ -70,11 +86,17 @@ export class SlackAdapter {
     private readonly options: SlackAdapterOptions = {},
   ) {
     const slack = app.config.slack;
-    if (!slack.botToken) throw new Error('SLACK_BOT_TOKEN is not set: create the Slack app from config/slack-app-manifest.yaml and copy its Bot User OAuth Token (xoxb-…).');
+    if (!slack.botToken)
+      throw new Error(
+        'SLACK_BOT_TOKEN is not set: create the Slack app from config/slack-app-manifest.yaml and copy its Bot User OAuth Token (xoxb-…).',
+      );
     this.transport = options.transport ?? (slack.appToken ? 'socket' : 'http');
-    if (this.transport === 'socket' && !slack.appToken) throw new Error('Socket Mode needs SLACK_APP_TOKEN (an xapp-… app-level token with connections:write).');
+    if (this.transport === 'socket' && !slack.appToken)
+      throw new Error('Socket Mode needs SLACK_APP_TOKEN (an xapp-… app-level token with connections:write).');
     if (this.transport === 'http' && !slack.signingSecret) {
-      throw new Error('SLACK_SIGNING_SECRET is not set: HTTP events cannot be verified without it. Copy it from the app\'s Basic Information page, or set SLACK_APP_TOKEN to use Socket Mode instead.');
+      throw new Error(
+        "SLACK_SIGNING_SECRET is not set: HTTP events cannot be verified without it. Copy it from the app's Basic Information page, or set SLACK_APP_TOKEN to use Socket Mode instead.",
+      );
     }
     this.logger = app.logger.child({ adapter: 'slack' });
     this.core = app.conversation;
@@ -95,16 +117,34 @@ export class SlackAdapter {
       convoStore: false as const,
     };
     if (this.transport === 'socket') {
-      this.socketReceiver = new SocketModeReceiver({ appToken: slack.appToken, logger: common.logger, installerOptions: { clientOptions } });
+      this.socketReceiver = new SocketModeReceiver({
+        appToken: slack.appToken,
+        logger: common.logger,
+        installerOptions: { clientOptions },
+      });
       guardSocketFrames(this.socketReceiver.client, this.logger);
       this.bolt = new BoltApp({ ...common, socketMode: true, receiver: this.socketReceiver });
     } else {
       // Bolt's receiver checks the v0 signature over the raw body; it is mounted on our server's
       // /slack/events instead of listening on a port of its own.
-      this.receiver = new HTTPReceiver({ signingSecret: slack.signingSecret, endpoints: '/slack/events', logger: common.logger, bodyLimit: `${EVENTS_MAX_BODY_BYTES}b` });
+      this.receiver = new HTTPReceiver({
+        signingSecret: slack.signingSecret,
+        endpoints: '/slack/events',
+        logger: common.logger,
+        bodyLimit: `${EVENTS_MAX_BODY_BYTES}b`,
+      });
       this.bolt = new BoltApp({ ...common, receiver: this.receiver });
     }
-    this.surface = new SlackSurface(this.bolt.client, { postIntervalMs: slack.postIntervalMs, streamUpdateMs: slack.streamUpdateMs, statusDelayMs: options.statusDelayMs ?? 300, statusRefreshMs: options.statusRefreshMs ?? 30_000 }, this.logger);
+    this.surface = new SlackSurface(
+      this.bolt.client,
+      {
+        postIntervalMs: slack.postIntervalMs,
+        streamUpdateMs: slack.streamUpdateMs,
+        statusDelayMs: options.statusDelayMs ?? 300,
+        statusRefreshMs: options.statusRefreshMs ?? 30_000,
+      },
+      this.logger,
+    );
     this.register();
   }
 
@@ -113,7 +153,10 @@ export class SlackAdapter {
     try {
       await this.bolt.init();
     } catch (err) {
-      throw new Error(`Slack refused the bot token (auth.test: ${slackError(err)}). Check SLACK_BOT_TOKEN (xoxb-…) and that the app is installed in the workspace.`, { cause: err });
+      throw new Error(
+        `Slack refused the bot token (auth.test: ${slackError(err)}). Check SLACK_BOT_TOKEN (xoxb-…) and that the app is installed in the workspace.`,
+        { cause: err },
+      );
     }
     const auth = await this.bolt.client.auth.test().catch(() => undefined);
     const botUserId = typeof auth?.user_id === 'string' ? auth.user_id : undefined;
@@ -126,7 +169,10 @@ export class SlackAdapter {
       try {
         await this.bolt.start();
       } catch (err) {
-        throw new Error(`Slack refused the Socket Mode connection (apps.connections.open: ${slackError(err)}). Check SLACK_APP_TOKEN: an app-level token (xapp-…) with the connections:write scope, and Socket Mode enabled for the app.`, { cause: err });
+        throw new Error(
+          `Slack refused the Socket Mode connection (apps.connections.open: ${slackError(err)}). Check SLACK_APP_TOKEN: an app-level token (xapp-…) with the connections:write scope, and Socket Mode enabled for the app.`,
+          { cause: err },
+        );
       }
       this.logger.info({ transport: 'socket', botUserId }, 'Slack connected (Socket Mode)');
       return { transport: 'socket', botUserId };
@@ -137,7 +183,13 @@ export class SlackAdapter {
       server = this.ownServer = new HttpServer(this.logger);
       server.add({ method: 'GET', path: '/healthz', handler: ({ res }) => sendText(res, 200, 'ok\n') });
     }
-    server.add({ method: 'POST', path: '/slack/events', maxBodyBytes: EVENTS_MAX_BODY_BYTES, timeoutMs: EVENTS_ANSWER_WITHIN_MS, handler: (request) => this.onEventsRequest(receiver, request) });
+    server.add({
+      method: 'POST',
+      path: '/slack/events',
+      maxBodyBytes: EVENTS_MAX_BODY_BYTES,
+      timeoutMs: EVENTS_ANSWER_WITHIN_MS,
+      handler: (request) => this.onEventsRequest(receiver, request),
+    });
     let listening = server.port;
     if (this.ownServer) {
       const port = this.options.port ?? this.app.config.port;
@@ -145,16 +197,27 @@ export class SlackAdapter {
         listening = await this.ownServer.listen(port);
       } catch (err) {
         const inUse = (err as { code?: unknown }).code === 'EADDRINUSE';
-        throw new Error(inUse ? `Port ${port} is already in use: set ASKPANDA_PORT to a free port for the Slack events endpoint.` : `Cannot serve Slack events on port ${port}: ${errorMessage(err)}`, { cause: err });
+        throw new Error(
+          inUse
+            ? `Port ${port} is already in use: set ASKPANDA_PORT to a free port for the Slack events endpoint.`
+            : `Cannot serve Slack events on port ${port}: ${errorMessage(err)}`,
+          { cause: err },
+        );
       }
     }
-    this.logger.info({ transport: 'http', port: listening, path: '/slack/events', botUserId }, 'Slack events endpoint listening');
+    this.logger.info(
+      { transport: 'http', port: listening, path: '/slack/events', botUserId },
+      'Slack events endpoint listening',
+    );
     return { transport: 'http', port: listening, botUserId };
   }
 
   /** Stops receiving events; answers in progress are finished by the conversation core (App.close). */
   async stop(): Promise<void> {
-    if (this.transport === 'socket' && this.receiving) await this.bolt.stop().catch((err: unknown) => this.logger.warn({ err: errorMessage(err) }, 'Slack receiver did not stop cleanly'));
+    if (this.transport === 'socket' && this.receiving)
+      await this.bolt
+        .stop()
+        .catch((err: unknown) => this.logger.warn({ err: errorMessage(err) }, 'Slack receiver did not stop cleanly'));
     this.receiving = false;
     await this.ownServer?.close();
   }
@@ -285,7 +348,15 @@ export class SlackAdapter {
     });
   }
 
-  private async onSlashCommand(raw: unknown, respond: (message: { response_type: 'ephemeral' | 'in_channel'; text: string; blocks?: SlackMessage['blocks']; replace_original?: boolean }) => Promise<unknown>): Promise<void> {
+  private async onSlashCommand(
+    raw: unknown,
+    respond: (message: {
+      response_type: 'ephemeral' | 'in_channel';
+      text: string;
+      blocks?: SlackMessage['blocks'];
+      replace_original?: boolean;
+    }) => Promise<unknown>,
+  ): Promise<void> {
     const parsed = SlashCommandSchema.safeParse(raw);
     if (!parsed.success) {
       this.logger.warn('unreadable slash command; ignored');
@@ -301,9 +372,14 @@ export class SlackAdapter {
       isDirect: isDirectChannel({ channel: command.channel_id }),
       askedLine: `<@${command.user_id}> asked: ${escapeMrkdwn(text)}`,
       respond: async (message, visibility) => {
-        await respond({ response_type: visibility, text: message.text, blocks: message.blocks }).catch((err: unknown) => this.logger.warn({ err: slackError(err) }, 'slash command response failed'));
+        await respond({ response_type: visibility, text: message.text, blocks: message.blocks }).catch((err: unknown) =>
+          this.logger.warn({ err: slackError(err) }, 'slash command response failed'),
+        );
       },
-      cannotPost: (err) => renderNotice(`I cannot post in this channel (${escapeMrkdwn(slackError(err))}). Invite me with \`/invite @${escapeMrkdwn(this.app.config.bot.name)}\`, or ask me in a DM.`),
+      cannotPost: (err) =>
+        renderNotice(
+          `I cannot post in this channel (${escapeMrkdwn(slackError(err))}). Invite me with \`/invite @${escapeMrkdwn(this.app.config.bot.name)}\`, or ask me in a DM.`,
+        ),
     });
   }
 }
@@ -317,32 +393,56 @@ const EVENTS_ANSWER_WITHIN_MS = 10_000;
  * handler to its own `ws_message` event (@slack/socket-mode 3.x), which is replaced here.
  */
 function guardSocketFrames(client: SocketModeReceiver['client'], logger: Logger): void {
-  const handle = (client as unknown as { onWebSocketMessage(data: unknown, isBinary: boolean): Promise<void> }).onWebSocketMessage.bind(client);
+  const handle = (
+    client as unknown as { onWebSocketMessage(data: unknown, isBinary: boolean): Promise<void> }
+  ).onWebSocketMessage.bind(client);
   client.removeAllListeners('ws_message');
   client.on('ws_message', (data: unknown, isBinary: boolean) => {
     if (isBinary) return logger.warn('Slack Socket Mode: binary frame skipped');
-    const text = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('utf8') : data instanceof ArrayBuffer ? Buffer.from(data).toString('utf8') : String(data);
+    const text =
+      typeof data === 'string'
+        ? data
+        : Buffer.isBuffer(data)
+          ? data.toString('utf8')
+          : data instanceof ArrayBuffer
+            ? Buffer.from(data).toString('utf8')
+            : String(data);
     const problem = socketFrameProblem(text);
     if (problem) return logger.warn({ problem, bytes: text.length }, 'Slack Socket Mode: frame skipped');
-    handle(data, isBinary).catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'Slack Socket Mode: a frame could not be handled'));
+    handle(data, isBinary).catch((err: unknown) =>
+      logger.error({ err: errorMessage(err) }, 'Slack Socket Mode: a frame could not be handled'),
+    );
   });
 }
 
 /** Bolt and the Slack SDKs log through pino too (at their own levels), as the `slack` component. */
 function boltLogger(logger: Logger): BoltLogger {
   const child = logger.child({ component: 'bolt' });
-  const text = (parts: unknown[]) => parts.map((p) => (typeof p === 'string' ? p : errorMessage(p))).join(' ').replace(/xox[a-z]-[\w-]+|xapp-[\w-]+/g, '[redacted]');
+  const text = (parts: unknown[]) =>
+    parts
+      .map((p) => (typeof p === 'string' ? p : errorMessage(p)))
+      .join(' ')
+      .replace(/xox[a-z]-[\w-]+|xapp-[\w-]+/g, '[redacted]');
   // The SDKs log every request and payload at debug: the text is only built for a level that is on.
-  const at = (level: 'debug' | 'info' | 'warn' | 'error') => (...m: unknown[]) => {
-    if (child.isLevelEnabled(level)) child[level](text(m));
-  };
+  const at =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (...m: unknown[]) => {
+      if (child.isLevelEnabled(level)) child[level](text(m));
+    };
   return {
     debug: at('debug'),
     info: at('info'),
     warn: at('warn'),
     error: at('error'),
     setLevel: () => undefined,
-    getLevel: () => (['trace', 'debug'].includes(child.level) ? LogLevel.DEBUG : child.level === 'info' ? LogLevel.INFO : child.level === 'warn' ? LogLevel.WARN : LogLevel.ERROR),
+    getLevel: () =>
+      ['trace', 'debug'].includes(child.level)
+        ? LogLevel.DEBUG
+        : child.level === 'info'
+          ? LogLevel.INFO
+          : child.level === 'warn'
+            ? LogLevel.WARN
+            : LogLevel.ERROR,
     setName: () => undefined,
   };
 }

@@ -33,7 +33,10 @@ const COMPONENT_FIRST = COMPONENT_WORDS.map(([component, words]) => ({
 /** "code 65 of the transform", "1213 pilot error" (not "3 pilot jobs": the code word is required). */
 const CODE_FIRST = COMPONENT_WORDS.map(([component, words]) => ({
   component,
-  regex: new RegExp(String.raw`\b(?:(?:error|exit)\s+)?code\s+(\d{1,5})\s+(?:of|from|in|by)\s+(?:the\s+|a\s+|an\s+)?(?:${words})\b|\b(\d{1,5})\s+(?:${words})[\s_-]*(?:error|exit|code)\b`, 'i'),
+  regex: new RegExp(
+    String.raw`\b(?:(?:error|exit)\s+)?code\s+(\d{1,5})\s+(?:of|from|in|by)\s+(?:the\s+|a\s+|an\s+)?(?:${words})\b|\b(\d{1,5})\s+(?:${words})[\s_-]*(?:error|exit|code)\b`,
+    'i',
+  ),
 }));
 /** "exit code 137": the exit code of a job is its payload's (a transform or user executable). */
 const EXIT_CODE = new RegExp(String.raw`\b(?:exit|return)[\s_-]*(?:code|status)\s*[:=#]?\s*${CODE}`, 'i');
@@ -42,7 +45,10 @@ const EXIT_CODE = new RegExp(String.raw`\b(?:exit|return)[\s_-]*(?:code|status)\
  * tables (and the caller decides whether an unknown bare code is a code question at all).
  * "HTTP status code 429" is not a job error.
  */
-const BARE_CODE = new RegExp(String.raw`(?<!\b(?:http|status|response)\s)\b(?:error[\s_-]*code|errorcode|error|code)\s*[:=#]?\s*${CODE}`, 'i');
+const BARE_CODE = new RegExp(
+  String.raw`(?<!\b(?:http|status|response)\s)\b(?:error[\s_-]*code|errorcode|error|code)\s*[:=#]?\s*${CODE}`,
+  'i',
+);
 /** Acronyms copied from the monitor: STAGEINFAILED, TRF_EXEC_FAIL. Upper case only: "preemption" is a word, PREEMPTION a code. */
 const ACRONYM = /\b[A-Z][A-Z0-9_]{4,}\b/g;
 

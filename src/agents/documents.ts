@@ -48,24 +48,37 @@ export class DocumentsAgent implements Agent {
     const retriever = await this.retriever();
     // The query is echoed in facts and may reach a hosted embedder: secrets are cut out first.
     const question = withoutSecrets(context.question);
-    const query = retrievalQuery(question, context.history.map((t) => ({ ...t, text: withoutSecrets(t.text) })));
+    const query = retrievalQuery(
+      question,
+      context.history.map((t) => ({ ...t, text: withoutSecrets(t.text) })),
+    );
     const hits = await retriever.search(query, this.options.topK, { signal: context.signal });
     // A follow-up carries the earlier question's words too; a passage need not hold all of those.
     const plan = retriever.plan(query);
     const required = query === question ? requiredCoverage(plan) : Math.min(requiredCoverage(plan), 0.5 - 1e-9);
     // A top vector match that shares a word with the question counts even with fewer shared words:
     // finding passages phrased differently is what embeddings are for.
-    const relevant = hits.filter((h) => h.coverage >= required || (h.ranks.vector !== undefined && h.ranks.vector <= 2 && h.coverage > 0));
+    const relevant = hits.filter(
+      (h) => h.coverage >= required || (h.ranks.vector !== undefined && h.ranks.vector <= 2 && h.coverage > 0),
+    );
     const facts = { retrieval: retriever.mode, query, searched: plan.groups, chunks: hits.map((h) => h.chunk.id) };
 
-    if (relevant.length === 0) return notCovered(context, hits, facts, { words: plan.groups, passages: retriever.size, documents: retriever.documentCount });
+    if (relevant.length === 0)
+      return notCovered(context, hits, facts, {
+        words: plan.groups,
+        passages: retriever.size,
+        documents: retriever.documentCount,
+      });
 
     if (!context.model.offline) {
       try {
         return await this.answerWithModel(context, relevant, facts);
       } catch (err) {
         if (context.signal?.aborted) throw err;
-        this.logger.warn({ err: String(err), model: context.model.id }, 'model answer failed; giving the extractive answer');
+        this.logger.warn(
+          { err: String(err), model: context.model.id },
+          'model answer failed; giving the extractive answer',
+        );
         const draft = extractiveAnswer(context, plan, relevant, facts);
         draft.summary = `${NO_MODEL_NOTE}\n\n${draft.summary}`;
         return draft;
@@ -74,13 +87,22 @@ export class DocumentsAgent implements Agent {
     return extractiveAnswer(context, plan, relevant, facts);
   }
 
-  private async answerWithModel(context: AgentContext, hits: Hit[], facts: Record<string, unknown>): Promise<AnswerDraft> {
+  private async answerWithModel(
+    context: AgentContext,
+    hits: Hit[],
+    facts: Record<string, unknown>,
+  ): Promise<AnswerDraft> {
     const excerpts = budgetExcerpts(hits);
     const messages = buildMessages(context, excerpts);
     let text = '';
     let model = context.model.id;
     if (context.onPartialText) {
-      for await (const event of context.model.stream({ messages, maxOutputTokens: this.options.maxOutputTokens, temperature: 0.1, signal: context.signal })) {
+      for await (const event of context.model.stream({
+        messages,
+        maxOutputTokens: this.options.maxOutputTokens,
+        temperature: 0.1,
+        signal: context.signal,
+      })) {
         if (event.type === 'delta') {
           text += event.text;
           context.onPartialText(text);
@@ -90,7 +112,12 @@ export class DocumentsAgent implements Agent {
         }
       }
     } else {
-      const result = await context.model.complete({ messages, maxOutputTokens: this.options.maxOutputTokens, temperature: 0.1, signal: context.signal });
+      const result = await context.model.complete({
+        messages,
+        maxOutputTokens: this.options.maxOutputTokens,
+        temperature: 0.1,
+        signal: context.signal,
+      });
       text = result.text;
       model = result.model;
     }
@@ -98,7 +125,12 @@ export class DocumentsAgent implements Agent {
     if (!text) throw new Error('the model returned an empty answer');
     const draft = emptyDraft('documents', text, model);
     draft.sources = excerpts.map((e) => sourceOf(e.hit));
-    draft.facts = { ...facts, cited: [...new Set([...text.matchAll(/\[(\d{1,2})\]/g)].map((m) => Number(m[1])))].filter((n) => n >= 1 && n <= excerpts.length) };
+    draft.facts = {
+      ...facts,
+      cited: [...new Set([...text.matchAll(/\[(\d{1,2})\]/g)].map((m) => Number(m[1])))].filter(
+        (n) => n >= 1 && n <= excerpts.length,
+      ),
+    };
     return draft;
   }
 }
@@ -110,7 +142,8 @@ export class DocumentsAgent implements Agent {
 export function retrievalQuery(question: string, history: readonly Turn[]): string {
   const q = question.trim();
   const words = q.split(/\s+/).length;
-  const referential = /\b(it|its|this|that|these|those|they|them|there|one|ones)\b|^(and|also|what about|how about|then)\b/i.test(q);
+  const referential =
+    /\b(it|its|this|that|these|those|they|them|there|one|ones)\b|^(and|also|what about|how about|then)\b/i.test(q);
   if (words <= 10 && referential) {
     const previous = [...history].reverse().find((t) => t.role === 'user');
     if (previous) return `${previous.text.slice(0, 300)} ${q}`;
@@ -119,7 +152,9 @@ export function retrievalQuery(question: string, history: readonly Turn[]): stri
 }
 
 function withoutSecrets(text: string): string {
-  return redactSecrets(text).replaceAll('[redacted]', ' ').replace(/\s{2,}/g, ' ');
+  return redactSecrets(text)
+    .replaceAll('[redacted]', ' ')
+    .replace(/\s{2,}/g, ' ');
 }
 
 /** Share of the query's words a passage must contain to count as covering the question. */
@@ -178,9 +213,15 @@ function buildMessages(context: AgentContext, excerpts: Excerpt[]): ChatMessage[
 }
 
 /** The offline answer: the best passages, each trimmed to the sentences that match the query best. */
-const NO_MODEL_NOTE = '_No language model could answer just now, so here are the best passages from the documentation._';
+const NO_MODEL_NOTE =
+  '_No language model could answer just now, so here are the best passages from the documentation._';
 
-function extractiveAnswer(context: AgentContext, plan: QueryPlan, hits: Hit[], facts: Record<string, unknown>): AnswerDraft {
+function extractiveAnswer(
+  context: AgentContext,
+  plan: QueryPlan,
+  hits: Hit[],
+  facts: Record<string, unknown>,
+): AnswerDraft {
   const chosen = hits.slice(0, EXTRACTIVE_PASSAGES);
   const wanted = new Set(plan.terms.map((t) => t.term));
   const passages = chosen.map((hit) => unwrap(bestPassage(hit.chunk.text, wanted, PASSAGE_CHARS)));
@@ -202,7 +243,12 @@ function extractiveAnswer(context: AgentContext, plan: QueryPlan, hits: Hit[], f
   return draft;
 }
 
-function notCovered(context: AgentContext, hits: Hit[], facts: Record<string, unknown>, searched: { words: string[]; passages: number; documents: number }): AnswerDraft {
+function notCovered(
+  context: AgentContext,
+  hits: Hit[],
+  facts: Record<string, unknown>,
+  searched: { words: string[]; passages: number; documents: number },
+): AnswerDraft {
   const what = searched.words.length ? `for ${searched.words.map((w) => `"${w}"`).join(', ')}` : 'for your question';
   const draft = emptyDraft(
     'documents',
@@ -259,7 +305,11 @@ export function bestPassage(text: string, wanted: ReadonlySet<string>, budget: n
 }
 
 /** The registry's line: the index opens on the first documentation question, not at start-up. */
-export function createDocumentsAgent(deps: { config: Config; logger: Logger; openDocsIndex?: () => Promise<Retriever> }): DocumentsAgent {
+export function createDocumentsAgent(deps: {
+  config: Config;
+  logger: Logger;
+  openDocsIndex?: () => Promise<Retriever>;
+}): DocumentsAgent {
   return new DocumentsAgent({
     openIndex: deps.openDocsIndex ?? lazyDocsIndex(deps.config, deps.logger),
     topK: deps.config.rag.topK,

@@ -58,12 +58,24 @@ function knownIds(draft: AnswerDraft, history: readonly Turn[]): Set<number> {
 /** A documentation follow-up must be about PanDA, or about something the answer itself said. */
 function onTopic(question: string, draft: AnswerDraft): boolean {
   if (PANDA_WORDS.test(question)) return true;
-  const answerWords = new Set([draft.summary, ...draft.sections.map((s) => s.body), ...Object.values(draft.facts).map(String)].join(' ').toLowerCase().match(/[a-z][a-z0-9_-]{4,}/g) ?? []);
-  return (question.toLowerCase().match(/[a-z][a-z0-9_-]{4,}/g) ?? []).some((word) => answerWords.has(word) && !/^(?:what|which|where|there|about|does|should|could|would|their|these|those)$/.test(word));
+  const answerWords = new Set(
+    [draft.summary, ...draft.sections.map((s) => s.body), ...Object.values(draft.facts).map(String)]
+      .join(' ')
+      .toLowerCase()
+      .match(/[a-z][a-z0-9_-]{4,}/g) ?? [],
+  );
+  return (question.toLowerCase().match(/[a-z][a-z0-9_-]{4,}/g) ?? []).some(
+    (word) =>
+      answerWords.has(word) &&
+      !/^(?:what|which|where|there|about|does|should|could|would|their|these|those)$/.test(word),
+  );
 }
 
 function normalise(question: string): string {
-  return question.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
+  return question
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim();
 }
 
 /**
@@ -79,7 +91,8 @@ export function isAnswerable(question: string, draft: AnswerDraft, history: read
   const thread: Turn[] = [...history];
   const pandaid = num(draft.facts.pandaid);
   const jeditaskid = num(draft.facts.jeditaskid);
-  if (pandaid !== undefined || jeditaskid !== undefined) thread.push({ role: 'assistant', text: draft.summary, at: 0, pandaid, jeditaskid });
+  if (pandaid !== undefined || jeditaskid !== undefined)
+    thread.push({ role: 'assistant', text: draft.summary, at: 0, pandaid, jeditaskid });
   const routed = selectFast(question, thread);
   // Only questions the fast path routes with confidence: a suggestion must not need a model to land.
   if ('problem' in routed || routed.route.agent === 'general' || !routed.confident) return false;
@@ -100,35 +113,69 @@ export function groundedFollowUps(draft: AnswerDraft): FollowUp[] {
   const diag = str(f.piloterrordiag);
 
   if (pilotCode) {
-    out.push({ question: `What does pilot error ${pilotCode} mean?`, why: `job ${pandaid ?? ''} failed with it${diag ? ` ("${short(diag, 60)}")` : ''}`.replace('job  ', 'the job ') });
+    out.push({
+      question: `What does pilot error ${pilotCode} mean?`,
+      why: `job ${pandaid ?? ''} failed with it${diag ? ` ("${short(diag, 60)}")` : ''}`.replace('job  ', 'the job '),
+    });
   }
-  if (exeCode) out.push({ question: `What does transform error ${exeCode} mean?`, why: `the payload of job ${pandaid ?? ''} exited with it`.replace('job  ', 'the job ') });
+  if (exeCode)
+    out.push({
+      question: `What does transform error ${exeCode} mean?`,
+      why: `the payload of job ${pandaid ?? ''} exited with it`.replace('job  ', 'the job '),
+    });
   if (draft.agent === 'job' && jeditaskid) {
-    out.push({ question: `What is happening with task ${jeditaskid}?`, why: `job ${pandaid ?? ''} belongs to it; shows whether its other jobs fail the same way`.replace('job  ', 'this job ') });
+    out.push({
+      question: `What is happening with task ${jeditaskid}?`,
+      why: `job ${pandaid ?? ''} belongs to it; shows whether its other jobs fail the same way`.replace(
+        'job  ',
+        'this job ',
+      ),
+    });
   }
   if (draft.agent === 'job' && pandaid && attempt !== undefined && maxAttempt !== undefined && attempt < maxAttempt) {
     out.push({ question: `Will job ${pandaid} be retried?`, why: `this was attempt ${attempt} of ${maxAttempt}` });
   }
   if (draft.agent === 'job' && site && jeditaskid) {
-    out.push({ question: `Are the failures of task ${jeditaskid} concentrated at ${site}?`, why: `job ${pandaid ?? ''} ran at ${site}; a site problem shows as failures clustered there`.replace('job  ', 'the job ') });
+    out.push({
+      question: `Are the failures of task ${jeditaskid} concentrated at ${site}?`,
+      why: `job ${pandaid ?? ''} ran at ${site}; a site problem shows as failures clustered there`.replace(
+        'job  ',
+        'the job ',
+      ),
+    });
   }
   if (draft.agent === 'task') {
     for (const [key, value] of Object.entries(f)) {
       const id = num(value);
       if (id !== undefined && /pandaid/i.test(key)) {
-        out.push({ question: `Why did job ${id} fail?`, why: `a failed job of task ${jeditaskid ?? ''} (${key}); its logs show the cause`.replace('task  ', 'this task ') });
+        out.push({
+          question: `Why did job ${id} fail?`,
+          why: `a failed job of task ${jeditaskid ?? ''} (${key}); its logs show the cause`.replace(
+            'task  ',
+            'this task ',
+          ),
+        });
         break;
       }
     }
     const status = str(f.status) ?? str(f.taskstatus) ?? str(f.superstatus);
-    if (status) out.push({ question: `What does the task status "${status}" mean?`, why: `task ${jeditaskid ?? ''} is in it now`.replace('task  ', 'the task ') });
+    if (status)
+      out.push({
+        question: `What does the task status "${status}" mean?`,
+        why: `task ${jeditaskid ?? ''} is in it now`.replace('task  ', 'the task '),
+      });
   }
   if (draft.agent === 'documents') {
-    for (const source of draft.sources.slice(0, 2)) out.push({ question: `Tell me about ${short(source.title, 60)}`, why: 'one of the sources of this answer has more on it' });
+    for (const source of draft.sources.slice(0, 2))
+      out.push({
+        question: `Tell me about ${short(source.title, 60)}`,
+        why: 'one of the sources of this answer has more on it',
+      });
   }
   const prose = [draft.summary, ...draft.sections.map((s) => s.body)].join('\n');
   for (const concept of CONCEPTS) {
-    if (concept.term.test(prose)) out.push({ question: concept.question, why: 'this answer mentions it; the documentation explains it' });
+    if (concept.term.test(prose))
+      out.push({ question: concept.question, why: 'this answer mentions it; the documentation explains it' });
   }
   return out;
 }
@@ -137,7 +184,11 @@ export function groundedFollowUps(draft: AnswerDraft): FollowUp[] {
  * 2–4 follow-ups for an answer: the model's suggestions that pass the checks first, then ones
  * derived from the answer's facts; `help` only when nothing else applies.
  */
-export function suggestFollowUps(draft: AnswerDraft, context: { question: string; history: readonly Turn[] }, candidates: readonly FollowUp[] = []): FollowUp[] {
+export function suggestFollowUps(
+  draft: AnswerDraft,
+  context: { question: string; history: readonly Turn[] },
+  candidates: readonly FollowUp[] = [],
+): FollowUp[] {
   const seen = new Set([normalise(context.question)]);
   const chosen: FollowUp[] = [];
   const consider = (followUp: FollowUp) => {
@@ -151,7 +202,9 @@ export function suggestFollowUps(draft: AnswerDraft, context: { question: string
     chosen.push({ question, why });
   };
   for (const candidate of [...candidates, ...draft.followUps, ...groundedFollowUps(draft)]) consider(candidate);
-  if (chosen.length < MIN_FOLLOW_UPS) consider({ question: 'help', why: 'lists the questions and commands I can answer' });
-  if (chosen.length < MIN_FOLLOW_UPS) consider({ question: 'What is PanDA?', why: 'the documentation I can search starts there' });
+  if (chosen.length < MIN_FOLLOW_UPS)
+    consider({ question: 'help', why: 'lists the questions and commands I can answer' });
+  if (chosen.length < MIN_FOLLOW_UPS)
+    consider({ question: 'What is PanDA?', why: 'the documentation I can search starts there' });
   return chosen;
 }

@@ -12,7 +12,10 @@ const HISTORY_TURNS = 6;
 const TURN_CHARS = 1500;
 
 export function historyMessages(history: readonly Turn[], turns = HISTORY_TURNS): ChatMessage[] {
-  return history.slice(-turns).map((turn) => ({ role: turn.role, content: turn.text.length > TURN_CHARS ? `${turn.text.slice(0, TURN_CHARS)}…` : turn.text }));
+  return history.slice(-turns).map((turn) => ({
+    role: turn.role,
+    content: turn.text.length > TURN_CHARS ? `${turn.text.slice(0, TURN_CHARS)}…` : turn.text,
+  }));
 }
 
 /** What askpanda can do, with a question of each kind that works as typed. */
@@ -26,7 +29,8 @@ export const CAPABILITIES = [
 const THANKS = /\b(?:thanks?|thank\s+you|thx|ty|cheers)\b|🙏/i;
 const GREETING = /^(?:hi|hello|hey|hiya|howdy|yo|greetings|good\s+(?:morning|afternoon|evening|day)|morning)\b/i;
 const GOODBYE = /\b(?:bye|goodbye|see\s+you|cya)\b/i;
-const ACKNOWLEDGEMENT = /^(?:ok(?:ay)?|k|cool|great|nice|perfect|awesome|excellent|got\s+it|understood|i\s+see|makes\s+sense|sure|yes|no|yep|nope|lol|wow|👍|🙂|😊|:\)|:-\))\b/i;
+const ACKNOWLEDGEMENT =
+  /^(?:ok(?:ay)?|k|cool|great|nice|perfect|awesome|excellent|got\s+it|understood|i\s+see|makes\s+sense|sure|yes|no|yep|nope|lol|wow|👍|🙂|😊|:\)|:-\))\b/i;
 
 /** The offline reply to small talk: friendly, short, and it says what the bot can do. */
 export function smallTalkReply(question: string): string {
@@ -35,7 +39,8 @@ export function smallTalkReply(question: string): string {
   if (THANKS.test(q)) return `You're welcome! Ask again any time. ${can}`;
   if (GOODBYE.test(q)) return 'Bye! Mention me again whenever a job or task needs explaining.';
   if (ACKNOWLEDGEMENT.test(q) && !GREETING.test(q)) return `👍 Anything else? ${can}`;
-  if (GREETING.test(q) && !/\b(?:who|what|can|help)\b/i.test(q)) return `Hello! I'm askpanda, a helper for PanDA users. ${can}`;
+  if (GREETING.test(q) && !/\b(?:who|what|can|help)\b/i.test(q))
+    return `Hello! I'm askpanda, a helper for PanDA users. ${can}`;
   return `I'm askpanda, a helper for PanDA users in ATLAS. ${can}\nSay \`help\` for the commands I know (subscriptions, digests).`;
 }
 
@@ -63,7 +68,11 @@ export class GeneralAgent implements Agent {
 
   async handle(context: AgentContext): Promise<AnswerDraft> {
     if (context.model.offline) return this.offline(context);
-    const messages: ChatMessage[] = [{ role: 'system', content: loadPrompt('general') }, ...historyMessages(context.history), { role: 'user', content: context.question }];
+    const messages: ChatMessage[] = [
+      { role: 'system', content: loadPrompt('general') },
+      ...historyMessages(context.history),
+      { role: 'user', content: context.question },
+    ];
     try {
       let text = '';
       for await (const event of context.model.stream({ messages, signal: context.signal })) {
@@ -87,7 +96,10 @@ export class GeneralAgent implements Agent {
   private async offline(context: AgentContext): Promise<AnswerDraft> {
     const documents = this.options.documents;
     if (documents && !isSmallTalk(context.question)) {
-      return documents.handle({ ...context, route: { agent: 'documents', reason: `${context.route.reason}; offline, so the documentation is searched` } });
+      return documents.handle({
+        ...context,
+        route: { agent: 'documents', reason: `${context.route.reason}; offline, so the documentation is searched` },
+      });
     }
     const draft = emptyDraft('general', smallTalkReply(context.question), 'offline');
     draft.followUps.push(

@@ -39,7 +39,42 @@ export const JOB_SYSTEM_PROMPT = [
   'Quote log lines with their source file when you rely on them. Say clearly whether the user or the site/system has to act. If the evidence does not show the cause, say so instead of guessing.',
 ].join('\n');
 
-const JOB_FIELDS = ['pandaid', 'jeditaskid', 'jobstatus', 'jobsubstatus', 'computingsite', 'attemptnr', 'maxattempt', 'prodsourcelabel', 'processingtype', 'transformation', 'atlasrelease', 'starttime', 'endtime', 'duration', 'actualcorecount', 'corecount', 'cpuconsumptiontime', 'maxpss', 'minramcount', 'minramunit', 'nevents', 'piloterrorcode', 'piloterrordiag', 'exeerrorcode', 'exeerrordiag', 'transexitcode', 'ddmerrorcode', 'ddmerrordiag', 'taskbuffererrorcode', 'taskbuffererrordiag', 'jobdispatchererrorcode', 'jobdispatchererrordiag', 'superrorcode', 'superrordiag'] as const;
+const JOB_FIELDS = [
+  'pandaid',
+  'jeditaskid',
+  'jobstatus',
+  'jobsubstatus',
+  'computingsite',
+  'attemptnr',
+  'maxattempt',
+  'prodsourcelabel',
+  'processingtype',
+  'transformation',
+  'atlasrelease',
+  'starttime',
+  'endtime',
+  'duration',
+  'actualcorecount',
+  'corecount',
+  'cpuconsumptiontime',
+  'maxpss',
+  'minramcount',
+  'minramunit',
+  'nevents',
+  'piloterrorcode',
+  'piloterrordiag',
+  'exeerrorcode',
+  'exeerrordiag',
+  'transexitcode',
+  'ddmerrorcode',
+  'ddmerrordiag',
+  'taskbuffererrorcode',
+  'taskbuffererrordiag',
+  'jobdispatchererrorcode',
+  'jobdispatchererrordiag',
+  'superrorcode',
+  'superrordiag',
+] as const;
 
 export function buildJobPrompt(input: JobPromptInput): ChatMessage[] {
   const { analysis: a } = input;
@@ -49,19 +84,32 @@ export function buildJobPrompt(input: JobPromptInput): ChatMessage[] {
   if (recent.length) parts.push(`Earlier in this thread:\n${recent.join('\n')}`);
   parts.push(`Question: ${redactSecrets(input.question)}`);
 
-  const fields = JOB_FIELDS.filter((k) => job[k] !== undefined && job[k] !== '' && !(typeof job[k] === 'number' && job[k] === 0 && /code$/.test(k))).map((k) => `${k}: ${redactSecrets(String(job[k]))}`);
+  const fields = JOB_FIELDS.filter(
+    (k) => job[k] !== undefined && job[k] !== '' && !(typeof job[k] === 'number' && job[k] === 0 && /code$/.test(k)),
+  ).map((k) => `${k}: ${redactSecrets(String(job[k]))}`);
   parts.push(`Job fields:\n${fields.join('\n')}`);
 
   if (a.primary) {
     const comp = errorComponent(a.primary.component);
-    const lines = [`Error: ${a.primary.component}:${a.primary.code}${a.pilot ? ` ${a.pilot.name} ("${a.pilot.message}")` : ''}${comp ? ` — ${comp.meaning}` : ''}`];
+    const lines = [
+      `Error: ${a.primary.component}:${a.primary.code}${a.pilot ? ` ${a.pilot.name} ("${a.pilot.message}")` : ''}${comp ? ` — ${comp.meaning}` : ''}`,
+    ];
     if (a.guidance) {
-      lines.push(`Usually acts: ${a.guidance.owner}`, `Problem: ${a.guidance.problem}`, `Causes: ${a.guidance.causes.join('; ')}`, `Recommendations: ${a.guidance.recommendations.join('; ')}`, `Expert analysis: ${a.guidance.analysis}`);
+      lines.push(
+        `Usually acts: ${a.guidance.owner}`,
+        `Problem: ${a.guidance.problem}`,
+        `Causes: ${a.guidance.causes.join('; ')}`,
+        `Recommendations: ${a.guidance.recommendations.join('; ')}`,
+        `Expert analysis: ${a.guidance.analysis}`,
+      );
     }
     parts.push(`Knowledge base:\n${lines.join('\n')}`);
   }
   if (a.payloadSignals.length) parts.push(`Found in the payload output: ${a.payloadSignals.join('; ')}`);
-  if (input.queue) parts.push(`Queue limits (CRIC):\n${input.queue.line.replace(/\*\*/g, '')}\n${input.queue.sentence}\nAdvice from the limits: ${input.queue.recommendation}`);
+  if (input.queue)
+    parts.push(
+      `Queue limits (CRIC):\n${input.queue.line.replace(/\*\*/g, '')}\n${input.queue.sentence}\nAdvice from the limits: ${input.queue.recommendation}`,
+    );
   if (a.notes.length) parts.push(`Notes: ${a.notes.map(redactSecrets).join(' ')}`);
 
   // Only the causal lines and a little context reach the model; the Answer keeps the whole window.
@@ -72,7 +120,9 @@ export function buildJobPrompt(input: JobPromptInput): ChatMessage[] {
     anchors.set(t.source, set);
   }
   const excerpts = excerptEvidence(a.evidence, {
-    isAnchor: (line, source) => Boolean(anchors.get(source)?.has(redactSecrets(line).trim())) || (source.startsWith('payload.') && isPayloadFailureLine(line)),
+    isAnchor: (line, source) =>
+      Boolean(anchors.get(source)?.has(redactSecrets(line).trim())) ||
+      (source.startsWith('payload.') && isPayloadFailureLine(line)),
     context: input.contextLines ?? 2,
     maxLineChars: input.maxLineChars ?? 300,
   });
@@ -81,7 +131,9 @@ export function buildJobPrompt(input: JobPromptInput): ChatMessage[] {
     if (budget <= 0) break;
     const quoted = { ...e, lines: e.lines.slice(-budget).map((l) => ({ ...l, text: redactSecrets(l.text) })) };
     budget -= quoted.lines.length;
-    parts.push(`Evidence from ${e.source}:\n<untrusted-log source="${e.source}">\n${formatExcerpt(quoted).replace(/<\/untrusted-log>/gi, '</untrusted_log>')}\n</untrusted-log>`);
+    parts.push(
+      `Evidence from ${e.source}:\n<untrusted-log source="${e.source}">\n${formatExcerpt(quoted).replace(/<\/untrusted-log>/gi, '</untrusted_log>')}\n</untrusted-log>`,
+    );
   }
   if (!a.evidence.length && a.problem) parts.push('No log evidence is available for this job.');
   return [

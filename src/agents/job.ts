@@ -39,7 +39,11 @@ export class JobAgent implements Agent {
   async handle(context: AgentContext): Promise<AnswerDraft> {
     const pandaid = context.route.pandaid;
     if (pandaid === undefined) {
-      return errorDraft('job', 'bad_input', 'Which job do you mean? Give me its PanDA id, e.g. "why did job 6802258254 fail?"');
+      return errorDraft(
+        'job',
+        'bad_input',
+        'Which job do you mean? Give me its PanDA id, e.g. "why did job 6802258254 fail?"',
+      );
     }
     const client = this.deps.client;
     let analysis: JobAnalysis;
@@ -49,15 +53,30 @@ export class JobAgent implements Agent {
       analysis = await analyzeJob(client, this.deps.config, data, context.progress);
     } catch (err) {
       if (err instanceof AskPandaError) {
-        return errorDraft('job', err.kind, err.message, { facts: { pandaid }, links: [{ title: `Job ${pandaid}`, url: client.jobPage(pandaid) }] });
+        return errorDraft('job', err.kind, err.message, {
+          facts: { pandaid },
+          links: [{ title: `Job ${pandaid}`, url: client.jobPage(pandaid) }],
+        });
       }
       throw err;
     }
     const queue = await this.queueComparison(analysis, context);
     const draft = buildJobDraft(analysis, client, context.model.id, context.question, queue);
-    this.logger.debug({ pandaid, status: analysis.job.jobstatus, primary: analysis.primary, logs: analysis.logs.map((l) => `${l.file}:${l.status}`) }, 'job analysed');
+    this.logger.debug(
+      {
+        pandaid,
+        status: analysis.job.jobstatus,
+        primary: analysis.primary,
+        logs: analysis.logs.map((l) => `${l.file}:${l.status}`),
+      },
+      'job analysed',
+    );
     if (context.model.offline) return draft;
-    return refineWithModel(context, buildJobPrompt({ question: context.question, analysis, history: context.history, queue }), draft);
+    return refineWithModel(
+      context,
+      buildJobPrompt({ question: context.question, analysis, history: context.history, queue }),
+      draft,
+    );
   }
 
   /**
@@ -71,7 +90,9 @@ export class JobAgent implements Agent {
     if (!cric || !kind || !job.computingsite) return undefined;
     context.progress(`is reading the limits of queue ${job.computingsite} from CRIC…`);
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.deps.cricWaitMs ?? 10_000)));
+    const deadline = new Promise<undefined>(
+      (resolve) => (timer = setTimeout(() => resolve(undefined), this.deps.cricWaitMs ?? 10_000)),
+    );
     try {
       const data = await Promise.race([cric.queues(), deadline]);
       if (!data) {
@@ -81,7 +102,10 @@ export class JobAgent implements Agent {
       const comparison = compareWithQueue(job, analysis.primary!, kind, data.index);
       return comparison && { ...comparison, page: cric.queuePage(comparison.queue.name) };
     } catch (err) {
-      this.logger.warn({ queue: job.computingsite, err: err instanceof Error ? err.message : String(err) }, 'no CRIC data for the job answer');
+      this.logger.warn(
+        { queue: job.computingsite, err: err instanceof Error ? err.message : String(err) },
+        'no CRIC data for the job answer',
+      );
       return undefined;
     } finally {
       clearTimeout(timer);
@@ -94,12 +118,22 @@ function payloadOutOfMemory(a: JobAnalysis): boolean {
 }
 
 /** The complete offline answer: knowledge base + evidence + metadata (+ the queue's limits from CRIC). */
-export function buildJobDraft(analysis: JobAnalysis, client: Pick<PandaClient, 'jobPage' | 'taskPage' | 'publicUrl'>, model = 'offline', question = '', queue?: QueueComparison): AnswerDraft {
+export function buildJobDraft(
+  analysis: JobAnalysis,
+  client: Pick<PandaClient, 'jobPage' | 'taskPage' | 'publicUrl'>,
+  model = 'offline',
+  question = '',
+  queue?: QueueComparison,
+): AnswerDraft {
   const job = analysis.job;
   let summary = analysis.problem ? failureSummary(analysis, queue) : statusSummary(job);
   // A follow-up such as "how can I fix it?" gets the recommendations first; the sections stay complete.
   if (analysis.problem && FIX_QUESTION.test(question)) {
-    const recs = recommendationsFor(analysis, analysis.guidance?.recommendations ?? ['check whether the automatic retry succeeded on the task page'], queue).slice(0, 3);
+    const recs = recommendationsFor(
+      analysis,
+      analysis.guidance?.recommendations ?? ['check whether the automatic retry succeeded on the task page'],
+      queue,
+    ).slice(0, 3);
     summary = `To fix job ${job.pandaid}: ${recs.join('; ')}.\n\n${summary}`;
   }
   const draft = emptyDraft('job', summary, model);
@@ -107,15 +141,17 @@ export function buildJobDraft(analysis: JobAnalysis, client: Pick<PandaClient, '
   if (queue) draft.facts.queueLimits = queue.facts;
   draft.sections = analysis.problem ? failureSections(analysis, queue) : statusSections(analysis);
   // `source` stays the plain file name (the Answer contract); where each excerpt starts is a fact.
-  draft.evidence = [{ source: 'metadata', lines: metadataLines(analysis) }, ...analysis.evidence.map((e) => ({ source: e.source, lines: e.lines }))];
-  if (analysis.evidence.length) draft.facts.evidenceStart = analysis.evidence.map((e) => ({ source: e.source, firstLine: e.firstLine }));
+  draft.evidence = [
+    { source: 'metadata', lines: metadataLines(analysis) },
+    ...analysis.evidence.map((e) => ({ source: e.source, lines: e.lines })),
+  ];
+  if (analysis.evidence.length)
+    draft.facts.evidenceStart = analysis.evidence.map((e) => ({ source: e.source, firstLine: e.firstLine }));
   draft.links = jobLinks(job, client);
   if (queue?.page) draft.links.push({ title: `Queue ${queue.queue.name} in CRIC`, url: queue.page });
   draft.followUps = jobFollowUps(analysis, queue);
   return draft;
 }
-
-
 
 function jobLinks(job: Job, client: Pick<PandaClient, 'jobPage' | 'taskPage' | 'publicUrl'>): Link[] {
   const links: Link[] = [{ title: `Job ${job.pandaid}`, url: client.jobPage(job.pandaid) }];
@@ -143,9 +179,12 @@ function attemptText(job: Job): string {
 
 function failureSummary(a: JobAnalysis, queue?: QueueComparison): string {
   const job = a.job;
-  const where = [job.computingsite ? `at ${job.computingsite}` : '', attemptText(job) ? `on ${attemptText(job)}` : ''].filter(Boolean).join(' ');
+  const where = [job.computingsite ? `at ${job.computingsite}` : '', attemptText(job) ? `on ${attemptText(job)}` : '']
+    .filter(Boolean)
+    .join(' ');
   const verb = job.jobstatus === 'failed' ? 'failed' : `is ${job.jobstatus}`;
-  if (!a.primary) return `Job ${job.pandaid} ${verb} ${where} without an error code in its record${job.jobsubstatus ? ` (substatus ${job.jobsubstatus})` : ''}.`;
+  if (!a.primary)
+    return `Job ${job.pandaid} ${verb} ${where} without an error code in its record${job.jobsubstatus ? ` (substatus ${job.jobsubstatus})` : ''}.`;
   const p = a.primary;
   const name = a.pilot ? `${a.pilot.name}, ` : '';
   const what = a.pilot?.message ?? (redactSecrets(p.diag) || componentTitle(p.component));
@@ -197,16 +236,29 @@ function failureSections(a: JobAnalysis, queue?: QueueComparison): Section[] {
   const p = a.primary;
   const g = a.guidance;
   const description: string[] = [];
-  description.push(`Job ${job.pandaid}${job.jeditaskid ? ` of task ${job.jeditaskid}` : ''} is **${job.jobstatus}**${job.jobsubstatus ? ` (substatus ${job.jobsubstatus})` : ''}${job.computingsite ? ` at ${job.computingsite}` : ''}${attemptText(job) ? `, ${attemptText(job)}` : ''}.`);
+  description.push(
+    `Job ${job.pandaid}${job.jeditaskid ? ` of task ${job.jeditaskid}` : ''} is **${job.jobstatus}**${job.jobsubstatus ? ` (substatus ${job.jobsubstatus})` : ''}${job.computingsite ? ` at ${job.computingsite}` : ''}${attemptText(job) ? `, ${attemptText(job)}` : ''}.`,
+  );
   if (p) {
     const comp = errorComponent(p.component);
-    description.push(`Error component: **${comp?.title ?? p.component}** — code ${p.code}${a.pilot ? ` (${a.pilot.name}: ${a.pilot.message})` : ''}.`);
+    description.push(
+      `Error component: **${comp?.title ?? p.component}** — code ${p.code}${a.pilot ? ` (${a.pilot.name}: ${a.pilot.message})` : ''}.`,
+    );
     if (p.diag) description.push(`Diagnostic: \`${redactSecrets(p.diag).slice(0, 256)}\``);
   }
   const others = a.errors.slice(1);
-  if (others.length) description.push(`Other error fields: ${others.map((e) => `${e.component}:${e.code}${e.diag ? ` (${redactSecrets(e.diag).slice(0, 80)})` : ''}`).join(', ')}.`);
+  if (others.length)
+    description.push(
+      `Other error fields: ${others.map((e) => `${e.component}:${e.code}${e.diag ? ` (${redactSecrets(e.diag).slice(0, 80)})` : ''}`).join(', ')}.`,
+    );
   if (a.payloadSignals.length) description.push(`In the payload output: ${a.payloadSignals.join('; ')}.`);
-  const logsRead = a.logs.filter((l) => l.status === 'scanned').map((l) => (l.status === 'scanned' ? `${l.file} (${formatBytes(l.result.bytes)}, ${l.result.lines.toLocaleString('en-US')} lines, ${l.result.totalMatches} matching line${l.result.totalMatches === 1 ? '' : 's'})` : l.file));
+  const logsRead = a.logs
+    .filter((l) => l.status === 'scanned')
+    .map((l) =>
+      l.status === 'scanned'
+        ? `${l.file} (${formatBytes(l.result.bytes)}, ${l.result.lines.toLocaleString('en-US')} lines, ${l.result.totalMatches} matching line${l.result.totalMatches === 1 ? '' : 's'})`
+        : l.file,
+    );
   if (logsRead.length) description.push(`Logs read: ${logsRead.join(', ')}.`);
   if (queue) description.push(queue.line);
   for (const note of a.notes) description.push(note);
@@ -214,8 +266,14 @@ function failureSections(a: JobAnalysis, queue?: QueueComparison): Section[] {
   let nonExpert: string;
   let expert: string;
   if (g) {
-    nonExpert = [`**Problem:** ${g.problem}`, `**Possible causes:**\n${bullets(g.causes)}`, `**Recommendations:**\n${bullets(recommendationsFor(a, g.recommendations, queue))}`].join('\n\n');
-    const matches = a.topMatches.slice(0, 4).map((m) => `\`${m.source}:${m.match.line}\` ${m.match.text.slice(0, 200)}`);
+    nonExpert = [
+      `**Problem:** ${g.problem}`,
+      `**Possible causes:**\n${bullets(g.causes)}`,
+      `**Recommendations:**\n${bullets(recommendationsFor(a, g.recommendations, queue))}`,
+    ].join('\n\n');
+    const matches = a.topMatches
+      .slice(0, 4)
+      .map((m) => `\`${m.source}:${m.match.line}\` ${m.match.text.slice(0, 200)}`);
     expert = [
       `**Analysis:** ${g.analysis}${matches.length ? `\n\nStrongest matches in the logs:\n${bullets(matches)}` : ''}`,
       `**Investigation steps:**\n${bullets(g.investigation)}`,
@@ -235,7 +293,7 @@ function failureSections(a: JobAnalysis, queue?: QueueComparison): Section[] {
     ].join('\n\n');
     expert = [
       `**Analysis:** ${p ? `${componentTitle(p.component)} ${p.code}.` : ''} ${USER_VERSUS_SYSTEM.join(' ')}`,
-      `**Investigation steps:**\n${bullets(['read the evidence lines below and the full log on the log files page', 'compare with the task\'s error summary: same code on every site (payload) or one site (site problem)?'])}`,
+      `**Investigation steps:**\n${bullets(['read the evidence lines below and the full log on the log files page', "compare with the task's error summary: same code on every site (payload) or one site (site problem)?"])}`,
       `**Possible scenarios:**\n${bullets(['a transient site or service problem that a retry fixes', 'a deterministic payload problem that fails every attempt'])}`,
       `**Preventative measures:**\n${bullets(['test with a small submission first', 'watch the task page for failure clusters per site'])}`,
     ].join('\n\n');
@@ -254,18 +312,24 @@ function recommendationsFor(a: JobAnalysis, base: readonly string[], queue?: Que
   if (queue) out.unshift(queue.recommendation);
   const job = a.job;
   if (a.primary?.component === 'pilot' && a.primary.code === 1235 && job.maxpss) {
-    const needMb = Math.ceil((job.maxpss / 1024) * 1.2 / 100) * 100;
-    out.unshift(`this job peaked at ${gib(job.maxpss)} PSS: request about ${needMb} MB (e.g. \`--memory ${needMb}\`) or process fewer events per job`);
+    const needMb = Math.ceil(((job.maxpss / 1024) * 1.2) / 100) * 100;
+    out.unshift(
+      `this job peaked at ${gib(job.maxpss)} PSS: request about ${needMb} MB (e.g. \`--memory ${needMb}\`) or process fewer events per job`,
+    );
   }
   const outOfMemory = a.payloadSignals.some((sig) => /allocate memory|bad_alloc/i.test(sig));
   if (a.primary?.component === 'pilot' && a.primary.code === 1305 && outOfMemory) {
     const limit = memoryLimitKb(job);
     const usage = job.maxpss && limit ? ` (maxPSS ${gib(job.maxpss)} of ${gib(limit)} requested)` : '';
     const needMb = job.minramcount ? Math.ceil((job.minramcount * 1.5) / 500) * 500 : undefined;
-    out.unshift(`the payload ran out of memory${usage}: request more memory${needMb ? ` (e.g. \`--memory ${needMb}\`)` : ''}, or reduce what it holds in memory (fewer histograms/systematics per job, smaller ROOT JIT code)`);
+    out.unshift(
+      `the payload ran out of memory${usage}: request more memory${needMb ? ` (e.g. \`--memory ${needMb}\`)` : ''}, or reduce what it holds in memory (fewer histograms/systematics per job, smaller ROOT JIT code)`,
+    );
   }
   if (job.attemptnr !== undefined && job.maxattempt !== undefined && job.attemptnr >= job.maxattempt) {
-    out.push(`this was the last allowed attempt (${job.attemptnr} of ${job.maxattempt}): its input will not be retried automatically; resubmit (e.g. \`pbook\` retry) once fixed`);
+    out.push(
+      `this was the last allowed attempt (${job.attemptnr} of ${job.maxattempt}): its input will not be retried automatically; resubmit (e.g. \`pbook\` retry) once fixed`,
+    );
   }
   return out;
 }
@@ -273,15 +337,27 @@ function recommendationsFor(a: JobAnalysis, base: readonly string[], queue?: Que
 function statusSections(a: JobAnalysis): Section[] {
   const job = a.job;
   const lines: string[] = [];
-  lines.push(`Status **${job.jobstatus}**${job.jobsubstatus ? ` (${job.jobsubstatus})` : ''}${job.computingsite ? ` at ${job.computingsite}` : ''}${attemptText(job) ? `, ${attemptText(job)}` : ''}.`);
-  if (job.jeditaskid) lines.push(`Task: ${job.jeditaskid}${job.processingtype ? ` (${job.processingtype})` : ''}${job.transformation ? `, transformation ${job.transformation}` : ''}${job.atlasrelease ? `, ${job.atlasrelease}` : ''}.`);
-  const times = [job.creationtime && `created ${job.creationtime}`, job.starttime && `started ${job.starttime}`, job.endtime && `ended ${job.endtime}`].filter(Boolean);
+  lines.push(
+    `Status **${job.jobstatus}**${job.jobsubstatus ? ` (${job.jobsubstatus})` : ''}${job.computingsite ? ` at ${job.computingsite}` : ''}${attemptText(job) ? `, ${attemptText(job)}` : ''}.`,
+  );
+  if (job.jeditaskid)
+    lines.push(
+      `Task: ${job.jeditaskid}${job.processingtype ? ` (${job.processingtype})` : ''}${job.transformation ? `, transformation ${job.transformation}` : ''}${job.atlasrelease ? `, ${job.atlasrelease}` : ''}.`,
+    );
+  const times = [
+    job.creationtime && `created ${job.creationtime}`,
+    job.starttime && `started ${job.starttime}`,
+    job.endtime && `ended ${job.endtime}`,
+  ].filter(Boolean);
   if (times.length) lines.push(`Times (UTC): ${times.join(', ')}${job.duration ? `; wall time ${job.duration}` : ''}.`);
   const cores = job.actualcorecount ?? job.corecount;
   if (cores) lines.push(`Cores: ${cores}.`);
   if (job.cpuconsumptiontime) {
-    const eff = job.durationsec && cores ? Math.round((100 * job.cpuconsumptiontime) / job.durationsec / cores) : undefined;
-    lines.push(`CPU time: ${job.cpuconsumptiontime.toLocaleString('en-US')} s${eff !== undefined ? ` (CPU efficiency about ${eff} %)` : ''}.`);
+    const eff =
+      job.durationsec && cores ? Math.round((100 * job.cpuconsumptiontime) / job.durationsec / cores) : undefined;
+    lines.push(
+      `CPU time: ${job.cpuconsumptiontime.toLocaleString('en-US')} s${eff !== undefined ? ` (CPU efficiency about ${eff} %)` : ''}.`,
+    );
   }
   const limit = memoryLimitKb(job);
   if (job.maxpss) lines.push(`Memory: maxPSS ${gib(job.maxpss)}${limit ? ` of ${gib(limit)} requested` : ''}.`);
@@ -289,13 +365,25 @@ function statusSections(a: JobAnalysis): Section[] {
 
   const last = job.attemptnr !== undefined && job.maxattempt !== undefined && job.attemptnr >= job.maxattempt;
   const advice: string[] = [];
-  if (job.jobstatus === 'running') advice.push('nothing to do: the job is processing; check back later or watch the job page');
-  if (job.jobstatus === 'finished') advice.push('nothing to do: the outputs are registered in the task\'s output datasets');
-  if (!['running', 'finished'].includes(job.jobstatus)) advice.push(`the job is waiting in state "${job.jobstatus}"; jobs normally move on within hours, check the site status if it stays longer`);
-  if (last && job.jobstatus !== 'finished') advice.push(`this is attempt ${job.attemptnr} of ${job.maxattempt}, the last one: the earlier attempts failed, and if this one fails too its input files are marked failed in the task`);
+  if (job.jobstatus === 'running')
+    advice.push('nothing to do: the job is processing; check back later or watch the job page');
+  if (job.jobstatus === 'finished')
+    advice.push("nothing to do: the outputs are registered in the task's output datasets");
+  if (!['running', 'finished'].includes(job.jobstatus))
+    advice.push(
+      `the job is waiting in state "${job.jobstatus}"; jobs normally move on within hours, check the site status if it stays longer`,
+    );
+  if (last && job.jobstatus !== 'finished')
+    advice.push(
+      `this is attempt ${job.attemptnr} of ${job.maxattempt}, the last one: the earlier attempts failed, and if this one fails too its input files are marked failed in the task`,
+    );
   const analysis: string[] = [];
-  if (limit && job.maxpss) analysis.push(`Memory headroom: ${Math.round((100 * job.maxpss) / limit)} % of the request used so far.`);
-  if (last) analysis.push('Earlier attempts of the same input failed: their pilot error codes are on the task page (error summary); a repeating code points at the payload, different sites with different codes at site problems.');
+  if (limit && job.maxpss)
+    analysis.push(`Memory headroom: ${Math.round((100 * job.maxpss) / limit)} % of the request used so far.`);
+  if (last)
+    analysis.push(
+      'Earlier attempts of the same input failed: their pilot error codes are on the task page (error summary); a repeating code points at the payload, different sites with different codes at site problems.',
+    );
   if (!analysis.length) analysis.push('Metadata only: no log is read for a job that has not failed.');
   return [
     { title: 'Description', body: lines.join('\n') },
@@ -306,11 +394,36 @@ function statusSections(a: JobAnalysis): Section[] {
 
 function metadataLines(a: JobAnalysis): string[] {
   const job = a.job;
-  const keys: Array<keyof Job> = ['jobstatus', 'jobsubstatus', 'computingsite', 'attemptnr', 'maxattempt', 'piloterrorcode', 'piloterrordiag', 'exeerrorcode', 'exeerrordiag', 'transexitcode', 'taskbuffererrorcode', 'taskbuffererrordiag', 'ddmerrorcode', 'ddmerrordiag', 'starttime', 'endtime', 'maxpss', 'minramcount', 'minramunit'];
+  const keys: Array<keyof Job> = [
+    'jobstatus',
+    'jobsubstatus',
+    'computingsite',
+    'attemptnr',
+    'maxattempt',
+    'piloterrorcode',
+    'piloterrordiag',
+    'exeerrorcode',
+    'exeerrordiag',
+    'transexitcode',
+    'taskbuffererrorcode',
+    'taskbuffererrordiag',
+    'ddmerrorcode',
+    'ddmerrordiag',
+    'starttime',
+    'endtime',
+    'maxpss',
+    'minramcount',
+    'minramunit',
+  ];
   const out: string[] = [];
   for (const key of keys) {
     const value = job[key];
-    if (value === undefined || value === '' || (typeof value === 'number' && value === 0 && /errorcode$/.test(String(key)))) continue;
+    if (
+      value === undefined ||
+      value === '' ||
+      (typeof value === 'number' && value === 0 && /errorcode$/.test(String(key)))
+    )
+      continue;
     out.push(`${String(key)}=${redactSecrets(String(value))}`);
   }
   return out;
@@ -343,7 +456,18 @@ function jobFacts(a: JobAnalysis): Record<string, unknown> {
     cpuconsumptiontime: job.cpuconsumptiontime,
     maxpss: job.maxpss,
     minramcount: job.minramcount,
-    logsRead: a.logs.map((l) => ({ file: l.file, status: l.status, ...(l.status === 'scanned' ? { bytes: l.result.bytes, lines: l.result.lines, matches: l.result.totalMatches, truncated: l.result.truncated } : {}) })),
+    logsRead: a.logs.map((l) => ({
+      file: l.file,
+      status: l.status,
+      ...(l.status === 'scanned'
+        ? {
+            bytes: l.result.bytes,
+            lines: l.result.lines,
+            matches: l.result.totalMatches,
+            truncated: l.result.truncated,
+          }
+        : {}),
+    })),
     payloadSignals: a.payloadSignals.length ? a.payloadSignals : undefined,
   };
   return Object.fromEntries(Object.entries(facts).filter(([, v]) => v !== undefined));
@@ -357,21 +481,47 @@ function jobFollowUps(a: JobAnalysis, queue?: QueueComparison): FollowUp[] {
   if (job.jeditaskid) {
     out.push({
       question: `What is happening with task ${job.jeditaskid}?`,
-      why: a.problem ? `shows whether other jobs of the task failed with ${p ? `${p.component} error ${p.code}` : 'the same problem'} too (payload bug) or only some (site problem)` : `job ${job.pandaid} is one of this task's jobs; the task shows overall progress and failures`,
+      why: a.problem
+        ? `shows whether other jobs of the task failed with ${p ? `${p.component} error ${p.code}` : 'the same problem'} too (payload bug) or only some (site problem)`
+        : `job ${job.pandaid} is one of this task's jobs; the task shows overall progress and failures`,
     });
   }
   if (p?.component === 'pilot' && p.code === 1235) {
-    out.push({ question: 'How do I request more memory for my jobs?', why: `maxPSS ${gib(job.maxpss) ?? '?'} exceeded the limit; the task's memory request decides the limit` });
+    out.push({
+      question: 'How do I request more memory for my jobs?',
+      why: `maxPSS ${gib(job.maxpss) ?? '?'} exceeded the limit; the task's memory request decides the limit`,
+    });
   } else if (p?.component === 'pilot' && p.code === 1305) {
-    out.push({ question: 'How do I run my payload locally to reproduce the error?', why: `the failure is inside the payload${a.payloadSignals[0] ? ` (${a.payloadSignals[0]})` : ''}, so retries will fail the same way` });
+    out.push({
+      question: 'How do I run my payload locally to reproduce the error?',
+      why: `the failure is inside the payload${a.payloadSignals[0] ? ` (${a.payloadSignals[0]})` : ''}, so retries will fail the same way`,
+    });
   } else if (a.guidance?.owner === 'site') {
-    out.push({ question: `What is the status of site ${job.computingsite ?? ''}?`.replace(' ?', '?'), why: `${p?.component} error ${p?.code} is usually a site or storage problem` });
+    out.push({
+      question: `What is the status of site ${job.computingsite ?? ''}?`.replace(' ?', '?'),
+      why: `${p?.component} error ${p?.code} is usually a site or storage problem`,
+    });
   }
-  if (better) out.push({ question: `What are the limits of queue ${better.name}?`, why: `${better.name} allows more ${queue!.kind === 'memory' ? 'memory' : 'walltime'} than ${queue!.queue.name}` });
-  if (p && a.pilot) out.push({ question: `What does pilot error ${p.code} mean?`, why: `${a.pilot.name} is the code this job failed with` });
+  if (better)
+    out.push({
+      question: `What are the limits of queue ${better.name}?`,
+      why: `${better.name} allows more ${queue!.kind === 'memory' ? 'memory' : 'walltime'} than ${queue!.queue.name}`,
+    });
+  if (p && a.pilot)
+    out.push({
+      question: `What does pilot error ${p.code} mean?`,
+      why: `${a.pilot.name} is the code this job failed with`,
+    });
   if (!a.problem && job.attemptnr !== undefined && job.maxattempt !== undefined && job.attemptnr >= job.maxattempt) {
-    out.push({ question: `Why did the earlier attempts of job ${job.pandaid}'s input fail?`, why: `this is attempt ${job.attemptnr} of ${job.maxattempt}: the earlier ones failed` });
+    out.push({
+      question: `Why did the earlier attempts of job ${job.pandaid}'s input fail?`,
+      why: `this is attempt ${job.attemptnr} of ${job.maxattempt}: the earlier ones failed`,
+    });
   }
-  if (out.length < 2) out.push({ question: `Show the log files of job ${job.pandaid}`, why: 'the full logs hold details the summary leaves out' });
+  if (out.length < 2)
+    out.push({
+      question: `Show the log files of job ${job.pandaid}`,
+      why: 'the full logs hold details the summary leaves out',
+    });
   return out.slice(0, 4);
 }

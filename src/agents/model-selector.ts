@@ -15,7 +15,14 @@ import { threadCode } from './selection.ts';
 export const SELECTABLE_AGENTS = ['job', 'task', 'queue', 'documents', 'error_code', 'general'] as const;
 
 const optionalId = z
-  .union([z.number().int().positive(), z.string().regex(/^\d{1,15}$/).transform(Number), z.null()])
+  .union([
+    z.number().int().positive(),
+    z
+      .string()
+      .regex(/^\d{1,15}$/)
+      .transform(Number),
+    z.null(),
+  ])
   .optional()
   .transform((v) => v ?? undefined);
 
@@ -25,10 +32,22 @@ const ChoiceSchema = z.object({
   jeditaskid: optionalId,
   /** For error_code: the code the question or the thread names, and its component if known. */
   code: z
-    .union([z.number().int().nonnegative().max(99_999), z.string().regex(/^\d{1,5}$/).transform(Number), z.null()])
+    .union([
+      z.number().int().nonnegative().max(99_999),
+      z
+        .string()
+        .regex(/^\d{1,5}$/)
+        .transform(Number),
+      z.null(),
+    ])
     .optional()
     .transform((v) => v ?? undefined),
-  component: z.enum(COMPONENT_NAMES).nullable().optional().catch(undefined).transform((v) => v ?? undefined),
+  component: z
+    .enum(COMPONENT_NAMES)
+    .nullable()
+    .optional()
+    .catch(undefined)
+    .transform((v) => v ?? undefined),
   reason: z.string().max(300).optional().catch(undefined),
 });
 export type ModelChoice = z.infer<typeof ChoiceSchema>;
@@ -38,7 +57,10 @@ const HISTORY_TURNS = 6;
 const TURN_CHARS = 400;
 
 /** Every id the question or the thread mentions: the only ids a choice may carry. */
-export function idsInPlay(question: string, history: readonly Turn[]): { jobs: Set<number>; tasks: Set<number>; any: Set<number> } {
+export function idsInPlay(
+  question: string,
+  history: readonly Turn[],
+): { jobs: Set<number>; tasks: Set<number>; any: Set<number> } {
   const jobs = new Set<number>();
   const tasks = new Set<number>();
   const any = new Set<number>();
@@ -69,7 +91,8 @@ export function idsInPlay(question: string, history: readonly Turn[]): { jobs: S
 /** Every number of 1–5 digits in the question or the thread: the only codes an error_code choice may carry. */
 function codesInPlay(question: string, history: readonly Turn[]): Set<number> {
   const codes = new Set<number>();
-  for (const text of [question, ...history.map((t) => t.text)]) for (const m of text.matchAll(/(?<![\w.])(\d{1,5})(?![\w.]*\d)/g)) codes.add(Number(m[1]));
+  for (const text of [question, ...history.map((t) => t.text)])
+    for (const m of text.matchAll(/(?<![\w.])(\d{1,5})(?![\w.]*\d)/g)) codes.add(Number(m[1]));
   for (const text of [question, ...history.map((t) => t.text)]) {
     const named = findCodeMention(text);
     if (named) codes.add(named.code);
@@ -78,7 +101,12 @@ function codesInPlay(question: string, history: readonly Turn[]): Set<number> {
 }
 
 /** The model's choice as a Route, or why it cannot be used. */
-export function validateChoice(raw: string, question: string, history: readonly Turn[], fastGuess: Route): { route: Route } | { problem: string } {
+export function validateChoice(
+  raw: string,
+  question: string,
+  history: readonly Turn[],
+  fastGuess: Route,
+): { route: Route } | { problem: string } {
   const start = raw.indexOf('{');
   const end = raw.lastIndexOf('}');
   if (start < 0 || end <= start) return { problem: 'no JSON object' };
@@ -89,11 +117,13 @@ export function validateChoice(raw: string, question: string, history: readonly 
     return { problem: 'invalid JSON' };
   }
   const parsed = ChoiceSchema.safeParse(json);
-  if (!parsed.success) return { problem: `not a known agent or bad ids (${parsed.error.issues[0]?.message ?? 'invalid'})` };
+  if (!parsed.success)
+    return { problem: `not a known agent or bad ids (${parsed.error.issues[0]?.message ?? 'invalid'})` };
   const choice = parsed.data;
   const ids = idsInPlay(question, history);
   for (const id of [choice.pandaid, choice.jeditaskid]) {
-    if (id !== undefined && !ids.any.has(id)) return { problem: `id ${id} appears neither in the question nor in the thread` };
+    if (id !== undefined && !ids.any.has(id))
+      return { problem: `id ${id} appears neither in the question nor in the thread` };
   }
   const reason = `model: ${choice.reason?.trim() || 'chose ' + choice.agent}`;
   switch (choice.agent) {
@@ -103,7 +133,8 @@ export function validateChoice(raw: string, question: string, history: readonly 
       return { route: { agent: 'job', pandaid, jeditaskid: choice.jeditaskid, reason } };
     }
     case 'task': {
-      const jeditaskid = choice.jeditaskid ?? fastGuess.jeditaskid ?? (ids.tasks.size === 1 ? [...ids.tasks][0] : undefined);
+      const jeditaskid =
+        choice.jeditaskid ?? fastGuess.jeditaskid ?? (ids.tasks.size === 1 ? [...ids.tasks][0] : undefined);
       if (jeditaskid === undefined) return { problem: 'chose the task agent without a task id' };
       return { route: { agent: 'task', jeditaskid, reason } };
     }
@@ -112,7 +143,8 @@ export function validateChoice(raw: string, question: string, history: readonly 
       const named = fastGuess.errorCode ?? findCodeMention(question) ?? threadCode(history);
       const code = choice.code ?? named?.code;
       if (code === undefined) return { problem: 'chose the error_code agent without a code' };
-      if (!codesInPlay(question, history).has(code)) return { problem: `code ${code} appears neither in the question nor in the thread` };
+      if (!codesInPlay(question, history).has(code))
+        return { problem: `code ${code} appears neither in the question nor in the thread` };
       const component = choice.component ?? (named?.code === code ? named.component : undefined);
       return { route: { agent: 'error_code', errorCode: { ...(component ? { component } : {}), code }, reason } };
     }
@@ -123,12 +155,26 @@ export function validateChoice(raw: string, question: string, history: readonly 
 
 function conversation(question: string, history: readonly Turn[], fastGuess: Route): string {
   const lines = history.slice(-HISTORY_TURNS).map((turn) => {
-    const about = [turn.pandaid !== undefined ? `job ${turn.pandaid}` : '', turn.jeditaskid !== undefined ? `task ${turn.jeditaskid}` : ''].filter(Boolean).join(', ');
+    const about = [
+      turn.pandaid !== undefined ? `job ${turn.pandaid}` : '',
+      turn.jeditaskid !== undefined ? `task ${turn.jeditaskid}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
     const text = turn.text.replace(/\s+/g, ' ').slice(0, TURN_CHARS);
     return `${turn.role}${about ? ` (about ${about})` : ''}: ${text}`;
   });
-  const code = fastGuess.errorCode ? `${fastGuess.errorCode.component ?? 'component unknown'} code ${fastGuess.errorCode.code}` : '';
-  const guess = [fastGuess.agent, fastGuess.pandaid !== undefined ? `pandaid ${fastGuess.pandaid}` : '', fastGuess.jeditaskid !== undefined ? `jeditaskid ${fastGuess.jeditaskid}` : '', code].filter(Boolean).join(', ');
+  const code = fastGuess.errorCode
+    ? `${fastGuess.errorCode.component ?? 'component unknown'} code ${fastGuess.errorCode.code}`
+    : '';
+  const guess = [
+    fastGuess.agent,
+    fastGuess.pandaid !== undefined ? `pandaid ${fastGuess.pandaid}` : '',
+    fastGuess.jeditaskid !== undefined ? `jeditaskid ${fastGuess.jeditaskid}` : '',
+    code,
+  ]
+    .filter(Boolean)
+    .join(', ');
   return [
     lines.length ? `Conversation so far (oldest first):\n${lines.join('\n')}` : 'No earlier conversation.',
     `Rule-based guess: ${guess}.`,
@@ -141,7 +187,11 @@ function conversation(question: string, history: readonly Turn[], fastGuess: Rou
  * (the Bot calls it only then). The model picks from a closed list; a choice that is not valid
  * JSON, names an unknown agent or an id from nowhere is ignored and the fast path's guess stands.
  */
-export function createModelSelector(model: ChatModel, logger: Logger = silentLogger, options: { timeoutMs?: number } = {}): Selector {
+export function createModelSelector(
+  model: ChatModel,
+  logger: Logger = silentLogger,
+  options: { timeoutMs?: number } = {},
+): Selector {
   // Routing must be quick: past this the fast path's guess is better than a late perfect choice.
   const timeoutMs = options.timeoutMs ?? 15_000;
   return async (question, history, fastGuess) => {
@@ -152,10 +202,17 @@ export function createModelSelector(model: ChatModel, logger: Logger = silentLog
     ];
     let result;
     try {
-      result = await model.complete({ messages, json: true, temperature: 0, maxOutputTokens: 150, signal: AbortSignal.timeout(timeoutMs) });
+      result = await model.complete({
+        messages,
+        json: true,
+        temperature: 0,
+        maxOutputTokens: 150,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
     } catch (err) {
       // No model now, or too slow: the fast path's guess is a fine answer, not an error.
-      if (err instanceof ModelUnavailableError || (err instanceof Error && err.name === 'TimeoutError')) return fastGuess;
+      if (err instanceof ModelUnavailableError || (err instanceof Error && err.name === 'TimeoutError'))
+        return fastGuess;
       throw err;
     }
     const checked = validateChoice(result.text, question, history, fastGuess);

@@ -14,7 +14,9 @@ import { TaskAgent } from './task.ts';
  * demo monitor), unless CRIC_URL, ASKPANDA_CRIC_FILE or PANDA_SERVER_URL were set; links keep
  * pointing at the real services.
  */
-export async function createPandaAgents(deps: AgentDeps): Promise<{ job: JobAgent; task: TaskAgent; queue: QueueAgent }> {
+export async function createPandaAgents(
+  deps: AgentDeps,
+): Promise<{ job: JobAgent; task: TaskAgent; queue: QueueAgent }> {
   const config = deps.config;
   const monitor: MonitorConnection = deps.monitor ?? (await connectMonitor(deps));
   const { client, demoUrl } = monitor;
@@ -24,7 +26,13 @@ export async function createPandaAgents(deps: AgentDeps): Promise<{ job: JobAgen
   const monitorUrl = demoUrl ?? config.monitor.url;
   return {
     // A job answer waits for CRIC at most one request timeout (and never more than 10 s).
-    job: new JobAgent({ client, config, logger: deps.logger, cric, cricWaitMs: Math.min(10_000, config.cric.timeoutMs) }),
+    job: new JobAgent({
+      client,
+      config,
+      logger: deps.logger,
+      cric,
+      cricWaitMs: Math.min(10_000, config.cric.timeoutMs),
+    }),
     task: new TaskAgent({ client }),
     queue: new QueueAgent({
       cric,
@@ -48,7 +56,11 @@ export async function createPandaAgents(deps: AgentDeps): Promise<{ job: JobAgen
  * panda_queue_info tool share its snapshot). In demo mode it reads the demo monitor's copy of CRIC's
  * queue dump unless CRIC_URL or ASKPANDA_CRIC_FILE was set.
  */
-export async function connectCric(deps: Pick<AgentDeps, 'config' | 'store' | 'logger' | 'closers' | 'explicitSettings'> & { monitor: MonitorConnection }): Promise<CricClient> {
+export async function connectCric(
+  deps: Pick<AgentDeps, 'config' | 'store' | 'logger' | 'closers' | 'explicitSettings'> & {
+    monitor: MonitorConnection;
+  },
+): Promise<CricClient> {
   const demoUrl = deps.monitor.demoUrl;
   const explicit = deps.explicitSettings ?? new Set<string>();
   const demoCric = demoUrl !== undefined && !explicit.has('cric.url') && !explicit.has('cric.file');

@@ -52,7 +52,8 @@ export function excerptEvidence(blocks: readonly EvidenceBlock[], options: Excer
       if (!options.isAnchor(line, block.source)) return;
       for (let k = Math.max(0, i - context); k <= Math.min(block.lines.length - 1, i + context); k++) keep.add(k);
     });
-    if (keep.size === 0) for (let k = Math.max(0, block.lines.length - fallback); k < block.lines.length; k++) keep.add(k);
+    if (keep.size === 0)
+      for (let k = Math.max(0, block.lines.length - fallback); k < block.lines.length; k++) keep.add(k);
     const lines: Excerpt['lines'] = [];
     for (const i of [...keep].sort((a, b) => a - b)) {
       const text = block.lines[i]!;
@@ -73,7 +74,8 @@ export function formatExcerpt(excerpt: Excerpt): string {
   let previous: number | undefined;
   for (const line of excerpt.lines) {
     // Each run of consecutive lines is headed by its first line number.
-    if (line.at !== undefined && (previous === undefined || line.at > previous + 1)) rows.push(previous === undefined ? `[line ${line.at}]` : `[…] [line ${line.at}]`);
+    if (line.at !== undefined && (previous === undefined || line.at > previous + 1))
+      rows.push(previous === undefined ? `[line ${line.at}]` : `[…] [line ${line.at}]`);
     rows.push(line.text);
     previous = line.at;
   }

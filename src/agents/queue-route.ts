@@ -22,9 +22,78 @@ export function forgetQueueNames(): void {
 }
 
 /** Plain words that are also queue names ("ALL"): a name only right after "queue"/"site". */
-const COMMON_WORDS = new Set(['all', 'any', 'none', 'test', 'site', 'sites', 'cloud', 'grid', 'queue', 'queues', 'panda', 'online', 'offline']);
+const COMMON_WORDS = new Set([
+  'all',
+  'any',
+  'none',
+  'test',
+  'site',
+  'sites',
+  'cloud',
+  'grid',
+  'queue',
+  'queues',
+  'panda',
+  'online',
+  'offline',
+]);
 /** Upper-case words in PanDA questions that are not queue names. */
-const NOT_NAMES = new Set(['PANDA', 'CRIC', 'JEDI', 'ATLAS', 'MCORE', 'SCORE', 'UCORE', 'GRID', 'HPC', 'GPU', 'CPU', 'RSS', 'PSS', 'RAM', 'MB', 'GB', 'GIB', 'MIB', 'HS06', 'WAN', 'LAN', 'DDM', 'RSE', 'ARC', 'PFT', 'AFT', 'DAOD', 'AOD', 'EVNT', 'HITS', 'ROOT', 'JSON', 'API', 'URL', 'HTTP', 'HTTPS', 'SSL', 'VOMS', 'IAM', 'SSO', 'UTC', 'FAQ', 'HOWTO', 'THE', 'AND', 'WHY', 'WHAT', 'HOW', 'IS', 'ARE', 'HIMEM', 'VHIMEM', 'LOMEM', 'BNLX']);
+const NOT_NAMES = new Set([
+  'PANDA',
+  'CRIC',
+  'JEDI',
+  'ATLAS',
+  'MCORE',
+  'SCORE',
+  'UCORE',
+  'GRID',
+  'HPC',
+  'GPU',
+  'CPU',
+  'RSS',
+  'PSS',
+  'RAM',
+  'MB',
+  'GB',
+  'GIB',
+  'MIB',
+  'HS06',
+  'WAN',
+  'LAN',
+  'DDM',
+  'RSE',
+  'ARC',
+  'PFT',
+  'AFT',
+  'DAOD',
+  'AOD',
+  'EVNT',
+  'HITS',
+  'ROOT',
+  'JSON',
+  'API',
+  'URL',
+  'HTTP',
+  'HTTPS',
+  'SSL',
+  'VOMS',
+  'IAM',
+  'SSO',
+  'UTC',
+  'FAQ',
+  'HOWTO',
+  'THE',
+  'AND',
+  'WHY',
+  'WHAT',
+  'HOW',
+  'IS',
+  'ARE',
+  'HIMEM',
+  'VHIMEM',
+  'LOMEM',
+  'BNLX',
+]);
 
 const TOKEN = /[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9]|[A-Za-z]/g;
 
@@ -56,7 +125,10 @@ export function namesIn(text: string, lookup: (lower: string) => string | undefi
 }
 
 /** Words shaped like queue or site names (AGLT2, CERN-PROD, ANALY_FOO) that are not known names. */
-export function nameShapedWords(text: string, isKnown: (lower: string) => boolean = (l) => knownNames.has(l)): string[] {
+export function nameShapedWords(
+  text: string,
+  isKnown: (lower: string) => boolean = (l) => knownNames.has(l),
+): string[] {
   return (text.match(TOKEN) ?? []).filter((t) => {
     if (isKnown(t.toLowerCase())) return false;
     if (/^[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)+$/.test(t) && /[A-Z]/.test(t)) return true;
@@ -81,14 +153,18 @@ export function isLimitKillQuestion(question: string): boolean {
   return LIMIT_KILL.some((re) => re.test(question));
 }
 
-const QUEUE_WORDS = /\b(?:queues?|pandaqueues?|sites?|brokeroff|broker\s*off|copy\s*tools?|copytools?|mcore|score|ucore|multi[- ]?core|single[- ]?core|corecount|cores?|maxtime|max\s*time|walltime|wall\s*time|maxrss|max\s*rss|memory|ram|limits?|cric|online|offline|status|state|accept(?:s|ing)?|input\s*size|maxinputsize|work\s*dir(?:ectory)?|maxwdir|resource\s*type|cloud)\b/i;
+const QUEUE_WORDS =
+  /\b(?:queues?|pandaqueues?|sites?|brokeroff|broker\s*off|copy\s*tools?|copytools?|mcore|score|ucore|multi[- ]?core|single[- ]?core|corecount|cores?|maxtime|max\s*time|walltime|wall\s*time|maxrss|max\s*rss|memory|ram|limits?|cric|online|offline|status|state|accept(?:s|ing)?|input\s*size|maxinputsize|work\s*dir(?:ectory)?|maxwdir|resource\s*type|cloud)\b/i;
 const LIST_WORDS = /\b(?:which|what|list|show|give me|all|any|how many|count|number of|are there|per|by)\b/i;
 /** The queue noun is what the question asks for: "which queues …", "list the sites …", "how many queues …", "queues in US". */
-const LIST_SHAPE = /\b(?:which|what|list|show|give me|all|any|how many|count|number of|are there)\s+(?:(?:the|of|all|my|panda|atlas|\w+)\s+){0,2}(?:queues|sites|pandaqueues|queue)\b|^(?:queues|sites)\b|\b(?:queues|sites)\s+(?:are|in|at|of|with|that|which|per|by)\b/i;
+const LIST_SHAPE =
+  /\b(?:which|what|list|show|give me|all|any|how many|count|number of|are there)\s+(?:(?:the|of|all|my|panda|atlas|\w+)\s+){0,2}(?:queues|sites|pandaqueues|queue)\b|^(?:queues|sites)\b|\b(?:queues|sites)\s+(?:are|in|at|of|with|that|which|per|by)\b/i;
 const QUEUE_NOUNS = /\b(?:queues|sites|pandaqueues|panda\s+queues|queue)\b/i;
-const LIST_FILTERS = /\b(?:online|offline|brokeroff|broker\s*off|test|in\s+test|hpc|gpu|grid|cloud|clouds|rucio|xrdcp|gfalcopy|gfal|objectstore|object\s*store|copy\s*tools?|copytools?|mcore|score|ucore|multi[- ]?core|single[- ]?core|analysis|production|unified|tier\s*[0-3]|T[0-3]D?|status(?:es)?|country|countries)\b/i;
+const LIST_FILTERS =
+  /\b(?:online|offline|brokeroff|broker\s*off|test|in\s+test|hpc|gpu|grid|cloud|clouds|rucio|xrdcp|gfalcopy|gfal|objectstore|object\s*store|copy\s*tools?|copytools?|mcore|score|ucore|multi[- ]?core|single[- ]?core|analysis|production|unified|tier\s*[0-3]|T[0-3]D?|status(?:es)?|country|countries)\b/i;
 /** "what is a queue?", "what does brokeroff mean?": concepts, for the documents agent. */
-const CONCEPT = /^(?:what(?:'s| is| are| does| do)|whats|define|explain|meaning of)\s+(?:a|an|the)?\s*(?:panda\s+)?(?:queues?|sites?|cric|copytools?|brokeroff|mcore|score|ucore|multi-?core(?:\s+jobs?)?|corecount|maxrss|maxtime)\b(?:\s+(?:mean|means|in\s+panda|in\s+cric|status))?\s*\??$/i;
+const CONCEPT =
+  /^(?:what(?:'s| is| are| does| do)|whats|define|explain|meaning of)\s+(?:a|an|the)?\s*(?:panda\s+)?(?:queues?|sites?|cric|copytools?|brokeroff|mcore|score|ucore|multi-?core(?:\s+jobs?)?|corecount|maxrss|maxtime)\b(?:\s+(?:mean|means|in\s+panda|in\s+cric|status))?\s*\??$/i;
 const LIMIT_KILL = [
   /\b(?:killed|kill(?:s|ing)?|failed|fail(?:s|ing)?|exceed(?:ed|s|ing)?|ran out|runs? out|out of|over)\b[^.?!]*\b(?:memory|ram|rss|pss|walltime|wall\s*time|time\s*limit)\b/i,
   /\b(?:memory|walltime|wall\s*time)\b[^.?!]*\b(?:asked|requested|enough|limit was|limits? (?:is|are))\b/i,
@@ -106,7 +182,11 @@ const route = (reason: string, confident = true) => ({ route: { agent: 'queue', 
  * health. `focused`: the thread is about a job or task, where a plain "why did it fail at MWT2?"
  * stays with that job.
  */
-export function queueRoute(question: string, history: readonly Turn[], focused = false): { route: Route; confident: boolean } | undefined {
+export function queueRoute(
+  question: string,
+  history: readonly Turn[],
+  focused = false,
+): { route: Route; confident: boolean } | undefined {
   const q = question.trim();
   if (isHealthQuestion(q)) return route('PanDA server health question');
   if (CONCEPT.test(q)) return undefined;
@@ -117,16 +197,34 @@ export function queueRoute(question: string, history: readonly Turn[], focused =
   // "AGLT2?", "status of BNL", "tell me about MWT2": the name is the whole question.
   if (names.length && !focused && words - names.length <= 3) return route('known queue or site name');
   const shaped = nameShapedWords(q);
-  if (shaped.length && queueWords && /\b(?:queues?|sites?|brokeroff|copytools?|mcore|score|multi[- ]?core|maxtime|walltime|maxrss|memory limit|cores|accept(?:s|ing)?)\b/i.test(q)) {
+  if (
+    shaped.length &&
+    queueWords &&
+    /\b(?:queues?|sites?|brokeroff|copytools?|mcore|score|multi[- ]?core|maxtime|walltime|maxrss|memory limit|cores|accept(?:s|ing)?)\b/i.test(
+      q,
+    )
+  ) {
     return route('queue words with a queue-shaped name', false);
   }
   // "what formula weighs sites for analysis jobs?" is a documentation question: a list names the
   // queues it wants ("which queues", "sites in cloud US"), not just a noun somewhere in it.
-  if (QUEUE_NOUNS.test(q) && (LIST_WORDS.test(q) || /^(?:queues|sites)\b/i.test(q)) && LIST_FILTERS.test(q) && LIST_SHAPE.test(q)) return route('queue list or count question');
+  if (
+    QUEUE_NOUNS.test(q) &&
+    (LIST_WORDS.test(q) || /^(?:queues|sites)\b/i.test(q)) &&
+    LIST_FILTERS.test(q) &&
+    LIST_SHAPE.test(q)
+  )
+    return route('queue list or count question');
   // "which are brokeroff?", "list the copytools": not "what is the default of X for a copytool?".
-  if (/\b(?:brokeroff|copytools?)\b/i.test(q) && /\b(?:which|list|show|how many|count|all|any)\b/i.test(q)) return route('queue list question');
-  if (!focused && isLimitKillQuestion(q) && !/\b(?:how (?:do|can|should) (?:i|we)|how to)\b/i.test(q)) return route('memory or time limit question without a job id', false);
-  if (lastAnswerAgent(history) === 'queue' && words <= 8 && (names.length || shaped.length || queueWords || /^(?:and|what about|how about)\b/i.test(q))) {
+  if (/\b(?:brokeroff|copytools?)\b/i.test(q) && /\b(?:which|list|show|how many|count|all|any)\b/i.test(q))
+    return route('queue list question');
+  if (!focused && isLimitKillQuestion(q) && !/\b(?:how (?:do|can|should) (?:i|we)|how to)\b/i.test(q))
+    return route('memory or time limit question without a job id', false);
+  if (
+    lastAnswerAgent(history) === 'queue' &&
+    words <= 8 &&
+    (names.length || shaped.length || queueWords || /^(?:and|what about|how about)\b/i.test(q))
+  ) {
     return route('follow-up to a queue answer');
   }
   return undefined;

@@ -82,7 +82,10 @@ const STATUS_WORDS: Array<{ status: string; re: RegExp }> = [
   { status: 'brokeroff', re: /\bbroker\s*off\b|\bbrokeroff\b/i },
   { status: 'offline', re: /\boffline\b|\b(?:down|disabled)\b/i },
   { status: 'online', re: /\bonline\b|\b(?:active|enabled)\b/i },
-  { status: 'test', re: /\b(?:in|status)\s+test\b|\btest\s+(?:queues|status|mode)\b|\bare\s+(?:in\s+)?test\b|\btesting\b/i },
+  {
+    status: 'test',
+    re: /\b(?:in|status)\s+test\b|\btest\s+(?:queues|status|mode)\b|\bare\s+(?:in\s+)?test\b|\btesting\b/i,
+  },
 ];
 const RESOURCE_TYPES: Array<{ type: string; re: RegExp }> = [
   { type: 'hpc', re: /\bhpcs?\b/i },
@@ -114,7 +117,10 @@ export class QueueAgent implements Agent {
     try {
       data = await this.deps.cric.queues();
     } catch (err) {
-      if (err instanceof AskPandaError) return errorDraft('queue', err.kind, err.message, { links: [{ title: 'CRIC PanDA queues', url: this.deps.cric.listPage() }] });
+      if (err instanceof AskPandaError)
+        return errorDraft('queue', err.kind, err.message, {
+          links: [{ title: 'CRIC PanDA queues', url: this.deps.cric.listPage() }],
+        });
       throw err;
     }
     if (this.namesFrom !== data.index) {
@@ -124,9 +130,16 @@ export class QueueAgent implements Agent {
     const asked = readQuestion(question, context.history, data.index);
     this.logger.debug({ kind: asked.kind }, 'queue question');
     const draft = this.answer(asked, data, question);
-    draft.facts.cric = { source: this.deps.cric.source, ageSeconds: Math.round(data.ageMs / 1000), stale: data.stale, queues: data.index.size, skippedRecords: data.index.meta.skipped };
+    draft.facts.cric = {
+      source: this.deps.cric.source,
+      ageSeconds: Math.round(data.ageMs / 1000),
+      stale: data.stale,
+      queues: data.index.size,
+      skippedRecords: data.index.meta.skipped,
+    };
     // The explanation of memory kills uses no queue data unless a queue was named.
-    if (!(asked.kind === 'explain-limits' && !asked.queue)) draft.sections.push({ title: 'Source', body: sourceNote(this.deps.cric, data) });
+    if (!(asked.kind === 'explain-limits' && !asked.queue))
+      draft.sections.push({ title: 'Source', body: sourceNote(this.deps.cric, data) });
     if (data.stale) draft.summary = `${draft.summary}\n\n_${this.deps.cric.describe(data)}_`;
     if (context.model.offline || draft.error) return draft;
     return refineWithModel(context, buildQueuePrompt(question, draft, context.history), draft);
@@ -158,7 +171,10 @@ export class QueueAgent implements Agent {
     const links: Link[] = [];
     for (const q of queues.slice(0, 3)) {
       links.push({ title: `CRIC: ${q.name}`, url: this.deps.cric.queuePage(q.name) });
-      links.push({ title: `BigPanDA: ${q.name}`, url: `${this.deps.monitorPublicUrl.replace(/\/+$/, '')}/site/${encodeURIComponent(q.name)}/` });
+      links.push({
+        title: `BigPanDA: ${q.name}`,
+        url: `${this.deps.monitorPublicUrl.replace(/\/+$/, '')}/site/${encodeURIComponent(q.name)}/`,
+      });
     }
     if (queues.length !== 1) links.push({ title: 'CRIC PanDA queues', url: this.deps.cric.listPage() });
     return links;
@@ -175,35 +191,69 @@ export class QueueAgent implements Agent {
     draft.sections.push({ title: 'Limits', body: bullets(limitLines(q)) });
     const about = [
       q.description && `Description: ${clean(q.description)}`,
-      [q.atlas_site && `ATLAS site ${q.atlas_site}`, q.rc_site && q.rc_site !== q.atlas_site && `resource centre ${q.rc_site}`, q.panda_site && `PanDA site ${q.panda_site}`].filter(Boolean).join(', '),
+      [
+        q.atlas_site && `ATLAS site ${q.atlas_site}`,
+        q.rc_site && q.rc_site !== q.atlas_site && `resource centre ${q.rc_site}`,
+        q.panda_site && `PanDA site ${q.panda_site}`,
+      ]
+        .filter(Boolean)
+        .join(', '),
       [q.cloud && `cloud ${q.cloud}`, q.country, q.tier && `tier ${q.tier}`].filter(Boolean).join(', '),
       q.state && q.state !== 'ACTIVE' && `CRIC object state: ${q.state}`,
       q.state_comment && `Comment: ${clean(q.state_comment)}`,
       q.pilot_manager && `Pilots: ${q.pilot_manager}${q.harvester ? ` (${q.harvester})` : ''}`,
-      siblings.length ? `Other queues of ${site!.name}: ${siblings.map((s) => `${s.name} (${s.status ?? '?'})`).join(', ')}` : undefined,
+      siblings.length
+        ? `Other queues of ${site!.name}: ${siblings.map((s) => `${s.name} (${s.status ?? '?'})`).join(', ')}`
+        : undefined,
     ].filter((line): line is string => Boolean(line));
     draft.sections.push({ title: 'Site', body: about.join('\n') });
     draft.facts = { queue: q.name, status: q.status, site: q.atlas_site, cloud: q.cloud, limits: queueLimits(q) };
     draft.links = this.links([q]);
     draft.followUps = [
-      { question: `Does ${q.name} accept multi-core jobs?`, why: `its core count is ${q.corecount ?? 'not set'}; the answer also lists the other queues of its site that do` },
-      site ? { question: `Which queues at ${site.name} are online?`, why: `${site.name} has ${site.queues.length} queue${site.queues.length === 1 ? '' : 's'} in CRIC` } : undefined,
-      q.cloud ? { question: `Which queues in cloud ${q.cloud} are brokeroff?`, why: 'brokeroff queues take no new jobs from the brokerage' } : undefined,
+      {
+        question: `Does ${q.name} accept multi-core jobs?`,
+        why: `its core count is ${q.corecount ?? 'not set'}; the answer also lists the other queues of its site that do`,
+      },
+      site
+        ? {
+            question: `Which queues at ${site.name} are online?`,
+            why: `${site.name} has ${site.queues.length} queue${site.queues.length === 1 ? '' : 's'} in CRIC`,
+          }
+        : undefined,
+      q.cloud
+        ? {
+            question: `Which queues in cloud ${q.cloud} are brokeroff?`,
+            why: 'brokeroff queues take no new jobs from the brokerage',
+          }
+        : undefined,
     ].filter((f): f is FollowUp => Boolean(f));
     return draft;
   }
 
-  private multicore(index: QueueIndex, queue: QueueRecord | undefined, site: QueueGroup | undefined, singleCore: boolean): AnswerDraft {
+  private multicore(
+    index: QueueIndex,
+    queue: QueueRecord | undefined,
+    site: QueueGroup | undefined,
+    singleCore: boolean,
+  ): AnswerDraft {
     const group = site ?? (queue?.atlas_site ? index.site(queue.atlas_site) : undefined);
     const takes = (q: QueueRecord) => (singleCore ? coreCountsAccepted(q).includes(1) : acceptsMulticore(q));
     const kind = singleCore ? 'single-core' : 'multi-core';
     let summary: string;
     if (queue) {
       const accepted = coreCountsAccepted(queue);
-      const cores = accepted.length > 1 ? `single-core and ${accepted[1]}-core jobs` : accepted[0] === 1 ? 'single-core jobs only' : `${accepted[0]}-core jobs only`;
-      if (!takes(queue)) summary = `No: queue ${queue.name} takes ${cores} (capability ${queue.capability ?? 'not set'}, ${queue.corecount ?? 1} core${queue.corecount === 1 ? '' : 's'} per slot).`;
-      else if (queue.status === 'online') summary = `Yes: queue ${queue.name} is online and takes ${cores}${singleCore ? '' : `, with ${describeMemory(queue)}`}.`;
-      else summary = `Queue ${queue.name} takes ${cores}, but it is **${queue.status ?? 'of unknown status'}**: it ${STATUS_MEANING[queue.status ?? ''] ?? 'may not run jobs'}.`;
+      const cores =
+        accepted.length > 1
+          ? `single-core and ${accepted[1]}-core jobs`
+          : accepted[0] === 1
+            ? 'single-core jobs only'
+            : `${accepted[0]}-core jobs only`;
+      if (!takes(queue))
+        summary = `No: queue ${queue.name} takes ${cores} (capability ${queue.capability ?? 'not set'}, ${queue.corecount ?? 1} core${queue.corecount === 1 ? '' : 's'} per slot).`;
+      else if (queue.status === 'online')
+        summary = `Yes: queue ${queue.name} is online and takes ${cores}${singleCore ? '' : `, with ${describeMemory(queue)}`}.`;
+      else
+        summary = `Queue ${queue.name} takes ${cores}, but it is **${queue.status ?? 'of unknown status'}**: it ${STATUS_MEANING[queue.status ?? ''] ?? 'may not run jobs'}.`;
     } else {
       const taking = group!.queues.filter(takes);
       const online = taking.filter((q) => q.status === 'online');
@@ -216,15 +266,36 @@ export class QueueAgent implements Agent {
     const draft = emptyDraft('queue', summary);
     if (queue) draft.sections.push({ title: 'Limits', body: bullets(limitLines(queue)) });
     if (group) {
-      const lines = group.queues.filter((q) => q !== queue).map((q) => `**${q.name}** (${q.status ?? '?'}): ${describeCores(q)}, ${describeMemory(q)}`);
-      if (lines.length) draft.sections.push({ title: `${queue ? 'Other queues' : 'Queues'} of ${group.name}`, body: bullets(lines) });
+      const lines = group.queues
+        .filter((q) => q !== queue)
+        .map((q) => `**${q.name}** (${q.status ?? '?'}): ${describeCores(q)}, ${describeMemory(q)}`);
+      if (lines.length)
+        draft.sections.push({ title: `${queue ? 'Other queues' : 'Queues'} of ${group.name}`, body: bullets(lines) });
     }
-    draft.facts = { queue: queue?.name, site: group?.name, multicore: queue ? acceptsMulticore(queue) : undefined, queuesTaking: (group?.queues ?? []).filter(takes).map((q) => q.name) };
+    draft.facts = {
+      queue: queue?.name,
+      site: group?.name,
+      multicore: queue ? acceptsMulticore(queue) : undefined,
+      queuesTaking: (group?.queues ?? []).filter(takes).map((q) => q.name),
+    };
     draft.links = this.links(queue ? [queue] : group!.queues.filter(takes));
     draft.followUps = [
-      queue ? { question: `What are the limits of queue ${queue.name}?`, why: 'memory per core and walltime decide which jobs it can run' } : undefined,
-      group ? { question: `Which queues at ${group.name} are online?`, why: `${group.name} has ${group.queues.length} queues in CRIC` } : undefined,
-      { question: `Which queues in cloud ${queue?.cloud ?? group?.queues[0]?.cloud ?? 'US'} take multi-core jobs?`, why: 'other sites nearby that could run such jobs' },
+      queue
+        ? {
+            question: `What are the limits of queue ${queue.name}?`,
+            why: 'memory per core and walltime decide which jobs it can run',
+          }
+        : undefined,
+      group
+        ? {
+            question: `Which queues at ${group.name} are online?`,
+            why: `${group.name} has ${group.queues.length} queues in CRIC`,
+          }
+        : undefined,
+      {
+        question: `Which queues in cloud ${queue?.cloud ?? group?.queues[0]?.cloud ?? 'US'} take multi-core jobs?`,
+        why: 'other sites nearby that could run such jobs',
+      },
     ].filter((f): f is FollowUp => Boolean(f));
     return draft;
   }
@@ -241,19 +312,51 @@ export class QueueAgent implements Agent {
       summary = `${capitalise(what)}: ${matched.map((q) => (filter.status ? q.name : `${q.name} (${q.status ?? '?'})`)).join(', ')}.`;
     } else {
       const byCloud = [...countBy(matched, (q) => q.cloud ?? 'no cloud').entries()].sort((a, b) => b[1] - a[1]);
-      const spread = filter.cloud || filter.site ? statusCounts(index, matched) : byCloud.slice(0, 6).map(([c, n]) => `${n} in ${c}`).join(', ') + (byCloud.length > 6 ? `, ${byCloud.slice(6).reduce((s, [, n]) => s + n, 0)} elsewhere` : '');
+      const spread =
+        filter.cloud || filter.site
+          ? statusCounts(index, matched)
+          : byCloud
+              .slice(0, 6)
+              .map(([c, n]) => `${n} in ${c}`)
+              .join(', ') +
+            (byCloud.length > 6 ? `, ${byCloud.slice(6).reduce((s, [, n]) => s + n, 0)} elsewhere` : '');
       summary = `${capitalise(what)} (of ${index.size} in CRIC): ${spread}. The full list is below.`;
     }
     const draft = emptyDraft('queue', summary);
     if (matched.length) draft.sections.push({ title: `Queues (${matched.length})`, body: queueList(matched) });
-    if (!filter.status && matched.length > 1) draft.sections.push({ title: 'By status', body: bullets(index.countByStatus(matched).map(([s, n]) => `${s}: ${n}${STATUS_MEANING[s] ? ` (${STATUS_MEANING[s]})` : ''}`)) });
-    if (filter.status?.length === 1 && STATUS_MEANING[filter.status[0]!]) draft.sections.push({ title: `What ${filter.status[0]} means`, body: `A ${filter.status[0]} queue ${STATUS_MEANING[filter.status[0]!]}.` });
+    if (!filter.status && matched.length > 1)
+      draft.sections.push({
+        title: 'By status',
+        body: bullets(
+          index
+            .countByStatus(matched)
+            .map(([s, n]) => `${s}: ${n}${STATUS_MEANING[s] ? ` (${STATUS_MEANING[s]})` : ''}`),
+        ),
+      });
+    if (filter.status?.length === 1 && STATUS_MEANING[filter.status[0]!])
+      draft.sections.push({
+        title: `What ${filter.status[0]} means`,
+        body: `A ${filter.status[0]} queue ${STATUS_MEANING[filter.status[0]!]}.`,
+      });
     draft.facts = { filter, matched: matched.length, queues: matched.slice(0, 200).map((q) => q.name) };
     draft.links = this.links(matched.length === 1 ? matched : []);
     const example = matched[0];
     draft.followUps = [
-      example ? { question: `What are the limits of queue ${example.name}?`, why: `${example.name} is the first queue of this list` } : undefined,
-      !filter.status ? { question: `Which queues${scopeText ? ` ${scopeText}` : ''} are brokeroff?`, why: 'brokeroff queues get no new jobs from the brokerage' } : { question: `How many queues${filter.cloud ? ` in cloud ${filter.cloud}` : ''} are online?`, why: 'the status counts put this list in proportion' },
+      example
+        ? {
+            question: `What are the limits of queue ${example.name}?`,
+            why: `${example.name} is the first queue of this list`,
+          }
+        : undefined,
+      !filter.status
+        ? {
+            question: `Which queues${scopeText ? ` ${scopeText}` : ''} are brokeroff?`,
+            why: 'brokeroff queues get no new jobs from the brokerage',
+          }
+        : {
+            question: `How many queues${filter.cloud ? ` in cloud ${filter.cloud}` : ''} are online?`,
+            why: 'the status counts put this list in proportion',
+          },
       { question: 'Is PanDA up?', why: 'checks the PanDA server and the monitor right now' },
     ].filter((f): f is FollowUp => Boolean(f));
     return draft;
@@ -266,17 +369,34 @@ export class QueueAgent implements Agent {
       ? `I could not tell which queue or site you mean, so here is the overview: CRIC lists ${index.size} PanDA queues: ${statusCounts(index, matched)}. Ask about one by name ("what are the limits of AGLT2?"), or for a list ("which queues are brokeroff?").`
       : `CRIC lists ${matched.length} PanDA queue${matched.length === 1 ? '' : 's'}${scopeText ? ` ${scopeText}` : ''}: ${statusCounts(index, matched)}.`;
     const draft = emptyDraft('queue', head);
-    draft.sections.push({ title: 'By status', body: bullets(index.countByStatus(matched).map(([s, n]) => `${s}: ${n}${STATUS_MEANING[s] ? ` (${STATUS_MEANING[s]})` : ''}`)) });
+    draft.sections.push({
+      title: 'By status',
+      body: bullets(
+        index.countByStatus(matched).map(([s, n]) => `${s}: ${n}${STATUS_MEANING[s] ? ` (${STATUS_MEANING[s]})` : ''}`),
+      ),
+    });
     if (!filter.cloud && !filter.site) {
       const clouds = [...countBy(matched, (q) => q.cloud ?? 'no cloud').entries()].sort((a, b) => b[1] - a[1]);
-      const lines = clouds.map(([cloud, n]) => `${cloud}: ${n} (${statusCounts(index, matched.filter((q) => (q.cloud ?? 'no cloud') === cloud))})`);
+      const lines = clouds.map(
+        ([cloud, n]) =>
+          `${cloud}: ${n} (${statusCounts(
+            index,
+            matched.filter((q) => (q.cloud ?? 'no cloud') === cloud),
+          )})`,
+      );
       draft.sections.push({ title: 'By cloud', body: bullets(lines) });
     }
     draft.facts = { filter, matched: matched.length, byStatus: Object.fromEntries(index.countByStatus(matched)) };
     draft.links = [{ title: 'CRIC PanDA queues', url: this.deps.cric.listPage() }];
     draft.followUps = [
-      { question: `Which queues${scopeText ? ` ${scopeText}` : ''} are brokeroff?`, why: 'the full list of the queues that get no new jobs' },
-      { question: `Which queues${scopeText ? ` ${scopeText}` : ''} are offline?`, why: 'queues that take no jobs at all' },
+      {
+        question: `Which queues${scopeText ? ` ${scopeText}` : ''} are brokeroff?`,
+        why: 'the full list of the queues that get no new jobs',
+      },
+      {
+        question: `Which queues${scopeText ? ` ${scopeText}` : ''} are offline?`,
+        why: 'queues that take no jobs at all',
+      },
       { question: 'Is PanDA up?', why: 'checks the PanDA server and the monitor right now' },
     ];
     return draft;
@@ -287,14 +407,16 @@ export class QueueAgent implements Agent {
     const message = `CRIC has no queue or site called ${name}.${closest.length ? ` The closest names are ${closest.join(', ')}.` : ' No name is close to it.'} Check the spelling (names are as on the monitor's job pages, e.g. AGLT2 or ANALY_SiGNET_DIRECT).`;
     return errorDraft('queue', 'not_found', message, {
       facts: { name, suggestions: closest },
-      followUps: closest.slice(0, 2).map((c) => ({ question: `What is the status of ${c}?`, why: `${c} is the closest name CRIC has to ${name}` })),
+      followUps: closest
+        .slice(0, 2)
+        .map((c) => ({ question: `What is the status of ${c}?`, why: `${c} is the closest name CRIC has to ${name}` })),
       links: [{ title: 'CRIC PanDA queues', url: this.deps.cric.listPage() }],
     });
   }
 
   private explainLimits(queue?: QueueRecord): AnswerDraft {
     const summary = [
-      'A job is killed for memory when its memory use (PSS, summed over its processes) goes above the memory it asked for: the task\'s memory request (per core requests times the job\'s cores), not the queue\'s limit. The queue\'s limit in CRIC (maxrss) is the most a job may ask for there; the brokerage sends a job only to queues whose limit covers its request. A time kill works the same way with the job\'s walltime and the queue\'s maxtime.',
+      "A job is killed for memory when its memory use (PSS, summed over its processes) goes above the memory it asked for: the task's memory request (per core requests times the job's cores), not the queue's limit. The queue's limit in CRIC (maxrss) is the most a job may ask for there; the brokerage sends a job only to queues whose limit covers its request. A time kill works the same way with the job's walltime and the queue's maxtime.",
       'Give me the job id ("why did job 6800730400 fail?") and I will compare what it used with what it asked for and with its queue\'s limits, and name queues that allow more.',
     ].join('\n\n');
     const draft = emptyDraft('queue', summary);
@@ -303,13 +425,19 @@ export class QueueAgent implements Agent {
       body: bullets([
         'the job page: maxPSS (what it used) next to minramcount and minramunit (what it asked for); a per-core request (MBPerCore) is multiplied by the cores',
         'pilot error 1235 (exceeded the allowed memory) and 1212 (ran out of memory) are memory kills; 1213 (batch system time limit) and 1150 (looping job) are time kills',
-        'JEDI raises the memory of retried jobs after a memory failure; a request above every queue\'s limit leaves the jobs without a queue',
+        "JEDI raises the memory of retried jobs after a memory failure; a request above every queue's limit leaves the jobs without a queue",
       ]),
     });
     if (queue) draft.sections.push({ title: `Limits of ${queue.name}`, body: bullets(limitLines(queue)) });
     draft.followUps = [
-      { question: 'Why did job 6800730400 fail?', why: 'a memory failure (pilot error 1235) compared with its queue\'s limits' },
-      { question: 'How do I request more memory for my jobs?', why: 'the memory request is what the kill limit comes from' },
+      {
+        question: 'Why did job 6800730400 fail?',
+        why: "a memory failure (pilot error 1235) compared with its queue's limits",
+      },
+      {
+        question: 'How do I request more memory for my jobs?',
+        why: 'the memory request is what the kill limit comes from',
+      },
     ];
     if (queue) draft.links = this.links([queue]);
     return draft;
@@ -324,12 +452,33 @@ export class QueueAgent implements Agent {
       checkMonitor(h.monitorUrl, { ...options, publicUrl: h.monitorPublicUrl }),
     ]);
     const ok = (c: ServiceCheck) => c.state === 'alive' || c.state === 'slow';
-    const verdict = ok(server) && ok(monitor) ? (server.state === 'slow' || monitor.state === 'slow' ? 'PanDA is up, but slow' : 'PanDA is up') : !ok(server) && !ok(monitor) ? 'PanDA does not look up from here' : ok(server) ? 'The PanDA server is up, but the monitor is not answering well' : 'The PanDA server is not answering well, but the monitor is';
+    const verdict =
+      ok(server) && ok(monitor)
+        ? server.state === 'slow' || monitor.state === 'slow'
+          ? 'PanDA is up, but slow'
+          : 'PanDA is up'
+        : !ok(server) && !ok(monitor)
+          ? 'PanDA does not look up from here'
+          : ok(server)
+            ? 'The PanDA server is up, but the monitor is not answering well'
+            : 'The PanDA server is not answering well, but the monitor is';
     const summary = `${verdict}: the PanDA server ${server.detail}, and the monitor ${monitor.detail}.${h.demo ? ' (Demo: both checks ran against the embedded demo services.)' : ''}`;
     const draft = emptyDraft('queue', summary);
-    draft.sections.push({ title: 'Checks', body: bullets([server, monitor].map((c) => `${c.service} (${c.url}): **${c.state.replace('_', ' ')}**, ${c.detail}`)) });
-    if (!ok(server)) draft.sections.push({ title: 'What it means', body: 'While the PanDA server does not answer, new tasks cannot be submitted and pilots cannot fetch jobs; jobs already running continue and report back later. Check the ATLAS computing status pages or the ADC operations channels before opening a ticket.' });
-    draft.facts = { pandaServer: { state: server.state, ms: server.ms, url: server.url }, monitor: { state: monitor.state, ms: monitor.ms, url: monitor.url } };
+    draft.sections.push({
+      title: 'Checks',
+      body: bullets(
+        [server, monitor].map((c) => `${c.service} (${c.url}): **${c.state.replace('_', ' ')}**, ${c.detail}`),
+      ),
+    });
+    if (!ok(server))
+      draft.sections.push({
+        title: 'What it means',
+        body: 'While the PanDA server does not answer, new tasks cannot be submitted and pilots cannot fetch jobs; jobs already running continue and report back later. Check the ATLAS computing status pages or the ADC operations channels before opening a ticket.',
+      });
+    draft.facts = {
+      pandaServer: { state: server.state, ms: server.ms, url: server.url },
+      monitor: { state: monitor.state, ms: monitor.ms, url: monitor.url },
+    };
     draft.links = [
       { title: 'PanDA server liveness', url: server.url },
       { title: 'PanDA monitor', url: monitor.url },
@@ -357,16 +506,30 @@ function clean(text: string): string {
 
 function describeCores(q: QueueRecord): string {
   const accepted = coreCountsAccepted(q);
-  return accepted.length > 1 ? `single-core and ${accepted[1]}-core jobs` : accepted[0] === 1 ? 'single-core jobs' : `${accepted[0]}-core jobs`;
+  return accepted.length > 1
+    ? `single-core and ${accepted[1]}-core jobs`
+    : accepted[0] === 1
+      ? 'single-core jobs'
+      : `${accepted[0]}-core jobs`;
 }
 
 function statusCounts(index: QueueIndex, queues: readonly QueueRecord[]): string {
-  return index.countByStatus(queues).map(([s, n]) => `${n} ${s}`).join(', ') || 'none';
+  return (
+    index
+      .countByStatus(queues)
+      .map(([s, n]) => `${n} ${s}`)
+      .join(', ') || 'none'
+  );
 }
 
 function queueList(queues: readonly QueueRecord[]): string {
   if (queues.length <= DETAILED_LINES) {
-    return bullets(queues.map((q) => `**${q.name}** (${q.status ?? '?'}): ${[q.atlas_site, q.cloud].filter(Boolean).join(', ')}; ${q.corecount ?? '?'} core${q.corecount === 1 ? '' : 's'}, ${q.maxrss ? `${fmt(q.maxrss)} MB` : 'no memory limit'}, ${q.maxtime ? hours(q.maxtime) : 'no walltime limit'}`));
+    return bullets(
+      queues.map(
+        (q) =>
+          `**${q.name}** (${q.status ?? '?'}): ${[q.atlas_site, q.cloud].filter(Boolean).join(', ')}; ${q.corecount ?? '?'} core${q.corecount === 1 ? '' : 's'}, ${q.maxrss ? `${fmt(q.maxrss)} MB` : 'no memory limit'}, ${q.maxtime ? hours(q.maxtime) : 'no walltime limit'}`,
+      ),
+    );
   }
   const byCloud = new Map<string, QueueRecord[]>();
   for (const q of queues) {
@@ -401,8 +564,13 @@ function fieldSentence(q: QueueRecord, field: Field): string {
 function sourceNote(cric: CricClient, data: QueueData): string {
   const lines = [cric.describe(data)];
   const meta = data.index.meta;
-  if (meta.skipped) lines.push(`${meta.skipped} record${meta.skipped === 1 ? '' : 's'} of the dump could not be read and ${meta.skipped === 1 ? 'was' : 'were'} left out (${meta.problems.slice(0, 2).map(clean).join('; ')}).`);
-  lines.push('Status and limits are CRIC\'s configuration; live per-probe status (HammerCloud, blacklisting) is on the CRIC and monitor pages.');
+  if (meta.skipped)
+    lines.push(
+      `${meta.skipped} record${meta.skipped === 1 ? '' : 's'} of the dump could not be read and ${meta.skipped === 1 ? 'was' : 'were'} left out (${meta.problems.slice(0, 2).map(clean).join('; ')}).`,
+    );
+  lines.push(
+    "Status and limits are CRIC's configuration; live per-probe status (HammerCloud, blacklisting) is on the CRIC and monitor pages.",
+  );
   return lines.join('\n');
 }
 
@@ -419,8 +587,14 @@ export function readQuestion(question: string, history: readonly Turn[], index: 
 
   // "cloud DE", "the DE cloud", "in DE": the first that names a cloud CRIC has (CERN is also a queue).
   const cloudWords = [
-    ...[...question.matchAll(/\bcloud\s+([A-Za-z]{2,5})\b/gi), ...question.matchAll(/\b([A-Za-z]{2,5})\s+cloud\b/gi)].map((m) => ({ word: m[1]!, bare: false })),
-    ...[...question.matchAll(/\b(?:in|at|of|for)\s+(?:the\s+)?([A-Z]{2,4})\b/g)].map((m) => ({ word: m[1]!, bare: true })),
+    ...[
+      ...question.matchAll(/\bcloud\s+([A-Za-z]{2,5})\b/gi),
+      ...question.matchAll(/\b([A-Za-z]{2,5})\s+cloud\b/gi),
+    ].map((m) => ({ word: m[1]!, bare: false })),
+    ...[...question.matchAll(/\b(?:in|at|of|for)\s+(?:the\s+)?([A-Z]{2,4})\b/g)].map((m) => ({
+      word: m[1]!,
+      bare: true,
+    })),
   ];
   for (const { word, bare } of cloudWords) {
     const cloud = index.cloud(word);
@@ -430,16 +604,23 @@ export function readQuestion(question: string, history: readonly Turn[], index: 
     names = names.filter((n) => n.toLowerCase() !== cloud.name.toLowerCase());
     break;
   }
-  const country = index.countryNames().find((c) => new RegExp(`\\b${c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'i').test(question));
+  const country = index
+    .countryNames()
+    .find((c) => new RegExp(`\\b${c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'i').test(question));
   if (country) {
     filter.country = country;
     scope.push(`in ${country}`);
   }
 
-  const listShape = /\b(?:which|list|show|all|any|what)\b[^?]*\bqueues\b|\bqueues\s+(?:are|that|with|in|at|of|using|which)\b|^queues\b/i.test(question);
+  const listShape =
+    /\b(?:which|list|show|all|any|what)\b[^?]*\bqueues\b|\bqueues\s+(?:are|that|with|in|at|of|using|which)\b|^queues\b/i.test(
+      question,
+    );
   let queue = names.map((n) => index.queue(n)).find((q): q is QueueRecord => Boolean(q));
   // A name that is a queue and a site (AGLT2, GoeGrid) is the site in "queues at AGLT2".
-  const siteName = names.find((n) => index.site(n) && (!index.queue(n) || listShape)) ?? (queue ? undefined : names.find((n) => index.site(n)));
+  const siteName =
+    names.find((n) => index.site(n) && (!index.queue(n) || listShape)) ??
+    (queue ? undefined : names.find((n) => index.site(n)));
   let site = siteName ? index.site(siteName) : undefined;
   if (site && listShape && queue && site.queues.includes(queue)) queue = undefined;
 
@@ -456,8 +637,16 @@ export function readQuestion(question: string, history: readonly Turn[], index: 
 
   const statuses = STATUS_WORDS.filter((s) => s.re.test(question)).map((s) => s.status);
   if (statuses.length) filter.status = statuses;
-  for (const r of RESOURCE_TYPES) if (r.re.test(question) && !(r.type === 'cloud' && filter.cloud)) filter.resourceType = r.type;
-  const tool = index.copytoolNames().find((t) => t.length > 2 && new RegExp(`\\b${t}\\b`, 'i').test(question) && (t !== 'rucio' || /copy\s*tool|using rucio|use rucio/i.test(question)));
+  for (const r of RESOURCE_TYPES)
+    if (r.re.test(question) && !(r.type === 'cloud' && filter.cloud)) filter.resourceType = r.type;
+  const tool = index
+    .copytoolNames()
+    .find(
+      (t) =>
+        t.length > 2 &&
+        new RegExp(`\\b${t}\\b`, 'i').test(question) &&
+        (t !== 'rucio' || /copy\s*tool|using rucio|use rucio/i.test(question)),
+    );
   if (tool) filter.copytool = tool;
   const type = /\b(analysis|production|unified)\s+queues?\b/i.exec(question)?.[1]?.toLowerCase();
   if (type) filter.type = type;
@@ -466,21 +655,36 @@ export function readQuestion(question: string, history: readonly Turn[], index: 
   const multicoreAsked = MULTICORE.test(question) || SINGLE_CORE.test(question);
 
   if (isLimitKillQuestion(question) && !listShape) return { kind: 'explain-limits', queue };
-  if (multicoreAsked && (queue || site) && !listShape) return { kind: 'multicore', queue, site: queue ? undefined : site };
+  if (multicoreAsked && (queue || site) && !listShape)
+    return { kind: 'multicore', queue, site: queue ? undefined : site };
   if (multicoreAsked && listShape) filter.multicore = !(SINGLE_CORE.test(question) && !MULTICORE.test(question));
   if (site && (listShape || filter.status || !queue)) {
     filter.site = site.name;
     scope.unshift(`at ${site.name}`);
   }
   const describe = () => {
-    if (filter.status) scope.push(filter.status.length === 1 ? `that are ${filter.status[0]}` : `that are ${filter.status.join(' or ')}`);
+    if (filter.status)
+      scope.push(
+        filter.status.length === 1 ? `that are ${filter.status[0]}` : `that are ${filter.status.join(' or ')}`,
+      );
     if (filter.resourceType) scope.push(`of resource type ${filter.resourceType}`);
     if (filter.copytool) scope.push(`using ${filter.copytool}`);
     if (filter.type) scope.push(`of type ${filter.type}`);
     if (filter.tier) scope.push(`at tier ${filter.tier}`);
-    if (filter.multicore !== undefined) scope.push(filter.multicore ? 'taking multi-core jobs' : 'taking single-core jobs');
+    if (filter.multicore !== undefined)
+      scope.push(filter.multicore ? 'taking multi-core jobs' : 'taking single-core jobs');
   };
-  const hasFilter = Boolean(filter.status || filter.cloud || filter.country || filter.resourceType || filter.copytool || filter.type || filter.tier || filter.multicore !== undefined || filter.site);
+  const hasFilter = Boolean(
+    filter.status ||
+    filter.cloud ||
+    filter.country ||
+    filter.resourceType ||
+    filter.copytool ||
+    filter.type ||
+    filter.tier ||
+    filter.multicore !== undefined ||
+    filter.site,
+  );
   if (COUNTS.test(question) && !filter.status && (!queue || listShape)) {
     describe();
     return { kind: 'counts', filter, scope };

@@ -21,7 +21,12 @@ export const ModelAnswerSchema = z.object({
     .array(
       z.object({
         title: z.string().trim().min(1).max(100),
-        body: z.string().trim().min(1, 'a section body is empty').max(8000).refine((b) => !looksLikeJson(b), 'a section body is JSON, not prose'),
+        body: z
+          .string()
+          .trim()
+          .min(1, 'a section body is empty')
+          .max(8000)
+          .refine((b) => !looksLikeJson(b), 'a section body is JSON, not prose'),
       }),
     )
     .min(1, 'no sections')
@@ -33,7 +38,8 @@ export const ModelAnswerSchema = z.object({
 });
 export type ModelAnswer = z.infer<typeof ModelAnswerSchema>;
 
-export const UNAVAILABLE_NOTE = 'No language model could answer just now, so this answer was built offline from the monitor data and the knowledge base.';
+export const UNAVAILABLE_NOTE =
+  'No language model could answer just now, so this answer was built offline from the monitor data and the knowledge base.';
 
 /** The JSON object in a reply, tolerating code fences and chatter around it. */
 export function parseModelAnswer(text: string): { ok: true; value: ModelAnswer } | { ok: false; problem: string } {
@@ -45,7 +51,10 @@ export function parseModelAnswer(text: string): { ok: true; value: ModelAnswer }
   try {
     raw = JSON.parse(unfenced.slice(start, end + 1));
   } catch (err) {
-    return { ok: false, problem: `it is not valid JSON (${err instanceof Error ? err.message.slice(0, 80) : 'parse error'})` };
+    return {
+      ok: false,
+      problem: `it is not valid JSON (${err instanceof Error ? err.message.slice(0, 80) : 'parse error'})`,
+    };
   }
   const parsed = ModelAnswerSchema.safeParse(raw);
   if (!parsed.success) {
@@ -57,7 +66,10 @@ export function parseModelAnswer(text: string): { ok: true; value: ModelAnswer }
 
 /** The messages refineWithModel sends: the agent's prompt plus the answer-format contract. */
 export function withContract(messages: ChatMessage[], titles: string[]): ChatMessage[] {
-  const contract: ChatMessage = { role: 'system', content: loadPrompt('refine', { sections: titles.map((t) => `"${t}"`).join(', ') }) };
+  const contract: ChatMessage = {
+    role: 'system',
+    content: loadPrompt('refine', { sections: titles.map((t) => `"${t}"`).join(', ') }),
+  };
   const firstNonSystem = messages.findIndex((m) => m.role !== 'system');
   const at = firstNonSystem < 0 ? messages.length : firstNonSystem;
   return [...messages.slice(0, at), contract, ...messages.slice(at)];
@@ -108,13 +120,21 @@ export function offlineBecauseUnavailable(offline: AnswerDraft): AnswerDraft {
  * stands; no model at all leaves the offline draft, saying so. Facts, evidence and links always
  * come from the offline draft: they are data, not model output.
  */
-export async function refineWithModel(context: AgentContext, messages: ChatMessage[], offline: AnswerDraft): Promise<AnswerDraft> {
+export async function refineWithModel(
+  context: AgentContext,
+  messages: ChatMessage[],
+  offline: AnswerDraft,
+): Promise<AnswerDraft> {
   if (context.model.offline) return { ...offline, model: 'offline' };
-  const titles = offline.sections.length ? offline.sections.map((s) => s.title) : DEFAULT_SECTION_TITLES[offline.agent === 'job' || offline.agent === 'task' ? offline.agent : 'other'];
+  const titles = offline.sections.length
+    ? offline.sections.map((s) => s.title)
+    : DEFAULT_SECTION_TITLES[offline.agent === 'job' || offline.agent === 'task' ? offline.agent : 'other'];
   const request = withContract(messages, titles);
   context.progress('is writing the answer…');
   try {
-    const first = context.onPartialText ? await streamShowingSummary(context, request) : await context.model.complete({ messages: request, json: true, signal: context.signal });
+    const first = context.onPartialText
+      ? await streamShowingSummary(context, request)
+      : await context.model.complete({ messages: request, json: true, signal: context.signal });
     let parsed = parseModelAnswer(first.text);
     let answeredBy = first.model;
     if (!parsed.ok) {
@@ -122,7 +142,10 @@ export async function refineWithModel(context: AgentContext, messages: ChatMessa
         messages: [
           ...request,
           { role: 'assistant', content: first.text.slice(0, 2000) },
-          { role: 'user', content: `That reply cannot be used: ${parsed.problem}. Reply again with only the JSON object described above.` },
+          {
+            role: 'user',
+            content: `That reply cannot be used: ${parsed.problem}. Reply again with only the JSON object described above.`,
+          },
         ],
         json: true,
         signal: context.signal,

@@ -53,14 +53,17 @@ const SMALL_TALK =
 const ABOUT_THE_BOT =
   /^(?:(?:hi|hello|hey)[\s,!]+)?(?:who\s+(?:are|made|built|wrote)\s+you|what\s+(?:are|can|do)\s+you(?:\s+do)?|what\s+is\s+askpanda|how\s+are\s+you(?:\s+doing)?|are\s+you\s+(?:a\s+bot|human|an?\s+ai|there|alive)|(?:can|could)\s+you\s+help(?:\s+me)?(?:\s+with\s+(?:panda|atlas|my\s+jobs?|my\s+tasks?))?|help\s+me(?:\s+please)?|what\s+can\s+i\s+ask(?:\s+you)?)[\s!.,?]*$/i;
 /** Generic concept questions stay with the documents even inside a job thread. */
-const GENERIC_CONCEPT = /^(?:what(?:'s| is| are) (?:a|an|the)?\s*(?:pilot|panda|jedi|harvester|rucio|cric|payload|queue|task|job|dataset|container|scout|brokerage|site)s?\b\s*\??$)/i;
+const GENERIC_CONCEPT =
+  /^(?:what(?:'s| is| are) (?:a|an|the)?\s*(?:pilot|panda|jedi|harvester|rucio|cric|payload|queue|task|job|dataset|container|scout|brokerage|site)s?\b\s*\??$)/i;
 /** Words that make a question in a job/task thread about that job/task. */
-const THREAD_FOLLOW_UP = /\b(it|its|it's|this|that|these|those|(?:the|my|our) (?:job|task|failure|error|log|site|pilot|payload)s?|running|finished|stuck|fix|retry|resubmit|rerun|again|why|cause|happen|happened|going on|wrong|fail|failed|failing|failure|error|log|logs|memory|site|attempt|more|details|expert|explain|other one|next|status|progress|kill)\b/i;
+const THREAD_FOLLOW_UP =
+  /\b(it|its|it's|this|that|these|those|(?:the|my|our) (?:job|task|failure|error|log|site|pilot|payload)s?|running|finished|stuck|fix|retry|resubmit|rerun|again|why|cause|happen|happened|going on|wrong|fail|failed|failing|failure|error|log|logs|memory|site|attempt|more|details|expert|explain|other one|next|status|progress|kill)\b/i;
 /** "and the other one?": only the thread's earlier turns say which one, so a model should decide. */
 const OTHER_ONE = /\b(?:the )?other (?:one|job|task)s?\b/i;
 /** After an error-code answer: "and 1212?", "what about 1236", "the next one?", "how do I fix it?". */
 const LONE_NUMBER = /(?<![\w.])(\d{1,5})(?![\w.]*\d)/;
-const ABOUT_THE_CODE = /\b(?:it|its|it's|this|that|the (?:error|code|failure)|this (?:error|code)|next|previous|neighbou?ring|fix|cause|causes|fault|who)\b/i;
+const ABOUT_THE_CODE =
+  /\b(?:it|its|it's|this|that|the (?:error|code|failure)|this (?:error|code)|next|previous|neighbou?ring|fix|cause|causes|fault|who)\b/i;
 /** The shapes of a question: a question word first, a question mark, or a request for an explanation. */
 const QUESTION_SHAPE =
   /^(?:what|whats|what's|how|why|when|where|which|who|whom|whose|can|could|should|would|will|may|must|shall|is|are|am|was|were|do|does|did|has|have|had|explain|define|definition|describe|tell\s+me|show\s+me|list|give\s+me|meaning\s+of|difference\s+between|is\s+there|i\s+(?:want|need|would\s+like)|any\s+(?:idea|way)|help\s+with)\b|\?\s*$/i;
@@ -75,11 +78,26 @@ function guessKindOfBareId(id: number): 'job' | 'task' {
   return id >= 1_000_000_000 ? 'job' : 'task';
 }
 
-const job = (pandaid: number, reason: string, confident: boolean, jeditaskid?: number): Decision => ({ route: { agent: 'job', pandaid, ...(jeditaskid !== undefined ? { jeditaskid } : {}), reason }, confident });
-const task = (jeditaskid: number, reason: string, confident: boolean): Decision => ({ route: { agent: 'task', jeditaskid, reason }, confident });
-const focused = (f: { pandaid?: number; jeditaskid?: number }, reason: string, confident: boolean): Decision => (f.pandaid !== undefined ? job(f.pandaid, `${reason} about a job`, confident, f.jeditaskid) : task(f.jeditaskid!, `${reason} about a task`, confident));
-const to = (agent: 'documents' | 'general', reason: string, confident: boolean): Decision => ({ route: { agent, reason }, confident });
-const code = (errorCode: CodeMention, reason: string): Decision => ({ route: { agent: 'error_code', errorCode, reason }, confident: true });
+const job = (pandaid: number, reason: string, confident: boolean, jeditaskid?: number): Decision => ({
+  route: { agent: 'job', pandaid, ...(jeditaskid !== undefined ? { jeditaskid } : {}), reason },
+  confident,
+});
+const task = (jeditaskid: number, reason: string, confident: boolean): Decision => ({
+  route: { agent: 'task', jeditaskid, reason },
+  confident,
+});
+const focused = (f: { pandaid?: number; jeditaskid?: number }, reason: string, confident: boolean): Decision =>
+  f.pandaid !== undefined
+    ? job(f.pandaid, `${reason} about a job`, confident, f.jeditaskid)
+    : task(f.jeditaskid!, `${reason} about a task`, confident);
+const to = (agent: 'documents' | 'general', reason: string, confident: boolean): Decision => ({
+  route: { agent, reason },
+  confident,
+});
+const code = (errorCode: CodeMention, reason: string): Decision => ({
+  route: { agent: 'error_code', errorCode, reason },
+  confident: true,
+});
 
 /** A bare "error 429" is a job error only if some component's table knows the number. */
 function isKnownBareCode(mention: CodeMention): boolean {
@@ -96,21 +114,83 @@ function isKnownBareCode(mention: CodeMention): boolean {
 export const ROUTING_RULES: readonly RoutingRule[] = [
   { name: 'job id', decide: (s) => first(s, 'job', (id) => job(id, 'job id in the question', true)) },
   { name: 'task id', decide: (s) => first(s, 'task', (id) => task(id, 'task id in the question', true)) },
-  { name: 'bare number in a job thread', decide: (s) => (s.mentions[0] && s.focus?.pandaid !== undefined && s.focus.jeditaskid === undefined ? job(s.mentions[0].id, 'bare number in a thread about a job', true) : undefined) },
-  { name: 'bare number in a task thread', decide: (s) => (s.mentions[0] && s.focus?.jeditaskid !== undefined && s.focus.pandaid === undefined ? task(s.mentions[0].id, 'bare number in a thread about a task', true) : undefined) },
-  { name: 'bare number', decide: (s) => s.mentions[0] && (guessKindOfBareId(s.mentions[0].id) === 'job' ? job(s.mentions[0].id, 'bare 10+ digit number: a PanDA job id', false) : task(s.mentions[0].id, 'bare number under 10 digits: a JEDI task id', false)) },
-  { name: 'error code', decide: (s) => (s.code && (s.code.named || isKnownBareCode(s.code)) ? code({ ...(s.code.component ? { component: s.code.component } : {}), code: s.code.code }, 'an error code in the question') : undefined) },
-  { name: 'small talk', decide: (s) => (SMALL_TALK.test(s.question) || ABOUT_THE_BOT.test(s.question) ? to('general', 'small talk or a question about askpanda', true) : undefined) },
+  {
+    name: 'bare number in a job thread',
+    decide: (s) =>
+      s.mentions[0] && s.focus?.pandaid !== undefined && s.focus.jeditaskid === undefined
+        ? job(s.mentions[0].id, 'bare number in a thread about a job', true)
+        : undefined,
+  },
+  {
+    name: 'bare number in a task thread',
+    decide: (s) =>
+      s.mentions[0] && s.focus?.jeditaskid !== undefined && s.focus.pandaid === undefined
+        ? task(s.mentions[0].id, 'bare number in a thread about a task', true)
+        : undefined,
+  },
+  {
+    name: 'bare number',
+    decide: (s) =>
+      s.mentions[0] &&
+      (guessKindOfBareId(s.mentions[0].id) === 'job'
+        ? job(s.mentions[0].id, 'bare 10+ digit number: a PanDA job id', false)
+        : task(s.mentions[0].id, 'bare number under 10 digits: a JEDI task id', false)),
+  },
+  {
+    name: 'error code',
+    decide: (s) =>
+      s.code && (s.code.named || isKnownBareCode(s.code))
+        ? code(
+            { ...(s.code.component ? { component: s.code.component } : {}), code: s.code.code },
+            'an error code in the question',
+          )
+        : undefined,
+  },
+  {
+    name: 'small talk',
+    decide: (s) =>
+      SMALL_TALK.test(s.question) || ABOUT_THE_BOT.test(s.question)
+        ? to('general', 'small talk or a question about askpanda', true)
+        : undefined,
+  },
   // Queues, sites and PanDA's health (CRIC): before the thread rules, so "what is the status of
   // site MWT2?" in a job thread is answered from CRIC.
   { name: 'queue or site', decide: (s) => queueRoute(s.question, s.history, s.focus !== undefined) },
-  { name: 'the other one', decide: (s) => (s.focus && OTHER_ONE.test(s.question) ? focused(s.focus, '"the other one" in a thread', false) : undefined) },
-  { name: 'job or task follow-up', decide: (s) => (s.focus && !GENERIC_CONCEPT.test(s.question) && THREAD_FOLLOW_UP.test(s.question) ? focused(s.focus, 'follow-up in a thread', true) : undefined) },
+  {
+    name: 'the other one',
+    decide: (s) =>
+      s.focus && OTHER_ONE.test(s.question) ? focused(s.focus, '"the other one" in a thread', false) : undefined,
+  },
+  {
+    name: 'job or task follow-up',
+    decide: (s) =>
+      s.focus && !GENERIC_CONCEPT.test(s.question) && THREAD_FOLLOW_UP.test(s.question)
+        ? focused(s.focus, 'follow-up in a thread', true)
+        : undefined,
+  },
   { name: 'error code follow-up', decide: codeFollowUp },
-  { name: 'documentation question', decide: (s) => (QUESTION_SHAPE.test(s.question) ? to('documents', 'a documentation question', PANDA_WORDS.test(s.question)) : undefined) },
-  { name: 'documentation follow-up', decide: (s) => (s.lastAgent === 'documents' && s.words <= SHORT_FOLLOW_UP_WORDS ? to('documents', 'short follow-up to a documentation answer', true) : undefined) },
-  { name: 'question in a job or task thread', decide: (s) => (s.focus ? focused(s.focus, 'question in a thread', false) : undefined) },
-  { name: 'anything else', decide: () => to('documents', 'no id, code or question shape: the documentation is searched', false) },
+  {
+    name: 'documentation question',
+    decide: (s) =>
+      QUESTION_SHAPE.test(s.question)
+        ? to('documents', 'a documentation question', PANDA_WORDS.test(s.question))
+        : undefined,
+  },
+  {
+    name: 'documentation follow-up',
+    decide: (s) =>
+      s.lastAgent === 'documents' && s.words <= SHORT_FOLLOW_UP_WORDS
+        ? to('documents', 'short follow-up to a documentation answer', true)
+        : undefined,
+  },
+  {
+    name: 'question in a job or task thread',
+    decide: (s) => (s.focus ? focused(s.focus, 'question in a thread', false) : undefined),
+  },
+  {
+    name: 'anything else',
+    decide: () => to('documents', 'no id, code or question shape: the documentation is searched', false),
+  },
 ];
 
 function first(s: Situation, kind: 'job' | 'task', decision: (id: number) => Decision): Decision | undefined {
@@ -125,7 +205,11 @@ function codeFollowUp(s: Situation): Decision | undefined {
   const previous = threadCode(s.history);
   if (!previous) return undefined;
   const lone = LONE_NUMBER.exec(s.question);
-  if (lone) return code({ ...(previous.component ? { component: previous.component } : {}), code: Number(lone[1]) }, 'a code number after an error-code answer');
+  if (lone)
+    return code(
+      { ...(previous.component ? { component: previous.component } : {}), code: Number(lone[1]) },
+      'a code number after an error-code answer',
+    );
   if (GENERIC_CONCEPT.test(s.question) || !ABOUT_THE_CODE.test(s.question)) return undefined;
   return code(previous, 'a follow-up about the code of the last answer');
 }

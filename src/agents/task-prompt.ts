@@ -29,7 +29,9 @@ export function buildTaskPrompt(input: TaskPromptInput): ChatMessage[] {
   const a = input.analysis;
   const t = a.task;
   const parts: string[] = [];
-  const recent = (input.history ?? []).slice(-4).map((turn) => `${turn.role}: ${redactSecrets(turn.text).slice(0, 400)}`);
+  const recent = (input.history ?? [])
+    .slice(-4)
+    .map((turn) => `${turn.role}: ${redactSecrets(turn.text).slice(0, 400)}`);
   if (recent.length) parts.push(`Earlier in this thread:\n${recent.join('\n')}`);
   parts.push(`Question: ${redactSecrets(input.question)}`);
   const fields = [
@@ -41,19 +43,45 @@ export function buildTaskPrompt(input: TaskPromptInput): ChatMessage[] {
     t.creationdate && `created: ${t.creationdate}`,
     t.ramcount && `memory request: ${t.ramcount} ${t.ramunit ?? ''}`.trim(),
     `input files: ${a.input.finished}/${a.input.nfiles} finished, ${a.input.failed} failed, ${a.input.missing} missing (${a.input.pctFinished} %)`,
-    `job states: ${Object.entries(a.jobStateCount).filter(([, n]) => n > 0).map(([s, n]) => `${s}=${n}`).join(', ') || 'unknown'}`,
+    `job states: ${
+      Object.entries(a.jobStateCount)
+        .filter(([, n]) => n > 0)
+        .map(([s, n]) => `${s}=${n}`)
+        .join(', ') || 'unknown'
+    }`,
   ].filter(Boolean);
   parts.push(`Task:\n${fields.join('\n')}`);
-  if (a.datasets.length) parts.push(`Datasets:\n${a.datasets.map((d) => `${d.type} ${d.name}: ${d.finished}/${d.nfiles} finished, ${d.failed} failed, ${d.missing} missing`).join('\n')}`);
+  if (a.datasets.length)
+    parts.push(
+      `Datasets:\n${a.datasets.map((d) => `${d.type} ${d.name}: ${d.finished}/${d.nfiles} finished, ${d.failed} failed, ${d.missing} missing`).join('\n')}`,
+    );
   const groups = a.failures.slice(0, input.maxFailureGroups ?? 6);
   if (groups.length) {
-    const lines = groups.map((f) => `${f.error}${f.name ? ` ${f.name}` : ''} count=${f.count} example_job=${f.examplePandaid ?? '-'}${f.guidance ? ` usually_acts=${f.guidance.owner}` : ''} diag=${redactSecrets(f.diag).slice(0, 160).replace(/<\/untrusted-data>/gi, '')}`);
+    const lines = groups.map(
+      (f) =>
+        `${f.error}${f.name ? ` ${f.name}` : ''} count=${f.count} example_job=${f.examplePandaid ?? '-'}${f.guidance ? ` usually_acts=${f.guidance.owner}` : ''} diag=${redactSecrets(
+          f.diag,
+        )
+          .slice(0, 160)
+          .replace(/<\/untrusted-data>/gi, '')}`,
+    );
     parts.push(`Failures by error code:\n<untrusted-data>\n${lines.join('\n')}\n</untrusted-data>`);
   } else {
     parts.push('Failures by error code: none recorded in the error summary window.');
   }
-  if (t.errordialog) parts.push(`Task error dialog:\n<untrusted-data>\n${redactSecrets(t.errordialog).slice(0, 500).replace(/<\/untrusted-data>/gi, '')}\n</untrusted-data>`);
-  if (a.sites.length) parts.push(`Errors by site: ${a.sites.slice(0, 5).map((s) => `${s.name}=${s.errors}`).join(', ')}`);
+  if (t.errordialog)
+    parts.push(
+      `Task error dialog:\n<untrusted-data>\n${redactSecrets(t.errordialog)
+        .slice(0, 500)
+        .replace(/<\/untrusted-data>/gi, '')}\n</untrusted-data>`,
+    );
+  if (a.sites.length)
+    parts.push(
+      `Errors by site: ${a.sites
+        .slice(0, 5)
+        .map((s) => `${s.name}=${s.errors}`)
+        .join(', ')}`,
+    );
   if (a.notes.length) parts.push(`Notes: ${a.notes.join(' ')}`);
   return [
     { role: 'system', content: TASK_SYSTEM_PROMPT },

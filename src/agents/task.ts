@@ -9,7 +9,23 @@ import { refineWithModel } from './refine.ts';
 import { buildTaskPrompt } from './task-prompt.ts';
 
 /** Status words of JEDI tasks, grouped by what they mean for the user. */
-const IN_PROGRESS = ['registered', 'defined', 'assigning', 'ready', 'pending', 'scouting', 'scouted', 'running', 'prepared', 'topreprocess', 'preprocessing', 'toretry', 'toincexec', 'rerefine', 'throttled'];
+const IN_PROGRESS = [
+  'registered',
+  'defined',
+  'assigning',
+  'ready',
+  'pending',
+  'scouting',
+  'scouted',
+  'running',
+  'prepared',
+  'topreprocess',
+  'preprocessing',
+  'toretry',
+  'toincexec',
+  'rerefine',
+  'throttled',
+];
 
 /**
  * Answers "what is happening with task N": status, progress per dataset type, job state counts,
@@ -23,7 +39,11 @@ export class TaskAgent implements Agent {
   async handle(context: AgentContext): Promise<AnswerDraft> {
     const jeditaskid = context.route.jeditaskid;
     if (jeditaskid === undefined) {
-      return errorDraft('task', 'bad_input', 'Which task do you mean? Give me its JEDI task id, e.g. "what is happening with task 46374283?"');
+      return errorDraft(
+        'task',
+        'bad_input',
+        'Which task do you mean? Give me its JEDI task id, e.g. "what is happening with task 46374283?"',
+      );
     }
     const client = this.deps.client;
     let analysis: TaskAnalysis;
@@ -32,7 +52,10 @@ export class TaskAgent implements Agent {
       analysis = await analyzeTask(client, jeditaskid);
     } catch (err) {
       if (err instanceof AskPandaError) {
-        return errorDraft('task', err.kind, err.message, { facts: { jeditaskid }, links: [{ title: `Task ${jeditaskid}`, url: client.taskPage(jeditaskid) }] });
+        return errorDraft('task', err.kind, err.message, {
+          facts: { jeditaskid },
+          links: [{ title: `Task ${jeditaskid}`, url: client.taskPage(jeditaskid) }],
+        });
       }
       throw err;
     }
@@ -40,7 +63,11 @@ export class TaskAgent implements Agent {
     const asked = findCodeMention(context.question);
     if (asked) draft.sections.unshift(codeSection(analysis, asked, client.publicUrl));
     if (context.model.offline) return draft;
-    return refineWithModel(context, buildTaskPrompt({ question: context.question, analysis, history: context.history }), draft);
+    return refineWithModel(
+      context,
+      buildTaskPrompt({ question: context.question, analysis, history: context.history }),
+      draft,
+    );
   }
 }
 
@@ -48,7 +75,11 @@ const pct = (n: number, of: number) => (of ? `${Math.floor((100 * n) / of)} %` :
 const fmt = (n: number | undefined) => (n === undefined ? '?' : n.toLocaleString('en-US'));
 const bullets = (items: readonly string[]) => items.map((i) => `- ${i}`).join('\n');
 
-export function buildTaskDraft(a: TaskAnalysis, client: Pick<PandaClient, 'taskPage' | 'publicUrl'>, model = 'offline'): AnswerDraft {
+export function buildTaskDraft(
+  a: TaskAnalysis,
+  client: Pick<PandaClient, 'taskPage' | 'publicUrl'>,
+  model = 'offline',
+): AnswerDraft {
   const t = a.task;
   const id = Number(t.jeditaskid);
   const draft = emptyDraft('task', summary(a), model);
@@ -67,7 +98,9 @@ export function buildTaskDraft(a: TaskAnalysis, client: Pick<PandaClient, 'taskP
     pctfinished: a.input.pctFinished,
     jobStateCount: a.jobStateCount,
     failedJobs,
-    topErrors: a.failures.slice(0, 5).map((f) => ({ error: f.error, count: f.count, example_pandaid: f.examplePandaid })),
+    topErrors: a.failures
+      .slice(0, 5)
+      .map((f) => ({ error: f.error, count: f.count, example_pandaid: f.examplePandaid })),
   };
   draft.sections = sections(a);
   draft.evidence = [
@@ -76,8 +109,16 @@ export function buildTaskDraft(a: TaskAnalysis, client: Pick<PandaClient, 'taskP
       lines: [
         `status=${t.status}${t.superstatus ? ` superstatus=${t.superstatus}` : ''}`,
         `input files: ${a.input.finished}/${a.input.nfiles} finished, ${a.input.failed} failed, ${a.input.missing} missing`,
-        `job states: ${Object.entries(a.jobStateCount).filter(([, n]) => n > 0).map(([s, n]) => `${s}=${n}`).join(' ')}`,
-        ...a.failures.slice(0, 5).map((f) => `${f.error} count=${f.count} example_pandaid=${f.examplePandaid ?? '-'} diag="${redactSecrets(f.diag).slice(0, 120)}"`),
+        `job states: ${Object.entries(a.jobStateCount)
+          .filter(([, n]) => n > 0)
+          .map(([s, n]) => `${s}=${n}`)
+          .join(' ')}`,
+        ...a.failures
+          .slice(0, 5)
+          .map(
+            (f) =>
+              `${f.error} count=${f.count} example_pandaid=${f.examplePandaid ?? '-'} diag="${redactSecrets(f.diag).slice(0, 120)}"`,
+          ),
         ...(t.errordialog ? [`errordialog="${redactSecrets(t.errordialog).slice(0, 300)}"`] : []),
       ],
     },
@@ -91,19 +132,37 @@ export function buildTaskDraft(a: TaskAnalysis, client: Pick<PandaClient, 'taskP
   return draft;
 }
 
-const CODE_FIELD: Record<string, string> = { pilot: 'piloterrorcode', executor: 'exeerrorcode', transform: 'transexitcode', dataservice: 'ddmerrorcode', taskbuffer: 'taskbuffererrorcode', brokerage: 'brokerageerrorcode', jobdispatcher: 'jobdispatchererrorcode', supervisor: 'superrorcode' };
+const CODE_FIELD: Record<string, string> = {
+  pilot: 'piloterrorcode',
+  executor: 'exeerrorcode',
+  transform: 'transexitcode',
+  dataservice: 'ddmerrorcode',
+  taskbuffer: 'taskbuffererrorcode',
+  brokerage: 'brokerageerrorcode',
+  jobdispatcher: 'jobdispatchererrorcode',
+  supervisor: 'superrorcode',
+};
 /** The monitor's error keys are "<component>:<code>"; some summaries abbreviate the executor as "exe". */
 const componentOf = (key: string) => (key === 'exe' ? 'executor' : key);
 
 /** "which jobs of task N failed with pilot error 1213?": that code's count, an example and the job list. */
 function codeSection(a: TaskAnalysis, asked: CodeMention, publicUrl: string): Section {
   const id = Number(a.task.jeditaskid);
-  const matches = a.failures.filter((f) => f.code === asked.code && (!asked.component || componentOf(f.component) === asked.component));
+  const matches = a.failures.filter(
+    (f) => f.code === asked.code && (!asked.component || componentOf(f.component) === asked.component),
+  );
   const component = asked.component ?? (matches[0] ? componentOf(matches[0].component) : 'pilot');
   const list = `${publicUrl}/jobs/?jeditaskid=${id}&jobstatus=failed&${CODE_FIELD[component] ?? 'piloterrorcode'}=${asked.code}`;
   const title = `Jobs that failed with ${component} ${asked.code}`;
-  if (matches.length === 0) return { title, body: `The task's error summary (the last hours the monitor reports) has no failures with ${component} code ${asked.code}. All failed jobs with it: ${list}` };
-  const lines = matches.map((f) => `- ${f.error}${f.name ? ` (${f.name})` : ''}: ${fmt(f.count)} failures, e.g. job ${f.examplePandaid ?? '?'}${f.diag ? ` — ${redactSecrets(f.diag).slice(0, 140)}` : ''}`);
+  if (matches.length === 0)
+    return {
+      title,
+      body: `The task's error summary (the last hours the monitor reports) has no failures with ${component} code ${asked.code}. All failed jobs with it: ${list}`,
+    };
+  const lines = matches.map(
+    (f) =>
+      `- ${f.error}${f.name ? ` (${f.name})` : ''}: ${fmt(f.count)} failures, e.g. job ${f.examplePandaid ?? '?'}${f.diag ? ` — ${redactSecrets(f.diag).slice(0, 140)}` : ''}`,
+  );
   return { title, body: `${lines.join('\n')}\nThe list of those jobs: ${list}` };
 }
 
@@ -116,44 +175,69 @@ function summary(a: TaskAnalysis): string {
   if (running) text += `; ${fmt(running)} jobs running`;
   text += '.';
   const top = a.failures[0];
-  if (top) text += ` Most frequent failure: ${top.error}${top.name ? ` (${top.name})` : ''} in ${fmt(top.count)} job${top.count === 1 ? '' : 's'}.`;
+  if (top)
+    text += ` Most frequent failure: ${top.error}${top.name ? ` (${top.name})` : ''} in ${fmt(top.count)} job${top.count === 1 ? '' : 's'}.`;
   return text;
 }
 
 function statusAdvice(a: TaskAnalysis): { problem: string; recommendations: string[] } {
   const status = a.task.status;
   const failedFiles = a.input.failed;
-  if (status === 'done') return { problem: 'None: every input file was processed.', recommendations: ['your outputs are complete; download or use the output containers'] };
+  if (status === 'done')
+    return {
+      problem: 'None: every input file was processed.',
+      recommendations: ['your outputs are complete; download or use the output containers'],
+    };
   if (status === 'finished') {
     return {
       problem: `The task ended but ${fmt(failedFiles)} input file${failedFiles === 1 ? '' : 's'} could not be processed.`,
-      recommendations: ['retry the failed files (`pbook` → `retry(<task id>)`), after fixing the cause if it is in your job', 'or use the partial output if the missing fraction does not matter for you'],
+      recommendations: [
+        'retry the failed files (`pbook` → `retry(<task id>)`), after fixing the cause if it is in your job',
+        'or use the partial output if the missing fraction does not matter for you',
+      ],
     };
   }
   if (status === 'exhausted') {
     return {
       problem: 'JEDI stopped retrying: the task ran out of attempts or hit a failure limit, and waits for you.',
-      recommendations: ['look at the top failure below and fix it (memory, code, inputs)', 'then retry the task (`pbook` → `retry(<task id>)`), with new parameters if needed (e.g. more memory)'],
+      recommendations: [
+        'look at the top failure below and fix it (memory, code, inputs)',
+        'then retry the task (`pbook` → `retry(<task id>)`), with new parameters if needed (e.g. more memory)',
+      ],
     };
   }
   if (status === 'broken') {
     return {
       problem: `The task is broken: JEDI could not run it as defined${a.task.errordialog ? ` (${redactSecrets(a.task.errordialog).slice(0, 200)})` : ''}.`,
-      recommendations: ['read the task\'s error dialog on the task page', 'fix the submission (dataset name, release, options) and submit a new task; a broken task cannot be retried'],
+      recommendations: [
+        "read the task's error dialog on the task page",
+        'fix the submission (dataset name, release, options) and submit a new task; a broken task cannot be retried',
+      ],
     };
   }
   if (status === 'failed' || status === 'aborted' || status === 'aborting') {
     return {
-      problem: status === 'failed' ? 'The task failed: too many of its jobs failed.' : 'The task was aborted (by its owner or an operator).',
-      recommendations: status === 'failed' ? ['fix the most frequent failure below, then retry the task or submit a new one'] : ['if you did not abort it, ask the operators (DAST for user tasks) why'],
+      problem:
+        status === 'failed'
+          ? 'The task failed: too many of its jobs failed.'
+          : 'The task was aborted (by its owner or an operator).',
+      recommendations:
+        status === 'failed'
+          ? ['fix the most frequent failure below, then retry the task or submit a new one']
+          : ['if you did not abort it, ask the operators (DAST for user tasks) why'],
     };
   }
   if (IN_PROGRESS.includes(status)) {
     const failing = (a.jobStateCount.failed ?? 0) > 0 || a.failures.length > 0;
     return {
-      problem: failing ? 'The task is progressing, with some failed jobs along the way.' : 'None: the task is progressing normally.',
+      problem: failing
+        ? 'The task is progressing, with some failed jobs along the way.'
+        : 'None: the task is progressing normally.',
       recommendations: failing
-        ? ['failed jobs are retried automatically (up to the task\'s maximum attempts); act only if one failure dominates', 'check the example job of the top failure below']
+        ? [
+            "failed jobs are retried automatically (up to the task's maximum attempts); act only if one failure dominates",
+            'check the example job of the top failure below',
+          ]
         : ['nothing to do: wait for the task to finish'],
     };
   }
@@ -163,13 +247,21 @@ function statusAdvice(a: TaskAnalysis): { problem: string; recommendations: stri
 function sections(a: TaskAnalysis): Section[] {
   const t = a.task;
   const desc: string[] = [];
-  desc.push(`**${t.taskname ?? `Task ${t.jeditaskid}`}**${t.username ? ` by ${t.username}` : ''}${t.category ? ` (${t.category})` : ''}.`);
-  desc.push(`Status: **${t.status}**${t.superstatus && t.superstatus !== t.status ? ` (${t.superstatus})` : ''}; created ${t.creationdate ?? '?'}${t.starttime ? `, started ${t.starttime}` : ''}${t.endtime ? `, ended ${t.endtime}` : ''} (UTC).`);
-  desc.push(`Input: ${fmt(a.input.finished)}/${fmt(a.input.nfiles)} files finished (${pct(a.input.finished, a.input.nfiles)}), ${fmt(a.input.failed)} failed, ${fmt(a.input.missing)} missing${a.input.events ? `; events ${fmt(a.input.eventsUsed)}/${fmt(a.input.events)} used` : ''}.`);
+  desc.push(
+    `**${t.taskname ?? `Task ${t.jeditaskid}`}**${t.username ? ` by ${t.username}` : ''}${t.category ? ` (${t.category})` : ''}.`,
+  );
+  desc.push(
+    `Status: **${t.status}**${t.superstatus && t.superstatus !== t.status ? ` (${t.superstatus})` : ''}; created ${t.creationdate ?? '?'}${t.starttime ? `, started ${t.starttime}` : ''}${t.endtime ? `, ended ${t.endtime}` : ''} (UTC).`,
+  );
+  desc.push(
+    `Input: ${fmt(a.input.finished)}/${fmt(a.input.nfiles)} files finished (${pct(a.input.finished, a.input.nfiles)}), ${fmt(a.input.failed)} failed, ${fmt(a.input.missing)} missing${a.input.events ? `; events ${fmt(a.input.eventsUsed)}/${fmt(a.input.events)} used` : ''}.`,
+  );
   if (a.datasets.length) {
     desc.push('Datasets:');
     for (const d of a.datasets) {
-      desc.push(`- ${d.type} \`${d.name}\`: ${fmt(d.finished)}/${fmt(d.nfiles)} finished, ${fmt(d.failed)} failed, ${fmt(d.missing)} missing${d.waiting ? `, ${fmt(d.waiting)} waiting` : ''}${d.status ? ` (${d.status})` : ''}`);
+      desc.push(
+        `- ${d.type} \`${d.name}\`: ${fmt(d.finished)}/${fmt(d.nfiles)} finished, ${fmt(d.failed)} failed, ${fmt(d.missing)} missing${d.waiting ? `, ${fmt(d.waiting)} waiting` : ''}${d.status ? ` (${d.status})` : ''}`,
+      );
     }
   }
   const states = Object.entries(a.jobStateCount).filter(([, n]) => n > 0);
@@ -177,14 +269,31 @@ function sections(a: TaskAnalysis): Section[] {
   for (const n of a.notes) desc.push(n);
 
   const advice = statusAdvice(a);
-  const causes = a.failures.slice(0, 3).map((f) => `${f.error}${f.name ? ` ${f.name}` : ''} (${fmt(f.count)} jobs): ${f.guidance?.problem ?? (redactSecrets(f.diag) || 'see the example job')}`);
+  const causes = a.failures
+    .slice(0, 3)
+    .map(
+      (f) =>
+        `${f.error}${f.name ? ` ${f.name}` : ''} (${fmt(f.count)} jobs): ${f.guidance?.problem ?? (redactSecrets(f.diag) || 'see the example job')}`,
+    );
   const recs = [...advice.recommendations];
   const top = a.failures[0];
   if (top?.guidance) recs.push(...top.guidance.recommendations.slice(0, 2).map((r) => `for ${top.error}: ${r}`));
-  if (top?.examplePandaid) recs.push(`ask "why did job ${top.examplePandaid} fail?" for the log analysis of an example of the top failure`);
-  const nonExpert = [`**Problem:** ${advice.problem}`, causes.length ? `**Possible causes:**\n${bullets(causes)}` : '**Possible causes:** no failures recorded in the error summary.', `**Recommendations:**\n${bullets(recs)}`].join('\n\n');
+  if (top?.examplePandaid)
+    recs.push(`ask "why did job ${top.examplePandaid} fail?" for the log analysis of an example of the top failure`);
+  const nonExpert = [
+    `**Problem:** ${advice.problem}`,
+    causes.length
+      ? `**Possible causes:**\n${bullets(causes)}`
+      : '**Possible causes:** no failures recorded in the error summary.',
+    `**Recommendations:**\n${bullets(recs)}`,
+  ].join('\n\n');
 
-  const groups = a.failures.slice(0, 8).map((f) => `${f.error}${f.name ? ` ${f.name}` : ''}: ${fmt(f.count)} jobs, e.g. job ${f.examplePandaid ?? '?'} — ${redactSecrets(f.diag).slice(0, 140) || 'no diagnostic'}${f.guidance ? ` (usually ${f.guidance.owner === 'user' ? 'a user-side' : f.guidance.owner === 'site' ? 'a site' : f.guidance.owner === 'system' ? 'a system' : 'a mixed'} problem)` : ''}`);
+  const groups = a.failures
+    .slice(0, 8)
+    .map(
+      (f) =>
+        `${f.error}${f.name ? ` ${f.name}` : ''}: ${fmt(f.count)} jobs, e.g. job ${f.examplePandaid ?? '?'} — ${redactSecrets(f.diag).slice(0, 140) || 'no diagnostic'}${f.guidance ? ` (usually ${f.guidance.owner === 'user' ? 'a user-side' : f.guidance.owner === 'site' ? 'a site' : f.guidance.owner === 'system' ? 'a system' : 'a mixed'} problem)` : ''}`,
+    );
   const sites = a.sites.slice(0, 5).map((s) => `${s.name}: ${fmt(s.errors)} errors`);
   const expert = [
     `**Analysis:** ${groups.length ? `Failures grouped by error code:\n${bullets(groups)}` : 'No failures in the error summary window.'}${sites.length ? `\n\nErrors by site:\n${bullets(sites)}` : ''}`,
@@ -206,12 +315,24 @@ function sections(a: TaskAnalysis): Section[] {
 function followUps(a: TaskAnalysis): FollowUp[] {
   const out: FollowUp[] = [];
   for (const f of a.failures.slice(0, 2)) {
-    if (f.examplePandaid) out.push({ question: `Why did job ${f.examplePandaid} fail?`, why: `an example of ${f.error}${f.name ? ` (${f.name})` : ''}, which failed ${fmt(f.count)} jobs of this task` });
+    if (f.examplePandaid)
+      out.push({
+        question: `Why did job ${f.examplePandaid} fail?`,
+        why: `an example of ${f.error}${f.name ? ` (${f.name})` : ''}, which failed ${fmt(f.count)} jobs of this task`,
+      });
   }
   if (a.input.failed > 0 || ['finished', 'exhausted', 'failed'].includes(a.task.status)) {
-    out.push({ question: `How do I retry the failed files of task ${a.task.jeditaskid}?`, why: `${fmt(a.input.failed)} input files failed so far` });
+    out.push({
+      question: `How do I retry the failed files of task ${a.task.jeditaskid}?`,
+      why: `${fmt(a.input.failed)} input files failed so far`,
+    });
   }
-  if (out.length < 2) out.push({ question: 'How long will my task take to finish?', why: `${pct(a.input.finished, a.input.nfiles)} of the input is done` });
-  if (out.length < 2) out.push({ question: 'What is a JEDI task?', why: 'background on how tasks, jobs and retries relate' });
+  if (out.length < 2)
+    out.push({
+      question: 'How long will my task take to finish?',
+      why: `${pct(a.input.finished, a.input.nfiles)} of the input is done`,
+    });
+  if (out.length < 2)
+    out.push({ question: 'What is a JEDI task?', why: 'background on how tasks, jobs and retries relate' });
   return out.slice(0, 4);
 }

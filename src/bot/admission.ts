@@ -46,16 +46,32 @@ export class Admission {
     const capacity = this.limits.maxConcurrent + this.limits.maxQueued;
     if (this.inFlight >= capacity) {
       const waves = Math.ceil((this.inFlight - this.limits.maxConcurrent + 1) / Math.max(1, this.limits.maxConcurrent));
-      return { ok: false, retryAfterSeconds: clampSeconds((waves * this.averageMs) / 1000), reason: `${questions(this.inFlight)} ${this.inFlight === 1 ? 'is' : 'are'} being answered or waiting` };
+      return {
+        ok: false,
+        retryAfterSeconds: clampSeconds((waves * this.averageMs) / 1000),
+        reason: `${questions(this.inFlight)} ${this.inFlight === 1 ? 'is' : 'are'} being answered or waiting`,
+      };
     }
     if ((this.perUser.get(user) ?? 0) >= this.limits.perUserInFlight) {
-      return { ok: false, retryAfterSeconds: clampSeconds(this.averageMs / 1000), reason: `you already have ${questions(this.limits.perUserInFlight)} being answered` };
+      return {
+        ok: false,
+        retryAfterSeconds: clampSeconds(this.averageMs / 1000),
+        reason: `you already have ${questions(this.limits.perUserInFlight)} being answered`,
+      };
     }
     if (userTimes.length >= this.limits.perUserPerMinute) {
-      return { ok: false, retryAfterSeconds: clampSeconds((userTimes[0]! + MINUTE_MS - now) / 1000), reason: `you asked ${questions(userTimes.length)} in the last minute (the limit is ${this.limits.perUserPerMinute})` };
+      return {
+        ok: false,
+        retryAfterSeconds: clampSeconds((userTimes[0]! + MINUTE_MS - now) / 1000),
+        reason: `you asked ${questions(userTimes.length)} in the last minute (the limit is ${this.limits.perUserPerMinute})`,
+      };
     }
     if (this.acceptedAt.length >= this.limits.perMinute) {
-      return { ok: false, retryAfterSeconds: clampSeconds((this.acceptedAt[0]! + MINUTE_MS - now) / 1000), reason: `${questions(this.acceptedAt.length)} came in during the last minute` };
+      return {
+        ok: false,
+        retryAfterSeconds: clampSeconds((this.acceptedAt[0]! + MINUTE_MS - now) / 1000),
+        reason: `${questions(this.acceptedAt.length)} came in during the last minute`,
+      };
     }
     this.inFlight++;
     this.perUser.set(user, (this.perUser.get(user) ?? 0) + 1);

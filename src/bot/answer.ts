@@ -4,7 +4,15 @@ import { z } from 'zod';
 export const AGENT_KINDS = ['job', 'task', 'queue', 'documents', 'error_code', 'general', 'command'] as const;
 export type AgentKind = (typeof AGENT_KINDS)[number];
 
-export const ERROR_KINDS = ['bad_input', 'not_found', 'monitor_unavailable', 'llm_unavailable', 'rate_limited', 'busy', 'forbidden'] as const;
+export const ERROR_KINDS = [
+  'bad_input',
+  'not_found',
+  'monitor_unavailable',
+  'llm_unavailable',
+  'rate_limited',
+  'busy',
+  'forbidden',
+] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 export const SectionSchema = z.object({ title: z.string(), body: z.string() });
@@ -52,6 +60,11 @@ export function emptyDraft(agent: AgentKind, summary: string, model = 'offline')
   return { agent, summary, sections: [], facts: {}, evidence: [], followUps: [], sources: [], links: [], model };
 }
 
-export function errorDraft(agent: AgentKind, kind: ErrorKind, message: string, extra: Partial<AnswerDraft> = {}): AnswerDraft {
+export function errorDraft(
+  agent: AgentKind,
+  kind: ErrorKind,
+  message: string,
+  extra: Partial<AnswerDraft> = {},
+): AnswerDraft {
   return { ...emptyDraft(agent, message), ...extra, error: { kind, message } };
 }

@@ -107,21 +107,44 @@ export class Bot {
    * routing, no commands, no thread history read or written. Failures come back as error answers,
    * exactly as from handle().
    */
-  async handleRoute(raw: Incoming, route: Route, options: Pick<HandleOptions, 'progress' | 'onPartialText' | 'signal'> = {}): Promise<Answer> {
+  async handleRoute(
+    raw: Incoming,
+    route: Route,
+    options: Pick<HandleOptions, 'progress' | 'onPartialText' | 'signal'> = {},
+  ): Promise<Answer> {
     return this.counted(raw, async () => {
       const parsed = IncomingSchema.safeParse(raw);
-      if (!parsed.success) return toAnswer(errorDraft('general', 'bad_input', 'I could not read that request. Please send it again as plain text.'));
+      if (!parsed.success)
+        return toAnswer(
+          errorDraft('general', 'bad_input', 'I could not read that request. Please send it again as plain text.'),
+        );
       const progress = options.progress ?? (() => undefined);
       progress(statusFor(route));
-      return rendered(await this.runAgent(route, { question: parsed.data.text, incoming: parsed.data, history: [], progress, onPartialText: options.onPartialText, signal: options.signal }));
+      return rendered(
+        await this.runAgent(route, {
+          question: parsed.data.text,
+          incoming: parsed.data,
+          history: [],
+          progress,
+          onPartialText: options.onPartialText,
+          signal: options.signal,
+        }),
+      );
     });
   }
 
   private async counted(raw: Incoming, work: () => Promise<Answer>): Promise<Answer> {
     const started = performance.now();
     const answer = await work();
-    const platform = typeof raw?.platform === 'string' && (PLATFORMS as readonly string[]).includes(raw.platform) ? raw.platform : 'unknown';
-    questionsTotal.inc({ platform, agent: answer.agent, outcome: answer.error?.kind ?? (failedAnswers.has(answer) ? 'failed' : 'answered') });
+    const platform =
+      typeof raw?.platform === 'string' && (PLATFORMS as readonly string[]).includes(raw.platform)
+        ? raw.platform
+        : 'unknown';
+    questionsTotal.inc({
+      platform,
+      agent: answer.agent,
+      outcome: answer.error?.kind ?? (failedAnswers.has(answer) ? 'failed' : 'answered'),
+    });
     answerSeconds.observe({ platform, agent: answer.agent }, (performance.now() - started) / 1000);
     return answer;
   }
@@ -129,13 +152,17 @@ export class Bot {
   private async runAgent(route: Route, context: Omit<AgentContext, 'route' | 'model'>): Promise<AnswerDraft> {
     const agent = this.deps.agents[route.agent] ?? this.deps.agents.general;
     if (!agent) return emptyDraft('general', 'I cannot answer that kind of question yet.');
-    return agent.handle({ ...context, route, model: this.deps.model }).catch((err: unknown) => this.failure(route.agent, err));
+    return agent
+      .handle({ ...context, route, model: this.deps.model })
+      .catch((err: unknown) => this.failure(route.agent, err));
   }
 
   private async answer(raw: Incoming, options: HandleOptions): Promise<Answer> {
     const parsed = IncomingSchema.safeParse(raw);
     if (!parsed.success) {
-      return toAnswer(errorDraft('general', 'bad_input', 'I could not read that message. Please send it again as plain text.'));
+      return toAnswer(
+        errorDraft('general', 'bad_input', 'I could not read that message. Please send it again as plain text.'),
+      );
     }
     const incoming = parsed.data;
     const progress = options.progress ?? (() => undefined);
@@ -146,22 +173,41 @@ export class Bot {
 
     const command = parseCommand(question, this.commands);
     if (command.kind === 'unknown') {
-      const names = this.commands.list().map((c) => `\`${c.name}\``).join(', ');
-      return toAnswer(errorDraft('command', 'bad_input', `I do not know the command \`${echo(command.name, 40)}\`. Commands I know: ${names}. Or just ask a question, e.g. "why did job 6802258254 fail?"`));
+      const names = this.commands
+        .list()
+        .map((c) => `\`${c.name}\``)
+        .join(', ');
+      return toAnswer(
+        errorDraft(
+          'command',
+          'bad_input',
+          `I do not know the command \`${echo(command.name, 40)}\`. Commands I know: ${names}. Or just ask a question, e.g. "why did job 6802258254 fail?"`,
+        ),
+      );
     }
     if (command.kind === 'command') {
-      const draft = await command.command.run({ incoming, args: command.args, registry: this.commands }).catch((err: unknown) => this.failure('command', err));
+      const draft = await command.command
+        .run({ incoming, args: command.args, registry: this.commands })
+        .catch((err: unknown) => this.failure('command', err));
       return rendered(draft);
     }
 
     const key = threadKey(incoming);
-    const history = options.newThread ? [] : await this.deps.history.load(key).catch((err: unknown) => {
-      this.reportStoreProblem('read', err);
-      return [];
-    });
+    const history = options.newThread
+      ? []
+      : await this.deps.history.load(key).catch((err: unknown) => {
+          this.reportStoreProblem('read', err);
+          return [];
+        });
     const fast = selectFast(question, history);
     if ('problem' in fast) {
-      return toAnswer(errorDraft('general', 'bad_input', `${fast.problem}. Ask e.g. "why did job 6802258254 fail?" or "what is happening with task 46374283?"`));
+      return toAnswer(
+        errorDraft(
+          'general',
+          'bad_input',
+          `${fast.problem}. Ask e.g. "why did job 6802258254 fail?" or "what is happening with task 46374283?"`,
+        ),
+      );
     }
     let route = fast.route;
     if (!fast.confident && this.deps.selector) {
@@ -173,17 +219,28 @@ export class Bot {
     this.logger.debug({ route }, 'routed');
     progress(statusFor(route));
 
-    const draft = await this.runAgent(route, { question, incoming, history, progress, onPartialText: options.onPartialText, signal: options.signal });
+    const draft = await this.runAgent(route, {
+      question,
+      incoming,
+      history,
+      progress,
+      onPartialText: options.onPartialText,
+      signal: options.signal,
+    });
     const answer = rendered(draft);
     if (options.remember === false) return answer;
     if (options.deferHistorySave) {
       // SQLite writes synchronously on this thread: started after the answer's post has gone out
       // (setImmediate runs once pending I/O is written), it is no longer in the reply's latency.
-      const saved = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.remember(key, history, question, answer, route));
+      const saved = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+        this.remember(key, history, question, answer, route),
+      );
       saved.catch((err: unknown) => this.reportStoreProblem('write', err));
       options.deferHistorySave(saved);
     } else {
-      await this.remember(key, history, question, answer, route).catch((err: unknown) => this.reportStoreProblem('write', err));
+      await this.remember(key, history, question, answer, route).catch((err: unknown) =>
+        this.reportStoreProblem('write', err),
+      );
     }
     return answer;
   }
@@ -199,16 +256,25 @@ export class Bot {
 
   private checkInput(question: string): string | undefined {
     const max = this.deps.config.bot.maxMessageChars;
-    if (question.trim() === '') return 'Your message was empty. Ask me about a PanDA job or task ("why did job 6802258254 fail?") or a PanDA concept ("what is a pilot?"), or say `help`.';
-    if (question.length > max) return `Your message has ${question.length.toLocaleString('en-US')} characters; I read at most ${max.toLocaleString('en-US')}. Please ask a shorter question; paste a job or task id rather than a whole log.`;
-    if (question.includes('\uFFFD')) return 'Your message contains bytes that are not valid UTF-8 text. Please send plain text.';
+    if (question.trim() === '')
+      return 'Your message was empty. Ask me about a PanDA job or task ("why did job 6802258254 fail?") or a PanDA concept ("what is a pilot?"), or say `help`.';
+    if (question.length > max)
+      return `Your message has ${question.length.toLocaleString('en-US')} characters; I read at most ${max.toLocaleString('en-US')}. Please ask a shorter question; paste a job or task id rather than a whole log.`;
+    if (question.includes('\uFFFD'))
+      return 'Your message contains bytes that are not valid UTF-8 text. Please send plain text.';
     return undefined;
   }
 
   private failure(agent: AnswerDraft['agent'], err: unknown): AnswerDraft {
     if (err instanceof AskPandaError) return errorDraft(agent, err.kind, err.message);
-    this.logger.error({ err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'agent failed');
-    const draft = emptyDraft(agent, 'Something went wrong on my side while answering. Please try again in a minute; if it keeps happening, tell the askpanda maintainers.');
+    this.logger.error(
+      { err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) },
+      'agent failed',
+    );
+    const draft = emptyDraft(
+      agent,
+      'Something went wrong on my side while answering. Please try again in a minute; if it keeps happening, tell the askpanda maintainers.',
+    );
     failedDrafts.add(draft);
     return draft;
   }
@@ -219,7 +285,13 @@ export class Bot {
       jeditaskid: numberOr(answer.facts.jeditaskid, route.jeditaskid),
     };
     const now = Date.now();
-    const turnIds = answer.error ? {} : route.agent === 'job' ? ids : route.agent === 'task' ? { jeditaskid: ids.jeditaskid } : {};
+    const turnIds = answer.error
+      ? {}
+      : route.agent === 'job'
+        ? ids
+        : route.agent === 'task'
+          ? { jeditaskid: ids.jeditaskid }
+          : {};
     // The history loaded for this question is extended, not read again: one read, one write per answer.
     await this.deps.history.save(key, [
       ...history,
@@ -264,7 +336,10 @@ function statusFor(route: Route): string {
     case 'documents':
       return 'is searching the documentation…';
     case 'error_code':
-      return `is looking up ${route.errorCode?.component ?? 'error'} code ${route.errorCode?.code ?? ''}…`.replace(' …', '…');
+      return `is looking up ${route.errorCode?.component ?? 'error'} code ${route.errorCode?.code ?? ''}…`.replace(
+        ' …',
+        '…',
+      );
     default:
       return 'is thinking…';
   }

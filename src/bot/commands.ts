@@ -41,7 +41,8 @@ export class CommandRegistry {
   }
 }
 
-export type ParsedCommand = { kind: 'command'; command: Command; args: string[] } | { kind: 'unknown'; name: string } | { kind: 'none' };
+export type ParsedCommand =
+  { kind: 'command'; command: Command; args: string[] } | { kind: 'unknown'; name: string } | { kind: 'none' };
 
 /**
  * A message is a command when its first word is a registered command name and the command accepts
@@ -54,7 +55,8 @@ export function parseCommand(text: string, registry: CommandRegistry): ParsedCom
   const [, prefix, name = '', rest = ''] = match;
   const command = registry.get(name);
   const args = rest.split(/\s+/).filter(Boolean);
-  if (command && (prefix || (command.accepts ? command.accepts(args) : args.length <= 3))) return { kind: 'command', command, args };
+  if (command && (prefix || (command.accepts ? command.accepts(args) : args.length <= 3)))
+    return { kind: 'command', command, args };
   if (prefix) return { kind: 'unknown', name };
   return { kind: 'none' };
 }

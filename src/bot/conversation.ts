@@ -21,7 +21,13 @@ import { dedupeHitsTotal, queueDepth, questionsTotal, storeErrorsTotal } from '.
 /** Platforms re-deliver for minutes (Slack's retries, a websocket resync): an hour of claims covers it. */
 const DEDUPE_TTL_MS = 60 * 60 * 1000;
 /** The default back-pressure (config `limits`): 16 answered at once, more wait their turn. */
-export const DEFAULT_LIMITS: AdmissionLimits = { maxConcurrent: 16, maxQueued: 200, perUserInFlight: 3, perUserPerMinute: 20, perMinute: 600 };
+export const DEFAULT_LIMITS: AdmissionLimits = {
+  maxConcurrent: 16,
+  maxQueued: 200,
+  perUserInFlight: 3,
+  perUserPerMinute: 20,
+  perMinute: 600,
+};
 /** Earlier thread messages read from the platform when a thread has no stored history. */
 const SEED_MESSAGES_LIMIT = 50;
 /** Answers still running this long after stop() are abandoned. */
@@ -166,7 +172,9 @@ export class Conversation {
     queueDepth.set(this.admission.active);
     if (!admitted.ok) return this.refuse(surface, message, admitted, log);
     try {
-      await this.limit(() => withRequest({ platform: surface.platform }, () => this.answerClaimed(surface, message, log)));
+      await this.limit(() =>
+        withRequest({ platform: surface.platform }, () => this.answerClaimed(surface, message, log)),
+      );
     } finally {
       admitted.release();
       queueDepth.set(this.admission.active);
@@ -190,12 +198,24 @@ export class Conversation {
       answerText: (vote.answerText ?? '').slice(0, 2000),
       at: new Date().toISOString(),
     };
-    await this.deps.store.ns('feedback').set(`${surface.platform}:${vote.channel}:${vote.messageId}:${vote.user}`, record);
-    this.logger.info({ platform: surface.platform, rating: vote.rating, channel: vote.channel, messageId: vote.messageId }, 'feedback stored');
-    const thanks = vote.rating === 'up' ? 'Thanks, glad it helped.' : 'Thanks for telling me; the maintainers read these to improve the answers.';
+    await this.deps.store
+      .ns('feedback')
+      .set(`${surface.platform}:${vote.channel}:${vote.messageId}:${vote.user}`, record);
+    this.logger.info(
+      { platform: surface.platform, rating: vote.rating, channel: vote.channel, messageId: vote.messageId },
+      'feedback stored',
+    );
+    const thanks =
+      vote.rating === 'up'
+        ? 'Thanks, glad it helped.'
+        : 'Thanks for telling me; the maintainers read these to improve the answers.';
     if (reply) return reply(thanks);
     await surface
-      .postEphemeral?.({ channel: vote.channel, thread: vote.thread === vote.messageId ? undefined : vote.thread }, vote.user, surface.renderNotice(thanks))
+      .postEphemeral?.(
+        { channel: vote.channel, thread: vote.thread === vote.messageId ? undefined : vote.thread },
+        vote.user,
+        surface.renderNotice(thanks),
+      )
       .catch((err: unknown) => this.logger.debug({ err: String(err) }, 'could not thank for feedback'));
   }
 
@@ -211,10 +231,12 @@ export class Conversation {
   async postToChannel(platform: string, channel: string, message: ChannelMessage): Promise<{ messageId: string }> {
     const surface = this.surfaces.get(platform as SurfacePlatform);
     if (!surface) throw new Error(`${platform} is not connected in this process`);
-    const rendered = (markdown: string) => surface.render(toAnswer(emptyDraft('general', markdown)), { buttons: false });
+    const rendered = (markdown: string) =>
+      surface.render(toAnswer(emptyDraft('general', markdown)), { buttons: false });
     const [first, ...rest] = rendered(message.markdown);
     const main = await this.postWithFallback(surface, { channel }, first ?? surface.renderNotice(message.markdown));
-    for (const more of [...rest, ...(message.details ?? []).flatMap(rendered)]) await this.postWithFallback(surface, { channel, thread: main }, more);
+    for (const more of [...rest, ...(message.details ?? []).flatMap(rendered)])
+      await this.postWithFallback(surface, { channel, thread: main }, more);
     return { messageId: main };
   }
 
@@ -222,7 +244,10 @@ export class Conversation {
   async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     this.stopping = true;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
+    ]);
     clearTimeout(timer);
   }
 
@@ -257,15 +282,27 @@ export class Conversation {
     log.info({ reason: refused.reason, retryAfterSeconds: refused.retryAfterSeconds }, 'busy: question turned away');
     questionsTotal.inc({ platform: surface.platform, agent: 'general', outcome: 'busy' });
     const text = `I am busy right now (${refused.reason}). Please ask again in about ${refused.retryAfterSeconds} s.`;
-    const messages = surface.render(toAnswer(errorDraft('general', 'busy', text)), { where: { channel: message.channel, thread: message.thread }, buttons: false, preface: message.preface });
-    await this.postAll(surface, { channel: message.channel, thread: message.thread }, messages, undefined).catch((err: unknown) => log.warn({ err: String(err) }, 'could not post the busy notice'));
+    const messages = surface.render(toAnswer(errorDraft('general', 'busy', text)), {
+      where: { channel: message.channel, thread: message.thread },
+      buttons: false,
+      preface: message.preface,
+    });
+    await this.postAll(surface, { channel: message.channel, thread: message.thread }, messages, undefined).catch(
+      (err: unknown) => log.warn({ err: String(err) }, 'could not post the busy notice'),
+    );
   }
 
   private async answerClaimed<M>(surface: Surface<M>, message: ChatMessage, log: Logger): Promise<void> {
     const where = { channel: message.channel, thread: message.thread };
     const onError = (err: unknown) => log.debug({ err: String(err) }, 'status or draft update failed');
     const status = new ThinkingStatus(
-      surface.status({ channel: message.channel, thread: message.thread, user: message.user, isDirect: message.isDirect, reactTo: message.reactTo === null ? undefined : (message.reactTo ?? message.messageId) }),
+      surface.status({
+        channel: message.channel,
+        thread: message.thread,
+        user: message.user,
+        isDirect: message.isDirect,
+        reactTo: message.reactTo === null ? undefined : (message.reactTo ?? message.messageId),
+      }),
       surface.timing,
       onError,
     );
@@ -274,7 +311,15 @@ export class Conversation {
     let historySaved: Promise<void> | undefined;
     try {
       if (message.readThreadFirst) await this.seedThread(surface, message, log);
-      const incoming: Incoming = { platform: surface.platform, channel: message.channel, thread: message.thread, user: message.user, text: message.text, isDirect: message.isDirect, messageId: message.messageId };
+      const incoming: Incoming = {
+        platform: surface.platform,
+        channel: message.channel,
+        thread: message.thread,
+        user: message.user,
+        text: message.text,
+        isDirect: message.isDirect,
+        messageId: message.messageId,
+      };
       const answer = await this.deps.bot.handle(incoming, {
         progress: (text) => status.set(text),
         onPartialText: (markdown) => {
@@ -286,12 +331,19 @@ export class Conversation {
         deferHistorySave: (saved) => (historySaved = saved),
       });
       status.stop();
-      const messages = surface.render(answer, { where, preface: message.preface, buttons: true, feedback: feedbackContext(answer, this.asked(message.text)) });
+      const messages = surface.render(answer, {
+        where,
+        preface: message.preface,
+        buttons: true,
+        feedback: feedbackContext(answer, this.asked(message.text)),
+      });
       await this.postAll(surface, where, messages, await draft.settle());
       answered = true;
     } catch (err) {
       log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not answer a message');
-      const notice = surface.renderNotice('Something went wrong on my side while answering. Please try again in a minute.');
+      const notice = surface.renderNotice(
+        'Something went wrong on my side while answering. Please try again in a minute.',
+      );
       await this.postAll(surface, where, [notice], await draft.settle()).catch(() => undefined);
     } finally {
       await status.finish(answered);
@@ -303,9 +355,21 @@ export class Conversation {
   private async runSlash<M>(surface: Surface<M>, request: SlashRequest<M>): Promise<void> {
     const text = request.text.trim() || 'help';
     if (parseCommand(text, this.deps.bot.commands).kind !== 'none') {
-      const incoming: Incoming = { platform: surface.platform, channel: request.channel, thread: `slash:${request.id}`, user: request.user, text, isDirect: request.isDirect, messageId: request.id };
+      const incoming: Incoming = {
+        platform: surface.platform,
+        channel: request.channel,
+        thread: `slash:${request.id}`,
+        user: request.user,
+        text,
+        isDirect: request.isDirect,
+        messageId: request.id,
+      };
       const answer = await this.limit(() => this.deps.bot.handle(incoming, { newThread: true }));
-      for (const message of surface.render(answer, { where: { channel: request.channel, thread: incoming.thread }, buttons: false })) await request.respond(message, 'ephemeral');
+      for (const message of surface.render(answer, {
+        where: { channel: request.channel, thread: incoming.thread },
+        buttons: false,
+      }))
+        await request.respond(message, 'ephemeral');
       return;
     }
     // A question is asked in the channel, so everyone sees the answer and can follow up in its thread.
@@ -313,7 +377,10 @@ export class Conversation {
     try {
       root = await surface.post({ channel: request.channel }, surface.renderNotice(request.askedLine));
     } catch (err) {
-      this.logger.info({ platform: surface.platform, channel: request.channel, err: String(err) }, 'cannot post in the slash command channel');
+      this.logger.info(
+        { platform: surface.platform, channel: request.channel, err: String(err) },
+        'cannot post in the slash command channel',
+      );
       await request.respond(request.cannotPost(err), 'ephemeral');
       return;
     }
@@ -332,13 +399,21 @@ export class Conversation {
   }
 
   /** Posts the messages in the thread (the first one replacing a streamed draft); never leaves a failed post. */
-  private async postAll<M>(surface: Surface<M>, where: { channel: string; thread: string }, messages: M[], draftId: string | undefined): Promise<void> {
+  private async postAll<M>(
+    surface: Surface<M>,
+    where: { channel: string; thread: string },
+    messages: M[],
+    draftId: string | undefined,
+  ): Promise<void> {
     for (const [index, message] of messages.entries()) {
       if (index === 0 && draftId) {
         try {
           await surface.update({ channel: where.channel, id: draftId }, message);
         } catch (err) {
-          this.logger.warn({ platform: surface.platform, err: String(err) }, 'the platform refused the rendered answer; sending it as plain text');
+          this.logger.warn(
+            { platform: surface.platform, err: String(err) },
+            'the platform refused the rendered answer; sending it as plain text',
+          );
           await surface.update({ channel: where.channel, id: draftId }, surface.plainText(message));
         }
         continue;
@@ -347,12 +422,19 @@ export class Conversation {
     }
   }
 
-  private async postWithFallback<M>(surface: Surface<M>, where: { channel: string; thread?: string }, message: M): Promise<string> {
+  private async postWithFallback<M>(
+    surface: Surface<M>,
+    where: { channel: string; thread?: string },
+    message: M,
+  ): Promise<string> {
     try {
       return await surface.post(where, message);
     } catch (err) {
       // Formatting a platform refuses (too long, invalid blocks) must not cost the user the answer.
-      this.logger.warn({ platform: surface.platform, err: String(err) }, 'the platform refused the rendered message; sending it as plain text');
+      this.logger.warn(
+        { platform: surface.platform, err: String(err) },
+        'the platform refused the rendered message; sending it as plain text',
+      );
       return surface.post(where, surface.plainText(message));
     }
   }
@@ -366,12 +448,19 @@ export class Conversation {
     const key = threadKey({ platform: surface.platform, channel: message.channel, thread: message.thread });
     if ((await this.history.load(key).catch(() => [])).length > 0) return;
     try {
-      const earlier = await surface.readThread({ channel: message.channel, thread: message.thread }, SEED_MESSAGES_LIMIT);
+      const earlier = await surface.readThread(
+        { channel: message.channel, thread: message.thread },
+        SEED_MESSAGES_LIMIT,
+      );
       const turns: Turn[] = earlier
         .filter((m) => m.id !== message.messageId && m.text.trim() !== '')
         .map((m) => {
           const text = this.asked(m.text);
-          const ids = Object.fromEntries(findIds(text).mentions.filter((x) => x.kind !== 'bare').map((x) => [x.kind === 'job' ? 'pandaid' : 'jeditaskid', x.id]));
+          const ids = Object.fromEntries(
+            findIds(text)
+              .mentions.filter((x) => x.kind !== 'bare')
+              .map((x) => [x.kind === 'job' ? 'pandaid' : 'jeditaskid', x.id]),
+          );
           return { role: m.fromBot ? 'assistant' : 'user', text, at: m.at, ...ids } satisfies Turn;
         });
       if (turns.length) await this.history.seed(key, turns);
@@ -387,6 +476,17 @@ export class Conversation {
 }
 
 function feedbackContext(answer: Answer, question: string): FeedbackContext {
-  const number = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : undefined);
-  return { agent: answer.agent, model: answer.model, question, pandaid: number(answer.facts.pandaid), jeditaskid: number(answer.facts.jeditaskid) };
+  const number = (v: unknown) =>
+    typeof v === 'number' && Number.isSafeInteger(v)
+      ? v
+      : typeof v === 'string' && /^\d{1,15}$/.test(v)
+        ? Number(v)
+        : undefined;
+  return {
+    agent: answer.agent,
+    model: answer.model,
+    question,
+    pandaid: number(answer.facts.pandaid),
+    jeditaskid: number(answer.facts.jeditaskid),
+  };
 }

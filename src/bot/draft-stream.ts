@@ -40,7 +40,9 @@ export class DraftStream<M> {
         const id = await this.id;
         if (!id || this.closed) return;
         this.lastUpdate = Date.now();
-        await this.surface.update({ channel: this.where.channel, id }, this.surface.renderDraft(text)).catch(this.onError);
+        await this.surface
+          .update({ channel: this.where.channel, id }, this.surface.renderDraft(text))
+          .catch(this.onError);
       });
     }, wait);
   }

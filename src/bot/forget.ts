@@ -9,10 +9,15 @@ export function forgetCommand(history: ThreadHistory): Command {
     name: 'forget',
     summary: 'delete what I remember of this thread (its history)',
     usage: 'forget',
-    accepts: (args) => args.length === 0 || (args.length <= 2 && /^(?:this|the)?\s*(?:thread|conversation|chat)?$/i.test(args.join(' '))),
+    accepts: (args) =>
+      args.length === 0 ||
+      (args.length <= 2 && /^(?:this|the)?\s*(?:thread|conversation|chat)?$/i.test(args.join(' '))),
     async run({ incoming }) {
       await history.clear(threadKey(incoming));
-      return emptyDraft('command', 'Done: I have deleted what I remembered of this thread. A follow-up here now needs the job or task id again.');
+      return emptyDraft(
+        'command',
+        'Done: I have deleted what I remembered of this thread. A follow-up here now needs the job or task id again.',
+      );
     },
   };
 }

@@ -7,7 +7,10 @@ export function helpCommand(botName: string): Command {
     summary: 'what I can do and how to ask',
     usage: 'help',
     async run({ registry }) {
-      const draft = emptyDraft('command', `I am @${botName}: I explain PanDA job and task failures and answer questions about PanDA, from the BigPanDA monitor, the job logs and the documentation.`);
+      const draft = emptyDraft(
+        'command',
+        `I am @${botName}: I explain PanDA job and task failures and answer questions about PanDA, from the BigPanDA monitor, the job logs and the documentation.`,
+      );
       draft.sections.push(
         {
           title: 'Ask me',
@@ -20,7 +23,13 @@ export function helpCommand(botName: string): Command {
             '- In a thread, follow-ups such as `how can I fix it?` stay on the same job or task.',
           ].join('\n'),
         },
-        { title: 'Commands', body: registry.list().map((c) => `- \`${c.usage}\`: ${c.summary}`).join('\n') },
+        {
+          title: 'Commands',
+          body: registry
+            .list()
+            .map((c) => `- \`${c.usage}\`: ${c.summary}`)
+            .join('\n'),
+        },
       );
       return draft;
     },

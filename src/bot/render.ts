@@ -21,7 +21,9 @@ function renderedBlocks(draft: Omit<AnswerDraft, 'summary'>): string[] {
   }
   if (draft.links.length) parts.push(`**Monitor:** ${draft.links.map((l) => `[${l.title}](${l.url})`).join(' · ')}`);
   if (draft.sources.length) {
-    parts.push(`**Sources**\n${draft.sources.map((s, i) => `${i + 1}. ${s.url ? `[${s.title}](${s.url})` : s.title}`).join('\n')}`);
+    parts.push(
+      `**Sources**\n${draft.sources.map((s, i) => `${i + 1}. ${s.url ? `[${s.title}](${s.url})` : s.title}`).join('\n')}`,
+    );
   }
   if (draft.followUps.length) {
     parts.push(`**You could ask next**\n${draft.followUps.map((f) => `- ${f.question} _(${f.why})_`).join('\n')}`);
@@ -36,7 +38,9 @@ function renderedBlocks(draft: Omit<AnswerDraft, 'summary'>): string[] {
 export function answerSummary(answer: Answer): string {
   const rest = renderedBlocks(answer).join('\n\n');
   if (!rest) return answer.text.trim();
-  return answer.text.endsWith(rest) ? answer.text.slice(0, answer.text.length - rest.length).trim() : answer.text.trim();
+  return answer.text.endsWith(rest)
+    ? answer.text.slice(0, answer.text.length - rest.length).trim()
+    : answer.text.trim();
 }
 
 export function toAnswer(draft: AnswerDraft): Answer {

@@ -53,7 +53,8 @@ function parseBlocks(markdown: string): Block[] {
   const blocks: Block[] = [];
   let paragraph: string[] = [];
   const flushParagraph = () => {
-    if (paragraph.length) blocks.push({ lines: paragraph, section: HEADING.test(paragraph[0]!) || BOLD_TITLE.test(paragraph[0]!) });
+    if (paragraph.length)
+      blocks.push({ lines: paragraph, section: HEADING.test(paragraph[0]!) || BOLD_TITLE.test(paragraph[0]!) });
     paragraph = [];
   };
   const lines = markdown.split('\n');
@@ -95,7 +96,8 @@ function advance(text: string, from: number, count: number, unit: LengthUnit): n
     return at;
   }
   let at = from;
-  for (let n = 0; n < count && at < text.length; n++) at += isHighSurrogate(text.charCodeAt(at)) && isLowSurrogate(text.charCodeAt(at + 1)) ? 2 : 1;
+  for (let n = 0; n < count && at < text.length; n++)
+    at += isHighSurrogate(text.charCodeAt(at)) && isLowSurrogate(text.charCodeAt(at + 1)) ? 2 : 1;
   return at;
 }
 
@@ -129,7 +131,13 @@ function cutLine(line: string, max: number, unit: LengthUnit, code: boolean): st
     }
     at = end;
     // Back off a few positions so a flag, a ZWJ emoji or an accent stays whole.
-    for (let tries = 0; tries < 8 && at - start > 1 && (JOINS_PREVIOUS.test(line.slice(at, at + 2)) || line.charCodeAt(at - 1) === 0x200d); tries++) {
+    for (
+      let tries = 0;
+      tries < 8 &&
+      at - start > 1 &&
+      (JOINS_PREVIOUS.test(line.slice(at, at + 2)) || line.charCodeAt(at - 1) === 0x200d);
+      tries++
+    ) {
       at -= isLowSurrogate(line.charCodeAt(at - 1)) && at - 2 > start ? 2 : 1;
     }
     pieces.push(line.slice(start, at));
@@ -177,7 +185,8 @@ function splitFence(block: Block, max: number, unit: LengthUnit): string[] {
  * whitespace-only input gives no pieces.
  */
 export function splitMarkdown(markdown: string, limit: number, options: SplitOptions = {}): string[] {
-  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`splitMarkdown: limit must be a positive integer, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError(`splitMarkdown: limit must be a positive integer, got ${limit}`);
   const unit = options.unit ?? 'codepoints';
   const text = markdown.includes('\r') ? markdown.replace(/\r\n?/g, '\n') : markdown;
   if (measure(text, unit) <= limit && text.trim() !== '') {
@@ -191,7 +200,12 @@ export function splitMarkdown(markdown: string, limit: number, options: SplitOpt
   let length = 0;
   const flush = (count = current.length) => {
     if (count === 0) return;
-    pieces.push(current.slice(0, count).map((b) => b.text).join('\n\n'));
+    pieces.push(
+      current
+        .slice(0, count)
+        .map((b) => b.text)
+        .join('\n\n'),
+    );
     current = current.slice(count);
     length = current.reduce((sum, b, i) => sum + (i ? 2 : 0) + measure(b.text, unit), 0);
   };

@@ -9,7 +9,12 @@ export function chatCommand(): Command {
       const { app } = await startApp({ interactive: true });
       try {
         for (const line of app.banners) process.stderr.write(`${line}\n`);
-        await runConsole(app.bot, { input: process.stdin, output: process.stdout, status: process.stderr, prompt: process.stdin.isTTY === true });
+        await runConsole(app.bot, {
+          input: process.stdin,
+          output: process.stdout,
+          status: process.stderr,
+          prompt: process.stdin.isTTY === true,
+        });
       } finally {
         await app.close();
       }

@@ -7,6 +7,22 @@ import { Console } from 'node:console';
  * error page), so every console method writes to standard error in the CLI. Imported first by main.ts.
  */
 const toStderr = new Console({ stdout: process.stderr, stderr: process.stderr });
-for (const method of ['log', 'info', 'debug', 'trace', 'dir', 'dirxml', 'table', 'group', 'groupCollapsed', 'groupEnd', 'count', 'countReset', 'time', 'timeLog', 'timeEnd'] as const) {
+for (const method of [
+  'log',
+  'info',
+  'debug',
+  'trace',
+  'dir',
+  'dirxml',
+  'table',
+  'group',
+  'groupCollapsed',
+  'groupEnd',
+  'count',
+  'countReset',
+  'time',
+  'timeLog',
+  'timeEnd',
+] as const) {
   console[method] = toStderr[method].bind(toStderr) as never;
 }

@@ -41,7 +41,10 @@ export async function startApp(options: StartOptions = {}): Promise<{ app: App; 
   // stderr would only be noise, unless the user asked for a log level.
   if (options.interactive && !loaded.origin.has('logLevel')) loaded.config.logLevel = 'error';
   const demo = isDemoMode(loaded.config, loaded.origin);
-  const needsStore = typeof options.needsStore === 'function' ? options.needsStore({ demo, config: loaded.config }) : options.needsStore === true;
+  const needsStore =
+    typeof options.needsStore === 'function'
+      ? options.needsStore({ demo, config: loaded.config })
+      : options.needsStore === true;
   let store: Store;
   try {
     store = await openStore(loaded.config);
@@ -51,7 +54,12 @@ export async function startApp(options: StartOptions = {}): Promise<{ app: App; 
     store = openMemoryStore('the configured store could not be opened');
     process.stderr.write(`askpanda: ${err.message}. Answering without saving history.\n`);
   }
-  const app = await createApp(loaded.config, { demo, store, explicitSettings: new Set(loaded.origin.keys()), onStoreProblem: (message) => process.stderr.write(`askpanda: ${message}. Answering without saving history.\n`) });
+  const app = await createApp(loaded.config, {
+    demo,
+    store,
+    explicitSettings: new Set(loaded.origin.keys()),
+    onStoreProblem: (message) => process.stderr.write(`askpanda: ${message}. Answering without saving history.\n`),
+  });
   if (demo && !app.banners.includes(DEMO_BANNER)) app.banners.unshift(DEMO_BANNER);
   return { app, demo };
 }

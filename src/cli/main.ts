@@ -14,8 +14,12 @@ import { mcpCommand } from './mcp.ts';
  */
 const program = new Command()
   .name('askpanda')
-  .description('Chat bot for PanDA users: explains job and task failures and answers PanDA documentation questions.\nConfiguration: config/default.yaml, overridden by environment variables (see README).')
-  .version(`0.1.0 (${process.env.ASKPANDA_RUNTIME === 'compiled' ? 'compiled code from dist/' : 'TypeScript sources through tsx'})`)
+  .description(
+    'Chat bot for PanDA users: explains job and task failures and answers PanDA documentation questions.\nConfiguration: config/default.yaml, overridden by environment variables (see README).',
+  )
+  .version(
+    `0.1.0 (${process.env.ASKPANDA_RUNTIME === 'compiled' ? 'compiled code from dist/' : 'TypeScript sources through tsx'})`,
+  )
   .exitOverride()
   // Options belong to the command they follow (`digest --json` and `digest run --json` differ).
   .enablePositionalOptions()
@@ -28,7 +32,8 @@ program.addCommand(ingestCommand());
 program.addCommand(digestCommand());
 program.addCommand(mcpCommand());
 // addCommand() does not copy these settings; every subcommand reports usage errors the same way.
-for (const command of program.commands) command.exitOverride().showHelpAfterError(`(run askpanda ${command.name()} --help for usage)`);
+for (const command of program.commands)
+  command.exitOverride().showHelpAfterError(`(run askpanda ${command.name()} --help for usage)`);
 
 try {
   await program.parseAsync(process.argv);

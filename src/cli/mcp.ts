@@ -13,12 +13,21 @@ import { startApp } from './context.ts';
  */
 export function mcpCommand(): Command {
   return new Command('mcp')
-    .description('Serve askpanda\'s PanDA tools to an MCP client over stdio (for Claude Desktop, IDEs, agents). For MCP over HTTP, run `askpanda serve` with ASKPANDA_MCP_TOKEN set: /mcp.')
-    .addHelpText('after', '\nClient configuration (Claude Desktop, claude_desktop_config.json):\n  { "mcpServers": { "askpanda": { "command": "npx", "args": ["askpanda", "mcp"], "cwd": "/path/to/askpanda" } } }')
+    .description(
+      "Serve askpanda's PanDA tools to an MCP client over stdio (for Claude Desktop, IDEs, agents). For MCP over HTTP, run `askpanda serve` with ASKPANDA_MCP_TOKEN set: /mcp.",
+    )
+    .addHelpText(
+      'after',
+      '\nClient configuration (Claude Desktop, claude_desktop_config.json):\n  { "mcpServers": { "askpanda": { "command": "npx", "args": ["askpanda", "mcp"], "cwd": "/path/to/askpanda" } } }',
+    )
     .action(async () => {
       const { app } = await startApp({ interactive: true });
       for (const line of app.banners) process.stderr.write(`${line}\n`);
-      const server = createMcpServer(app, { transport: 'stdio', client: 'stdio', gate: new QuestionGate(stdioLimits(app.config.limits)) });
+      const server = createMcpServer(app, {
+        transport: 'stdio',
+        client: 'stdio',
+        gate: new QuestionGate(stdioLimits(app.config.limits)),
+      });
       const transport = new StdioServerTransport();
       let closing = false;
       const close = async () => {
@@ -42,5 +51,9 @@ export function mcpCommand(): Command {
  * process-wide limits apply, not the per-person ones meant for a shared chat channel.
  */
 function stdioLimits(limits: AdmissionLimits): AdmissionLimits {
-  return { ...limits, perUserInFlight: Math.max(limits.perUserInFlight, limits.maxConcurrent + limits.maxQueued), perUserPerMinute: Math.max(limits.perUserPerMinute, limits.perMinute) };
+  return {
+    ...limits,
+    perUserInFlight: Math.max(limits.perUserInFlight, limits.maxConcurrent + limits.maxQueued),
+    perUserPerMinute: Math.max(limits.perUserPerMinute, limits.perMinute),
+  };
 }

@@ -36,8 +36,22 @@ export function serveCommand(): Command {
       const server = new HttpServer(app.logger);
       const store = app.store;
       const checks = (): ReadinessCheck[] => [
-        { name: 'store', check: async () => (await store.ns('meta').get('readyz').then(() => undefined, (err: unknown) => `the state store does not answer (${err instanceof Error ? err.message : String(err)})`)) },
-        ...platforms.map((p) => ({ name: p.name, check: () => (p.connected() ? undefined : `${p.name} is not connected (reconnecting)`) })),
+        {
+          name: 'store',
+          check: async () =>
+            await store
+              .ns('meta')
+              .get('readyz')
+              .then(
+                () => undefined,
+                (err: unknown) =>
+                  `the state store does not answer (${err instanceof Error ? err.message : String(err)})`,
+              ),
+        },
+        ...platforms.map((p) => ({
+          name: p.name,
+          check: () => (p.connected() ? undefined : `${p.name} is not connected (reconnecting)`),
+        })),
         monitorCheck(),
       ];
       addHealthRoutes(server, checks);
@@ -51,7 +65,11 @@ export function serveCommand(): Command {
         port = await server.listen(app.config.port);
       } catch (err) {
         const inUse = (err as { code?: unknown }).code === 'EADDRINUSE';
-        say(inUse ? `port ${app.config.port} is already in use: set ASKPANDA_PORT to a free port` : `cannot listen on port ${app.config.port}: ${err instanceof Error ? err.message : String(err)}`);
+        say(
+          inUse
+            ? `port ${app.config.port} is already in use: set ASKPANDA_PORT to a free port`
+            : `cannot listen on port ${app.config.port}: ${err instanceof Error ? err.message : String(err)}`,
+        );
         await app.close();
         process.exit(1);
       }
@@ -80,10 +98,18 @@ export function serveCommand(): Command {
       ];
       say(`HTTP server on port ${port}: ${routes.join(' ')}`);
       say(app.config.web.enabled ? `web chat: ${base}/` : 'web chat is off (web.enabled: false)');
-      say(app.config.mcp.token ? `MCP (streamable HTTP): ${base}${MCP_PATH}, bearer token ASKPANDA_MCP_TOKEN required` : `${MCP_PATH} is off: set ASKPANDA_MCP_TOKEN to serve MCP over HTTP (\`askpanda mcp\` serves it over stdio)`);
-      say(`OpenAI-compatible API (Open WebUI): ${base}/v1, model ${app.config.openaiApi.model}, ${app.config.openaiApi.apiKey ? 'key required (ASKPANDA_OPENAI_KEY)' : 'open: set ASKPANDA_OPENAI_KEY to require a key'}`);
+      say(
+        app.config.mcp.token
+          ? `MCP (streamable HTTP): ${base}${MCP_PATH}, bearer token ASKPANDA_MCP_TOKEN required`
+          : `${MCP_PATH} is off: set ASKPANDA_MCP_TOKEN to serve MCP over HTTP (\`askpanda mcp\` serves it over stdio)`,
+      );
+      say(
+        `OpenAI-compatible API (Open WebUI): ${base}/v1, model ${app.config.openaiApi.model}, ${app.config.openaiApi.apiKey ? 'key required (ASKPANDA_OPENAI_KEY)' : 'open: set ASKPANDA_OPENAI_KEY to require a key'}`,
+      );
       for (const platform of platforms) say(platform.summary);
-      say(`store: ${describeStoreUri(storeUri(app.config))}${store.kind === 'memory' ? ' (unavailable: answering from memory, nothing is saved)' : ''}`);
+      say(
+        `store: ${describeStoreUri(storeUri(app.config))}${store.kind === 'memory' ? ' (unavailable: answering from memory, nothing is saved)' : ''}`,
+      );
       say(`monitor: ${demo ? 'the embedded demo monitor' : app.config.monitor.url}`);
       say(`language models: ${app.config.llm.chain.join(' → ')}`);
 
@@ -95,10 +121,14 @@ export function serveCommand(): Command {
         const { digestPosters } = await import('../digest/wiring.ts');
         const { startDigestScheduler } = await import('../digest/service.ts');
         scheduler = startDigestScheduler(app, await digestPosters(app), { expression: app.config.digest.tick });
-        const tick = app.config.digest.tick === '* * * * *' ? 'every minute' : `on the tick "${app.config.digest.tick}"`;
+        const tick =
+          app.config.digest.tick === '* * * * *' ? 'every minute' : `on the tick "${app.config.digest.tick}"`;
         say(`digests: checking subscriptions ${tick}, posting to ${platforms.map((p) => p.name).join(' and ')}`);
       }
-      app.logger.info({ port, platforms: platforms.map((p) => p.name), store: store.kind, models: app.config.llm.chain, demo }, 'askpanda serving');
+      app.logger.info(
+        { port, platforms: platforms.map((p) => p.name), store: store.kind, models: app.config.llm.chain, demo },
+        'askpanda serving',
+      );
 
       let stopping = false;
       const shutdown = async (signal: string) => {
@@ -118,9 +148,17 @@ export function serveCommand(): Command {
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
       if (platforms.length === 0) {
-        say(`no chat platform is configured (see README: Slack, Mattermost); chatting in the terminal${app.config.web.enabled ? ` and in the browser at ${base}/` : ''}. The HTTP server keeps running on port ${port}.`);
-        await runConsole(app.bot, { input: process.stdin, output: process.stdout, status: process.stderr, prompt: process.stdin.isTTY === true });
-        if (!stopping) say(`the terminal chat ended; still serving HTTP on port ${port} until Ctrl-C (SIGINT) or SIGTERM.`);
+        say(
+          `no chat platform is configured (see README: Slack, Mattermost); chatting in the terminal${app.config.web.enabled ? ` and in the browser at ${base}/` : ''}. The HTTP server keeps running on port ${port}.`,
+        );
+        await runConsole(app.bot, {
+          input: process.stdin,
+          output: process.stdout,
+          status: process.stderr,
+          prompt: process.stdin.isTTY === true,
+        });
+        if (!stopping)
+          say(`the terminal chat ended; still serving HTTP on port ${port} until Ctrl-C (SIGINT) or SIGTERM.`);
       }
     });
 }

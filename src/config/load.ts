@@ -23,7 +23,13 @@ function isTree(value: unknown): value is Tree {
 }
 
 export function genericEnvName(keyPath: string): string {
-  return 'ASKPANDA_' + keyPath.split('.').map((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+  return (
+    'ASKPANDA_' +
+    keyPath
+      .split('.')
+      .map((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase())
+      .join('_')
+  );
 }
 
 /** Env names for a key: the DESIGN.md alias first (it wins), then the generic name. */
@@ -71,7 +77,11 @@ function fromEnv(raw: string, like: unknown): unknown {
     if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
     return raw;
   }
-  if (Array.isArray(like)) return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (Array.isArray(like))
+    return raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   return raw;
 }
 
@@ -83,7 +93,9 @@ function readYaml(file: string): Tree {
   try {
     parsed = parseYaml(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new ConfigError(`Cannot read configuration file ${file}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    throw new ConfigError(
+      `Cannot read configuration file ${file}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+    );
   }
   if (parsed == null) return {};
   if (!isTree(parsed)) throw new ConfigError(`Configuration file ${file} must hold a YAML mapping of settings.`);
@@ -111,7 +123,10 @@ export function loadConfigDetailed(options: LoadOptions = {}): { config: Config;
   const userFile = env.ASKPANDA_CONFIG;
   if (userFile) {
     for (const [keyPath, value] of leaves(readYaml(userFile))) {
-      if (!defaults.has(keyPath)) throw new ConfigError(`Unknown setting ${keyPath} in ${userFile}; see config/default.yaml for the settings there are.`);
+      if (!defaults.has(keyPath))
+        throw new ConfigError(
+          `Unknown setting ${keyPath} in ${userFile}; see config/default.yaml for the settings there are.`,
+        );
       setPath(tree, keyPath, value);
       origin.set(keyPath, userFile);
     }
@@ -144,7 +159,9 @@ export function loadConfigDetailed(options: LoadOptions = {}): { config: Config;
     const from = origin.get(settingPath);
     const where = from ? ` (from ${from})` : '';
     const names = envNamesFor(settingPath).join(' or ');
-    throw new ConfigError(`Invalid setting ${settingPath}${where} = ${shown}: ${issue.message}. Set ${names} or edit config/default.yaml.`);
+    throw new ConfigError(
+      `Invalid setting ${settingPath}${where} = ${shown}: ${issue.message}. Set ${names} or edit config/default.yaml.`,
+    );
   }
   return { config: result.data, origin };
 }

@@ -4,19 +4,31 @@ import { parseSchedule } from '../digest/schedule.ts';
 import { canonicalZone } from '../digest/zone.ts';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.number({ error: `expected a whole number from ${min} to ${max}` }).int({ error: `expected a whole number from ${min} to ${max}` }).min(min, { error: `expected a whole number from ${min} to ${max}` }).max(max, { error: `expected a whole number from ${min} to ${max}` });
+  z
+    .number({ error: `expected a whole number from ${min} to ${max}` })
+    .int({ error: `expected a whole number from ${min} to ${max}` })
+    .min(min, { error: `expected a whole number from ${min} to ${max}` })
+    .max(max, { error: `expected a whole number from ${min} to ${max}` });
 const bool = z.boolean({ error: 'expected true or false (1/0, yes/no)' });
 const httpUrl = z.string().refine((s) => /^https?:\/\/[^\s]+$/.test(s), { error: 'expected an http(s):// URL' });
-const optionalHttpUrl = z.string().refine((s) => s === '' || /^https?:\/\/[^\s]+$/.test(s), { error: 'expected an http(s):// URL or empty' });
+const optionalHttpUrl = z
+  .string()
+  .refine((s) => s === '' || /^https?:\/\/[^\s]+$/.test(s), { error: 'expected an http(s):// URL or empty' });
 const text = z.string({ error: 'expected text' });
 /** A shared secret clients send as a bearer token: long enough not to be guessed, no spaces. */
-const bearerSecret = text.refine((s) => s === '' || /^[\x21-\x7e]{16,512}$/.test(s), { error: 'expected empty or 16-512 printable characters without spaces (e.g. the output of `openssl rand -hex 32`)' });
+const bearerSecret = text.refine((s) => s === '' || /^[\x21-\x7e]{16,512}$/.test(s), {
+  error: 'expected empty or 16-512 printable characters without spaces (e.g. the output of `openssl rand -hex 32`)',
+});
 
 export const PROVIDERS = ['openai', 'anthropic', 'gemini', 'mistral', 'ollama'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 const CHAIN_ITEMS = [...PROVIDERS, 'offline'] as const;
 
-const provider = z.object({ apiKey: text, baseUrl: optionalHttpUrl, model: text.min(1, { error: 'expected a model name' }) });
+const provider = z.object({
+  apiKey: text,
+  baseUrl: optionalHttpUrl,
+  model: text.min(1, { error: 'expected a model name' }),
+});
 
 export const ConfigSchema = z.object({
   dataDir: text.min(1, { error: 'expected a folder path' }),
@@ -91,7 +103,9 @@ export const ConfigSchema = z.object({
   rag: z.object({
     vectors: z.enum(['local', 'pinecone'], { error: 'expected local or pinecone' }),
     docs: z.array(text.min(1)),
-    embeddings: z.enum(['none', 'openai', 'gemini', 'mistral', 'ollama'], { error: 'expected none, openai, gemini, mistral or ollama' }),
+    embeddings: z.enum(['none', 'openai', 'gemini', 'mistral', 'ollama'], {
+      error: 'expected none, openai, gemini, mistral or ollama',
+    }),
     embeddingModel: text,
     chunkChars: int(200, 20_000),
     chunkOverlap: int(0, 5_000),
@@ -116,7 +130,12 @@ export const ConfigSchema = z.object({
   }),
   publicUrl: optionalHttpUrl,
   mcp: z.object({ token: bearerSecret }),
-  openaiApi: z.object({ apiKey: bearerSecret, model: text.regex(/^[\w.:-]{1,64}$/, { error: 'expected a model name of 1-64 letters, digits, dots, colons, dashes or underscores' }) }),
+  openaiApi: z.object({
+    apiKey: bearerSecret,
+    model: text.regex(/^[\w.:-]{1,64}$/, {
+      error: 'expected a model name of 1-64 letters, digits, dots, colons, dashes or underscores',
+    }),
+  }),
   web: z.object({ enabled: bool }),
   mattermost: z.object({
     url: optionalHttpUrl,
@@ -127,10 +146,18 @@ export const ConfigSchema = z.object({
     postUpdateMs: int(1000, 60_000),
   }),
   digest: z.object({
-    schedule: text.refine((s) => { const parsed = parseSchedule(s.trim().split(/\s+/)); return Boolean(parsed && 'schedule' in parsed && parsed.rest.length === 0); }, {
-      error: 'expected "daily at HH:MM", "weekdays at HH:MM" or "every Nh" (N = 1, 2, 3, 4, 6, 8, 12 or 24)',
+    schedule: text.refine(
+      (s) => {
+        const parsed = parseSchedule(s.trim().split(/\s+/));
+        return Boolean(parsed && 'schedule' in parsed && parsed.rest.length === 0);
+      },
+      {
+        error: 'expected "daily at HH:MM", "weekdays at HH:MM" or "every Nh" (N = 1, 2, 3, 4, 6, 8, 12 or 24)',
+      },
+    ),
+    timezone: text.refine((s) => canonicalZone(s) !== undefined, {
+      error: 'expected an IANA time zone such as UTC or Europe/Zurich',
     }),
-    timezone: text.refine((s) => canonicalZone(s) !== undefined, { error: 'expected an IANA time zone such as UTC or Europe/Zurich' }),
     quiet: z.enum(['post', 'silent'], { error: 'expected post or silent' }),
     changes: z.enum(['anyone', 'admins'], { error: 'expected anyone or admins' }),
     admins: z.array(text.min(1)),

@@ -88,7 +88,12 @@ const plural = (n: number, one: string, many = `${one}s`) => `${fmt(n)} ${n === 
 
 function clip(text: string, max: number): string {
   const clean = text.replace(/\s+/g, ' ').trim();
-  return codePoints(clean) <= max ? clean : `${[...clean].slice(0, max - 1).join('').trimEnd()}…`;
+  return codePoints(clean) <= max
+    ? clean
+    : `${[...clean]
+        .slice(0, max - 1)
+        .join('')
+        .trimEnd()}…`;
 }
 
 function firstSentence(text: string): string {
@@ -116,12 +121,19 @@ function describe(error: string, diag: string): { official: string; detail?: str
 export function analyseTaskWindow(data: TaskWindowData): TaskDigest {
   const status = data.task?.status;
   const previousStatus = data.previous?.status;
-  const statusChange = status && previousStatus && previousStatus !== status ? { from: previousStatus, to: status } : undefined;
+  const statusChange =
+    status && previousStatus && previousStatus !== status ? { from: previousStatus, to: status } : undefined;
   const seen = new Set(data.previous?.seenCodes ?? []);
   const counts = (data.errors?.errsByCount ?? []).filter((e) => e.count > 0);
   const { kept, noise } = splitNoise(counts);
   const groups = kept
-    .map((e): FailureGroup => ({ error: e.error, count: e.count, ...describe(e.error, e.diag ?? ''), examplePandaid: e.example_pandaid, isNew: !seen.has(e.error) }))
+    .map((e): FailureGroup => ({
+      error: e.error,
+      count: e.count,
+      ...describe(e.error, e.diag ?? ''),
+      examplePandaid: e.example_pandaid,
+      isNew: !seen.has(e.error),
+    }))
     .sort((a, b) => b.count - a.count || a.error.localeCompare(b.error));
   const sites = (data.errors?.errsBySite ?? [])
     .map((s) => ({ name: s.name, jobs: s.toterrjobs ?? 0 }))
@@ -136,7 +148,9 @@ export function analyseTaskWindow(data: TaskWindowData): TaskDigest {
     statusChange,
     failedJobs,
     groups,
-    companions: noise.map((n) => ({ error: n.error, count: n.count })).sort((a, b) => b.count - a.count || a.error.localeCompare(b.error)),
+    companions: noise
+      .map((n) => ({ error: n.error, count: n.count }))
+      .sort((a, b) => b.count - a.count || a.error.localeCompare(b.error)),
     sites,
     codes: counts.map((c) => c.error).sort(),
     quiet: groups.length === 0 && failedJobs === 0 && !statusChange && !ended && !dataMissing,
@@ -177,7 +191,13 @@ function groupLine(g: FailureGroup, input: DigestBuildInput): string {
 }
 
 /** The full block of one task; `maxGroups` shrinks until it fits one message. */
-function taskBlock(digest: TaskDigest, data: TaskWindowData, input: DigestBuildInput, showWindow: boolean, maxGroups = MAX_GROUPS): string {
+function taskBlock(
+  digest: TaskDigest,
+  data: TaskWindowData,
+  input: DigestBuildInput,
+  showWindow: boolean,
+  maxGroups = MAX_GROUPS,
+): string {
   const zone = input.timezone;
   const progress = progressText(data.task);
   if (digest.quiet) {
@@ -188,25 +208,37 @@ function taskBlock(digest: TaskDigest, data: TaskWindowData, input: DigestBuildI
   const windowText = showWindow ? ` since ${since(data, zone)}` : '';
   const facts: string[] = [];
   if (data.errorsProblem) facts.push(data.errorsProblem);
-  else if (digest.failedJobs || digest.groups.length) facts.push(`${plural(digest.failedJobs, 'failed job')}${windowText}`);
+  else if (digest.failedJobs || digest.groups.length)
+    facts.push(`${plural(digest.failedJobs, 'failed job')}${windowText}`);
   else facts.push(`no new failures${windowText}`);
   if (progress) facts.push(`progress: ${progress}`);
   if (data.taskProblem) facts.push(data.taskProblem);
   lines.push(facts.join(' · '));
   for (const g of digest.groups.slice(0, maxGroups)) lines.push(groupLine(g, input));
   const hidden = digest.groups.length - Math.min(maxGroups, digest.groups.length);
-  if (hidden > 0) lines.push(`- …and ${plural(hidden, 'more code')} (${fmt(digest.groups.slice(maxGroups).reduce((n, g) => n + g.count, 0))} errors): see the [task's errors](${input.links.taskPage(data.jeditaskid)})`);
+  if (hidden > 0)
+    lines.push(
+      `- …and ${plural(hidden, 'more code')} (${fmt(digest.groups.slice(maxGroups).reduce((n, g) => n + g.count, 0))} errors): see the [task's errors](${input.links.taskPage(data.jeditaskid)})`,
+    );
   if (digest.sites.length) {
     const [first, ...rest] = digest.sites.slice(0, MAX_SITES);
-    lines.push(`Sites most affected: ${first!.name} (${plural(first!.jobs, 'job')})${rest.map((s) => `, ${s.name} (${fmt(s.jobs)})`).join('')}`);
+    lines.push(
+      `Sites most affected: ${first!.name} (${plural(first!.jobs, 'job')})${rest.map((s) => `, ${s.name} (${fmt(s.jobs)})`).join('')}`,
+    );
   }
   if (digest.companions.length) {
-    lines.push(`_Left out as companions of the codes above: ${digest.companions.map((c) => `${c.error} ×${fmt(c.count)}`).join(', ')}._`);
+    lines.push(
+      `_Left out as companions of the codes above: ${digest.companions.map((c) => `${c.error} ×${fmt(c.count)}`).join(', ')}._`,
+    );
   }
-  if (digest.ended) lines.push(`Task ${data.jeditaskid} is ${digest.status}: this is its last digest, and this channel's subscription to it has ended.`);
+  if (digest.ended)
+    lines.push(
+      `Task ${data.jeditaskid} is ${digest.status}: this is its last digest, and this channel's subscription to it has ended.`,
+    );
   const block = lines.join('\n');
   const limit = input.limit ?? DIGEST_LIMITS.messageChars;
-  if (codePoints(block) > limit - 200 && maxGroups > 1) return taskBlock(digest, data, input, showWindow, maxGroups - 1);
+  if (codePoints(block) > limit - 200 && maxGroups > 1)
+    return taskBlock(digest, data, input, showWindow, maxGroups - 1);
   return codePoints(block) > limit - 200 ? clip(block, limit - 200) : block;
 }
 
@@ -218,7 +250,12 @@ function taskLine(digest: TaskDigest, data: TaskWindowData, input: DigestBuildIn
   if (data.errorsProblem) parts.push('failures not available (next digest)');
   else parts.push(plural(digest.failedJobs, 'failed job'));
   if (digest.groups.length) {
-    parts.push(`${digest.groups.slice(0, 2).map((g) => `${g.error} ×${fmt(g.count)}${g.isNew ? ' new' : ''}`).join(', ')}${digest.groups.length > 2 ? ` +${digest.groups.length - 2} more` : ''}`);
+    parts.push(
+      `${digest.groups
+        .slice(0, 2)
+        .map((g) => `${g.error} ×${fmt(g.count)}${g.isNew ? ' new' : ''}`)
+        .join(', ')}${digest.groups.length > 2 ? ` +${digest.groups.length - 2} more` : ''}`,
+    );
   }
   if (digest.ended) parts.push('last digest, subscription ended');
   return `- ${parts.join(' · ')}`;
@@ -230,7 +267,11 @@ function attentionOrder(a: TaskDigest, b: TaskDigest): number {
   return rank(a) - rank(b) || b.failedJobs - a.failedJobs || a.jeditaskid - b.jeditaskid;
 }
 
-function header(input: DigestBuildInput, digests: readonly TaskDigest[], sharedWindow: TaskWindowData['window'] | undefined): string {
+function header(
+  input: DigestBuildInput,
+  digests: readonly TaskDigest[],
+  sharedWindow: TaskWindowData['window'] | undefined,
+): string {
   const withFailures = digests.filter((d) => !d.quiet).length;
   const missed = Math.max(0, ...input.tasks.map((t) => t.missedRuns ?? 0));
   const window = sharedWindow ? ` since ${formatLocal(sharedWindow.after, input.timezone)}` : '';
@@ -265,12 +306,23 @@ export function buildDigest(input: DigestBuildInput): BuiltDigest {
 
   // Nothing new in a single task: one line, nothing around it.
   if (shown.length === 1 && shown[0]!.digest.quiet && !shown[0]!.data.missedRuns) {
-    return { message: { markdown: taskBlock(shown[0]!.digest, shown[0]!.data, input, true), details: [] }, tasks: digests };
+    return {
+      message: { markdown: taskBlock(shown[0]!.digest, shown[0]!.data, input, true), details: [] },
+      tasks: digests,
+    };
   }
   const first = shown[0]!.data.window;
-  const shared = shown.every((e) => e.data.window.after === first.after && e.data.window.until === first.until) ? first : undefined;
+  const shared = shown.every((e) => e.data.window.after === first.after && e.data.window.until === first.until)
+    ? first
+    : undefined;
   const top = input.summaryLine ? `_${clip(input.summaryLine, 300)}_\n` : '';
-  const head = top + header(input, shown.map((e) => e.digest), shared);
+  const head =
+    top +
+    header(
+      input,
+      shown.map((e) => e.digest),
+      shared,
+    );
   const ordered = [...shown].sort((a, b) => attentionOrder(a.digest, b.digest));
   const blocks = ordered.map((e) => taskBlock(e.digest, e.data, input, !shared));
 
@@ -286,7 +338,9 @@ export function buildDigest(input: DigestBuildInput): BuiltDigest {
     const rest = ordered.length - i;
     const moreNote = `- …and ${plural(rest, 'more task')}`;
     if (size + codePoints(line) + 1 + codePoints(moreNote) + 1 > limit) {
-      lines.push(`- …and ${plural(rest, 'more task')} (${fmt(ordered.slice(i).filter((x) => !x.digest.quiet).length)} with news)`);
+      lines.push(
+        `- …and ${plural(rest, 'more task')} (${fmt(ordered.slice(i).filter((x) => !x.digest.quiet).length)} with news)`,
+      );
       break;
     }
     lines.push(line);

@@ -30,14 +30,19 @@ export const SUBSCRIBE_USAGE = 'subscribe task N [daily at HH:MM | weekdays at H
 type Parsed<T> = { ok: T } | { problem: string };
 
 /** `subscribe [to] [task] N [schedule] [tz Zone]`, schedule and zone in either order. */
-export function parseSubscribeArgs(args: readonly string[], defaults: { schedule: Schedule; timezone: string }): Parsed<{ jeditaskid: number; schedule: Schedule; timezone: string; explicitSchedule: boolean }> {
+export function parseSubscribeArgs(
+  args: readonly string[],
+  defaults: { schedule: Schedule; timezone: string },
+): Parsed<{ jeditaskid: number; schedule: Schedule; timezone: string; explicitSchedule: boolean }> {
   let words = [...args];
   if (words[0]?.toLowerCase() === 'to') words = words.slice(1);
   if (/^(task|jeditaskid)$/i.test(words[0] ?? '')) words = words.slice(1);
   const id = (words[0] ?? '').replace(/^#/, '');
   if (!/^\d{1,15}$/.test(id)) {
     const got = words[0] ? `"${echo(words[0])}" is not a task id` : 'Which task?';
-    return { problem: `${got}: say \`${SUBSCRIBE_USAGE}\`, e.g. \`subscribe task 46374283 weekdays at 09:30 tz Europe/Zurich\`.` };
+    return {
+      problem: `${got}: say \`${SUBSCRIBE_USAGE}\`, e.g. \`subscribe task 46374283 weekdays at 09:30 tz Europe/Zurich\`.`,
+    };
   }
   words = words.slice(1);
   let schedule: Schedule | undefined;
@@ -46,9 +51,13 @@ export function parseSubscribeArgs(args: readonly string[], defaults: { schedule
     const head = words[0]!.toLowerCase();
     if (head === 'tz' || head === 'timezone' || head === 'in') {
       const name = words[1];
-      if (!name) return { problem: `After "${head}" I need a time zone such as Europe/Zurich, America/Chicago or UTC.` };
+      if (!name)
+        return { problem: `After "${head}" I need a time zone such as Europe/Zurich, America/Chicago or UTC.` };
       const zone = canonicalZone(name);
-      if (!zone) return { problem: `I do not know the time zone "${echo(name)}"; use an IANA Area/City name such as Europe/Zurich, America/Chicago, Asia/Tokyo, or UTC.` };
+      if (!zone)
+        return {
+          problem: `I do not know the time zone "${echo(name)}"; use an IANA Area/City name such as Europe/Zurich, America/Chicago, Asia/Tokyo, or UTC.`,
+        };
       if (timezone) return { problem: 'Give the time zone once (e.g. `tz Europe/Zurich`).' };
       timezone = zone;
       words = words.slice(2);
@@ -64,7 +73,14 @@ export function parseSubscribeArgs(args: readonly string[], defaults: { schedule
     }
     return { problem: `I did not understand "${echo(words.join(' '))}"; the form is \`${SUBSCRIBE_USAGE}\`.` };
   }
-  return { ok: { jeditaskid: Number(id), schedule: schedule ?? defaults.schedule, timezone: timezone ?? defaults.timezone, explicitSchedule: Boolean(schedule) } };
+  return {
+    ok: {
+      jeditaskid: Number(id),
+      schedule: schedule ?? defaults.schedule,
+      timezone: timezone ?? defaults.timezone,
+      explicitSchedule: Boolean(schedule),
+    },
+  };
 }
 
 function here(incoming: Incoming): string {
@@ -103,7 +119,11 @@ export function digestCommands(deps: DigestCommandDeps): Command[] {
     accepts: () => true,
     async run({ incoming, args }): Promise<AnswerDraft> {
       if (!DIGEST_SURFACES.includes(incoming.platform)) {
-        return errorDraft('command', 'bad_input', 'Digests are posted in Slack or Mattermost channels (or printed by `askpanda digest run` for the terminal), so I cannot subscribe here; say `subscribe task N` in the channel that should get them.');
+        return errorDraft(
+          'command',
+          'bad_input',
+          'Digests are posted in Slack or Mattermost channels (or printed by `askpanda digest run` for the terminal), so I cannot subscribe here; say `subscribe task N` in the channel that should get them.',
+        );
       }
       const refusal = changeRefusal(config, incoming);
       if (refusal) return errorDraft('command', 'forbidden', refusal);
@@ -112,24 +132,47 @@ export function digestCommands(deps: DigestCommandDeps): Command[] {
       const { jeditaskid, schedule, timezone } = parsed.ok;
       const existing = await subscriptions.get(incoming.platform, incoming.channel, jeditaskid);
       if (existing) {
-        return errorDraft('command', 'bad_input', `${Here(incoming)} already watches task ${jeditaskid} (${when(existing)}); to change that, \`unsubscribe task ${jeditaskid}\` and subscribe again.`);
+        return errorDraft(
+          'command',
+          'bad_input',
+          `${Here(incoming)} already watches task ${jeditaskid} (${when(existing)}); to change that, \`unsubscribe task ${jeditaskid}\` and subscribe again.`,
+        );
       }
       const watched = (await subscriptions.forChannel(incoming.platform, incoming.channel)).length;
       if (watched >= config.digest.maxPerChannel) {
-        return errorDraft('command', 'bad_input', `${Here(incoming)} already watches ${watched} tasks, the most one channel may (digest.maxPerChannel); unsubscribe one first.`);
+        return errorDraft(
+          'command',
+          'bad_input',
+          `${Here(incoming)} already watches ${watched} tasks, the most one channel may (digest.maxPerChannel); unsubscribe one first.`,
+        );
       }
       let task;
       try {
         task = (await client.tasksWithJobCounts([jeditaskid])).get(jeditaskid);
       } catch (err) {
         if (isAskPandaError(err)) {
-          return errorDraft('command', err.kind === 'rate_limited' ? 'rate_limited' : 'monitor_unavailable', `I could not check task ${jeditaskid} with the monitor just now, so I did not subscribe; please try again in a few minutes.`, { links: [{ title: `Task ${jeditaskid}`, url: client.taskPage(jeditaskid) }] });
+          return errorDraft(
+            'command',
+            err.kind === 'rate_limited' ? 'rate_limited' : 'monitor_unavailable',
+            `I could not check task ${jeditaskid} with the monitor just now, so I did not subscribe; please try again in a few minutes.`,
+            { links: [{ title: `Task ${jeditaskid}`, url: client.taskPage(jeditaskid) }] },
+          );
         }
         throw err;
       }
-      if (!task) return errorDraft('command', 'not_found', `The monitor has no task ${jeditaskid}, so I did not subscribe; check the number, or open ${client.taskPage(jeditaskid)}.`);
+      if (!task)
+        return errorDraft(
+          'command',
+          'not_found',
+          `The monitor has no task ${jeditaskid}, so I did not subscribe; check the number, or open ${client.taskPage(jeditaskid)}.`,
+        );
       if (isFinalTaskState(task.status)) {
-        return errorDraft('command', 'bad_input', `Task ${jeditaskid} is already ${task.status}, so it will have no new failures to report; I did not subscribe ${here(incoming)}.`, { links: [{ title: `Task ${jeditaskid}`, url: client.taskPage(jeditaskid) }] });
+        return errorDraft(
+          'command',
+          'bad_input',
+          `Task ${jeditaskid} is already ${task.status}, so it will have no new failures to report; I did not subscribe ${here(incoming)}.`,
+          { links: [{ title: `Task ${jeditaskid}`, url: client.taskPage(jeditaskid) }] },
+        );
       }
       const at = now();
       const subscription = await subscriptions.add({
@@ -150,7 +193,14 @@ export function digestCommands(deps: DigestCommandDeps): Command[] {
       );
       const notes = daylightSavingNotes(schedule, timezone, at);
       if (notes.length) draft.sections.push({ title: 'Note', body: notes.join('\n') });
-      draft.facts = { jeditaskid, status: task.status, schedule: describeSchedule(schedule), timezone, nextRun: new Date(next).toISOString(), subscriptionId: subscription.id };
+      draft.facts = {
+        jeditaskid,
+        status: task.status,
+        schedule: describeSchedule(schedule),
+        timezone,
+        nextRun: new Date(next).toISOString(),
+        subscriptionId: subscription.id,
+      };
       draft.links = [{ title: `Task ${jeditaskid}`, url: client.taskPage(jeditaskid) }];
       return draft;
     },
@@ -171,18 +221,34 @@ export function digestCommands(deps: DigestCommandDeps): Command[] {
         if (mine.length === 0) return emptyDraft('command', `${Here(incoming)} watches no tasks; nothing to stop.`);
         for (const { subscription } of mine) await subscriptions.remove(subscription);
         const ids = mine.map((m) => m.subscription.jeditaskid).sort((a, b) => a - b);
-        const draft = emptyDraft('command', `Stopped all digests of ${here(incoming)}: ${ids.length === 1 ? 'task' : 'tasks'} ${ids.join(', ')}.`);
+        const draft = emptyDraft(
+          'command',
+          `Stopped all digests of ${here(incoming)}: ${ids.length === 1 ? 'task' : 'tasks'} ${ids.join(', ')}.`,
+        );
         draft.facts = { unsubscribed: ids };
         return draft;
       }
       if (/^(task|jeditaskid)$/i.test(words[0] ?? '')) words = words.slice(1);
       const id = (words[0] ?? '').replace(/^#/, '');
-      if (words.length !== 1 || !/^\d{1,15}$/.test(id)) return errorDraft('command', 'bad_input', 'Say `unsubscribe task N` for one task, or `unsubscribe all` for every task this channel watches.');
+      if (words.length !== 1 || !/^\d{1,15}$/.test(id))
+        return errorDraft(
+          'command',
+          'bad_input',
+          'Say `unsubscribe task N` for one task, or `unsubscribe all` for every task this channel watches.',
+        );
       const jeditaskid = Number(id);
       const existing = await subscriptions.get(incoming.platform, incoming.channel, jeditaskid);
-      if (!existing) return errorDraft('command', 'bad_input', `${Here(incoming)} does not watch task ${jeditaskid}; \`subscriptions\` lists what it watches.`);
+      if (!existing)
+        return errorDraft(
+          'command',
+          'bad_input',
+          `${Here(incoming)} does not watch task ${jeditaskid}; \`subscriptions\` lists what it watches.`,
+        );
       await subscriptions.remove(existing);
-      const draft = emptyDraft('command', `Stopped: ${here(incoming)} no longer gets digests of ${linkTo(client, jeditaskid)}.`);
+      const draft = emptyDraft(
+        'command',
+        `Stopped: ${here(incoming)} no longer gets digests of ${linkTo(client, jeditaskid)}.`,
+      );
       draft.facts = { unsubscribed: [jeditaskid] };
       return draft;
     },
@@ -193,47 +259,86 @@ export function digestCommands(deps: DigestCommandDeps): Command[] {
     summary: 'the tasks this channel watches, their schedules and next digests',
     usage: 'subscriptions',
     async run({ incoming }): Promise<AnswerDraft> {
-      const mine = (await subscriptions.forChannel(incoming.platform, incoming.channel)).sort((a, b) => a.subscription.jeditaskid - b.subscription.jeditaskid);
+      const mine = (await subscriptions.forChannel(incoming.platform, incoming.channel)).sort(
+        (a, b) => a.subscription.jeditaskid - b.subscription.jeditaskid,
+      );
       if (mine.length === 0) {
-        return emptyDraft('command', `${Here(incoming)} watches no tasks. Subscribe with \`subscribe task 46374283\` (daily at 08:00 ${defaultSchedule(config).timezone}), or e.g. \`subscribe task 46374283 weekdays at 09:30 tz Europe/Zurich\`.`);
+        return emptyDraft(
+          'command',
+          `${Here(incoming)} watches no tasks. Subscribe with \`subscribe task 46374283\` (daily at 08:00 ${defaultSchedule(config).timezone}), or e.g. \`subscribe task 46374283 weekdays at 09:30 tz Europe/Zurich\`.`,
+        );
       }
       const at = now();
       const lines = mine.map(({ subscription: s, state }) => {
         const name = s.taskname ? ` \`${s.taskname}\`` : '';
-        const parts = [`${linkTo(client, s.jeditaskid)}${name}`, when(s), `next ${formatLocal(nextRunAfter(s.schedule, s.timezone, at), s.timezone, { zoneName: false })}`];
-        if (state && state.lastEnd !== s.createdAt) parts.push(`last digest ${formatLocal(Date.parse(state.lastEnd), s.timezone, { zoneName: false })}`);
+        const parts = [
+          `${linkTo(client, s.jeditaskid)}${name}`,
+          when(s),
+          `next ${formatLocal(nextRunAfter(s.schedule, s.timezone, at), s.timezone, { zoneName: false })}`,
+        ];
+        if (state && state.lastEnd !== s.createdAt)
+          parts.push(`last digest ${formatLocal(Date.parse(state.lastEnd), s.timezone, { zoneName: false })}`);
         if (state?.retryAt && state.pendingEnd) parts.push('waiting for the monitor');
         return `- ${parts.join(' · ')}`;
       });
-      const draft = emptyDraft('command', `${Here(incoming)} watches ${mine.length === 1 ? '1 task' : `${mine.length} tasks`}:\n${lines.join('\n')}`);
-      draft.facts = { subscriptions: mine.map(({ subscription: s }) => ({ jeditaskid: s.jeditaskid, schedule: describeSchedule(s.schedule), timezone: s.timezone })) };
+      const draft = emptyDraft(
+        'command',
+        `${Here(incoming)} watches ${mine.length === 1 ? '1 task' : `${mine.length} tasks`}:\n${lines.join('\n')}`,
+      );
+      draft.facts = {
+        subscriptions: mine.map(({ subscription: s }) => ({
+          jeditaskid: s.jeditaskid,
+          schedule: describeSchedule(s.schedule),
+          timezone: s.timezone,
+        })),
+      };
       return draft;
     },
   };
 
   const digestNow: Command = {
     name: 'digest',
-    summary: "the digest as it would be posted now (this channel's tasks, or `task N`), without waiting for the schedule",
+    summary:
+      "the digest as it would be posted now (this channel's tasks, or `task N`), without waiting for the schedule",
     usage: 'digest now [task N]',
     accepts: (args) => args.length === 0 || args[0]?.toLowerCase() === 'now',
     async run({ incoming, args }): Promise<AnswerDraft> {
       let words = args.slice(args[0]?.toLowerCase() === 'now' ? 1 : 0);
-      if (args.length === 0) return errorDraft('command', 'bad_input', 'Say `digest now` for the tasks this channel watches, or `digest now task N` for one task.');
+      if (args.length === 0)
+        return errorDraft(
+          'command',
+          'bad_input',
+          'Say `digest now` for the tasks this channel watches, or `digest now task N` for one task.',
+        );
       if (/^(for|of)$/i.test(words[0] ?? '')) words = words.slice(1);
       if (/^(task|jeditaskid)$/i.test(words[0] ?? '')) words = words.slice(1);
       const at = now();
       const mine = await subscriptions.forChannel(incoming.platform, incoming.channel);
-      let items: Array<{ jeditaskid: number; window: { after: number; until: number }; previous?: { status?: string; seenCodes: string[] } }>;
+      let items: Array<{
+        jeditaskid: number;
+        window: { after: number; until: number };
+        previous?: { status?: string; seenCodes: string[] };
+      }>;
       let timezone = defaultSchedule(config).timezone;
       if (words.length) {
         const id = words[0]!.replace(/^#/, '');
-        if (words.length !== 1 || !/^\d{1,15}$/.test(id)) return errorDraft('command', 'bad_input', 'Say `digest now` for the tasks this channel watches, or `digest now task N` for one task.');
+        if (words.length !== 1 || !/^\d{1,15}$/.test(id))
+          return errorDraft(
+            'command',
+            'bad_input',
+            'Say `digest now` for the tasks this channel watches, or `digest now task N` for one task.',
+          );
         const jeditaskid = Number(id);
         const watched = mine.find((m) => m.subscription.jeditaskid === jeditaskid);
         if (watched) timezone = watched.subscription.timezone;
         items = [watched ? windowOf(watched, at) : { jeditaskid, window: { after: at - 86_400_000, until: at } }];
       } else {
-        if (mine.length === 0) return errorDraft('command', 'bad_input', `${Here(incoming)} watches no tasks; \`digest now task 46374283\` shows one task's last 24 hours, \`subscribe task 46374283\` watches it.`);
+        if (mine.length === 0)
+          return errorDraft(
+            'command',
+            'bad_input',
+            `${Here(incoming)} watches no tasks; \`digest now task 46374283\` shows one task's last 24 hours, \`subscribe task 46374283\` watches it.`,
+          );
         timezone = mine[0]!.subscription.timezone;
         items = mine.map((m) => windowOf(m, at));
       }
@@ -241,14 +346,37 @@ export function digestCommands(deps: DigestCommandDeps): Command[] {
       const only = collected.length === 1 ? collected[0]! : undefined;
       if (only && !only.statusFetch.ok && (only.statusFetch.error.kind === 'not_found' || !only.errorsFetch.ok)) {
         const id = only.jeditaskid;
-        if (only.statusFetch.error.kind === 'not_found') return errorDraft('command', 'not_found', `The monitor has no task ${id}; check the number, or open ${client.taskPage(id)}.`);
-        return errorDraft('command', only.statusFetch.error.kind === 'rate_limited' ? 'rate_limited' : 'monitor_unavailable', `I could not read task ${id} from the monitor just now; try again in a few minutes, or open ${client.taskPage(id)}.`);
+        if (only.statusFetch.error.kind === 'not_found')
+          return errorDraft(
+            'command',
+            'not_found',
+            `The monitor has no task ${id}; check the number, or open ${client.taskPage(id)}.`,
+          );
+        return errorDraft(
+          'command',
+          only.statusFetch.error.kind === 'rate_limited' ? 'rate_limited' : 'monitor_unavailable',
+          `I could not read task ${id} from the monitor just now; try again in a few minutes, or open ${client.taskPage(id)}.`,
+        );
       }
-      const built = buildDigest({ tasks: collected, timezone, quiet: 'post', links: { taskPage: (id) => client.taskPage(id), jobPage: (id) => client.jobPage(id) } });
+      const built = buildDigest({
+        tasks: collected,
+        timezone,
+        quiet: 'post',
+        links: { taskPage: (id) => client.taskPage(id), jobPage: (id) => client.jobPage(id) },
+      });
       const message = built.message!;
       const draft = emptyDraft('command', [message.markdown, ...message.details].join('\n\n'));
-      draft.facts = { digest: built.tasks.map((t) => ({ jeditaskid: t.jeditaskid, status: t.status, failedJobs: t.failedJobs, codes: t.groups.map((g) => g.error) })) };
-      draft.links = items.slice(0, 10).map((i) => ({ title: `Task ${i.jeditaskid}`, url: client.taskPage(i.jeditaskid) }));
+      draft.facts = {
+        digest: built.tasks.map((t) => ({
+          jeditaskid: t.jeditaskid,
+          status: t.status,
+          failedJobs: t.failedJobs,
+          codes: t.groups.map((g) => g.error),
+        })),
+      };
+      draft.links = items
+        .slice(0, 10)
+        .map((i) => ({ title: `Task ${i.jeditaskid}`, url: client.taskPage(i.jeditaskid) }));
       return draft;
     },
   };
@@ -257,7 +385,14 @@ export function digestCommands(deps: DigestCommandDeps): Command[] {
 }
 
 /** What the next digest of a subscription would cover if it were posted at `at`. */
-function windowOf(entry: { subscription: Subscription; state?: { dataFrom: string; lastStatus?: string; seenCodes: string[] } }, at: number) {
+function windowOf(
+  entry: { subscription: Subscription; state?: { dataFrom: string; lastStatus?: string; seenCodes: string[] } },
+  at: number,
+) {
   const after = Math.min(at, Date.parse(entry.state?.dataFrom ?? entry.subscription.createdAt));
-  return { jeditaskid: entry.subscription.jeditaskid, window: { after, until: at }, previous: entry.state ? { status: entry.state.lastStatus, seenCodes: entry.state.seenCodes } : undefined };
+  return {
+    jeditaskid: entry.subscription.jeditaskid,
+    window: { after, until: at },
+    previous: entry.state ? { status: entry.state.lastStatus, seenCodes: entry.state.seenCodes } : undefined,
+  };
 }

@@ -26,7 +26,9 @@ export class DigestData {
     const key = `${jeditaskid}:${window.after}:${window.until}`;
     let pending = this.errorsByWindow.get(key);
     if (!pending) {
-      pending = this.guard(() => this.client.taskErrorsInWindow(jeditaskid, { after: new Date(window.after), until: new Date(window.until) }));
+      pending = this.guard(() =>
+        this.client.taskErrorsInWindow(jeditaskid, { after: new Date(window.after), until: new Date(window.until) }),
+      );
       this.errorsByWindow.set(key, pending);
     }
     return pending;
@@ -45,7 +47,12 @@ export class DigestData {
           if (!fetched.ok) results.set(id, fetched);
           else {
             const row = fetched.value.get(id);
-            results.set(id, row ? { ok: true, value: row } : { ok: false, error: new AskPandaError('not_found', `The monitor no longer lists task ${id}.`) });
+            results.set(
+              id,
+              row
+                ? { ok: true, value: row }
+                : { ok: false, error: new AskPandaError('not_found', `The monitor no longer lists task ${id}.`) },
+            );
           }
         }
       }),
@@ -60,7 +67,12 @@ export class DigestData {
       this.consecutiveFailures = 0;
       return { ok: true, value };
     } catch (err) {
-      const error = isAskPandaError(err) ? err : new AskPandaError('monitor_unavailable', `The monitor request failed (${err instanceof Error ? err.message : String(err)}).`);
+      const error = isAskPandaError(err)
+        ? err
+        : new AskPandaError(
+            'monitor_unavailable',
+            `The monitor request failed (${err instanceof Error ? err.message : String(err)}).`,
+          );
       if (error.kind === 'monitor_unavailable' || error.kind === 'rate_limited') {
         this.consecutiveFailures++;
         if (this.consecutiveFailures >= (this.options.breakAfter ?? 3)) this.down = error;
@@ -72,7 +84,12 @@ export class DigestData {
 
 /** One sentence for the digest when the monitor could not give a task's failures. */
 export function missingFailuresNote(error: AskPandaError): string {
-  const why = error.kind === 'rate_limited' ? 'the monitor is rate-limiting us' : error.kind === 'not_found' ? 'the monitor has no error summary for it' : 'the monitor did not answer';
+  const why =
+    error.kind === 'rate_limited'
+      ? 'the monitor is rate-limiting us'
+      : error.kind === 'not_found'
+        ? 'the monitor has no error summary for it'
+        : 'the monitor did not answer';
   return `Failures could not be read (${why}); they will be in the next digest`;
 }
 

@@ -22,7 +22,8 @@ export interface CodeCount {
 export function splitNoise<T extends CodeCount>(groups: readonly T[]): { kept: T[]; noise: T[] } {
   const payloadFailures = groups.filter((g) => PAYLOAD_PILOT_CODES.has(g.error)).reduce((n, g) => n + g.count, 0);
   const isNoise = (g: T): boolean => {
-    if (LOW_PRIORITY.has(g.error)) return groups.some((other) => other.error !== g.error && !LOW_PRIORITY.has(other.error));
+    if (LOW_PRIORITY.has(g.error))
+      return groups.some((other) => other.error !== g.error && !LOW_PRIORITY.has(other.error));
     const component = g.error.split(':')[0] ?? '';
     return payloadFailures > 0 && PAYLOAD_COMPONENTS.has(component) && g.count <= payloadFailures;
   };

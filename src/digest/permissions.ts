@@ -10,13 +10,17 @@ import type { Incoming } from '../bot/incoming.ts';
 export function isDigestAdmin(config: Pick<Config, 'digest'>, incoming: Pick<Incoming, 'platform' | 'user'>): boolean {
   return config.digest.admins.some((entry) => {
     const at = entry.indexOf(':');
-    if (at > 0 && /^[a-z]+$/.test(entry.slice(0, at))) return entry.slice(0, at) === incoming.platform && entry.slice(at + 1) === incoming.user;
+    if (at > 0 && /^[a-z]+$/.test(entry.slice(0, at)))
+      return entry.slice(0, at) === incoming.platform && entry.slice(at + 1) === incoming.user;
     return entry === incoming.user;
   });
 }
 
 /** undefined when allowed; otherwise the one sentence that says why not and what to do. */
-export function changeRefusal(config: Pick<Config, 'digest'>, incoming: Pick<Incoming, 'platform' | 'user'>): string | undefined {
+export function changeRefusal(
+  config: Pick<Config, 'digest'>,
+  incoming: Pick<Incoming, 'platform' | 'user'>,
+): string | undefined {
   if (config.digest.changes === 'anyone' || isDigestAdmin(config, incoming)) return undefined;
   if (config.digest.admins.length === 0) {
     return 'Subscriptions can only be changed by askpanda admins here, and none are configured yet: ask whoever runs askpanda to add your user id to ASKPANDA_ADMINS.';

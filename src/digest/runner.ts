@@ -74,10 +74,20 @@ interface DueWindow {
 const iso = (t: number) => new Date(t).toISOString();
 
 function initialState(subscription: Subscription, now: number): DigestState {
-  return { subscriptionId: subscription.id, lastEnd: subscription.createdAt, dataFrom: subscription.createdAt, seenCodes: [], attempt: 0, updatedAt: iso(now) };
+  return {
+    subscriptionId: subscription.id,
+    lastEnd: subscription.createdAt,
+    dataFrom: subscription.createdAt,
+    seenCodes: [],
+    attempt: 0,
+    updatedAt: iso(now),
+  };
 }
 
-export type CollectedWindow = TaskWindowData & { errorsFetch: Fetched<ErrorsResponse>; statusFetch: Fetched<TaskWithCounts> };
+export type CollectedWindow = TaskWindowData & {
+  errorsFetch: Fetched<ErrorsResponse>;
+  statusFetch: Fetched<TaskWithCounts>;
+};
 
 /**
  * Fetches what the builder needs for a set of task windows: one /errors/ request per distinct
@@ -85,9 +95,17 @@ export type CollectedWindow = TaskWindowData & { errorsFetch: Fetched<ErrorsResp
  */
 export async function collectTaskWindows(
   data: DigestData,
-  items: ReadonlyArray<{ jeditaskid: number; window: { after: number; until: number }; previous?: TaskWindowData['previous']; missedRuns?: number }>,
+  items: ReadonlyArray<{
+    jeditaskid: number;
+    window: { after: number; until: number };
+    previous?: TaskWindowData['previous'];
+    missedRuns?: number;
+  }>,
 ): Promise<CollectedWindow[]> {
-  const [statuses, errors] = await Promise.all([data.statuses(items.map((i) => i.jeditaskid)), Promise.all(items.map((i) => data.errors(i.jeditaskid, i.window)))]);
+  const [statuses, errors] = await Promise.all([
+    data.statuses(items.map((i) => i.jeditaskid)),
+    Promise.all(items.map((i) => data.errors(i.jeditaskid, i.window))),
+  ]);
   return items.map((item, index) => {
     const status = statuses.get(item.jeditaskid);
     const fetched = errors[index]!;
@@ -101,7 +119,10 @@ export async function collectTaskWindows(
       errors: fetched.ok ? fetched.value : undefined,
       errorsProblem: fetched.ok ? undefined : missingFailuresNote(fetched.error),
       errorsFetch: fetched,
-      statusFetch: status ?? { ok: false, error: new AskPandaError('monitor_unavailable', `No status for task ${item.jeditaskid}.`) },
+      statusFetch: status ?? {
+        ok: false,
+        error: new AskPandaError('monitor_unavailable', `No status for task ${item.jeditaskid}.`),
+      },
     };
   });
 }
@@ -128,7 +149,19 @@ export class DigestRunner {
     const atMs = at.getTime();
     const { subscriptions, settings, poster } = this.deps;
     const requestsBefore = this.deps.client.stats.requests;
-    const report: RunReport = { at: iso(atMs), due: 0, posted: [], quiet: 0, claimedElsewhere: 0, waitingForMonitor: [], failedPosts: [], unpostable: [], ended: [], monitorRequests: 0, buildMs: [] };
+    const report: RunReport = {
+      at: iso(atMs),
+      due: 0,
+      posted: [],
+      quiet: 0,
+      claimedElsewhere: 0,
+      waitingForMonitor: [],
+      failedPosts: [],
+      unpostable: [],
+      ended: [],
+      monitorRequests: 0,
+      buildMs: [],
+    };
 
     const byChannel = new Map<string, { target: DigestTarget; windows: DueWindow[] }>();
     const unpostable = new Map<string, number>();
@@ -145,8 +178,19 @@ export class DigestRunner {
         unpostable.set(target.platform, (unpostable.get(target.platform) ?? 0) + 1);
         continue;
       }
-      const missedRuns = Math.max(0, runsBetween(subscription.schedule, subscription.timezone, lastEnd, end).length - 1);
-      const window: DueWindow = { subscription, state, end, endIso, dataFrom: Math.min(Date.parse(state.dataFrom), lastEnd), attempt: pending ? state.attempt : 0, missedRuns };
+      const missedRuns = Math.max(
+        0,
+        runsBetween(subscription.schedule, subscription.timezone, lastEnd, end).length - 1,
+      );
+      const window: DueWindow = {
+        subscription,
+        state,
+        end,
+        endIso,
+        dataFrom: Math.min(Date.parse(state.dataFrom), lastEnd),
+        attempt: pending ? state.attempt : 0,
+        missedRuns,
+      };
       const key = targetKey(target.platform, target.channel);
       const group = byChannel.get(key) ?? { target, windows: [] };
       group.windows.push(window);
@@ -160,7 +204,12 @@ export class DigestRunner {
     const minute = iso(Math.floor(atMs / 60_000) * 60_000);
     for (const group of byChannel.values()) {
       // One run takes a whole channel, so two replicas never split one channel's digest in two.
-      if (!(await subscriptions.claim(keys.channelLock(group.target.platform, group.target.channel, minute), settings.claimLeaseMs))) {
+      if (
+        !(await subscriptions.claim(
+          keys.channelLock(group.target.platform, group.target.channel, minute),
+          settings.claimLeaseMs,
+        ))
+      ) {
         report.claimedElsewhere += group.windows.length;
         continue;
       }
@@ -170,7 +219,12 @@ export class DigestRunner {
           report.claimedElsewhere++;
           continue;
         }
-        if (!(await subscriptions.claim(keys.claim(window.subscription.id, window.endIso, window.attempt), settings.claimLeaseMs))) {
+        if (
+          !(await subscriptions.claim(
+            keys.claim(window.subscription.id, window.endIso, window.attempt),
+            settings.claimLeaseMs,
+          ))
+        ) {
           report.claimedElsewhere++;
           continue;
         }
@@ -190,11 +244,18 @@ export class DigestRunner {
       const items = claimed.flatMap((g) => g.windows);
       const collected = await collectTaskWindows(
         data,
-        items.map((w) => ({ jeditaskid: w.subscription.jeditaskid, window: { after: w.dataFrom, until: w.end }, previous: { status: w.state.lastStatus, seenCodes: w.state.seenCodes }, missedRuns: w.missedRuns })),
+        items.map((w) => ({
+          jeditaskid: w.subscription.jeditaskid,
+          window: { after: w.dataFrom, until: w.end },
+          previous: { status: w.state.lastStatus, seenCodes: w.state.seenCodes },
+          missedRuns: w.missedRuns,
+        })),
       );
       const byWindow = new Map(items.map((w, i) => [w, collected[i]!]));
       const limit = pLimit(this.deps.postConcurrency ?? 4);
-      await Promise.all(claimed.map((group) => limit(() => this.postChannel(group.target, group.windows, byWindow, atMs, report))));
+      await Promise.all(
+        claimed.map((group) => limit(() => this.postChannel(group.target, group.windows, byWindow, atMs, report))),
+      );
     }
     report.monitorRequests = this.deps.client.stats.requests - requestsBefore;
     return report;
@@ -209,20 +270,39 @@ export class DigestRunner {
     return true;
   }
 
-  private async postChannel(target: DigestTarget, windows: DueWindow[], byWindow: Map<DueWindow, CollectedWindow>, atMs: number, report: RunReport): Promise<void> {
+  private async postChannel(
+    target: DigestTarget,
+    windows: DueWindow[],
+    byWindow: Map<DueWindow, CollectedWindow>,
+    atMs: number,
+    report: RunReport,
+  ): Promise<void> {
     const { settings, subscriptions } = this.deps;
     const maxDelayMs = settings.maxDelayMinutes * 60_000;
     const ready: DueWindow[] = [];
     for (const window of windows) {
       // Unsubscribed while this run fetched: nothing is posted for it any more.
-      const current = await subscriptions.get(window.subscription.platform, window.subscription.channel, window.subscription.jeditaskid);
+      const current = await subscriptions.get(
+        window.subscription.platform,
+        window.subscription.channel,
+        window.subscription.jeditaskid,
+      );
       if (current?.id !== window.subscription.id) continue;
       const collected = byWindow.get(window)!;
       if (!collected.errorsFetch.ok && atMs - window.end < maxDelayMs) {
         const retryAt = iso(atMs + settings.retryMinutes * 60_000);
-        await subscriptions.saveState(window.subscription, { ...window.state, attempt: window.attempt + 1, pendingEnd: window.endIso, retryAt, updatedAt: iso(this.clock()) });
+        await subscriptions.saveState(window.subscription, {
+          ...window.state,
+          attempt: window.attempt + 1,
+          pendingEnd: window.endIso,
+          retryAt,
+          updatedAt: iso(this.clock()),
+        });
         report.waitingForMonitor.push({ jeditaskid: window.subscription.jeditaskid, target, retryAt });
-        this.logger.warn({ task: window.subscription.jeditaskid, retryAt, err: collected.errorsFetch.error.message }, 'digest: monitor did not answer; retrying later');
+        this.logger.warn(
+          { task: window.subscription.jeditaskid, retryAt, err: collected.errorsFetch.error.message },
+          'digest: monitor did not answer; retrying later',
+        );
         continue;
       }
       ready.push(window);
@@ -240,15 +320,32 @@ export class DigestRunner {
     let message = built.message;
     if (message && this.deps.summarize) {
       const line = await this.deps.summarize(message, built.tasks).catch(() => undefined);
-      if (line) message = buildDigest({ tasks: ready.map((w) => byWindow.get(w)!), timezone: ready[0]!.subscription.timezone, quiet: settings.quiet, summaryLine: line, links: { taskPage: (id) => this.deps.client.taskPage(id), jobPage: (id) => this.deps.client.jobPage(id) } }).message;
+      if (line)
+        message = buildDigest({
+          tasks: ready.map((w) => byWindow.get(w)!),
+          timezone: ready[0]!.subscription.timezone,
+          quiet: settings.quiet,
+          summaryLine: line,
+          links: { taskPage: (id) => this.deps.client.taskPage(id), jobPage: (id) => this.deps.client.jobPage(id) },
+        }).message;
     }
 
     // Never post on a claim that may have expired: another run could hold the window by now.
     const margin = Math.min(60_000, settings.claimLeaseMs / 4);
     const oldestClaim = Math.min(...ready.map((w) => w.claimedAt ?? 0));
     if (this.clock() - oldestClaim > settings.claimLeaseMs - margin) {
-      for (const w of ready) await subscriptions.saveState(w.subscription, { ...w.state, attempt: w.attempt + 1, pendingEnd: w.endIso, retryAt: undefined, updatedAt: iso(this.clock()) });
-      this.logger.warn({ target, tasks: ready.map((w) => w.subscription.jeditaskid) }, 'digest: the run took longer than the claim lease; retrying on the next tick');
+      for (const w of ready)
+        await subscriptions.saveState(w.subscription, {
+          ...w.state,
+          attempt: w.attempt + 1,
+          pendingEnd: w.endIso,
+          retryAt: undefined,
+          updatedAt: iso(this.clock()),
+        });
+      this.logger.warn(
+        { target, tasks: ready.map((w) => w.subscription.jeditaskid) },
+        'digest: the run took longer than the claim lease; retrying on the next tick',
+      );
       return;
     }
 
@@ -265,7 +362,14 @@ export class DigestRunner {
         this.logger.warn({ target, err: error, givenUp: late }, 'digest: posting failed');
         if (!late) {
           const retryAt = iso(atMs + settings.retryMinutes * 60_000);
-          for (const w of ready) await subscriptions.saveState(w.subscription, { ...w.state, attempt: w.attempt + 1, pendingEnd: w.endIso, retryAt, updatedAt: iso(this.clock()) });
+          for (const w of ready)
+            await subscriptions.saveState(w.subscription, {
+              ...w.state,
+              attempt: w.attempt + 1,
+              pendingEnd: w.endIso,
+              retryAt,
+              updatedAt: iso(this.clock()),
+            });
           return;
         }
         outcome = 'undeliverable';
@@ -288,7 +392,15 @@ export class DigestRunner {
         updatedAt: iso(this.clock()),
       };
       const ended = delivered && digest.ended;
-      await subscriptions.recordPosted({ subscriptionId: w.subscription.id, end: w.endIso, messageId, outcome, postedAt: iso(this.clock()), next, ended });
+      await subscriptions.recordPosted({
+        subscriptionId: w.subscription.id,
+        end: w.endIso,
+        messageId,
+        outcome,
+        postedAt: iso(this.clock()),
+        next,
+        ended,
+      });
       await subscriptions.saveState(w.subscription, next);
       if (ended) {
         await subscriptions.remove(w.subscription);
@@ -296,7 +408,12 @@ export class DigestRunner {
       }
     }
     if (outcome === 'posted') {
-      report.posted.push({ target, messageId, tasks: ready.map((w) => w.subscription.jeditaskid), catchUp: ready.some((w) => w.missedRuns > 0) });
+      report.posted.push({
+        target,
+        messageId,
+        tasks: ready.map((w) => w.subscription.jeditaskid),
+        catchUp: ready.some((w) => w.missedRuns > 0),
+      });
       this.logger.info({ target, messageId, tasks: ready.map((w) => w.subscription.jeditaskid) }, 'digest posted');
     } else if (outcome === 'quiet') {
       report.quiet += ready.length;

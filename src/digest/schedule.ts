@@ -11,7 +11,11 @@ import { echo } from '../util/echo.ts';
  */
 
 export const ScheduleSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.enum(['daily', 'weekdays']), hour: z.number().int().min(0).max(23), minute: z.number().int().min(0).max(59) }),
+  z.object({
+    kind: z.enum(['daily', 'weekdays']),
+    hour: z.number().int().min(0).max(23),
+    minute: z.number().int().min(0).max(59),
+  }),
   z.object({ kind: z.literal('every'), hours: z.number().int().min(1).max(24) }),
 ]);
 export type Schedule = z.infer<typeof ScheduleSchema>;
@@ -64,15 +68,24 @@ export function parseSchedule(words: readonly string[]): ScheduleParse | undefin
       rest = rest.slice(1);
     }
     const m = amount.toLowerCase().match(/^(\d{1,3})h$/);
-    if (!m) return { problem: `After "every" I need a number of hours such as 6h, not ${amount ? `"${echo(amount)}"` : 'nothing'}.` };
+    if (!m)
+      return {
+        problem: `After "every" I need a number of hours such as 6h, not ${amount ? `"${echo(amount)}"` : 'nothing'}.`,
+      };
     const hours = Number(m[1]);
     if (!(EVERY_HOURS as readonly number[]).includes(hours)) {
-      return { problem: `"every ${hours}h" does not divide a day evenly; use ${EVERY_HOURS.slice(0, -1).join(', ')} or 24 hours, so the digests come at the same hours every day.` };
+      return {
+        problem: `"every ${hours}h" does not divide a day evenly; use ${EVERY_HOURS.slice(0, -1).join(', ')} or 24 hours, so the digests come at the same hours every day.`,
+      };
     }
     return { schedule: { kind: 'every', hours }, rest };
   }
-  if (/^(weekly|hourly|monthly|at|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?)$/.test(head)) {
-    return { problem: `I do not know the schedule "${echo(words.join(' '))}"; use "daily at HH:MM", "weekdays at HH:MM" or "every Nh".` };
+  if (
+    /^(weekly|hourly|monthly|at|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?)$/.test(head)
+  ) {
+    return {
+      problem: `I do not know the schedule "${echo(words.join(' '))}"; use "daily at HH:MM", "weekdays at HH:MM" or "every Nh".`,
+    };
   }
   return undefined;
 }
@@ -90,11 +103,18 @@ function slotsOn(schedule: Schedule, weekday: number): Array<{ hour: number; min
 
 /** The instant of one run: a repeated wall time at its first occurrence, a skipped one moved. */
 function runAt(date: { year: number; month: number; day: number }, hour: number, minute: number, zone: string): number {
-  return instantsOf(date.year, date.month, date.day, hour, minute, zone)[0] ?? instantInGap(date.year, date.month, date.day, hour, minute, zone);
+  return (
+    instantsOf(date.year, date.month, date.day, hour, minute, zone)[0] ??
+    instantInGap(date.year, date.month, date.day, hour, minute, zone)
+  );
 }
 
 /** The run instants falling on one local civil date. */
-function runsOn(schedule: Schedule, zone: string, date: { year: number; month: number; day: number; weekday: number }): number[] {
+function runsOn(
+  schedule: Schedule,
+  zone: string,
+  date: { year: number; month: number; day: number; weekday: number },
+): number[] {
   return slotsOn(schedule, date.weekday)
     .map((slot) => runAt(date, slot.hour, slot.minute, zone))
     .sort((a, b) => a - b);
@@ -159,21 +179,29 @@ export function daylightSavingNotes(schedule: Schedule, zone: string, from: numb
   const start = wallClock(from, zone);
   for (let k = 0; k <= 366 && !(gapNoted && repeatNoted); k++) {
     const date = addDays(start, k);
-    const dayStart = Date.UTC(date.year, date.month - 1, date.day) - offsetMs(Date.UTC(date.year, date.month - 1, date.day), zone);
+    const dayStart =
+      Date.UTC(date.year, date.month - 1, date.day) - offsetMs(Date.UTC(date.year, date.month - 1, date.day), zone);
     // Only days on which the offset changes can skip or repeat a wall time.
     if (offsetMs(dayStart - 3_600_000, zone) === offsetMs(dayStart + 30 * 3_600_000, zone)) continue;
     for (const slot of slotsOn(schedule, date.weekday)) {
       const instants = instantsOf(date.year, date.month, date.day, slot.hour, slot.minute, zone);
       const when = `${two(slot.hour)}:${two(slot.minute)}`;
-      const day = formatLocal(Date.UTC(date.year, date.month - 1, date.day, 12), 'UTC', { zoneName: false }).replace(/, \d\d:\d\d$/, '');
+      const day = formatLocal(Date.UTC(date.year, date.month - 1, date.day, 12), 'UTC', { zoneName: false }).replace(
+        /, \d\d:\d\d$/,
+        '',
+      );
       if (instants.length === 0 && !gapNoted) {
         gapNoted = true;
         const moved = instantInGap(date.year, date.month, date.day, slot.hour, slot.minute, zone);
-        notes.push(`Daylight saving: on ${day} the clocks in ${zone} skip ${when}, so that day's digest comes at ${formatLocal(moved, zone, { year: false, zoneName: false }).split(', ')[1]} instead.`);
+        notes.push(
+          `Daylight saving: on ${day} the clocks in ${zone} skip ${when}, so that day's digest comes at ${formatLocal(moved, zone, { year: false, zoneName: false }).split(', ')[1]} instead.`,
+        );
       }
       if (instants.length === 2 && !repeatNoted) {
         repeatNoted = true;
-        notes.push(`Daylight saving: on ${day} ${when} happens twice in ${zone} (the clocks go back); the digest comes once, at the first ${when}.`);
+        notes.push(
+          `Daylight saving: on ${day} ${when} happens twice in ${zone} (the clocks go back); the digest comes once, at the first ${when}.`,
+        );
       }
     }
   }

@@ -32,7 +32,11 @@ export class DigestScheduler {
 
   start(): void {
     if (this.task) return;
-    this.task = cron.schedule(this.options.expression ?? '* * * * *', () => this.tick(), { name: 'askpanda-digests', noOverlap: true, timezone: 'UTC' });
+    this.task = cron.schedule(this.options.expression ?? '* * * * *', () => this.tick(), {
+      name: 'askpanda-digests',
+      noOverlap: true,
+      timezone: 'UTC',
+    });
   }
 
   /** One run now; never throws (a failing tick is logged and the next one tries again). */
@@ -41,13 +45,24 @@ export class DigestScheduler {
       .run(at)
       .then((report) => {
         if (report.posted.length || report.waitingForMonitor.length || report.failedPosts.length) {
-          this.logger.info({ posted: report.posted.length, waiting: report.waitingForMonitor.length, failedPosts: report.failedPosts.length, requests: report.monitorRequests }, 'digest tick');
+          this.logger.info(
+            {
+              posted: report.posted.length,
+              waiting: report.waitingForMonitor.length,
+              failedPosts: report.failedPosts.length,
+              requests: report.monitorRequests,
+            },
+            'digest tick',
+          );
         }
         this.options.onTick?.(report);
         return report;
       })
       .catch((err: unknown) => {
-        this.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'digest tick failed; the next tick tries again');
+        this.logger.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          'digest tick failed; the next tick tries again',
+        );
         return undefined;
       });
     this.running = run;

@@ -8,7 +8,12 @@ export type DigestApp = Pick<App, 'config' | 'panda' | 'subscriptions' | 'logger
 
 export function digestSettings(config: App['config']): DigestSettings {
   const d = config.digest;
-  return { quiet: d.quiet, retryMinutes: d.retryMinutes, maxDelayMinutes: d.maxDelayMinutes, claimLeaseMs: d.claimLeaseSeconds * 1000 };
+  return {
+    quiet: d.quiet,
+    retryMinutes: d.retryMinutes,
+    maxDelayMinutes: d.maxDelayMinutes,
+    claimLeaseMs: d.claimLeaseSeconds * 1000,
+  };
 }
 
 /** The runner of `askpanda digest run` and of the scheduler's tick, posting through `poster`. */
@@ -24,7 +29,11 @@ export function createDigestRunner(app: DigestApp, poster: DigestPoster): Digest
 }
 
 /** `serve`'s digest tick (each minute), started; stop it with `await scheduler.stop()`. */
-export function startDigestScheduler(app: DigestApp, poster: DigestPoster, options: DigestSchedulerOptions = {}): DigestScheduler {
+export function startDigestScheduler(
+  app: DigestApp,
+  poster: DigestPoster,
+  options: DigestSchedulerOptions = {},
+): DigestScheduler {
   const scheduler = new DigestScheduler(createDigestRunner(app, poster), { logger: app.logger, ...options });
   scheduler.start();
   return scheduler;

@@ -64,31 +64,44 @@ export class SubscriptionStore {
     const live = new Set(subscriptions.map((sub) => sub.id));
     const dayAgo = Date.now() - 86_400_000;
     for (const [id, state] of states) {
-      if (!live.has(id) && Date.parse(state.updatedAt) < dayAgo) await this.subs.delete(this.prefix + keys.state(id)).catch(() => undefined);
+      if (!live.has(id) && Date.parse(state.updatedAt) < dayAgo)
+        await this.subs.delete(this.prefix + keys.state(id)).catch(() => undefined);
     }
     // Deterministic order (creation, then id): runs and listings do not depend on the backend's order.
     subscriptions.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
     return subscriptions.map((subscription) => ({ subscription, state: states.get(subscription.id) }));
   }
 
-  async forChannel(platform: string, channel: string): Promise<Array<{ subscription: Subscription; state?: DigestState }>> {
-    return (await this.loadAll()).filter((s) => s.subscription.platform === platform && s.subscription.channel === channel);
+  async forChannel(
+    platform: string,
+    channel: string,
+  ): Promise<Array<{ subscription: Subscription; state?: DigestState }>> {
+    return (await this.loadAll()).filter(
+      (s) => s.subscription.platform === platform && s.subscription.channel === channel,
+    );
   }
 
   async get(platform: string, channel: string, jeditaskid: number): Promise<Subscription | undefined> {
-    const parsed = SubscriptionSchema.safeParse(await this.subs.get(this.prefix + keys.subscription(platform, channel, jeditaskid)));
+    const parsed = SubscriptionSchema.safeParse(
+      await this.subs.get(this.prefix + keys.subscription(platform, channel, jeditaskid)),
+    );
     return parsed.success ? parsed.data : undefined;
   }
 
   async add(fields: Omit<Subscription, 'id'>): Promise<Subscription> {
     const subscription = SubscriptionSchema.parse({ ...fields, id: randomUUID() });
-    await this.subs.set(this.prefix + keys.subscription(subscription.platform, subscription.channel, subscription.jeditaskid), subscription);
+    await this.subs.set(
+      this.prefix + keys.subscription(subscription.platform, subscription.channel, subscription.jeditaskid),
+      subscription,
+    );
     return subscription;
   }
 
   /** Removes the subscription and its state; the runner never writes a subscription back. */
   async remove(subscription: Subscription): Promise<void> {
-    await this.subs.delete(this.prefix + keys.subscription(subscription.platform, subscription.channel, subscription.jeditaskid));
+    await this.subs.delete(
+      this.prefix + keys.subscription(subscription.platform, subscription.channel, subscription.jeditaskid),
+    );
     await this.subs.delete(this.prefix + keys.state(subscription.id));
   }
 
@@ -104,7 +117,10 @@ export class SubscriptionStore {
   async saveState(subscription: Subscription, state: DigestState): Promise<void> {
     const current = await this.get(subscription.platform, subscription.channel, subscription.jeditaskid);
     if (!current || current.id !== subscription.id) return;
-    await this.subs.set(this.prefix + keys.state(subscription.id), { ...state, seenCodes: state.seenCodes.slice(-MAX_SEEN_CODES) });
+    await this.subs.set(this.prefix + keys.state(subscription.id), {
+      ...state,
+      seenCodes: state.seenCodes.slice(-MAX_SEEN_CODES),
+    });
   }
 
   async posted(subscriptionId: string, end: string): Promise<PostedRecord | undefined> {
@@ -113,7 +129,11 @@ export class SubscriptionStore {
   }
 
   async recordPosted(record: PostedRecord): Promise<void> {
-    await this.records.set(this.prefix + keys.posted(record.subscriptionId, record.end), PostedRecordSchema.parse(record), POSTED_TTL_MS);
+    await this.records.set(
+      this.prefix + keys.posted(record.subscriptionId, record.end),
+      PostedRecordSchema.parse(record),
+      POSTED_TTL_MS,
+    );
   }
 
   /** Set-if-absent with a lease, shared by every process on the store. */

@@ -68,9 +68,11 @@ export function targetKey(platform: string, channel: string): string {
 }
 
 export const keys = {
-  subscription: (platform: string, channel: string, jeditaskid: number) => `sub:${targetKey(platform, channel)}:${jeditaskid}`,
+  subscription: (platform: string, channel: string, jeditaskid: number) =>
+    `sub:${targetKey(platform, channel)}:${jeditaskid}`,
   state: (subscriptionId: string) => `state:${subscriptionId}`,
   posted: (subscriptionId: string, end: string) => `digest-posted:${subscriptionId}:${end}`,
   claim: (subscriptionId: string, end: string, attempt: number) => `digest:${subscriptionId}:${end}:${attempt}`,
-  channelLock: (platform: string, channel: string, at: string) => `digest-channel:${targetKey(platform, channel)}:${at}`,
+  channelLock: (platform: string, channel: string, at: string) =>
+    `digest-channel:${targetKey(platform, channel)}:${at}`,
 };

@@ -14,7 +14,10 @@ const SYSTEM = [
  * It never decides whether a digest is posted: the message is built (and posted) without it when
  * the model is offline, slow or failing.
  */
-export function modelSummary(model: ChatModel, timeoutMs = 20_000): ((message: DigestMessage, tasks: readonly TaskDigest[]) => Promise<string | undefined>) | undefined {
+export function modelSummary(
+  model: ChatModel,
+  timeoutMs = 20_000,
+): ((message: DigestMessage, tasks: readonly TaskDigest[]) => Promise<string | undefined>) | undefined {
   if (model.offline) return undefined;
   return async (message, tasks) => {
     if (tasks.every((t) => t.quiet)) return undefined;
@@ -31,7 +34,11 @@ export function modelSummary(model: ChatModel, timeoutMs = 20_000): ((message: D
         signal: controller.signal,
       });
       if (result.model === 'offline') return undefined;
-      const line = result.text.split('\n').map((l) => l.trim()).find(Boolean) ?? '';
+      const line =
+        result.text
+          .split('\n')
+          .map((l) => l.trim())
+          .find(Boolean) ?? '';
       return line.replace(/^[*_#>\s-]+|[*_\s]+$/g, '').slice(0, 300) || undefined;
     } catch {
       return undefined;

@@ -13,7 +13,10 @@ import { PlatformPosters, TerminalPoster, type DigestPoster } from './poster.ts'
  *
  * `terminal`: where digests of subscriptions made in a terminal (`ask`, `chat`) are printed.
  */
-export async function digestPosters(app: Pick<App, 'config' | 'conversation'>, options: { terminal?: Writable } = {}): Promise<PlatformPosters> {
+export async function digestPosters(
+  app: Pick<App, 'config' | 'conversation'>,
+  options: { terminal?: Writable } = {},
+): Promise<PlatformPosters> {
   const posters: Record<string, DigestPoster | undefined> = {};
   if (options.terminal) {
     const terminal = new TerminalPoster(options.terminal);
@@ -21,7 +24,9 @@ export async function digestPosters(app: Pick<App, 'config' | 'conversation'>, o
     posters.console = terminal;
   }
   for (const platform of app.conversation.platforms()) {
-    posters[platform] = { post: (target, message) => app.conversation.postToChannel(target.platform, target.channel, message) };
+    posters[platform] = {
+      post: (target, message) => app.conversation.postToChannel(target.platform, target.channel, message),
+    };
   }
   return new PlatformPosters(posters);
 }

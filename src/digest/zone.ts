@@ -78,7 +78,14 @@ export function offsetMs(t: number, zone: string): number {
  * The instants at which the zone's clocks show this wall time: one normally, none inside a
  * spring-forward gap, two in the repeated hour of a fall-back (earliest first).
  */
-export function instantsOf(year: number, month: number, day: number, hour: number, minute: number, zone: string): number[] {
+export function instantsOf(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  zone: string,
+): number[] {
   const naive = Date.UTC(year, month - 1, day, hour, minute);
   // The offsets a day either side cover every transition near this wall time (zones change at most
   // once within two days).
@@ -96,13 +103,23 @@ export function instantsOf(year: number, month: number, day: number, hour: numbe
  * Where a wall time that falls into a spring-forward gap lands: read with the offset in force
  * before the gap (RFC 5545 §3.3.5), so 02:30 on the day Zurich jumps from 02:00 to 03:00 is 03:30.
  */
-export function instantInGap(year: number, month: number, day: number, hour: number, minute: number, zone: string): number {
+export function instantInGap(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  zone: string,
+): number {
   const naive = Date.UTC(year, month - 1, day, hour, minute);
   return naive - offsetMs(naive - 86_400_000, zone);
 }
 
 /** The civil date k days after the given one (calendar arithmetic, no zone involved). */
-export function addDays(date: { year: number; month: number; day: number }, k: number): { year: number; month: number; day: number; weekday: number } {
+export function addDays(
+  date: { year: number; month: number; day: number },
+  k: number,
+): { year: number; month: number; day: number; weekday: number } {
   const d = new Date(Date.UTC(date.year, date.month - 1, date.day + k));
   return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), weekday: d.getUTCDay() };
 }

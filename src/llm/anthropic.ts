@@ -1,6 +1,15 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
-import { alternateTurns, providerError, providerFetch, requireText, result, splitSystem, usageOrEstimate, type ProviderOptions } from './provider-support.ts';
+import {
+  alternateTurns,
+  providerError,
+  providerFetch,
+  requireText,
+  result,
+  splitSystem,
+  usageOrEstimate,
+  type ProviderOptions,
+} from './provider-support.ts';
 
 /** Anthropic Messages API through `@anthropic-ai/sdk` (baseUrl without /v1: the SDK adds it). */
 export class AnthropicChatModel implements ChatModel {
@@ -10,7 +19,12 @@ export class AnthropicChatModel implements ChatModel {
 
   constructor(private readonly options: ProviderOptions) {
     this.id = `anthropic:${options.model}`;
-    this.client = new Anthropic({ apiKey: options.apiKey, baseURL: options.baseUrl || undefined, maxRetries: 0, fetch: providerFetch().fetch });
+    this.client = new Anthropic({
+      apiKey: options.apiKey,
+      baseURL: options.baseUrl || undefined,
+      maxRetries: 0,
+      fetch: providerFetch().fetch,
+    });
   }
 
   private body(request: ChatRequest) {
@@ -27,12 +41,19 @@ export class AnthropicChatModel implements ChatModel {
 
   async complete(request: ChatRequest): Promise<ChatResult> {
     try {
-      const message = await this.client.messages.create({ ...this.body(request), stream: false }, { signal: request.signal });
+      const message = await this.client.messages.create(
+        { ...this.body(request), stream: false },
+        { signal: request.signal },
+      );
       const text = requireText(
         this.id,
         message.content.map((block) => (block.type === 'text' ? block.text : '')).join(''),
       );
-      return result(this.id, text, usageOrEstimate(request.messages, text, message.usage.input_tokens, message.usage.output_tokens));
+      return result(
+        this.id,
+        text,
+        usageOrEstimate(request.messages, text, message.usage.input_tokens, message.usage.output_tokens),
+      );
     } catch (err) {
       throw providerError(this.id, err);
     }
@@ -43,7 +64,10 @@ export class AnthropicChatModel implements ChatModel {
     let input: number | undefined;
     let output: number | undefined;
     try {
-      const stream = await this.client.messages.create({ ...this.body(request), stream: true }, { signal: request.signal });
+      const stream = await this.client.messages.create(
+        { ...this.body(request), stream: true },
+        { signal: request.signal },
+      );
       for await (const event of stream) {
         if (event.type === 'message_start') input = event.message.usage.input_tokens;
         else if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {

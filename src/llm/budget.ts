@@ -6,7 +6,10 @@ import { countMessageTokens, countTokens } from './tokens.ts';
  * between the system prompt and the final user message), then cuts lines out of the middle of the
  * longest message (evidence: the head names the context and the tail holds the failure).
  */
-export function fitToBudget(messages: readonly ChatMessage[], maxTokens: number): { messages: ChatMessage[]; trimmed: boolean } {
+export function fitToBudget(
+  messages: readonly ChatMessage[],
+  maxTokens: number,
+): { messages: ChatMessage[]; trimmed: boolean } {
   const out = messages.map((m) => ({ ...m }));
   if (countMessageTokens(out) <= maxTokens) return { messages: out, trimmed: false };
 
@@ -42,7 +45,12 @@ export function cutMiddle(text: string, targetTokens: number): string {
   }
   let head = Math.ceil(lines.length / 3);
   let tail = lines.length - head;
-  const build = (h: number, t: number) => [...lines.slice(0, h), `[… ${lines.length - h - t} lines trimmed to fit the token budget …]`, ...lines.slice(lines.length - t)].join('\n');
+  const build = (h: number, t: number) =>
+    [
+      ...lines.slice(0, h),
+      `[… ${lines.length - h - t} lines trimmed to fit the token budget …]`,
+      ...lines.slice(lines.length - t),
+    ].join('\n');
   // Shrink both ends (tail keeps twice the head's share: failures sit at the end of logs).
   while (head + tail > 2) {
     const candidate = build(head, tail);

@@ -2,7 +2,13 @@ import type { Logger } from 'pino';
 import { redactSecrets } from '../util/redact.ts';
 import { silentLogger } from '../util/log.ts';
 import { fitToBudget } from './budget.ts';
-import { ModelUnavailableError, type ChatModel, type ChatRequest, type ChatResult, type ChatStreamEvent } from './chat-model.ts';
+import {
+  ModelUnavailableError,
+  type ChatModel,
+  type ChatRequest,
+  type ChatResult,
+  type ChatStreamEvent,
+} from './chat-model.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { llmCallsTotal } from '../server/metrics.ts';
 import { classifyFailure, type Failure } from './provider-error.ts';
@@ -63,7 +69,9 @@ function describe(failure: Failure, timeoutMs: number): string {
       return `answered with ${failure.message}`;
     default:
       // Provider messages can echo part of a key ("Incorrect API key provided: sk-…").
-      return failure.status ? `refused the request (${failure.status})` : `failed (${redactSecrets(failure.message).slice(0, 120)})`;
+      return failure.status
+        ? `refused the request (${failure.status})`
+        : `failed (${redactSecrets(failure.message).slice(0, 120)})`;
   }
 }
 
@@ -101,7 +109,13 @@ export class FallbackChatModel implements ChatModel {
   status(): LinkStatus[] {
     return this.links
       .filter((l) => !l.model.offline)
-      .map((l) => ({ model: l.model.id, open: l.breaker.isOpen(), reopensInMs: l.breaker.remainingMs(), inFlight: l.slots.inFlight, waiting: l.slots.waiting }));
+      .map((l) => ({
+        model: l.model.id,
+        open: l.breaker.isOpen(),
+        reopensInMs: l.breaker.remainingMs(),
+        inFlight: l.slots.inFlight,
+        waiting: l.slots.waiting,
+      }));
   }
 
   async complete(request: ChatRequest): Promise<ChatResult> {
@@ -112,7 +126,11 @@ export class FallbackChatModel implements ChatModel {
       try {
         const release = await link.slots.acquire(attempt.signal);
         try {
-          const result = capped(await raceAbort(link.model.complete({ ...prepared, signal: attempt.signal }), attempt.signal), outputCap(prepared), this.logger);
+          const result = capped(
+            await raceAbort(link.model.complete({ ...prepared, signal: attempt.signal }), attempt.signal),
+            outputCap(prepared),
+            this.logger,
+          );
           this.succeeded(link, result);
           return result;
         } finally {
@@ -156,8 +174,15 @@ export class FallbackChatModel implements ChatModel {
               attempt.stop();
               void iterator.return?.(undefined)?.catch(() => undefined);
               if (rest) yield { type: 'delta', text: rest };
-              const result = { text: written, usage: usageOrEstimate(prepared.messages, written), model: link.model.id };
-              this.logger.warn({ model: link.model.id, maxChars: cap }, 'the model wrote past its output budget; its answer was cut');
+              const result = {
+                text: written,
+                usage: usageOrEstimate(prepared.messages, written),
+                model: link.model.id,
+              };
+              this.logger.warn(
+                { model: link.model.id, maxChars: cap },
+                'the model wrote past its output budget; its answer was cut',
+              );
               this.succeeded(link, result);
               yield { type: 'done', result };
               return;
@@ -173,7 +198,12 @@ export class FallbackChatModel implements ChatModel {
       } catch (err) {
         this.failed(link, err, attempt, prepared.signal, skipped);
         // Text already shown cannot be taken back: a stream that dies midway is not retried elsewhere.
-        if (started) throw new ModelUnavailableError(`The model ${link.model.id} stopped in the middle of its answer.`, link.model.id, { cause: err });
+        if (started)
+          throw new ModelUnavailableError(
+            `The model ${link.model.id} stopped in the middle of its answer.`,
+            link.model.id,
+            { cause: err },
+          );
       } finally {
         attempt.dispose();
       }
@@ -185,8 +215,13 @@ export class FallbackChatModel implements ChatModel {
   private prepare(request: ChatRequest): ChatRequest {
     const redacted = request.messages.map((m) => ({ role: m.role, content: redactSecrets(m.content) }));
     const { messages, trimmed } = fitToBudget(redacted, this.options.maxInputTokens);
-    if (trimmed) this.logger.info({ maxInputTokens: this.options.maxInputTokens }, 'prompt trimmed to fit the token budget');
-    return { ...request, messages, maxOutputTokens: Math.min(request.maxOutputTokens ?? this.options.maxOutputTokens, this.options.maxOutputTokens) };
+    if (trimmed)
+      this.logger.info({ maxInputTokens: this.options.maxInputTokens }, 'prompt trimmed to fit the token budget');
+    return {
+      ...request,
+      messages,
+      maxOutputTokens: Math.min(request.maxOutputTokens ?? this.options.maxOutputTokens, this.options.maxOutputTokens),
+    };
   }
 
   /** The remote links in order, up to the first `offline`; open breakers and full providers are passed over. */
@@ -199,11 +234,16 @@ export class FallbackChatModel implements ChatModel {
     for (const [index, link] of remote.entries()) {
       if (link.breaker.isOpen()) {
         llmCallsTotal.inc({ provider: providerOf(link.model.id), outcome: 'skipped' });
-        skipped.push({ model: link.model.id, reason: `skipped for ${Math.ceil(link.breaker.remainingMs() / 1000)} s after failures` });
+        skipped.push({
+          model: link.model.id,
+          reason: `skipped for ${Math.ceil(link.breaker.remainingMs() / 1000)} s after failures`,
+        });
         continue;
       }
       // Spill over to a healthy next provider rather than queue behind a slow one.
-      const laterHealthy = remote.slice(index + 1).some((l) => !l.breaker.isOpen() && l.slots.inFlight < l.slots.capacity);
+      const laterHealthy = remote
+        .slice(index + 1)
+        .some((l) => !l.breaker.isOpen() && l.slots.inFlight < l.slots.capacity);
       if (link.slots.inFlight >= link.slots.capacity && laterHealthy) {
         skipped.push({ model: link.model.id, reason: 'busy (all slots in use)' });
         this.logger.info({ model: link.model.id }, 'provider at its concurrency cap; using the next one');
@@ -216,7 +256,10 @@ export class FallbackChatModel implements ChatModel {
   private startAttempt(link: Link, callerSignal?: AbortSignal) {
     const timeout = new AbortController();
     const stopped = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new Error(`${link.model.id} timed out after ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
+    const timer = setTimeout(
+      () => timeout.abort(new Error(`${link.model.id} timed out after ${this.options.timeoutMs} ms`)),
+      this.options.timeoutMs,
+    );
     timer.unref?.();
     const signal = AbortSignal.any([timeout.signal, stopped.signal, ...(callerSignal ? [callerSignal] : [])]);
     return {
@@ -235,7 +278,13 @@ export class FallbackChatModel implements ChatModel {
     this.logger.debug({ model: result.model, usage: result.usage }, 'model answered');
   }
 
-  private failed(link: Link, err: unknown, attempt: { timedOut: () => boolean }, callerSignal: AbortSignal | undefined, skipped: Skip[]): void {
+  private failed(
+    link: Link,
+    err: unknown,
+    attempt: { timedOut: () => boolean },
+    callerSignal: AbortSignal | undefined,
+    skipped: Skip[],
+  ): void {
     // The caller gave up (the user left, the adapter timed out): not the provider's fault.
     if (callerSignal?.aborted) throw err;
     const failure: Failure = attempt.timedOut() ? { kind: 'timeout', message: 'timed out' } : classifyFailure(err);
@@ -243,11 +292,16 @@ export class FallbackChatModel implements ChatModel {
     llmCallsTotal.inc({ provider: providerOf(link.model.id), outcome: failure.kind });
     const reason = describe(failure, this.options.timeoutMs);
     skipped.push({ model: link.model.id, reason });
-    this.logger.warn({ model: link.model.id, kind: failure.kind, status: failure.status, breakerOpen: link.breaker.isOpen() }, `model call failed (${reason}); trying the next`);
+    this.logger.warn(
+      { model: link.model.id, kind: failure.kind, status: failure.status, breakerOpen: link.breaker.isOpen() },
+      `model call failed (${reason}); trying the next`,
+    );
   }
 
   private unavailable(skipped: Skip[]): ModelUnavailableError {
-    const detail = skipped.length ? skipped.map((s) => `${s.model}: ${s.reason}`).join('; ') : 'no language model is configured';
+    const detail = skipped.length
+      ? skipped.map((s) => `${s.model}: ${s.reason}`).join('; ')
+      : 'no language model is configured';
     return new ModelUnavailableError(`No language model could answer (${detail}).`, 'offline');
   }
 }

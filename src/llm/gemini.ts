@@ -1,15 +1,28 @@
 import { GoogleGenAI, type GenerateContentParameters } from '@google/genai';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
-import { alternateTurns, providerFetch, providerError, requireText, result, splitSystem, usageOrEstimate, type ProviderOptions } from './provider-support.ts';
+import {
+  alternateTurns,
+  providerFetch,
+  providerError,
+  requireText,
+  result,
+  splitSystem,
+  usageOrEstimate,
+  type ProviderOptions,
+} from './provider-support.ts';
 
 /**
  * Gemini 2.5+ models think by default and the thinking counts against maxOutputTokens: a small
  * budget (routing asks for 150) came back empty. Flash models can stop thinking; Pro cannot, so
  * it gets a bounded thinking budget on top of the answer's; unknown models get headroom.
  */
-export function thinking(model: string, maxOutputTokens: number): { maxOutputTokens: number; thinkingConfig?: { thinkingBudget: number } } {
+export function thinking(
+  model: string,
+  maxOutputTokens: number,
+): { maxOutputTokens: number; thinkingConfig?: { thinkingBudget: number } } {
   if (/^gemini-2\.5-flash/.test(model)) return { maxOutputTokens, thinkingConfig: { thinkingBudget: 0 } };
-  if (/^gemini-2\.5-pro/.test(model)) return { maxOutputTokens: maxOutputTokens + 1024, thinkingConfig: { thinkingBudget: 1024 } };
+  if (/^gemini-2\.5-pro/.test(model))
+    return { maxOutputTokens: maxOutputTokens + 1024, thinkingConfig: { thinkingBudget: 1024 } };
   if (/^gemini-(?:1\.|2\.0)/.test(model)) return { maxOutputTokens };
   return { maxOutputTokens: maxOutputTokens + 2048 };
 }
@@ -28,7 +41,10 @@ export class GeminiChatModel implements ChatModel {
 
   private client(fetchFn: typeof fetch): GoogleGenAI {
     // Without retryOptions the SDK makes one attempt: retries belong to the fallback chain.
-    return new GoogleGenAI({ apiKey: this.options.apiKey, httpOptions: { ...(this.options.baseUrl ? { baseUrl: this.options.baseUrl } : {}), fetch: fetchFn } });
+    return new GoogleGenAI({
+      apiKey: this.options.apiKey,
+      httpOptions: { ...(this.options.baseUrl ? { baseUrl: this.options.baseUrl } : {}), fetch: fetchFn },
+    });
   }
 
   private params(request: ChatRequest): GenerateContentParameters {
@@ -36,7 +52,10 @@ export class GeminiChatModel implements ChatModel {
     const maxOutputTokens = request.maxOutputTokens ?? this.options.maxOutputTokens;
     return {
       model: this.options.model,
-      contents: alternateTurns(turns).map((m) => ({ role: m.role === 'assistant' ? 'model' : 'user', parts: [{ text: m.content }] })),
+      contents: alternateTurns(turns).map((m) => ({
+        role: m.role === 'assistant' ? 'model' : 'user',
+        parts: [{ text: m.content }],
+      })),
       config: {
         ...(system ? { systemInstruction: system } : {}),
         ...thinking(this.options.model, maxOutputTokens),
@@ -52,7 +71,16 @@ export class GeminiChatModel implements ChatModel {
     try {
       const response = await this.client(observer.fetch).models.generateContent(this.params(request));
       const text = requireText(this.id, response.text ?? '');
-      return result(this.id, text, usageOrEstimate(request.messages, text, response.usageMetadata?.promptTokenCount, response.usageMetadata?.candidatesTokenCount));
+      return result(
+        this.id,
+        text,
+        usageOrEstimate(
+          request.messages,
+          text,
+          response.usageMetadata?.promptTokenCount,
+          response.usageMetadata?.candidatesTokenCount,
+        ),
+      );
     } catch (err) {
       throw providerError(this.id, err, observer.retryAfter());
     }

@@ -1,7 +1,14 @@
 import { Mistral } from '@mistralai/mistralai';
 import { HTTPClient } from '@mistralai/mistralai/lib/http.js';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
-import { providerError, providerFetch, requireText, result, usageOrEstimate, type ProviderOptions } from './provider-support.ts';
+import {
+  providerError,
+  providerFetch,
+  requireText,
+  result,
+  usageOrEstimate,
+  type ProviderOptions,
+} from './provider-support.ts';
 
 type MistralContent = string | Array<{ type: string; text?: string }> | null | undefined;
 
@@ -26,7 +33,12 @@ export class MistralChatModel implements ChatModel {
 
   private client(signal: AbortSignal | undefined): Mistral {
     const httpClient = new HTTPClient({ fetcher: providerFetch(signal).fetch });
-    return new Mistral({ apiKey: this.options.apiKey, serverURL: this.options.baseUrl || undefined, retryConfig: { strategy: 'none' }, httpClient });
+    return new Mistral({
+      apiKey: this.options.apiKey,
+      serverURL: this.options.baseUrl || undefined,
+      retryConfig: { strategy: 'none' },
+      httpClient,
+    });
   }
 
   private body(request: ChatRequest) {
@@ -41,9 +53,15 @@ export class MistralChatModel implements ChatModel {
 
   async complete(request: ChatRequest): Promise<ChatResult> {
     try {
-      const response = await this.client(request.signal).chat.complete(this.body(request), { signal: request.signal ?? null });
+      const response = await this.client(request.signal).chat.complete(this.body(request), {
+        signal: request.signal ?? null,
+      });
       const text = requireText(this.id, contentText(response.choices[0]?.message?.content as MistralContent));
-      return result(this.id, text, usageOrEstimate(request.messages, text, response.usage?.promptTokens, response.usage?.completionTokens));
+      return result(
+        this.id,
+        text,
+        usageOrEstimate(request.messages, text, response.usage?.promptTokens, response.usage?.completionTokens),
+      );
     } catch (err) {
       throw providerError(this.id, err);
     }
@@ -54,7 +72,9 @@ export class MistralChatModel implements ChatModel {
     let input: number | undefined;
     let output: number | undefined;
     try {
-      const stream = await this.client(request.signal).chat.stream(this.body(request), { signal: request.signal ?? null });
+      const stream = await this.client(request.signal).chat.stream(this.body(request), {
+        signal: request.signal ?? null,
+      });
       for await (const event of stream) {
         const delta = contentText(event.data.choices[0]?.delta?.content as MistralContent);
         if (delta) {

@@ -1,4 +1,10 @@
-import { ModelUnavailableError, type ChatModel, type ChatRequest, type ChatResult, type ChatStreamEvent } from './chat-model.ts';
+import {
+  ModelUnavailableError,
+  type ChatModel,
+  type ChatRequest,
+  type ChatResult,
+  type ChatStreamEvent,
+} from './chat-model.ts';
 
 /**
  * The model used when ASKPANDA_LLM=offline (the default) and as the last link of a fallback chain.

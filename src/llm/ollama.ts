@@ -38,7 +38,11 @@ export class OllamaChatModel implements ChatModel {
       const client = new Ollama({ host: this.options.host, fetch: observer.fetch });
       const response = await client.chat({ ...this.body(request), stream: false });
       const text = requireText(this.id, response.message.content);
-      return result(this.id, text, usageOrEstimate(request.messages, text, response.prompt_eval_count, response.eval_count));
+      return result(
+        this.id,
+        text,
+        usageOrEstimate(request.messages, text, response.prompt_eval_count, response.eval_count),
+      );
     } catch (err) {
       throw providerError(this.id, err, observer.retryAfter());
     }

@@ -1,6 +1,13 @@
 import OpenAI from 'openai';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
-import { providerError, providerFetch, requireText, result, usageOrEstimate, type ProviderOptions } from './provider-support.ts';
+import {
+  providerError,
+  providerFetch,
+  requireText,
+  result,
+  usageOrEstimate,
+  type ProviderOptions,
+} from './provider-support.ts';
 
 const REASONING_MODEL = /^(?:o\d|gpt-5)/;
 const REASONING_HEADROOM = 2048;
@@ -14,7 +21,12 @@ export class OpenAIChatModel implements ChatModel {
   constructor(private readonly options: ProviderOptions) {
     this.id = `openai:${options.model}`;
     // Retries belong to the fallback chain (it moves on to the next provider instead); bodies are capped.
-    this.client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseUrl || undefined, maxRetries: 0, fetch: providerFetch().fetch });
+    this.client = new OpenAI({
+      apiKey: options.apiKey,
+      baseURL: options.baseUrl || undefined,
+      maxRetries: 0,
+      fetch: providerFetch().fetch,
+    });
   }
 
   private body(request: ChatRequest) {
@@ -28,7 +40,9 @@ export class OpenAIChatModel implements ChatModel {
       messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
       // api.openai.com's newer models only take max_completion_tokens; compatible servers know max_tokens.
       ...(this.options.baseUrl && !reasoning ? { max_tokens: budget } : { max_completion_tokens: budget }),
-      ...(reasoning ? { reasoning_effort: (/^gpt-5/.test(this.options.model) ? 'minimal' : 'low') as 'minimal' | 'low' } : {}),
+      ...(reasoning
+        ? { reasoning_effort: (/^gpt-5/.test(this.options.model) ? 'minimal' : 'low') as 'minimal' | 'low' }
+        : {}),
       ...(request.temperature !== undefined && !reasoning ? { temperature: request.temperature } : {}),
       ...(request.json ? { response_format: { type: 'json_object' as const } } : {}),
     };
@@ -36,9 +50,16 @@ export class OpenAIChatModel implements ChatModel {
 
   async complete(request: ChatRequest): Promise<ChatResult> {
     try {
-      const response = await this.client.chat.completions.create({ ...this.body(request), stream: false }, { signal: request.signal });
+      const response = await this.client.chat.completions.create(
+        { ...this.body(request), stream: false },
+        { signal: request.signal },
+      );
       const text = requireText(this.id, response.choices[0]?.message?.content ?? '');
-      return result(this.id, text, usageOrEstimate(request.messages, text, response.usage?.prompt_tokens, response.usage?.completion_tokens));
+      return result(
+        this.id,
+        text,
+        usageOrEstimate(request.messages, text, response.usage?.prompt_tokens, response.usage?.completion_tokens),
+      );
     } catch (err) {
       throw providerError(this.id, err);
     }

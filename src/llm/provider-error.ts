@@ -38,7 +38,8 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
 }
 
 /** What SDKs throw when a 200 body is not what they expect: a parse error, a missing field, a validation error. */
-const UNREADABLE = /SyntaxError|not valid JSON|Unexpected (?:token|end of)|JSON segment|Cannot read propert|is not a function|is not iterable|SDKValidationError|ZodError|Did not receive done|Response validation failed|Unexpected Status or Content-Type/i;
+const UNREADABLE =
+  /SyntaxError|not valid JSON|Unexpected (?:token|end of)|JSON segment|Cannot read propert|is not a function|is not iterable|SDKValidationError|ZodError|Did not receive done|Response validation failed|Unexpected Status or Content-Type/i;
 
 interface ErrorShape {
   status?: unknown;
@@ -88,7 +89,11 @@ export function classifyFailure(err: unknown, retryAfterHint?: string | null): F
   const message = (typeof shape.message === 'string' && shape.message ? shape.message : String(err)).slice(0, 300);
   // The SDK's own words for these are parser internals ("Unexpected token '<'", "Cannot read properties of undefined").
   if (/ResponseTooLargeError/.test(text)) return { kind: 'invalid', message: 'a response larger than 8 MiB' }; // MAX_RESPONSE_BYTES
-  const unreadable: Failure = { kind: 'invalid', ...(status !== undefined ? { status } : {}), message: 'a response that is not a model answer' };
+  const unreadable: Failure = {
+    kind: 'invalid',
+    ...(status !== undefined ? { status } : {}),
+    message: 'a response that is not a model answer',
+  };
   if (status !== undefined && status >= 200 && status < 300) return unreadable;
   if (status !== undefined) {
     const retryAfterMs = parseRetryAfter(headerOf(shape.headers, 'retry-after') ?? retryAfterHint);

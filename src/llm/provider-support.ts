@@ -12,7 +12,12 @@ export interface ProviderOptions {
 }
 
 /** Usage as reported, or counted locally when a (compatible) server leaves it out. */
-export function usageOrEstimate(messages: readonly ChatMessage[], text: string, input?: number | null, output?: number | null): Usage {
+export function usageOrEstimate(
+  messages: readonly ChatMessage[],
+  text: string,
+  input?: number | null,
+  output?: number | null,
+): Usage {
   return {
     inputTokens: typeof input === 'number' && input > 0 ? input : countMessageTokens(messages),
     outputTokens: typeof output === 'number' && output > 0 ? output : countTokens(text),
@@ -25,7 +30,10 @@ export function result(modelId: string, text: string, usage: Usage): ChatResult 
 
 /** System prompts apart from the conversation: Anthropic and Gemini take them as a separate field. */
 export function splitSystem(messages: readonly ChatMessage[]): { system: string; turns: ChatMessage[] } {
-  const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
+  const system = messages
+    .filter((m) => m.role === 'system')
+    .map((m) => m.content)
+    .join('\n\n');
   const turns = messages.filter((m) => m.role !== 'system');
   return { system, turns };
 }
@@ -67,7 +75,10 @@ export class ResponseTooLargeError extends Error {
  * last error response's Retry-After is remembered for SDKs whose errors drop the headers (Gemini,
  * Ollama).
  */
-export function providerFetch(signal?: AbortSignal, maxBytes = MAX_RESPONSE_BYTES): { fetch: typeof fetch; retryAfter: () => string | null } {
+export function providerFetch(
+  signal?: AbortSignal,
+  maxBytes = MAX_RESPONSE_BYTES,
+): { fetch: typeof fetch; retryAfter: () => string | null } {
   let retryAfter: string | null = null;
   const wrapped: typeof fetch = async (input, init) => {
     const given = init?.signal ?? (input instanceof Request ? input.signal : undefined);
@@ -92,7 +103,11 @@ function capBody(response: Response, maxBytes: number): Response {
       },
     }),
   );
-  const out = new Response(capped, { status: response.status, statusText: response.statusText, headers: response.headers });
+  const out = new Response(capped, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
   // SDKs name the URL in their errors; a constructed Response has none of its own.
   Object.defineProperty(out, 'url', { value: response.url });
   return out;
@@ -105,6 +120,7 @@ export function providerError(modelId: string, err: unknown, retryAfterHint?: st
 
 /** A well-formed reply with no text is a failure too: the next model gets the question. */
 export function requireText(modelId: string, text: string): string {
-  if (text.trim() === '') throw new ProviderError(modelId, { kind: 'rejected', message: 'the model returned an empty answer' });
+  if (text.trim() === '')
+    throw new ProviderError(modelId, { kind: 'rejected', message: 'the model returned an empty answer' });
   return text;
 }

@@ -77,14 +77,24 @@ export function boundedGet(url: string, options: BoundedGetOptions, redirects = 
           res.resume();
           if (redirects <= 0) return finish(new GetFailure('too many redirects', 'http', status));
           const remaining = options.timeoutMs - (performance.now() - started);
-          if (remaining <= 0) return finish(new GetFailure(`no answer within ${seconds(options.timeoutMs)}`, 'timeout'));
-          boundedGet(new URL(location, target).toString(), { ...options, timeoutMs: remaining }, redirects - 1).then((r) => finish(undefined, r), (e: Error) => finish(e));
+          if (remaining <= 0)
+            return finish(new GetFailure(`no answer within ${seconds(options.timeoutMs)}`, 'timeout'));
+          boundedGet(new URL(location, target).toString(), { ...options, timeoutMs: remaining }, redirects - 1).then(
+            (r) => finish(undefined, r),
+            (e: Error) => finish(e),
+          );
           return;
         }
         const declared = Number(res.headers['content-length']);
         if (Number.isFinite(declared) && declared > options.maxBytes) {
           res.destroy();
-          return finish(new GetFailure(`the answer is ${megabytes(declared)}, more than the ${megabytes(options.maxBytes)} I read`, 'too_large', status));
+          return finish(
+            new GetFailure(
+              `the answer is ${megabytes(declared)}, more than the ${megabytes(options.maxBytes)} I read`,
+              'too_large',
+              status,
+            ),
+          );
         }
         const parts: Buffer[] = [];
         let total = 0;
@@ -92,12 +102,25 @@ export function boundedGet(url: string, options: BoundedGetOptions, redirects = 
           total += chunk.length;
           if (total > options.maxBytes) {
             res.destroy();
-            finish(new GetFailure(`the answer is larger than the ${megabytes(options.maxBytes)} I read`, 'too_large', status));
+            finish(
+              new GetFailure(
+                `the answer is larger than the ${megabytes(options.maxBytes)} I read`,
+                'too_large',
+                status,
+              ),
+            );
             return;
           }
           parts.push(chunk);
         });
-        res.on('end', () => finish(undefined, { status, headers: res.headers, body: Buffer.concat(parts).toString('utf8'), ms: performance.now() - started }));
+        res.on('end', () =>
+          finish(undefined, {
+            status,
+            headers: res.headers,
+            body: Buffer.concat(parts).toString('utf8'),
+            ms: performance.now() - started,
+          }),
+        );
         res.on('error', (err) => finish(new GetFailure(`the transfer broke off (${errText(err)})`, 'network', status)));
         res.on('aborted', () => finish(new GetFailure('the transfer broke off', 'network', status)));
       },
@@ -143,21 +166,31 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * GET with retries; resolves with a 2xx–4xx answer (except 429), throws the last GetFailure with
  * the number of attempts made in its message context (`attempts`).
  */
-export async function getWithRetries(url: string, options: BoundedGetOptions, retry: RetryOptions): Promise<BoundedResponse & { attempts: number }> {
+export async function getWithRetries(
+  url: string,
+  options: BoundedGetOptions,
+  retry: RetryOptions,
+): Promise<BoundedResponse & { attempts: number }> {
   const maxAttempts = retry.retries + 1;
   for (let attempt = 1; ; attempt++) {
     let failure: GetFailure;
     try {
       const response = await boundedGet(url, options);
       if (response.status === 429) {
-        failure = new GetFailure('rate limited (HTTP 429)', 'rate_limited', 429, parseRetryAfter(headerValue(response.headers['retry-after']) ?? null));
+        failure = new GetFailure(
+          'rate limited (HTTP 429)',
+          'rate_limited',
+          429,
+          parseRetryAfter(headerValue(response.headers['retry-after']) ?? null),
+        );
       } else if (response.status >= 500) {
         failure = new GetFailure(`HTTP ${response.status}`, 'http', response.status);
       } else {
         return { ...response, attempts: attempt };
       }
     } catch (err) {
-      if (!(err instanceof GetFailure) || err.reason === 'too_large' || err.reason === 'aborted') throw Object.assign(err as Error, { attempts: attempt });
+      if (!(err instanceof GetFailure) || err.reason === 'too_large' || err.reason === 'aborted')
+        throw Object.assign(err as Error, { attempts: attempt });
       failure = err;
     }
     let delay = (retry.backoffMs ?? 500) * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5);
@@ -168,7 +201,8 @@ export async function getWithRetries(url: string, options: BoundedGetOptions, re
     if (attempt >= maxAttempts) throw Object.assign(failure, { attempts: attempt });
     retry.onRetry?.(attempt, failure);
     await sleep(delay, options.signal);
-    if (options.signal?.aborted) throw Object.assign(new GetFailure('the request was cancelled', 'aborted'), { attempts: attempt });
+    if (options.signal?.aborted)
+      throw Object.assign(new GetFailure('the request was cancelled', 'aborted'), { attempts: attempt });
   }
 }
 
@@ -181,17 +215,23 @@ export function seconds(ms: number): string {
 }
 
 function megabytes(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(bytes >= 10 * 1024 * 1024 ? 0 : 1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
+  return bytes >= 1024 * 1024
+    ? `${(bytes / 1024 / 1024).toFixed(bytes >= 10 * 1024 * 1024 ? 0 : 1)} MiB`
+    : `${Math.ceil(bytes / 1024)} KiB`;
 }
 
-const UNTRUSTED = /^(?:UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT(?:_LOCALLY)?|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID)$/;
+const UNTRUSTED =
+  /^(?:UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT(?:_LOCALLY)?|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID)$/;
 
 /** A network error in a few words: its code, TLS failures said plainly (OpenSSL's text is long). */
 function errText(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const code = (err as { code?: string }).code;
   if (code && UNTRUSTED.test(code)) return `TLS: the server's certificate is not trusted here, ${code}`;
-  if ((code && /CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA/.test(code)) || /alert certificate required|alert handshake failure|alert bad certificate|alert unknown ca/i.test(err.message)) {
+  if (
+    (code && /CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA/.test(code)) ||
+    /alert certificate required|alert handshake failure|alert bad certificate|alert unknown ca/i.test(err.message)
+  ) {
     return 'TLS: the server refused the connection without an accepted client certificate';
   }
   if (code) return code;

@@ -54,7 +54,12 @@ const ScanResultSchema = z.object({
   tail: z.array(z.string()),
 });
 const LogOutcomeSchema = z.union([
-  z.object({ file: z.string(), status: z.literal('scanned'), result: ScanResultSchema, cutAfterMs: z.number().optional() }),
+  z.object({
+    file: z.string(),
+    status: z.literal('scanned'),
+    result: ScanResultSchema,
+    cutAfterMs: z.number().optional(),
+  }),
   z.object({ file: z.string(), status: z.enum(['missing', 'empty', 'binary']), note: z.string() }),
 ]);
 
@@ -62,9 +67,12 @@ const LogOutcomeSchema = z.union([
  * What scanning one log file gave. `cutAfterMs`: the transfer took longer than
  * monitor.logReadTimeoutMs and only the part that came by then was scanned (never cached).
  */
-export type LogOutcome = { file: string; status: 'scanned'; result: ScanResult; cutAfterMs?: number } | { file: string; status: 'missing' | 'empty' | 'binary'; note: string };
+export type LogOutcome =
+  | { file: string; status: 'scanned'; result: ScanResult; cutAfterMs?: number }
+  | { file: string; status: 'missing' | 'empty' | 'binary'; note: string };
 
-const TASK_JOB_FIELDS = 'pandaid,jobstatus,computingsite,attemptnr,maxattempt,piloterrorcode,piloterrordiag,exeerrorcode,exeerrordiag,taskbuffererrorcode,taskbuffererrordiag,ddmerrorcode,ddmerrordiag,transexitcode,modificationtime,endtime';
+const TASK_JOB_FIELDS =
+  'pandaid,jobstatus,computingsite,attemptnr,maxattempt,piloterrorcode,piloterrordiag,exeerrorcode,exeerrordiag,taskbuffererrorcode,taskbuffererrordiag,ddmerrorcode,ddmerrordiag,transexitcode,modificationtime,endtime';
 
 /**
  * Typed, validated access to the BigPanDA JSON API with a per-process cache: job/task metadata
@@ -139,9 +147,16 @@ export class PandaClient {
       () => this.http.getJson(`/job?pandaid=${pandaid}&json`, subject, JobResponseSchema),
       { persistIf: isFinal, schema: JobResponseSchema },
     );
-    if (!data.job) throw new AskPandaError('not_found', `The monitor has no job ${pandaid}. Check the number, or open ${subject.page}`);
+    if (!data.job)
+      throw new AskPandaError(
+        'not_found',
+        `The monitor has no job ${pandaid}. Check the number, or open ${subject.page}`,
+      );
     if (data.job.pandaid !== pandaid) {
-      throw new AskPandaError('monitor_unavailable', `The monitor answered about job ${data.job.pandaid} when I asked for job ${pandaid}. Open ${subject.page}`);
+      throw new AskPandaError(
+        'monitor_unavailable',
+        `The monitor answered about job ${data.job.pandaid} when I asked for job ${pandaid}. Open ${subject.page}`,
+      );
     }
     if (isFinalJobState(data.job.jobstatus)) this.finalJobs.add(pandaid);
     return data as JobResponse & { job: NonNullable<JobResponse['job']> };
@@ -154,31 +169,56 @@ export class PandaClient {
 
   /** `/jobs/?jeditaskid=N&json&mode=nodrop` with the fields the task answer needs. */
   async taskJobs(jeditaskid: number): Promise<JobsResponse> {
-    return this.cached(`jobs:${jeditaskid}`, () => this.metadataTtlMs, () =>
-      this.http.getJson(`/jobs/?jeditaskid=${jeditaskid}&json&mode=nodrop&fields=${TASK_JOB_FIELDS}`, this.taskSubject(jeditaskid), JobsResponseSchema),
+    return this.cached(
+      `jobs:${jeditaskid}`,
+      () => this.metadataTtlMs,
+      () =>
+        this.http.getJson(
+          `/jobs/?jeditaskid=${jeditaskid}&json&mode=nodrop&fields=${TASK_JOB_FIELDS}`,
+          this.taskSubject(jeditaskid),
+          JobsResponseSchema,
+        ),
     );
   }
 
   /** `/task/N/?json`: task, parameters and datasets (no jobs). */
   async task(jeditaskid: number): Promise<TaskResponse> {
-    return this.cached(`task:${jeditaskid}`, () => this.metadataTtlMs, () => this.http.getJson(`/task/${jeditaskid}/?json`, this.taskSubject(jeditaskid), TaskResponseSchema));
+    return this.cached(
+      `task:${jeditaskid}`,
+      () => this.metadataTtlMs,
+      () => this.http.getJson(`/task/${jeditaskid}/?json`, this.taskSubject(jeditaskid), TaskResponseSchema),
+    );
   }
 
   /** `/tasks/?jeditaskid=N&json&extra=jobstatecount`: the task with job_state_count. */
   async taskWithJobCounts(jeditaskid: number): Promise<TaskWithCounts> {
     const subject = this.taskSubject(jeditaskid);
-    const list = await this.cached(`tasks:${jeditaskid}`, () => this.metadataTtlMs, () =>
-      this.http.getJson(`/tasks/?jeditaskid=${jeditaskid}&json&extra=jobstatecount`, subject, TasksResponseSchema),
+    const list = await this.cached(
+      `tasks:${jeditaskid}`,
+      () => this.metadataTtlMs,
+      () =>
+        this.http.getJson(`/tasks/?jeditaskid=${jeditaskid}&json&extra=jobstatecount`, subject, TasksResponseSchema),
     );
     const task = list.find((t) => t.jeditaskid === jeditaskid);
-    if (!task) throw new AskPandaError('not_found', `The monitor has no task ${jeditaskid}. Check the number, or open ${subject.page}`);
+    if (!task)
+      throw new AskPandaError(
+        'not_found',
+        `The monitor has no task ${jeditaskid}. Check the number, or open ${subject.page}`,
+      );
     return task;
   }
 
   /** `/errors/?json&jeditaskid=N&hours=H`: failures grouped by error code. */
   async taskErrors(jeditaskid: number, hours = this.config.monitor.errorsHours): Promise<ErrorsResponse> {
-    return this.cached(`errors:${jeditaskid}:${hours}`, () => this.metadataTtlMs, () =>
-      this.http.getJson(`/errors/?json&jeditaskid=${jeditaskid}&hours=${hours}`, this.taskSubject(jeditaskid), ErrorsResponseSchema),
+    return this.cached(
+      `errors:${jeditaskid}:${hours}`,
+      () => this.metadataTtlMs,
+      () =>
+        this.http.getJson(
+          `/errors/?json&jeditaskid=${jeditaskid}&hours=${hours}`,
+          this.taskSubject(jeditaskid),
+          ErrorsResponseSchema,
+        ),
     );
   }
 
@@ -189,11 +229,20 @@ export class PandaClient {
   async tasksWithJobCounts(ids: readonly number[]): Promise<Map<number, TaskWithCounts>> {
     const unique = [...new Set(ids)].sort((a, b) => a - b);
     if (unique.length === 0) return new Map();
-    if (unique.length > TASKS_PER_REQUEST) throw new RangeError(`at most ${TASKS_PER_REQUEST} tasks per /tasks/ request, got ${unique.length}`);
+    if (unique.length > TASKS_PER_REQUEST)
+      throw new RangeError(`at most ${TASKS_PER_REQUEST} tasks per /tasks/ request, got ${unique.length}`);
     const joined = unique.join('|');
-    const subject: Subject = unique.length === 1 ? this.taskSubject(unique[0]!) : { label: `tasks ${unique.slice(0, 3).join(', ')}${unique.length > 3 ? ` and ${unique.length - 3} more` : ''}`, page: `${this.publicUrl}/tasks/?jeditaskid=${joined}` };
-    const list = await this.cached(`tasks:${joined}`, () => this.metadataTtlMs, () =>
-      this.http.getJson(`/tasks/?jeditaskid=${joined}&json&extra=jobstatecount`, subject, TasksResponseSchema),
+    const subject: Subject =
+      unique.length === 1
+        ? this.taskSubject(unique[0]!)
+        : {
+            label: `tasks ${unique.slice(0, 3).join(', ')}${unique.length > 3 ? ` and ${unique.length - 3} more` : ''}`,
+            page: `${this.publicUrl}/tasks/?jeditaskid=${joined}`,
+          };
+    const list = await this.cached(
+      `tasks:${joined}`,
+      () => this.metadataTtlMs,
+      () => this.http.getJson(`/tasks/?jeditaskid=${joined}&json&extra=jobstatecount`, subject, TasksResponseSchema),
     );
     const wanted = new Set(unique);
     return new Map(list.filter((t) => wanted.has(t.jeditaskid)).map((t) => [t.jeditaskid, t]));
@@ -208,17 +257,29 @@ export class PandaClient {
   async taskErrorsInWindow(jeditaskid: number, window: { after: Date; until: Date }): Promise<ErrorsResponse> {
     const from = monitorTime(new Date(window.after.getTime() + 1000));
     const to = monitorTime(window.until);
-    return this.cached(`errors:${jeditaskid}:${from}:${to}`, () => this.metadataTtlMs, () =>
-      this.http.getJson(`/errors/?json&jeditaskid=${jeditaskid}&date_from=${from}&date_to=${to}&fields=errsByCount,errsBySite`, this.taskSubject(jeditaskid), ErrorsResponseSchema),
+    return this.cached(
+      `errors:${jeditaskid}:${from}:${to}`,
+      () => this.metadataTtlMs,
+      () =>
+        this.http.getJson(
+          `/errors/?json&jeditaskid=${jeditaskid}&date_from=${from}&date_to=${to}&fields=errsByCount,errsBySite`,
+          this.taskSubject(jeditaskid),
+          ErrorsResponseSchema,
+        ),
     );
   }
 
   /** `/filebrowser/?pandaid=N&json`: the files of the job's log tarball. */
   async logFiles(pandaid: number): Promise<LogListing> {
-    return this.cached(`logs:${pandaid}`, () => this.logTtl(pandaid), () => this.http.getJson(`/filebrowser/?pandaid=${pandaid}&json`, this.jobSubject(pandaid), LogListingSchema), {
-      persistIf: () => this.finalJobs.has(pandaid),
-      schema: LogListingSchema,
-    });
+    return this.cached(
+      `logs:${pandaid}`,
+      () => this.logTtl(pandaid),
+      () => this.http.getJson(`/filebrowser/?pandaid=${pandaid}&json`, this.jobSubject(pandaid), LogListingSchema),
+      {
+        persistIf: () => this.finalJobs.has(pandaid),
+        schema: LogListingSchema,
+      },
+    );
   }
 
   /**
@@ -228,22 +289,46 @@ export class PandaClient {
   async scanLogFile(pandaid: number, filename: string, options: ScanOptions, cacheKey: string): Promise<LogOutcome> {
     // A scan of a transfer cut at the read deadline is incomplete: the next question tries again.
     const complete = (outcome: LogOutcome) => !(outcome.status === 'scanned' && outcome.cutAfterMs !== undefined);
-    return this.cached(`scan:${pandaid}:${filename}:${cacheKey}`, (outcome) => (complete(outcome) ? this.logTtl(pandaid) : 0), async (): Promise<LogOutcome> => {
-      const subject = this.jobSubject(pandaid);
-      const opened = await this.http.openText(`/filebrowser/?pandaid=${pandaid}&json&filename=${encodeURIComponent(filename)}`, subject);
-      if (!opened) return { file: filename, status: 'missing', note: `${filename} is not in the job's log tarball` };
-      try {
-        const result = await scanLog(opened.body, options);
-        if (result.binary) return { file: filename, status: 'binary', note: `${filename} is not a text file (binary content), so I did not read it` };
-        if (result.bytes === 0 && opened.cutAfterMs === undefined) return { file: filename, status: 'empty', note: `${filename} is empty (0 bytes)` };
-        return { file: filename, status: 'scanned', result, ...(opened.cutAfterMs !== undefined ? { cutAfterMs: opened.cutAfterMs } : {}) };
-      } finally {
-        await opened.close();
-      }
-    }, { persistIf: (outcome) => this.finalJobs.has(pandaid) && complete(outcome), schema: LogOutcomeSchema });
+    return this.cached(
+      `scan:${pandaid}:${filename}:${cacheKey}`,
+      (outcome) => (complete(outcome) ? this.logTtl(pandaid) : 0),
+      async (): Promise<LogOutcome> => {
+        const subject = this.jobSubject(pandaid);
+        const opened = await this.http.openText(
+          `/filebrowser/?pandaid=${pandaid}&json&filename=${encodeURIComponent(filename)}`,
+          subject,
+        );
+        if (!opened) return { file: filename, status: 'missing', note: `${filename} is not in the job's log tarball` };
+        try {
+          const result = await scanLog(opened.body, options);
+          if (result.binary)
+            return {
+              file: filename,
+              status: 'binary',
+              note: `${filename} is not a text file (binary content), so I did not read it`,
+            };
+          if (result.bytes === 0 && opened.cutAfterMs === undefined)
+            return { file: filename, status: 'empty', note: `${filename} is empty (0 bytes)` };
+          return {
+            file: filename,
+            status: 'scanned',
+            result,
+            ...(opened.cutAfterMs !== undefined ? { cutAfterMs: opened.cutAfterMs } : {}),
+          };
+        } finally {
+          await opened.close();
+        }
+      },
+      { persistIf: (outcome) => this.finalJobs.has(pandaid) && complete(outcome), schema: LogOutcomeSchema },
+    );
   }
 
-  private async cached<T>(key: string, ttl: (value: T) => number, load: () => Promise<T>, persist?: { persistIf: (value: T) => boolean; schema: z.ZodType<T> }): Promise<T> {
+  private async cached<T>(
+    key: string,
+    ttl: (value: T) => number,
+    load: () => Promise<T>,
+    persist?: { persistIf: (value: T) => boolean; schema: z.ZodType<T> },
+  ): Promise<T> {
     const cache = key.startsWith('scan:') ? this.scanCache : this.cache;
     let fetched = false;
     const loadThrough = async (): Promise<T> => {

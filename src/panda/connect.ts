@@ -16,7 +16,13 @@ export interface MonitorConnection {
  * demo mode it talks to the embedded loopback monitor, while links keep pointing at the real
  * monitor's pages.
  */
-export async function connectMonitor(deps: { config: Config; store: Store; logger: Logger; demo: boolean; closers: Array<() => Promise<void>> }): Promise<MonitorConnection> {
+export async function connectMonitor(deps: {
+  config: Config;
+  store: Store;
+  logger: Logger;
+  demo: boolean;
+  closers: Array<() => Promise<void>>;
+}): Promise<MonitorConnection> {
   let baseUrl: string | undefined;
   let publicUrl: string | undefined;
   let cacheScope: string | undefined;
@@ -29,6 +35,12 @@ export async function connectMonitor(deps: { config: Config; store: Store; logge
     cacheScope = 'demo';
   }
   // Final jobs' data is also kept in the store, so a follow-up in another process (ask --thread) is free.
-  const client = createPandaClient(deps.config, { baseUrl, publicUrl, logger: deps.logger, persistent: deps.store.ns('cache'), cacheScope });
+  const client = createPandaClient(deps.config, {
+    baseUrl,
+    publicUrl,
+    logger: deps.logger,
+    persistent: deps.store.ns('cache'),
+    cacheScope,
+  });
   return { client, demoUrl: baseUrl };
 }

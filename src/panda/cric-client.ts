@@ -57,7 +57,8 @@ export interface CricStats {
  * version is ignored and CRIC is asked again.
  */
 const SNAPSHOT_VERSION = 1;
-const isStoredRecord = (v: unknown): v is QueueRecord => typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { name?: unknown }).name === 'string';
+const isStoredRecord = (v: unknown): v is QueueRecord =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { name?: unknown }).name === 'string';
 const StoredSnapshotSchema = z.object({
   v: z.literal(SNAPSHOT_VERSION),
   meta: z.object({ fetchedAt: z.number(), source: z.string(), skipped: z.number(), problems: z.array(z.string()) }),
@@ -138,7 +139,8 @@ export class CricClient {
 
   /** The queues, fresh within the TTL, else re-read; an older snapshot with its age when CRIC is down. */
   async queues(): Promise<QueueData> {
-    if (this.current && !this.fromFile && this.age(this.current) < this.ttlMs) return { index: this.current, ageMs: this.age(this.current), stale: false };
+    if (this.current && !this.fromFile && this.age(this.current) < this.ttlMs)
+      return { index: this.current, ageMs: this.age(this.current), stale: false };
     // One load at a time: concurrent questions share it.
     this.loading ??= this.load().finally(() => (this.loading = undefined));
     return this.loading;
@@ -152,7 +154,8 @@ export class CricClient {
     if (this.fromFile) return this.loadFile();
     const stored = await this.readStored();
     if (stored && (!this.current || stored.meta.fetchedAt > this.current.meta.fetchedAt)) this.current = stored;
-    if (this.current && this.age(this.current) < this.ttlMs) return { index: this.current, ageMs: this.age(this.current), stale: false };
+    if (this.current && this.age(this.current) < this.ttlMs)
+      return { index: this.current, ageMs: this.age(this.current), stale: false };
     try {
       const index = await this.fetch();
       this.current = index;
@@ -161,10 +164,16 @@ export class CricClient {
     } catch (err) {
       if (!(err instanceof AskPandaError)) throw err;
       if (this.current) {
-        this.logger.warn({ reason: err.message, ageSeconds: Math.round(this.age(this.current) / 1000) }, 'CRIC did not answer; using the last queue snapshot');
+        this.logger.warn(
+          { reason: err.message, ageSeconds: Math.round(this.age(this.current) / 1000) },
+          'CRIC did not answer; using the last queue snapshot',
+        );
         return { index: this.current, ageMs: this.age(this.current), stale: true, staleReason: err.message };
       }
-      throw new AskPandaError('monitor_unavailable', `${err.message} I have no earlier copy of its queue list. Try again in a few minutes, or look the queue up at ${this.listPage()}`);
+      throw new AskPandaError(
+        'monitor_unavailable',
+        `${err.message} I have no earlier copy of its queue list. Try again in a few minutes, or look the queue up at ${this.listPage()}`,
+      );
     }
   }
 
@@ -175,7 +184,15 @@ export class CricClient {
     try {
       response = await getWithRetries(
         url,
-        { timeoutMs: this.config.cric.timeoutMs, maxBytes: this.config.cric.maxBytes, headers: { accept: 'application/json' }, cert, key, ca, signal: this.lifetime.signal },
+        {
+          timeoutMs: this.config.cric.timeoutMs,
+          maxBytes: this.config.cric.maxBytes,
+          headers: { accept: 'application/json' },
+          cert,
+          key,
+          ca,
+          signal: this.lifetime.signal,
+        },
         {
           retries: this.config.cric.retries,
           backoffMs: this.options.backoffMs,
@@ -190,20 +207,37 @@ export class CricClient {
       const attempts = (err as { attempts?: number }).attempts ?? 1;
       this.stats.requests += attempts;
       if (err instanceof GetFailure) {
-        const hint = /client certificate/.test(err.message) ? ' Set CRIC_CERT and CRIC_KEY to a certificate CRIC accepts.' : /not trusted/.test(err.message) ? ' Set ASKPANDA_CRIC_CA (or NODE_EXTRA_CA_CERTS) to the CA bundle that signed it.' : '';
-        throw new AskPandaError('monitor_unavailable', `CRIC did not answer (${err.message}${attempts > 1 ? `, ${attempts} attempts` : ''}).${hint}`);
+        const hint = /client certificate/.test(err.message)
+          ? ' Set CRIC_CERT and CRIC_KEY to a certificate CRIC accepts.'
+          : /not trusted/.test(err.message)
+            ? ' Set ASKPANDA_CRIC_CA (or NODE_EXTRA_CA_CERTS) to the CA bundle that signed it.'
+            : '';
+        throw new AskPandaError(
+          'monitor_unavailable',
+          `CRIC did not answer (${err.message}${attempts > 1 ? `, ${attempts} attempts` : ''}).${hint}`,
+        );
       }
       throw err;
     }
     this.stats.requests += response.attempts;
     this.stats.bytes += Buffer.byteLength(response.body);
     if (response.status === 401 || response.status === 403) {
-      throw new AskPandaError('monitor_unavailable', `CRIC refused the request (HTTP ${response.status}): this CRIC needs a client certificate it accepts (CRIC_CERT, CRIC_KEY).`);
+      throw new AskPandaError(
+        'monitor_unavailable',
+        `CRIC refused the request (HTTP ${response.status}): this CRIC needs a client certificate it accepts (CRIC_CERT, CRIC_KEY).`,
+      );
     }
-    if (response.status >= 400) throw new AskPandaError('monitor_unavailable', `CRIC answered HTTP ${response.status} for its queue list: check CRIC_URL (${redactSecrets(this.publicUrl)}).`);
+    if (response.status >= 400)
+      throw new AskPandaError(
+        'monitor_unavailable',
+        `CRIC answered HTTP ${response.status} for its queue list: check CRIC_URL (${redactSecrets(this.publicUrl)}).`,
+      );
     const contentType = String(response.headers['content-type'] ?? '');
     if (/text\/html/i.test(contentType) || /^\s*</.test(response.body.slice(0, 64))) {
-      throw new AskPandaError('monitor_unavailable', 'CRIC answered with a web page instead of its queue list (a login page?): check CRIC_URL, or set CRIC_CERT and CRIC_KEY.');
+      throw new AskPandaError(
+        'monitor_unavailable',
+        'CRIC answered with a web page instead of its queue list (a login page?): check CRIC_URL, or set CRIC_CERT and CRIC_KEY.',
+      );
     }
     return this.parse(response.body, url);
   }
@@ -213,19 +247,34 @@ export class CricClient {
     try {
       raw = JSON.parse(body);
     } catch {
-      throw new AskPandaError('monitor_unavailable', `CRIC's queue list from ${redactSecrets(source)} is not valid JSON (cut off or broken).`);
+      throw new AskPandaError(
+        'monitor_unavailable',
+        `CRIC's queue list from ${redactSecrets(source)} is not valid JSON (cut off or broken).`,
+      );
     }
     let dump;
     try {
       dump = parseQueueDump(raw);
     } catch (err) {
-      throw new AskPandaError('monitor_unavailable', `${redactSecrets(source)} is ${err instanceof Error ? err.message : 'not a queue dump'}.`);
+      throw new AskPandaError(
+        'monitor_unavailable',
+        `${redactSecrets(source)} is ${err instanceof Error ? err.message : 'not a queue dump'}.`,
+      );
     }
     if (dump.queues.length === 0 && dump.skipped > 0) {
-      throw new AskPandaError('monitor_unavailable', `None of the ${dump.skipped} queues in CRIC's list from ${redactSecrets(source)} could be read (${dump.problems[0] ?? 'unexpected shape'}).`);
+      throw new AskPandaError(
+        'monitor_unavailable',
+        `None of the ${dump.skipped} queues in CRIC's list from ${redactSecrets(source)} could be read (${dump.problems[0] ?? 'unexpected shape'}).`,
+      );
     }
-    if (dump.skipped > 0) this.logger.warn({ skipped: dump.skipped, problems: dump.problems }, 'CRIC queue records skipped');
-    const meta: QueueSnapshotMeta = { fetchedAt: this.now(), source: this.file || this.publicUrl + CRIC_QUEUES_PATH, skipped: dump.skipped, problems: dump.problems };
+    if (dump.skipped > 0)
+      this.logger.warn({ skipped: dump.skipped, problems: dump.problems }, 'CRIC queue records skipped');
+    const meta: QueueSnapshotMeta = {
+      fetchedAt: this.now(),
+      source: this.file || this.publicUrl + CRIC_QUEUES_PATH,
+      skipped: dump.skipped,
+      problems: dump.problems,
+    };
     return new QueueIndex(dump.queues, meta);
   }
 
@@ -239,8 +288,12 @@ export class CricClient {
       return this.fileFailure(`${where} cannot be read (${(err as { code?: string }).code ?? 'error'}).`);
     }
     const stamp = `${info.size}:${info.mtimeMs}`;
-    if (this.current && this.fileStamp === stamp) return { index: this.current, ageMs: Math.max(0, this.now() - info.mtimeMs), stale: false };
-    if (info.size > this.config.cric.maxBytes) return this.fileFailure(`${where} is ${Math.round(info.size / 1024 / 1024)} MiB, more than cric.maxBytes allows.`);
+    if (this.current && this.fileStamp === stamp)
+      return { index: this.current, ageMs: Math.max(0, this.now() - info.mtimeMs), stale: false };
+    if (info.size > this.config.cric.maxBytes)
+      return this.fileFailure(
+        `${where} is ${Math.round(info.size / 1024 / 1024)} MiB, more than cric.maxBytes allows.`,
+      );
     try {
       this.stats.requests++;
       const body = await readFile(this.file, 'utf8');
@@ -260,7 +313,10 @@ export class CricClient {
 
   private fileFailure(message: string): QueueData {
     if (this.current) return { index: this.current, ageMs: this.age(this.current), stale: true, staleReason: message };
-    throw new AskPandaError('monitor_unavailable', `${message} Fix the path or unset ASKPANDA_CRIC_FILE to ask CRIC itself.`);
+    throw new AskPandaError(
+      'monitor_unavailable',
+      `${message} Fix the path or unset ASKPANDA_CRIC_FILE to ask CRIC itself.`,
+    );
   }
 
   /** The client certificate, its key and extra CA certificates, read once (on the first request). */
@@ -272,7 +328,10 @@ export class CricClient {
         try {
           return await readFile(file);
         } catch (err) {
-          throw new AskPandaError('monitor_unavailable', `${what}=${file} cannot be read (${(err as { code?: string }).code ?? 'error'}): give the path of a PEM file.`);
+          throw new AskPandaError(
+            'monitor_unavailable',
+            `${what}=${file} cannot be read (${(err as { code?: string }).code ?? 'error'}): give the path of a PEM file.`,
+          );
         }
       };
       try {
@@ -309,19 +368,24 @@ export class CricClient {
     const store = this.options.persistent;
     if (!store) return;
     const keepMs = this.config.cric.keepHours * 3600 * 1000;
-    await store.set(this.key('queues'), { v: SNAPSHOT_VERSION, meta: index.meta, queues: JSON.stringify(index.queues) }, keepMs).catch((err: unknown) => this.logger.warn({ err: String(err) }, 'could not store the CRIC snapshot'));
+    await store
+      .set(this.key('queues'), { v: SNAPSHOT_VERSION, meta: index.meta, queues: JSON.stringify(index.queues) }, keepMs)
+      .catch((err: unknown) => this.logger.warn({ err: String(err) }, 'could not store the CRIC snapshot'));
     await this.persistNames(index);
   }
 
   private async persistNames(index: QueueIndex): Promise<void> {
     const keepMs = this.config.cric.keepHours * 3600 * 1000;
-    await this.options.persistent?.set(this.key('names'), { v: 1, names: index.routingNames() }, keepMs).catch(() => undefined);
+    await this.options.persistent
+      ?.set(this.key('names'), { v: 1, names: index.routingNames() }, keepMs)
+      .catch(() => undefined);
   }
 
   /** "fetched 3 min ago from https://atlas-cric.cern.ch" (or the file), for the answer's source line. */
   describe(data: QueueData): string {
     const what = this.fromFile ? `the CRIC queue dump ${this.file}` : `CRIC (${this.publicUrl})`;
-    if (data.stale) return `${data.staleReason ?? 'CRIC did not answer just now.'} This is the last copy of its queue list, ${data.ageMs < 60_000 ? 'less than a minute' : humanAge(data.ageMs)} old.`;
+    if (data.stale)
+      return `${data.staleReason ?? 'CRIC did not answer just now.'} This is the last copy of its queue list, ${data.ageMs < 60_000 ? 'less than a minute' : humanAge(data.ageMs)} old.`;
     return `From ${what}, ${this.fromFile ? 'written' : 'read'} ${ago(data.ageMs)}.`;
   }
 

@@ -11,7 +11,15 @@ import { z } from 'zod';
 
 // `.nullish()` rather than a union with z.null(), values of nested objects unchecked: a third less
 // validation time over a 1,000-queue dump (bench/queues.bench.ts), same leniency.
-const numeric = z.union([z.number(), z.string().regex(/^\s*-?\d+(?:\.\d+)?\s*$/).transform(Number)]).nullish();
+const numeric = z
+  .union([
+    z.number(),
+    z
+      .string()
+      .regex(/^\s*-?\d+(?:\.\d+)?\s*$/)
+      .transform(Number),
+  ])
+  .nullish();
 const text = z.string().nullish();
 const object = z.record(z.string(), z.unknown()).nullish();
 
@@ -46,7 +54,10 @@ const FIELD_NAMES = Object.keys(QueueFieldsSchema.shape) as Array<keyof z.infer<
 
 type Fields = z.infer<typeof QueueFieldsSchema>;
 /** A queue record: the read fields typed (null read as absent), unknown fields kept. */
-export type QueueRecord = { [K in keyof Fields]?: Exclude<Fields[K], null> } & { name: string; [other: string]: unknown };
+export type QueueRecord = { [K in keyof Fields]?: Exclude<Fields[K], null> } & {
+  name: string;
+  [other: string]: unknown;
+};
 
 /**
  * One record: the known fields are picked out and validated (a loose schema over all ~90 fields
@@ -54,7 +65,8 @@ export type QueueRecord = { [K in keyof Fields]?: Exclude<Fields[K], null> } & {
  * laid over the record as sent, so unknown fields stay.
  */
 function parseRecord(name: string, value: unknown): { ok: true; record: QueueRecord } | { ok: false; problem: string } {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, problem: 'record: expected an object' };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { ok: false, problem: 'record: expected an object' };
   const raw = value as Record<string, unknown>;
   const picked: Record<string, unknown> = {};
   for (const field of FIELD_NAMES) if (raw[field] !== undefined) picked[field] = raw[field];

@@ -2,7 +2,16 @@ import { z } from 'zod';
 import componentsData from './knowledge/error-components.json' with { type: 'json' };
 import groupsData from './knowledge/pilot-code-groups.json' with { type: 'json' };
 import transformData from './knowledge/transform-exit-codes.json' with { type: 'json' };
-import { ALL_PILOT_CODES, CURATED_GUIDANCE, errorComponent, guidanceFor, isRecoverablePutError, pilotCode, type ErrorComponent, type Guidance } from './knowledge.ts';
+import {
+  ALL_PILOT_CODES,
+  CURATED_GUIDANCE,
+  errorComponent,
+  guidanceFor,
+  isRecoverablePutError,
+  pilotCode,
+  type ErrorComponent,
+  type Guidance,
+} from './knowledge.ts';
 
 /**
  * One lookup for every job error component: pilot codes (official table, families, curated
@@ -11,7 +20,16 @@ import { ALL_PILOT_CODES, CURATED_GUIDANCE, errorComponent, guidanceFor, isRecov
  * in them is unknown, never guessed.
  */
 
-export const COMPONENT_NAMES = ['pilot', 'transform', 'executor', 'dataservice', 'taskbuffer', 'brokerage', 'jobdispatcher', 'supervisor'] as const;
+export const COMPONENT_NAMES = [
+  'pilot',
+  'transform',
+  'executor',
+  'dataservice',
+  'taskbuffer',
+  'brokerage',
+  'jobdispatcher',
+  'supervisor',
+] as const;
 export type ComponentName = (typeof COMPONENT_NAMES)[number];
 
 export type Owner = 'user' | 'site' | 'system' | 'mixed';
@@ -20,15 +38,41 @@ const CategorySchema = z.object({ id: z.number().int(), name: z.string(), descri
 export type ErrorCategory = z.infer<typeof CategorySchema>;
 
 const extras = z
-  .object({ categories: z.array(CategorySchema), lowPriority: z.array(z.object({ component: z.enum(COMPONENT_NAMES), code: z.number().int() })) })
+  .object({
+    categories: z.array(CategorySchema),
+    lowPriority: z.array(z.object({ component: z.enum(COMPONENT_NAMES), code: z.number().int() })),
+  })
   .parse(componentsData);
 
 const OwnerSchema = z.enum(['user', 'site', 'system', 'mixed']);
 const groups = z
-  .object({ groups: z.array(z.object({ name: z.string(), category: z.number().int(), owner: OwnerSchema, meaning: z.string(), advice: z.string(), codes: z.array(z.number().int()) })) })
+  .object({
+    groups: z.array(
+      z.object({
+        name: z.string(),
+        category: z.number().int(),
+        owner: OwnerSchema,
+        meaning: z.string(),
+        advice: z.string(),
+        codes: z.array(z.number().int()),
+      }),
+    ),
+  })
   .parse(groupsData).groups;
 const transformCodes = z
-  .object({ codes: z.array(z.object({ code: z.number().int(), name: z.string(), message: z.string(), owner: OwnerSchema, meaning: z.string(), advice: z.string(), signal: z.string().optional() })) })
+  .object({
+    codes: z.array(
+      z.object({
+        code: z.number().int(),
+        name: z.string(),
+        message: z.string(),
+        owner: OwnerSchema,
+        meaning: z.string(),
+        advice: z.string(),
+        signal: z.string().optional(),
+      }),
+    ),
+  })
   .parse(transformData).codes;
 
 const groupOf = new Map(groups.flatMap((g) => g.codes.map((code) => [code, g] as const)));
@@ -65,7 +109,14 @@ export function lookupCode(component: ComponentName, code: number): CodeInfo | u
   if (component === 'transform' || component === 'executor') return transformInfo(component, code);
   const guidance = guidanceFor(component, code);
   if (guidance) {
-    return { component, code, meaning: guidance.problem, advice: guidance.recommendations, owner: guidance.owner, guidance };
+    return {
+      component,
+      code,
+      meaning: guidance.problem,
+      advice: guidance.recommendations,
+      owner: guidance.owner,
+      guidance,
+    };
   }
   return undefined;
 }
@@ -120,7 +171,8 @@ export function componentInfo(component: ComponentName): ErrorComponent | undefi
 /** Codes askpanda can explain for a component, ascending. */
 export function knownCodes(component: ComponentName): number[] {
   if (component === 'pilot') return ALL_PILOT_CODES.map((c) => c.code);
-  if (component === 'transform' || component === 'executor') return transformCodes.map((c) => c.code).sort((a, b) => a - b);
+  if (component === 'transform' || component === 'executor')
+    return transformCodes.map((c) => c.code).sort((a, b) => a - b);
   return CURATED_GUIDANCE.filter((g) => g.component === component)
     .map((g) => g.code)
     .sort((a, b) => a - b);

@@ -124,12 +124,24 @@ export class MonitorHttp {
     try {
       parsed = JSON.parse(body);
     } catch {
-      throw new AskPandaError('monitor_unavailable', `The monitor sent a broken (malformed or cut-off) answer for ${subject.label}. Try again in a few minutes, or open ${subject.page}`);
+      throw new AskPandaError(
+        'monitor_unavailable',
+        `The monitor sent a broken (malformed or cut-off) answer for ${subject.label}. Try again in a few minutes, or open ${subject.page}`,
+      );
     }
     const result = schema.safeParse(parsed);
     if (!result.success) {
-      this.logger.warn({ subject: subject.label, issues: result.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`) }, 'monitor JSON did not match the expected shape');
-      throw new AskPandaError('monitor_unavailable', `The monitor's answer for ${subject.label} did not have the expected shape (missing or invalid fields). Open ${subject.page} to see it directly.`);
+      this.logger.warn(
+        {
+          subject: subject.label,
+          issues: result.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`),
+        },
+        'monitor JSON did not match the expected shape',
+      );
+      throw new AskPandaError(
+        'monitor_unavailable',
+        `The monitor's answer for ${subject.label} did not have the expected shape (missing or invalid fields). Open ${subject.page} to see it directly.`,
+      );
     }
     return result.data;
   }
@@ -145,21 +157,43 @@ export class MonitorHttp {
       try {
         this.stats.requests++;
         // node:http rather than fetch for bodies of GBs: it buffers less (about 30 MiB less peak RSS).
-        response = await this.getStream(new URL(this.url(pathAndQuery)), this.headers('text/plain, */*'), signal, subject);
+        response = await this.getStream(
+          new URL(this.url(pathAndQuery)),
+          this.headers('text/plain, */*'),
+          signal,
+          subject,
+        );
       } catch (err) {
         release();
-        recordMonitorRequest(pathAndQuery, signal.aborted ? 'timeout' : 'error', signal.aborted ? 'timeout' : errText(err));
+        recordMonitorRequest(
+          pathAndQuery,
+          signal.aborted ? 'timeout' : 'error',
+          signal.aborted ? 'timeout' : errText(err),
+        );
         throw err;
       }
       const status = response.statusCode ?? 0;
-      recordMonitorRequest(pathAndQuery, status === 429 ? 'rate_limited' : status === 404 || status === 400 ? 'not_found' : status >= 400 ? 'error' : 'ok', `HTTP ${status}`);
+      recordMonitorRequest(
+        pathAndQuery,
+        status === 429
+          ? 'rate_limited'
+          : status === 404 || status === 400
+            ? 'not_found'
+            : status >= 400
+              ? 'error'
+              : 'ok',
+        `HTTP ${status}`,
+      );
       if (status === 404 || status === 400) {
         response.destroy();
         release();
         return undefined;
       }
       try {
-        this.checkStatus({ status, header: (name) => headerValue(response.headers[name]), discard: () => response.destroy() }, subject);
+        this.checkStatus(
+          { status, header: (name) => headerValue(response.headers[name]), discard: () => response.destroy() },
+          subject,
+        );
       } catch (err) {
         response.destroy();
         release();
@@ -193,8 +227,15 @@ export class MonitorHttp {
           }
         } catch (err) {
           if (cutAfterMs !== undefined) return;
-          if (idled) throw new AskPandaError('monitor_unavailable', `The monitor stopped sending the log of ${subject.label} (no data for ${seconds(idleMs)}). Open ${subject.page} and try the log from there.`);
-          throw new AskPandaError('monitor_unavailable', `The transfer of the log of ${subject.label} broke off (${errText(err)}). Try again, or open ${subject.page}`);
+          if (idled)
+            throw new AskPandaError(
+              'monitor_unavailable',
+              `The monitor stopped sending the log of ${subject.label} (no data for ${seconds(idleMs)}). Open ${subject.page} and try the log from there.`,
+            );
+          throw new AskPandaError(
+            'monitor_unavailable',
+            `The transfer of the log of ${subject.label} broke off (${errText(err)}). Try again, or open ${subject.page}`,
+          );
         } finally {
           clearTimeout(timer);
           clearTimeout(deadline);
@@ -203,7 +244,10 @@ export class MonitorHttp {
       }
       return {
         status,
-        size: Number.isFinite(length) && length >= 0 && response.headers['content-length'] !== undefined ? length : undefined,
+        size:
+          Number.isFinite(length) && length >= 0 && response.headers['content-length'] !== undefined
+            ? length
+            : undefined,
         body: chunks(),
         get cutAfterMs() {
           return cutAfterMs;
@@ -227,16 +271,29 @@ export class MonitorHttp {
     }
   }
 
-  private async fetchOnce(pathAndQuery: string, accept: string, signal: AbortSignal, subject: Subject): Promise<Response> {
+  private async fetchOnce(
+    pathAndQuery: string,
+    accept: string,
+    signal: AbortSignal,
+    subject: Subject,
+  ): Promise<Response> {
     this.stats.requests++;
     this.logger.debug({ url: redactSecrets(this.url(pathAndQuery)) }, 'monitor request');
     try {
       const response = await this.followWithinMonitor(this.url(pathAndQuery), accept, signal, subject);
       const status = response.status;
-      recordMonitorRequest(pathAndQuery, status === 429 ? 'rate_limited' : status === 404 ? 'not_found' : status >= 400 ? 'error' : 'ok', `HTTP ${status}`);
+      recordMonitorRequest(
+        pathAndQuery,
+        status === 429 ? 'rate_limited' : status === 404 ? 'not_found' : status >= 400 ? 'error' : 'ok',
+        `HTTP ${status}`,
+      );
       return response;
     } catch (err) {
-      recordMonitorRequest(pathAndQuery, signal.aborted ? 'timeout' : 'error', signal.aborted ? 'timeout' : errText(err));
+      recordMonitorRequest(
+        pathAndQuery,
+        signal.aborted ? 'timeout' : 'error',
+        signal.aborted ? 'timeout' : errText(err),
+      );
       throw err;
     }
   }
@@ -246,7 +303,12 @@ export class MonitorHttp {
    * moving to https), at most MAX_REDIRECTS. fetch's own `follow` goes anywhere, 20 times, so a
    * redirect could make askpanda contact a host nobody configured, and a loop cost 60 requests.
    */
-  private async followWithinMonitor(url: string, accept: string, signal: AbortSignal, subject: Subject): Promise<Response> {
+  private async followWithinMonitor(
+    url: string,
+    accept: string,
+    signal: AbortSignal,
+    subject: Subject,
+  ): Promise<Response> {
     let target = new URL(url);
     for (let hop = 0; ; hop++) {
       const response = await fetch(target, { headers: this.headers(accept), signal, redirect: 'manual' });
@@ -262,7 +324,10 @@ export class MonitorHttp {
     const next = redirectTarget(from, location, subject);
     if (!withinMonitor(next, new URL(this.options.baseUrl))) {
       this.logger.warn({ subject: subject.label, host: next.host }, 'monitor redirect to another host refused');
-      throw new AskPandaError('monitor_unavailable', `The monitor redirected my request about ${subject.label} to another host (${next.host.slice(0, 100)}), and I only ask the configured monitor for data. Open ${subject.page}`);
+      throw new AskPandaError(
+        'monitor_unavailable',
+        `The monitor redirected my request about ${subject.label} to another host (${next.host.slice(0, 100)}), and I only ask the configured monitor for data. Open ${subject.page}`,
+      );
     }
     if (hop + 1 > MAX_REDIRECTS) throw redirectLoop(subject);
     return next;
@@ -273,7 +338,13 @@ export class MonitorHttp {
    * MAX_REDIRECTS). The file may live on another host (an object store): the Authorization header
    * only goes to the origin it was meant for.
    */
-  private getStream(target: URL, headers: Record<string, string>, signal: AbortSignal, subject: Subject, hop = 0): Promise<IncomingMessage> {
+  private getStream(
+    target: URL,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+    subject: Subject,
+    hop = 0,
+  ): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const get = target.protocol === 'https:' ? httpsGet : httpGet;
       const request = get(target, { headers, signal }, (response) => {
@@ -311,11 +382,17 @@ export class MonitorHttp {
     }
     if (status === 401 || status === 403) {
       response.discard();
-      throw new AskPandaError('monitor_unavailable', `The monitor refused access to ${subject.label} (HTTP ${status}). Check PANDA_MONITOR_TOKEN (it may be missing or expired), or open ${subject.page} in a browser.`);
+      throw new AskPandaError(
+        'monitor_unavailable',
+        `The monitor refused access to ${subject.label} (HTTP ${status}). Check PANDA_MONITOR_TOKEN (it may be missing or expired), or open ${subject.page} in a browser.`,
+      );
     }
     if (status >= 400 && status !== 404) {
       response.discard();
-      throw new AskPandaError('monitor_unavailable', `The monitor answered HTTP ${status} for ${subject.label}. Open ${subject.page} to check it directly.`);
+      throw new AskPandaError(
+        'monitor_unavailable',
+        `The monitor answered HTTP ${status} for ${subject.label}. Open ${subject.page} to check it directly.`,
+      );
     }
   }
 
@@ -340,7 +417,10 @@ export class MonitorHttp {
     return Buffer.concat(parts).toString('utf8');
   }
 
-  private async withRetries<T>(subject: Subject, attempt: (signal: AbortSignal, controller: AbortController) => Promise<T>): Promise<T> {
+  private async withRetries<T>(
+    subject: Subject,
+    attempt: (signal: AbortSignal, controller: AbortController) => Promise<T>,
+  ): Promise<T> {
     const maxAttempts = this.options.retries + 1;
     let lastRateLimit = false;
     for (let n = 1; ; n++) {
@@ -362,15 +442,30 @@ export class MonitorHttp {
         if (err instanceof RetryableError && err.rateLimited) {
           const wait = err.retryAfterMs ?? delay;
           if (wait > this.options.maxRetryAfterSeconds * 1000) {
-            throw new AskPandaError('rate_limited', `The monitor is rate-limiting us and asks to wait ${Math.ceil(wait / 1000)} s before asking about ${subject.label} again. Try again later, or open ${subject.page}`);
+            throw new AskPandaError(
+              'rate_limited',
+              `The monitor is rate-limiting us and asks to wait ${Math.ceil(wait / 1000)} s before asking about ${subject.label} again. Try again later, or open ${subject.page}`,
+            );
           }
           delay = wait;
         }
-        this.logger.warn({ subject: subject.label, attempt: n, reason: timedOut ? 'timeout' : errText(err) }, 'monitor request failed');
+        this.logger.warn(
+          { subject: subject.label, attempt: n, reason: timedOut ? 'timeout' : errText(err) },
+          'monitor request failed',
+        );
         if (n >= maxAttempts) {
-          if (lastRateLimit) throw new AskPandaError('rate_limited', `The monitor is rate-limiting requests (HTTP 429) and did not recover after ${maxAttempts} attempts for ${subject.label}. Wait a few minutes, or open ${subject.page}`);
-          const why = timedOut ? `did not answer within ${seconds(this.options.timeoutMs)}` : `failed (${errText(err)})`;
-          throw new AskPandaError('monitor_unavailable', `The PanDA monitor ${why} when I asked about ${subject.label}, ${maxAttempts} attempt${maxAttempts === 1 ? '' : 's'}. Try again in a few minutes, or open ${subject.page}`);
+          if (lastRateLimit)
+            throw new AskPandaError(
+              'rate_limited',
+              `The monitor is rate-limiting requests (HTTP 429) and did not recover after ${maxAttempts} attempts for ${subject.label}. Wait a few minutes, or open ${subject.page}`,
+            );
+          const why = timedOut
+            ? `did not answer within ${seconds(this.options.timeoutMs)}`
+            : `failed (${errText(err)})`;
+          throw new AskPandaError(
+            'monitor_unavailable',
+            `The PanDA monitor ${why} when I asked about ${subject.label}, ${maxAttempts} attempt${maxAttempts === 1 ? '' : 's'}. Try again in a few minutes, or open ${subject.page}`,
+          );
         }
         this.stats.retries++;
         await sleep(delay);
@@ -405,18 +500,29 @@ function redirectTarget(from: URL, location: string, subject: Subject): URL {
   try {
     return new URL(location, from);
   } catch {
-    throw new AskPandaError('monitor_unavailable', `The monitor answered my request about ${subject.label} with a redirect I cannot read. Open ${subject.page}`);
+    throw new AskPandaError(
+      'monitor_unavailable',
+      `The monitor answered my request about ${subject.label} with a redirect I cannot read. Open ${subject.page}`,
+    );
   }
 }
 
 function redirectLoop(subject: Subject): AskPandaError {
-  return new AskPandaError('monitor_unavailable', `The monitor redirected my request about ${subject.label} more than ${MAX_REDIRECTS} times (a redirect loop), so I stopped. Try again later, or open ${subject.page}`);
+  return new AskPandaError(
+    'monitor_unavailable',
+    `The monitor redirected my request about ${subject.label} more than ${MAX_REDIRECTS} times (a redirect loop), so I stopped. Try again later, or open ${subject.page}`,
+  );
 }
 
 /** The monitor itself: its own origin, or its host moving from http to https (a common 301). */
 function withinMonitor(url: URL, monitor: URL): boolean {
   if (url.origin === monitor.origin) return true;
-  return url.hostname === monitor.hostname && monitor.protocol === 'http:' && url.protocol === 'https:' && (url.port === '' || url.port === '443');
+  return (
+    url.hostname === monitor.hostname &&
+    monitor.protocol === 'http:' &&
+    url.protocol === 'https:' &&
+    (url.port === '' || url.port === '443')
+  );
 }
 
 function seconds(ms: number): string {
@@ -424,11 +530,17 @@ function seconds(ms: number): string {
 }
 
 function notFound(subject: Subject): AskPandaError {
-  return new AskPandaError('not_found', `The monitor does not know ${subject.label} (it answered with a web page instead of data). Check the number, or open ${subject.page}. If the number is right, it may belong to another PanDA instance or be older than this monitor keeps.`);
+  return new AskPandaError(
+    'not_found',
+    `The monitor does not know ${subject.label} (it answered with a web page instead of data). Check the number, or open ${subject.page}. If the number is right, it may belong to another PanDA instance or be older than this monitor keeps.`,
+  );
 }
 
 function tooLarge(subject: Subject, max: number): AskPandaError {
-  return new AskPandaError('monitor_unavailable', `The monitor's answer for ${subject.label} is larger than ${Math.round(max / 1024 / 1024)} MiB, more than I read. Open ${subject.page} instead.`);
+  return new AskPandaError(
+    'monitor_unavailable',
+    `The monitor's answer for ${subject.label} is larger than ${Math.round(max / 1024 / 1024)} MiB, more than I read. Open ${subject.page} instead.`,
+  );
 }
 
 /** Retry-After as seconds or an HTTP date, in ms. */
@@ -441,7 +553,13 @@ export function parseRetryAfter(value: string | null): number | undefined {
 
 function isNetworkError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  return err.name === 'AbortError' || err.name === 'TypeError' || /fetch failed|ECONNRESET|ECONNREFUSED|socket|terminated|other side closed/i.test(`${err.message} ${String((err as { cause?: unknown }).cause ?? '')}`);
+  return (
+    err.name === 'AbortError' ||
+    err.name === 'TypeError' ||
+    /fetch failed|ECONNRESET|ECONNREFUSED|socket|terminated|other side closed/i.test(
+      `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}`,
+    )
+  );
 }
 
 function errText(err: unknown): string {

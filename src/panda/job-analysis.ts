@@ -50,12 +50,16 @@ export function jobErrors(job: Job): JobError[] {
   const errors: JobError[] = [];
   for (const c of COMPONENT_ORDER) {
     const code = job[c.code];
-    if (typeof code === 'number' && code !== 0) errors.push({ component: c.component, code, diag: String((c.diag && job[c.diag]) ?? '') });
+    if (typeof code === 'number' && code !== 0)
+      errors.push({ component: c.component, code, diag: String((c.diag && job[c.diag]) ?? '') });
   }
   const trans = Number(job.transexitcode ?? 0);
   if (Number.isInteger(trans) && trans !== 0) errors.push({ component: 'transform', code: trans, diag: '' });
   // Low-priority codes give way when anything else is set.
-  const lowPriority = (e: JobError) => (e.component === 'taskbuffer' && e.code === 300) || (e.component === 'dataservice' && e.code === 200) || (e.component === 'supervisor' && e.code === 8970);
+  const lowPriority = (e: JobError) =>
+    (e.component === 'taskbuffer' && e.code === 300) ||
+    (e.component === 'dataservice' && e.code === 200) ||
+    (e.component === 'supervisor' && e.code === 8970);
   const ranked = errors.filter((e) => !lowPriority(e));
   const rest = errors.filter(lowPriority);
   // Payload failure and memory kill explain everything else.
@@ -70,7 +74,8 @@ function diagPatterns(errors: JobError[]): ScanPattern[] {
   for (const e of errors) {
     if (!e.diag) continue;
     const detail = (e.diag.includes(':') ? e.diag.slice(e.diag.indexOf(':') + 1) : e.diag).trim().slice(0, 80);
-    if (detail.length >= 12) out.push({ regex: new RegExp(escapeRegex(detail), 'i'), weight: 6, label: `diag of ${e.component}:${e.code}` });
+    if (detail.length >= 12)
+      out.push({ regex: new RegExp(escapeRegex(detail), 'i'), weight: 6, label: `diag of ${e.component}:${e.code}` });
   }
   return out;
 }
@@ -97,7 +102,12 @@ const PAYLOAD_SIGNALS: Array<{ regex: RegExp; say: (m: RegExpExecArray) => strin
  * (payload.stdout/stderr tails for 1305, pilotlog.txt otherwise), streams it through the scanner
  * and keeps redacted evidence. Other states are summarised from metadata without a log download.
  */
-export async function analyzeJob(client: PandaClient, config: Pick<Config, 'logs' | 'monitor'>, data: JobResponse & { job: Job }, progress: (s: string) => void = () => undefined): Promise<JobAnalysis> {
+export async function analyzeJob(
+  client: PandaClient,
+  config: Pick<Config, 'logs' | 'monitor'>,
+  data: JobResponse & { job: Job },
+  progress: (s: string) => void = () => undefined,
+): Promise<JobAnalysis> {
   const job = data.job;
   const errors = jobErrors(job);
   const problem = PROBLEM_STATES.includes(job.jobstatus);
@@ -131,12 +141,16 @@ export async function analyzeJob(client: PandaClient, config: Pick<Config, 'logs
   } catch (err) {
     // No listing is not the end of the answer: the metadata still explains a lot.
     if (!isAskPandaError(err) || err.kind === 'rate_limited') throw err;
-    analysis.notes.push(`The job's log files could not be listed (${err.message.split('. ')[0]}); the answer is based on the job's metadata only.`);
+    analysis.notes.push(
+      `The job's log files could not be listed (${err.message.split('. ')[0]}); the answer is based on the job's metadata only.`,
+    );
     return analysis;
   }
   const listed = new Map(listing.files.map((f) => [f.name, f]));
   if (listing.files.length === 0) {
-    analysis.notes.push(`The job has no log files in the monitor${listing.error ? ` (${redactSecrets(listing.error)})` : ''}; the answer is based on the job's metadata only.`);
+    analysis.notes.push(
+      `The job has no log files in the monitor${listing.error ? ` (${redactSecrets(listing.error)})` : ''}; the answer is based on the job's metadata only.`,
+    );
     return analysis;
   }
   let chosen = wanted.filter((name) => {
@@ -151,7 +165,8 @@ export async function analyzeJob(client: PandaClient, config: Pick<Config, 'logs
     }
     return true;
   });
-  if (chosen.length === 0 && payloadFailure && listed.has('pilotlog.txt') && listed.get('pilotlog.txt')!.size !== 0) chosen = ['pilotlog.txt'];
+  if (chosen.length === 0 && payloadFailure && listed.has('pilotlog.txt') && listed.get('pilotlog.txt')!.size !== 0)
+    chosen = ['pilotlog.txt'];
 
   const patterns = scanPatternsFor(analysis.guidance, errors);
   const options: ScanOptions = {
@@ -185,8 +200,14 @@ export async function analyzeJob(client: PandaClient, config: Pick<Config, 'logs
       continue;
     }
     const result = outcome.result;
-    if (outcome.cutAfterMs !== undefined) analysis.notes.push(`${file} came in too slowly: I stopped reading it after ${Math.round(outcome.cutAfterMs / 1000)} s and scanned the ${formatBytes(result.bytes)} that had arrived.`);
-    if (result.truncated) analysis.notes.push(`${file} is larger than the ${formatBytes(config.monitor.maxLogBytes)} I read; only its beginning was scanned.`);
+    if (outcome.cutAfterMs !== undefined)
+      analysis.notes.push(
+        `${file} came in too slowly: I stopped reading it after ${Math.round(outcome.cutAfterMs / 1000)} s and scanned the ${formatBytes(result.bytes)} that had arrived.`,
+      );
+    if (result.truncated)
+      analysis.notes.push(
+        `${file} is larger than the ${formatBytes(config.monitor.maxLogBytes)} I read; only its beginning was scanned.`,
+      );
     for (const m of [...result.matches].sort((a, b) => b.weight - a.weight || b.line - a.line).slice(0, 5)) {
       analysis.topMatches.push({ source: file, match: { ...m, text: redactSecrets(m.text) } });
     }
@@ -204,14 +225,32 @@ export async function analyzeJob(client: PandaClient, config: Pick<Config, 'logs
       }
       const bestInTail = result.best && result.lines - result.best.match.line < tail.length;
       if (result.best && !bestInTail && result.best.match.weight >= 8) {
-        analysis.evidence.push({ source: file, lines: redactLines(result.best.context), firstLine: result.best.firstLine });
+        analysis.evidence.push({
+          source: file,
+          lines: redactLines(result.best.context),
+          firstLine: result.best.firstLine,
+        });
       }
-      analysis.evidence.push({ source: file, lines: redactLines(tail), firstLine: Math.max(1, result.lines - tail.length + 1) });
+      analysis.evidence.push({
+        source: file,
+        lines: redactLines(tail),
+        firstLine: Math.max(1, result.lines - tail.length + 1),
+      });
     } else if (result.best) {
-      analysis.evidence.push({ source: file, lines: redactLines(result.best.context), firstLine: result.best.firstLine });
+      analysis.evidence.push({
+        source: file,
+        lines: redactLines(result.best.context),
+        firstLine: result.best.firstLine,
+      });
     } else {
-      analysis.notes.push(`No line of ${file} matched the known signs of ${primary ? `${primary.component} error ${primary.code}` : 'the failure'}; its last lines are shown.`);
-      analysis.evidence.push({ source: file, lines: redactLines(result.tail.slice(-20)), firstLine: Math.max(1, result.lines - 19) });
+      analysis.notes.push(
+        `No line of ${file} matched the known signs of ${primary ? `${primary.component} error ${primary.code}` : 'the failure'}; its last lines are shown.`,
+      );
+      analysis.evidence.push({
+        source: file,
+        lines: redactLines(result.tail.slice(-20)),
+        firstLine: Math.max(1, result.lines - 19),
+      });
     }
   }
   return analysis;

@@ -1,6 +1,14 @@
 import type { QueueRecord } from './cric-schema.ts';
 import type { JobError } from './job-analysis.ts';
-import { describeMemory, describeWalltime, hours, memoryPerCoreMb, queuesThatFit, type JobNeeds, type QueueIndex } from './queues.ts';
+import {
+  describeMemory,
+  describeWalltime,
+  hours,
+  memoryPerCoreMb,
+  queuesThatFit,
+  type JobNeeds,
+  type QueueIndex,
+} from './queues.ts';
 import type { Job } from './schemas.ts';
 
 /**
@@ -32,7 +40,11 @@ const SIGNAL_CODES = new Set([1200, 1201, 1208]);
 const fmt = (n: number) => n.toLocaleString('en-US');
 
 /** Which kind of limit a failure is about, or undefined when it is about neither. */
-export function limitKind(primary: JobError | undefined, job: Job, payloadOutOfMemory: boolean): 'memory' | 'time' | undefined {
+export function limitKind(
+  primary: JobError | undefined,
+  job: Job,
+  payloadOutOfMemory: boolean,
+): 'memory' | 'time' | undefined {
   if (!primary || primary.component !== 'pilot') return undefined;
   if (MEMORY_CODES.has(primary.code) || (primary.code === 1305 && payloadOutOfMemory)) return 'memory';
   if (TIME_CODES.has(primary.code)) return 'time';
@@ -57,7 +69,12 @@ function names(queues: readonly QueueRecord[], show: (q: QueueRecord) => string)
   return queues.map((q) => `${q.name} (${show(q)})`).join(', ');
 }
 
-export function compareWithQueue(job: Job, primary: JobError, kind: 'memory' | 'time', index: QueueIndex): QueueComparison | undefined {
+export function compareWithQueue(
+  job: Job,
+  primary: JobError,
+  kind: 'memory' | 'time',
+  index: QueueIndex,
+): QueueComparison | undefined {
   const queue = job.computingsite ? index.queue(job.computingsite) : undefined;
   if (!queue) return undefined;
   return kind === 'memory' ? compareMemory(job, primary, queue, index) : compareTime(job, primary, queue, index);
@@ -72,9 +89,20 @@ function compareMemory(job: Job, primary: JobError, q: QueueRecord, index: Queue
   // What to ask for, as the job answer's first recommendation says: 20 % above what it used for a
   // memory kill, half as much again as it asked for when the payload itself ran out of memory.
   const asked = job.minramcount ? job.minramcount * (perCore ? cores : 1) : undefined;
-  const jobMb = primary.code === 1305 ? (asked ? Math.ceil((asked * 1.5) / 500) * 500 : undefined) : usedKb ? Math.ceil(((usedKb / 1024) * 1.2) / 100) * 100 : asked ? Math.ceil((asked * 1.5) / 500) * 500 : undefined;
+  const jobMb =
+    primary.code === 1305
+      ? asked
+        ? Math.ceil((asked * 1.5) / 500) * 500
+        : undefined
+      : usedKb
+        ? Math.ceil(((usedKb / 1024) * 1.2) / 100) * 100
+        : asked
+          ? Math.ceil((asked * 1.5) / 500) * 500
+          : undefined;
   if (!jobMb) return undefined;
-  const needs: JobNeeds = perCore ? { cores, memoryMb: Math.ceil(jobMb / cores), perCore: true, activity: activity(job) } : { cores, memoryMb: jobMb, activity: activity(job) };
+  const needs: JobNeeds = perCore
+    ? { cores, memoryMb: Math.ceil(jobMb / cores), perCore: true, activity: activity(job) }
+    : { cores, memoryMb: jobMb, activity: activity(job) };
   const sentence = `In CRIC, the queue ${q.name} allows ${describeMemory(q)}.`;
   const line = `Queue ${q.name} in CRIC: **${q.status ?? 'unknown status'}**, memory ${describeMemory(q)}, walltime ${describeWalltime(q)}, ${q.corecount ?? '?'} cores.`;
   const wanted = perCore ? `${fmt(needs.memoryMb!)} MB per core` : `${fmt(jobMb)} MB`;
@@ -86,8 +114,12 @@ function compareMemory(job: Job, primary: JobError, q: QueueRecord, index: Queue
   } else {
     const better = queuesThatFit(index, q, needs, 'memory');
     alternatives = [...better.sameSite, ...better.sameCloud];
-    const show = (x: QueueRecord) => (perCore ? `${fmt(memoryPerCoreMb(x) ?? 0)} MB per core` : `${fmt(x.maxrss ?? 0)} MB`);
-    const places = [better.sameSite.length ? `at the same site ${q.atlas_site}: ${names(better.sameSite, show)}` : '', better.sameCloud.length ? `in cloud ${q.cloud}: ${names(better.sameCloud, show)}` : ''].filter(Boolean);
+    const show = (x: QueueRecord) =>
+      perCore ? `${fmt(memoryPerCoreMb(x) ?? 0)} MB per core` : `${fmt(x.maxrss ?? 0)} MB`;
+    const places = [
+      better.sameSite.length ? `at the same site ${q.atlas_site}: ${names(better.sameSite, show)}` : '',
+      better.sameCloud.length ? `in cloud ${q.cloud}: ${names(better.sameCloud, show)}` : '',
+    ].filter(Boolean);
     recommendation = places.length
       ? `${q.name} allows at most ${perCore ? `${fmt(memoryPerCoreMb(q)!)} MB per core` : `${fmt(q.maxrss)} MB`}, less than the ${wanted} this job needs; online queues with more ${places.join('; ')} (the brokerage picks one once the request is raised)`
       : `${q.name} allows at most ${perCore ? `${fmt(memoryPerCoreMb(q)!)} MB per core` : `${fmt(q.maxrss)} MB`}, less than the ${wanted} this job needs, and no online queue of site ${q.atlas_site ?? '?'} or cloud ${q.cloud ?? '?'} allows more: make the job need less memory (fewer events or files per job)`;
@@ -99,7 +131,18 @@ function compareMemory(job: Job, primary: JobError, q: QueueRecord, index: Queue
     line,
     recommendation,
     alternatives,
-    facts: { queue: q.name, status: q.status, maxrssMb: q.maxrss, corecount: q.corecount, memoryPerCoreMb: memoryPerCoreMb(q), usedKb, neededMb: jobMb, perCore, fitsQueue: fitsHere, alternatives: alternatives.map((x) => x.name) },
+    facts: {
+      queue: q.name,
+      status: q.status,
+      maxrssMb: q.maxrss,
+      corecount: q.corecount,
+      memoryPerCoreMb: memoryPerCoreMb(q),
+      usedKb,
+      neededMb: jobMb,
+      perCore,
+      fitsQueue: fitsHere,
+      alternatives: alternatives.map((x) => x.name),
+    },
   };
 }
 
@@ -127,11 +170,18 @@ function compareTime(job: Job, primary: JobError, q: QueueRecord, index: QueueIn
   if (primary.code === 1150) {
     recommendation = `a looping job is killed when its output files stop changing for a while, not at the walltime limit (${q.name} allows ${hours(q.maxtime)}): check what the payload was waiting for in its last log lines`;
   } else if (atQueueLimit) {
-    const needs: JobNeeds = { cores: jobCores(job), walltimeSeconds: Math.ceil((ran! * 1.5) / 3600) * 3600, activity: activity(job) };
+    const needs: JobNeeds = {
+      cores: jobCores(job),
+      walltimeSeconds: Math.ceil((ran! * 1.5) / 3600) * 3600,
+      activity: activity(job),
+    };
     const better = queuesThatFit(index, q, needs, 'walltime');
     alternatives = [...better.sameSite, ...better.sameCloud];
     const show = (x: QueueRecord) => hours(x.maxtime ?? 0);
-    const places = [better.sameSite.length ? `at the same site ${q.atlas_site}: ${names(better.sameSite, show)}` : '', better.sameCloud.length ? `in cloud ${q.cloud}: ${names(better.sameCloud, show)}` : ''].filter(Boolean);
+    const places = [
+      better.sameSite.length ? `at the same site ${q.atlas_site}: ${names(better.sameSite, show)}` : '',
+      better.sameCloud.length ? `in cloud ${q.cloud}: ${names(better.sameCloud, show)}` : '',
+    ].filter(Boolean);
     recommendation = places.length
       ? `the job used up ${q.name}'s whole walltime (${hours(q.maxtime)}); online queues that allow longer ${places.join('; ')}, or make the jobs shorter (fewer events or files per job)`
       : `the job used up ${q.name}'s whole walltime (${hours(q.maxtime)}) and no online queue of site ${q.atlas_site ?? '?'} or cloud ${q.cloud ?? '?'} allows longer: make the jobs shorter (fewer events or files per job)`;
@@ -147,6 +197,14 @@ function compareTime(job: Job, primary: JobError, q: QueueRecord, index: QueueIn
     line,
     recommendation,
     alternatives,
-    facts: { queue: q.name, status: q.status, maxtimeSeconds: q.maxtime, ranSeconds: ran, requestedSeconds: own, atQueueLimit, alternatives: alternatives.map((x) => x.name) },
+    facts: {
+      queue: q.name,
+      status: q.status,
+      maxtimeSeconds: q.maxtime,
+      ranSeconds: ran,
+      requestedSeconds: own,
+      atQueueLimit,
+      alternatives: alternatives.map((x) => x.name),
+    },
   };
 }

@@ -5,7 +5,12 @@ import componentsData from './knowledge/error-components.json' with { type: 'jso
 
 /** The error-code knowledge base: official pilot codes, job error components, curated guidance. */
 
-const PilotCodeSchema = z.object({ code: z.number().int(), name: z.string(), message: z.string(), note: z.string().optional() });
+const PilotCodeSchema = z.object({
+  code: z.number().int(),
+  name: z.string(),
+  message: z.string(),
+  note: z.string().optional(),
+});
 export type PilotCode = z.infer<typeof PilotCodeSchema>;
 
 const PatternSchema = z.object({ regex: z.string(), weight: z.number(), example: z.string() });
@@ -37,9 +42,13 @@ const ComponentSchema = z.object({
 });
 export type ErrorComponent = z.infer<typeof ComponentSchema>;
 
-const pilotCodes = z.object({ putErrorCodes: z.array(z.number()), codes: z.array(PilotCodeSchema) }).parse(pilotCodesData);
+const pilotCodes = z
+  .object({ putErrorCodes: z.array(z.number()), codes: z.array(PilotCodeSchema) })
+  .parse(pilotCodesData);
 const curated = z.object({ entries: z.array(GuidanceSchema) }).parse(curatedData);
-const components = z.object({ components: z.array(ComponentSchema), userVersusSystem: z.array(z.string()) }).parse(componentsData);
+const components = z
+  .object({ components: z.array(ComponentSchema), userVersusSystem: z.array(z.string()) })
+  .parse(componentsData);
 
 const pilotByCode = new Map(pilotCodes.codes.map((c) => [c.code, c]));
 const guidanceByKey = new Map(curated.entries.map((g) => [`${g.component}:${g.code}`, g]));
@@ -66,6 +75,8 @@ export function errorComponent(name: string): ErrorComponent | undefined {
 }
 
 /** Compiled patterns of a curated entry; `m` so `^` anchors at line starts inside a chunk. */
-export function compilePatterns(guidance: Guidance | undefined): Array<{ regex: RegExp; weight: number; label: string }> {
+export function compilePatterns(
+  guidance: Guidance | undefined,
+): Array<{ regex: RegExp; weight: number; label: string }> {
   return (guidance?.patterns ?? []).map((p) => ({ regex: new RegExp(p.regex, 'i'), weight: p.weight, label: p.regex }));
 }

@@ -131,7 +131,13 @@ export class LogScanner {
       binary: this.binary,
       totalMatches: this.totalMatches,
       matches: [...this.kept].sort((a, b) => a.line - b.line),
-      best: best ? { match: best.match, firstLine: best.firstLine, context: collapseRepeats([...best.before, best.match.text, ...best.after]) } : undefined,
+      best: best
+        ? {
+            match: best.match,
+            firstLine: best.firstLine,
+            context: collapseRepeats([...best.before, best.match.text, ...best.after]),
+          }
+        : undefined,
       tail,
     };
   }
@@ -161,7 +167,10 @@ export class LogScanner {
     }
     this.scan(text, final);
     // A batch of 48 KiB or more holds the 200-line tail by itself; smaller ones are appended to a bounded window.
-    this.previous = text.length >= 48 * 1024 ? text : (this.previous.length > TAIL_WINDOW ? this.previous.slice(-TAIL_WINDOW) : this.previous) + text;
+    this.previous =
+      text.length >= 48 * 1024
+        ? text
+        : (this.previous.length > TAIL_WINDOW ? this.previous.slice(-TAIL_WINDOW) : this.previous) + text;
   }
 
   private scanLongPiece(piece: string): void {
@@ -169,7 +178,11 @@ export class LogScanner {
       const hit = this.firstHit(piece);
       if (hit) {
         this.longLineMatched = true;
-        const match: LogMatch = { line: this.lineNo + 1, text: this.cut((this.inLongLine ? '…' : '') + decode(piece.slice(0, this.options.maxLineChars * 4))), ...hit };
+        const match: LogMatch = {
+          line: this.lineNo + 1,
+          text: this.cut((this.inLongLine ? '…' : '') + decode(piece.slice(0, this.options.maxLineChars * 4))),
+          ...hit,
+        };
         this.totalMatches++;
         this.keep(match);
         if (!this.best || match.weight >= this.best.match.weight) {
@@ -235,8 +248,18 @@ export class LogScanner {
     // The best hit of this batch gets its context once, not once per hit.
     if (candidate) {
       const before = this.linesBefore(text, candidate.start);
-      const match: LogMatch = { line: candidate.line, text: this.cut((candidate.continuation ? '…' : '') + decode(candidate.raw)), ...candidate.ranked };
-      this.best = { match, firstLine: match.line - before.length, before, after: [], afterWanted: this.options.contextAfter };
+      const match: LogMatch = {
+        line: candidate.line,
+        text: this.cut((candidate.continuation ? '…' : '') + decode(candidate.raw)),
+        ...candidate.ranked,
+      };
+      this.best = {
+        match,
+        firstLine: match.line - before.length,
+        before,
+        after: [],
+        afterWanted: this.options.contextAfter,
+      };
       this.fillAfter(text, candidate.stop + 1);
     }
     let i = text.indexOf('\n', counted);
@@ -320,7 +343,10 @@ export async function scanLog(source: AsyncIterable<Uint8Array>, options: ScanOp
 
 function decode(latin1: string): string {
   // Lines are held as one-byte strings; turn the kept ones back into real UTF-8 text.
-  return Buffer.from(latin1, 'latin1').toString('utf8').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').replace(/\r$/, '');
+  return Buffer.from(latin1, 'latin1')
+    .toString('utf8')
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
+    .replace(/\r$/, '');
 }
 
 function lastLines(text: string, n: number): string[] {

@@ -19,7 +19,11 @@ export function endpointOf(pathAndQuery: string): string {
 }
 
 /** One HTTP attempt's outcome (ok, not_found, rate_limited, error, timeout). */
-export function recordMonitorRequest(pathAndQuery: string, outcome: 'ok' | 'not_found' | 'rate_limited' | 'error' | 'timeout', detail?: string): void {
+export function recordMonitorRequest(
+  pathAndQuery: string,
+  outcome: 'ok' | 'not_found' | 'rate_limited' | 'error' | 'timeout',
+  detail?: string,
+): void {
   monitorRequestsTotal.inc({ endpoint: endpointOf(pathAndQuery), outcome });
   if (outcome === 'ok' || outcome === 'not_found') {
     health.lastOkAt = Date.now();

@@ -11,7 +11,8 @@ export const QUEUE_STATUSES = ['online', 'brokeroff', 'test', 'offline'] as cons
 /** What each CRIC queue status means for a user's jobs. */
 export const STATUS_MEANING: Record<string, string> = {
   online: 'takes jobs: the brokerage assigns new jobs to it',
-  brokeroff: 'keeps running jobs, but the brokerage assigns it no new ones: only jobs sent to it by name still go there',
+  brokeroff:
+    'keeps running jobs, but the brokerage assigns it no new ones: only jobs sent to it by name still go there',
   test: 'runs test jobs only (HammerCloud functional tests, jobs sent to it by name)',
   offline: 'takes no jobs',
 };
@@ -114,7 +115,8 @@ export class QueueIndex {
   routingNames(): readonly string[] {
     if (!this.memo.names) {
       const names = new Set<string>();
-      for (const q of this.queues) for (const name of [q.name, q.atlas_site, q.rc_site, q.panda_site]) if (name) names.add(name);
+      for (const q of this.queues)
+        for (const name of [q.name, q.atlas_site, q.rc_site, q.panda_site]) if (name) names.add(name);
       this.memo.names = [...names];
     }
     return this.memo.names;
@@ -130,7 +132,12 @@ export class QueueIndex {
       if (filter.resourceType && !lower(q.resource_type ?? '').startsWith(lower(filter.resourceType))) return false;
       if (filter.copytool && !copytoolsOf(q).includes(lower(filter.copytool))) return false;
       if (filter.type && lower(q.type ?? '') !== lower(filter.type)) return false;
-      if (filter.tier && lower(q.tier ?? '') !== lower(filter.tier) && !(filter.tier.length === 2 && lower(q.tier ?? '').startsWith(lower(filter.tier)))) return false;
+      if (
+        filter.tier &&
+        lower(q.tier ?? '') !== lower(filter.tier) &&
+        !(filter.tier.length === 2 && lower(q.tier ?? '').startsWith(lower(filter.tier)))
+      )
+        return false;
       if (filter.multicore === true && !acceptsMulticore(q)) return false;
       if (filter.multicore === false && !acceptsSingleCore(q)) return false;
       return true;
@@ -227,7 +234,9 @@ export function memoryPerCoreMb(q: QueueRecord): number | undefined {
 export function describeMemory(q: QueueRecord): string {
   if (!q.maxrss || q.maxrss <= 0) return 'no memory limit set in CRIC';
   const cores = Math.max(1, q.corecount ?? 1);
-  return cores > 1 ? `${fmt(q.maxrss)} MB per ${cores}-core slot (${fmt(memoryPerCoreMb(q)!)} MB per core)` : `${fmt(q.maxrss)} MB per single-core slot`;
+  return cores > 1
+    ? `${fmt(q.maxrss)} MB per ${cores}-core slot (${fmt(memoryPerCoreMb(q)!)} MB per core)`
+    : `${fmt(q.maxrss)} MB per single-core slot`;
 }
 
 export function hours(seconds: number): string {
@@ -330,7 +339,8 @@ export function fitsJob(q: QueueRecord, needs: JobNeeds): boolean {
     const required = needs.perCore ? needs.memoryMb * Math.max(1, q.corecount ?? 1) : needs.memoryMb;
     if (required > q.maxrss) return false;
   }
-  if (needs.walltimeSeconds !== undefined && q.maxtime && q.maxtime > 0 && needs.walltimeSeconds > q.maxtime) return false;
+  if (needs.walltimeSeconds !== undefined && q.maxtime && q.maxtime > 0 && needs.walltimeSeconds > q.maxtime)
+    return false;
   return true;
 }
 
@@ -338,17 +348,24 @@ export function fitsJob(q: QueueRecord, needs: JobNeeds): boolean {
  * Online queues of the same site, then of the same cloud, where a job with these needs fits,
  * best limit first. The queue itself is left out.
  */
-export function queuesThatFit(index: QueueIndex, current: QueueRecord, needs: JobNeeds, rank: 'memory' | 'walltime', limit = 5): { sameSite: QueueRecord[]; sameCloud: QueueRecord[] } {
+export function queuesThatFit(
+  index: QueueIndex,
+  current: QueueRecord,
+  needs: JobNeeds,
+  rank: 'memory' | 'walltime',
+  limit = 5,
+): { sameSite: QueueRecord[]; sameCloud: QueueRecord[] } {
   // Only queues that state the limit in question: "no limit set" is not a promise of more.
-  const key = (q: QueueRecord) => (rank === 'memory' ? (needs.perCore ? (memoryPerCoreMb(q) ?? 0) : (q.maxrss ?? 0)) : (q.maxtime ?? 0));
+  const key = (q: QueueRecord) =>
+    rank === 'memory' ? (needs.perCore ? (memoryPerCoreMb(q) ?? 0) : (q.maxrss ?? 0)) : (q.maxtime ?? 0);
   const pick = (from: readonly QueueRecord[]) =>
     from
       .filter((q) => q !== current && q.status === 'online' && key(q) > 0 && fitsJob(q, needs))
       .sort((a, b) => key(b) - key(a) || a.name.localeCompare(b.name))
       .slice(0, limit);
-  const site = current.atlas_site ? index.site(current.atlas_site)?.queues ?? [] : [];
+  const site = current.atlas_site ? (index.site(current.atlas_site)?.queues ?? []) : [];
   const sameSite = pick(site);
-  const cloud = current.cloud ? index.cloud(current.cloud)?.queues ?? [] : [];
+  const cloud = current.cloud ? (index.cloud(current.cloud)?.queues ?? []) : [];
   const sameCloud = pick(cloud.filter((q) => !site.includes(q)));
   return { sameSite, sameCloud };
 }

@@ -7,7 +7,14 @@ import { z } from 'zod';
  */
 
 const numeric = z
-  .union([z.number(), z.string().regex(/^\s*-?\d+(?:\.\d+)?\s*$/).transform(Number), z.null()])
+  .union([
+    z.number(),
+    z
+      .string()
+      .regex(/^\s*-?\d+(?:\.\d+)?\s*$/)
+      .transform(Number),
+    z.null(),
+  ])
   .optional()
   .transform((v) => (v === null ? undefined : v));
 const text = z
@@ -196,7 +203,11 @@ export type ErrorsResponse = z.infer<typeof ErrorsResponseSchema>;
 
 /** `/filebrowser/?pandaid=N&json` */
 export const LogListingSchema = z.looseObject({
-  error: z.string().optional().nullable().transform((v) => v ?? ''),
+  error: z
+    .string()
+    .optional()
+    .nullable()
+    .transform((v) => v ?? ''),
   files: z.array(z.looseObject({ name: z.string(), dirname: text, size: numeric, modification: text })).default([]),
 });
 export type LogListing = z.infer<typeof LogListingSchema>;

@@ -36,7 +36,15 @@ export interface TaskAnalysis {
   jobStateCount: Record<string, number>;
   failures: TaskFailureGroup[];
   sites: Array<{ name: string; errors: number }>;
-  input: { nfiles: number; finished: number; failed: number; missing: number; pctFinished: number; events?: number; eventsUsed?: number };
+  input: {
+    nfiles: number;
+    finished: number;
+    failed: number;
+    missing: number;
+    pctFinished: number;
+    events?: number;
+    eventsUsed?: number;
+  };
   notes: string[];
 }
 
@@ -60,10 +68,14 @@ export async function analyzeTask(client: PandaClient, jeditaskid: number): Prom
   let errs: ErrorCount[] = [];
   let sites: TaskAnalysis['sites'] = [];
   if (errors instanceof Error) {
-    notes.push(`The error summary could not be read (${errors.message.split('.')[0]}); failures are not broken down by code.`);
+    notes.push(
+      `The error summary could not be read (${errors.message.split('.')[0]}); failures are not broken down by code.`,
+    );
   } else {
     errs = errors.errsByCount;
-    sites = errors.errsBySite.map((s) => ({ name: s.name, errors: s.toterrors ?? 0 })).sort((a, b) => b.errors - a.errors);
+    sites = errors.errsBySite
+      .map((s) => ({ name: s.name, errors: s.toterrors ?? 0 }))
+      .sort((a, b) => b.errors - a.errors);
   }
   const failures = errs
     .map((e): TaskFailureGroup => {
@@ -97,7 +109,16 @@ export async function analyzeTask(client: PandaClient, jeditaskid: number): Prom
     eventsUsed: ds?.neventsUsedTot,
   };
   if (!withCounts) notes.push('Job state counts were not available from the task list.');
-  return { task: detail.task, params: detail.taskparams ?? {}, datasets, jobStateCount: counts, failures, sites, input, notes };
+  return {
+    task: detail.task,
+    params: detail.taskparams ?? {},
+    datasets,
+    jobStateCount: counts,
+    failures,
+    sites,
+    input,
+    notes,
+  };
 }
 
 function toProgress(d: Dataset): DatasetProgress {

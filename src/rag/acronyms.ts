@@ -17,7 +17,10 @@ const LONG_FORM_CHARS = 120;
 /** "SHORT (Long Name)". */
 const SHORT_THEN_LONG = new RegExp(String.raw`\b(${SHORT})\s+\(([^()]{3,80})\)`, 'g');
 /** "SHORT stands for Long Name", "SHORT is short for Long Name". */
-const STANDS_FOR = new RegExp(String.raw`\b(${SHORT})\s+(?:stands|is\s+short)\s+for\s+(?:the\s+)?([^.,;:()\n]{3,80})`, 'gi');
+const STANDS_FOR = new RegExp(
+  String.raw`\b(${SHORT})\s+(?:stands|is\s+short)\s+for\s+(?:the\s+)?([^.,;:()\n]{3,80})`,
+  'gi',
+);
 
 /** An acronym: 2–10 characters with at least two capitals (RSE, iDDS, GUQs, DQ2), not a plain word. */
 function looksLikeAcronym(s: string): boolean {
@@ -27,7 +30,10 @@ function looksLikeAcronym(s: string): boolean {
 /** The shortest tail of `candidate` that spells `short`, or undefined (Schwartz & Hearst). */
 export function longFormFor(short: string, candidate: string): string | undefined {
   // Letters only: the 2 of DQ2 (Don Quijote) or the s of GUQs is not spelled by the long form.
-  const s = short.replace(/s$/, '').toLowerCase().replace(/[^a-z]/g, '');
+  const s = short
+    .replace(/s$/, '')
+    .toLowerCase()
+    .replace(/[^a-z]/g, '');
   const l = candidate.toLowerCase();
   if (s.length < 2) return undefined;
   let si = s.length - 1;
@@ -56,7 +62,11 @@ export function acronymDefinitions(text: string): AcronymDefinition[] {
   };
   for (const m of text.matchAll(PARENTHESISED_SHORT)) {
     // The words before "(", within the same sentence or clause.
-    const before = text.slice(Math.max(0, m.index - LONG_FORM_CHARS), m.index).split(/[.;:!?()\n]/).pop()!.trim();
+    const before = text
+      .slice(Math.max(0, m.index - LONG_FORM_CHARS), m.index)
+      .split(/[.;:!?()\n]/)
+      .pop()!
+      .trim();
     if (before) push(m[1]!, longFormFor(m[1]!, before));
   }
   for (const m of text.matchAll(SHORT_THEN_LONG)) {

@@ -16,14 +16,19 @@ export class CorruptIndexError extends Error {
     readonly file: string,
     reason: string,
   ) {
-    super(`The index file ${file} is damaged (${reason}); it will be rebuilt. Run \`askpanda ingest\` to re-add your own documents.`);
+    super(
+      `The index file ${file} is damaged (${reason}); it will be rebuilt. Run \`askpanda ingest\` to re-add your own documents.`,
+    );
     this.name = 'CorruptIndexError';
   }
 }
 
 export async function writeFileAtomic(file: string, body: string | Buffer): Promise<void> {
   const data = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  const header = Buffer.from(`${MAGIC} v1 bytes=${data.length} sha256=${createHash('sha256').update(data).digest('hex')}\n`, 'utf8');
+  const header = Buffer.from(
+    `${MAGIC} v1 bytes=${data.length} sha256=${createHash('sha256').update(data).digest('hex')}\n`,
+    'utf8',
+  );
   const dir = path.dirname(file);
   await fs.mkdir(dir, { recursive: true });
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
@@ -111,7 +116,11 @@ function isAlive(pid: number): boolean {
  * Returns undefined for a missing file, and also for a damaged one, which is set aside and
  * reported through onDamaged so the caller starts empty instead of half-reading it.
  */
-export async function readJsonIndex<T>(file: string, schema: z.ZodType<T>, onDamaged?: (err: CorruptIndexError) => void): Promise<T | undefined> {
+export async function readJsonIndex<T>(
+  file: string,
+  schema: z.ZodType<T>,
+  onDamaged?: (err: CorruptIndexError) => void,
+): Promise<T | undefined> {
   await removeStaleTemps(file);
   let body: Buffer | undefined;
   try {

@@ -102,7 +102,11 @@ export class Bm25Index {
     const counts = new Map<string, [number, number, number]>();
     const sequence: number[] = [];
     const path = chunk.section.split(' › ');
-    const fieldText = { heading: path.at(-1)!, context: `${chunk.title} ${path.slice(0, -1).join(' ')}`, text: chunk.text };
+    const fieldText = {
+      heading: path.at(-1)!,
+      context: `${chunk.title} ${path.slice(0, -1).join(' ')}`,
+      text: chunk.text,
+    };
     FIELDS.forEach((field, f) => {
       const words = terms(fieldText[field]);
       if (field === 'heading') this.headingTerms.push(Int32Array.from(new Set(words.map((term) => this.termId(term)))));
@@ -199,7 +203,8 @@ export class Bm25Index {
     for (let t = 0; t < count; t++) {
       const row = touched[t]!;
       // Coordination: a word the text has counts 1, one only a heading has counts HEADING_ONLY_COORDINATION.
-      const score = scores[row]! * (textMatched[row]! + (matched[row]! - textMatched[row]!) * HEADING_ONLY_COORDINATION);
+      const score =
+        scores[row]! * (textMatched[row]! + (matched[row]! - textMatched[row]!) * HEADING_ONLY_COORDINATION);
       if (best.length === depth && score <= bestScores[depth - 1]!) continue;
       let at = best.length;
       while (at > 0 && (bestScores[at - 1]! < score || (bestScores[at - 1]! === score && best[at - 1]! > row))) at--;
@@ -227,7 +232,11 @@ export class Bm25Index {
    * the same words scattered. Each pair of distinct query words seen within PROXIMITY_WINDOW terms
    * adds to the score, up to PROXIMITY_BOOST for a passage where every pair stands together.
    */
-  private byProximity(wanted: readonly QueryTerm[], rows: readonly number[], scores: readonly number[]): Array<{ row: number; score: number }> {
+  private byProximity(
+    wanted: readonly QueryTerm[],
+    rows: readonly number[],
+    scores: readonly number[],
+  ): Array<{ row: number; score: number }> {
     const groups = new Set(wanted.map((w) => w.group)).size;
     if (this.groupOfTerm.length < this.vocab.size) this.groupOfTerm = new Int32Array(this.vocab.size);
     const groupOf = this.groupOfTerm;
@@ -278,8 +287,11 @@ export class Bm25Index {
       return n ? total / n || 1 : 1;
     });
     const sharing = new Map<string, number>();
-    for (let row = 0; row < this.headings.length; row++) if (this.alive[row]) sharing.set(this.headings[row]!, (sharing.get(this.headings[row]!) ?? 0) + 1);
-    const headingWeight = this.headings.map((h) => FIELD_WEIGHTS[0] / Math.pow(sharing.get(h) ?? 1, SHARED_HEADING_EXPONENT));
+    for (let row = 0; row < this.headings.length; row++)
+      if (this.alive[row]) sharing.set(this.headings[row]!, (sharing.get(this.headings[row]!) ?? 0) + 1);
+    const headingWeight = this.headings.map(
+      (h) => FIELD_WEIGHTS[0] / Math.pow(sharing.get(h) ?? 1, SHARED_HEADING_EXPONENT),
+    );
     const impacts = new Map<string, Impacts>();
     for (const [term, posting] of this.postings) {
       const live: number[] = [];

@@ -53,16 +53,26 @@ export class Catalog {
   ) {}
 
   /** Loads the catalog; a missing file is an empty catalog, a damaged one is set aside and reported. */
-  static async open(file: string, chunking: ChunkOptions, onDamaged?: (err: CorruptIndexError) => void): Promise<Catalog> {
+  static async open(
+    file: string,
+    chunking: ChunkOptions,
+    onDamaged?: (err: CorruptIndexError) => void,
+  ): Promise<Catalog> {
     const catalog = new Catalog(file, chunking);
     const data = await readJsonIndex(file, CatalogFileSchema, onDamaged);
     if (!data) return catalog;
-    const sameChunking = data.chunking.chunkChars === chunking.chunkChars && data.chunking.chunkOverlap === chunking.chunkOverlap && (data.chunker ?? 1) === CHUNKER_VERSION;
+    const sameChunking =
+      data.chunking.chunkChars === chunking.chunkChars &&
+      data.chunking.chunkOverlap === chunking.chunkOverlap &&
+      (data.chunker ?? 1) === CHUNKER_VERSION;
     for (const chunk of data.chunks) catalog.chunks.set(chunk.id, chunk);
     for (const [name, entry] of Object.entries(data.files)) {
       // Other chunk settings or chunker: every file counts as changed, so the next ingest re-chunks it
       // (and a web page is fetched again without validators).
-      catalog.files.set(name, sameChunking ? entry : { ...entry, hash: '', mtimeMs: -1, etag: undefined, lastModified: undefined });
+      catalog.files.set(
+        name,
+        sameChunking ? entry : { ...entry, hash: '', mtimeMs: -1, etag: undefined, lastModified: undefined },
+      );
     }
     if (data.vectors) {
       catalog.vectorEmbedder = data.vectors.embedder;

@@ -17,7 +17,9 @@ export interface Chunk {
 export type ChunkDraft = Omit<Chunk, 'id'>;
 
 export function chunkId(draft: ChunkDraft, occurrence: number): string {
-  const hash = createHash('sha256').update(`${draft.source}\n${draft.section}\n${draft.text}\n${occurrence}`).digest('hex');
+  const hash = createHash('sha256')
+    .update(`${draft.source}\n${draft.section}\n${draft.text}\n${occurrence}`)
+    .digest('hex');
   return hash.slice(0, 20);
 }
 

@@ -44,14 +44,23 @@ interface Section {
 export function chunkDocument(doc: SourceDocument, options: ChunkOptions): Chunk[] {
   const normalized = doc.text.replace(/\r\n?/g, '\n').replace(/\u00a0/g, ' ');
   const format = doc.format === 'text' && looksLikeMarkdown(normalized) ? 'markdown' : doc.format;
-  const parsed = format === 'text' ? parseText(normalized) : parseMarkdown(format === 'html' ? htmlToMarkdown(normalized) : normalized, doc.fallbackTitle);
+  const parsed =
+    format === 'text'
+      ? parseText(normalized)
+      : parseMarkdown(format === 'html' ? htmlToMarkdown(normalized) : normalized, doc.fallbackTitle);
   const title = parsed.title ?? doc.fallbackTitle;
   const drafts: ChunkDraft[] = [];
   for (const section of parsed.sections) {
     const sectionName = section.path.filter((p, i) => !(i === 0 && p === title && section.path.length > 1)).join(' › ');
     const { prose, rows } = format === 'text' ? { prose: section, rows: [] } : withoutTables(section, options);
     for (const text of [...splitSection(prose, options, format === 'text'), ...rows]) {
-      drafts.push({ source: doc.source, title, section: sectionName, text, ...(parsed.url ? { url: parsed.url } : {}) });
+      drafts.push({
+        source: doc.source,
+        title,
+        section: sectionName,
+        text,
+        ...(parsed.url ? { url: parsed.url } : {}),
+      });
     }
   }
   const seen = new Map<string, number>();
@@ -131,7 +140,10 @@ function parseMarkdown(input: string, fallbackTitle: string): Parsed {
       }
       while (stack.length && stack[stack.length - 1]!.level >= level) stack.pop();
       stack.push({ level, name });
-      startSection(stack.map((s) => s.name), false);
+      startSection(
+        stack.map((s) => s.name),
+        false,
+      );
       current.entry = glossaryLike() && stack.length > 1;
       continue;
     }
@@ -217,7 +229,11 @@ function parseText(input: string): Parsed {
       previous = t;
       continue;
     }
-    const question = t.length <= 110 && /^[A-Z‘'"“]/.test(t) && /\?["”’]?$/.test(t) && (previous === '' || /[.!?:)”"’]$/.test(previous) || previous.length < 60);
+    const question =
+      t.length <= 110 &&
+      /^[A-Z‘'"“]/.test(t) &&
+      /\?["”’]?$/.test(t) &&
+      (previous === '' || /[.!?:)”"’]$/.test(previous) || previous.length < 60);
     if (question) {
       start([...chapter.slice(0, 2), t], true);
       previous = t;
@@ -355,7 +371,10 @@ function trimBlankLines(lines: string[]): string[] {
 }
 
 function stripInline(text: string): string {
-  return text.replace(/[*_`]/g, '').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').trim();
+  return text
+    .replace(/[*_`]/g, '')
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .trim();
 }
 
 function unquote(value: string): string {

@@ -34,7 +34,10 @@ export function handbookPaths(config: Pick<Config, 'rag'>): string[] {
 
 /** Catalog, embedder and vector store as configured; embedding problems degrade to BM25 with a notice. */
 export async function openRagParts(config: RagConfig, logger: Logger = silentLogger): Promise<RagParts> {
-  const chunking = { chunkChars: config.rag.chunkChars, chunkOverlap: Math.min(config.rag.chunkOverlap, Math.floor(config.rag.chunkChars / 2)) };
+  const chunking = {
+    chunkChars: config.rag.chunkChars,
+    chunkOverlap: Math.min(config.rag.chunkOverlap, Math.floor(config.rag.chunkChars / 2)),
+  };
   const notices: string[] = [];
   const catalog = await Catalog.open(catalogFile(config), chunking, (err) => {
     notices.push(err.message);
@@ -46,13 +49,23 @@ export async function openRagParts(config: RagConfig, logger: Logger = silentLog
     // Provider SDKs load only when configured: a keyword-only index (the default) starts without them.
     if (config.rag.embeddings !== 'none') embedder = (await import('./embedders/index.ts')).createEmbedder(config);
     if (config.rag.vectors === 'pinecone') {
-      if (!embedder) throw new Error('ASKPANDA_VECTORS is pinecone but rag.embeddings is none: Pinecone stores vectors, so set ASKPANDA_RAG_EMBEDDINGS to openai, gemini, mistral or ollama.');
+      if (!embedder)
+        throw new Error(
+          'ASKPANDA_VECTORS is pinecone but rag.embeddings is none: Pinecone stores vectors, so set ASKPANDA_RAG_EMBEDDINGS to openai, gemini, mistral or ollama.',
+        );
       const p = config.rag.pinecone;
       const { PineconeVectorStore } = await import('./pinecone.ts');
-      vectorStore = new PineconeVectorStore({ apiKey: p.apiKey, index: p.index, host: p.host || undefined, namespace: p.namespace });
+      vectorStore = new PineconeVectorStore({
+        apiKey: p.apiKey,
+        index: p.index,
+        host: p.host || undefined,
+        namespace: p.namespace,
+      });
     } else if (embedder) {
       const id = embedder.id;
-      vectorStore = await LocalVectorStore.open(path.resolve(config.dataDir, 'rag', 'vectors.json'), id, (err) => logger.warn({ file: err.file }, err.message));
+      vectorStore = await LocalVectorStore.open(path.resolve(config.dataDir, 'rag', 'vectors.json'), id, (err) =>
+        logger.warn({ file: err.file }, err.message),
+      );
     }
   } catch (err) {
     embedder = undefined;
@@ -73,20 +86,36 @@ export interface OpenDocsIndexOptions {
  * The documents agent's index: the catalog from the data dir, brought up to date with the
  * handbook (a stat per file when nothing changed), and a BM25 index built in memory.
  */
-export async function openDocsIndex(config: RagConfig, options: OpenDocsIndexOptions = {}): Promise<{ retriever: Retriever; parts: RagParts; summary?: IngestSummary }> {
+export async function openDocsIndex(
+  config: RagConfig,
+  options: OpenDocsIndexOptions = {},
+): Promise<{ retriever: Retriever; parts: RagParts; summary?: IngestSummary }> {
   const logger = options.logger ?? silentLogger;
   const parts = await openRagParts(config, logger);
-  const base = { catalog: parts.catalog, chunking: parts.chunking, displayRoot: PACKAGE_ROOT, trustMtime: true, onProgress: options.onProgress };
+  const base = {
+    catalog: parts.catalog,
+    chunking: parts.chunking,
+    displayRoot: PACKAGE_ROOT,
+    trustMtime: true,
+    onProgress: options.onProgress,
+  };
   let summary: IngestSummary | undefined;
   try {
-    summary = await ingest(handbookPaths(config), { ...base, embedder: parts.embedder, vectorStore: parts.vectorStore });
+    summary = await ingest(handbookPaths(config), {
+      ...base,
+      embedder: parts.embedder,
+      vectorStore: parts.vectorStore,
+    });
   } catch (err) {
     if (isWriteError(err)) {
       // A read-only or full data dir: answer from the index built in memory, say why it is not kept.
       const message = `Cannot save the docs index under ${path.dirname(parts.catalog.file)} (${(err as NodeJS.ErrnoException).code}); it is rebuilt on every start until ASKPANDA_DATA_DIR is writable.`;
       logger.warn(message);
       parts.notices.push(message);
-      return { retriever: new Retriever(parts.catalog, { embedder: parts.embedder, vectorStore: parts.vectorStore, logger }), parts };
+      return {
+        retriever: new Retriever(parts.catalog, { embedder: parts.embedder, vectorStore: parts.vectorStore, logger }),
+        parts,
+      };
     }
     if (!parts.embedder) throw err;
     logger.warn({ err: String(err) }, 'embedding the handbook failed; keyword search only until the next start');
@@ -95,7 +124,8 @@ export async function openDocsIndex(config: RagConfig, options: OpenDocsIndexOpt
     parts.vectorStore = undefined;
     summary = await ingest(handbookPaths(config), base);
   }
-  if (summary.added + summary.updated + summary.removed > 0) logger.debug({ ...summary, skipped: summary.skipped.length }, 'handbook index updated');
+  if (summary.added + summary.updated + summary.removed > 0)
+    logger.debug({ ...summary, skipped: summary.skipped.length }, 'handbook index updated');
   const retriever = new Retriever(parts.catalog, { embedder: parts.embedder, vectorStore: parts.vectorStore, logger });
   return { retriever, parts, summary };
 }

@@ -34,7 +34,8 @@ export async function embedAll(
     while (next < batches.length) {
       const [start, batch] = batches[next++]!;
       const vectors = await embedder.embed(batch, 'document', options.signal);
-      if (vectors.length !== batch.length) throw new Error(`${embedder.id} returned ${vectors.length} vectors for ${batch.length} texts`);
+      if (vectors.length !== batch.length)
+        throw new Error(`${embedder.id} returned ${vectors.length} vectors for ${batch.length} texts`);
       vectors.forEach((v, j) => (out[start + j] = v));
       done += batch.length;
       options.onBatch?.(done, texts.length);

@@ -56,7 +56,13 @@ export function answerable(questions: EvalQuestion[], chunks: Iterable<Chunk>): 
   return questions.filter((q) => all.some((c) => isRelevant(c, q)));
 }
 
-export async function evaluate(retriever: Retriever, questions: EvalQuestion[], mode: RetrievalMode, k = 5, depth = 20): Promise<EvalResult> {
+export async function evaluate(
+  retriever: Retriever,
+  questions: EvalQuestion[],
+  mode: RetrievalMode,
+  k = 5,
+  depth = 20,
+): Promise<EvalResult> {
   let found = 0;
   let reciprocal = 0;
   const misses: EvalResult['misses'] = [];
@@ -65,7 +71,19 @@ export async function evaluate(retriever: Retriever, questions: EvalQuestion[], 
     const rank = hits.findIndex((h) => isRelevant(h.chunk, q)) + 1;
     if (rank > 0) reciprocal += 1 / rank;
     if (rank > 0 && rank <= k) found++;
-    else misses.push({ question: q.question, ...(rank > 0 ? { firstRelevantRank: rank } : {}), top: hits.slice(0, 3).map((h) => `${h.chunk.source} › ${h.chunk.section}`) });
+    else
+      misses.push({
+        question: q.question,
+        ...(rank > 0 ? { firstRelevantRank: rank } : {}),
+        top: hits.slice(0, 3).map((h) => `${h.chunk.source} › ${h.chunk.section}`),
+      });
   }
-  return { mode, questions: questions.length, recallAtK: found / questions.length, mrr: reciprocal / questions.length, k, misses };
+  return {
+    mode,
+    questions: questions.length,
+    recallAtK: found / questions.length,
+    mrr: reciprocal / questions.length,
+    k,
+    misses,
+  };
 }

@@ -4,16 +4,44 @@
  * Docs and MkDocs pages carry navigation around the text: when the page marks its main content
  * (`<main>`, `role="main"`, `<article>`), only that is read.
  */
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', ndash: '–', mdash: '—', rsquo: '’', lsquo: '‘', rdquo: '”', ldquo: '“', hellip: '…' };
+const ENTITIES: Record<string, string> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  nbsp: ' ',
+  ndash: '–',
+  mdash: '—',
+  rsquo: '’',
+  lsquo: '‘',
+  rdquo: '”',
+  ldquo: '“',
+  hellip: '…',
+};
 
 export function htmlToMarkdown(html: string): string {
   const title = /<title\b[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1]?.replace(/\s+/g, ' ').trim();
   let text = mainContent(html.replace(/<!--[\s\S]*?-->/g, ''));
   text = text.replace(/<(script|style|nav|header|footer|noscript|svg|form|button)\b[\s\S]*?<\/\1>/gi, '');
   if (title && !/<title\b/i.test(text)) text = `<title>${title}</title>\n${text}`;
-  text = text.replace(/<title\b[^>]*>([\s\S]*?)<\/title>/i, (_m, t: string) => `\n# ${t.replace(/\s+/g, ' ').trim()}\n`);
-  text = text.replace(/<h([1-6])\b[^>]*>([\s\S]*?)<\/h\1>/gi, (_m, level: string, inner: string) => `\n\n${'#'.repeat(Number(level))} ${inner.replace(/<[^>]+>/g, '').replace(/¶/g, '').replace(/\s+/g, ' ').trim()}\n\n`);
-  text = text.replace(/<pre\b[^>]*>([\s\S]*?)<\/pre>/gi, (_m, inner: string) => `\n\n\`\`\`\n${inner.replace(/<[^>]+>/g, '')}\n\`\`\`\n\n`);
+  text = text.replace(
+    /<title\b[^>]*>([\s\S]*?)<\/title>/i,
+    (_m, t: string) => `\n# ${t.replace(/\s+/g, ' ').trim()}\n`,
+  );
+  text = text.replace(
+    /<h([1-6])\b[^>]*>([\s\S]*?)<\/h\1>/gi,
+    (_m, level: string, inner: string) =>
+      `\n\n${'#'.repeat(Number(level))} ${inner
+        .replace(/<[^>]+>/g, '')
+        .replace(/¶/g, '')
+        .replace(/\s+/g, ' ')
+        .trim()}\n\n`,
+  );
+  text = text.replace(
+    /<pre\b[^>]*>([\s\S]*?)<\/pre>/gi,
+    (_m, inner: string) => `\n\n\`\`\`\n${inner.replace(/<[^>]+>/g, '')}\n\`\`\`\n\n`,
+  );
   text = text.replace(/<table\b[^>]*>([\s\S]*?)<\/table>/gi, (_m, inner: string) => `\n\n${tableMarkdown(inner)}\n\n`);
   text = text
     .replace(/<li\b[^>]*>/gi, '\n- ')
@@ -64,24 +92,36 @@ function balancedInner(html: string, from: number, tag: string): string {
 
 /** A `<table>` as a Markdown pipe table: the first row is the header (its `<th>` cells, or its cells). */
 function tableMarkdown(inner: string): string {
-  const rows = [...inner.matchAll(/<tr\b[^>]*>([\s\S]*?)(?=<tr\b|<\/tbody>|<\/thead>|<\/tfoot>|$)/gi)].map((m) =>
-    [...m[1]!.matchAll(/<t([hd])\b[^>]*>([\s\S]*?)(?=<t[hd]\b|<\/tr>|$)/gi)].map((c) =>
-      decodeEntities(c[2]!.replace(/<\/t[hd]>[\s\S]*$/i, '').replace(/<br\s*\/?>/gi, ' ').replace(/<[^>]+>/g, ' '))
-        .replace(/\s+/g, ' ')
-        .replace(/\|/g, '\\|')
-        .trim(),
-    ),
-  ).filter((r) => r.length > 0);
+  const rows = [...inner.matchAll(/<tr\b[^>]*>([\s\S]*?)(?=<tr\b|<\/tbody>|<\/thead>|<\/tfoot>|$)/gi)]
+    .map((m) =>
+      [...m[1]!.matchAll(/<t([hd])\b[^>]*>([\s\S]*?)(?=<t[hd]\b|<\/tr>|$)/gi)].map((c) =>
+        decodeEntities(
+          c[2]!
+            .replace(/<\/t[hd]>[\s\S]*$/i, '')
+            .replace(/<br\s*\/?>/gi, ' ')
+            .replace(/<[^>]+>/g, ' '),
+        )
+          .replace(/\s+/g, ' ')
+          .replace(/\|/g, '\\|')
+          .trim(),
+      ),
+    )
+    .filter((r) => r.length > 0);
   if (rows.length === 0) return '';
   const width = Math.max(...rows.map((r) => r.length));
   const pad = (r: string[]) => [...r, ...Array.from({ length: width - r.length }, () => '')];
   const [header, ...body] = rows;
   if (width < 2) return rows.map((r) => r.join(' ')).join('\n');
-  return [`| ${pad(header!).join(' | ')} |`, `|${Array.from({ length: width }, () => '---').join('|')}|`, ...body.map((r) => `| ${pad(r).join(' | ')} |`)].join('\n');
+  return [
+    `| ${pad(header!).join(' | ')} |`,
+    `|${Array.from({ length: width }, () => '---').join('|')}|`,
+    ...body.map((r) => `| ${pad(r).join(' | ')} |`),
+  ].join('\n');
 }
 
 /** Files that are never documentation pages. */
-const ASSET = /\.(?:png|jpe?g|gif|svg|ico|webp|css|js|mjs|map|json|xml|pdf|zip|gz|tgz|tar|bz2|xz|whl|egg|mp4|webm|woff2?|ttf|eot|txt\.gz)$/i;
+const ASSET =
+  /\.(?:png|jpe?g|gif|svg|ico|webp|css|js|mjs|map|json|xml|pdf|zip|gz|tgz|tar|bz2|xz|whl|egg|mp4|webm|woff2?|ttf|eot|txt\.gz)$/i;
 
 /**
  * The links of a page to follow: `<a href>` (against `<base href>` when the page sets one) or
@@ -91,7 +131,9 @@ export function extractLinks(body: string, pageUrl: string, format: 'html' | 'ma
   const base = format === 'html' ? (/<base\b[^>]*\bhref\s*=\s*["']([^"']+)["']/i.exec(body)?.[1] ?? pageUrl) : pageUrl;
   const hrefs =
     format === 'html'
-      ? [...body.matchAll(/<a\b[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi)].map((m) => decodeEntities(m[1] ?? m[2] ?? m[3] ?? ''))
+      ? [...body.matchAll(/<a\b[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi)].map((m) =>
+          decodeEntities(m[1] ?? m[2] ?? m[3] ?? ''),
+        )
       : format === 'markdown'
         ? [...body.matchAll(/\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => m[1]!)
         : [];

@@ -7,7 +7,14 @@ import type { Catalog } from './catalog.ts';
 import { embedAll, type Embedder } from './embedder.ts';
 import type { VectorStore } from './vector-store.ts';
 
-const FORMATS: Record<string, DocumentFormat> = { '.md': 'markdown', '.markdown': 'markdown', '.txt': 'text', '.text': 'text', '.html': 'html', '.htm': 'html' };
+const FORMATS: Record<string, DocumentFormat> = {
+  '.md': 'markdown',
+  '.markdown': 'markdown',
+  '.txt': 'text',
+  '.text': 'text',
+  '.html': 'html',
+  '.htm': 'html',
+};
 /** A bigger "document" is almost certainly not documentation (a log, a dump): refused with a note. */
 const MAX_FILE_BYTES = 20 * 1024 * 1024;
 
@@ -59,10 +66,12 @@ export async function findDocuments(paths: readonly string[]): Promise<{ files: 
   for (const given of paths) {
     const absolute = path.resolve(given);
     const stat = await fs.stat(absolute).catch(() => undefined);
-    if (!stat) throw new IngestError(`${given} does not exist. Give Markdown, text or HTML files or folders holding them.`);
+    if (!stat)
+      throw new IngestError(`${given} does not exist. Give Markdown, text or HTML files or folders holding them.`);
     roots.push(absolute);
     if (stat.isFile()) {
-      if (!FORMATS[path.extname(absolute).toLowerCase()]) throw new IngestError(`${given} is not a Markdown (.md), text (.txt) or HTML (.html) file.`);
+      if (!FORMATS[path.extname(absolute).toLowerCase()])
+        throw new IngestError(`${given} is not a Markdown (.md), text (.txt) or HTML (.html) file.`);
       files.add(absolute);
     } else if (stat.isDirectory()) {
       for (const file of await walk(absolute)) files.add(file);
@@ -89,7 +98,11 @@ function isUnder(file: string, root: string): boolean {
 
 function fallbackTitle(file: string): string {
   // The shared reference copies carry an "askpanda-resources-" prefix that says nothing to a reader.
-  const base = path.basename(file, path.extname(file)).replace(/^askpanda[-_](?:resources[-_])?/i, '').replace(/[-_]+/g, ' ').trim();
+  const base = path
+    .basename(file, path.extname(file))
+    .replace(/^askpanda[-_](?:resources[-_])?/i, '')
+    .replace(/[-_]+/g, ' ')
+    .trim();
   return base.charAt(0).toUpperCase() + base.slice(1);
 }
 
@@ -102,14 +115,30 @@ export async function ingest(paths: readonly string[], options: IngestOptions): 
   const started = performance.now();
   const { catalog } = options;
   const { files, roots } = await findDocuments(paths);
-  const summary: IngestSummary = { files: files.length, chunks: 0, added: 0, updated: 0, removed: 0, unchangedFiles: 0, removedFiles: 0, skipped: [], embedded: 0, seconds: 0 };
+  const summary: IngestSummary = {
+    files: files.length,
+    chunks: 0,
+    added: 0,
+    updated: 0,
+    removed: 0,
+    unchangedFiles: 0,
+    removedFiles: 0,
+    skipped: [],
+    embedded: 0,
+    seconds: 0,
+  };
   const addedIds: string[] = [];
   const removedIds: string[] = [];
   let changed = false;
 
   for (const [index, file] of files.entries()) {
     options.signal?.throwIfAborted();
-    options.onProgress?.({ phase: 'files', done: index, total: files.length, current: path.relative(options.displayRoot, file) });
+    options.onProgress?.({
+      phase: 'files',
+      done: index,
+      total: files.length,
+      current: path.relative(options.displayRoot, file),
+    });
     const stat = await fs.stat(file);
     const previous = catalog.files.get(file);
     if (stat.size > MAX_FILE_BYTES) {
@@ -134,12 +163,19 @@ export async function ingest(paths: readonly string[], options: IngestOptions): 
     }
     const text = new TextDecoder('utf-8', { fatal: false }).decode(content);
     const source = path.relative(options.displayRoot, file).split(path.sep).join('/');
-    const chunks = chunkDocument({ source, format: FORMATS[path.extname(file).toLowerCase()]!, text, fallbackTitle: fallbackTitle(file) }, options.chunking);
+    const chunks = chunkDocument(
+      { source, format: FORMATS[path.extname(file).toLowerCase()]!, text, fallbackTitle: fallbackTitle(file) },
+      options.chunking,
+    );
     const before = new Set(previous?.chunkIds ?? []);
     const after = new Set(chunks.map((c) => c.id));
     const fileAdded = chunks.filter((c) => !before.has(c.id));
     const fileRemoved = [...before].filter((id) => !after.has(id));
-    countChanges(summary, fileAdded, fileRemoved.map((id) => catalog.chunks.get(id)).filter((c): c is Chunk => c !== undefined));
+    countChanges(
+      summary,
+      fileAdded,
+      fileRemoved.map((id) => catalog.chunks.get(id)).filter((c): c is Chunk => c !== undefined),
+    );
     for (const id of fileRemoved) {
       catalog.chunks.delete(id);
       catalog.vectorIds.delete(id);
@@ -149,7 +185,13 @@ export async function ingest(paths: readonly string[], options: IngestOptions): 
       catalog.chunks.set(chunk.id, chunk);
       addedIds.push(chunk.id);
     }
-    catalog.files.set(file, { hash, size: stat.size, mtimeMs: stat.mtimeMs, source, chunkIds: chunks.map((c) => c.id) });
+    catalog.files.set(file, {
+      hash,
+      size: stat.size,
+      mtimeMs: stat.mtimeMs,
+      source,
+      chunkIds: chunks.map((c) => c.id),
+    });
     summary.chunks += chunks.length;
     changed = true;
   }
@@ -201,8 +243,13 @@ export function countChanges(summary: IngestSummary, added: Chunk[], removed: Ch
 }
 
 /** Embeds every catalog chunk the store lacks a vector for (all of them after a model change). */
-export async function syncVectors(options: Pick<IngestOptions, 'catalog' | 'embedder' | 'vectorStore' | 'signal' | 'onProgress'>, removedIds: string[], summary: IngestSummary): Promise<boolean> {
-  const { catalog, embedder, vectorStore } = options as Required<Pick<IngestOptions, 'embedder' | 'vectorStore'>> & Pick<IngestOptions, 'catalog' | 'signal' | 'onProgress'>;
+export async function syncVectors(
+  options: Pick<IngestOptions, 'catalog' | 'embedder' | 'vectorStore' | 'signal' | 'onProgress'>,
+  removedIds: string[],
+  summary: IngestSummary,
+): Promise<boolean> {
+  const { catalog, embedder, vectorStore } = options as Required<Pick<IngestOptions, 'embedder' | 'vectorStore'>> &
+    Pick<IngestOptions, 'catalog' | 'signal' | 'onProgress'>;
   let changed = false;
   if (catalog.vectorEmbedder !== embedder.id) {
     catalog.vectorEmbedder = embedder.id;
@@ -218,7 +265,13 @@ export async function syncVectors(options: Pick<IngestOptions, 'catalog' | 'embe
     });
     for (let i = 0; i < missing.length; i += 100) {
       const batch = missing.slice(i, i + 100);
-      await vectorStore.upsert(batch.map((chunk, j) => ({ id: chunk.id, values: vectors[i + j]!, metadata: { source: chunk.source, title: chunk.title, section: chunk.section, text: chunk.text } })));
+      await vectorStore.upsert(
+        batch.map((chunk, j) => ({
+          id: chunk.id,
+          values: vectors[i + j]!,
+          metadata: { source: chunk.source, title: chunk.title, section: chunk.section, text: chunk.text },
+        })),
+      );
     }
     for (const chunk of missing) catalog.vectorIds.add(chunk.id);
     summary.embedded = missing.length;

@@ -31,7 +31,11 @@ export class LocalVectorStore implements VectorStore {
     readonly embedder: string,
   ) {}
 
-  static async open(file: string, embedder: string, onDamaged?: (err: CorruptIndexError) => void): Promise<LocalVectorStore> {
+  static async open(
+    file: string,
+    embedder: string,
+    onDamaged?: (err: CorruptIndexError) => void,
+  ): Promise<LocalVectorStore> {
     const store = new LocalVectorStore(file, embedder);
     const data = await readJsonIndex(file, LocalVectorsSchema, onDamaged);
     if (!data) return store;
@@ -62,7 +66,9 @@ export class LocalVectorStore implements VectorStore {
     for (const record of records) {
       if (this.dimensions === 0) this.dimensions = record.values.length;
       if (record.values.length !== this.dimensions) {
-        throw new Error(`Vector for ${record.id} has ${record.values.length} dimensions; this store holds ${this.dimensions}. Re-ingest after changing the embedding model.`);
+        throw new Error(
+          `Vector for ${record.id} has ${record.values.length} dimensions; this store holds ${this.dimensions}. Re-ingest after changing the embedding model.`,
+        );
       }
       let row = this.rowOf.get(record.id);
       if (row === undefined) {
@@ -138,7 +144,17 @@ export class LocalVectorStore implements VectorStore {
     if (!this.dirty) return;
     const used = this.matrix.subarray(0, this.ids.length * this.dimensions);
     const values = Buffer.from(used.buffer, used.byteOffset, used.byteLength).toString('base64');
-    await writeFileAtomic(this.file, JSON.stringify({ format: 'askpanda-vectors', version: 1, embedder: this.embedder, dimensions: this.dimensions, ids: this.ids, values }));
+    await writeFileAtomic(
+      this.file,
+      JSON.stringify({
+        format: 'askpanda-vectors',
+        version: 1,
+        embedder: this.embedder,
+        dimensions: this.dimensions,
+        ids: this.ids,
+        values,
+      }),
+    );
     this.dirty = false;
   }
 }

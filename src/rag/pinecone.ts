@@ -34,8 +34,15 @@ export class PineconeVectorStore implements VectorStore {
 
   constructor(options: PineconeStoreOptions) {
     if (!options.apiKey) throw new PineconeConfigError('ASKPANDA_VECTORS is pinecone but PINECONE_API_KEY is not set.');
-    if (!options.index && !options.host) throw new PineconeConfigError('ASKPANDA_VECTORS is pinecone: set PINECONE_INDEX (index name) or PINECONE_HOST (index host).');
-    const client = new Pinecone({ apiKey: options.apiKey, maxRetries: 3, ...(options.controllerHostUrl ? { controllerHostUrl: options.controllerHostUrl } : {}) });
+    if (!options.index && !options.host)
+      throw new PineconeConfigError(
+        'ASKPANDA_VECTORS is pinecone: set PINECONE_INDEX (index name) or PINECONE_HOST (index host).',
+      );
+    const client = new Pinecone({
+      apiKey: options.apiKey,
+      maxRetries: 3,
+      ...(options.controllerHostUrl ? { controllerHostUrl: options.controllerHostUrl } : {}),
+    });
     this.index = client.index<ChunkMetadata>({
       ...(options.index ? { name: options.index } : {}),
       ...(options.host ? { host: options.host } : {}),

@@ -36,7 +36,30 @@ const FILLER = [
   /\b(?:acronym|abbreviation)\b/gi,
 ];
 /** Words that never decide which passage answers: dropped from queries only (a passage may say them). */
-const QUERY_STOP = new Set(['way', 'possible', 'thing', 'things', 'someone', 'anyone', 'something', 'exactly', 'actually', 'really', 'use', 'used', 'using', 'work', 'works', 'happen', 'happens', 'get', 'gets', 'got'].map(stem));
+const QUERY_STOP = new Set(
+  [
+    'way',
+    'possible',
+    'thing',
+    'things',
+    'someone',
+    'anyone',
+    'something',
+    'exactly',
+    'actually',
+    'really',
+    'use',
+    'used',
+    'using',
+    'work',
+    'works',
+    'happen',
+    'happens',
+    'get',
+    'gets',
+    'got',
+  ].map(stem),
+);
 
 /** Synonyms count for half a word: they widen the search without outranking the word the user wrote. */
 const SYNONYM_WEIGHT = 0.5;

@@ -81,12 +81,23 @@ export class Retriever {
     const matches = this.bm25.queryTerms(plan.terms, k);
     // "What does RSE stand for?": the passages that spell RSE out come first, best-scored first.
     const definers = plan.acronym ? this.acronyms.get(plan.acronym) : undefined;
-    const ordered = definers ? [...definers.map((id) => ({ id, score: Infinity, matchedTerms: wanted })), ...matches.filter((m) => !definers.includes(m.id))] : matches;
+    const ordered = definers
+      ? [
+          ...definers.map((id) => ({ id, score: Infinity, matchedTerms: wanted })),
+          ...matches.filter((m) => !definers.includes(m.id)),
+        ]
+      : matches;
     const hits: Hit[] = [];
     for (const m of ordered.slice(0, k)) {
       const chunk = this.catalog.chunks.get(m.id);
       // The index knows how many query words each chunk holds: no need to re-read its text.
-      if (chunk) hits.push({ chunk, score: m.score, ranks: { bm25: hits.length + 1 }, coverage: wanted ? m.matchedTerms / wanted : 0 });
+      if (chunk)
+        hits.push({
+          chunk,
+          score: m.score,
+          ranks: { bm25: hits.length + 1 },
+          coverage: wanted ? m.matchedTerms / wanted : 0,
+        });
     }
     return hits;
   }
@@ -119,19 +130,33 @@ export class Retriever {
     const byId = new Map<string, Hit>();
     for (const hit of [...keywordHits, ...vectorHits]) {
       const seen = byId.get(hit.chunk.id);
-      byId.set(hit.chunk.id, seen ? { ...seen, ranks: { ...seen.ranks, ...hit.ranks }, vectorScore: hit.vectorScore ?? seen.vectorScore } : hit);
+      byId.set(
+        hit.chunk.id,
+        seen
+          ? { ...seen, ranks: { ...seen.ranks, ...hit.ranks }, vectorScore: hit.vectorScore ?? seen.vectorScore }
+          : hit,
+      );
     }
     const fused = reciprocalRankFusion([keywordHits.map((h) => h.chunk.id), vectorHits.map((h) => h.chunk.id)]);
     return fused.slice(0, k).map(({ id, score }) => ({ ...byId.get(id)!, score }));
   }
 
-  private toHits(query: string, matches: Array<{ id: string; score: number; ranks: Hit['ranks']; vectorScore?: number }>): Hit[] {
+  private toHits(
+    query: string,
+    matches: Array<{ id: string; score: number; ranks: Hit['ranks']; vectorScore?: number }>,
+  ): Hit[] {
     const wanted = this.plan(query);
     const hits: Hit[] = [];
     for (const match of matches) {
       const chunk = this.catalog.chunks.get(match.id);
       if (!chunk) continue; // a vector left in a shared store by another catalog
-      hits.push({ chunk, score: match.score, ranks: match.ranks, coverage: coverage(wanted, chunk), ...(match.vectorScore !== undefined ? { vectorScore: match.vectorScore } : {}) });
+      hits.push({
+        chunk,
+        score: match.score,
+        ranks: match.ranks,
+        coverage: coverage(wanted, chunk),
+        ...(match.vectorScore !== undefined ? { vectorScore: match.vectorScore } : {}),
+      });
     }
     return hits;
   }

@@ -63,7 +63,12 @@ export function parseRobots(text: string, productToken: string): RobotsRules {
       let best: Rule | undefined;
       for (const rule of rules) {
         if (!rule.regex.test(target)) continue;
-        if (!best || rule.pattern.length > best.pattern.length || (rule.pattern.length === best.pattern.length && rule.allow)) best = rule;
+        if (
+          !best ||
+          rule.pattern.length > best.pattern.length ||
+          (rule.pattern.length === best.pattern.length && rule.allow)
+        )
+          best = rule;
       }
       return best ? best.allow : true;
     },

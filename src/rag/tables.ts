@@ -28,15 +28,23 @@ export function splitTables(lines: readonly string[]): Segment[] {
     text = [];
   };
   let inFence = false;
-  for (let i = 0; i < lines.length; ) {
+  for (let i = 0; i < lines.length;) {
     const line = lines[i]!;
     if (FENCE.test(line)) inFence = !inFence;
     if (!inFence) {
-      const found = GRID_BORDER.test(line) ? gridTable(lines, i) : isPipeTableStart(lines, i) ? pipeTable(lines, i) : undefined;
+      const found = GRID_BORDER.test(line)
+        ? gridTable(lines, i)
+        : isPipeTableStart(lines, i)
+          ? pipeTable(lines, i)
+          : undefined;
       if (found && found.table.rows.length > 0) {
         const caption = captionOf(text);
         flush();
-        out.push({ kind: 'table', table: { ...found.table, ...(caption ? { caption } : {}) }, lines: lines.slice(i, found.end) });
+        out.push({
+          kind: 'table',
+          table: { ...found.table, ...(caption ? { caption } : {}) },
+          lines: lines.slice(i, found.end),
+        });
         i = found.end;
         continue;
       }
@@ -60,7 +68,9 @@ function captionOf(before: readonly string[]): string | undefined {
 function isPipeTableStart(lines: readonly string[], i: number): boolean {
   const header = lines[i]!;
   const separator = lines[i + 1];
-  return header.includes('|') && separator !== undefined && PIPE_SEPARATOR.test(separator) && cellsOf(header).length >= 2;
+  return (
+    header.includes('|') && separator !== undefined && PIPE_SEPARATOR.test(separator) && cellsOf(header).length >= 2
+  );
 }
 
 function pipeTable(lines: readonly string[], start: number): { table: Table; end: number } {
@@ -97,7 +107,8 @@ function gridTable(lines: readonly string[], start: number): { table: Table; end
   let pending: string[][] = [];
   let i = start + 1;
   const closeRow = () => {
-    if (pending.length) rows.push(edges.slice(0, -1).map((_, c) => cleanCell(pending.map((cells) => cells[c] ?? '').join(' '))));
+    if (pending.length)
+      rows.push(edges.slice(0, -1).map((_, c) => cleanCell(pending.map((cells) => cells[c] ?? '').join(' '))));
     pending = [];
   };
   for (; i < lines.length; i++) {
@@ -132,14 +143,20 @@ function cleanCell(cell: string): string {
  */
 export function rowPassage(table: Table, row: readonly string[]): string {
   const columns = table.header.some((h) => h !== '') ? table.header : [];
-  const cells = row.map((cell, c) => (columns[c] && cell ? `${columns[c]}: ${cell}` : cell)).filter((line) => line !== '');
+  const cells = row
+    .map((cell, c) => (columns[c] && cell ? `${columns[c]}: ${cell}` : cell))
+    .filter((line) => line !== '');
   return [table.caption, ...cells].filter(Boolean).join('\n');
 }
 
 /** The table in Markdown pipe form (how small tables stay readable inside their prose passage). */
 export function pipeMarkdown(table: Table): string {
   const header = table.header.length ? table.header : table.rows[0]!.map(() => '');
-  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...table.rows.map((r) => `| ${r.join(' | ')} |`)];
+  const lines = [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...table.rows.map((r) => `| ${r.join(' | ')} |`),
+  ];
   return lines.join('\n');
 }
 

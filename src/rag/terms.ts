@@ -48,7 +48,8 @@ const CAMEL_BOUNDARY = /(?<=[a-z0-9])(?=[A-Z][a-z]{2})|(?<=[A-Z])(?=[A-Z][a-z]{2
 function analyse(word: string): readonly string[] {
   const lower = word.toLowerCase();
   if (lower.length > 40) return NONE;
-  if (STOP_WORDS.has(lower)) return word.length >= 3 && word === word.toUpperCase() && /[A-Z]/.test(word) ? [lower] : NONE;
+  if (STOP_WORDS.has(lower))
+    return word.length >= 3 && word === word.toUpperCase() && /[A-Z]/.test(word) ? [lower] : NONE;
   const whole = stem(lower);
   if (!CAMEL_BOUNDARY.test(word)) return [whole];
   const parts = word

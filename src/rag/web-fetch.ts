@@ -18,14 +18,28 @@ export interface Validators {
 }
 
 export type PageResult =
-  | { kind: 'page'; url: string; contentType: string; body: string; bytes: number; truncated: boolean; etag?: string; lastModified?: string }
+  | {
+      kind: 'page';
+      url: string;
+      contentType: string;
+      body: string;
+      bytes: number;
+      truncated: boolean;
+      etag?: string;
+      lastModified?: string;
+    }
   | { kind: 'not-modified'; url: string }
   | { kind: 'failed'; url: string; reason: string; status?: number; gone?: boolean };
 
 /** Why a URL may not be fetched (another site, robots.txt), or undefined when it may. */
 export type UrlCheck = (url: URL) => string | undefined;
 
-export async function fetchPage(start: string, limits: FetchLimits, validatorsFor: (url: string) => Validators = () => ({}), check: UrlCheck = () => undefined): Promise<PageResult> {
+export async function fetchPage(
+  start: string,
+  limits: FetchLimits,
+  validatorsFor: (url: string) => Validators = () => ({}),
+  check: UrlCheck = () => undefined,
+): Promise<PageResult> {
   const timeout = AbortSignal.timeout(limits.timeoutMs);
   // Aborted once a response is abandoned (cut at the cap), so the connection closes and the server stops sending.
   const abandon = new AbortController();
@@ -35,7 +49,10 @@ export async function fetchPage(start: string, limits: FetchLimits, validatorsFo
   try {
     for (let hop = 0; ; hop++) {
       chain.add(url);
-      const headers: Record<string, string> = { 'user-agent': limits.userAgent, accept: 'text/html, text/markdown;q=0.9, text/plain;q=0.8' };
+      const headers: Record<string, string> = {
+        'user-agent': limits.userAgent,
+        accept: 'text/html, text/markdown;q=0.9, text/plain;q=0.8',
+      };
       // Each URL of a redirect chain is its own resource, with its own validators.
       const validators = validatorsFor(url);
       if (validators.etag) headers['if-none-match'] = validators.etag;
@@ -44,11 +61,23 @@ export async function fetchPage(start: string, limits: FetchLimits, validatorsFo
       if (response.status >= 300 && response.status < 400 && response.status !== 304) {
         await response.body?.cancel().catch(() => undefined);
         const location = response.headers.get('location');
-        if (!location) return { kind: 'failed', url, reason: `HTTP ${response.status} without a Location header`, status: response.status };
+        if (!location)
+          return {
+            kind: 'failed',
+            url,
+            reason: `HTTP ${response.status} without a Location header`,
+            status: response.status,
+          };
         const next = new URL(location, url);
         next.hash = '';
-        if (chain.has(next.href)) return { kind: 'failed', url: start, reason: `redirect loop (${[...chain, next.href].map(shortUrl).join(' → ')})` };
-        if (hop + 1 > limits.maxRedirects) return { kind: 'failed', url: start, reason: `more than ${limits.maxRedirects} redirects` };
+        if (chain.has(next.href))
+          return {
+            kind: 'failed',
+            url: start,
+            reason: `redirect loop (${[...chain, next.href].map(shortUrl).join(' → ')})`,
+          };
+        if (hop + 1 > limits.maxRedirects)
+          return { kind: 'failed', url: start, reason: `more than ${limits.maxRedirects} redirects` };
         const refused = check(next);
         if (refused) return { kind: 'failed', url: start, reason: `redirects to ${next.href}, ${refused}` };
         url = next.href;
@@ -60,7 +89,13 @@ export async function fetchPage(start: string, limits: FetchLimits, validatorsFo
       }
       if (!response.ok) {
         await response.body?.cancel().catch(() => undefined);
-        return { kind: 'failed', url, reason: `HTTP ${response.status}`, status: response.status, gone: response.status === 404 || response.status === 410 };
+        return {
+          kind: 'failed',
+          url,
+          reason: `HTTP ${response.status}`,
+          status: response.status,
+          gone: response.status === 404 || response.status === 410,
+        };
       }
       const contentType = (response.headers.get('content-type') ?? '').toLowerCase();
       if (contentType && !/^text\/(?:html|markdown|x-markdown|plain)|^application\/xhtml\+xml/.test(contentType)) {

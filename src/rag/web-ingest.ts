@@ -58,7 +58,11 @@ function formatOf(contentType: string, url: string): DocumentFormat {
 
 function titleFallback(url: URL): string {
   const last = url.pathname.split('/').filter(Boolean).pop();
-  return last ? decodeURIComponent(last).replace(/\.(?:html?|md)$/i, '').replace(/[-_]+/g, ' ') : url.hostname;
+  return last
+    ? decodeURIComponent(last)
+        .replace(/\.(?:html?|md)$/i, '')
+        .replace(/[-_]+/g, ' ')
+    : url.hostname;
 }
 
 /**
@@ -71,14 +75,32 @@ function titleFallback(url: URL): string {
 export async function ingestUrls(starts: readonly string[], options: WebIngestOptions): Promise<WebIngestSummary> {
   const began = performance.now();
   const { catalog } = options;
-  const summary: WebIngestSummary = { files: 0, chunks: 0, added: 0, updated: 0, removed: 0, unchangedFiles: 0, removedFiles: 0, skipped: [], embedded: 0, seconds: 0, truncated: [] };
+  const summary: WebIngestSummary = {
+    files: 0,
+    chunks: 0,
+    added: 0,
+    updated: 0,
+    removed: 0,
+    unchangedFiles: 0,
+    removedFiles: 0,
+    skipped: [],
+    embedded: 0,
+    seconds: 0,
+    truncated: [],
+  };
   const robotsBySite = new Map<string, RobotsRules>();
   const lastRequestAt = new Map<string, number>();
   // lastRequestAt: when the last response from each site ended.
   const removedIds: string[] = [];
   let changed = false;
   let requests = 0;
-  const fetchLimits: FetchLimits = { timeoutMs: options.timeoutMs, maxBytes: options.maxPageBytes, maxRedirects: MAX_REDIRECTS, userAgent: options.userAgent, signal: options.signal };
+  const fetchLimits: FetchLimits = {
+    timeoutMs: options.timeoutMs,
+    maxBytes: options.maxPageBytes,
+    maxRedirects: MAX_REDIRECTS,
+    userAgent: options.userAgent,
+    signal: options.signal,
+  };
 
   /** Waits out the pause since the last response from this site ended (a slow page does not shorten it). */
   const politely = async (origin: string, delayMs: number) => {
@@ -93,15 +115,24 @@ export async function ingestUrls(starts: readonly string[], options: WebIngestOp
     const known = robotsBySite.get(origin);
     if (known) return known;
     await politely(origin, options.delayMs);
-    const result = await fetchPage(`${origin}/robots.txt`, { ...fetchLimits, maxBytes: ROBOTS_MAX_BYTES }, undefined, (u) => (u.origin === origin ? undefined : 'another site'));
+    const result = await fetchPage(
+      `${origin}/robots.txt`,
+      { ...fetchLimits, maxBytes: ROBOTS_MAX_BYTES },
+      undefined,
+      (u) => (u.origin === origin ? undefined : 'another site'),
+    );
     finished(origin);
     let rules: RobotsRules;
     if (result.kind === 'page') rules = parseRobots(result.body, options.userAgent);
     // RFC 9309: robots.txt missing (4xx) means no rules; unreachable (5xx, network) means stay away.
-    else if (result.kind === 'failed' && result.status !== undefined && result.status >= 400 && result.status < 500) rules = ALLOW_ALL;
+    else if (result.kind === 'failed' && result.status !== undefined && result.status >= 400 && result.status < 500)
+      rules = ALLOW_ALL;
     else {
       rules = DISALLOW_ALL;
-      summary.skipped.push({ file: `${origin}/robots.txt`, reason: `${result.kind === 'failed' ? result.reason : 'unusable'}; the site is not crawled until its robots.txt can be read` });
+      summary.skipped.push({
+        file: `${origin}/robots.txt`,
+        reason: `${result.kind === 'failed' ? result.reason : 'unusable'}; the site is not crawled until its robots.txt can be read`,
+      });
     }
     robotsBySite.set(origin, rules);
     return rules;
@@ -112,14 +143,22 @@ export async function ingestUrls(starts: readonly string[], options: WebIngestOp
     try {
       startUrl = new URL(start);
     } catch {
-      throw new IngestError(`${start} is not a URL. Give http:// or https:// addresses, e.g. https://panda-wms.readthedocs.io/en/latest/`);
+      throw new IngestError(
+        `${start} is not a URL. Give http:// or https:// addresses, e.g. https://panda-wms.readthedocs.io/en/latest/`,
+      );
     }
-    if (startUrl.protocol !== 'http:' && startUrl.protocol !== 'https:') throw new IngestError(`${start}: only http:// and https:// pages can be ingested.`);
+    if (startUrl.protocol !== 'http:' && startUrl.protocol !== 'https:')
+      throw new IngestError(`${start}: only http:// and https:// pages can be ingested.`);
     startUrl.hash = '';
     const scope = scopeOf(startUrl);
     const robots = await robotsFor(startUrl.origin);
     const delayMs = Math.max(options.delayMs, Math.min(MAX_CRAWL_DELAY_MS, (robots.crawlDelaySeconds ?? 0) * 1000));
-    const check = (u: URL) => (!inScope(u, scope) ? `outside ${scope.origin}${scope.prefix}` : !robots.allows(`${u.pathname}${u.search}`) ? 'disallowed by robots.txt' : undefined);
+    const check = (u: URL) =>
+      !inScope(u, scope)
+        ? `outside ${scope.origin}${scope.prefix}`
+        : !robots.allows(`${u.pathname}${u.search}`)
+          ? 'disallowed by robots.txt'
+          : undefined;
     const queue: Array<{ url: string; depth: number }> = [{ url: startUrl.href, depth: 0 }];
     const seen = new Set<string>();
 
@@ -167,36 +206,58 @@ export async function ingestUrls(starts: readonly string[], options: WebIngestOp
         links = extractLinks(result.body, result.url, format).filter((l) => inScope(new URL(l), scope));
         if (result.truncated) summary.truncated.push({ url: key, bytes: result.bytes });
         const hash = createHash('sha256').update(result.body).digest('hex');
-        const validators = { ...(result.etag ? { etag: result.etag } : {}), ...(result.lastModified ? { lastModified: result.lastModified } : {}) };
+        const validators = {
+          ...(result.etag ? { etag: result.etag } : {}),
+          ...(result.lastModified ? { lastModified: result.lastModified } : {}),
+        };
         if (previous && previous.hash === hash) {
           summary.unchangedFiles++;
           summary.chunks += previous.chunkIds.length;
           catalog.files.set(key, { ...previous, ...validators, links });
           changed = true;
         } else {
-          const chunks = chunkDocument({ source: key, format, text: result.body, fallbackTitle: titleFallback(new URL(result.url)) }, options.chunking).map((c): Chunk => ({ ...c, url: result.url }));
+          const chunks = chunkDocument(
+            { source: key, format, text: result.body, fallbackTitle: titleFallback(new URL(result.url)) },
+            options.chunking,
+          ).map((c): Chunk => ({ ...c, url: result.url }));
           const before = new Set(previous?.chunkIds ?? []);
           const after = new Set(chunks.map((c) => c.id));
           const added = chunks.filter((c) => !before.has(c.id));
           const removed = [...before].filter((id) => !after.has(id));
-          countChanges(summary, added, removed.map((id) => catalog.chunks.get(id)).filter((c): c is Chunk => c !== undefined));
+          countChanges(
+            summary,
+            added,
+            removed.map((id) => catalog.chunks.get(id)).filter((c): c is Chunk => c !== undefined),
+          );
           for (const id of removed) {
             catalog.chunks.delete(id);
             catalog.vectorIds.delete(id);
             removedIds.push(id);
           }
           for (const chunk of added) catalog.chunks.set(chunk.id, chunk);
-          catalog.files.set(key, { hash, size: result.bytes, mtimeMs: 0, source: key, chunkIds: chunks.map((c) => c.id), ...validators, links });
+          catalog.files.set(key, {
+            hash,
+            size: result.bytes,
+            mtimeMs: 0,
+            source: key,
+            chunkIds: chunks.map((c) => c.id),
+            ...validators,
+            links,
+          });
           summary.chunks += chunks.length;
           changed = true;
         }
       }
-      if (depth < options.depth) for (const link of links) if (!seen.has(link)) queue.push({ url: link, depth: depth + 1 });
+      if (depth < options.depth)
+        for (const link of links) if (!seen.has(link)) queue.push({ url: link, depth: depth + 1 });
       // The pause runs from when this page is done (chunked too): a big page does not shorten it.
       finished(startUrl.origin);
     }
     if (requests >= options.maxPages && queue.some((q) => !seen.has(q.url))) {
-      summary.skipped.push({ file: startUrl.href, reason: `stopped at --max-pages ${options.maxPages}; ${new Set(queue.filter((q) => !seen.has(q.url)).map((q) => q.url)).size} more linked pages not fetched` });
+      summary.skipped.push({
+        file: startUrl.href,
+        reason: `stopped at --max-pages ${options.maxPages}; ${new Set(queue.filter((q) => !seen.has(q.url)).map((q) => q.url)).size} more linked pages not fetched`,
+      });
     }
   }
   options.onProgress?.({ phase: 'pages', done: requests, total: requests });

@@ -30,7 +30,10 @@ async function run(check: ReadinessCheck): Promise<string | undefined> {
   try {
     return await Promise.race([
       Promise.resolve().then(() => check.check()),
-      new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`no answer within ${CHECK_TIMEOUT_MS / 1000} s`), CHECK_TIMEOUT_MS))),
+      new Promise<string>(
+        (resolve) =>
+          (timer = setTimeout(() => resolve(`no answer within ${CHECK_TIMEOUT_MS / 1000} s`), CHECK_TIMEOUT_MS)),
+      ),
     ]);
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
@@ -55,7 +58,12 @@ export function addHealthRoutes(server: HttpServer, checks: () => ReadinessCheck
       const results = await Promise.all(list.map(run));
       const failing = list.map((c, i) => ({ name: c.name, reason: results[i] })).filter((r) => r.reason !== undefined);
       const status = Object.fromEntries(list.map((c, i) => [c.name, results[i] ?? 'ok']));
-      if (failing.length) sendJson(res, 503, { status: 'not ready', reasons: failing.map((f) => `${f.name}: ${f.reason}`), checks: status });
+      if (failing.length)
+        sendJson(res, 503, {
+          status: 'not ready',
+          reasons: failing.map((f) => `${f.name}: ${f.reason}`),
+          checks: status,
+        });
       else sendJson(res, 200, { status: 'ready', checks: status });
     },
   });

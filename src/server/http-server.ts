@@ -71,7 +71,10 @@ export class HttpServer {
   }
 
   async listen(port: number, host?: string): Promise<number> {
-    const server = createServer({ requestTimeout: 120_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 }, (req, res) => void this.dispatch(req, res));
+    const server = createServer(
+      { requestTimeout: 120_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 },
+      (req, res) => void this.dispatch(req, res),
+    );
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -103,10 +106,13 @@ export class HttpServer {
   private match(method: string, pathname: string): { route?: Route; allowed: string[] } {
     const allowed: string[] = [];
     for (const route of this.routes) {
-      const matches = route.path.endsWith('/*') ? pathname === route.path.slice(0, -2) || pathname.startsWith(route.path.slice(0, -1)) : pathname === route.path;
+      const matches = route.path.endsWith('/*')
+        ? pathname === route.path.slice(0, -2) || pathname.startsWith(route.path.slice(0, -1))
+        : pathname === route.path;
       if (!matches) continue;
       const methods = Array.isArray(route.method) ? route.method : [route.method];
-      if (methods.includes(method as Method) || (method === 'HEAD' && methods.includes('GET'))) return { route, allowed };
+      if (methods.includes(method as Method) || (method === 'HEAD' && methods.includes('GET')))
+        return { route, allowed };
       allowed.push(...methods);
     }
     return { allowed };
@@ -121,7 +127,13 @@ export class HttpServer {
     }
     const { route, allowed } = this.match(req.method ?? 'GET', url.pathname);
     if (!route) {
-      if (allowed.length) return sendJson(res, 405, { error: `${req.method} is not allowed on ${url.pathname}; use ${[...new Set(allowed)].join(' or ')}` }, { allow: [...new Set(allowed)].join(', ') });
+      if (allowed.length)
+        return sendJson(
+          res,
+          405,
+          { error: `${req.method} is not allowed on ${url.pathname}; use ${[...new Set(allowed)].join(' or ')}` },
+          { allow: [...new Set(allowed)].join(', ') },
+        );
       return sendJson(res, 404, { error: `nothing is served at ${url.pathname}` });
     }
     const controller = new AbortController();
@@ -137,14 +149,24 @@ export class HttpServer {
         : undefined;
     const maxBody = route.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     try {
-      await route.handler({ req, res, url, signal: controller.signal, body: () => (route.rawRequest ? Promise.reject(new Error('raw route')) : readBody(req, maxBody)) });
+      await route.handler({
+        req,
+        res,
+        url,
+        signal: controller.signal,
+        body: () => (route.rawRequest ? Promise.reject(new Error('raw route')) : readBody(req, maxBody)),
+      });
     } catch (err) {
       if (err instanceof HttpError) {
         if (!res.headersSent) sendJson(res, err.status, { error: err.message }, err.headers);
         else res.destroy();
       } else {
-        this.logger.error({ path: url.pathname, err: err instanceof Error ? err.message : String(err) }, 'HTTP handler failed');
-        if (!res.headersSent) sendJson(res, 500, { error: 'something went wrong on the server; try again in a minute' });
+        this.logger.error(
+          { path: url.pathname, err: err instanceof Error ? err.message : String(err) },
+          'HTTP handler failed',
+        );
+        if (!res.headersSent)
+          sendJson(res, 500, { error: 'something went wrong on the server; try again in a minute' });
         else res.destroy();
       }
     } finally {
@@ -156,7 +178,8 @@ export class HttpServer {
 /** The request body, refusing more than `max` bytes (413) without reading the rest. */
 export async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > max) throw new HttpError(413, `the request body is larger than ${max} bytes`);
+  if (Number.isFinite(declared) && declared > max)
+    throw new HttpError(413, `the request body is larger than ${max} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -170,13 +193,32 @@ export async function readBody(req: IncomingMessage, max: number): Promise<Buffe
   return Buffer.concat(chunks);
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
   res.end(text);
 }
 
-export function sendText(res: ServerResponse, status: number, text: string, contentType = 'text/plain; charset=utf-8'): void {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  contentType = 'text/plain; charset=utf-8',
+): void {
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
   res.end(text);
 }

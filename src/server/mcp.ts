@@ -9,7 +9,15 @@ import type { App } from '../app.ts';
 import { handbookPaths } from '../rag/docs-index.ts';
 import { clientAddress, hasBearer } from './bearer.ts';
 import { HttpError, sendJson, type HttpServer } from './http-server.ts';
-import { ANSWER_OUTPUT, TOOL_DESCRIPTIONS, TOOL_INPUTS, runTool, type ToolCall, type ToolName, type ToolOutput } from './mcp-tools.ts';
+import {
+  ANSWER_OUTPUT,
+  TOOL_DESCRIPTIONS,
+  TOOL_INPUTS,
+  runTool,
+  type ToolCall,
+  type ToolName,
+  type ToolOutput,
+} from './mcp-tools.ts';
 import type { QuestionGate } from './question-gate.ts';
 
 export const MCP_PATH = '/mcp';
@@ -26,7 +34,12 @@ const INSTRUCTIONS = [
 ].join(' ');
 
 /** The tools whose result is one of askpanda's Answers (the rest have shapes of their own). */
-const ANSWER_TOOLS: ReadonlySet<ToolName> = new Set(['panda_job_log_analysis', 'panda_task_status', 'panda_error_code', 'askpanda_ask']);
+const ANSWER_TOOLS: ReadonlySet<ToolName> = new Set([
+  'panda_job_log_analysis',
+  'panda_task_status',
+  'panda_error_code',
+  'askpanda_ask',
+]);
 
 export interface McpSurface {
   transport: 'stdio' | 'http';
@@ -40,7 +53,10 @@ export interface McpSurface {
  * request, no session to lose).
  */
 export function createMcpServer(app: App, surface: McpSurface): McpServer {
-  const server = new McpServer({ name: 'askpanda', title: 'askpanda (PanDA)', version: VERSION }, { instructions: INSTRUCTIONS, capabilities: { logging: {} } });
+  const server = new McpServer(
+    { name: 'askpanda', title: 'askpanda (PanDA)', version: VERSION },
+    { instructions: INSTRUCTIONS, capabilities: { logging: {} } },
+  );
   for (const name of Object.keys(TOOL_INPUTS) as ToolName[]) {
     const about = TOOL_DESCRIPTIONS[name];
     server.registerTool(
@@ -50,7 +66,10 @@ export function createMcpServer(app: App, surface: McpSurface): McpServer {
         description: about.description,
         inputSchema: TOOL_INPUTS[name],
         ...(ANSWER_TOOLS.has(name) ? { outputSchema: ANSWER_OUTPUT } : {}),
-        annotations: { readOnlyHint: name !== 'askpanda_ask', openWorldHint: name !== 'panda_error_code' && name !== 'panda_docs_search' },
+        annotations: {
+          readOnlyHint: name !== 'askpanda_ask',
+          openWorldHint: name !== 'panda_error_code' && name !== 'panda_docs_search',
+        },
       },
       async (args: unknown, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => {
         const token = extra._meta?.progressToken;
@@ -65,7 +84,12 @@ export function createMcpServer(app: App, surface: McpSurface): McpServer {
           progress: (status) => {
             if (token === undefined) return;
             step += 1;
-            void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: step, message: `askpanda ${status}` } }).catch(() => undefined);
+            void extra
+              .sendNotification({
+                method: 'notifications/progress',
+                params: { progressToken: token, progress: step, message: `askpanda ${status}` },
+              })
+              .catch(() => undefined);
           },
         };
         return toResult(await runTool(name, args as never, call));
@@ -73,15 +97,24 @@ export function createMcpServer(app: App, surface: McpSurface): McpServer {
     );
   }
   for (const page of handbookPages(app)) {
-    server.registerResource(page.name, page.uri, { title: page.title, description: `PanDA handbook page: ${page.title}`, mimeType: 'text/markdown' }, async (uri) => ({
-      contents: [{ uri: uri.href, mimeType: 'text/markdown', text: await readFile(page.file, 'utf8') }],
-    }));
+    server.registerResource(
+      page.name,
+      page.uri,
+      { title: page.title, description: `PanDA handbook page: ${page.title}`, mimeType: 'text/markdown' },
+      async (uri) => ({
+        contents: [{ uri: uri.href, mimeType: 'text/markdown', text: await readFile(page.file, 'utf8') }],
+      }),
+    );
   }
   return server;
 }
 
 function toResult(output: ToolOutput): CallToolResult {
-  return { content: [{ type: 'text', text: output.text }], structuredContent: output.structured, ...(output.error ? { isError: true } : {}) };
+  return {
+    content: [{ type: 'text', text: output.text }],
+    structuredContent: output.structured,
+    ...(output.error ? { isError: true } : {}),
+  };
 }
 
 interface HandbookPage {
@@ -101,7 +134,12 @@ export function handbookPages(app: Pick<App, 'config'>): HandbookPage[] {
     if (seen.has(name)) return;
     seen.add(name);
     const heading = /^#\s+(.+)$/m.exec(readFileSync(file, 'utf8').slice(0, 4000));
-    pages.push({ name, uri: `askpanda://handbook/${encodeURIComponent(name)}`, title: heading?.[1]?.trim() ?? name, file });
+    pages.push({
+      name,
+      uri: `askpanda://handbook/${encodeURIComponent(name)}`,
+      title: heading?.[1]?.trim() ?? name,
+      file,
+    });
   };
   for (const entry of handbookPaths(app.config)) {
     try {
@@ -126,11 +164,30 @@ export function addMcpRoute(server: HttpServer, app: App, gate: QuestionGate): v
     maxBodyBytes: MAX_MCP_BODY_BYTES,
     timeoutMs: MCP_REQUEST_TIMEOUT_MS,
     handler: async ({ req, res, body }) => {
-      if (!token) throw new HttpError(404, 'MCP over HTTP is off on this server: set ASKPANDA_MCP_TOKEN to turn it on (or run `askpanda mcp` for stdio)');
-      if (!hasBearer(req, token)) throw new HttpError(401, 'send the MCP token as "Authorization: Bearer <ASKPANDA_MCP_TOKEN>"', { 'www-authenticate': 'Bearer realm="askpanda-mcp"' });
+      if (!token)
+        throw new HttpError(
+          404,
+          'MCP over HTTP is off on this server: set ASKPANDA_MCP_TOKEN to turn it on (or run `askpanda mcp` for stdio)',
+        );
+      if (!hasBearer(req, token))
+        throw new HttpError(401, 'send the MCP token as "Authorization: Bearer <ASKPANDA_MCP_TOKEN>"', {
+          'www-authenticate': 'Bearer realm="askpanda-mcp"',
+        });
       if (req.method !== 'POST') {
         // Stateless: no server-initiated stream to open (GET) and no session to end (DELETE).
-        sendJson(res, 405, { jsonrpc: '2.0', error: { code: -32000, message: `${req.method} is not supported: this MCP endpoint is stateless, send requests with POST` }, id: null }, { allow: 'POST' });
+        sendJson(
+          res,
+          405,
+          {
+            jsonrpc: '2.0',
+            error: {
+              code: -32000,
+              message: `${req.method} is not supported: this MCP endpoint is stateless, send requests with POST`,
+            },
+            id: null,
+          },
+          { allow: 'POST' },
+        );
         return;
       }
       let parsed: unknown;
@@ -138,7 +195,11 @@ export function addMcpRoute(server: HttpServer, app: App, gate: QuestionGate): v
         parsed = JSON.parse((await body()).toString('utf8'));
       } catch (err) {
         if (err instanceof HttpError) throw err;
-        sendJson(res, 400, { jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: the request body is not JSON' }, id: null });
+        sendJson(res, 400, {
+          jsonrpc: '2.0',
+          error: { code: -32700, message: 'Parse error: the request body is not JSON' },
+          id: null,
+        });
         return;
       }
       const mcp = createMcpServer(app, { transport: 'http', client: clientAddress(req), gate });

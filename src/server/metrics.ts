@@ -51,8 +51,28 @@ export const monitorRequestsTotal = new Counter({
   registers: [registry],
 });
 
-export const digestRunsTotal = new Counter({ name: 'askpanda_digest_runs_total', help: 'Digest runs (scheduler ticks and `digest run`) that found work.', registers: [registry] });
-export const digestPostsTotal = new Counter({ name: 'askpanda_digest_posts_total', help: 'Digest messages posted.', registers: [registry] });
-export const dedupeHitsTotal = new Counter({ name: 'askpanda_dedupe_hits_total', help: 'Messages not answered because another delivery or replica already claimed them.', registers: [registry] });
-export const queueDepth = new Gauge({ name: 'askpanda_queue_depth', help: 'Questions waiting for a free slot or being answered in this process.', registers: [registry] });
-export const storeErrorsTotal = new Counter({ name: 'askpanda_store_errors_total', help: 'Failed state store operations (history, claims, caches, subscriptions).', registers: [registry] });
+export const digestRunsTotal = new Counter({
+  name: 'askpanda_digest_runs_total',
+  help: 'Digest runs (scheduler ticks and `digest run`) that found work.',
+  registers: [registry],
+});
+export const digestPostsTotal = new Counter({
+  name: 'askpanda_digest_posts_total',
+  help: 'Digest messages posted.',
+  registers: [registry],
+});
+export const dedupeHitsTotal = new Counter({
+  name: 'askpanda_dedupe_hits_total',
+  help: 'Messages not answered because another delivery or replica already claimed them.',
+  registers: [registry],
+});
+export const queueDepth = new Gauge({
+  name: 'askpanda_queue_depth',
+  help: 'Questions waiting for a free slot or being answered in this process.',
+  registers: [registry],
+});
+export const storeErrorsTotal = new Counter({
+  name: 'askpanda_store_errors_total',
+  help: 'Failed state store operations (history, claims, caches, subscriptions).',
+  registers: [registry],
+});

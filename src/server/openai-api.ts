@@ -26,12 +26,23 @@ const MAX_MESSAGES = 500;
 
 const ContentPartSchema = z.looseObject({ type: z.string(), text: z.string().optional() });
 const MessageSchema = z.looseObject({
-  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool', 'function'], { error: 'expected role to be one of system, developer, user, assistant, tool' }),
-  content: z.union([z.string(), z.array(ContentPartSchema), z.null()], { error: 'expected content to be a string or an array of content parts' }).optional(),
+  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool', 'function'], {
+    error: 'expected role to be one of system, developer, user, assistant, tool',
+  }),
+  content: z
+    .union([z.string(), z.array(ContentPartSchema), z.null()], {
+      error: 'expected content to be a string or an array of content parts',
+    })
+    .optional(),
 });
 const CompletionRequestSchema = z.looseObject({
-  model: z.string({ error: 'you must provide a model parameter' }).min(1, { error: 'you must provide a model parameter' }),
-  messages: z.array(MessageSchema, { error: 'expected messages to be an array of messages' }).min(1, { error: 'messages must contain at least one message' }).max(MAX_MESSAGES, { error: `messages may contain at most ${MAX_MESSAGES} messages` }),
+  model: z
+    .string({ error: 'you must provide a model parameter' })
+    .min(1, { error: 'you must provide a model parameter' }),
+  messages: z
+    .array(MessageSchema, { error: 'expected messages to be an array of messages' })
+    .min(1, { error: 'messages must contain at least one message' })
+    .max(MAX_MESSAGES, { error: `messages may contain at most ${MAX_MESSAGES} messages` }),
   stream: z.boolean({ error: 'expected stream to be true or false' }).nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
   user: z.string().max(256, { error: 'expected user to be at most 256 characters' }).nullish(),
@@ -54,13 +65,22 @@ class ApiError extends Error {
 
 function sendApiError(res: ServerResponse, err: ApiError): void {
   const text = JSON.stringify({ error: { message: err.message, type: err.type, param: err.param, code: err.code } });
-  res.writeHead(err.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...err.headers });
+  res.writeHead(err.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...err.headers,
+  });
   res.end(text);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
   res.end(text);
 }
 
@@ -74,13 +94,24 @@ export function addOpenAiRoutes(server: HttpServer, app: App, gate: QuestionGate
   const guarded = (handler: (request: RouteRequest) => Promise<void>) => async (request: RouteRequest) => {
     try {
       if (key && !hasBearer(request.req, key)) {
-        throw new ApiError(401, 'Incorrect API key provided. Send the key set in ASKPANDA_OPENAI_KEY as "Authorization: Bearer <key>".', 'invalid_request_error', null, 'invalid_api_key', { 'www-authenticate': 'Bearer realm="askpanda"' });
+        throw new ApiError(
+          401,
+          'Incorrect API key provided. Send the key set in ASKPANDA_OPENAI_KEY as "Authorization: Bearer <key>".',
+          'invalid_request_error',
+          null,
+          'invalid_api_key',
+          { 'www-authenticate': 'Bearer realm="askpanda"' },
+        );
       }
       await handler(request);
     } catch (err) {
       if (request.res.headersSent) throw err;
       if (err instanceof ApiError) return sendApiError(request.res, err);
-      if (err instanceof HttpError) return sendApiError(request.res, new ApiError(err.status, err.message, err.status === 413 ? 'invalid_request_error' : 'server_error'));
+      if (err instanceof HttpError)
+        return sendApiError(
+          request.res,
+          new ApiError(err.status, err.message, err.status === 413 ? 'invalid_request_error' : 'server_error'),
+        );
       throw err;
     }
   };
@@ -88,14 +119,23 @@ export function addOpenAiRoutes(server: HttpServer, app: App, gate: QuestionGate
   server.add({
     method: 'GET',
     path: '/v1/models',
-    handler: guarded(async ({ res }) => send(res, 200, { object: 'list', data: [{ id: model, object: 'model', created, owned_by: 'askpanda' }] })),
+    handler: guarded(async ({ res }) =>
+      send(res, 200, { object: 'list', data: [{ id: model, object: 'model', created, owned_by: 'askpanda' }] }),
+    ),
   });
   server.add({
     method: 'GET',
     path: '/v1/models/*',
     handler: guarded(async ({ res, url }) => {
       const id = decodeURIComponent(url.pathname.slice('/v1/models/'.length));
-      if (id !== model) throw new ApiError(404, `The model \`${id.slice(0, 80)}\` does not exist. This server has one model: ${model}.`, 'invalid_request_error', 'model', 'model_not_found');
+      if (id !== model)
+        throw new ApiError(
+          404,
+          `The model \`${id.slice(0, 80)}\` does not exist. This server has one model: ${model}.`,
+          'invalid_request_error',
+          'model',
+          'model_not_found',
+        );
       send(res, 200, { id: model, object: 'model', created, owned_by: 'askpanda' });
     }),
   });
@@ -106,7 +146,14 @@ export function addOpenAiRoutes(server: HttpServer, app: App, gate: QuestionGate
     timeoutMs: COMPLETION_TIMEOUT_MS,
     handler: guarded(async (request) => {
       const body = parseRequest(await request.body());
-      if (body.model !== model) throw new ApiError(404, `The model \`${body.model.slice(0, 80)}\` does not exist. This server has one model: ${model}.`, 'invalid_request_error', 'model', 'model_not_found');
+      if (body.model !== model)
+        throw new ApiError(
+          404,
+          `The model \`${body.model.slice(0, 80)}\` does not exist. This server has one model: ${model}.`,
+          'invalid_request_error',
+          'model',
+          'model_not_found',
+        );
       const { earlier, question } = conversationOf(body);
       // Open WebUI names its user (and, in some versions, its chat) in headers when
       // ENABLE_FORWARD_USER_INFO_HEADERS is set: threads and limits are then per user or per chat.
@@ -118,12 +165,23 @@ export function addOpenAiRoutes(server: HttpServer, app: App, gate: QuestionGate
       const user = body.user ?? header('x-openwebui-user-id');
       const client = user ?? clientAddress(request.req);
       const scope = chatId ? `chat:${chatId}` : user ? `user:${user}` : '';
-      const completion = new Completion(request.res, model, body.stream === true, body.stream_options?.include_usage === true, promptTokens(body));
+      const completion = new Completion(
+        request.res,
+        model,
+        body.stream === true,
+        body.stream_options?.include_usage === true,
+        promptTokens(body),
+      );
       try {
         await gate.run('v1', client, () =>
           withRequest({ platform: 'http' }, async () => {
             completion.start();
-            const thread = await prepareV1Thread(history, { scope, earlier, question, asked: (text) => app.bot.stripMention(text) });
+            const thread = await prepareV1Thread(history, {
+              scope,
+              earlier,
+              question,
+              asked: (text) => app.bot.stripMention(text),
+            });
             const answer = await app.bot.handle(
               { platform: 'http', channel: V1_CHANNEL, thread, user: client, text: question, isDirect: true },
               { onPartialText: (markdown) => completion.partial(markdown), signal: request.signal },
@@ -132,7 +190,10 @@ export function addOpenAiRoutes(server: HttpServer, app: App, gate: QuestionGate
           }),
         );
       } catch (err) {
-        if (err instanceof BusyError) throw new ApiError(429, err.message, 'rate_limit_exceeded', null, 'rate_limit_exceeded', { 'retry-after': String(err.retryAfterSeconds) });
+        if (err instanceof BusyError)
+          throw new ApiError(429, err.message, 'rate_limit_exceeded', null, 'rate_limit_exceeded', {
+            'retry-after': String(err.retryAfterSeconds),
+          });
         completion.abort();
         throw err;
       }
@@ -145,13 +206,26 @@ function parseRequest(raw: Buffer): CompletionRequest {
   try {
     json = JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new ApiError(400, 'The request body is not valid JSON. Send a chat completion request: {"model": "askpanda", "messages": [{"role": "user", "content": "…"}]}.', 'invalid_request_error');
+    throw new ApiError(
+      400,
+      'The request body is not valid JSON. Send a chat completion request: {"model": "askpanda", "messages": [{"role": "user", "content": "…"}]}.',
+      'invalid_request_error',
+    );
   }
   const parsed = CompletionRequestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const param = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || null;
-    throw new ApiError(400, `Invalid request${param ? ` at '${param}'` : ''}: ${issue.message}.`, 'invalid_request_error', param);
+    const param =
+      issue.path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+        .join('')
+        .replace(/^\./, '') || null;
+    throw new ApiError(
+      400,
+      `Invalid request${param ? ` at '${param}'` : ''}: ${issue.message}.`,
+      'invalid_request_error',
+      param,
+    );
   }
   return parsed.data;
 }
@@ -165,7 +239,13 @@ function conversationOf(body: CompletionRequest): { earlier: ConversationTurn[];
     turns.push({ role: message.role, text: textOf(message.content, i) });
   });
   const last = body.messages[body.messages.length - 1]!;
-  if (last.role !== 'user') throw new ApiError(400, `The last message must be the user's question (role "user"); it has role "${last.role}".`, 'invalid_request_error', `messages[${body.messages.length - 1}].role`);
+  if (last.role !== 'user')
+    throw new ApiError(
+      400,
+      `The last message must be the user's question (role "user"); it has role "${last.role}".`,
+      'invalid_request_error',
+      `messages[${body.messages.length - 1}].role`,
+    );
   const question = turns.pop()!;
   return { earlier: turns, question: question.text };
 }
@@ -176,13 +256,24 @@ function textOf(content: z.infer<typeof MessageSchema>['content'], index: number
   return content
     .map((part, j) => {
       if (part.type === 'text' && typeof part.text === 'string') return part.text;
-      throw new ApiError(400, `askpanda reads text only: message ${index} has a content part of type "${part.type.slice(0, 40)}". Send the question as text.`, 'invalid_request_error', `messages[${index}].content[${j}]`);
+      throw new ApiError(
+        400,
+        `askpanda reads text only: message ${index} has a content part of type "${part.type.slice(0, 40)}". Send the question as text.`,
+        'invalid_request_error',
+        `messages[${index}].content[${j}]`,
+      );
     })
     .join('\n');
 }
 
 function promptTokens(body: CompletionRequest): number {
-  return body.messages.reduce((n, m) => n + 4 + countTokens(typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text ?? '').join('\n')), 3);
+  return body.messages.reduce(
+    (n, m) =>
+      n +
+      4 +
+      countTokens(typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text ?? '').join('\n')),
+    3,
+  );
 }
 
 /**
@@ -208,9 +299,17 @@ class Completion {
   start(): void {
     if (!this.stream || this.started) return;
     this.started = true;
-    this.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    this.res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     this.chunk({ role: 'assistant', content: '' });
-    this.keepalive = setInterval(() => this.gone || this.res.write(': askpanda is working on the answer\n\n'), KEEPALIVE_MS);
+    this.keepalive = setInterval(
+      () => this.gone || this.res.write(': askpanda is working on the answer\n\n'),
+      KEEPALIVE_MS,
+    );
     this.res.once('close', () => clearInterval(this.keepalive));
   }
 
@@ -221,7 +320,11 @@ class Completion {
   }
 
   finish(text: string): void {
-    const usage = { prompt_tokens: this.prompt, completion_tokens: countTokens(text), total_tokens: this.prompt + countTokens(text) };
+    const usage = {
+      prompt_tokens: this.prompt,
+      completion_tokens: countTokens(text),
+      total_tokens: this.prompt + countTokens(text),
+    };
     if (!this.stream) {
       if (this.gone) return;
       send(this.res, 200, {
@@ -229,7 +332,14 @@ class Completion {
         object: 'chat.completion',
         created: this.created,
         model: this.model,
-        choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: text, refusal: null },
+            logprobs: null,
+            finish_reason: 'stop',
+          },
+        ],
         usage,
       });
       return;
@@ -237,8 +347,22 @@ class Completion {
     clearInterval(this.keepalive);
     const rest = text.startsWith(this.sent) ? text.slice(this.sent.length) : `\n\n---\n\n${text}`;
     if (rest) this.chunk({ content: rest });
-    this.write({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }] });
-    if (this.includeUsage) this.write({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage });
+    this.write({
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.model,
+      choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }],
+    });
+    if (this.includeUsage)
+      this.write({
+        id: this.id,
+        object: 'chat.completion.chunk',
+        created: this.created,
+        model: this.model,
+        choices: [],
+        usage,
+      });
     if (!this.gone) this.res.end('data: [DONE]\n\n');
   }
 
@@ -249,7 +373,13 @@ class Completion {
   }
 
   private chunk(delta: Record<string, unknown>): void {
-    this.write({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] });
+    this.write({
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.model,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: null }],
+    });
   }
 
   /** The client went away: nothing more to write (the bot's work is cancelled through the signal). */

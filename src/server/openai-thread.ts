@@ -33,7 +33,9 @@ function normalise(text: string): string {
 }
 
 export function v1ThreadId(scope: string, userTexts: readonly string[]): string {
-  const hash = createHash('sha256').update(JSON.stringify([scope, ...userTexts.map(normalise)])).digest('hex');
+  const hash = createHash('sha256')
+    .update(JSON.stringify([scope, ...userTexts.map(normalise)]))
+    .digest('hex');
   return `c${hash.slice(0, 32)}`;
 }
 
@@ -41,7 +43,16 @@ export function v1ThreadId(scope: string, userTexts: readonly string[]): string 
  * Writes the thread's history for this request and returns the thread id to ask the bot with.
  * `asked` is how the bot reads a user message (its mention stripped), so stored turns compare.
  */
-export async function prepareV1Thread(history: ThreadHistory, options: { scope: string; earlier: readonly ConversationTurn[]; question: string; asked: (text: string) => string; now?: number }): Promise<string> {
+export async function prepareV1Thread(
+  history: ThreadHistory,
+  options: {
+    scope: string;
+    earlier: readonly ConversationTurn[];
+    question: string;
+    asked: (text: string) => string;
+    now?: number;
+  },
+): Promise<string> {
   const { scope, earlier } = options;
   const userTexts = earlier.filter((t) => t.role === 'user').map((t) => options.asked(t.text));
   const thread = v1ThreadId(scope, [...userTexts, options.asked(options.question)]);
@@ -51,14 +62,21 @@ export async function prepareV1Thread(history: ThreadHistory, options: { scope: 
     await history.clear(key);
     return thread;
   }
-  const previous = await history.load(threadKey({ platform: 'http', channel: V1_CHANNEL, thread: v1ThreadId(scope, userTexts) }));
+  const previous = await history.load(
+    threadKey({ platform: 'http', channel: V1_CHANNEL, thread: v1ThreadId(scope, userTexts) }),
+  );
   const turns = turnsOf(earlier, previous, options.asked, options.now ?? Date.now());
   await history.save(key, turns);
   return thread;
 }
 
 /** The request's turns, with the stored turns' ids and agents where both conversations agree. */
-export function turnsOf(earlier: readonly ConversationTurn[], stored: readonly Turn[], asked: (text: string) => string, now: number): Turn[] {
+export function turnsOf(
+  earlier: readonly ConversationTurn[],
+  stored: readonly Turn[],
+  asked: (text: string) => string,
+  now: number,
+): Turn[] {
   const texts = earlier.map((t) => (t.role === 'user' ? asked(t.text) : t.text));
   // Stored history is the newest turns within the budget: line it up from the end.
   const matched = new Map<number, Turn>();
@@ -73,7 +91,13 @@ export function turnsOf(earlier: readonly ConversationTurn[], stored: readonly T
   return earlier.map((turn, i) => {
     const mine = aligned ? matched.get(i) : undefined;
     const base = { role: turn.role, text: texts[i]!, at: mine?.at ?? now };
-    if (mine) return { ...base, ...(mine.agent ? { agent: mine.agent } : {}), ...(mine.pandaid !== undefined ? { pandaid: mine.pandaid } : {}), ...(mine.jeditaskid !== undefined ? { jeditaskid: mine.jeditaskid } : {}) };
+    if (mine)
+      return {
+        ...base,
+        ...(mine.agent ? { agent: mine.agent } : {}),
+        ...(mine.pandaid !== undefined ? { pandaid: mine.pandaid } : {}),
+        ...(mine.jeditaskid !== undefined ? { jeditaskid: mine.jeditaskid } : {}),
+      };
     return { ...base, ...idsIn(turn.role === 'user' ? texts[i]! : firstLine(texts[i]!)) };
   });
 }

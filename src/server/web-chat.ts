@@ -24,7 +24,8 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/web/chat.css': { file: 'chat.css', type: 'text/css; charset=utf-8' },
 };
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
@@ -34,25 +35,49 @@ const PARTIAL_INTERVAL_MS = 150;
 const ASK_TIMEOUT_MS = 300_000;
 
 /** Questions the page offers to start with; the demo's name its example jobs and task. */
-const DEMO_EXAMPLES = ['Why did job 6800730400 fail?', 'What is happening with task 46374283?', 'What does pilot error 1213 mean?', 'Which queues are brokeroff?', 'What is a pilot?'];
+const DEMO_EXAMPLES = [
+  'Why did job 6800730400 fail?',
+  'What is happening with task 46374283?',
+  'What does pilot error 1213 mean?',
+  'Which queues are brokeroff?',
+  'What is a pilot?',
+];
 const EXAMPLES = ['What is a pilot?', 'How do I retry the failed jobs of my task?', 'Which queues are brokeroff?'];
 
 const AskSchema = z.object({
   question: z.string({ error: 'send the question as text' }).max(16_000, { error: 'the question is too long' }),
-  thread: z.string({ error: 'send the tab id as thread' }).regex(/^[A-Za-z0-9_-]{8,64}$/, { error: 'the tab id must be 8-64 letters, digits, dashes or underscores' }),
+  thread: z
+    .string({ error: 'send the tab id as thread' })
+    .regex(/^[A-Za-z0-9_-]{8,64}$/, { error: 'the tab id must be 8-64 letters, digits, dashes or underscores' }),
 });
 
 export function addWebChatRoutes(server: HttpServer, app: App, gate: QuestionGate, options: { demo: boolean }): void {
   // Read once at start: the page is a few kilobytes, and a missing file fails `serve` early.
-  const assets = new Map(Object.entries(ASSETS).map(([route, asset]) => [route, { body: readFileSync(path.join(WEB_DIR, asset.file)), type: asset.type }]));
-  const serveAsset = (route: string) => ({ res }: { res: import('node:http').ServerResponse }) => {
-    const asset = assets.get(route)!;
-    res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': 'no-cache', ...SECURITY_HEADERS });
-    res.end(asset.body);
-  };
+  const assets = new Map(
+    Object.entries(ASSETS).map(([route, asset]) => [
+      route,
+      { body: readFileSync(path.join(WEB_DIR, asset.file)), type: asset.type },
+    ]),
+  );
+  const serveAsset =
+    (route: string) =>
+    ({ res }: { res: import('node:http').ServerResponse }) => {
+      const asset = assets.get(route)!;
+      res.writeHead(200, {
+        'content-type': asset.type,
+        'content-length': asset.body.length,
+        'cache-control': 'no-cache',
+        ...SECURITY_HEADERS,
+      });
+      res.end(asset.body);
+    };
   for (const route of assets.keys()) server.add({ method: 'GET', path: route, handler: serveAsset(route) });
   const examples = options.demo ? DEMO_EXAMPLES : EXAMPLES;
-  server.add({ method: 'GET', path: '/web/info', handler: ({ res }) => sendJson(res, 200, { demo: options.demo, examples }) });
+  server.add({
+    method: 'GET',
+    path: '/web/info',
+    handler: ({ res }) => sendJson(res, 200, { demo: options.demo, examples }),
+  });
 
   server.add({
     method: 'POST',
@@ -61,7 +86,8 @@ export function addWebChatRoutes(server: HttpServer, app: App, gate: QuestionGat
     timeoutMs: ASK_TIMEOUT_MS,
     handler: async ({ req, res, body, signal }) => {
       // A JSON content type cannot be sent cross-site without a CORS preflight, which this server never grants.
-      if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) throw new HttpError(415, 'send the question as JSON (Content-Type: application/json)');
+      if (!/^application\/json\b/i.test(req.headers['content-type'] ?? ''))
+        throw new HttpError(415, 'send the question as JSON (Content-Type: application/json)');
       let parsed;
       try {
         parsed = AskSchema.safeParse(JSON.parse((await body()).toString('utf8')));
@@ -78,7 +104,12 @@ export function addWebChatRoutes(server: HttpServer, app: App, gate: QuestionGat
         if (res.destroyed || res.writableEnded) return;
         if (!started) {
           started = true;
-          res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', ...SECURITY_HEADERS });
+          res.writeHead(200, {
+            'content-type': 'application/x-ndjson; charset=utf-8',
+            'cache-control': 'no-store',
+            'x-accel-buffering': 'no',
+            ...SECURITY_HEADERS,
+          });
         }
         res.write(`${JSON.stringify(event)}\n`);
       };
@@ -109,7 +140,8 @@ export function addWebChatRoutes(server: HttpServer, app: App, gate: QuestionGat
                 },
                 onPartialText: (markdown) => {
                   latest = markdown;
-                  if (!timer) timer = setTimeout(flushPartial, Math.max(0, lastSent + PARTIAL_INTERVAL_MS - Date.now()));
+                  if (!timer)
+                    timer = setTimeout(flushPartial, Math.max(0, lastSent + PARTIAL_INTERVAL_MS - Date.now()));
                 },
                 signal,
               },
@@ -121,11 +153,15 @@ export function addWebChatRoutes(server: HttpServer, app: App, gate: QuestionGat
       } catch (err) {
         clearTimeout(timer);
         if (err instanceof BusyError) {
-          if (!started) return sendJson(res, 429, { error: err.message }, { 'retry-after': String(err.retryAfterSeconds) });
+          if (!started)
+            return sendJson(res, 429, { error: err.message }, { 'retry-after': String(err.retryAfterSeconds) });
           line({ type: 'error', message: err.message });
         } else {
           app.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'web chat answer failed');
-          line({ type: 'error', message: 'Something went wrong on my side while answering. Please try again in a minute.' });
+          line({
+            type: 'error',
+            message: 'Something went wrong on my side while answering. Please try again in a minute.',
+          });
         }
       }
       if (!res.writableEnded) res.end();

@@ -6,7 +6,9 @@ import { NAMESPACES, type Namespace, type Store } from './store.ts';
  * terminal demo) when the configured store cannot be opened. Nothing is shared or kept.
  */
 export function openMemoryStore(reason: string): Store {
-  const spaces = new Map<Namespace, Keyv>(NAMESPACES.map((name) => [name, new Keyv({ namespace: name, throwOnErrors: true })]));
+  const spaces = new Map<Namespace, Keyv>(
+    NAMESPACES.map((name) => [name, new Keyv({ namespace: name, throwOnErrors: true })]),
+  );
   const claims = new Map<string, number>();
   return {
     kind: 'memory',

@@ -45,28 +45,44 @@ export async function openRedisStore(uri: string, options: RedisStoreOptions = {
   });
   // Reconnect attempts report here; the calls that fail meanwhile reject to their callers, who count them.
   redis.on('error', () => undefined);
-  const adapter = new KeyvRedis(redis, { throwOnConnectError: true, throwOnErrors: true, connectionTimeout: CONNECT_TIMEOUT_MS });
+  const adapter = new KeyvRedis(redis, {
+    throwOnConnectError: true,
+    throwOnErrors: true,
+    connectionTimeout: CONNECT_TIMEOUT_MS,
+  });
   let client: RedisSetClient;
   try {
     client = (await adapter.getClient()) as unknown as RedisSetClient;
   } catch (err) {
-    throw new StoreOpenError(where, 'unreachable', `Redis did not answer (${err instanceof Error ? err.message : String(err)}); check ASKPANDA_STORE and that the server is running`, { cause: err });
+    throw new StoreOpenError(
+      where,
+      'unreachable',
+      `Redis did not answer (${err instanceof Error ? err.message : String(err)}); check ASKPANDA_STORE and that the server is running`,
+      { cause: err },
+    );
   }
   // 0 means "do not wait" for SQLite's lock; a Redis reply always takes a moment.
   const timeoutMs = Math.max(100, options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS);
   const spaces = new Map<Namespace, Keyv>();
   for (const name of NAMESPACES) {
     // KeyvRedis keeps the namespace per adapter instance, so each namespace gets its own adapter on one client.
-    const nsAdapter = name === NAMESPACES[0] ? adapter : new KeyvRedis(await adapter.getClient(), { throwOnErrors: true });
+    const nsAdapter =
+      name === NAMESPACES[0] ? adapter : new KeyvRedis(await adapter.getClient(), { throwOnErrors: true });
     // throwOnErrors: a failed write reaches the code that awaited it instead of vanishing.
-    spaces.set(name, new Keyv({ store: bounded(nsAdapter, timeoutMs), namespace: name, useKeyPrefix: false, throwOnErrors: true }));
+    spaces.set(
+      name,
+      new Keyv({ store: bounded(nsAdapter, timeoutMs), namespace: name, useKeyPrefix: false, throwOnErrors: true }),
+    );
   }
   return {
     kind: 'redis',
     where,
     ns: (name) => spaces.get(name)!,
     async claimOnce(key, ttlMs) {
-      const result = await withTimeout(client.set(`askpanda:claim:${key}`, '1', { NX: true, PX: Math.max(1, Math.round(ttlMs)) }), timeoutMs);
+      const result = await withTimeout(
+        client.set(`askpanda:claim:${key}`, '1', { NX: true, PX: Math.max(1, Math.round(ttlMs)) }),
+        timeoutMs,
+      );
       return result === 'OK';
     },
     async close() {
@@ -84,11 +100,19 @@ function bounded<T extends object>(adapter: T, timeoutMs: number): T {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== 'function' || typeof property !== 'string') return value;
-      if (BOUNDED_CALLS.has(property)) return (...args: unknown[]) => withTimeout((value as (...a: unknown[]) => Promise<unknown>).apply(target, args), timeoutMs);
+      if (BOUNDED_CALLS.has(property))
+        return (...args: unknown[]) =>
+          withTimeout((value as (...a: unknown[]) => Promise<unknown>).apply(target, args), timeoutMs);
       if (property === 'iterator') {
         return (...args: unknown[]) => {
-          const inner = (value as (...a: unknown[]) => AsyncIterable<unknown>).apply(target, args)[Symbol.asyncIterator]();
-          return { [Symbol.asyncIterator]: () => ({ next: () => withTimeout(inner.next(), timeoutMs), return: (v?: unknown) => inner.return?.(v) ?? Promise.resolve({ done: true as const, value: undefined }) }) };
+          const iterable = (value as (...a: unknown[]) => AsyncIterable<unknown>).apply(target, args);
+          const inner = iterable[Symbol.asyncIterator]();
+          return {
+            [Symbol.asyncIterator]: () => ({
+              next: () => withTimeout(inner.next(), timeoutMs),
+              return: (v?: unknown) => inner.return?.(v) ?? Promise.resolve({ done: true as const, value: undefined }),
+            }),
+          };
         };
       }
       return value;
@@ -99,7 +123,10 @@ function bounded<T extends object>(adapter: T, timeoutMs: number): T {
 function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${(timeoutMs / 1000).toFixed(1)} s`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new Error(`Redis did not answer within ${(timeoutMs / 1000).toFixed(1)} s`)),
+      timeoutMs,
+    );
   });
   // The reply may still come after the time-out: it is dropped, never an unhandled rejection.
   work.catch(() => undefined);

@@ -14,7 +14,14 @@ export interface SqliteStoreOptions {
  * Lock contention codes: another process holds the write lock, is checkpointing or recovering the
  * WAL. Everything else is a real failure and goes straight to the caller.
  */
-const BUSY_CODES = new Set(['SQLITE_BUSY', 'SQLITE_BUSY_RECOVERY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_TIMEOUT', 'SQLITE_LOCKED', 'SQLITE_LOCKED_SHAREDCACHE']);
+const BUSY_CODES = new Set([
+  'SQLITE_BUSY',
+  'SQLITE_BUSY_RECOVERY',
+  'SQLITE_BUSY_SNAPSHOT',
+  'SQLITE_BUSY_TIMEOUT',
+  'SQLITE_LOCKED',
+  'SQLITE_LOCKED_SHAREDCACHE',
+]);
 const MAX_BACKOFF_MS = 50;
 /** A retry that comes this much later than scheduled was this process's own delay, not the lock's. */
 const LOOK_SLACK_MS = 100;
@@ -82,7 +89,8 @@ class SqliteConnection {
         version = seen ?? version;
         lastLook = now;
         const waited = now - started;
-        if (lockedFor >= this.busyTimeoutMs || waited >= this.busyTimeoutMs * CONTENTION_CAP_FACTOR) throw new StoreLockedError(this.where, code, waited);
+        if (lockedFor >= this.busyTimeoutMs || waited >= this.busyTimeoutMs * CONTENTION_CAP_FACTOR)
+          throw new StoreLockedError(this.where, code, waited);
         const delay = Math.min(backoff * (0.5 + Math.random()), this.busyTimeoutMs - lockedFor);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
         expectedGap = delay;
@@ -137,7 +145,12 @@ class SqliteNamespace {
   }
 
   async get(key: string): Promise<string | undefined> {
-    const row = await this.connection.run(() => this.connection.statement('SELECT value FROM askpanda_kv WHERE ns = ? AND key = ? AND (expires IS NULL OR expires > ?)').get(this.ns, key, Date.now()) as { value: string } | undefined);
+    const row = await this.connection.run(
+      () =>
+        this.connection
+          .statement('SELECT value FROM askpanda_kv WHERE ns = ? AND key = ? AND (expires IS NULL OR expires > ?)')
+          .get(this.ns, key, Date.now()) as { value: string } | undefined,
+    );
     return row?.value;
   }
 
@@ -155,14 +168,18 @@ class SqliteNamespace {
     const expires = typeof ttl === 'number' && ttl > 0 ? Date.now() + ttl : null;
     await this.connection.run(() =>
       this.connection
-        .statement('INSERT INTO askpanda_kv (ns, key, value, expires) VALUES (?, ?, ?, ?) ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value, expires = excluded.expires')
+        .statement(
+          'INSERT INTO askpanda_kv (ns, key, value, expires) VALUES (?, ?, ?, ?) ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value, expires = excluded.expires',
+        )
         .run(this.ns, key, value, expires),
     );
     return true;
   }
 
   async delete(key: string): Promise<boolean> {
-    const result = await this.connection.run(() => this.connection.statement('DELETE FROM askpanda_kv WHERE ns = ? AND key = ?').run(this.ns, key));
+    const result = await this.connection.run(() =>
+      this.connection.statement('DELETE FROM askpanda_kv WHERE ns = ? AND key = ?').run(this.ns, key),
+    );
     return result.changes > 0;
   }
 
@@ -183,7 +200,9 @@ class SqliteNamespace {
       const rows = await this.connection.run(
         () =>
           this.connection
-            .statement('SELECT key, value FROM askpanda_kv WHERE ns = ? AND key > ? AND (expires IS NULL OR expires > ?) ORDER BY key LIMIT ?')
+            .statement(
+              'SELECT key, value FROM askpanda_kv WHERE ns = ? AND key > ? AND (expires IS NULL OR expires > ?) ORDER BY key LIMIT ?',
+            )
             .all(this.ns, after, Date.now(), ITERATOR_PAGE) as Array<{ key: string; value: string }>,
       );
       for (const row of rows) yield [row.key, row.value];
@@ -209,18 +228,43 @@ function openProblem(where: string, err: unknown): StoreOpenError {
   const reason = err instanceof Error ? err.message : String(err);
   const folder = path.dirname(where);
   if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
-    return new StoreOpenError(where, 'not_sqlite', `it is not a SQLite database (${reason}); move the file away, or point ASKPANDA_DATA_DIR (or ASKPANDA_STORE=sqlite:<file>) somewhere else`, { cause: err });
+    return new StoreOpenError(
+      where,
+      'not_sqlite',
+      `it is not a SQLite database (${reason}); move the file away, or point ASKPANDA_DATA_DIR (or ASKPANDA_STORE=sqlite:<file>) somewhere else`,
+      { cause: err },
+    );
   }
   if (code.startsWith('SQLITE_READONLY') || ['EACCES', 'EROFS', 'EPERM'].includes(code)) {
-    return new StoreOpenError(where, 'read_only', `${folder} or the file is read-only (${reason}); make it writable for this user, or set ASKPANDA_DATA_DIR to a writable folder`, { cause: err });
+    return new StoreOpenError(
+      where,
+      'read_only',
+      `${folder} or the file is read-only (${reason}); make it writable for this user, or set ASKPANDA_DATA_DIR to a writable folder`,
+      { cause: err },
+    );
   }
   if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
-    return new StoreOpenError(where, 'full', `the disk holding ${folder} is full (${reason}); free some space, or set ASKPANDA_DATA_DIR to another disk`, { cause: err });
+    return new StoreOpenError(
+      where,
+      'full',
+      `the disk holding ${folder} is full (${reason}); free some space, or set ASKPANDA_DATA_DIR to another disk`,
+      { cause: err },
+    );
   }
   if (code.startsWith('SQLITE_CANTOPEN') && !writable(folder)) {
-    return new StoreOpenError(where, 'read_only', `${folder} is not writable (${reason}); make it writable for this user, or set ASKPANDA_DATA_DIR to a writable folder`, { cause: err });
+    return new StoreOpenError(
+      where,
+      'read_only',
+      `${folder} is not writable (${reason}); make it writable for this user, or set ASKPANDA_DATA_DIR to a writable folder`,
+      { cause: err },
+    );
   }
-  return new StoreOpenError(where, 'cannot_open', `${reason}; check that ${folder} exists and is writable, or set ASKPANDA_DATA_DIR to another folder`, { cause: err });
+  return new StoreOpenError(
+    where,
+    'cannot_open',
+    `${reason}; check that ${folder} exists and is writable, or set ASKPANDA_DATA_DIR to another folder`,
+    { cause: err },
+  );
 }
 
 function writable(folder: string): boolean {
@@ -261,7 +305,13 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions)
     db.pragma('synchronous = NORMAL');
     for (const sql of SCHEMA) await connection.run(() => db.exec(sql));
     await migrateKeyvSqliteTable(connection);
-    await connection.run(() => connection.statement('INSERT INTO askpanda_kv (ns, key, value, expires) VALUES (?, ?, ?, NULL) ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value').run('meta', 'store:opened', JSON.stringify({ value: new Date().toISOString() })));
+    await connection.run(() =>
+      connection
+        .statement(
+          'INSERT INTO askpanda_kv (ns, key, value, expires) VALUES (?, ?, ?, NULL) ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value',
+        )
+        .run('meta', 'store:opened', JSON.stringify({ value: new Date().toISOString() })),
+    );
     await sweep(connection);
   } catch (err) {
     connection.close();
@@ -272,7 +322,15 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions)
   const spaces = new Map<Namespace, Keyv>();
   for (const name of NAMESPACES) {
     // throwOnErrors: a failed write reaches the code that awaited it instead of vanishing.
-    spaces.set(name, new Keyv({ store: new SqliteNamespace(connection, name), namespace: name, useKeyPrefix: false, throwOnErrors: true }));
+    spaces.set(
+      name,
+      new Keyv({
+        store: new SqliteNamespace(connection, name),
+        namespace: name,
+        useKeyPrefix: false,
+        throwOnErrors: true,
+      }),
+    );
   }
   const sweeper = setInterval(() => void sweep(connection).catch(() => undefined), SWEEP_INTERVAL_MS);
   sweeper.unref();
@@ -286,7 +344,9 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions)
       // One statement, so two processes on the same file cannot both win.
       const row = await connection.run(() =>
         connection
-          .statement('INSERT INTO askpanda_claims (key, expires) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET expires = excluded.expires WHERE askpanda_claims.expires < ? RETURNING key')
+          .statement(
+            'INSERT INTO askpanda_claims (key, expires) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET expires = excluded.expires WHERE askpanda_claims.expires < ? RETURNING key',
+          )
           .get(key, now + Math.max(1, Math.round(ttlMs)), now),
       );
       return row !== undefined;
@@ -300,7 +360,9 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions)
 
 async function sweep(connection: SqliteConnection): Promise<void> {
   const now = Date.now();
-  await connection.run(() => connection.statement('DELETE FROM askpanda_kv WHERE expires IS NOT NULL AND expires <= ?').run(now));
+  await connection.run(() =>
+    connection.statement('DELETE FROM askpanda_kv WHERE expires IS NOT NULL AND expires <= ?').run(now),
+  );
   await connection.run(() => connection.statement('DELETE FROM askpanda_claims WHERE expires < ?').run(now));
 }
 
@@ -310,7 +372,8 @@ async function sweep(connection: SqliteConnection): Promise<void> {
  */
 async function migrateKeyvSqliteTable(connection: SqliteConnection): Promise<void> {
   const { db } = connection;
-  const legacy = () => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'askpanda'").get() !== undefined;
+  const legacy = () =>
+    db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'askpanda'").get() !== undefined;
   if (!(await connection.run(legacy))) return;
   const move = db.transaction(() => {
     if (!legacy()) return;

@@ -9,7 +9,10 @@ export type { Logger };
  * (redact.ts); message text and answers are never logged at info. Lines written while a question
  * is answered carry its `requestId` (request-context.ts).
  */
-export function createLogger(level: string = process.env.ASKPANDA_LOG_LEVEL ?? 'info', destination: pino.DestinationStream = pino.destination({ dest: 2, sync: true })): Logger {
+export function createLogger(
+  level: string = process.env.ASKPANDA_LOG_LEVEL ?? 'info',
+  destination: pino.DestinationStream = pino.destination({ dest: 2, sync: true }),
+): Logger {
   return pino(
     {
       level,
@@ -19,7 +22,19 @@ export function createLogger(level: string = process.env.ASKPANDA_LOG_LEVEL ?? '
         return request ? { requestId: request.requestId } : {};
       },
       redact: {
-        paths: ['token', 'apiKey', 'authorization', 'headers.authorization', 'headers.cookie', '*.token', '*.apiKey', '*.password', '*.signingSecret', '*.botToken', '*.appToken'],
+        paths: [
+          'token',
+          'apiKey',
+          'authorization',
+          'headers.authorization',
+          'headers.cookie',
+          '*.token',
+          '*.apiKey',
+          '*.password',
+          '*.signingSecret',
+          '*.botToken',
+          '*.appToken',
+        ],
         censor: '[redacted]',
       },
     },

@@ -12,10 +12,19 @@ interface Rule {
 
 const RULES: Rule[] = [
   // PEM blocks: private keys, certificates, X.509 grid proxies.
-  { pattern: /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(?:-----END [A-Z0-9 ]+-----|$)/g, replace: `${REPLACEMENT} (PEM block)` },
+  {
+    pattern: /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(?:-----END [A-Z0-9 ]+-----|$)/g,
+    replace: `${REPLACEMENT} (PEM block)`,
+  },
   // Authorization headers and bearer/token schemes.
-  { pattern: /\b(authorization\s*[:=]\s*)(?:bearer|token|basic)?\s*[^\s'",;]+/gi, replace: (_m, head: string) => `${head}${REPLACEMENT}` },
-  { pattern: /\b(bearer|token)\s+[A-Za-z0-9\-._~+/]{16,}=*/gi, replace: (_m, scheme: string) => `${scheme} ${REPLACEMENT}` },
+  {
+    pattern: /\b(authorization\s*[:=]\s*)(?:bearer|token|basic)?\s*[^\s'",;]+/gi,
+    replace: (_m, head: string) => `${head}${REPLACEMENT}`,
+  },
+  {
+    pattern: /\b(bearer|token)\s+[A-Za-z0-9\-._~+/]{16,}=*/gi,
+    replace: (_m, scheme: string) => `${scheme} ${REPLACEMENT}`,
+  },
   // JSON Web Tokens (OIDC tokens of PanDA/IAM).
   { pattern: /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, replace: REPLACEMENT },
   // Provider and platform keys: OpenAI/Anthropic sk-…, Slack xox?-/xapp-, Google AIza…, GitHub, AWS.
@@ -28,10 +37,14 @@ const RULES: Rule[] = [
   // Cookies, whole header value.
   { pattern: /\b((?:set-)?cookie\s*[:=]\s*)[^\n]+/gi, replace: (_m, head: string) => `${head}${REPLACEMENT}` },
   // URL credentials: scheme://user:password@host.
-  { pattern: /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+@/gi, replace: (_m, head: string) => `${head}${REPLACEMENT}@` },
+  {
+    pattern: /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+@/gi,
+    replace: (_m, head: string) => `${head}${REPLACEMENT}@`,
+  },
   // key=value / key: value pairs whose key names a secret (password=…, api_key: …, X509_USER_PROXY is a path, kept).
   {
-    pattern: /\b([A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|session[_-]?id)["']?\s*[:=]\s*)(["']?)[^\s"',;&]+/gi,
+    pattern:
+      /\b([A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|session[_-]?id)["']?\s*[:=]\s*)(["']?)[^\s"',;&]+/gi,
     replace: (_m, head: string, quote: string) => `${head}${quote}${REPLACEMENT}`,
   },
 ];
@@ -40,7 +53,10 @@ const RULES: Rule[] = [
 export function redactSecrets(text: string): string {
   let out = text;
   for (const rule of RULES) {
-    out = typeof rule.replace === 'string' ? out.replace(rule.pattern, rule.replace) : out.replace(rule.pattern, rule.replace as (...args: string[]) => string);
+    out =
+      typeof rule.replace === 'string'
+        ? out.replace(rule.pattern, rule.replace)
+        : out.replace(rule.pattern, rule.replace as (...args: string[]) => string);
   }
   return out;
 }

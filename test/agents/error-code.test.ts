@@ -11,7 +11,9 @@ import { cliEnv, runCli } from '../cli/run-cli.ts';
 
 let app: App;
 beforeAll(async () => {
-  const config = loadConfig({ env: { ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-codes-')), ASKPANDA_LOG_LEVEL: 'silent' } });
+  const config = loadConfig({
+    env: { ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-codes-')), ASKPANDA_LOG_LEVEL: 'silent' },
+  });
   app = await createApp(config, { demo: true });
 });
 afterAll(() => app.close());
@@ -30,19 +32,38 @@ describe('error-code answers through the bot (offline)', () => {
     expect(answer.error).toBeUndefined();
     expect(answer.text).toMatch(/^\*\*Pilot error 1213 \(REACHEDMAXTIME\)\*\*/);
     expect(answer.text).toContain('"Reached batch system time limit"');
-    expect(titles(answer)).toEqual(expect.arrayContaining(['Usual causes', 'What to do', 'Whose problem is it?', 'Where to look', 'For experts']));
+    expect(titles(answer)).toEqual(
+      expect.arrayContaining(['Usual causes', 'What to do', 'Whose problem is it?', 'Where to look', 'For experts']),
+    );
     expect(answer.text).toMatch(/user-side/);
-    expect(answer.facts).toMatchObject({ component: 'pilot', code: 1213, name: 'REACHEDMAXTIME', known: true, owner: 'user', curated: true });
-    expect(answer.links.map((l) => l.url)).toContain('https://bigpanda.cern.ch/jobs/?jobstatus=failed&piloterrorcode=1213&hours=12');
+    expect(answer.facts).toMatchObject({
+      component: 'pilot',
+      code: 1213,
+      name: 'REACHEDMAXTIME',
+      known: true,
+      owner: 'user',
+      curated: true,
+    });
+    expect(answer.links.map((l) => l.url)).toContain(
+      'https://bigpanda.cern.ch/jobs/?jobstatus=failed&piloterrorcode=1213&hours=12',
+    );
     expect(answer.links.map((l) => l.url)).toContain('https://bigpanda.cern.ch/errors/?hours=24');
     const next = answer.followUps.map((f) => f.question);
-    expect(next).toEqual(expect.arrayContaining(['What does pilot error 1212 mean?', 'What does pilot error 1220 mean?']));
+    expect(next).toEqual(
+      expect.arrayContaining(['What does pilot error 1212 mean?', 'What does pilot error 1220 mean?']),
+    );
   });
 
   it('pilot error without curated guidance: its family, category and owner from our own table', async () => {
     const answer = await ask('what is piloterrorcode 1098');
     expect(answer.text).toMatch(/^\*\*Pilot error 1098 \(NOLOCALSPACE\)\*\*/);
-    expect(answer.facts).toMatchObject({ code: 1098, family: 'local disk and file sizes', category: 'Runtime Failures and Resource Violations', owner: 'mixed', curated: false });
+    expect(answer.facts).toMatchObject({
+      code: 1098,
+      family: 'local disk and file sizes',
+      category: 'Runtime Failures and Resource Violations',
+      owner: 'mixed',
+      curated: false,
+    });
     expect(answer.text).toMatch(/either side/);
   });
 
@@ -94,16 +115,19 @@ describe('error-code answers through the bot (offline)', () => {
     ['supervisor error 8970', 'supervisor', 8970, /secondary code/],
     ['brokerage error code 5', 'brokerage', 5, /No site could be found/],
     ['transform exit code 99', 'transform', 99, /run from 1 to 253/],
-  ])('unknown: %s → "I don\'t know code N of component C", never a guess', async (question, component, code, detail) => {
-    const answer = await ask(question);
-    expect(answer.agent).toBe('error_code');
-    expect(answer.text.startsWith(`I don't know code ${code} of component ${component}.`)).toBe(true);
-    expect(answer.text).toMatch(/I will not guess/);
-    expect(answer.text).toMatch(detail);
-    expect(answer.error).toMatchObject({ kind: 'not_found' });
-    expect(answer.facts).toMatchObject({ component, code, known: false });
-    expect(answer.text).not.toMatch(/\*\*Usual causes\*\*|\*\*What to do\*\*/);
-  });
+  ])(
+    'unknown: %s → "I don\'t know code N of component C", never a guess',
+    async (question, component, code, detail) => {
+      const answer = await ask(question);
+      expect(answer.agent).toBe('error_code');
+      expect(answer.text.startsWith(`I don't know code ${code} of component ${component}.`)).toBe(true);
+      expect(answer.text).toMatch(/I will not guess/);
+      expect(answer.text).toMatch(detail);
+      expect(answer.error).toMatchObject({ kind: 'not_found' });
+      expect(answer.facts).toMatchObject({ component, code, known: false });
+      expect(answer.text).not.toMatch(/\*\*Usual causes\*\*|\*\*What to do\*\*/);
+    },
+  );
 
   it('a code without a component is looked up in the pilot table, then the transform table', async () => {
     expect((await ask('what does error code 1213 mean')).facts).toMatchObject({ component: 'pilot', code: 1213 });
@@ -134,8 +158,13 @@ describe('error-code answers through the bot (offline)', () => {
   it('in a task thread, the links and the follow-up are about that task', async () => {
     await ask('what is happening with task 46374283?', 'task-code-thread');
     const answer = await ask('what does pilot error 1305 mean?', 'task-code-thread');
-    expect(answer.links[0]).toEqual({ title: 'Failed jobs of task 46374283 with this code', url: 'https://bigpanda.cern.ch/jobs/?jeditaskid=46374283&jobstatus=failed&piloterrorcode=1305' });
-    expect(answer.followUps.map((f) => f.question)).toContain('Which jobs of task 46374283 failed with pilot error 1305?');
+    expect(answer.links[0]).toEqual({
+      title: 'Failed jobs of task 46374283 with this code',
+      url: 'https://bigpanda.cern.ch/jobs/?jeditaskid=46374283&jobstatus=failed&piloterrorcode=1305',
+    });
+    expect(answer.followUps.map((f) => f.question)).toContain(
+      'Which jobs of task 46374283 failed with pilot error 1305?',
+    );
   });
 });
 
@@ -145,7 +174,9 @@ describe('the task agent, asked about one code of a task', () => {
     expect(answer.agent).toBe('task');
     expect(answer.sections[0]!.title).toBe('Jobs that failed with pilot 1305');
     expect(answer.sections[0]!.body).toMatch(/pilot:1305 \(PAYLOADEXECUTIONFAILURE\): \d+ failures, e\.g\. job \d{10}/);
-    expect(answer.sections[0]!.body).toContain('https://bigpanda.cern.ch/jobs/?jeditaskid=46374283&jobstatus=failed&piloterrorcode=1305');
+    expect(answer.sections[0]!.body).toContain(
+      'https://bigpanda.cern.ch/jobs/?jeditaskid=46374283&jobstatus=failed&piloterrorcode=1305',
+    );
   });
 });
 
@@ -155,11 +186,18 @@ describe('askpanda ask --json (CLI)', () => {
     const first = await runCli(['ask', 'What does pilot error 1213 mean?', '--json', '--thread', 'cli-codes'], { env });
     expect(first.code).toBe(0);
     const answer = JSON.parse(first.stdout) as Answer;
-    expect(answer).toMatchObject({ agent: 'error_code', model: 'offline', facts: { component: 'pilot', code: 1213, known: true } });
+    expect(answer).toMatchObject({
+      agent: 'error_code',
+      model: 'offline',
+      facts: { component: 'pilot', code: 1213, known: true },
+    });
     const second = await runCli(['ask', 'what about 1236', '--json', '--thread', 'cli-codes'], { env });
     expect(JSON.parse(second.stdout)).toMatchObject({ agent: 'error_code', facts: { component: 'pilot', code: 1236 } });
     const unknown = await runCli(['ask', 'ddm error 12345', '--json'], { env });
     expect(unknown.code).toBe(0);
-    expect(JSON.parse(unknown.stdout)).toMatchObject({ agent: 'error_code', error: { kind: 'not_found', message: "I don't know code 12345 of component dataservice." } });
+    expect(JSON.parse(unknown.stdout)).toMatchObject({
+      agent: 'error_code',
+      error: { kind: 'not_found', message: "I don't know code 12345 of component dataservice." },
+    });
   });
 });

@@ -21,7 +21,9 @@ const DEAD_END = /I could not tell/i;
 let app: App;
 beforeAll(async () => {
   if (!reference) return;
-  const config = loadConfig({ env: { ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-offline-')), ASKPANDA_LOG_LEVEL: 'silent' } });
+  const config = loadConfig({
+    env: { ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-offline-')), ASKPANDA_LOG_LEVEL: 'silent' },
+  });
   const parts = await openRagParts(config);
   // What `askpanda ingest ../shared/reference` does; the handbook is added on the first question.
   await ingest([reference], { catalog: parts.catalog, chunking: parts.chunking, displayRoot: PACKAGE_ROOT });
@@ -30,7 +32,8 @@ beforeAll(async () => {
 afterAll(() => app?.close());
 
 let n = 0;
-const ask = (text: string): Promise<Answer> => app.bot.handle({ platform: 'cli', channel: 'cli', thread: `offline-${++n}`, user: 'u', text, isDirect: true });
+const ask = (text: string): Promise<Answer> =>
+  app.bot.handle({ platform: 'cli', channel: 'cli', thread: `offline-${++n}`, user: 'u', text, isDirect: true });
 
 describe.skipIf(!reference)('offline answers with the reference documentation ingested', () => {
   it.each([
@@ -82,5 +85,6 @@ describe.skipIf(!reference)('offline answers with the reference documentation in
 });
 
 describe.skipIf(!!reference)('offline answers (reference texts absent)', () => {
-  it('is skipped', () => console.warn(`offline answers skipped: the shared reference texts were not found (${REFERENCE_HINT})`));
+  it('is skipped', () =>
+    console.warn(`offline answers skipped: the shared reference texts were not found (${REFERENCE_HINT})`));
 });

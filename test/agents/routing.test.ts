@@ -5,7 +5,14 @@ import type { Turn } from '../../src/bot/history.ts';
 
 const JOB_THREAD: Turn[] = [
   { role: 'user', text: 'why did job 6802258254 fail?', at: 1, pandaid: 6802258254, jeditaskid: 46374283 },
-  { role: 'assistant', text: 'Job 6802258254 failed with pilot error 1305.', agent: 'job', at: 2, pandaid: 6802258254, jeditaskid: 46374283 },
+  {
+    role: 'assistant',
+    text: 'Job 6802258254 failed with pilot error 1305.',
+    agent: 'job',
+    at: 2,
+    pandaid: 6802258254,
+    jeditaskid: 46374283,
+  },
 ];
 const JOB_ONLY_THREAD: Turn[] = [
   { role: 'user', text: 'why did job 6802258254 fail?', at: 1, pandaid: 6802258254 },
@@ -17,15 +24,30 @@ const TASK_THREAD: Turn[] = [
 ];
 const CODE_THREAD: Turn[] = [
   { role: 'user', text: 'what does pilot error 1213 mean?', at: 1 },
-  { role: 'assistant', text: '**Pilot error 1213 (REACHEDMAXTIME)**: The job ran out of the time the batch system allows.', agent: 'error_code', at: 2 },
+  {
+    role: 'assistant',
+    text: '**Pilot error 1213 (REACHEDMAXTIME)**: The job ran out of the time the batch system allows.',
+    agent: 'error_code',
+    at: 2,
+  },
 ];
 const TRANSFORM_THREAD: Turn[] = [
   { role: 'user', text: 'exit code 137', at: 1 },
-  { role: 'assistant', text: '**Transform exit code 137 (TRF_SIG_SIGKILL)**: The payload ended on signal SIGKILL. pilot errors 1212/1235/1213 often come with it.', agent: 'error_code', at: 2 },
+  {
+    role: 'assistant',
+    text: '**Transform exit code 137 (TRF_SIG_SIGKILL)**: The payload ended on signal SIGKILL. pilot errors 1212/1235/1213 often come with it.',
+    agent: 'error_code',
+    at: 2,
+  },
 ];
 const DOCS_THREAD: Turn[] = [
   { role: 'user', text: 'what is Rucio?', at: 1 },
-  { role: 'assistant', text: '**Rucio** [1] Rucio is the ATLAS distributed data management system.', agent: 'documents', at: 2 },
+  {
+    role: 'assistant',
+    text: '**Rucio** [1] Rucio is the ATLAS distributed data management system.',
+    agent: 'documents',
+    at: 2,
+  },
 ];
 
 type Expect = Partial<Pick<Route, 'pandaid' | 'jeditaskid' | 'errorCode'>>;
@@ -75,7 +97,13 @@ const TABLE: Row[] = [
   ['TRF_EXEC_FAIL?', [], 'error_code', { errorCode: { component: 'transform', code: 65 } }, true],
   ['what does error code 1213 mean', [], 'error_code', { errorCode: { code: 1213 } }, true],
   ['error 1305', [], 'error_code', { errorCode: { code: 1305 } }, true],
-  ['What does pilot error 1235 mean?', JOB_THREAD, 'error_code', { errorCode: { component: 'pilot', code: 1235 } }, true],
+  [
+    'What does pilot error 1235 mean?',
+    JOB_THREAD,
+    'error_code',
+    { errorCode: { component: 'pilot', code: 1235 } },
+    true,
+  ],
   ['What does HTTP status code 429 mean on the monitor?', [], 'documents', {}, true],
   ['what does error 4242 mean', [], 'documents', {}, true],
   // Follow-ups to an error-code answer.
@@ -83,7 +111,13 @@ const TABLE: Row[] = [
   ['what about 1236', CODE_THREAD, 'error_code', { errorCode: { component: 'pilot', code: 1236 } }, true],
   ['how do I fix it?', CODE_THREAD, 'error_code', { errorCode: { component: 'pilot', code: 1213 } }, true],
   ['is it my fault?', CODE_THREAD, 'error_code', { errorCode: { component: 'pilot', code: 1213 } }, true],
-  ['show failed jobs with this error in my task', CODE_THREAD, 'error_code', { errorCode: { component: 'pilot', code: 1213 } }, true],
+  [
+    'show failed jobs with this error in my task',
+    CODE_THREAD,
+    'error_code',
+    { errorCode: { component: 'pilot', code: 1213 } },
+    true,
+  ],
   ['and 139?', TRANSFORM_THREAD, 'error_code', { errorCode: { component: 'transform', code: 139 } }, true],
   ['what is a pilot?', CODE_THREAD, 'documents', {}, true],
   // Small talk and questions about the bot.
@@ -117,7 +151,13 @@ const TABLE: Row[] = [
   ['what does CRIC stand for', [], 'documents', {}, true],
   ['how do I retry my failed jobs?', [], 'documents', {}, true],
   ['where can I find my output dataset?', [], 'documents', {}, true],
-  ['Which error code does the pilot report for SIGTERM?', [], 'error_code', { errorCode: { component: 'pilot', code: 1201 } }, true],
+  [
+    'Which error code does the pilot report for SIGTERM?',
+    [],
+    'error_code',
+    { errorCode: { component: 'pilot', code: 1201 } },
+    true,
+  ],
   ['Can a closed Rucio dataset be opened again?', [], 'documents', {}, true],
   ['Is automatic token refresh on by default in the Rucio client?', [], 'documents', {}, true],
   ['explain brokerage', [], 'documents', {}, true],
@@ -149,12 +189,15 @@ describe('the routing table (offline fast path)', () => {
     if ('problem' in routed) throw new Error(routed.problem);
     expect(routed.route.agent, routed.rule).toBe(agent);
     expect(routed.route).toMatchObject(expected);
-    if (agent === 'error_code' && !expected.errorCode?.component) expect(routed.route.errorCode?.component).toBeUndefined();
+    if (agent === 'error_code' && !expected.errorCode?.component)
+      expect(routed.route.errorCode?.component).toBeUndefined();
     expect(routed.confident, routed.rule).toBe(confident);
   });
 
   it('exercises every rule of the table', () => {
-    const used = new Set(TABLE.map(([question, history]) => selectFast(question, history)).map((r) => ('rule' in r ? r.rule : 'problem')));
+    const used = new Set(
+      TABLE.map(([question, history]) => selectFast(question, history)).map((r) => ('rule' in r ? r.rule : 'problem')),
+    );
     expect(ROUTING_RULES.map((r) => r.name).filter((name) => !used.has(name))).toEqual([]);
   });
 
@@ -168,6 +211,8 @@ describe('the routing table (offline fast path)', () => {
   });
 
   it('reports ids it cannot use instead of routing them', () => {
-    expect(selectFast('why did job 68022582540000000 fail?', [])).toMatchObject({ problem: expect.stringMatching(/digits/) });
+    expect(selectFast('why did job 68022582540000000 fail?', [])).toMatchObject({
+      problem: expect.stringMatching(/digits/),
+    });
   });
 });

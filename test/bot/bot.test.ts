@@ -61,7 +61,17 @@ describe('commands', () => {
       name: 'subscribe',
       summary: 'daily digest of a task',
       usage: 'subscribe <task id>',
-      run: async ({ args }) => ({ agent: 'command', summary: `subscribed to ${args[0]}`, sections: [], facts: {}, evidence: [], followUps: [], sources: [], links: [], model: 'offline' }),
+      run: async ({ args }) => ({
+        agent: 'command',
+        summary: `subscribed to ${args[0]}`,
+        sections: [],
+        facts: {},
+        evidence: [],
+        followUps: [],
+        sources: [],
+        links: [],
+        model: 'offline',
+      }),
     });
     expect((await bot.handle(message('subscribe 46374283'))).text).toBe('subscribed to 46374283');
     expect((await bot.handle(message('help'))).text).toContain('subscribe <task id>');
@@ -74,7 +84,11 @@ describe('routing and thread history', () => {
     await bot.handle(message('@askpanda why did job 6802258254 fail?', 'thread-a'));
     const followUp = await bot.handle(message('how can I fix it?', 'thread-a'));
     expect(followUp.agent).toBe('job');
-    expect(agents.job.seen[1]!.route).toMatchObject({ agent: 'job', pandaid: 6802258254, reason: 'follow-up in a thread about a job' });
+    expect(agents.job.seen[1]!.route).toMatchObject({
+      agent: 'job',
+      pandaid: 6802258254,
+      reason: 'follow-up in a thread about a job',
+    });
     expect(agents.job.seen[1]!.history.map((t) => t.role)).toEqual(['user', 'assistant']);
     // Another thread has no such context.
     const elsewhere = await bot.handle(message('how can I fix it?', 'thread-b'));
@@ -107,7 +121,12 @@ describe('routing and thread history', () => {
     const { loadConfig } = await import('../../src/config/load.ts');
     const { OfflineModel } = await import('../../src/llm/offline.ts');
     const config = loadConfig({ env: {} });
-    const again = new Bot({ config, history: new ThreadHistory(store.ns('history'), config.history), model: new OfflineModel(), agents });
+    const again = new Bot({
+      config,
+      history: new ThreadHistory(store.ns('history'), config.history),
+      model: new OfflineModel(),
+      agents,
+    });
     expect((await again.handle(message('why?', 'persist'))).facts.pandaid).toBe(6800730400);
   });
 
@@ -130,7 +149,10 @@ describe('routing and thread history', () => {
 describe('history budget', () => {
   const turn = (text: string, pandaid?: number): Turn => ({ role: 'user', text, at: 0, pandaid });
   it('keeps the newest turns within the character budget', () => {
-    const kept = fitBudget([turn('a'.repeat(50)), turn('b'.repeat(50)), turn('c'.repeat(50))], { maxTurns: 10, maxChars: 120 });
+    const kept = fitBudget([turn('a'.repeat(50)), turn('b'.repeat(50)), turn('c'.repeat(50))], {
+      maxTurns: 10,
+      maxChars: 120,
+    });
     expect(kept.map((t) => t.text[0])).toEqual(['b', 'c']);
   });
   it('cuts a single oversized turn instead of losing its ids', () => {
@@ -151,7 +173,17 @@ describe('mention stripping', () => {
 
   it('keeps a long answer from pushing the earlier turns out of the history budget', async () => {
     const { bot, agents } = await setup();
-    agents.job.handle = async (context) => ({ agent: 'job', summary: 'x'.repeat(12_500), sections: [], facts: { pandaid: context.route.pandaid }, evidence: [], followUps: [], sources: [], links: [], model: 'offline' });
+    agents.job.handle = async (context) => ({
+      agent: 'job',
+      summary: 'x'.repeat(12_500),
+      sections: [],
+      facts: { pandaid: context.route.pandaid },
+      evidence: [],
+      followUps: [],
+      sources: [],
+      links: [],
+      model: 'offline',
+    });
     await bot.handle(message('what is a pilot?', 'budget'));
     await bot.handle(message('why did job 6800730400 fail?', 'budget'));
     await bot.handle(message('why did job 6800730401 fail?', 'budget'));
@@ -172,7 +204,7 @@ describe('mention stripping', () => {
 });
 
 describe('forget', () => {
-  it('deletes the thread\'s history, so a follow-up no longer finds the job', async () => {
+  it("deletes the thread's history, so a follow-up no longer finds the job", async () => {
     const { bot, store } = await setup();
     const thread = { thread: 'forget-thread-1' };
     await bot.handle({ ...message('why did job 6802258254 fail?'), ...thread });

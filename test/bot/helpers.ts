@@ -23,7 +23,9 @@ export class RouteEchoAgent implements Agent {
   }
 }
 
-export async function botWithEchoAgents(env: Record<string, string> = {}): Promise<{ bot: Bot; store: Store; agents: Record<Route['agent'], RouteEchoAgent> }> {
+export async function botWithEchoAgents(
+  env: Record<string, string> = {},
+): Promise<{ bot: Bot; store: Store; agents: Record<Route['agent'], RouteEchoAgent> }> {
   const config = loadConfig({ env: { ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-bot-')), ...env } });
   const store = await openStore(config);
   const agents = {
@@ -34,7 +36,12 @@ export async function botWithEchoAgents(env: Record<string, string> = {}): Promi
     error_code: new RouteEchoAgent('error_code'),
     general: new RouteEchoAgent('general'),
   };
-  const bot = new Bot({ config, history: new ThreadHistory(store.ns('history'), config.history), model: new OfflineModel(), agents });
+  const bot = new Bot({
+    config,
+    history: new ThreadHistory(store.ns('history'), config.history),
+    model: new OfflineModel(),
+    agents,
+  });
   return { bot, store, agents };
 }
 

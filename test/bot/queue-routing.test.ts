@@ -6,11 +6,23 @@ import { demoQueueNames } from '../../src/panda/demo/grid-services.ts';
 
 const JOB_THREAD: Turn[] = [
   { role: 'user', text: 'why did job 6800730400 fail?', at: 1, pandaid: 6800730400, jeditaskid: 46374283 },
-  { role: 'assistant', text: 'Job 6800730400 failed at BNL_PROD_MCORE: pilot error 1235.', agent: 'job', at: 2, pandaid: 6800730400, jeditaskid: 46374283 },
+  {
+    role: 'assistant',
+    text: 'Job 6800730400 failed at BNL_PROD_MCORE: pilot error 1235.',
+    agent: 'job',
+    at: 2,
+    pandaid: 6800730400,
+    jeditaskid: 46374283,
+  },
 ];
 const QUEUE_THREAD: Turn[] = [
   { role: 'user', text: 'what are the limits of AGLT2?', at: 1 },
-  { role: 'assistant', text: 'Queue AGLT2 (site AGLT2, cloud US) is online: memory 48,000 MB per 8-core slot.', agent: 'queue', at: 2 },
+  {
+    role: 'assistant',
+    text: 'Queue AGLT2 (site AGLT2, cloud US) is online: memory 48,000 MB per 8-core slot.',
+    agent: 'queue',
+    at: 2,
+  },
 ];
 
 function agentFor(question: string, history: Turn[] = []): string {
@@ -80,13 +92,17 @@ describe('routing to the queue agent, with the names of a CRIC snapshot', () => 
   afterAll(() => forgetQueueNames());
 
   it(`routes ${QUEUE_QUESTIONS.length} phrasings of queue, site and health questions to the queue agent`, () => {
-    const wrong = QUEUE_QUESTIONS.filter(([q, history]) => agentFor(q, history) !== 'queue').map(([q]) => `${q} -> ${agentFor(q)}`);
+    const wrong = QUEUE_QUESTIONS.filter(([q, history]) => agentFor(q, history) !== 'queue').map(
+      ([q]) => `${q} -> ${agentFor(q)}`,
+    );
     expect(wrong).toEqual([]);
     expect(QUEUE_QUESTIONS.length).toBeGreaterThanOrEqual(30);
   });
 
   it('leaves concept questions, job and task questions and job-thread follow-ups to their agents', () => {
-    const wrong = OTHER_QUESTIONS.filter(([q, agent, history]) => agentFor(q, history) !== agent).map(([q, agent, history]) => `${q}: expected ${agent}, got ${agentFor(q, history)}`);
+    const wrong = OTHER_QUESTIONS.filter(([q, agent, history]) => agentFor(q, history) !== agent).map(
+      ([q, agent, history]) => `${q}: expected ${agent}, got ${agentFor(q, history)}`,
+    );
     expect(wrong).toEqual([]);
   });
 
@@ -110,7 +126,13 @@ describe('routing before any snapshot is known', () => {
   beforeAll(() => forgetQueueNames());
 
   it('still routes queue words with name-shaped words, lists and health questions', () => {
-    for (const q of ['is BNL accepting MCORE jobs?', 'what is the maxtime for queue AGLT2?', 'which queues are brokeroff?', 'is PanDA up?', 'how many queues are online?']) {
+    for (const q of [
+      'is BNL accepting MCORE jobs?',
+      'what is the maxtime for queue AGLT2?',
+      'which queues are brokeroff?',
+      'is PanDA up?',
+      'how many queues are online?',
+    ]) {
       expect(agentFor(q), q).toBe('queue');
     }
   });

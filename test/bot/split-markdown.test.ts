@@ -13,8 +13,14 @@ function visibleWithoutAddedFences(pieces: string[]): string {
   return pieces
     .map((piece, index) => {
       let lines = piece.split('\n');
-      if (index > 0 && /^\s*(```|~~~)/.test(lines[0] ?? '') && pieces[index - 1]!.trimEnd().match(/(```|~~~)\s*$/)) lines = lines.slice(1);
-      if (index < pieces.length - 1 && /^\s*(```|~~~)\s*$/.test(lines[lines.length - 1] ?? '') && /^\s*(```|~~~)/.test(pieces[index + 1]!)) lines = lines.slice(0, -1);
+      if (index > 0 && /^\s*(```|~~~)/.test(lines[0] ?? '') && pieces[index - 1]!.trimEnd().match(/(```|~~~)\s*$/))
+        lines = lines.slice(1);
+      if (
+        index < pieces.length - 1 &&
+        /^\s*(```|~~~)\s*$/.test(lines[lines.length - 1] ?? '') &&
+        /^\s*(```|~~~)/.test(pieces[index + 1]!)
+      )
+        lines = lines.slice(0, -1);
       return visible(lines.join('\n'));
     })
     .join('');
@@ -35,9 +41,13 @@ function fenceLines(piece: string): string[] {
 function answerMarkdown(sections: number, logLines: number): string {
   const parts = ['Job 6802258254 failed with pilot error 1305 (the payload exited with code 65).'];
   for (let s = 1; s <= sections; s++) {
-    parts.push(`**Section ${s}**\n${Array.from({ length: 6 }, (_, i) => `- point ${s}.${i}: the transformation step athena.py stopped while reading EVNT.${s}${i}.pool.root`).join('\n')}`);
+    parts.push(
+      `**Section ${s}**\n${Array.from({ length: 6 }, (_, i) => `- point ${s}.${i}: the transformation step athena.py stopped while reading EVNT.${s}${i}.pool.root`).join('\n')}`,
+    );
   }
-  parts.push(`**Evidence from payload.stdout**\n\`\`\`text\n${Array.from({ length: logLines }, (_, i) => `2024-11-28 10:${String(i % 60).padStart(2, '0')}:00 ERROR  AthenaEventLoopMgr  event ${i} failed: Algorithm EVNTtoHITS returned StatusCode FAILURE`).join('\n')}\n\`\`\``);
+  parts.push(
+    `**Evidence from payload.stdout**\n\`\`\`text\n${Array.from({ length: logLines }, (_, i) => `2024-11-28 10:${String(i % 60).padStart(2, '0')}:00 ERROR  AthenaEventLoopMgr  event ${i} failed: Algorithm EVNTtoHITS returned StatusCode FAILURE`).join('\n')}\n\`\`\``,
+  );
   parts.push('**Monitor:** [job 6802258254](https://bigpanda.cern.ch/job?pandaid=6802258254)');
   return parts.join('\n\n');
 }
@@ -186,7 +196,9 @@ describe('splitMarkdown', () => {
       const pieces = splitMarkdown(text, limit);
       for (const piece of pieces) expect(codePointLength(piece)).toBeLessThanOrEqual(limit);
       // Re-opened fences may sit between the characters; the text itself arrives in order.
-      expect(isSubsequence(visible('# Title const a = 1; // 😀 - item one - item two 👍'), visible(pieces.join('')))).toBe(true);
+      expect(
+        isSubsequence(visible('# Title const a = 1; // 😀 - item one - item two 👍'), visible(pieces.join(''))),
+      ).toBe(true);
     }
   });
 

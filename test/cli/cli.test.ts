@@ -30,7 +30,9 @@ describe('askpanda --help', { timeout: 120_000 }, () => {
 
 describe('configuration errors at start-up', { timeout: 120_000 }, () => {
   it('stop with one line naming the setting and value, exit 2, no secret and no stack', async () => {
-    const result = await runCli(['ask', 'help'], { env: cliEnv({ ASKPANDA_LLM: 'openai,chatgpt', OPENAI_API_KEY: 'sk-not-to-be-seen' }) });
+    const result = await runCli(['ask', 'help'], {
+      env: cliEnv({ ASKPANDA_LLM: 'openai,chatgpt', OPENAI_API_KEY: 'sk-not-to-be-seen' }),
+    });
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
@@ -42,7 +44,9 @@ describe('configuration errors at start-up', { timeout: 120_000 }, () => {
 
 describe('askpanda ask --json', { timeout: 120_000 }, () => {
   it('answers bad input from stdin (non-UTF-8 bytes) with bad_input and exit 0', async () => {
-    const result = await runCli(['ask', '--json'], { stdin: Buffer.from([0x77, 0x68, 0x79, 0x20, 0xff, 0xfe, 0xc3, 0x28]) });
+    const result = await runCli(['ask', '--json'], {
+      stdin: Buffer.from([0x77, 0x68, 0x79, 0x20, 0xff, 0xfe, 0xc3, 0x28]),
+    });
     expect(result.code).toBe(0);
     expect(parseAnswer(result.stdout).error?.kind).toBe('bad_input');
   });

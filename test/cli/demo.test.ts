@@ -74,7 +74,12 @@ describe('the persistent cache is per monitor', { timeout: 120_000 }, () => {
   it('never answers a real-monitor question from data cached by the demo', async () => {
     const env = cliEnv({ ASKPANDA_DEMO: '1' });
     expect((await ask('why did job 6802258254 fail?', [], env)).facts.piloterrorcode).toBe(1305);
-    const elsewhere = await ask('why did job 6802258254 fail?', [], { ...env, ASKPANDA_DEMO: '0', PANDA_MONITOR_URL: 'http://127.0.0.1:9', ASKPANDA_MONITOR_RETRIES: '0' });
+    const elsewhere = await ask('why did job 6802258254 fail?', [], {
+      ...env,
+      ASKPANDA_DEMO: '0',
+      PANDA_MONITOR_URL: 'http://127.0.0.1:9',
+      ASKPANDA_MONITOR_RETRIES: '0',
+    });
     expect(elsewhere.error?.kind).toBe('monitor_unavailable');
   });
 });

@@ -43,12 +43,18 @@ describe('CRIC snapshot shared across processes', { timeout: 60_000 }, () => {
     await askJson('which queues are brokeroff?', env);
     cric.mode = 'down';
     try {
-      const answer = await askJson('which queues at BNL-ATLAS are brokeroff?', { ...env, ASKPANDA_CRIC_TTL_SECONDS: '0' });
+      const answer = await askJson('which queues at BNL-ATLAS are brokeroff?', {
+        ...env,
+        ASKPANDA_CRIC_TTL_SECONDS: '0',
+      });
       expect(answer.error).toBeUndefined();
       expect(answer.text).toContain('CRIC did not answer (HTTP 503). This is the last copy of its queue list');
       expect(answer.facts.cric).toMatchObject({ stale: true });
       // Without any stored snapshot the answer is one clear sentence.
-      const fresh = await askJson('which queues are brokeroff?', cliEnv({ CRIC_URL: cric.url, ASKPANDA_CRIC_RETRIES: '0' }));
+      const fresh = await askJson(
+        'which queues are brokeroff?',
+        cliEnv({ CRIC_URL: cric.url, ASKPANDA_CRIC_RETRIES: '0' }),
+      );
       expect(fresh.error?.kind).toBe('monitor_unavailable');
       expect(fresh.text).toMatch(/^CRIC did not answer \(HTTP 503\)\. I have no earlier copy of its queue list\./);
     } finally {
@@ -70,7 +76,15 @@ describe('a job answer while CRIC hangs', { timeout: 60_000 }, () => {
     try {
       const started = Date.now();
       // Demo monitor, the hanging CRIC: five retries of 2 s each would keep a process alive for 10+ s.
-      const answer = await askJson('why did job 6800730400 fail?', cliEnv({ ASKPANDA_DEMO: '1', CRIC_URL: cric.url, ASKPANDA_CRIC_TIMEOUT_MS: '2000', ASKPANDA_CRIC_RETRIES: '5' }));
+      const answer = await askJson(
+        'why did job 6800730400 fail?',
+        cliEnv({
+          ASKPANDA_DEMO: '1',
+          CRIC_URL: cric.url,
+          ASKPANDA_CRIC_TIMEOUT_MS: '2000',
+          ASKPANDA_CRIC_RETRIES: '5',
+        }),
+      );
       expect(Date.now() - started).toBeLessThan(9_000);
       expect(answer.facts.piloterrorcode).toBe(1235);
       expect(answer.text).not.toContain('In CRIC');
@@ -82,13 +96,17 @@ describe('a job answer while CRIC hangs', { timeout: 60_000 }, () => {
 });
 
 describe('the demo', { timeout: 60_000 }, () => {
-  it('answers queue questions from the embedded snapshot, and names the memory job\'s queue limit', async () => {
+  it("answers queue questions from the embedded snapshot, and names the memory job's queue limit", async () => {
     const env = cliEnv({ ASKPANDA_DEMO: '1' });
     const mcore = await askJson('is BNL accepting MCORE jobs?', env);
-    expect(mcore.text.split('\n')[0]).toBe('Yes: queue BNL is online and takes single-core and 8-core jobs, with 48,000 MB per 8-core slot (6,000 MB per core).');
+    expect(mcore.text.split('\n')[0]).toBe(
+      'Yes: queue BNL is online and takes single-core and 8-core jobs, with 48,000 MB per 8-core slot (6,000 MB per core).',
+    );
     expect(mcore.links[0]!.url).toBe('https://atlas-cric.cern.ch/atlas/pandaqueue/detail/BNL/');
     const job = await askJson('why did job 6800730400 fail?', env);
-    expect(job.text.split('\n')[0]).toContain('In CRIC, the queue BNL_PROD_MCORE allows 48,000 MB per 8-core slot (6,000 MB per core).');
+    expect(job.text.split('\n')[0]).toContain(
+      'In CRIC, the queue BNL_PROD_MCORE allows 48,000 MB per 8-core slot (6,000 MB per core).',
+    );
     const up = await askJson('is PanDA up?', env);
     expect(up.text).toContain('(Demo: both checks ran against the embedded demo services.)');
     expect(up.facts.pandaServer).toMatchObject({ url: 'https://pandaserver.cern.ch:25443/server/panda/isAlive' });

@@ -16,7 +16,12 @@ export function cliEnv(extra: Record<string, string> = {}): Record<string, strin
   const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'NODE_OPTIONS'];
   const env: Record<string, string> = {};
   for (const key of keep) if (process.env[key]) env[key] = process.env[key]!;
-  return { ...env, ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-cli-')), ASKPANDA_LOG_LEVEL: 'silent', ...extra };
+  return {
+    ...env,
+    ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-cli-')),
+    ASKPANDA_LOG_LEVEL: 'silent',
+    ...extra,
+  };
 }
 
 /** Runs bin/askpanda.js (or another command) from the repo root with optional stdin bytes. */
@@ -35,7 +40,14 @@ export function runCli(
 ): Promise<CliResult> {
   const [cmd, ...pre] = options.command ?? [process.execPath, path.join(REPO_ROOT, 'bin/askpanda.js')];
   // Its own process group: `npm start` does not pass SIGTERM on to node, so signals go to the group.
-  const child = spawn(cmd!, [...pre, ...args], { cwd: REPO_ROOT, env: options.env ?? cliEnv(), stdio: ['pipe', 'pipe', 'pipe'], uid: options.uid, gid: options.gid, detached: true });
+  const child = spawn(cmd!, [...pre, ...args], {
+    cwd: REPO_ROOT,
+    env: options.env ?? cliEnv(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+    uid: options.uid,
+    gid: options.gid,
+    detached: true,
+  });
   const signal = (name: NodeJS.Signals) => {
     try {
       process.kill(-child.pid!, name);

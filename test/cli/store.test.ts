@@ -29,7 +29,11 @@ function expectOneLine(result: CliResult, ...fragments: string[]): void {
 
 /** Holds SQLite's write lock on the file in another process until the returned function is called. */
 async function holdLock(file: string, holdMs: number): Promise<void> {
-  const holder = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test/storage/lock-holder.ts'), file, String(holdMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const holder = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(REPO_ROOT, 'test/storage/lock-holder.ts'), file, String(holdMs)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   cleanups.push(() => holder.kill('SIGKILL'));
   const lines = createInterface({ input: holder.stdout });
   await new Promise<void>((resolve) => lines.once('line', () => resolve()));
@@ -41,11 +45,15 @@ describe('askpanda on a store it cannot use', { timeout: 120_000 }, () => {
     const first = await runCli(['ask', QUESTION, '--json', '--thread', 't1'], { env: demoEnv(dataDir) });
     expect(first.code).toBe(0);
     await holdLock(path.join(dataDir, 'askpanda.sqlite'), 15_000);
-    const locked = await runCli(['ask', 'how can I fix it?', '--json', '--thread', 't1'], { env: demoEnv(dataDir, { ASKPANDA_STORE_BUSY_TIMEOUT_MS: '500' }) });
+    const locked = await runCli(['ask', 'how can I fix it?', '--json', '--thread', 't1'], {
+      env: demoEnv(dataDir, { ASKPANDA_STORE_BUSY_TIMEOUT_MS: '500' }),
+    });
     expect(locked.code).toBe(2);
     expectOneLine(locked, `the state store ${path.join(dataDir, 'askpanda.sqlite')} is locked by another process`);
     // Without --thread nothing needs saving: it answers, and says once that history is not kept.
-    const oneShot = await runCli(['ask', QUESTION, '--json'], { env: demoEnv(dataDir, { ASKPANDA_STORE_BUSY_TIMEOUT_MS: '500' }) });
+    const oneShot = await runCli(['ask', QUESTION, '--json'], {
+      env: demoEnv(dataDir, { ASKPANDA_STORE_BUSY_TIMEOUT_MS: '500' }),
+    });
     expect(oneShot.code).toBe(0);
     expect(AnswerSchema.parse(JSON.parse(oneShot.stdout)).facts.pandaid).toBe(6802258254);
     expect(oneShot.stderr.match(/Answering without saving history/g)).toHaveLength(1);
@@ -75,7 +83,12 @@ describe('askpanda on a store it cannot use', { timeout: 120_000 }, () => {
     const threaded = await runCli(['ask', QUESTION, '--thread', 't1'], { env, ...asUser });
     expect(threaded.code).toBe(2);
     expectOneLine(threaded, path.join(dataDir, 'askpanda.sqlite'), 'writable');
-    const demo = await runCli(['serve'], { env: { ...env, ASKPANDA_PORT: '0' }, stdin: `${QUESTION}\n`, ...asUser, until: ({ stderr }) => stderr.includes('the terminal chat ended') });
+    const demo = await runCli(['serve'], {
+      env: { ...env, ASKPANDA_PORT: '0' },
+      stdin: `${QUESTION}\n`,
+      ...asUser,
+      until: ({ stderr }) => stderr.includes('the terminal chat ended'),
+    });
     expect(demo.code).toBe(0);
     expect(demo.stdout).toContain('1305');
     expect(demo.stderr.match(/Answering without saving history/g)).toHaveLength(1);
@@ -99,7 +112,11 @@ describe('several askpanda processes on one data dir', { timeout: 120_000 }, () 
   it('two `ask --thread` at once and one while `serve` runs: every answer saved, follow-ups find their job', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'askpanda-cli-side-'));
     const env = demoEnv(dataDir, { ASKPANDA_PORT: '0' });
-    const serve = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/askpanda.js'), 'serve'], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const serve = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/askpanda.js'), 'serve'], {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     cleanups.push(() => serve.kill('SIGKILL'));
     let served = '';
     serve.stdout.on('data', (c: Buffer) => (served += c.toString()));
@@ -110,13 +127,17 @@ describe('several askpanda processes on one data dir', { timeout: 120_000 }, () 
       runCli(['ask', 'what is happening with task 46374283?', '--json', '--thread', 'c'], { env }),
     ]);
     for (const result of [a, b, c]) expect(result.code, result.stderr).toBe(0);
-    const followUps = await Promise.all(['a', 'b', 'c'].map((thread) => runCli(['ask', 'how can I fix it?', '--json', '--thread', thread], { env })));
+    const followUps = await Promise.all(
+      ['a', 'b', 'c'].map((thread) => runCli(['ask', 'how can I fix it?', '--json', '--thread', thread], { env })),
+    );
     const facts = followUps.map((r) => AnswerSchema.parse(JSON.parse(r.stdout)).facts);
     expect(facts[0]!.pandaid).toBe(6800730400);
     expect(facts[1]!.pandaid).toBe(6802258254);
     expect(facts[2]!.jeditaskid).toBe(46374283);
     serve.stdin.end();
-    await new Promise<void>((resolve) => serve.stderr.on('data', (c: Buffer) => c.toString().includes('the terminal chat ended') && resolve()));
+    await new Promise<void>((resolve) =>
+      serve.stderr.on('data', (c: Buffer) => c.toString().includes('the terminal chat ended') && resolve()),
+    );
     serve.kill('SIGTERM');
     const code = await new Promise((resolve) => serve.once('exit', resolve));
     expect(code).toBe(0);

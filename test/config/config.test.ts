@@ -54,8 +54,12 @@ describe('configuration', () => {
     expect(wrongType).toMatch(/whole number from 0 to 65535/);
     expect(wrongType.split('\n')).toHaveLength(1);
 
-    expect(configError({ ASKPANDA_LLM: 'openai,gpt5' })).toMatch(/llm\.chain.*"gpt5".*openai, anthropic, gemini, mistral, ollama, offline/);
-    expect(configError({ PANDA_MONITOR_URL: 'bigpanda.cern.ch' })).toMatch(/monitor\.url.*expected an http\(s\):\/\/ URL/);
+    expect(configError({ ASKPANDA_LLM: 'openai,gpt5' })).toMatch(
+      /llm\.chain.*"gpt5".*openai, anthropic, gemini, mistral, ollama, offline/,
+    );
+    expect(configError({ PANDA_MONITOR_URL: 'bigpanda.cern.ch' })).toMatch(
+      /monitor\.url.*expected an http\(s\):\/\/ URL/,
+    );
     expect(configError({ ASKPANDA_DEMO: 'maybe' })).toMatch(/demo.*"maybe".*true or false/);
     expect(configError({ ASKPANDA_STORE: 'mysql://x' })).toMatch(/store.*sqlite:<path>, redis:\/\/host:port/);
   });
@@ -80,7 +84,9 @@ describe('configuration', () => {
 
   it('layers a user file and rejects unknown keys in it', () => {
     expect(load({ ASKPANDA_CONFIG: writeYaml('history:\n  maxTurns: 3\n') }).history.maxTurns).toBe(3);
-    expect(configError({ ASKPANDA_CONFIG: writeYaml('histroy:\n  maxTurns: 3\n') })).toMatch(/Unknown setting histroy\.maxTurns/);
+    expect(configError({ ASKPANDA_CONFIG: writeYaml('histroy:\n  maxTurns: 3\n') })).toMatch(
+      /Unknown setting histroy\.maxTurns/,
+    );
   });
 
   it('runs the demo only when nothing is configured or it is asked for', () => {

@@ -7,13 +7,20 @@ import { cliEnv, runCli } from '../cli/run-cli.ts';
 describe('askpanda digest', { timeout: 120_000 }, () => {
   it('--task prints the digest of a window without posting or recording it', async () => {
     const env = cliEnv({ ASKPANDA_DEMO: '1' });
-    const text = await runCli(['digest', '--task', '46374283', '--since', '2025-09-08T00:00:00Z', '--tz', 'Europe/Zurich'], { env });
+    const text = await runCli(
+      ['digest', '--task', '46374283', '--since', '2025-09-08T00:00:00Z', '--tz', 'Europe/Zurich'],
+      { env },
+    );
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^\*\*PanDA digest\*\* since Mon 8 Sep 2025, 02:00 Europe\/Zurich\n/);
     expect(text.stdout).toContain('**pilot:1305** ×29, **new**');
     const json = await runCli(['digest', '--task', '46374283', '--since', '2025-09-08', '--json'], { env });
     expect(json.code).toBe(0);
-    const parsed = JSON.parse(json.stdout) as { window: { after: string }; message: { markdown: string; details: string[] }; tasks: Array<{ failedJobs: number }> };
+    const parsed = JSON.parse(json.stdout) as {
+      window: { after: string };
+      message: { markdown: string; details: string[] };
+      tasks: Array<{ failedJobs: number }>;
+    };
     expect(parsed.window.after).toBe('2025-09-08T00:00:00.000Z');
     expect(parsed.tasks[0]!.failedJobs).toBe(47);
     expect(parsed.message.details).toEqual([]);
@@ -22,10 +29,19 @@ describe('askpanda digest', { timeout: 120_000 }, () => {
   it('answers usage errors with one line and exit code 2', async () => {
     const env = cliEnv({ ASKPANDA_DEMO: '1' });
     for (const [args, message] of [
-      [['digest'], 'askpanda digest: give --task N to print a digest, or use `askpanda digest run` (see askpanda digest --help)'],
+      [
+        ['digest'],
+        'askpanda digest: give --task N to print a digest, or use `askpanda digest run` (see askpanda digest --help)',
+      ],
       [['digest', '--task', '46x'], 'askpanda digest: --task takes a JEDI task id (digits), not "46x"'],
-      [['digest', '--task', '46374283', '--since', 'yesterday'], 'askpanda digest: --since takes an ISO-8601 instant such as 2025-09-08T08:00:00Z, not "yesterday"'],
-      [['digest', 'run', '--at', 'noon'], 'askpanda digest: --at takes an ISO-8601 instant such as 2025-09-09T08:00:00Z, not "noon"'],
+      [
+        ['digest', '--task', '46374283', '--since', 'yesterday'],
+        'askpanda digest: --since takes an ISO-8601 instant such as 2025-09-08T08:00:00Z, not "yesterday"',
+      ],
+      [
+        ['digest', 'run', '--at', 'noon'],
+        'askpanda digest: --at takes an ISO-8601 instant such as 2025-09-09T08:00:00Z, not "noon"',
+      ],
     ] as const) {
       const result = await runCli([...args], { env });
       expect(result.code).toBe(2);
@@ -46,7 +62,10 @@ describe('askpanda digest', { timeout: 120_000 }, () => {
     if (untilSlot < 20_000) await new Promise((resolve) => setTimeout(resolve, untilSlot + 1_000));
     const nextSlot = (Math.floor(Date.now() / sixHours) + 1) * sixHours;
     const subscribed = await runCli(['ask', '--json', 'subscribe task 46374283 every 6h'], { env });
-    expect(JSON.parse(subscribed.stdout)).toMatchObject({ agent: 'command', facts: { jeditaskid: 46374283, schedule: 'every 6h' } });
+    expect(JSON.parse(subscribed.stdout)).toMatchObject({
+      agent: 'command',
+      facts: { jeditaskid: 46374283, schedule: 'every 6h' },
+    });
     const at = new Date(nextSlot + 60_000).toISOString();
     const first = await runCli(['digest', 'run', '--at', at], { env });
     expect(first.code).toBe(0);
@@ -63,10 +82,20 @@ describe('askpanda digest', { timeout: 120_000 }, () => {
   it('run: subscriptions on a platform that cannot post yet stay due, with one sentence and exit code 1', async () => {
     const env = cliEnv({ ASKPANDA_DEMO: '1', SLACK_BOT_TOKEN: 'xoxb-test-not-real' });
     const store = await openStore(loadConfig({ env }));
-    await new SubscriptionStore(store).add({ platform: 'slack', channel: 'C0SLACK', jeditaskid: 46374283, schedule: { kind: 'daily', hour: 8, minute: 0 }, timezone: 'UTC', createdBy: 'U042', createdAt: '2025-09-08T06:00:00.000Z' });
+    await new SubscriptionStore(store).add({
+      platform: 'slack',
+      channel: 'C0SLACK',
+      jeditaskid: 46374283,
+      schedule: { kind: 'daily', hour: 8, minute: 0 },
+      timezone: 'UTC',
+      createdBy: 'U042',
+      createdAt: '2025-09-08T06:00:00.000Z',
+    });
     await store.close();
     const result = await runCli(['digest', 'run', '--at', '2025-09-08T08:00:00Z'], { env });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('askpanda digest run: 1 due subscription in slack channels not posted: slack is configured, but posting digests to it is not wired in yet (src/digest/wiring.ts); they stay due and go out, combined, once it can post.');
+    expect(result.stderr).toContain(
+      'askpanda digest run: 1 due subscription in slack channels not posted: slack is configured, but posting digests to it is not wired in yet (src/digest/wiring.ts); they stay due and go out, combined, once it can post.',
+    );
   });
 });

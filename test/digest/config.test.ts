@@ -20,10 +20,22 @@ describe('digest settings', () => {
   });
 
   it.each([
-    [{ ASKPANDA_DIGEST_SCHEDULE: 'every 5h' }, 'Invalid setting digest.schedule (from ASKPANDA_DIGEST_SCHEDULE) = "every 5h": expected "daily at HH:MM", "weekdays at HH:MM" or "every Nh" (N = 1, 2, 3, 4, 6, 8, 12 or 24).'],
-    [{ ASKPANDA_DIGEST_TIMEZONE: 'CET' }, 'Invalid setting digest.timezone (from ASKPANDA_DIGEST_TIMEZONE) = "CET": expected an IANA time zone such as UTC or Europe/Zurich.'],
-    [{ ASKPANDA_DIGEST_QUIET: 'never' }, 'Invalid setting digest.quiet (from ASKPANDA_DIGEST_QUIET) = "never": expected post or silent.'],
-    [{ ASKPANDA_DIGEST_CHANGES: 'owners' }, 'Invalid setting digest.changes (from ASKPANDA_DIGEST_CHANGES) = "owners": expected anyone or admins.'],
+    [
+      { ASKPANDA_DIGEST_SCHEDULE: 'every 5h' },
+      'Invalid setting digest.schedule (from ASKPANDA_DIGEST_SCHEDULE) = "every 5h": expected "daily at HH:MM", "weekdays at HH:MM" or "every Nh" (N = 1, 2, 3, 4, 6, 8, 12 or 24).',
+    ],
+    [
+      { ASKPANDA_DIGEST_TIMEZONE: 'CET' },
+      'Invalid setting digest.timezone (from ASKPANDA_DIGEST_TIMEZONE) = "CET": expected an IANA time zone such as UTC or Europe/Zurich.',
+    ],
+    [
+      { ASKPANDA_DIGEST_QUIET: 'never' },
+      'Invalid setting digest.quiet (from ASKPANDA_DIGEST_QUIET) = "never": expected post or silent.',
+    ],
+    [
+      { ASKPANDA_DIGEST_CHANGES: 'owners' },
+      'Invalid setting digest.changes (from ASKPANDA_DIGEST_CHANGES) = "owners": expected anyone or admins.',
+    ],
   ])('refuses %j with one line', (env, message) => {
     expect(() => loadConfig({ env })).toThrow(ConfigError);
     expect(() => loadConfig({ env })).toThrow(message);

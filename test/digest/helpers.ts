@@ -35,7 +35,14 @@ export class RecordingPoster implements DigestPoster {
 }
 
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ env: { ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-digest-')), ASKPANDA_MONITOR_METADATA_TTL_SECONDS: '0', ASKPANDA_MONITOR_RETRIES: '1', ...env } });
+  return loadConfig({
+    env: {
+      ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-digest-')),
+      ASKPANDA_MONITOR_METADATA_TTL_SECONDS: '0',
+      ASKPANDA_MONITOR_RETRIES: '1',
+      ...env,
+    },
+  });
 }
 
 /** A client on the fake monitor without caching (tests change the fake's data between runs). */
@@ -45,7 +52,10 @@ export function fakeClient(config: Config, url: string): PandaClient {
 
 export const SETTINGS: DigestSettings = { quiet: 'post', retryMinutes: 5, maxDelayMinutes: 30, claimLeaseMs: 60_000 };
 
-export async function openTestStore(uri = '', dataDir = mkdtempSync(path.join(tmpdir(), 'askpanda-digest-store-'))): Promise<Store> {
+export async function openTestStore(
+  uri = '',
+  dataDir = mkdtempSync(path.join(tmpdir(), 'askpanda-digest-store-')),
+): Promise<Store> {
   return openStore({ store: uri, dataDir });
 }
 
@@ -53,13 +63,34 @@ export function uniquePrefix(): string {
   return `t-${randomUUID().slice(0, 8)}:`;
 }
 
-export function runnerOn(store: Store, client: PandaClient, poster: DigestPoster, options: { prefix?: string; settings?: Partial<DigestSettings>; clock?: () => number } = {}): { runner: DigestRunner; subs: SubscriptionStore } {
+export function runnerOn(
+  store: Store,
+  client: PandaClient,
+  poster: DigestPoster,
+  options: { prefix?: string; settings?: Partial<DigestSettings>; clock?: () => number } = {},
+): { runner: DigestRunner; subs: SubscriptionStore } {
   const subs = new SubscriptionStore(store, { prefix: options.prefix });
-  const runner = new DigestRunner({ subscriptions: subs, client, poster, settings: { ...SETTINGS, ...options.settings }, clock: options.clock });
+  const runner = new DigestRunner({
+    subscriptions: subs,
+    client,
+    poster,
+    settings: { ...SETTINGS, ...options.settings },
+    clock: options.clock,
+  });
   return { runner, subs };
 }
 
-export function subscribe(subs: SubscriptionStore, fields: { jeditaskid: number; channel?: string; platform?: string; schedule?: Schedule; timezone?: string; at: string }): Promise<Subscription> {
+export function subscribe(
+  subs: SubscriptionStore,
+  fields: {
+    jeditaskid: number;
+    channel?: string;
+    platform?: string;
+    schedule?: Schedule;
+    timezone?: string;
+    at: string;
+  },
+): Promise<Subscription> {
   return subs.add({
     platform: fields.platform ?? 'slack',
     channel: fields.channel ?? 'C0DIGEST',

@@ -8,16 +8,34 @@ let fake: FakeBigPanda;
 const ID = 46800001;
 
 beforeAll(async () => {
-  const job = (pandaid: number, time: string) => ({ pandaid, jobstatus: 'failed' as const, computingsite: 'CERN-PROD', modificationtime: time, errors: [{ component: 'pilot', code: 1099, diag: 'Failed to stage-in file:x' }] });
-  fake = await startFakeBigPanda({ tasks: [watchedTask(ID, { failures: [job(1, '2025-09-08 07:59:59'), job(2, '2025-09-08 08:00:00'), job(3, '2025-09-08 08:00:01')] })] });
+  const job = (pandaid: number, time: string) => ({
+    pandaid,
+    jobstatus: 'failed' as const,
+    computingsite: 'CERN-PROD',
+    modificationtime: time,
+    errors: [{ component: 'pilot', code: 1099, diag: 'Failed to stage-in file:x' }],
+  });
+  fake = await startFakeBigPanda({
+    tasks: [
+      watchedTask(ID, {
+        failures: [job(1, '2025-09-08 07:59:59'), job(2, '2025-09-08 08:00:00'), job(3, '2025-09-08 08:00:01')],
+      }),
+    ],
+  });
 });
 afterAll(() => fake.close());
 
 describe('monitor requests of digests', () => {
   it('asks /errors/ for an absolute UTC window, and consecutive windows never count a job twice', async () => {
     const client = fakeClient(testConfig(), fake.url);
-    const first = await client.taskErrorsInWindow(ID, { after: new Date('2025-09-07T08:00:00Z'), until: new Date('2025-09-08T08:00:00Z') });
-    const second = await client.taskErrorsInWindow(ID, { after: new Date('2025-09-08T08:00:00Z'), until: new Date('2025-09-09T08:00:00Z') });
+    const first = await client.taskErrorsInWindow(ID, {
+      after: new Date('2025-09-07T08:00:00Z'),
+      until: new Date('2025-09-08T08:00:00Z'),
+    });
+    const second = await client.taskErrorsInWindow(ID, {
+      after: new Date('2025-09-08T08:00:00Z'),
+      until: new Date('2025-09-09T08:00:00Z'),
+    });
     expect(fake.requests.filter((r) => r.startsWith('/errors/'))).toEqual([
       `/errors/?json&jeditaskid=${ID}&date_from=2025-09-07T08:00:01&date_to=2025-09-08T08:00:00&fields=errsByCount,errsBySite`,
       `/errors/?json&jeditaskid=${ID}&date_from=2025-09-08T08:00:01&date_to=2025-09-09T08:00:00&fields=errsByCount,errsBySite`,
@@ -33,7 +51,9 @@ describe('monitor requests of digests', () => {
     expect(fake.requests.at(-1)).toBe(`/tasks/?jeditaskid=46000404|46374283|${ID}&json&extra=jobstatecount`);
     expect([...rows.keys()].sort()).toEqual([46374283, ID]);
     expect(rows.get(46374283)?.job_state_count?.finished).toBe(1112);
-    await expect(client.tasksWithJobCounts(Array.from({ length: TASKS_PER_REQUEST + 1 }, (_, i) => i + 1))).rejects.toThrow(RangeError);
+    await expect(
+      client.tasksWithJobCounts(Array.from({ length: TASKS_PER_REQUEST + 1 }, (_, i) => i + 1)),
+    ).rejects.toThrow(RangeError);
 
     const data = new DigestData(client);
     const before = fake.requests.length;

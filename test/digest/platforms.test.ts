@@ -40,7 +40,7 @@ describe('digests through the chat platforms', () => {
     expect(h.fake.botPosts({ channelId: channel.id }).filter((p) => p.root_id === '')).toHaveLength(1);
   });
 
-  it('Slack: `subscribe` by mention, and `serve`\'s own tick posts the digest when it is due', async () => {
+  it("Slack: `subscribe` by mention, and `serve`'s own tick posts the digest when it is due", async () => {
     const fake = await FakeSlack.start();
     cleanups.push(() => fake.close());
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/askpanda.js'), 'serve'], {
@@ -69,10 +69,25 @@ describe('digests through the chat platforms', () => {
     const due = new Date(Date.now() + (new Date().getUTCSeconds() > 50 ? 120_000 : 60_000));
     const hhmm = `${String(due.getUTCHours()).padStart(2, '0')}:${String(due.getUTCMinutes()).padStart(2, '0')}`;
     const messageTs = `${Math.floor(Date.now() / 1000)}.000111`;
-    await fake.sendEnvelope('events_api', eventCallback(mentionEvent(channel, 'U05ANAPHYS', `<@${BOT_USER_ID}> subscribe task ${TASK} daily at ${hhmm} tz UTC`, messageTs)));
+    await fake.sendEnvelope(
+      'events_api',
+      eventCallback(
+        mentionEvent(
+          channel,
+          'U05ANAPHYS',
+          `<@${BOT_USER_ID}> subscribe task ${TASK} daily at ${hhmm} tz UTC`,
+          messageTs,
+        ),
+      ),
+    );
     const [reply] = await fake.waitFor('chat.postMessage', (c) => c.args.thread_ts === messageTs, 1, 15_000);
     expect(String(reply!.args.text)).toMatch(/Subscribed/);
-    const [digest] = await fake.waitFor('chat.postMessage', (c) => c.args.channel === channel && c.args.thread_ts === undefined && String(c.args.text).includes(String(TASK)), 1, 150_000);
+    const [digest] = await fake.waitFor(
+      'chat.postMessage',
+      (c) => c.args.channel === channel && c.args.thread_ts === undefined && String(c.args.text).includes(String(TASK)),
+      1,
+      150_000,
+    );
     expect(digest).toBeDefined();
     expect(stderr).toContain('digests: checking subscriptions on the tick "*/2 * * * * *", posting to slack');
     child.kill('SIGTERM');

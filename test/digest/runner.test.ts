@@ -33,17 +33,61 @@ beforeAll(async () => {
       // Day 1 (8 Sep, after 08:00): payload failures; day 2: stage-in; days 3-4: memory; day 5: nothing.
       watchedTask(TASK, {
         failures: [
-          ...generatedFailures({ jeditaskid: TASK, from: base + 9 * hour, to: base + 20 * hour, count: 40, errors: [{ component: 'pilot', code: 1305, diag: 'Failed to execute payload:Athena crashed: std::bad_alloc' }, { component: 'transform', code: 65, diag: '' }] }),
-          ...generatedFailures({ jeditaskid: TASK + 1, from: base + DAY + 9 * hour, to: base + DAY + 20 * hour, count: 6, errors: [{ component: 'pilot', code: 1099, diag: 'Failed to stage-in file:rucio download failed: SourceNotFound' }] }),
-          ...generatedFailures({ jeditaskid: TASK + 2, from: base + 2 * DAY + 9 * hour, to: base + 3 * DAY + 7 * hour, count: 12, errors: [{ component: 'pilot', code: 1235, diag: 'Payload exceeded maximum allowed memory' }] }),
+          ...generatedFailures({
+            jeditaskid: TASK,
+            from: base + 9 * hour,
+            to: base + 20 * hour,
+            count: 40,
+            errors: [
+              { component: 'pilot', code: 1305, diag: 'Failed to execute payload:Athena crashed: std::bad_alloc' },
+              { component: 'transform', code: 65, diag: '' },
+            ],
+          }),
+          ...generatedFailures({
+            jeditaskid: TASK + 1,
+            from: base + DAY + 9 * hour,
+            to: base + DAY + 20 * hour,
+            count: 6,
+            errors: [
+              { component: 'pilot', code: 1099, diag: 'Failed to stage-in file:rucio download failed: SourceNotFound' },
+            ],
+          }),
+          ...generatedFailures({
+            jeditaskid: TASK + 2,
+            from: base + 2 * DAY + 9 * hour,
+            to: base + 3 * DAY + 7 * hour,
+            count: 12,
+            errors: [{ component: 'pilot', code: 1235, diag: 'Payload exceeded maximum allowed memory' }],
+          }),
           // Between the scheduled 08:00 and the late catch-up run at 09:30 on 11 Sep: belongs to the next window.
-          ...generatedFailures({ jeditaskid: TASK + 3, from: base + 3 * DAY + 8 * hour + 10 * 60_000, to: base + 3 * DAY + 9 * hour, count: 3, errors: [{ component: 'pilot', code: 1213, diag: 'Reached batch system time limit' }] }),
+          ...generatedFailures({
+            jeditaskid: TASK + 3,
+            from: base + 3 * DAY + 8 * hour + 10 * 60_000,
+            to: base + 3 * DAY + 9 * hour,
+            count: 3,
+            errors: [{ component: 'pilot', code: 1213, diag: 'Reached batch system time limit' }],
+          }),
         ].sort((a, b) => a.modificationtime.localeCompare(b.modificationtime)),
       }),
-      watchedTask(46500002, { failures: generatedFailures({ jeditaskid: 46500002, from: at('2025-09-08T01:00:00Z'), to: at('2025-09-08T07:00:00Z'), count: 20 }) }),
+      watchedTask(46500002, {
+        failures: generatedFailures({
+          jeditaskid: 46500002,
+          from: at('2025-09-08T01:00:00Z'),
+          to: at('2025-09-08T07:00:00Z'),
+          count: 20,
+        }),
+      }),
       watchedTask(46500003),
       watchedTask(46500004),
-      watchedTask(46500005, { failures: generatedFailures({ jeditaskid: 46500005, from: at('2025-03-28T00:00:00Z'), to: at('2025-11-01T00:00:00Z'), count: 400, seed: 3 }) }),
+      watchedTask(46500005, {
+        failures: generatedFailures({
+          jeditaskid: 46500005,
+          from: at('2025-03-28T00:00:00Z'),
+          to: at('2025-11-01T00:00:00Z'),
+          count: 400,
+          seed: 3,
+        }),
+      }),
     ],
   });
 });
@@ -86,7 +130,9 @@ describe('a virtual week', () => {
     expect(texts[2]).toMatch(/\*\*pilot:1235\*\* ×12, \*\*new\*\*/);
     expect(texts[2]).not.toContain('pilot:1213');
     expect(texts[3]).toMatch(/\*\*pilot:1213\*\* ×3, \*\*new\*\*/);
-    expect(texts[4]).toMatch(/^No new failures in \[task 46500001\]\([^)]+\) since Fri 12 Sep 2025, 08:00 UTC · running, 1,112 of 4,875 input files finished \(22 %\), 12 failed\.$/);
+    expect(texts[4]).toMatch(
+      /^No new failures in \[task 46500001\]\([^)]+\) since Fri 12 Sep 2025, 08:00 UTC · running, 1,112 of 4,875 input files finished \(22 %\), 12 failed\.$/,
+    );
     expect(reports.filter((r) => r.posted.some((p) => p.catchUp))).toHaveLength(1);
 
     await subs.remove(sub);
@@ -99,7 +145,8 @@ describe('a virtual week', () => {
     const poster = new RecordingPoster();
     const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster);
     await subscribe(subs, { jeditaskid: 46500002, at: '2025-09-07T20:00:00Z', schedule: { kind: 'every', hours: 6 } });
-    for (const iso of ['2025-09-08T00:00:00Z', '2025-09-08T06:00:00Z', '2025-09-08T12:00:00Z']) await runner.run(t(iso));
+    for (const iso of ['2025-09-08T00:00:00Z', '2025-09-08T06:00:00Z', '2025-09-08T12:00:00Z'])
+      await runner.run(t(iso));
     const [, second, third] = poster.texts();
     expect(second).toMatch(/pilot:1305\*\* ×\d+, \*\*new\*\*/);
     // The last window (06:00-12:00] holds one failure at 06:42; its code was reported at 06:00.
@@ -153,7 +200,19 @@ describe('exactly once', () => {
     const { runner, subs } = runnerOn(s, fakeClient(config, fake.url), poster, { settings: { claimLeaseMs: lease } });
     await subscribe(subs, { jeditaskid: 46500004, channel: 'C0CRASH', at: '2025-09-08T06:00:00Z' });
 
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'crash-child.ts'), dataDir, fake.url, String(lease), '2025-09-08T08:00:00Z'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(import.meta.dirname, 'crash-child.ts'),
+        dataDir,
+        fake.url,
+        String(lease),
+        '2025-09-08T08:00:00Z',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => {
         if (chunk.toString().includes('posting')) resolve();
@@ -208,7 +267,9 @@ describe('monitor down', () => {
     try {
       const down = await runner.run(t('2025-09-08T08:00:00Z'));
       expect(down.posted).toHaveLength(0);
-      expect(down.waitingForMonitor).toEqual([{ jeditaskid: 46500002, target: { platform: 'slack', channel: 'C0DOWN' }, retryAt: '2025-09-08T08:05:00.000Z' }]);
+      expect(down.waitingForMonitor).toEqual([
+        { jeditaskid: 46500002, target: { platform: 'slack', channel: 'C0DOWN' }, retryAt: '2025-09-08T08:05:00.000Z' },
+      ]);
       const early = await runner.run(t('2025-09-08T08:02:00Z'));
       expect(early.monitorRequests).toBe(0);
     } finally {
@@ -227,12 +288,15 @@ describe('monitor down', () => {
     await subscribe(subs, { jeditaskid: 46500002, channel: 'C0LONGDOWN', at: '2025-09-07T20:00:00Z' });
     fake.setDown(true);
     try {
-      for (let now = at('2025-09-08T08:00:00Z'); now <= at('2025-09-08T08:40:00Z'); now += 60_000) await runner.run(new Date(now));
+      for (let now = at('2025-09-08T08:00:00Z'); now <= at('2025-09-08T08:40:00Z'); now += 60_000)
+        await runner.run(new Date(now));
     } finally {
       fake.setDown(false);
     }
     expect(poster.posts).toHaveLength(1);
-    expect(poster.texts()[0]).toContain('Failures could not be read (the monitor did not answer); they will be in the next digest');
+    expect(poster.texts()[0]).toContain(
+      'Failures could not be read (the monitor did not answer); they will be in the next digest',
+    );
     await runner.run(t('2025-09-09T08:00:00Z'));
     expect(poster.posts).toHaveLength(2);
     expect(poster.texts()[1]).toContain('20 failed jobs');
@@ -246,14 +310,26 @@ describe('task state', () => {
     const poster = new RecordingPoster();
     const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster);
     const id = 46500010;
-    fake.data.tasks.set(id, watchedTask(id, { failures: generatedFailures({ jeditaskid: id, from: at('2025-09-08T09:00:00Z'), to: at('2025-09-08T10:00:00Z'), count: 5 }) }));
+    fake.data.tasks.set(
+      id,
+      watchedTask(id, {
+        failures: generatedFailures({
+          jeditaskid: id,
+          from: at('2025-09-08T09:00:00Z'),
+          to: at('2025-09-08T10:00:00Z'),
+          count: 5,
+        }),
+      }),
+    );
     const sub = await subscribe(subs, { jeditaskid: id, channel: 'C0END', at: '2025-09-08T06:00:00Z' });
     await runner.run(t('2025-09-08T08:00:00Z'));
     fake.data.tasks.get(id)!.task.status = 'finished';
     const last = await runner.run(t('2025-09-09T08:00:00Z'));
     expect(last.ended).toEqual([id]);
     expect(poster.texts()[1]).toContain('**running → finished**');
-    expect(poster.texts()[1]).toContain(`Task ${id} is finished: this is its last digest, and this channel's subscription to it has ended.`);
+    expect(poster.texts()[1]).toContain(
+      `Task ${id} is finished: this is its last digest, and this channel's subscription to it has ended.`,
+    );
     expect(await subs.get('slack', 'C0END', id)).toBeUndefined();
     expect(await subs.state(sub.id)).toBeUndefined();
     await runner.run(t('2025-09-10T08:00:00Z'));
@@ -263,7 +339,9 @@ describe('task state', () => {
   it('with digest.quiet = silent records a quiet window without posting', async () => {
     const config = testConfig();
     const poster = new RecordingPoster();
-    const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster, { settings: { quiet: 'silent' } });
+    const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster, {
+      settings: { quiet: 'silent' },
+    });
     const sub = await subscribe(subs, { jeditaskid: 46500003, channel: 'C0QUIET', at: '2025-09-08T06:00:00Z' });
     const report = await runner.run(t('2025-09-08T08:00:00Z'));
     expect(report.quiet).toBe(1);
@@ -281,7 +359,9 @@ describe('posting', () => {
     await subscribe(subs, { jeditaskid: 46500002, channel: 'C0GONE', at: '2025-09-07T20:00:00Z' });
     poster.fail = true;
     const first = await runner.run(t('2025-09-08T08:00:00Z'));
-    expect(first.failedPosts).toEqual([{ target: { platform: 'slack', channel: 'C0GONE' }, error: 'channel_not_found', givenUp: false }]);
+    expect(first.failedPosts).toEqual([
+      { target: { platform: 'slack', channel: 'C0GONE' }, error: 'channel_not_found', givenUp: false },
+    ]);
     const last = await runner.run(t('2025-09-08T08:35:00Z'));
     expect(last.failedPosts[0]?.givenUp).toBe(true);
     poster.fail = false;
@@ -294,7 +374,12 @@ describe('posting', () => {
     const config = testConfig();
     const poster = new RecordingPoster(['slack']);
     const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster);
-    const sub = await subscribe(subs, { jeditaskid: 46500003, platform: 'mattermost', channel: 'mm-town', at: '2025-09-08T06:00:00Z' });
+    const sub = await subscribe(subs, {
+      jeditaskid: 46500003,
+      platform: 'mattermost',
+      channel: 'mm-town',
+      at: '2025-09-08T06:00:00Z',
+    });
     const report = await runner.run(t('2025-09-08T08:00:00Z'));
     expect(report.unpostable).toEqual([{ platform: 'mattermost', subscriptions: 1 }]);
     expect(report.monitorRequests).toBe(0);
@@ -326,8 +411,14 @@ describe('daylight saving in Europe/Zurich', () => {
     const config = testConfig();
     const poster = new RecordingPoster();
     const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster);
-    await subscribe(subs, { jeditaskid: 46500005, channel: 'C0ZRH', at: '2025-03-28T12:00:00Z', timezone: 'Europe/Zurich' });
-    for (let now = at('2025-03-28T12:00:00Z'); now <= at('2025-03-31T12:00:00Z'); now += hour / 2) await runner.run(new Date(now));
+    await subscribe(subs, {
+      jeditaskid: 46500005,
+      channel: 'C0ZRH',
+      at: '2025-03-28T12:00:00Z',
+      timezone: 'Europe/Zurich',
+    });
+    for (let now = at('2025-03-28T12:00:00Z'); now <= at('2025-03-31T12:00:00Z'); now += hour / 2)
+      await runner.run(new Date(now));
     expect(errorWindows(fake, 46500005)).toEqual([
       ['2025-03-28T12:00:01', '2025-03-29T07:00:00'],
       ['2025-03-29T07:00:01', '2025-03-30T06:00:00'],
@@ -339,7 +430,13 @@ describe('daylight saving in Europe/Zurich', () => {
     const config = testConfig();
     const poster = new RecordingPoster();
     const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster);
-    await subscribe(subs, { jeditaskid: 46500005, channel: 'C0ZRH2', at: '2025-03-29T12:00:00Z', timezone: 'Europe/Zurich', schedule: { kind: 'daily', hour: 2, minute: 30 } });
+    await subscribe(subs, {
+      jeditaskid: 46500005,
+      channel: 'C0ZRH2',
+      at: '2025-03-29T12:00:00Z',
+      timezone: 'Europe/Zurich',
+      schedule: { kind: 'daily', hour: 2, minute: 30 },
+    });
     const postTimes: string[] = [];
     const ticks = async (from: string, to: string) => {
       for (let now = at(from); now <= at(to); now += 15 * 60_000) {
@@ -350,6 +447,11 @@ describe('daylight saving in Europe/Zurich', () => {
     await ticks('2025-03-29T12:00:00Z', '2025-03-30T12:00:00Z');
     await ticks('2025-10-25T12:00:00Z', '2025-10-27T03:00:00Z');
     // 03:30 CEST = 01:30 UTC; then the catch-up at the first tick of October, 02:30 CEST (00:30 UTC) once, 02:30 CET next day.
-    expect(postTimes).toEqual(['2025-03-30T01:30:00.000Z', '2025-10-25T12:00:00.000Z', '2025-10-26T00:30:00.000Z', '2025-10-27T01:30:00.000Z']);
+    expect(postTimes).toEqual([
+      '2025-03-30T01:30:00.000Z',
+      '2025-10-25T12:00:00.000Z',
+      '2025-10-26T00:30:00.000Z',
+      '2025-10-27T01:30:00.000Z',
+    ]);
   });
 });

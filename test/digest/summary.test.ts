@@ -16,7 +16,18 @@ const stores: Store[] = [];
 const ID = 46800100;
 
 beforeAll(async () => {
-  monitor = await startFakeBigPanda({ tasks: [watchedTask(ID, { failures: generatedFailures({ jeditaskid: ID, from: Date.parse('2025-09-08T06:30:00Z'), to: Date.parse('2025-09-08T07:30:00Z'), count: 30 }) })] });
+  monitor = await startFakeBigPanda({
+    tasks: [
+      watchedTask(ID, {
+        failures: generatedFailures({
+          jeditaskid: ID,
+          from: Date.parse('2025-09-08T06:30:00Z'),
+          to: Date.parse('2025-09-08T07:30:00Z'),
+          count: 30,
+        }),
+      }),
+    ],
+  });
   llm = await openaiFake().start();
 });
 afterAll(async () => {
@@ -30,7 +41,13 @@ async function runWith(summarize: ReturnType<typeof modelSummary>) {
   stores.push(store);
   const subscriptions = new SubscriptionStore(store);
   const poster = new RecordingPoster();
-  const runner = new DigestRunner({ subscriptions, client: fakeClient(testConfig(), monitor.url), poster, settings: SETTINGS, summarize });
+  const runner = new DigestRunner({
+    subscriptions,
+    client: fakeClient(testConfig(), monitor.url),
+    poster,
+    settings: SETTINGS,
+    summarize,
+  });
   await subscribe(subscriptions, { jeditaskid: ID, at: '2025-09-08T06:00:00Z' });
   await runner.run(t('2025-09-08T08:00:00Z'));
   return poster;
@@ -38,7 +55,9 @@ async function runWith(summarize: ReturnType<typeof modelSummary>) {
 
 describe('the optional model summary', () => {
   it('puts one sentence from the model on top of the deterministic digest, the digest passed as fenced data', async () => {
-    llm.enqueue(text('Task 46800100 lost 30 jobs overnight, mostly to payload crashes at a few sites.\nSecond line is dropped.'));
+    llm.enqueue(
+      text('Task 46800100 lost 30 jobs overnight, mostly to payload crashes at a few sites.\nSecond line is dropped.'),
+    );
     const poster = await runWith(modelSummary(chainFor(modelFor('openai', llm))));
     expect(poster.posts).toHaveLength(1);
     const [first, second] = poster.posts[0]!.message.markdown.split('\n');

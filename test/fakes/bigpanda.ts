@@ -1,6 +1,14 @@
 import type { ServerResponse } from 'node:http';
 import { demoMonitorData, pilotLogText, textLog, DEMO_TASK_ID } from '../../src/panda/demo/data.ts';
-import { startMonitorServer, type FailedJobRecord, type LogFileSource, type MonitorData, type MonitorJob, type MonitorTask, type RunningMonitor } from '../../src/panda/demo/monitor-server.ts';
+import {
+  startMonitorServer,
+  type FailedJobRecord,
+  type LogFileSource,
+  type MonitorData,
+  type MonitorJob,
+  type MonitorTask,
+  type RunningMonitor,
+} from '../../src/panda/demo/monitor-server.ts';
 import { formatPilotLine, noiseLines, type PilotLogLine } from '../../src/panda/demo/pilot-log.ts';
 import { CURATED_GUIDANCE } from '../../src/panda/knowledge.ts';
 
@@ -108,21 +116,66 @@ export interface FakeOptions {
 
 /** Error codes of generated failures, with the companions the monitor records next to them. */
 export const FAILURE_MIX: ReadonlyArray<{ weight: number; errors: FailedJobRecord['errors'] }> = [
-  { weight: 40, errors: [{ component: 'pilot', code: 1305, diag: 'Failed to execute payload:Athena crashed: std::bad_alloc' }, { component: 'transform', code: 65, diag: '' }] },
-  { weight: 25, errors: [{ component: 'pilot', code: 1235, diag: 'Payload exceeded maximum allowed memory:maxPSS=5981234 kB > 4194304 kB' }, { component: 'transform', code: 137, diag: '' }] },
-  { weight: 15, errors: [{ component: 'pilot', code: 1099, diag: 'Failed to stage-in file:rucio download failed: SourceNotFound' }] },
+  {
+    weight: 40,
+    errors: [
+      { component: 'pilot', code: 1305, diag: 'Failed to execute payload:Athena crashed: std::bad_alloc' },
+      { component: 'transform', code: 65, diag: '' },
+    ],
+  },
+  {
+    weight: 25,
+    errors: [
+      {
+        component: 'pilot',
+        code: 1235,
+        diag: 'Payload exceeded maximum allowed memory:maxPSS=5981234 kB > 4194304 kB',
+      },
+      { component: 'transform', code: 137, diag: '' },
+    ],
+  },
+  {
+    weight: 15,
+    errors: [{ component: 'pilot', code: 1099, diag: 'Failed to stage-in file:rucio download failed: SourceNotFound' }],
+  },
   { weight: 10, errors: [{ component: 'pilot', code: 1213, diag: 'Reached batch system time limit' }] },
-  { weight: 6, errors: [{ component: 'pilot', code: 1151, diag: 'File transfer timed out during stage-in: timeout=6842 seconds' }] },
-  { weight: 4, errors: [{ component: 'executor', code: 68, diag: 'Input file not found by transform' }, { component: 'taskbuffer', code: 300, diag: 'The worker was finished while the job was starting' }] },
+  {
+    weight: 6,
+    errors: [{ component: 'pilot', code: 1151, diag: 'File transfer timed out during stage-in: timeout=6842 seconds' }],
+  },
+  {
+    weight: 4,
+    errors: [
+      { component: 'executor', code: 68, diag: 'Input file not found by transform' },
+      { component: 'taskbuffer', code: 300, diag: 'The worker was finished while the job was starting' },
+    ],
+  },
 ];
 
-const FAKE_SITES = ['ANALY_MWT2_UCORE', 'BNL_PROD_MCORE', 'UKI-NORTHGRID-MAN-HEP', 'CERN-PROD', 'DESY-HH', 'IN2P3-CC', 'TOKYO', 'TRIUMF'];
+const FAKE_SITES = [
+  'ANALY_MWT2_UCORE',
+  'BNL_PROD_MCORE',
+  'UKI-NORTHGRID-MAN-HEP',
+  'CERN-PROD',
+  'DESY-HH',
+  'IN2P3-CC',
+  'TOKYO',
+  'TRIUMF',
+];
 
 /**
  * `count` failed jobs of a task, modified evenly through [from, to), deterministic for a seed:
  * the error mix of FAILURE_MIX (or `errors` for every job), spread over a few sites.
  */
-export function generatedFailures(options: { jeditaskid: number; from: number; to: number; count: number; seed?: number; errors?: FailedJobRecord['errors']; sites?: readonly string[] }): FailedJobRecord[] {
+export function generatedFailures(options: {
+  jeditaskid: number;
+  from: number;
+  to: number;
+  count: number;
+  seed?: number;
+  errors?: FailedJobRecord['errors'];
+  sites?: readonly string[];
+}): FailedJobRecord[] {
   const { count, from, to } = options;
   const seed = options.seed ?? options.jeditaskid;
   const sites = options.sites ?? FAKE_SITES;
@@ -145,19 +198,39 @@ export function generatedFailures(options: { jeditaskid: number; from: number; t
 }
 
 /** A copy of the demo task under another id and status, with the given failure records. */
-export function watchedTask(jeditaskid: number, options: { status?: string; failures?: FailedJobRecord[]; taskname?: string } = {}): MonitorTask {
+export function watchedTask(
+  jeditaskid: number,
+  options: { status?: string; failures?: FailedJobRecord[]; taskname?: string } = {},
+): MonitorTask {
   const demo = demoMonitorData().tasks.get(DEMO_TASK_ID)!;
   const status = options.status ?? 'running';
   return {
     ...demo,
-    task: { ...demo.task, jeditaskid, status, superstatus: status, taskname: options.taskname ?? `user.tester.digest.${jeditaskid}/` },
+    task: {
+      ...demo.task,
+      jeditaskid,
+      status,
+      superstatus: status,
+      taskname: options.taskname ?? `user.tester.digest.${jeditaskid}/`,
+    },
     failures: options.failures ?? [],
   };
 }
 
-const line = (level: PilotLogLine['level'], logger: string, fn: string, message: string, thread = 'job_monitor'): PilotLogLine => ({ level, thread, logger, fn, message });
+const line = (
+  level: PilotLogLine['level'],
+  logger: string,
+  fn: string,
+  message: string,
+  thread = 'job_monitor',
+): PilotLogLine => ({ level, thread, logger, fn, message });
 
-function failedJob(pandaid: number, extra: Record<string, unknown>, logs?: Record<string, LogFileSource>, logError?: string): MonitorJob {
+function failedJob(
+  pandaid: number,
+  extra: Record<string, unknown>,
+  logs?: Record<string, LogFileSource>,
+  logError?: string,
+): MonitorJob {
   return {
     job: {
       pandaid,
@@ -193,12 +266,32 @@ function failedJob(pandaid: number, extra: Record<string, unknown>, logs?: Recor
 }
 
 function pilotLog(pandaid: number, cause: PilotLogLine[], noise = 3000, seed = 5): LogFileSource {
-  return textLog(pilotLogText({ pandaid, site: 'UKI-SCOTGRID-GLASGOW_CEPH', taskid: 46249501, start: '2025-09-08 05:50:33', noise, seed, cause }));
+  return textLog(
+    pilotLogText({
+      pandaid,
+      site: 'UKI-SCOTGRID-GLASGOW_CEPH',
+      taskid: 46249501,
+      start: '2025-09-08 05:50:33',
+      noise,
+      seed,
+      cause,
+    }),
+  );
 }
 
 /** A pilot log of about `bytes` bytes, generated while it is sent, with the cause near the end. */
 function hugeLog(bytes: number): LogFileSource {
-  const cause = formatPilotLine(new Date('2025-09-08T10:32:18.402Z'), line('WARNING', 'pilot.control.data', '_stage_in', 'File transfer timed out during stage-in: mc23_13p6TeV:AOD.41234567._000777.pool.root.1', 'copytool_in')) + '\n';
+  const cause =
+    formatPilotLine(
+      new Date('2025-09-08T10:32:18.402Z'),
+      line(
+        'WARNING',
+        'pilot.control.data',
+        '_stage_in',
+        'File transfer timed out during stage-in: mc23_13p6TeV:AOD.41234567._000777.pool.root.1',
+        'copytool_in',
+      ),
+    ) + '\n';
   const tailNoise = [...noiseLines(30, new Date('2025-09-08T10:32:19Z'), 99)].join('');
   const fixed = cause.length + tailNoise.length;
   return {
@@ -237,8 +330,24 @@ async function* stalled(): AsyncGenerator<string> {
 
 function longLineLog(): LogFileSource {
   const head = [...noiseLines(500, new Date('2025-09-08T05:50:33Z'), 3)].join('');
-  const long = formatPilotLine(new Date('2025-09-08T06:00:00Z'), line('DEBUG', 'pilot.util.auxiliary', 'dump_env', 'environment: ')).replace(/\n$/, '') + 'X'.repeat(10 * 1024 * 1024) + '\n';
-  const cause = formatPilotLine(new Date('2025-09-08T10:32:18.402Z'), line('WARNING', 'pilot.copytool.rucio', 'handle_rucio_error', 'TimeoutException: Timeout reached, timeout=6842 seconds', 'copytool_in')) + '\n';
+  const long =
+    formatPilotLine(
+      new Date('2025-09-08T06:00:00Z'),
+      line('DEBUG', 'pilot.util.auxiliary', 'dump_env', 'environment: '),
+    ).replace(/\n$/, '') +
+    'X'.repeat(10 * 1024 * 1024) +
+    '\n';
+  const cause =
+    formatPilotLine(
+      new Date('2025-09-08T10:32:18.402Z'),
+      line(
+        'WARNING',
+        'pilot.copytool.rucio',
+        'handle_rucio_error',
+        'TimeoutException: Timeout reached, timeout=6842 seconds',
+        'copytool_in',
+      ),
+    ) + '\n';
   const tail = [...noiseLines(50, new Date('2025-09-08T10:32:19Z'), 4)].join('');
   const parts = [head, long, cause, tail];
   return { size: parts.reduce((n, p) => n + Buffer.byteLength(p), 0), content: () => parts };
@@ -246,29 +355,70 @@ function longLineLog(): LogFileSource {
 
 function secretsLog(pandaid: number): LogFileSource {
   return pilotLog(pandaid, [
-    line('DEBUG', 'pilot.util.https', 'request', `sending request with header Authorization: Bearer ${SEEDED_SECRETS[0]}`, 'copytool_in'),
-    line('DEBUG', 'pilot.util.auxiliary', 'show_env', `OPENAI_API_KEY=${SEEDED_SECRETS[1]} RUCIO_PASSWORD=${SEEDED_SECRETS[2]}`, 'copytool_in'),
-    line('DEBUG', 'pilot.util.proxy', 'dump_proxy', `proxy: -----BEGIN RSA PRIVATE KEY----- ${SEEDED_SECRETS[3]} -----END RSA PRIVATE KEY-----`, 'copytool_in'),
+    line(
+      'DEBUG',
+      'pilot.util.https',
+      'request',
+      `sending request with header Authorization: Bearer ${SEEDED_SECRETS[0]}`,
+      'copytool_in',
+    ),
+    line(
+      'DEBUG',
+      'pilot.util.auxiliary',
+      'show_env',
+      `OPENAI_API_KEY=${SEEDED_SECRETS[1]} RUCIO_PASSWORD=${SEEDED_SECRETS[2]}`,
+      'copytool_in',
+    ),
+    line(
+      'DEBUG',
+      'pilot.util.proxy',
+      'dump_proxy',
+      `proxy: -----BEGIN RSA PRIVATE KEY----- ${SEEDED_SECRETS[3]} -----END RSA PRIVATE KEY-----`,
+      'copytool_in',
+    ),
     line('DEBUG', 'pilot.util.https', 'request', `Cookie: ${SEEDED_SECRETS[4]}; csrftoken=abc`, 'copytool_in'),
     line('DEBUG', 'pilot.util.auxiliary', 'show_env', `SLACK_BOT_TOKEN=${SEEDED_SECRETS[5]}`, 'copytool_in'),
-    line('INFO', 'pilot.copytool.rucio', 'handle_rucio_error', 'TimeoutException: Timeout reached, timeout=6842 seconds', 'copytool_in'),
-    line('WARNING', 'pilot.control.data', '_stage_in', 'File transfer timed out during stage-in: data24_13p6TeV:data24_13p6TeV.00483532.physics_Main.daq.RAW._lb0450._SFO-16._0001.data', 'copytool_in'),
-    line('ERROR', 'pilot.control.job', 'job_monitor_tasks', 'pilot error 1151 set: File transfer timed out during stage-in'),
+    line(
+      'INFO',
+      'pilot.copytool.rucio',
+      'handle_rucio_error',
+      'TimeoutException: Timeout reached, timeout=6842 seconds',
+      'copytool_in',
+    ),
+    line(
+      'WARNING',
+      'pilot.control.data',
+      '_stage_in',
+      'File transfer timed out during stage-in: data24_13p6TeV:data24_13p6TeV.00483532.physics_Main.daq.RAW._lb0450._SFO-16._0001.data',
+      'copytool_in',
+    ),
+    line(
+      'ERROR',
+      'pilot.control.job',
+      'job_monitor_tasks',
+      'pilot error 1151 set: File transfer timed out during stage-in',
+    ),
   ]);
 }
 
 function tracebackStdout(): string {
-  return [
-    'Py:Athena            INFO using release [Athena-25.0.30]',
-    ...Array.from({ length: 300 }, (_, i) => `AthenaEventLoopMgr   INFO   ===>>>  done processing event #${4567000 + i}, run #456714 ${i + 1} events processed so far  <<<===`),
-    'Traceback (most recent call last):',
-    '  File "/srv/workDir/myJobOptions.py", line 88, in <module>',
-    '    calib = loadCalibration(flags.Input.RunNumber[0])',
-    '  File "/srv/workDir/calib.py", line 12, in loadCalibration',
-    '    return json.load(open(f"calib_{run}.json"))',
-    "FileNotFoundError: [Errno 2] No such file or directory: 'calib_456714.json'",
-    'runAthena: payload exited with code 65',
-  ].join('\n') + '\n';
+  return (
+    [
+      'Py:Athena            INFO using release [Athena-25.0.30]',
+      ...Array.from(
+        { length: 300 },
+        (_, i) =>
+          `AthenaEventLoopMgr   INFO   ===>>>  done processing event #${4567000 + i}, run #456714 ${i + 1} events processed so far  <<<===`,
+      ),
+      'Traceback (most recent call last):',
+      '  File "/srv/workDir/myJobOptions.py", line 88, in <module>',
+      '    calib = loadCalibration(flags.Input.RunNumber[0])',
+      '  File "/srv/workDir/calib.py", line 12, in loadCalibration',
+      '    return json.load(open(f"calib_{run}.json"))',
+      "FileNotFoundError: [Errno 2] No such file or directory: 'calib_456714.json'",
+      'runAthena: payload exited with code 65',
+    ].join('\n') + '\n'
+  );
 }
 
 function curatedJobs(): Array<[number, MonitorJob]> {
@@ -277,9 +427,24 @@ function curatedJobs(): Array<[number, MonitorJob]> {
     if (g.component !== 'pilot' || g.log !== 'pilotlog.txt') continue;
     const pandaid = curatedJobId(g.code);
     const cause = g.patterns.map((p) => p.example);
-    const head = pilotLogText({ pandaid, site: 'MWT2', taskid: 46249501, start: '2025-09-08 05:50:33', noise: 2000, seed: g.code, cause: [] });
+    const head = pilotLogText({
+      pandaid,
+      site: 'MWT2',
+      taskid: 46249501,
+      start: '2025-09-08 05:50:33',
+      noise: 2000,
+      seed: g.code,
+      cause: [],
+    });
     const tail = [...noiseLines(200, new Date('2025-09-08T12:00:00Z'), g.code + 7)].join('');
-    out.push([pandaid, failedJob(pandaid, { piloterrorcode: g.code, piloterrordiag: '', computingsite: 'MWT2' }, { 'pilotlog.txt': textLog(head + cause.join('\n') + '\n' + tail) })]);
+    out.push([
+      pandaid,
+      failedJob(
+        pandaid,
+        { piloterrorcode: g.code, piloterrordiag: '', computingsite: 'MWT2' },
+        { 'pilotlog.txt': textLog(head + cause.join('\n') + '\n' + tail) },
+      ),
+    ]);
   }
   return out;
 }
@@ -287,27 +452,141 @@ function curatedJobs(): Array<[number, MonitorJob]> {
 export function fakeMonitorData(options: FakeOptions = {}): MonitorData {
   const data = demoMonitorData();
   const add = (id: number, job: MonitorJob) => data.jobs.set(id, job);
-  const stageIn = { piloterrorcode: 1151, piloterrordiag: 'File transfer timed out during stage-in: data24_13p6TeV:data24_13p6TeV.00483532.physics_Main.daq.RAW._lb0450._SFO-16._0001.data timeout=6842 seconds' };
-  add(FAULT.noLogs, failedJob(FAULT.noLogs, { piloterrorcode: 1099, piloterrordiag: 'Failed to stage-in file:rucio download failed: SourceNotFound' }));
-  add(FAULT.logNotYet, failedJob(FAULT.logNotYet, stageIn, { 'pilotlog.txt': textLog('listed, but the file browser answers 404 for it\n') }));
+  const stageIn = {
+    piloterrorcode: 1151,
+    piloterrordiag:
+      'File transfer timed out during stage-in: data24_13p6TeV:data24_13p6TeV.00483532.physics_Main.daq.RAW._lb0450._SFO-16._0001.data timeout=6842 seconds',
+  };
+  add(
+    FAULT.noLogs,
+    failedJob(FAULT.noLogs, {
+      piloterrorcode: 1099,
+      piloterrordiag: 'Failed to stage-in file:rucio download failed: SourceNotFound',
+    }),
+  );
+  add(
+    FAULT.logNotYet,
+    failedJob(FAULT.logNotYet, stageIn, {
+      'pilotlog.txt': textLog('listed, but the file browser answers 404 for it\n'),
+    }),
+  );
   add(FAULT.emptyLog, failedJob(FAULT.emptyLog, stageIn, { 'pilotlog.txt': textLog('') }));
-  add(FAULT.binaryLog, failedJob(FAULT.binaryLog, stageIn, { 'pilotlog.txt': { size: 4096, content: () => [Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256))] } }));
-  add(FAULT.hugeLog, failedJob(FAULT.hugeLog, { piloterrorcode: 1151, piloterrordiag: 'File transfer timed out during stage-in: mc23_13p6TeV:AOD.41234567._000777.pool.root.1' }, { 'pilotlog.txt': hugeLog(options.hugeLogBytes ?? 200 * 1024 * 1024) }));
+  add(
+    FAULT.binaryLog,
+    failedJob(FAULT.binaryLog, stageIn, {
+      'pilotlog.txt': {
+        size: 4096,
+        content: () => [Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256))],
+      },
+    }),
+  );
+  add(
+    FAULT.hugeLog,
+    failedJob(
+      FAULT.hugeLog,
+      {
+        piloterrorcode: 1151,
+        piloterrordiag: 'File transfer timed out during stage-in: mc23_13p6TeV:AOD.41234567._000777.pool.root.1',
+      },
+      { 'pilotlog.txt': hugeLog(options.hugeLogBytes ?? 200 * 1024 * 1024) },
+    ),
+  );
   add(FAULT.longLine, failedJob(FAULT.longLine, stageIn, { 'pilotlog.txt': longLineLog() }));
   add(FAULT.secrets, failedJob(FAULT.secrets, stageIn, { 'pilotlog.txt': secretsLog(FAULT.secrets) }));
   add(FAULT.listing400, failedJob(FAULT.listing400, stageIn, {}));
-  add(FAULT.stalledLog, failedJob(FAULT.stalledLog, stageIn, { 'pilotlog.txt': { size: 10_000_000, content: stalled } }));
-  for (const id of [FAULT.trickleLog, FAULT.redirectLoopLog]) add(id, failedJob(id, stageIn, { 'pilotlog.txt': { size: 10_000_000, content: () => ['served by the fault handler\n'] } }));
-  add(FAULT.retryAfterShort, failedJob(FAULT.retryAfterShort, stageIn, { 'pilotlog.txt': secretsLog(FAULT.retryAfterShort) }));
+  add(
+    FAULT.stalledLog,
+    failedJob(FAULT.stalledLog, stageIn, { 'pilotlog.txt': { size: 10_000_000, content: stalled } }),
+  );
+  for (const id of [FAULT.trickleLog, FAULT.redirectLoopLog])
+    add(
+      id,
+      failedJob(id, stageIn, {
+        'pilotlog.txt': { size: 10_000_000, content: () => ['served by the fault handler\n'] },
+      }),
+    );
+  add(
+    FAULT.retryAfterShort,
+    failedJob(FAULT.retryAfterShort, stageIn, { 'pilotlog.txt': secretsLog(FAULT.retryAfterShort) }),
+  );
   add(FAULT.retryAfterLong, failedJob(FAULT.retryAfterLong, stageIn));
-  add(FAULT.traceback1305, failedJob(FAULT.traceback1305, { piloterrorcode: 1305, piloterrordiag: 'Failed to execute payload:', exeerrorcode: 65, exeerrordiag: 'Non-zero return code from Athena (65)', transexitcode: '65' }, { 'pilotlog.txt': pilotLog(FAULT.traceback1305, [line('ERROR', 'pilot.control.payload', 'run_realtimelog', 'pilot error 1305 set: Failed to execute payload')]), 'payload.stdout': textLog(tracebackStdout()), 'payload.stderr': textLog('') }));
-  add(FAULT.stderrOnly1305, failedJob(FAULT.stderrOnly1305, { piloterrorcode: 1305, piloterrordiag: 'Failed to execute payload:', transexitcode: '139' }, {
-    'pilotlog.txt': pilotLog(FAULT.stderrOnly1305, [line('ERROR', 'pilot.control.payload', 'run_realtimelog', 'pilot error 1305 set: Failed to execute payload')]),
-    'payload.stdout': textLog(Array.from({ length: 120 }, (_, i) => `TopLepAnalysis       INFO processed ${(i + 1) * 500} events`).join('\n') + '\n'),
-    'payload.stderr': textLog(['', ' *** Break *** segmentation violation', '#5  0x00007f2b1c3e4a10 in TopLepAnalysis::execute() at TopLepAnalysis.cxx:214', 'runAnalysis.sh: line 42: 61822 Segmentation fault      (core dumped) root -l -b -q run.C'].join('\n') + '\n'),
-  }));
-  add(FAULT.reassigned, failedJob(FAULT.reassigned, { jobstatus: 'closed', jobsubstatus: 'toreassign', taskbuffererrorcode: 100, taskbuffererrordiag: 'reassigned by JEDI', commandtopilot: 'tobekilled' }, { 'pilotlog.txt': pilotLog(FAULT.reassigned, []) }));
-  add(FAULT.finished, failedJob(FAULT.finished, { jobstatus: 'finished', endtime: '2025-09-08 08:01:10', durationsec: 7837, duration: '2:10:37', cpuconsumptiontime: 7402, actualcorecount: 1, maxpss: 2_104_332, minramcount: 2000, minramunit: 'MB' }, { 'pilotlog.txt': pilotLog(FAULT.finished, []) }));
+  add(
+    FAULT.traceback1305,
+    failedJob(
+      FAULT.traceback1305,
+      {
+        piloterrorcode: 1305,
+        piloterrordiag: 'Failed to execute payload:',
+        exeerrorcode: 65,
+        exeerrordiag: 'Non-zero return code from Athena (65)',
+        transexitcode: '65',
+      },
+      {
+        'pilotlog.txt': pilotLog(FAULT.traceback1305, [
+          line('ERROR', 'pilot.control.payload', 'run_realtimelog', 'pilot error 1305 set: Failed to execute payload'),
+        ]),
+        'payload.stdout': textLog(tracebackStdout()),
+        'payload.stderr': textLog(''),
+      },
+    ),
+  );
+  add(
+    FAULT.stderrOnly1305,
+    failedJob(
+      FAULT.stderrOnly1305,
+      { piloterrorcode: 1305, piloterrordiag: 'Failed to execute payload:', transexitcode: '139' },
+      {
+        'pilotlog.txt': pilotLog(FAULT.stderrOnly1305, [
+          line('ERROR', 'pilot.control.payload', 'run_realtimelog', 'pilot error 1305 set: Failed to execute payload'),
+        ]),
+        'payload.stdout': textLog(
+          Array.from({ length: 120 }, (_, i) => `TopLepAnalysis       INFO processed ${(i + 1) * 500} events`).join(
+            '\n',
+          ) + '\n',
+        ),
+        'payload.stderr': textLog(
+          [
+            '',
+            ' *** Break *** segmentation violation',
+            '#5  0x00007f2b1c3e4a10 in TopLepAnalysis::execute() at TopLepAnalysis.cxx:214',
+            'runAnalysis.sh: line 42: 61822 Segmentation fault      (core dumped) root -l -b -q run.C',
+          ].join('\n') + '\n',
+        ),
+      },
+    ),
+  );
+  add(
+    FAULT.reassigned,
+    failedJob(
+      FAULT.reassigned,
+      {
+        jobstatus: 'closed',
+        jobsubstatus: 'toreassign',
+        taskbuffererrorcode: 100,
+        taskbuffererrordiag: 'reassigned by JEDI',
+        commandtopilot: 'tobekilled',
+      },
+      { 'pilotlog.txt': pilotLog(FAULT.reassigned, []) },
+    ),
+  );
+  add(
+    FAULT.finished,
+    failedJob(
+      FAULT.finished,
+      {
+        jobstatus: 'finished',
+        endtime: '2025-09-08 08:01:10',
+        durationsec: 7837,
+        duration: '2:10:37',
+        cpuconsumptiontime: 7402,
+        actualcorecount: 1,
+        maxpss: 2_104_332,
+        minramcount: 2000,
+        minramunit: 'MB',
+      },
+      { 'pilotlog.txt': pilotLog(FAULT.finished, []) },
+    ),
+  );
   for (const [id, job] of curatedJobs()) add(id, job);
 
   const demoTask = data.tasks.get(DEMO_TASK_ID)!;
@@ -315,18 +594,55 @@ export function fakeMonitorData(options: FakeOptions = {}): MonitorData {
     const finishedAll = status === 'done';
     data.tasks.set(id, {
       ...demoTask,
-      task: { ...demoTask.task, jeditaskid: id, status, superstatus: status, errordialog: status === 'broken' ? 'Input dataset mc23_13p6TeV:missing.DAOD_PHYS.e0000 is empty or not found' : '', nfilesfinished: finishedAll ? 39_000 : 38_300, nfilesfailed: finishedAll ? 0 : 700, dsinfo: { ...(demoTask.task.dsinfo as object), nfilesfinished: finishedAll ? 39_000 : 38_300, nfilesfailed: finishedAll ? 0 : 700 } },
+      task: {
+        ...demoTask.task,
+        jeditaskid: id,
+        status,
+        superstatus: status,
+        errordialog:
+          status === 'broken' ? 'Input dataset mc23_13p6TeV:missing.DAOD_PHYS.e0000 is empty or not found' : '',
+        nfilesfinished: finishedAll ? 39_000 : 38_300,
+        nfilesfailed: finishedAll ? 0 : 700,
+        dsinfo: {
+          ...(demoTask.task.dsinfo as object),
+          nfilesfinished: finishedAll ? 39_000 : 38_300,
+          nfilesfailed: finishedAll ? 0 : 700,
+        },
+      },
       jobStateCount: finishedAll ? { finished: 1560 } : { finished: 1532, failed: 212, running: 0 },
       errsByCount: finishedAll ? [] : demoTask.errsByCount,
     });
   }
   data.tasks.set(TASK_FAULT.errorsDown, { ...demoTask, task: { ...demoTask.task, jeditaskid: TASK_FAULT.errorsDown } });
-  data.jobs.set(FAULT.holding, failedJob(FAULT.holding, { jobstatus: 'holding', piloterrorcode: 1137, piloterrordiag: 'Failed to stage-out file:rucio upload to MWT2_UC_SCRATCHDISK failed' }, {
-    'pilotlog.txt': pilotLog(FAULT.holding, [
-      line('WARNING', 'pilot.copytool.rucio', 'copy_out', 'gfal-copy error: No space left on device (MWT2_UC_SCRATCHDISK)', 'copytool_out'),
-      line('ERROR', 'pilot.control.data', '_stage_out', 'failed to stage-out: StageOutFailure: rucio upload to MWT2_UC_SCRATCHDISK failed', 'copytool_out'),
-    ]),
-  }));
+  data.jobs.set(
+    FAULT.holding,
+    failedJob(
+      FAULT.holding,
+      {
+        jobstatus: 'holding',
+        piloterrorcode: 1137,
+        piloterrordiag: 'Failed to stage-out file:rucio upload to MWT2_UC_SCRATCHDISK failed',
+      },
+      {
+        'pilotlog.txt': pilotLog(FAULT.holding, [
+          line(
+            'WARNING',
+            'pilot.copytool.rucio',
+            'copy_out',
+            'gfal-copy error: No space left on device (MWT2_UC_SCRATCHDISK)',
+            'copytool_out',
+          ),
+          line(
+            'ERROR',
+            'pilot.control.data',
+            '_stage_out',
+            'failed to stage-out: StageOutFailure: rucio upload to MWT2_UC_SCRATCHDISK failed',
+            'copytool_out',
+          ),
+        ]),
+      },
+    ),
+  );
   return data;
 }
 
@@ -382,7 +698,8 @@ export async function startFakeBigPanda(options: FakeOptions = {}): Promise<Fake
           res.writeHead(200, { 'content-type': 'application/json' });
           res.write(`{"job": {"pandaid": ${FAULT.hugeJson}, "jobstatus": "failed", "piloterrordiag": "`);
           const block = 'x'.repeat(64 * 1024);
-          for (let sent = 0; sent < (options.hugeJsonBytes ?? 8 * 1024 * 1024) && !res.destroyed; sent += block.length) res.write(block);
+          for (let sent = 0; sent < (options.hugeJsonBytes ?? 8 * 1024 * 1024) && !res.destroyed; sent += block.length)
+            res.write(block);
           res.end('"}, "files": []}');
           return true;
         }
@@ -396,8 +713,14 @@ export async function startFakeBigPanda(options: FakeOptions = {}): Promise<Fake
           return true;
       }
     }
-    if (url.pathname.startsWith('/filebrowser') && url.searchParams.has('filename') && pandaid === FAULT.redirectLoopLog) {
-      res.writeHead(302, { location: `/filebrowser/?pandaid=${pandaid}&json&filename=${encodeURIComponent(url.searchParams.get('filename') ?? '')}` });
+    if (
+      url.pathname.startsWith('/filebrowser') &&
+      url.searchParams.has('filename') &&
+      pandaid === FAULT.redirectLoopLog
+    ) {
+      res.writeHead(302, {
+        location: `/filebrowser/?pandaid=${pandaid}&json&filename=${encodeURIComponent(url.searchParams.get('filename') ?? '')}`,
+      });
       res.end();
       return true;
     }
@@ -406,7 +729,13 @@ export async function startFakeBigPanda(options: FakeOptions = {}): Promise<Fake
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': 10_000_000 });
       res.write([...noiseLines(200, new Date('2025-09-08T05:50:33Z'), 11)].join(''));
       let n = 0;
-      const timer = setInterval(() => res.write(`2025-09-08 06:00:00,000 | INFO     | job_monitor         | pilot.util.monitoring    | still_alive          | trickle line ${++n}\n`), options.trickleEveryMs ?? 100);
+      const timer = setInterval(
+        () =>
+          res.write(
+            `2025-09-08 06:00:00,000 | INFO     | job_monitor         | pilot.util.monitoring    | still_alive          | trickle line ${++n}\n`,
+          ),
+        options.trickleEveryMs ?? 100,
+      );
       res.once('close', () => clearInterval(timer));
       return true;
     }

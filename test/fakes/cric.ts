@@ -113,7 +113,9 @@ export async function startFakeCric(options: FakeCricOptions = {}): Promise<Fake
           return void res.end('{"detail":"Authentication credentials were not provided."}');
         case 'html':
           res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-          return void res.end('<!DOCTYPE html><html><head><title>CERN Single Sign-On</title></head><body>Sign in</body></html>');
+          return void res.end(
+            '<!DOCTYPE html><html><head><title>CERN Single Sign-On</title></head><body>Sign in</body></html>',
+          );
         case 'truncated':
           res.writeHead(200, { 'content-type': 'application/json' });
           return void res.end(body.slice(0, Math.floor(body.length / 2)));
@@ -126,7 +128,16 @@ export async function startFakeCric(options: FakeCricOptions = {}): Promise<Fake
     else answer();
   };
   const server: Server = options.tls
-    ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: true }, handler)
+    ? createHttpsServer(
+        {
+          key: options.tls.key,
+          cert: options.tls.cert,
+          ca: options.tls.ca,
+          requestCert: true,
+          rejectUnauthorized: true,
+        },
+        handler,
+      )
     : createHttpServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

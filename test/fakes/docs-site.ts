@@ -119,7 +119,9 @@ export async function startDocsSite(options: { stallMs?: number } = {}): Promise
     if (path === '/docs/big.html') {
       record(200);
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': String(BIG_PAGE_BYTES) });
-      const head = Buffer.from('<html><head><title>Big page</title></head><body><h1>Big page</h1><p>The beginning of a very large page about pilot wrappers.</p><p>');
+      const head = Buffer.from(
+        '<html><head><title>Big page</title></head><body><h1>Big page</h1><p>The beginning of a very large page about pilot wrappers.</p><p>',
+      );
       const filler = Buffer.alloc(64 * 1024, 'lorem ipsum dolor sit amet ');
       let sent = 0;
       const pump = () => {
@@ -147,8 +149,15 @@ export async function startDocsSite(options: { stallMs?: number } = {}): Promise
     const etag = page.noEtag ? undefined : etagOf(page);
     const modified = (page.modified ?? new Date('2025-01-01T00:00:00Z')).toUTCString();
     const sinceHeader = req.headers['if-modified-since'];
-    const notModified = etag && req.headers['if-none-match'] ? req.headers['if-none-match'] === etag : sinceHeader !== undefined && new Date(String(sinceHeader)).getTime() >= new Date(modified).getTime();
-    const headers = { 'content-type': page.contentType ?? 'text/html; charset=utf-8', 'last-modified': modified, ...(etag ? { etag } : {}) };
+    const notModified =
+      etag && req.headers['if-none-match']
+        ? req.headers['if-none-match'] === etag
+        : sinceHeader !== undefined && new Date(String(sinceHeader)).getTime() >= new Date(modified).getTime();
+    const headers = {
+      'content-type': page.contentType ?? 'text/html; charset=utf-8',
+      'last-modified': modified,
+      ...(etag ? { etag } : {}),
+    };
     if (notModified) {
       record(304);
       res.writeHead(304, headers).end();

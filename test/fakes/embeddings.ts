@@ -62,7 +62,11 @@ function readJson(req: IncomingMessage): Promise<unknown> {
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -75,14 +79,27 @@ export async function startFakeEmbeddings(options: { dims?: number; apiKey?: str
     void (async () => {
       const path = (req.url ?? '/').split('?')[0]!;
       const body = (await readJson(req).catch(() => undefined)) as Record<string, unknown> | undefined;
-      requests.push({ path, authorization: req.headers.authorization, apiKeyHeader: req.headers['x-goog-api-key'] as string | undefined, body });
+      requests.push({
+        path,
+        authorization: req.headers.authorization,
+        apiKeyHeader: req.headers['x-goog-api-key'] as string | undefined,
+        body,
+      });
       if (failures && failures.count > 0) {
         failures.count--;
-        return send(res, failures.status, { error: { message: 'fake failure', type: 'server_error' } }, failures.status === 429 ? { 'retry-after': '0' } : {});
+        return send(
+          res,
+          failures.status,
+          { error: { message: 'fake failure', type: 'server_error' } },
+          failures.status === 429 ? { 'retry-after': '0' } : {},
+        );
       }
       const bearerOk = req.headers.authorization === `Bearer ${apiKey}`;
       if (path === '/v1/embeddings') {
-        if (!bearerOk) return send(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } });
+        if (!bearerOk)
+          return send(res, 401, {
+            error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' },
+          });
         const input = body?.input;
         const texts = typeof input === 'string' ? [input] : Array.isArray(input) ? (input as string[]) : [];
         const model = String(body?.model ?? '');
@@ -97,13 +114,32 @@ export async function startFakeEmbeddings(options: { dims?: number; apiKey?: str
       if (path === '/api/embed') {
         const input = body?.input;
         const texts = typeof input === 'string' ? [input] : Array.isArray(input) ? (input as string[]) : [];
-        return send(res, 200, { model: body?.model, embeddings: texts.map((t) => hashingEmbedding(t, dims)), total_duration: 1000, load_duration: 10, prompt_eval_count: texts.length });
+        return send(res, 200, {
+          model: body?.model,
+          embeddings: texts.map((t) => hashingEmbedding(t, dims)),
+          total_duration: 1000,
+          load_duration: 10,
+          prompt_eval_count: texts.length,
+        });
       }
       const gemini = /^\/v1beta\/models\/([^:]+):batchEmbedContents$/.exec(path);
       if (gemini) {
-        if (req.headers['x-goog-api-key'] !== apiKey) return send(res, 400, { error: { code: 400, message: 'API key not valid. Please pass a valid API key.', status: 'INVALID_ARGUMENT' } });
-        const list = Array.isArray(body?.requests) ? (body.requests as Array<{ content?: { parts?: Array<{ text?: string }> } }>) : [];
-        return send(res, 200, { embeddings: list.map((r) => ({ values: hashingEmbedding((r.content?.parts ?? []).map((p) => p.text ?? '').join(' '), dims) })) });
+        if (req.headers['x-goog-api-key'] !== apiKey)
+          return send(res, 400, {
+            error: {
+              code: 400,
+              message: 'API key not valid. Please pass a valid API key.',
+              status: 'INVALID_ARGUMENT',
+            },
+          });
+        const list = Array.isArray(body?.requests)
+          ? (body.requests as Array<{ content?: { parts?: Array<{ text?: string }> } }>)
+          : [];
+        return send(res, 200, {
+          embeddings: list.map((r) => ({
+            values: hashingEmbedding((r.content?.parts ?? []).map((p) => p.text ?? '').join(' '), dims),
+          })),
+        });
       }
       return send(res, 404, { error: { message: `no route ${req.method} ${path}` } });
     })();

@@ -173,8 +173,10 @@ function jsonError(status: number, id: string, message: string): { status: numbe
   return { status, body: { id, message, detailed_error: '', request_id: newId(), status_code: status } };
 }
 
-const UNAUTHORIZED = () => jsonError(401, 'api.context.session_expired.app_error', 'Invalid or expired session, please login again.');
-const FORBIDDEN = () => jsonError(403, 'api.context.permissions.app_error', 'You do not have the appropriate permissions.');
+const UNAUTHORIZED = () =>
+  jsonError(401, 'api.context.session_expired.app_error', 'Invalid or expired session, please login again.');
+const FORBIDDEN = () =>
+  jsonError(403, 'api.context.permissions.app_error', 'You do not have the appropriate permissions.');
 const NOT_FOUND = () => jsonError(404, 'api.context.404.app_error', 'Sorry, we could not find the page.');
 
 /** Mattermost counts message length in runes (code points). */
@@ -301,7 +303,13 @@ export class FakeMattermost extends EventEmitter {
   addChannel(options: { name: string; type?: 'O' | 'P'; members?: FakeUser[]; withBot?: boolean }): FakeChannel {
     const members = new Set((options.members ?? []).map((u) => u.id));
     if (options.withBot ?? true) members.add(this.bot.id);
-    return this.storeChannel({ team_id: this.team.id, type: options.type ?? 'O', name: options.name, display_name: options.name, members });
+    return this.storeChannel({
+      team_id: this.team.id,
+      type: options.type ?? 'O',
+      name: options.name,
+      display_name: options.name,
+      members,
+    });
   }
 
   /** The DM channel between the bot and `user` (created once, like the real one). */
@@ -309,12 +317,24 @@ export class FakeMattermost extends EventEmitter {
     const name = [this.bot.id, user.id].sort().join('__');
     const existing = [...this.channels.values()].find((c) => c.name === name);
     if (existing) return existing;
-    return this.storeChannel({ team_id: '', type: 'D', name, display_name: '', members: new Set([this.bot.id, user.id]) });
+    return this.storeChannel({
+      team_id: '',
+      type: 'D',
+      name,
+      display_name: '',
+      members: new Set([this.bot.id, user.id]),
+    });
   }
 
   /** A group message channel of the bot and `users`. */
   groupChannel(users: FakeUser[]): FakeChannel {
-    return this.storeChannel({ team_id: '', type: 'G', name: newId(), display_name: users.map((u) => u.username).join(', '), members: new Set([this.bot.id, ...users.map((u) => u.id)]) });
+    return this.storeChannel({
+      team_id: '',
+      type: 'G',
+      name: newId(),
+      display_name: users.map((u) => u.username).join(', '),
+      members: new Set([this.bot.id, ...users.map((u) => u.id)]),
+    });
   }
 
   private storeChannel(fields: Omit<FakeChannel, 'id' | 'create_at' | 'last_post_at'>): FakeChannel {
@@ -329,8 +349,23 @@ export class FakeMattermost extends EventEmitter {
    * `user` writes in `channel` (a reply when `rootId` is given): stored, then broadcast as `posted`
    * to the members' websockets. A bot author gets `props.from_bot`, as the server adds it.
    */
-  userPosts(user: FakeUser, channel: FakeChannel, message: string, options: { rootId?: string; props?: Record<string, unknown>; type?: string; createAt?: number } = {}): FakePost {
-    const post = this.storePost({ user_id: user.id, channel_id: channel.id, root_id: options.rootId ?? '', message, type: options.type ?? '', props: { ...(options.props ?? {}) } }, options.createAt);
+  userPosts(
+    user: FakeUser,
+    channel: FakeChannel,
+    message: string,
+    options: { rootId?: string; props?: Record<string, unknown>; type?: string; createAt?: number } = {},
+  ): FakePost {
+    const post = this.storePost(
+      {
+        user_id: user.id,
+        channel_id: channel.id,
+        root_id: options.rootId ?? '',
+        message,
+        type: options.type ?? '',
+        props: { ...(options.props ?? {}) },
+      },
+      options.createAt,
+    );
     this.broadcastPosted(post);
     return post;
   }
@@ -346,8 +381,17 @@ export class FakeMattermost extends EventEmitter {
   }
 
   /** A post made earlier (`createAt` in the past), stored without any event: history. */
-  pastPost(user: FakeUser, channel: FakeChannel, message: string, createAt: number, options: { rootId?: string } = {}): FakePost {
-    return this.storePost({ user_id: user.id, channel_id: channel.id, root_id: options.rootId ?? '', message, type: '', props: {} }, createAt);
+  pastPost(
+    user: FakeUser,
+    channel: FakeChannel,
+    message: string,
+    createAt: number,
+    options: { rootId?: string } = {},
+  ): FakePost {
+    return this.storePost(
+      { user_id: user.id, channel_id: channel.id, root_id: options.rootId ?? '', message, type: '', props: {} },
+      createAt,
+    );
   }
 
   /** `user` edits a post: stored, `post_edited` broadcast. */
@@ -356,7 +400,11 @@ export class FakeMattermost extends EventEmitter {
     if (!post) throw new Error(`no post ${postId}`);
     const now = this.millis();
     Object.assign(post, { message, edit_at: now, update_at: now });
-    this.broadcastToChannel(post.channel_id, { event: 'post_edited', data: { post: JSON.stringify(post) }, broadcast: this.channelBroadcast(post.channel_id) });
+    this.broadcastToChannel(post.channel_id, {
+      event: 'post_edited',
+      data: { post: JSON.stringify(post) },
+      broadcast: this.channelBroadcast(post.channel_id),
+    });
     this.emit('change');
     return post;
   }
@@ -364,7 +412,10 @@ export class FakeMattermost extends EventEmitter {
   /** Posts the bot made, in order (optionally only in one channel or thread). */
   botPosts(filter: { channelId?: string; rootId?: string } = {}): FakePost[] {
     return [...this.posts.values()].filter(
-      (p) => p.user_id === this.bot.id && (filter.channelId === undefined || p.channel_id === filter.channelId) && (filter.rootId === undefined || p.root_id === filter.rootId),
+      (p) =>
+        p.user_id === this.bot.id &&
+        (filter.channelId === undefined || p.channel_id === filter.channelId) &&
+        (filter.rootId === undefined || p.root_id === filter.rootId),
     );
   }
 
@@ -379,7 +430,13 @@ export class FakeMattermost extends EventEmitter {
   /** Frames the server sent (events with their seq, replies), in order. */
   readonly framesSent: Array<Record<string, unknown>> = [];
   /** Websocket upgrade requests, accepted or refused, with their query. */
-  readonly upgrades: Array<{ at: number; accepted: boolean; connectionId: string; sequenceNumber: string; withToken: boolean }> = [];
+  readonly upgrades: Array<{
+    at: number;
+    accepted: boolean;
+    connectionId: string;
+    sequenceNumber: string;
+    withToken: boolean;
+  }> = [];
 
   /** Cuts every websocket (the server keeps the connections' state: a reconnect resumes). */
   dropWebsockets(): void {
@@ -424,12 +481,29 @@ export class FakeMattermost extends EventEmitter {
   /** Sends an event (with the next seq) to every authenticated connection of the bot. */
   sendEvent(event: string, data: Record<string, unknown>, broadcast: Record<string, unknown> = {}): void {
     for (const connection of this.connections.values()) {
-      if (connection.userId === this.bot.id) this.sendToConnection(connection, { event, data, broadcast: { omit_users: null, user_id: '', channel_id: '', team_id: '', connection_id: '', omit_connection_id: '', ...broadcast } });
+      if (connection.userId === this.bot.id)
+        this.sendToConnection(connection, {
+          event,
+          data,
+          broadcast: {
+            omit_users: null,
+            user_id: '',
+            channel_id: '',
+            team_id: '',
+            connection_id: '',
+            omit_connection_id: '',
+            ...broadcast,
+          },
+        });
     }
   }
 
   async waitForSocket(count = 1, timeoutMs = 5_000): Promise<void> {
-    await this.waitUntil(() => this.socketCount >= count || undefined, timeoutMs, `${count} authenticated websocket(s)`);
+    await this.waitUntil(
+      () => this.socketCount >= count || undefined,
+      timeoutMs,
+      `${count} authenticated websocket(s)`,
+    );
   }
 
   // ------------------------------------------------------------------ recording and waiting
@@ -463,7 +537,11 @@ export class FakeMattermost extends EventEmitter {
       const poll = setInterval(onChange, 10);
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} (REST calls: ${this.calls.map((c) => `${c.route}:${c.status}`).join(', ') || 'none'})`));
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what} (REST calls: ${this.calls.map((c) => `${c.route}:${c.status}`).join(', ') || 'none'})`,
+          ),
+        );
       }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);
@@ -516,7 +594,15 @@ export class FakeMattermost extends EventEmitter {
    * `Authorization: Token <token>`, then posts the immediate answer (`in_channel` as a post by the
    * user with `from_webhook`, `ephemeral` to the user alone). `response_url` points back here.
    */
-  async slashCommand(options: { url: string; token: string; user: FakeUser; channel: FakeChannel; text: string; command?: string; timeoutMs?: number }): Promise<{ status: number; body: unknown; responseUrl: string }> {
+  async slashCommand(options: {
+    url: string;
+    token: string;
+    user: FakeUser;
+    channel: FakeChannel;
+    text: string;
+    command?: string;
+    timeoutMs?: number;
+  }): Promise<{ status: number; body: unknown; responseUrl: string }> {
     const hook: CommandHook = { id: newId(), userId: options.user.id, channelId: options.channel.id, uses: 0 };
     this.hooks.set(hook.id, hook);
     const responseUrl = `${this.url}/hooks/commands/${hook.id}`;
@@ -535,12 +621,17 @@ export class FakeMattermost extends EventEmitter {
     });
     const res = await fetch(options.url, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json', Authorization: `Token ${options.token}` },
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Accept: 'application/json',
+        Authorization: `Token ${options.token}`,
+      },
       body: form.toString(),
       signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
     });
     const body = await readBody(res);
-    if (res.status === 200 && body && typeof body === 'object') this.applyCommandResponse(hook, body as Record<string, unknown>);
+    if (res.status === 200 && body && typeof body === 'object')
+      this.applyCommandResponse(hook, body as Record<string, unknown>);
     return { status: res.status, body, responseUrl };
   }
 
@@ -551,12 +642,17 @@ export class FakeMattermost extends EventEmitter {
    * props) and shows `ephemeral_text` to the user. An action id outside `[A-Za-z0-9]+` never
    * reaches the bot: the server's route does not match it (404).
    */
-  async clickButton(options: { postId: string; actionId: string; user: FakeUser }): Promise<{ status: number; body: unknown; request?: Record<string, unknown> }> {
+  async clickButton(options: {
+    postId: string;
+    actionId: string;
+    user: FakeUser;
+  }): Promise<{ status: number; body: unknown; request?: Record<string, unknown> }> {
     if (!/^[A-Za-z0-9]+$/.test(options.actionId)) return NOT_FOUND();
     const post = this.posts.get(options.postId);
     if (!post) return jsonError(404, 'app.post.get.app_error', 'Unable to get the post.');
     const action = findAction(post, options.actionId);
-    if (!action?.integration?.url) return jsonError(404, 'api.post.do_action.action_id.app_error', 'Invalid action id.');
+    if (!action?.integration?.url)
+      return jsonError(404, 'api.post.do_action.action_id.app_error', 'Invalid action id.');
     const channel = this.channels.get(post.channel_id);
     const request = {
       user_id: options.user.id,
@@ -571,16 +667,35 @@ export class FakeMattermost extends EventEmitter {
       context: action.integration.context ?? {},
     };
     const { status, body } = await this.postAction(action.integration.url, request);
-    if (status !== 200) return { ...jsonError(400, 'api.post.do_action.action_integration.app_error', 'Action integration error.'), request };
-    const response = (body && typeof body === 'object' ? body : {}) as { update?: { message?: string; props?: Record<string, unknown> }; ephemeral_text?: string };
+    if (status !== 200)
+      return {
+        ...jsonError(400, 'api.post.do_action.action_integration.app_error', 'Action integration error.'),
+        request,
+      };
+    const response = (body && typeof body === 'object' ? body : {}) as {
+      update?: { message?: string; props?: Record<string, unknown> };
+      ephemeral_text?: string;
+    };
     if (response.update) {
       // UpdatePost replaces the message: an update without one empties the post.
       const now = this.millis();
-      Object.assign(post, { message: response.update.message ?? '', props: response.update.props ?? post.props, edit_at: now, update_at: now });
-      this.broadcastToChannel(post.channel_id, { event: 'post_edited', data: { post: JSON.stringify(post) }, broadcast: this.channelBroadcast(post.channel_id) });
+      Object.assign(post, {
+        message: response.update.message ?? '',
+        props: response.update.props ?? post.props,
+        edit_at: now,
+        update_at: now,
+      });
+      this.broadcastToChannel(post.channel_id, {
+        event: 'post_edited',
+        data: { post: JSON.stringify(post) },
+        broadcast: this.channelBroadcast(post.channel_id),
+      });
     }
     if (response.ephemeral_text) {
-      this.ephemeral.push({ userId: options.user.id, post: this.ephemeralPost(options.user.id, post.channel_id, response.ephemeral_text, post.root_id || post.id) });
+      this.ephemeral.push({
+        userId: options.user.id,
+        post: this.ephemeralPost(options.user.id, post.channel_id, response.ephemeral_text, post.root_id || post.id),
+      });
     }
     this.emit('change');
     return { status, body, request };
@@ -604,7 +719,10 @@ export class FakeMattermost extends EventEmitter {
     return this.lastMillis;
   }
 
-  private storePost(fields: Pick<FakePost, 'user_id' | 'channel_id' | 'root_id' | 'message' | 'type' | 'props'>, createAt?: number): FakePost {
+  private storePost(
+    fields: Pick<FakePost, 'user_id' | 'channel_id' | 'root_id' | 'message' | 'type' | 'props'>,
+    createAt?: number,
+  ): FakePost {
     const now = createAt ?? this.millis();
     const author = this.users.get(fields.user_id);
     const props = { ...fields.props };
@@ -640,13 +758,35 @@ export class FakeMattermost extends EventEmitter {
   private ephemeralPost(userId: string, channelId: string, message: string, rootId = ''): FakePost {
     const now = this.millis();
     return {
-      id: newId(), create_at: now, update_at: now, edit_at: 0, delete_at: 0, is_pinned: false, user_id: this.bot.id, channel_id: channelId,
-      root_id: rootId, original_id: '', message, type: 'system_ephemeral', props: {}, hashtags: '', pending_post_id: '', reply_count: 0, metadata: {},
+      id: newId(),
+      create_at: now,
+      update_at: now,
+      edit_at: 0,
+      delete_at: 0,
+      is_pinned: false,
+      user_id: this.bot.id,
+      channel_id: channelId,
+      root_id: rootId,
+      original_id: '',
+      message,
+      type: 'system_ephemeral',
+      props: {},
+      hashtags: '',
+      pending_post_id: '',
+      reply_count: 0,
+      metadata: {},
     };
   }
 
   private channelBroadcast(channelId: string): Record<string, unknown> {
-    return { omit_users: null, user_id: '', channel_id: channelId, team_id: '', connection_id: '', omit_connection_id: '' };
+    return {
+      omit_users: null,
+      user_id: '',
+      channel_id: channelId,
+      team_id: '',
+      connection_id: '',
+      omit_connection_id: '',
+    };
   }
 
   /** Who a post notifies: @usernames in it, everyone for @channel/@all/@here, the other DM member. */
@@ -718,8 +858,19 @@ export class FakeMattermost extends EventEmitter {
     this.hellos.push({ connectionId: connection.id, userId: connection.userId, at: Date.now() });
     this.writeEvent(connection, {
       event: 'hello',
-      data: { connection_id: connection.id, server_version: `${SITE_VERSION}.${SITE_VERSION}.fakeconfighash.false`, server_hostname: 'fake-mattermost' },
-      broadcast: { omit_users: null, user_id: connection.userId, channel_id: '', team_id: '', connection_id: '', omit_connection_id: '' },
+      data: {
+        connection_id: connection.id,
+        server_version: `${SITE_VERSION}.${SITE_VERSION}.fakeconfighash.false`,
+        server_hostname: 'fake-mattermost',
+      },
+      broadcast: {
+        omit_users: null,
+        user_id: connection.userId,
+        channel_id: '',
+        team_id: '',
+        connection_id: '',
+        omit_connection_id: '',
+      },
     });
     this.emit('change');
   }
@@ -737,7 +888,13 @@ export class FakeMattermost extends EventEmitter {
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const upgrade = { at: Date.now(), accepted: this.acceptWebsockets, connectionId: url.searchParams.get('connection_id') ?? '', sequenceNumber: url.searchParams.get('sequence_number') ?? '', withToken: req.headers.authorization !== undefined };
+    const upgrade = {
+      at: Date.now(),
+      accepted: this.acceptWebsockets,
+      connectionId: url.searchParams.get('connection_id') ?? '',
+      sequenceNumber: url.searchParams.get('sequence_number') ?? '',
+      withToken: req.headers.authorization !== undefined,
+    };
     this.upgrades.push(upgrade);
     this.emit('change');
     if (!this.acceptWebsockets) {
@@ -755,7 +912,12 @@ export class FakeMattermost extends EventEmitter {
       });
       ws.on('error', () => undefined);
       ws.on('message', (data) => this.onClientFrame(state, String(data)));
-      if (sessionUser) this.register(state, url.searchParams.get('connection_id') ?? '', url.searchParams.get('sequence_number') ?? '');
+      if (sessionUser)
+        this.register(
+          state,
+          url.searchParams.get('connection_id') ?? '',
+          url.searchParams.get('sequence_number') ?? '',
+        );
     });
   }
 
@@ -805,7 +967,8 @@ export class FakeMattermost extends EventEmitter {
       this.framesSent.push(frame);
       state.ws.send(JSON.stringify(frame));
     };
-    if (typeof message.action !== 'string' || message.action === '') return reply({ status: 'FAIL', error: { id: 'api.web_socket_router.no_action.app_error' } });
+    if (typeof message.action !== 'string' || message.action === '')
+      return reply({ status: 'FAIL', error: { id: 'api.web_socket_router.no_action.app_error' } });
     if (seq <= 0) return reply({ status: 'FAIL', error: { id: 'api.web_socket_router.bad_seq.app_error' } });
     if (message.action === 'authentication_challenge') {
       if (state.userId) return; // already authenticated at upgrade: the server ignores it, no reply
@@ -821,13 +984,24 @@ export class FakeMattermost extends EventEmitter {
       this.emit('change');
       return;
     }
-    if (!state.connection) return reply({ status: 'FAIL', error: { id: 'api.web_socket_router.not_authenticated.app_error', message: 'No websocket session.' } });
+    if (!state.connection)
+      return reply({
+        status: 'FAIL',
+        error: { id: 'api.web_socket_router.not_authenticated.app_error', message: 'No websocket session.' },
+      });
     if (message.action === 'ping') {
-      if (this.answerPings) reply({ status: 'OK', data: { text: 'pong', version: SITE_VERSION, server_time: Date.now(), node_id: '' } });
+      if (this.answerPings)
+        reply({ status: 'OK', data: { text: 'pong', version: SITE_VERSION, server_time: Date.now(), node_id: '' } });
       return;
     }
     if (message.action === 'user_typing') {
-      this.typing.push({ userId: state.userId!, channelId: String(message.data?.channel_id ?? ''), parentId: String(message.data?.parent_id ?? ''), via: 'websocket', at: Date.now() });
+      this.typing.push({
+        userId: state.userId!,
+        channelId: String(message.data?.channel_id ?? ''),
+        parentId: String(message.data?.parent_id ?? ''),
+        via: 'websocket',
+        at: Date.now(),
+      });
       this.emit('change');
       return reply({ status: 'OK' });
     }
@@ -854,7 +1028,11 @@ export class FakeMattermost extends EventEmitter {
       try {
         body = JSON.parse(raw);
       } catch {
-        return this.finish(res, this.record(name, req, url, raw, undefined), jsonError(400, 'api.context.invalid_body_param.app_error', 'Invalid or missing body in request body.'));
+        return this.finish(
+          res,
+          this.record(name, req, url, raw, undefined),
+          jsonError(400, 'api.context.invalid_body_param.app_error', 'Invalid or missing body in request body.'),
+        );
       }
     }
     const token = tokenFromHeader(req.headers.authorization);
@@ -882,12 +1060,23 @@ export class FakeMattermost extends EventEmitter {
         call.status = 429;
         this.emit('change');
         const retryAfter = (fault as { retryAfterSeconds: number }).retryAfterSeconds;
-        res.writeHead(429, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'Retry-After': String(retryAfter), 'X-Ratelimit-Limit': '10', 'X-Ratelimit-Remaining': '0', 'X-Ratelimit-Reset': String(retryAfter) });
+        res.writeHead(429, {
+          'Content-Type': 'text/plain; charset=utf-8',
+          'X-Content-Type-Options': 'nosniff',
+          'Retry-After': String(retryAfter),
+          'X-Ratelimit-Limit': '10',
+          'X-Ratelimit-Remaining': '0',
+          'X-Ratelimit-Reset': String(retryAfter),
+        });
         res.end('limit exceeded\n');
         return;
       } else {
         const f = fault as { status: number; id?: string; message?: string };
-        return this.finish(res, call, jsonError(f.status, f.id ?? 'app.fake.injected_fault', f.message ?? 'Injected failure.'));
+        return this.finish(
+          res,
+          call,
+          jsonError(f.status, f.id ?? 'app.fake.injected_fault', f.message ?? 'Injected failure.'),
+        );
       }
     }
 
@@ -900,7 +1089,16 @@ export class FakeMattermost extends EventEmitter {
   }
 
   private record(route: string, req: IncomingMessage, url: URL, body: unknown, token: string | undefined): RestCall {
-    const call: RestCall = { route, method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), body, token, status: 0, at: Date.now() };
+    const call: RestCall = {
+      route,
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      body,
+      token,
+      status: 0,
+      at: Date.now(),
+    };
     this.calls.push(call);
     this.emit('change');
     return call;
@@ -910,7 +1108,11 @@ export class FakeMattermost extends EventEmitter {
     call.status = result.status;
     this.emit('change');
     if (res.destroyed) return;
-    res.writeHead(result.status, { 'Content-Type': 'application/json', 'X-Version-Id': `${SITE_VERSION}.${SITE_VERSION}.fakeconfighash.false`, 'X-Request-Id': newId() });
+    res.writeHead(result.status, {
+      'Content-Type': 'application/json',
+      'X-Version-Id': `${SITE_VERSION}.${SITE_VERSION}.fakeconfighash.false`,
+      'X-Request-Id': newId(),
+    });
     res.end(JSON.stringify(result.body));
   }
 
@@ -955,28 +1157,59 @@ export class FakeMattermost extends EventEmitter {
   private defineRoutes(): void {
     const id = '([a-z0-9]{26})';
     const route = (method: string, path: string, name: string, handler: Handler) => {
-      this.routes.push({ method, pattern: new RegExp(`^/api/v4${path.replace(/\{id\}/g, id).replace('{emoji}', '([a-z0-9_+-]+)')}$`), name, handler });
+      this.routes.push({
+        method,
+        pattern: new RegExp(`^/api/v4${path.replace(/\{id\}/g, id).replace('{emoji}', '([a-z0-9_+-]+)')}$`),
+        name,
+        handler,
+      });
     };
 
     route('GET', '/users/me', 'getMe', ({ user }) => ({ status: 200, body: userJson(user) }));
     route('GET', '/users/{id}', 'getUser', ({ params }) => {
       const found = this.users.get(params[0]!);
-      return found ? { status: 200, body: userJson(found) } : jsonError(404, 'app.user.missing_account.const', 'Unable to find the user.');
+      return found
+        ? { status: 200, body: userJson(found) }
+        : jsonError(404, 'app.user.missing_account.const', 'Unable to find the user.');
     });
     route('POST', '/users/ids', 'getProfilesByIds', ({ body }) => ({
       status: 200,
-      body: (Array.isArray(body) ? body : []).map((uid) => this.users.get(String(uid))).filter((u): u is FakeUser => u !== undefined).map(userJson),
+      body: (Array.isArray(body) ? body : [])
+        .map((uid) => this.users.get(String(uid)))
+        .filter((u): u is FakeUser => u !== undefined)
+        .map(userJson),
     }));
     route('GET', '/config/client', 'getClientConfig', ({ query }) => {
-      if (query.get('format') !== 'old') return jsonError(501, 'api.config.client.old_format.app_error', 'New format for the client configuration is not supported yet. Please specify format=old in the query string.');
+      if (query.get('format') !== 'old')
+        return jsonError(
+          501,
+          'api.config.client.old_format.app_error',
+          'New format for the client configuration is not supported yet. Please specify format=old in the query string.',
+        );
       // The old format is a map of strings.
-      return { status: 200, body: { Version: SITE_VERSION, BuildNumber: SITE_VERSION, SiteName: 'CERN Mattermost', SiteURL: this.url, MaxPostSize: String(this.maxPostSize), EnablePostUsernameOverride: 'false', EnableCommands: 'true' } };
+      return {
+        status: 200,
+        body: {
+          Version: SITE_VERSION,
+          BuildNumber: SITE_VERSION,
+          SiteName: 'CERN Mattermost',
+          SiteURL: this.url,
+          MaxPostSize: String(this.maxPostSize),
+          EnablePostUsernameOverride: 'false',
+          EnableCommands: 'true',
+        },
+      };
     });
-    route('GET', '/users/me/teams', 'getMyTeams', () => ({ status: 200, body: [{ ...this.team, create_at: 0, update_at: 0, delete_at: 0 }] }));
+    route('GET', '/users/me/teams', 'getMyTeams', () => ({
+      status: 200,
+      body: [{ ...this.team, create_at: 0, update_at: 0, delete_at: 0 }],
+    }));
     route('GET', '/users/me/teams/{id}/channels', 'getMyChannels', ({ params, user }) => {
       if (params[0] !== this.team.id) return FORBIDDEN();
       // The team's channels the user is in, and every DM and group message of theirs.
-      const list = [...this.channels.values()].filter((c) => c.members.has(user.id) && (c.team_id === params[0] || c.team_id === ''));
+      const list = [...this.channels.values()].filter(
+        (c) => c.members.has(user.id) && (c.team_id === params[0] || c.team_id === ''),
+      );
       return { status: 200, body: list.map(channelJson) };
     });
     route('GET', '/channels/{id}', 'getChannel', ({ params, user }) => {
@@ -1004,7 +1237,10 @@ export class FakeMattermost extends EventEmitter {
       } else {
         const perPage = Math.min(200, Number(query.get('per_page') ?? '60'));
         const page = Number(query.get('page') ?? '0');
-        selected = inChannel.filter((p) => p.delete_at === 0).sort((a, b) => b.create_at - a.create_at).slice(page * perPage, (page + 1) * perPage);
+        selected = inChannel
+          .filter((p) => p.delete_at === 0)
+          .sort((a, b) => b.create_at - a.create_at)
+          .slice(page * perPage, (page + 1) * perPage);
       }
       return { status: 200, body: postList(selected) };
     });
@@ -1015,12 +1251,20 @@ export class FakeMattermost extends EventEmitter {
       const rootId = typeof input.root_id === 'string' ? input.root_id : '';
       if (rootId) {
         const root = this.posts.get(rootId);
-        if (!root || root.channel_id !== channel.id || root.root_id !== '' || root.delete_at !== 0) return jsonError(400, 'api.post.create_post.root_id.app_error', 'Invalid RootId parameter.');
+        if (!root || root.channel_id !== channel.id || root.root_id !== '' || root.delete_at !== 0)
+          return jsonError(400, 'api.post.create_post.root_id.app_error', 'Invalid RootId parameter.');
       }
       const message = typeof input.message === 'string' ? input.message : '';
       const invalid = this.invalidMessage(message) ?? invalidProps(input.props);
       if (invalid) return invalid;
-      const post = this.storePost({ user_id: user.id, channel_id: channel.id, root_id: rootId, message, type: typeof input.type === 'string' ? input.type : '', props: (input.props as Record<string, unknown>) ?? {} });
+      const post = this.storePost({
+        user_id: user.id,
+        channel_id: channel.id,
+        root_id: rootId,
+        message,
+        type: typeof input.type === 'string' ? input.type : '',
+        props: (input.props as Record<string, unknown>) ?? {},
+      });
       this.broadcastPosted(post);
       return { status: 201, body: post };
     });
@@ -1030,7 +1274,8 @@ export class FakeMattermost extends EventEmitter {
       if (post.user_id !== user.id) return FORBIDDEN();
       const patch = (body ?? {}) as { message?: unknown; props?: unknown; is_pinned?: unknown };
       if (patch.message !== undefined) {
-        if (typeof patch.message !== 'string') return jsonError(400, 'api.context.invalid_body_param.app_error', 'Invalid or missing post in request body.');
+        if (typeof patch.message !== 'string')
+          return jsonError(400, 'api.context.invalid_body_param.app_error', 'Invalid or missing post in request body.');
         const invalid = this.invalidMessage(patch.message);
         if (invalid) return invalid;
       }
@@ -1038,29 +1283,46 @@ export class FakeMattermost extends EventEmitter {
       if (invalidP) return invalidP;
       const now = this.millis();
       if (typeof patch.message === 'string') post.message = patch.message;
-      if (patch.props && typeof patch.props === 'object') post.props = { ...(patch.props as Record<string, unknown>), ...(this.users.get(post.user_id)?.is_bot ? { from_bot: 'true' } : {}) };
+      if (patch.props && typeof patch.props === 'object')
+        post.props = {
+          ...(patch.props as Record<string, unknown>),
+          ...(this.users.get(post.user_id)?.is_bot ? { from_bot: 'true' } : {}),
+        };
       if (typeof patch.is_pinned === 'boolean') post.is_pinned = patch.is_pinned;
       post.edit_at = now;
       post.update_at = now;
-      this.broadcastToChannel(post.channel_id, { event: 'post_edited', data: { post: JSON.stringify(post) }, broadcast: this.channelBroadcast(post.channel_id) });
+      this.broadcastToChannel(post.channel_id, {
+        event: 'post_edited',
+        data: { post: JSON.stringify(post) },
+        broadcast: this.channelBroadcast(post.channel_id),
+      });
       return { status: 200, body: post };
     });
     route('GET', '/posts/{id}', 'getPost', ({ params, user }) => {
       const post = this.posts.get(params[0]!);
       const channel = post ? this.channels.get(post.channel_id) : undefined;
-      if (!post || !channel || post.delete_at !== 0) return jsonError(404, 'app.post.get.app_error', 'Unable to get the post.');
+      if (!post || !channel || post.delete_at !== 0)
+        return jsonError(404, 'app.post.get.app_error', 'Unable to get the post.');
       if (!this.canRead(user, channel)) return FORBIDDEN();
       return { status: 200, body: post };
     });
     route('GET', '/posts/{id}/thread', 'getPostThread', ({ params, query, user }) => {
       const post = this.posts.get(params[0]!);
       const channel = post ? this.channels.get(post.channel_id) : undefined;
-      if (!post || !channel) return jsonError(400, 'api.context.invalid_url_param.app_error', 'Invalid or missing post_id parameter in request URL.');
+      if (!post || !channel)
+        return jsonError(
+          400,
+          'api.context.invalid_url_param.app_error',
+          'Invalid or missing post_id parameter in request URL.',
+        );
       if (!this.canRead(user, channel)) return FORBIDDEN();
       const root = post.root_id ? this.posts.get(post.root_id)! : post;
-      let replies = [...this.posts.values()].filter((p) => p.root_id === root.id && p.delete_at === 0).sort((a, b) => a.create_at - b.create_at);
+      let replies = [...this.posts.values()]
+        .filter((p) => p.root_id === root.id && p.delete_at === 0)
+        .sort((a, b) => a.create_at - b.create_at);
       const direction = query.get('direction') ?? '';
-      if (direction !== '' && direction !== 'up' && direction !== 'down') return jsonError(400, 'api.context.invalid_param.app_error', 'Invalid direction parameter.');
+      if (direction !== '' && direction !== 'up' && direction !== 'down')
+        return jsonError(400, 'api.context.invalid_param.app_error', 'Invalid direction parameter.');
       const perPage = query.get('perPage') ? Number(query.get('perPage')) : undefined;
       let hasNext = false;
       if (perPage !== undefined && perPage > 0) {
@@ -1074,10 +1336,24 @@ export class FakeMattermost extends EventEmitter {
     });
     route('POST', '/posts/ephemeral', 'createPostEphemeral', ({ body, user }) => {
       if (!this.ephemeralAllowed) return FORBIDDEN();
-      const input = (body ?? {}) as { user_id?: unknown; post?: { channel_id?: unknown; message?: unknown; root_id?: unknown } };
-      if (typeof input.user_id !== 'string' || !input.user_id) return jsonError(400, 'api.context.invalid_body_param.app_error', 'Invalid or missing user_id in request body.');
-      if (!input.post || typeof input.post.channel_id !== 'string') return jsonError(400, 'api.context.invalid_body_param.app_error', 'Invalid or missing post in request body.');
-      const post = this.ephemeralPost(input.user_id, input.post.channel_id, String(input.post.message ?? ''), typeof input.post.root_id === 'string' ? input.post.root_id : '');
+      const input = (body ?? {}) as {
+        user_id?: unknown;
+        post?: { channel_id?: unknown; message?: unknown; root_id?: unknown };
+      };
+      if (typeof input.user_id !== 'string' || !input.user_id)
+        return jsonError(
+          400,
+          'api.context.invalid_body_param.app_error',
+          'Invalid or missing user_id in request body.',
+        );
+      if (!input.post || typeof input.post.channel_id !== 'string')
+        return jsonError(400, 'api.context.invalid_body_param.app_error', 'Invalid or missing post in request body.');
+      const post = this.ephemeralPost(
+        input.user_id,
+        input.post.channel_id,
+        String(input.post.message ?? ''),
+        typeof input.post.root_id === 'string' ? input.post.root_id : '',
+      );
       post.user_id = user.id;
       this.ephemeral.push({ userId: input.user_id, post });
       this.emit('change');
@@ -1088,24 +1364,38 @@ export class FakeMattermost extends EventEmitter {
       const input = (body ?? {}) as { channel_id?: unknown; parent_id?: unknown };
       const channel = typeof input.channel_id === 'string' ? this.channels.get(input.channel_id) : undefined;
       if (!channel || !channel.members.has(user.id)) return FORBIDDEN();
-      this.typing.push({ userId: user.id, channelId: channel.id, parentId: typeof input.parent_id === 'string' ? input.parent_id : '', via: 'rest', at: Date.now() });
+      this.typing.push({
+        userId: user.id,
+        channelId: channel.id,
+        parentId: typeof input.parent_id === 'string' ? input.parent_id : '',
+        via: 'rest',
+        at: Date.now(),
+      });
       return { status: 200, body: { status: 'OK' } };
     });
     route('POST', '/reactions', 'addReaction', ({ body, user }) => {
       const input = (body ?? {}) as Partial<Reaction>;
       if (input.user_id !== user.id) return FORBIDDEN();
       const post = typeof input.post_id === 'string' ? this.posts.get(input.post_id) : undefined;
-      if (!post || typeof input.emoji_name !== 'string' || !/^[a-z0-9_+-]{1,64}$/.test(input.emoji_name)) return jsonError(400, 'model.reaction.is_valid.emoji_name.app_error', 'Invalid emoji name.');
-      let reaction = this.reactions.find((r) => r.user_id === user.id && r.post_id === post.id && r.emoji_name === input.emoji_name);
+      if (!post || typeof input.emoji_name !== 'string' || !/^[a-z0-9_+-]{1,64}$/.test(input.emoji_name))
+        return jsonError(400, 'model.reaction.is_valid.emoji_name.app_error', 'Invalid emoji name.');
+      let reaction = this.reactions.find(
+        (r) => r.user_id === user.id && r.post_id === post.id && r.emoji_name === input.emoji_name,
+      );
       if (!reaction) {
         reaction = { user_id: user.id, post_id: post.id, emoji_name: input.emoji_name, create_at: this.millis() };
         this.reactions.push(reaction);
       }
-      return { status: 201, body: { ...reaction, update_at: reaction.create_at, delete_at: 0, remote_id: '', channel_id: post.channel_id } };
+      return {
+        status: 201,
+        body: { ...reaction, update_at: reaction.create_at, delete_at: 0, remote_id: '', channel_id: post.channel_id },
+      };
     });
     route('DELETE', '/users/{id}/posts/{id}/reactions/{emoji}', 'removeReaction', ({ params, user }) => {
       if (params[0] !== user.id) return FORBIDDEN();
-      const index = this.reactions.findIndex((r) => r.user_id === user.id && r.post_id === params[1] && r.emoji_name === params[2]);
+      const index = this.reactions.findIndex(
+        (r) => r.user_id === user.id && r.post_id === params[1] && r.emoji_name === params[2],
+      );
       if (index >= 0) this.reactions.splice(index, 1);
       return { status: 200, body: { status: 'OK' } };
     });
@@ -1118,25 +1408,35 @@ export class FakeMattermost extends EventEmitter {
   private invalidMessage(message: string): { status: number; body: Record<string, unknown> } | undefined {
     const length = runeCount(message);
     if (length <= this.maxPostSize) return undefined;
-    return jsonError(400, 'model.post.is_valid.message_length.app_error', `Post Message property length ${length} is longer than the maximum of ${this.maxPostSize} characters.`);
+    return jsonError(
+      400,
+      'model.post.is_valid.message_length.app_error',
+      `Post Message property length ${length} is longer than the maximum of ${this.maxPostSize} characters.`,
+    );
   }
 }
 
 /** The server's post props check: attachments must be a list; a button needs a name. */
 function invalidProps(props: unknown): { status: number; body: Record<string, unknown> } | undefined {
   if (props === undefined || props === null) return undefined;
-  if (typeof props !== 'object' || Array.isArray(props)) return jsonError(400, 'model.post.is_valid.props.app_error', 'Invalid props.');
+  if (typeof props !== 'object' || Array.isArray(props))
+    return jsonError(400, 'model.post.is_valid.props.app_error', 'Invalid props.');
   const attachments = (props as Record<string, unknown>).attachments;
   if (attachments === undefined) return undefined;
-  if (!Array.isArray(attachments)) return jsonError(400, 'model.post.is_valid.attachments.app_error', 'Invalid attachments.');
+  if (!Array.isArray(attachments))
+    return jsonError(400, 'model.post.is_valid.attachments.app_error', 'Invalid attachments.');
   for (const attachment of attachments as Array<{ actions?: unknown }>) {
     if (attachment.actions === undefined) continue;
-    if (!Array.isArray(attachment.actions)) return jsonError(400, 'model.post.is_valid.attachments.app_error', 'Invalid attachments.');
+    if (!Array.isArray(attachment.actions))
+      return jsonError(400, 'model.post.is_valid.attachments.app_error', 'Invalid attachments.');
     for (const action of attachment.actions as Array<{ name?: unknown }>) {
-      if (typeof action.name !== 'string' || action.name === '') return jsonError(400, 'model.post.is_valid.action_name.app_error', 'Action name is required.');
+      if (typeof action.name !== 'string' || action.name === '')
+        return jsonError(400, 'model.post.is_valid.action_name.app_error', 'Action name is required.');
     }
   }
-  return JSON.stringify(props).length > 800_000 ? jsonError(400, 'model.post.is_valid.props.app_error', 'Invalid props.') : undefined;
+  return JSON.stringify(props).length > 800_000
+    ? jsonError(400, 'model.post.is_valid.props.app_error', 'Invalid props.')
+    : undefined;
 }
 
 interface FoundAction {
@@ -1163,21 +1463,52 @@ function tokenFromHeader(header: string | undefined): string | undefined {
 
 function userJson(user: FakeUser): Record<string, unknown> {
   return {
-    id: user.id, create_at: user.create_at, update_at: user.update_at, delete_at: user.delete_at, username: user.username, auth_data: '', auth_service: '',
-    email: user.email, nickname: user.nickname, first_name: user.first_name, last_name: user.last_name, position: '', roles: user.roles, locale: user.locale,
-    timezone: { automaticTimezone: 'Europe/Zurich', manualTimezone: '', useAutomaticTimezone: 'true' }, is_bot: user.is_bot, disable_welcome_email: false,
+    id: user.id,
+    create_at: user.create_at,
+    update_at: user.update_at,
+    delete_at: user.delete_at,
+    username: user.username,
+    auth_data: '',
+    auth_service: '',
+    email: user.email,
+    nickname: user.nickname,
+    first_name: user.first_name,
+    last_name: user.last_name,
+    position: '',
+    roles: user.roles,
+    locale: user.locale,
+    timezone: { automaticTimezone: 'Europe/Zurich', manualTimezone: '', useAutomaticTimezone: 'true' },
+    is_bot: user.is_bot,
+    disable_welcome_email: false,
     ...(user.is_bot ? { bot_description: 'Answers PanDA questions' } : {}),
   };
 }
 
 function channelJson(channel: FakeChannel): Record<string, unknown> {
   const { members: _members, ...rest } = channel;
-  return { ...rest, update_at: channel.create_at, delete_at: 0, header: '', purpose: '', total_msg_count: 0, creator_id: '', group_constrained: null, shared: false };
+  return {
+    ...rest,
+    update_at: channel.create_at,
+    delete_at: 0,
+    header: '',
+    purpose: '',
+    total_msg_count: 0,
+    creator_id: '',
+    group_constrained: null,
+    shared: false,
+  };
 }
 
 function postList(posts: FakePost[]): Record<string, unknown> {
   const sorted = [...posts].sort((a, b) => b.create_at - a.create_at);
-  return { order: sorted.map((p) => p.id), posts: Object.fromEntries(sorted.map((p) => [p.id, p])), next_post_id: '', prev_post_id: '', has_next: false, first_inaccessible_post_time: 0 };
+  return {
+    order: sorted.map((p) => p.id),
+    posts: Object.fromEntries(sorted.map((p) => [p.id, p])),
+    next_post_id: '',
+    prev_post_id: '',
+    has_next: false,
+    first_inaccessible_post_time: 0,
+  };
 }
 
 async function readRequest(req: IncomingMessage): Promise<string> {

@@ -64,7 +64,9 @@ function cosine(a: number[], b: number[]): number {
   return na && nb ? dot / Math.sqrt(na * nb) : 0;
 }
 
-export async function startFakePinecone(options: { apiKey?: string; indexName?: string; dimension?: number } = {}): Promise<FakePinecone> {
+export async function startFakePinecone(
+  options: { apiKey?: string; indexName?: string; dimension?: number } = {},
+): Promise<FakePinecone> {
   const apiKey = options.apiKey ?? 'pc-test-key';
   const indexName = options.indexName ?? 'askpanda-docs';
   const namespaces = new Map<string, Map<string, FakePineconeRecord>>();
@@ -86,11 +88,21 @@ export async function startFakePinecone(options: { apiKey?: string; indexName?: 
       try {
         body = await readBody(req);
       } catch {
-        return send(res, 400, { error: { code: 'INVALID_ARGUMENT', message: 'Request body is not JSON' }, status: 400 });
+        return send(res, 400, {
+          error: { code: 'INVALID_ARGUMENT', message: 'Request body is not JSON' },
+          status: 400,
+        });
       }
       const key = req.headers['api-key'];
-      requests.push({ method: req.method ?? '', path, apiKey: typeof key === 'string' ? key : undefined, apiVersion: req.headers['x-pinecone-api-version'] as string | undefined, body });
-      if (key !== apiKey) return send(res, 401, { error: { code: 'UNAUTHENTICATED', message: 'Invalid API Key' }, status: 401 });
+      requests.push({
+        method: req.method ?? '',
+        path,
+        apiKey: typeof key === 'string' ? key : undefined,
+        apiVersion: req.headers['x-pinecone-api-version'] as string | undefined,
+        body,
+      });
+      if (key !== apiKey)
+        return send(res, 401, { error: { code: 'UNAUTHENTICATED', message: 'Invalid API Key' }, status: 401 });
 
       if (req.method === 'GET' && path === `/indexes/${indexName}`) {
         return send(res, 200, {
@@ -105,7 +117,10 @@ export async function startFakePinecone(options: { apiKey?: string; indexName?: 
         });
       }
       if (req.method === 'GET' && path.startsWith('/indexes/')) {
-        return send(res, 404, { error: { code: 'NOT_FOUND', message: `Resource ${path.slice(9)} not found` }, status: 404 });
+        return send(res, 404, {
+          error: { code: 'NOT_FOUND', message: `Resource ${path.slice(9)} not found` },
+          status: 404,
+        });
       }
       if (failures && failures.count > 0) {
         failures.count--;
@@ -117,7 +132,8 @@ export async function startFakePinecone(options: { apiKey?: string; indexName?: 
         if (vectors.length > 1000) return send(res, 400, { code: 3, message: 'Batch size exceeds 1000', details: [] });
         const ns = space(b.namespace);
         for (const v of vectors) {
-          if (typeof v.id !== 'string' || !Array.isArray(v.values)) return send(res, 400, { code: 3, message: 'Invalid vector', details: [] });
+          if (typeof v.id !== 'string' || !Array.isArray(v.values))
+            return send(res, 400, { code: 3, message: 'Invalid vector', details: [] });
           ns.set(v.id, { id: v.id, values: v.values, metadata: v.metadata });
         }
         return send(res, 200, { upsertedCount: vectors.length });
@@ -126,13 +142,27 @@ export async function startFakePinecone(options: { apiKey?: string; indexName?: 
         const vector = b.vector as number[] | undefined;
         const topK = Number(b.topK);
         if (!Array.isArray(vector) || !Number.isInteger(topK) || topK < 1 || topK > 10000) {
-          return send(res, 400, { code: 3, message: 'Invalid query: vector and topK (1-10000) are required', details: [] });
+          return send(res, 400, {
+            code: 3,
+            message: 'Invalid query: vector and topK (1-10000) are required',
+            details: [],
+          });
         }
         const matches = [...space(b.namespace).values()]
-          .map((r) => ({ id: r.id, score: cosine(vector, r.values), values: b.includeValues ? r.values : [], ...(b.includeMetadata && r.metadata ? { metadata: r.metadata } : {}) }))
+          .map((r) => ({
+            id: r.id,
+            score: cosine(vector, r.values),
+            values: b.includeValues ? r.values : [],
+            ...(b.includeMetadata && r.metadata ? { metadata: r.metadata } : {}),
+          }))
           .sort((x, y) => y.score - x.score)
           .slice(0, topK);
-        return send(res, 200, { results: [], matches, namespace: typeof b.namespace === 'string' ? b.namespace : '', usage: { readUnits: 5 } });
+        return send(res, 200, {
+          results: [],
+          matches,
+          namespace: typeof b.namespace === 'string' ? b.namespace : '',
+          usage: { readUnits: 5 },
+        });
       }
       if (req.method === 'POST' && path === '/vectors/delete') {
         const ns = space(b.namespace);

@@ -123,7 +123,12 @@ export class FakeSlack extends EventEmitter {
   }
 
   /** Resolves with the calls once `count` calls of `method` match; rejects after `timeoutMs`. */
-  async waitFor(method: string, predicate: (call: ApiCall) => boolean = () => true, count = 1, timeoutMs = 5_000): Promise<ApiCall[]> {
+  async waitFor(
+    method: string,
+    predicate: (call: ApiCall) => boolean = () => true,
+    count = 1,
+    timeoutMs = 5_000,
+  ): Promise<ApiCall[]> {
     const matching = () => this.calls.filter((c) => c.method === method && predicate(c));
     if (matching().length >= count) return matching();
     return new Promise((resolve, reject) => {
@@ -137,7 +142,11 @@ export class FakeSlack extends EventEmitter {
       };
       const timer = setTimeout(() => {
         this.off('call', onCall);
-        reject(new Error(`timed out waiting for ${count} × ${method} (saw ${matching().length}; all calls: ${this.calls.map((c) => c.method).join(', ')})`));
+        reject(
+          new Error(
+            `timed out waiting for ${count} × ${method} (saw ${matching().length}; all calls: ${this.calls.map((c) => c.method).join(', ')})`,
+          ),
+        );
       }, timeoutMs);
       this.on('call', onCall);
     });
@@ -163,14 +172,20 @@ export class FakeSlack extends EventEmitter {
    * Sends one envelope over one open socket (the first unless `socketIndex` says otherwise) and
    * resolves with the app's acknowledgement payload.
    */
-  sendEnvelope(type: 'events_api' | 'slash_commands' | 'interactive', payload: unknown, options: { retryAttempt?: number; envelopeId?: string; socketIndex?: number } = {}): Promise<unknown> {
+  sendEnvelope(
+    type: 'events_api' | 'slash_commands' | 'interactive',
+    payload: unknown,
+    options: { retryAttempt?: number; envelopeId?: string; socketIndex?: number } = {},
+  ): Promise<unknown> {
     const envelopeId = options.envelopeId ?? randomUUID();
     const envelope = {
       envelope_id: envelopeId,
       payload,
       type,
       accepts_response_payload: type !== 'events_api',
-      ...(type === 'events_api' ? { retry_attempt: options.retryAttempt ?? 0, retry_reason: options.retryAttempt ? 'timeout' : '' } : {}),
+      ...(type === 'events_api'
+        ? { retry_attempt: options.retryAttempt ?? 0, retry_reason: options.retryAttempt ? 'timeout' : '' }
+        : {}),
     };
     const acked = new Promise<unknown>((resolve) => this.acks.set(envelopeId, resolve));
     // Connections in the order they opened: a benchmark can drive two apps on one fake.
@@ -189,7 +204,8 @@ export class FakeSlack extends EventEmitter {
 
   /** Slack's "please reconnect" message (sent before it recycles a connection). */
   async sendDisconnect(reason = 'refresh_requested'): Promise<void> {
-    for (const ws of this.sockets) ws.send(JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'applink-fake-1' } }));
+    for (const ws of this.sockets)
+      ws.send(JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'applink-fake-1' } }));
   }
 
   private onSocket(ws: WebSocket): void {
@@ -207,7 +223,14 @@ export class FakeSlack extends EventEmitter {
         this.acks.delete(message.envelope_id);
       }
     });
-    ws.send(JSON.stringify({ type: 'hello', num_connections: this.sockets.size, debug_info: { host: 'applink-fake-1', build_number: 118, approximate_connection_time: 18060 }, connection_info: { app_id: APP_ID } }));
+    ws.send(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: this.sockets.size,
+        debug_info: { host: 'applink-fake-1', build_number: 118, approximate_connection_time: 18060 },
+        connection_info: { app_id: APP_ID },
+      }),
+    );
   }
 
   // ---------------------------------------------------------------- Web API
@@ -235,14 +258,20 @@ export class FakeSlack extends EventEmitter {
     const method = url.pathname.slice('/api/'.length);
     const args = parseArgs(raw, String(req.headers['content-type'] ?? ''));
     const header = String(req.headers.authorization ?? '');
-    const token = header.startsWith('Bearer ') ? header.slice(7) : typeof args.token === 'string' ? args.token : undefined;
+    const token = header.startsWith('Bearer ')
+      ? header.slice(7)
+      : typeof args.token === 'string'
+        ? args.token
+        : undefined;
     const call: ApiCall = { method, args, token, at: performance.now() };
 
     const fault = this.faults.get(method)?.shift();
     if (fault && 'status' in fault) {
       this.calls.push(call);
       this.emit('call', call);
-      res.writeHead(429, { 'retry-after': String(fault.retryAfter), 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+      res
+        .writeHead(429, { 'retry-after': String(fault.retryAfter), 'content-type': 'application/json' })
+        .end(JSON.stringify({ ok: false, error: 'ratelimited' }));
       return;
     }
     const expected = APP_TOKEN_METHODS.has(method) ? APP_TOKEN : BOT_TOKEN;
@@ -259,7 +288,16 @@ export class FakeSlack extends EventEmitter {
     const channel = typeof args.channel === 'string' ? args.channel : '';
     switch (method) {
       case 'auth.test':
-        return { ok: true, url: 'https://atlas-panda.slack.com/', team: 'ATLAS PanDA', user: 'askpanda', team_id: TEAM_ID, user_id: BOT_USER_ID, bot_id: BOT_ID, is_enterprise_install: false };
+        return {
+          ok: true,
+          url: 'https://atlas-panda.slack.com/',
+          team: 'ATLAS PanDA',
+          user: 'askpanda',
+          team_id: TEAM_ID,
+          user_id: BOT_USER_ID,
+          bot_id: BOT_ID,
+          is_enterprise_install: false,
+        };
       case 'apps.connections.open':
         return { ok: true, url: `ws://127.0.0.1:${this.port}/link?ticket=${randomUUID()}&app_id=${APP_ID}` };
       case 'chat.postMessage': {
@@ -276,7 +314,21 @@ export class FakeSlack extends EventEmitter {
           ...(typeof args.thread_ts === 'string' ? { thread_ts: args.thread_ts } : {}),
         };
         this.posted.set(`${channel}:${ts}`, posted);
-        return { ok: true, channel, ts, message: { type: 'message', subtype: undefined, text: posted.text, user: BOT_USER_ID, bot_id: BOT_ID, ts, thread_ts: posted.thread_ts, blocks: posted.blocks } };
+        return {
+          ok: true,
+          channel,
+          ts,
+          message: {
+            type: 'message',
+            subtype: undefined,
+            text: posted.text,
+            user: BOT_USER_ID,
+            bot_id: BOT_ID,
+            ts,
+            thread_ts: posted.thread_ts,
+            blocks: posted.blocks,
+          },
+        };
       }
       case 'chat.update': {
         const key = `${channel}:${String(args.ts)}`;
@@ -298,10 +350,16 @@ export class FakeSlack extends EventEmitter {
       }
       case 'reactions.add':
       case 'reactions.remove':
-        if (!channel || typeof args.timestamp !== 'string' || typeof args.name !== 'string') return { ok: false, error: 'invalid_arguments' };
+        if (!channel || typeof args.timestamp !== 'string' || typeof args.name !== 'string')
+          return { ok: false, error: 'invalid_arguments' };
         return { ok: true };
       case 'assistant.threads.setStatus':
-        if (typeof args.channel_id !== 'string' || typeof args.thread_ts !== 'string' || typeof args.status !== 'string') return { ok: false, error: 'invalid_arguments' };
+        if (
+          typeof args.channel_id !== 'string' ||
+          typeof args.thread_ts !== 'string' ||
+          typeof args.status !== 'string'
+        )
+          return { ok: false, error: 'invalid_arguments' };
         return this.assistantStatusError ? { ok: false, error: this.assistantStatusError } : { ok: true };
       default:
         return { ok: false, error: 'unknown_method' };
@@ -320,12 +378,17 @@ export class FakeSlack extends EventEmitter {
       if (!Array.isArray(blocks) || blocks.length > 50) return 'invalid_blocks';
       for (const block of blocks as Array<Record<string, unknown>>) {
         const section = block.text as { text?: unknown } | undefined;
-        if (block.type === 'section' && (typeof section?.text !== 'string' || section.text.length > 3000 || section.text.length === 0)) return 'invalid_blocks';
+        if (
+          block.type === 'section' &&
+          (typeof section?.text !== 'string' || section.text.length > 3000 || section.text.length === 0)
+        )
+          return 'invalid_blocks';
         if (block.type === 'actions') {
           const elements = block.elements as Array<{ text?: { text?: string }; value?: string; action_id?: string }>;
           if (!Array.isArray(elements) || elements.length === 0 || elements.length > 25) return 'invalid_blocks';
           for (const e of elements) {
-            if ((e.text?.text?.length ?? 0) > 75 || (e.value?.length ?? 0) > 2000 || !e.action_id) return 'invalid_blocks';
+            if ((e.text?.text?.length ?? 0) > 75 || (e.value?.length ?? 0) > 2000 || !e.action_id)
+              return 'invalid_blocks';
           }
         }
       }
@@ -366,7 +429,10 @@ function parseArgs(raw: string, contentType: string): Record<string, unknown> {
 let eventCounter = 0;
 
 /** An Events API `event_callback` wrapping one event, as Slack posts it (HTTP) or wraps it (Socket Mode). */
-export function eventCallback(event: Record<string, unknown>, eventId = `Ev0${(++eventCounter).toString().padStart(9, '0')}PANDA`): Record<string, unknown> {
+export function eventCallback(
+  event: Record<string, unknown>,
+  eventId = `Ev0${(++eventCounter).toString().padStart(9, '0')}PANDA`,
+): Record<string, unknown> {
   return {
     token: 'Jhj5dZrVaK7ZwHHjRyZWjbDl',
     team_id: TEAM_ID,
@@ -376,39 +442,109 @@ export function eventCallback(event: Record<string, unknown>, eventId = `Ev0${(+
     type: 'event_callback',
     event_id: eventId,
     event_time: 1732806000,
-    authorizations: [{ enterprise_id: null, team_id: TEAM_ID, user_id: BOT_USER_ID, is_bot: true, is_enterprise_install: false }],
+    authorizations: [
+      { enterprise_id: null, team_id: TEAM_ID, user_id: BOT_USER_ID, is_bot: true, is_enterprise_install: false },
+    ],
     is_ext_shared_channel: false,
     event_context: '4-eyJldCI6ImFwcF9tZW50aW9uIiwidGlkIjoiVDA1UEFOREEwMSJ9',
   };
 }
 
-export function mentionEvent(channel: string, user: string, text: string, ts: string, threadTs?: string): Record<string, unknown> {
-  return { type: 'app_mention', user, text, ts, channel, team: TEAM_ID, client_msg_id: randomUUID(), ...(threadTs ? { thread_ts: threadTs } : {}) };
+export function mentionEvent(
+  channel: string,
+  user: string,
+  text: string,
+  ts: string,
+  threadTs?: string,
+): Record<string, unknown> {
+  return {
+    type: 'app_mention',
+    user,
+    text,
+    ts,
+    channel,
+    team: TEAM_ID,
+    client_msg_id: randomUUID(),
+    ...(threadTs ? { thread_ts: threadTs } : {}),
+  };
 }
 
-export function messageEvent(channel: string, user: string, text: string, ts: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { type: 'message', user, text, ts, channel, team: TEAM_ID, client_msg_id: randomUUID(), channel_type: channel.startsWith('D') ? 'im' : 'channel', ...extra };
+export function messageEvent(
+  channel: string,
+  user: string,
+  text: string,
+  ts: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    type: 'message',
+    user,
+    text,
+    ts,
+    channel,
+    team: TEAM_ID,
+    client_msg_id: randomUUID(),
+    channel_type: channel.startsWith('D') ? 'im' : 'channel',
+    ...extra,
+  };
 }
 
 /** A `block_actions` payload for a click on one of the bot's buttons. */
-export function blockActions(options: { channel: string; user: string; messageTs: string; threadTs?: string; actionId: string; value: string; text?: string; responseUrl: string }): Record<string, unknown> {
+export function blockActions(options: {
+  channel: string;
+  user: string;
+  messageTs: string;
+  threadTs?: string;
+  actionId: string;
+  value: string;
+  text?: string;
+  responseUrl: string;
+}): Record<string, unknown> {
   return {
     type: 'block_actions',
     user: { id: options.user, username: 'ana.physicist', name: 'ana.physicist', team_id: TEAM_ID },
     api_app_id: APP_ID,
     token: 'Jhj5dZrVaK7ZwHHjRyZWjbDl',
-    container: { type: 'message', message_ts: options.messageTs, channel_id: options.channel, is_ephemeral: false, ...(options.threadTs ? { thread_ts: options.threadTs } : {}) },
+    container: {
+      type: 'message',
+      message_ts: options.messageTs,
+      channel_id: options.channel,
+      is_ephemeral: false,
+      ...(options.threadTs ? { thread_ts: options.threadTs } : {}),
+    },
     trigger_id: `${Date.now()}.1234567890.abcdef`,
     team: { id: TEAM_ID, domain: 'atlas-panda' },
     channel: { id: options.channel, name: 'panda-help' },
-    message: { type: 'message', user: BOT_USER_ID, bot_id: BOT_ID, ts: options.messageTs, text: options.text ?? 'answer', ...(options.threadTs ? { thread_ts: options.threadTs } : {}) },
+    message: {
+      type: 'message',
+      user: BOT_USER_ID,
+      bot_id: BOT_ID,
+      ts: options.messageTs,
+      text: options.text ?? 'answer',
+      ...(options.threadTs ? { thread_ts: options.threadTs } : {}),
+    },
     response_url: options.responseUrl,
-    actions: [{ action_id: options.actionId, block_id: 'askpanda_followups', text: { type: 'plain_text', text: 'button', emoji: true }, value: options.value, type: 'button', action_ts: `${Date.now() / 1000}` }],
+    actions: [
+      {
+        action_id: options.actionId,
+        block_id: 'askpanda_followups',
+        text: { type: 'plain_text', text: 'button', emoji: true },
+        value: options.value,
+        type: 'button',
+        action_ts: `${Date.now() / 1000}`,
+      },
+    ],
   };
 }
 
 /** The fields Slack posts for a slash command. */
-export function slashCommand(options: { channel: string; user: string; text: string; responseUrl: string; command?: string }): Record<string, string> {
+export function slashCommand(options: {
+  channel: string;
+  user: string;
+  text: string;
+  responseUrl: string;
+  command?: string;
+}): Record<string, string> {
   return {
     token: 'Jhj5dZrVaK7ZwHHjRyZWjbDl',
     team_id: TEAM_ID,
@@ -443,11 +579,16 @@ export interface SignedPostOptions {
 }
 
 /** Posts a body to the app's events URL the way Slack does: signed, JSON or form-encoded. */
-export async function postSigned(url: string, payload: Record<string, unknown> | string, options: SignedPostOptions = {}): Promise<Response> {
+export async function postSigned(
+  url: string,
+  payload: Record<string, unknown> | string,
+  options: SignedPostOptions = {},
+): Promise<Response> {
   const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
   const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
   const headers: Record<string, string> = {
-    'content-type': options.form || typeof payload === 'string' ? 'application/x-www-form-urlencoded' : 'application/json',
+    'content-type':
+      options.form || typeof payload === 'string' ? 'application/x-www-form-urlencoded' : 'application/json',
     'x-slack-request-timestamp': String(timestamp),
     'x-slack-signature': options.signature ?? slackSignature(options.secret ?? SIGNING_SECRET, timestamp, body),
     'user-agent': 'Slackbot 1.0 (+https://api.slack.com/robots)',

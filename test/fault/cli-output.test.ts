@@ -13,16 +13,26 @@ import { cliEnv, REPO_ROOT, runCli } from '../cli/run-cli.ts';
 let ollama: LlmFake;
 beforeAll(async () => {
   ollama = await FAKES.ollama().start();
-  ollama.responder = () => raw(500, '<html><body><h1>500 Internal Server Error</h1></body></html>', { 'content-type': 'text/html' });
+  ollama.responder = () =>
+    raw(500, '<html><body><h1>500 Internal Server Error</h1></body></html>', { 'content-type': 'text/html' });
 });
 afterAll(() => ollama.close());
 
-const env = () => cliEnv({ ASKPANDA_DEMO: '1', ASKPANDA_LLM: 'ollama,offline', OLLAMA_HOST: ollama.origin, ASKPANDA_OLLAMA_MODEL: 'llama3.1', ASKPANDA_LLM_TIMEOUT_MS: '3000' });
+const env = () =>
+  cliEnv({
+    ASKPANDA_DEMO: '1',
+    ASKPANDA_LLM: 'ollama,offline',
+    OLLAMA_HOST: ollama.origin,
+    ASKPANDA_OLLAMA_MODEL: 'llama3.1',
+    ASKPANDA_LLM_TIMEOUT_MS: '3000',
+  });
 
 describe('stdout carries only the answer', () => {
   it('ask --json prints exactly one JSON object while the model library writes to the console', async () => {
     const before = ollama.requests.length;
-    const result = await runCli(['ask', '--json', 'why did job 6802258254 fail?'], { env: { ...env(), ASKPANDA_LOG_LEVEL: 'info' } });
+    const result = await runCli(['ask', '--json', 'why did job 6802258254 fail?'], {
+      env: { ...env(), ASKPANDA_LOG_LEVEL: 'info' },
+    });
     expect(result.code).toBe(0);
     // The library did write (so the test shows what it claims) ...
     expect(ollama.requests.length).toBeGreaterThan(before);
@@ -36,12 +46,17 @@ describe('stdout carries only the answer', () => {
   });
 
   it('mcp over stdio writes nothing but JSON-RPC to stdout', { timeout: 30_000 }, async () => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/askpanda.js'), 'mcp'], { cwd: REPO_ROOT, env: env(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/askpanda.js'), 'mcp'], {
+      cwd: REPO_ROOT,
+      env: env(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const send = (message: Record<string, unknown>) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+    const send = (message: Record<string, unknown>) =>
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
     const replyTo = async (id: number) => {
       const until = Date.now() + 25_000;
       while (Date.now() < until) {
@@ -52,10 +67,18 @@ describe('stdout carries only the answer', () => {
       throw new Error(`no reply to ${id}; stderr: ${stderr.slice(-500)}`);
     };
     try {
-      send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'fault-suite', version: '1' } } });
+      send({
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'fault-suite', version: '1' } },
+      });
       await replyTo(1);
       send({ method: 'notifications/initialized' });
-      send({ id: 2, method: 'tools/call', params: { name: 'askpanda_ask', arguments: { question: 'why did job 6802258254 fail?' } } });
+      send({
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'askpanda_ask', arguments: { question: 'why did job 6802258254 fail?' } },
+      });
       const reply = JSON.parse(await replyTo(2)) as { result?: { content?: Array<{ text?: string }> } };
       expect(JSON.stringify(reply.result)).toContain('6802258254');
       expect(stderr).toContain('Getting text from response');

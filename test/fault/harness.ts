@@ -29,7 +29,17 @@ export interface FakeWorld {
 
 export async function startFakeWorld(options: Pick<FakeOptions, 'tasks'> = {}): Promise<FakeWorld> {
   const trap = await startTrap();
-  const [monitor, cric, pandaServer] = await Promise.all([startFakeBigPanda({ hugeLogBytes: 1024 * 1024, hugeJsonBytes: 2 * 1024 * 1024, trickleEveryMs: 50, foreignUrl: trap.url, ...options }), startFakeCric(), startFakePandaServer()]);
+  const [monitor, cric, pandaServer] = await Promise.all([
+    startFakeBigPanda({
+      hugeLogBytes: 1024 * 1024,
+      hugeJsonBytes: 2 * 1024 * 1024,
+      trickleEveryMs: 50,
+      foreignUrl: trap.url,
+      ...options,
+    }),
+    startFakeCric(),
+    startFakePandaServer(),
+  ]);
   const port = (url: string) => Number(new URL(url).port);
   return {
     monitor,
@@ -60,9 +70,16 @@ export async function startFakeWorld(options: Pick<FakeOptions, 'tasks'> = {}): 
 }
 
 /** The app on the fakes, with its own data dir (removed by `close`). */
-export async function startFakeApp(world: FakeWorld, env: Record<string, string> = {}, logger: Logger = silentLogger): Promise<App & { dataDir: string }> {
+export async function startFakeApp(
+  world: FakeWorld,
+  env: Record<string, string> = {},
+  logger: Logger = silentLogger,
+): Promise<App & { dataDir: string }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'askpanda-fault-'));
-  const app = await createApp(loadConfig({ env: { ...world.env, ASKPANDA_DATA_DIR: dataDir, ...env } }), { logger, demo: false });
+  const app = await createApp(loadConfig({ env: { ...world.env, ASKPANDA_DATA_DIR: dataDir, ...env } }), {
+    logger,
+    demo: false,
+  });
   const closeApp = app.close.bind(app);
   return Object.assign(app, {
     dataDir,

@@ -68,7 +68,11 @@ export class Random {
 }
 
 /** Counts what must never happen in a process: rejections nobody handled, exceptions nobody caught. */
-export function trackProcessFaults(): { readonly unhandledRejections: unknown[]; readonly uncaughtExceptions: unknown[]; stop(): void } {
+export function trackProcessFaults(): {
+  readonly unhandledRejections: unknown[];
+  readonly uncaughtExceptions: unknown[];
+  stop(): void;
+} {
   const unhandledRejections: unknown[] = [];
   const uncaughtExceptions: unknown[] = [];
   const onRejection = (reason: unknown) => unhandledRejections.push(reason);
@@ -95,7 +99,11 @@ export interface Connection {
  * net.Socket#connect), so a test can assert that nothing but the loopback fakes it started was
  * contacted: a link in a chat message must never be fetched.
  */
-export function guardNetwork(): { readonly connections: Connection[]; outside(allowedPorts?: ReadonlySet<number>): Connection[]; stop(): void } {
+export function guardNetwork(): {
+  readonly connections: Connection[];
+  outside(allowedPorts?: ReadonlySet<number>): Connection[];
+  stop(): void;
+} {
   const connections: Connection[] = [];
   const original = net.Socket.prototype.connect;
   const patched = function (this: net.Socket, ...args: unknown[]) {
@@ -113,7 +121,11 @@ export function guardNetwork(): { readonly connections: Connection[]; outside(al
   return {
     connections,
     outside(allowedPorts) {
-      return connections.filter((c) => !['127.0.0.1', 'localhost', '::1'].includes(c.host) || (allowedPorts !== undefined && !allowedPorts.has(c.port)));
+      return connections.filter(
+        (c) =>
+          !['127.0.0.1', 'localhost', '::1'].includes(c.host) ||
+          (allowedPorts !== undefined && !allowedPorts.has(c.port)),
+      );
     },
     stop() {
       net.Socket.prototype.connect = original;
@@ -155,7 +167,14 @@ export async function freePort(): Promise<number> {
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Fragments that mean an internal error leaked into what a user reads. */
-const LEAKS = [/\[object Object\]/, /\n\s+at [\w.<>]+ \(/, /\bTypeError\b|\bReferenceError\b|\bSyntaxError\b/, /\bundefined\b/, /\bNaN\b/, /Unhandled|UND_ERR|\bERR_[A-Z_]{4,}/];
+const LEAKS = [
+  /\[object Object\]/,
+  /\n\s+at [\w.<>]+ \(/,
+  /\bTypeError\b|\bReferenceError\b|\bSyntaxError\b/,
+  /\bundefined\b/,
+  /\bNaN\b/,
+  /Unhandled|UND_ERR|\bERR_[A-Z_]{4,}/,
+];
 
 /**
  * What every answer must be, whatever the input: a valid Answer (the `ask --json` contract) with
@@ -167,7 +186,13 @@ const LEAKS = [/\[object Object\]/, /\n\s+at [\w.<>]+ \(/, /\bTypeError\b|\bRefe
 export function answerProblems(answer: Answer, input = ''): string[] {
   const problems: string[] = [];
   const parsed = AnswerSchema.safeParse(answer);
-  if (!parsed.success) problems.push(`not a valid Answer: ${parsed.error.issues.slice(0, 2).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    problems.push(
+      `not a valid Answer: ${parsed.error.issues
+        .slice(0, 2)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')}`,
+    );
   if (typeof answer?.text !== 'string' || answer.text.trim() === '') problems.push('empty text');
   const text = typeof answer?.text === 'string' ? answer.text : '';
   for (const leak of LEAKS) if (leak.test(text) && !leak.test(input)) problems.push(`text leaks ${leak}`);
@@ -186,8 +211,10 @@ export function sentenceProblems(message: unknown, input = ''): string[] {
   const problems: string[] = [];
   if (message.length > 600) problems.push(`message of ${message.length} characters`);
   if (/\n/.test(message) && !/\n/.test(input)) problems.push('message spans lines');
-  if (!/^[\p{Lu}"`'(*_\d]/u.test(message.trim())) problems.push(`message does not start like a sentence: ${message.slice(0, 40)}`);
-  if (!/(?:[.?!)`"*_]|https?:\/\/\S+)\s*$/u.test(message.trim())) problems.push(`message does not end like a sentence: …${message.slice(-40)}`);
+  if (!/^[\p{Lu}"`'(*_\d]/u.test(message.trim()))
+    problems.push(`message does not start like a sentence: ${message.slice(0, 40)}`);
+  if (!/(?:[.?!)`"*_]|https?:\/\/\S+)\s*$/u.test(message.trim()))
+    problems.push(`message does not end like a sentence: …${message.slice(-40)}`);
   for (const leak of LEAKS) if (leak.test(message) && !leak.test(input)) problems.push(`message leaks ${leak}`);
   return problems;
 }

@@ -5,7 +5,18 @@ import { ModelUnavailableError, type ChatModel } from '../../src/llm/chat-model.
 import { FallbackChatModel } from '../../src/llm/fallback.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';
 import { UNAVAILABLE_NOTE } from '../../src/agents/refine.ts';
-import { endless, envFor, FAKES, flood, hang, raw, reset, status, type LlmFake, type Reply } from '../fakes/llm/index.ts';
+import {
+  endless,
+  envFor,
+  FAKES,
+  flood,
+  hang,
+  raw,
+  reset,
+  status,
+  type LlmFake,
+  type Reply,
+} from '../fakes/llm/index.ts';
 import { modelFor, PROVIDER_NAMES } from '../llm/helpers.ts';
 import { answerProblems, sentenceProblems, sleep, trackProcessFaults } from './helpers.ts';
 import { startFakeApp, startFakeWorld, type FakeWorld } from './harness.ts';
@@ -24,7 +35,8 @@ const TIMEOUT_MS = 600;
 const BOUND_MS = TIMEOUT_MS + 1_200;
 const MAX_OUTPUT_TOKENS = 300;
 const MESSAGES = [{ role: 'user' as const, content: 'Why did job 6802258254 fail?' }];
-const JSON_HEAD = '{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"';
+const JSON_HEAD =
+  '{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"';
 
 interface Fault {
   name: string;
@@ -37,14 +49,36 @@ const FAULTS: Fault[] = [
   { name: 'stalls (accepts, never answers)', reply: hang },
   { name: 'resets the connection', reply: reset },
   { name: 'answers 500 with its JSON error', reply: () => status(500) },
-  { name: 'answers 502 with an HTML page', reply: () => raw(502, '<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>', { 'content-type': 'text/html' }) },
+  {
+    name: 'answers 502 with an HTML page',
+    reply: () =>
+      raw(502, '<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>', { 'content-type': 'text/html' }),
+  },
   { name: 'answers 429 with Retry-After', reply: () => status(429, { 'retry-after': '30' }) },
-  { name: 'answers 200 with garbage', reply: () => raw(200, '\u0000\u0001\u0002 not json {{{ \ufffd', { 'content-type': 'application/json' }) },
-  { name: 'answers 200 with JSON of the wrong shape', reply: () => raw(200, JSON.stringify({ choices: 5, content: null, candidates: 'x', message: 3, done: 'maybe' }), { 'content-type': 'application/json' }) },
-  { name: 'answers 200 with an HTML login page', reply: () => raw(200, '<!DOCTYPE html><html><head><title>Sign in</title></head><body>SSO</body></html>', { 'content-type': 'text/html; charset=utf-8' }) },
+  {
+    name: 'answers 200 with garbage',
+    reply: () => raw(200, '\u0000\u0001\u0002 not json {{{ \ufffd', { 'content-type': 'application/json' }),
+  },
+  {
+    name: 'answers 200 with JSON of the wrong shape',
+    reply: () =>
+      raw(200, JSON.stringify({ choices: 5, content: null, candidates: 'x', message: 3, done: 'maybe' }), {
+        'content-type': 'application/json',
+      }),
+  },
+  {
+    name: 'answers 200 with an HTML login page',
+    reply: () =>
+      raw(200, '<!DOCTYPE html><html><head><title>Sign in</title></head><body>SSO</body></html>', {
+        'content-type': 'text/html; charset=utf-8',
+      }),
+  },
   { name: 'sends a body that never ends', reply: () => flood(JSON_HEAD, 'A') },
   { name: 'streams an answer that never ends', reply: () => endless('word '.repeat(20), 2), streamAnswers: true },
-  { name: 'breaks off in the middle of a stream', reply: () => ({ kind: 'cut', text: 'The job failed because the input file was missing at the site.' }) },
+  {
+    name: 'breaks off in the middle of a stream',
+    reply: () => ({ kind: 'cut', text: 'The job failed because the input file was missing at the site.' }),
+  },
 ];
 
 const fakes = {} as Record<ProviderName, LlmFake>;
@@ -60,7 +94,14 @@ afterAll(async () => {
 
 function chain(model: ChatModel): FallbackChatModel {
   // One failure must not open the breaker here: every call has to reach the provider.
-  return new FallbackChatModel([model, new OfflineModel()], { timeoutMs: TIMEOUT_MS, concurrency: 4, breakerFailures: 1_000, breakerCooldownMs: 1, maxInputTokens: 4_000, maxOutputTokens: MAX_OUTPUT_TOKENS });
+  return new FallbackChatModel([model, new OfflineModel()], {
+    timeoutMs: TIMEOUT_MS,
+    concurrency: 4,
+    breakerFailures: 1_000,
+    breakerCooldownMs: 1,
+    maxInputTokens: 4_000,
+    maxOutputTokens: MAX_OUTPUT_TOKENS,
+  });
 }
 
 /** Waits until the fake has no request open: the client let go of the connection. */
@@ -70,7 +111,15 @@ async function released(fake: LlmFake, withinMs = 1_500): Promise<boolean> {
   return fake.active === 0;
 }
 
-type Outcome = { provider: ProviderName; mode: 'complete' | 'stream'; ms: number; text?: string; error?: unknown; released: boolean; floodBytes: number };
+type Outcome = {
+  provider: ProviderName;
+  mode: 'complete' | 'stream';
+  ms: number;
+  text?: string;
+  error?: unknown;
+  released: boolean;
+  floodBytes: number;
+};
 
 async function run(provider: ProviderName, mode: 'complete' | 'stream', fault: Fault): Promise<Outcome> {
   const fake = fakes[provider];
@@ -84,7 +133,8 @@ async function run(provider: ProviderName, mode: 'complete' | 'stream', fault: F
     if (mode === 'complete') {
       text = (await model.complete({ messages: MESSAGES })).text;
     } else {
-      for await (const event of model.stream({ messages: MESSAGES })) if (event.type === 'done') text = event.result.text;
+      for await (const event of model.stream({ messages: MESSAGES }))
+        if (event.type === 'done') text = event.result.text;
     }
   } catch (err) {
     error = err;
@@ -96,7 +146,11 @@ async function run(provider: ProviderName, mode: 'complete' | 'stream', fault: F
 describe.each(FAULTS)('every provider when it $name', (fault) => {
   it('ends within the time-out, falls through with one clear sentence, and lets go of the connection', async () => {
     // Providers side by side (each has its own fake); complete, then stream, per provider.
-    const outcomes = (await Promise.all(PROVIDER_NAMES.map(async (p) => [await run(p, 'complete', fault), await run(p, 'stream', fault)]))).flat();
+    const outcomes = (
+      await Promise.all(
+        PROVIDER_NAMES.map(async (p) => [await run(p, 'complete', fault), await run(p, 'stream', fault)]),
+      )
+    ).flat();
     for (const o of outcomes) {
       const label = `${o.provider} ${o.mode}`;
       expect(o.ms, label).toBeLessThan(BOUND_MS);
@@ -112,7 +166,11 @@ describe.each(FAULTS)('every provider when it $name', (fault) => {
       expect(o.error, label).toBeInstanceOf(ModelUnavailableError);
       const message = (o.error as Error).message;
       expect(sentenceProblems(message), `${label}: ${message}`).toEqual([]);
-      expect(message, label).toMatch(new RegExp(`^(?:No language model could answer \\(${o.provider}:\\S+: .+\\)\\.|The model ${o.provider}:\\S+ stopped in the middle of its answer\\.)$`));
+      expect(message, label).toMatch(
+        new RegExp(
+          `^(?:No language model could answer \\(${o.provider}:\\S+: .+\\)\\.|The model ${o.provider}:\\S+ stopped in the middle of its answer\\.)$`,
+        ),
+      );
       // Parser internals of the SDKs are not what a person (or an operator) should have to read.
       expect(message, label).not.toMatch(/Unexpected token|Cannot read propert|JSON segment|\(200\)/);
     }
@@ -130,29 +188,48 @@ describe('through the bot: a failing model means the offline answer, saying so',
     await world?.close();
   });
 
-  it.each(PROVIDER_NAMES)('%s stalling, then answering garbage: job and documentation questions still answered in bounded time', async (provider) => {
-    const fake = fakes[provider];
-    const app = await startFakeApp(world, { ...envFor(provider, fake), ASKPANDA_LLM: `${provider},offline`, ASKPANDA_LLM_TIMEOUT_MS: String(TIMEOUT_MS), ASKPANDA_LLM_BREAKER_FAILURES: '100' });
-    apps.push(app);
-    for (const [reply, question] of [
-      [hang, 'why did job 6802258254 fail?'],
-      [() => raw(200, '<html>oops</html>', { 'content-type': 'text/html' }), 'what is a pilot?'],
-      [() => flood(JSON_HEAD, 'B'), `what is happening with task 46374283?`],
-    ] as const) {
-      fake.responder = reply;
-      const started = performance.now();
-      const answer = await app.bot.handle({ platform: 'slack', channel: 'C0LLM', thread: `${provider}-${question}`, user: 'U042', text: question, isDirect: false });
-      const ms = performance.now() - started;
-      expect(answerProblems(answer), question).toEqual([]);
-      expect(answer.error, question).toBeUndefined();
-      expect(answer.model, question).toBe('offline');
-      // The job and task answers say UNAVAILABLE_NOTE; the documents agent its own variant.
-      expect(answer.text, question).toMatch(question.includes('pilot') ? /No language model could answer just now, so here are the best passages from the documentation\./ : new RegExp(UNAVAILABLE_NOTE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
-      // Selection, a streamed draft and one repair may each wait for the time-out.
-      expect(ms, question).toBeLessThan(4 * BOUND_MS);
-    }
-    expect(await released(fake)).toBe(true);
-  });
+  it.each(PROVIDER_NAMES)(
+    '%s stalling, then answering garbage: job and documentation questions still answered in bounded time',
+    async (provider) => {
+      const fake = fakes[provider];
+      const app = await startFakeApp(world, {
+        ...envFor(provider, fake),
+        ASKPANDA_LLM: `${provider},offline`,
+        ASKPANDA_LLM_TIMEOUT_MS: String(TIMEOUT_MS),
+        ASKPANDA_LLM_BREAKER_FAILURES: '100',
+      });
+      apps.push(app);
+      for (const [reply, question] of [
+        [hang, 'why did job 6802258254 fail?'],
+        [() => raw(200, '<html>oops</html>', { 'content-type': 'text/html' }), 'what is a pilot?'],
+        [() => flood(JSON_HEAD, 'B'), `what is happening with task 46374283?`],
+      ] as const) {
+        fake.responder = reply;
+        const started = performance.now();
+        const answer = await app.bot.handle({
+          platform: 'slack',
+          channel: 'C0LLM',
+          thread: `${provider}-${question}`,
+          user: 'U042',
+          text: question,
+          isDirect: false,
+        });
+        const ms = performance.now() - started;
+        expect(answerProblems(answer), question).toEqual([]);
+        expect(answer.error, question).toBeUndefined();
+        expect(answer.model, question).toBe('offline');
+        // The job and task answers say UNAVAILABLE_NOTE; the documents agent its own variant.
+        expect(answer.text, question).toMatch(
+          question.includes('pilot')
+            ? /No language model could answer just now, so here are the best passages from the documentation\./
+            : new RegExp(UNAVAILABLE_NOTE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+        );
+        // Selection, a streamed draft and one repair may each wait for the time-out.
+        expect(ms, question).toBeLessThan(4 * BOUND_MS);
+      }
+      expect(await released(fake)).toBe(true);
+    },
+  );
 
   it('nothing went unhandled', () => {
     expect(faults.unhandledRejections).toEqual([]);

@@ -30,7 +30,8 @@ afterAll(async () => {
   await world?.close();
 });
 
-const ask = (text: string, thread = `t-${Math.random()}`) => app.bot.handle({ platform: 'slack', channel: 'C0FAULT', thread, user: 'U042', text, isDirect: false });
+const ask = (text: string, thread = `t-${Math.random()}`) =>
+  app.bot.handle({ platform: 'slack', channel: 'C0FAULT', thread, user: 'U042', text, isDirect: false });
 
 async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
   const started = performance.now();
@@ -44,12 +45,27 @@ describe('job questions while the monitor misbehaves', () => {
     ['answers 500', FAULT.server500, 'monitor_unavailable', /failed \(HTTP 500\)/],
     ['never answers', FAULT.hang, 'monitor_unavailable', /did not answer within 0\.5 s/],
     ['cuts the JSON off', FAULT.malformed, 'monitor_unavailable', /broken \(malformed or cut-off\) answer/],
-    ['resets the connection', FAULT.resetJob, 'monitor_unavailable', /failed \(the connection (?:broke off|was reset)\)/],
-    ['answers garbage bytes as JSON', FAULT.garbageJob, 'monitor_unavailable', /broken \(malformed or cut-off\) answer/],
+    [
+      'resets the connection',
+      FAULT.resetJob,
+      'monitor_unavailable',
+      /failed \(the connection (?:broke off|was reset)\)/,
+    ],
+    [
+      'answers garbage bytes as JSON',
+      FAULT.garbageJob,
+      'monitor_unavailable',
+      /broken \(malformed or cut-off\) answer/,
+    ],
     ['answers JSON of the wrong shape', FAULT.wrongShapeJob, 'monitor_unavailable', /did not have the expected shape/],
     ['answers a body over the cap', FAULT.hugeJson, 'monitor_unavailable', /larger than 1 MiB/],
     ['redirects in a loop', FAULT.redirectLoopJob, 'monitor_unavailable', /more than 3 times \(a redirect loop\)/],
-    ['redirects to another host', FAULT.foreignRedirectJob, 'monitor_unavailable', /to another host \(127\.0\.0\.1:\d+\), and I only ask the configured monitor/],
+    [
+      'redirects to another host',
+      FAULT.foreignRedirectJob,
+      'monitor_unavailable',
+      /to another host \(127\.0\.0\.1:\d+\), and I only ask the configured monitor/,
+    ],
     ['rate-limits for an hour', FAULT.retryAfterLong, 'rate_limited', /asks to wait 3600 s/],
     ['answers HTML for an unknown job', FAULT.unknown, 'not_found', /does not know job/],
   ];
@@ -62,8 +78,10 @@ describe('job questions while the monitor misbehaves', () => {
     expect(ms).toBeLessThan(3_000);
   });
 
-  it('a redirect loop costs 4 requests, not fetch\'s 21 per attempt', async () => {
-    const client = createPandaClient(loadConfig({ env: { ...world.env, ASKPANDA_MONITOR_RETRIES: '2' } }), { backoffMs: 5 });
+  it("a redirect loop costs 4 requests, not fetch's 21 per attempt", async () => {
+    const client = createPandaClient(loadConfig({ env: { ...world.env, ASKPANDA_MONITOR_RETRIES: '2' } }), {
+      backoffMs: 5,
+    });
     const before = world.monitor.count(`/job?pandaid=${FAULT.redirectLoopJob}`);
     const err = await client.job(FAULT.redirectLoopJob).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AskPandaError);
@@ -72,7 +90,12 @@ describe('job questions while the monitor misbehaves', () => {
   });
 
   it('never follows a JSON redirect to another host (the trap sees nothing), also with retries', async () => {
-    const client = createPandaClient(loadConfig({ env: { ...world.env, ASKPANDA_MONITOR_RETRIES: '2', ASKPANDA_MONITOR_TOKEN: 'secret-monitor-token' } }), { backoffMs: 5 });
+    const client = createPandaClient(
+      loadConfig({
+        env: { ...world.env, ASKPANDA_MONITOR_RETRIES: '2', ASKPANDA_MONITOR_TOKEN: 'secret-monitor-token' },
+      }),
+      { backoffMs: 5 },
+    );
     const err = await client.job(FAULT.foreignRedirectJob).catch((e: unknown) => e);
     expect((err as AskPandaError).kind).toBe('monitor_unavailable');
     expect(world.trap.requests).toEqual([]);
@@ -108,8 +131,12 @@ describe('log files that do not come as they should', () => {
   it('a log that trickles a line every 50 ms is cut at logReadTimeoutMs (1 s here), scanned as far as it came, and read again next time', async () => {
     const { value: answer, ms } = await timed(ask(`why did job ${FAULT.trickleLog} fail?`));
     expect(answer.error).toBeUndefined();
-    expect(answer.text).toMatch(/pilotlog\.txt came in too slowly: I stopped reading it after 1 s and scanned the \d+ KiB that had arrived\./);
-    expect(answer.evidence.some((e) => e.source === 'pilotlog.txt' && e.lines.some((l) => l.includes('trickle line')))).toBe(true);
+    expect(answer.text).toMatch(
+      /pilotlog\.txt came in too slowly: I stopped reading it after 1 s and scanned the \d+ KiB that had arrived\./,
+    );
+    expect(
+      answer.evidence.some((e) => e.source === 'pilotlog.txt' && e.lines.some((l) => l.includes('trickle line'))),
+    ).toBe(true);
     expect(ms).toBeLessThan(4_000);
     // An incomplete scan is not cached: a second question reads the log again.
     const transfers = () => world.monitor.count(`/media/filebrowser/${FAULT.trickleLog}/`);
@@ -121,7 +148,9 @@ describe('log files that do not come as they should', () => {
   it('a log whose download redirects in a loop becomes a note in the answer, not a failure', async () => {
     const answer = await ask(`why did job ${FAULT.redirectLoopLog} fail?`);
     expect(answer.error).toBeUndefined();
-    expect(answer.text).toContain(`pilotlog.txt could not be read (The monitor redirected my request about job ${FAULT.redirectLoopLog} more than 3 times (a redirect loop), so I stopped).`);
+    expect(answer.text).toContain(
+      `pilotlog.txt could not be read (The monitor redirected my request about job ${FAULT.redirectLoopLog} more than 3 times (a redirect loop), so I stopped).`,
+    );
     // The answer still explains the failure from the job's metadata.
     expect(answer.text).toContain('pilot error 1151');
     expect(world.monitor.count(`/filebrowser/?pandaid=${FAULT.redirectLoopLog}&json&filename=`)).toBeLessThanOrEqual(4);
@@ -130,7 +159,9 @@ describe('log files that do not come as they should', () => {
   it('a log that stalls mid-way ends at the idle time-out with a note', async () => {
     const { value: answer, ms } = await timed(ask(`why did job ${FAULT.stalledLog} fail?`));
     expect(answer.error).toBeUndefined();
-    expect(answer.text).toMatch(/pilotlog\.txt could not be read \(The monitor stopped sending the log of job \d+ \(no data for 0\.5 s\)\)/);
+    expect(answer.text).toMatch(
+      /pilotlog\.txt could not be read \(The monitor stopped sending the log of job \d+ \(no data for 0\.5 s\)\)/,
+    );
     expect(ms).toBeLessThan(3_000);
   });
 

@@ -38,7 +38,12 @@ export class RecordingSurface implements Surface<string> {
 
   /** Answers (and notices) posted in a thread. */
   answersIn(channel: string, thread: string): Posted[] {
-    return this.posts.filter((p) => p.channel === channel && p.thread === thread && (p.text.startsWith('[answer] ') || p.text.startsWith('[notice] ')));
+    return this.posts.filter(
+      (p) =>
+        p.channel === channel &&
+        p.thread === thread &&
+        (p.text.startsWith('[answer] ') || p.text.startsWith('[notice] ')),
+    );
   }
 
   render(answer: Answer, options: RenderOptions): string[] {

@@ -21,17 +21,41 @@ afterAll(async () => {
   await world?.close();
 });
 
-const ask = (text: string) => app.bot.handle({ platform: 'slack', channel: 'C0ECHO', thread: `t-${Math.random()}`, user: 'U042', text, isDirect: false });
+const ask = (text: string) =>
+  app.bot.handle({
+    platform: 'slack',
+    channel: 'C0ECHO',
+    thread: `t-${Math.random()}`,
+    user: 'U042',
+    text,
+    isDirect: false,
+  });
 
 describe('what a refusal quotes of the message', () => {
   it.each([
-    ['a subscribe with 40 repeats', 'subscribe task 46374283 '.repeat(40), /^I did not understand "(?:subscribe task 46374283 ){2}subscribe ta…"; the form is/],
+    [
+      'a subscribe with 40 repeats',
+      'subscribe task 46374283 '.repeat(40),
+      /^I did not understand "(?:subscribe task 46374283 ){2}subscribe ta…"; the form is/,
+    ],
     ['a task id of 7,000 letters', `subscribe task ${'x'.repeat(7_000)}`, /^"x{60}…" is not a task id/],
-    ['a time zone of 5,000 characters', `subscribe task 46374283 tz ${'Mars/'.repeat(1_000)}`, /^I do not know the time zone "(?:Mars\/){12}…";/],
+    [
+      'a time zone of 5,000 characters',
+      `subscribe task 46374283 tz ${'Mars/'.repeat(1_000)}`,
+      /^I do not know the time zone "(?:Mars\/){12}…";/,
+    ],
     ['a schedule time of junk', `subscribe task 46374283 daily at ${'9'.repeat(3_000)}`, /not "9{60}…"\.$/],
     ['an unknown command of 5,000 letters', `/${'a'.repeat(5_000)}`, /^I do not know the command `a{40}…`\./],
-    ['an id glued to 7,000 letters', `why did job 6802258254${'z'.repeat(7_000)} fail?`, /^"6802258254z{30}…" is not a PanDA id/],
-    ['control characters and line breaks', 'subscribe task 46374283 every \u0000\u0007x\n\ny', /^After "every" I need a number of hours such as 6h, not "x"\.$/],
+    [
+      'an id glued to 7,000 letters',
+      `why did job 6802258254${'z'.repeat(7_000)} fail?`,
+      /^"6802258254z{30}…" is not a PanDA id/,
+    ],
+    [
+      'control characters and line breaks',
+      'subscribe task 46374283 every \u0000\u0007x\n\ny',
+      /^After "every" I need a number of hours such as 6h, not "x"\.$/,
+    ],
   ])('%s: one short sentence', async (_what, text, says) => {
     const answer = await ask(text);
     expect(answer.error?.kind).toBe('bad_input');

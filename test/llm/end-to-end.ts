@@ -18,20 +18,32 @@ function promptText(request: RecordedRequest): string {
 export function answeringModel(request: RecordedRequest): Reply {
   const prompt = promptText(request);
   if (prompt.includes('You route questions for askpanda')) {
-    return text(JSON.stringify({ agent: /hello|help me/i.test(prompt.split('Latest message:').pop() ?? '') ? 'general' : 'documents', pandaid: null, jeditaskid: null, reason: 'e2e' }));
+    return text(
+      JSON.stringify({
+        agent: /hello|help me/i.test(prompt.split('Latest message:').pop() ?? '') ? 'general' : 'documents',
+        pandaid: null,
+        jeditaskid: null,
+        reason: 'e2e',
+      }),
+    );
   }
   const titles = /Section titles, exactly and in this order: (.*?)\. Write/.exec(prompt)?.[1];
   if (titles) {
     const names = [...titles.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
     const id = /pandaid: (\d+)/.exec(prompt)?.[1] ?? /jeditaskid: (\d+)/.exec(prompt)?.[1] ?? 'unknown';
-    return text(JSON.stringify({
-      summary: `Model summary for ${id}: the evidence points at the failing step shown below.`,
-      sections: names.map((title) => ({ title, body: `Model-written ${title.toLowerCase()} for ${id}.` })),
-      followUps: [{ question: `What does pilot error 1305 mean?`, why: 'the job failed with it' }],
-    }));
+    return text(
+      JSON.stringify({
+        summary: `Model summary for ${id}: the evidence points at the failing step shown below.`,
+        sections: names.map((title) => ({ title, body: `Model-written ${title.toLowerCase()} for ${id}.` })),
+        followUps: [{ question: `What does pilot error 1305 mean?`, why: 'the job failed with it' }],
+      }),
+    );
   }
-  if (prompt.includes('numbered documentation excerpts')) return text('A pilot is the small program that runs on a worker node and fetches and runs the payload [1].');
-  return text('I can help with PanDA jobs, tasks and concepts. Ask me about a job id or a PanDA term such as the pilot.');
+  if (prompt.includes('numbered documentation excerpts'))
+    return text('A pilot is the small program that runs on a worker node and fetches and runs the payload [1].');
+  return text(
+    'I can help with PanDA jobs, tasks and concepts. Ask me about a job id or a PanDA term such as the pilot.',
+  );
 }
 
 async function ask(env: Record<string, string>, question: string): Promise<Answer> {
@@ -94,7 +106,10 @@ export function describeEndToEnd(provider: ProviderName): void {
     });
 
     it('answers a job question offline, saying so, when every remote model is down', async () => {
-      const answer = await ask(cliEnv({ ...envFor(provider, down), ASKPANDA_LLM: `${provider},offline`, ASKPANDA_DEMO: '1' }), 'why did job 6800730400 fail?');
+      const answer = await ask(
+        cliEnv({ ...envFor(provider, down), ASKPANDA_LLM: `${provider},offline`, ASKPANDA_DEMO: '1' }),
+        'why did job 6800730400 fail?',
+      );
       expect(answer).toMatchObject({ agent: 'job', model: 'offline' });
       expect(answer.text).toContain('No language model could answer just now');
       expect(answer.sections.length).toBeGreaterThan(0);
@@ -102,7 +117,15 @@ export function describeEndToEnd(provider: ProviderName): void {
     });
 
     it(`falls through to the next provider when ${provider} is down`, async () => {
-      const answer = await ask(cliEnv({ ...envFor(provider, down), ...envFor('openai', backup), ASKPANDA_LLM: `${provider},openai,offline`, ASKPANDA_DEMO: '1' }), 'what is a pilot?');
+      const answer = await ask(
+        cliEnv({
+          ...envFor(provider, down),
+          ...envFor('openai', backup),
+          ASKPANDA_LLM: `${provider},openai,offline`,
+          ASKPANDA_DEMO: '1',
+        }),
+        'what is a pilot?',
+      );
       expect(answer.model).toBe('openai:fake-openai-model');
       expect(down.requests.length).toBeGreaterThan(0);
     });

@@ -28,7 +28,15 @@ afterEach(() => {
 
 function chain(names: Array<ProviderName | 'offline'>, options: Partial<FallbackOptions> = {}): FallbackChatModel {
   const models: ChatModel[] = names.map((n) => (n === 'offline' ? new OfflineModel() : modelFor(n, fakes[n])));
-  return new FallbackChatModel(models, { timeoutMs: 2_000, concurrency: 4, breakerFailures: 3, breakerCooldownMs: 60_000, maxInputTokens: 4_000, maxOutputTokens: 300, ...options });
+  return new FallbackChatModel(models, {
+    timeoutMs: 2_000,
+    concurrency: 4,
+    breakerFailures: 3,
+    breakerCooldownMs: 60_000,
+    maxInputTokens: 4_000,
+    maxOutputTokens: 300,
+    ...options,
+  });
 }
 
 describe('fallback chain', () => {
@@ -64,7 +72,12 @@ describe('fallback chain', () => {
     const origin = dead.origin;
     await dead.close();
     const model = new FallbackChatModel([modelFor('openai', { origin }), modelFor('gemini', fakes.gemini)], {
-      timeoutMs: 2_000, concurrency: 2, breakerFailures: 3, breakerCooldownMs: 60_000, maxInputTokens: 4_000, maxOutputTokens: 300,
+      timeoutMs: 2_000,
+      concurrency: 2,
+      breakerFailures: 3,
+      breakerCooldownMs: 60_000,
+      maxInputTokens: 4_000,
+      maxOutputTokens: 300,
     });
     expect((await model.complete({ messages: QUESTION })).model).toBe('gemini:fake-gemini-model');
   });
@@ -77,7 +90,8 @@ describe('fallback chain', () => {
     await model.complete({ messages: QUESTION });
     expect(fakes.mistral.requests).toHaveLength(2);
     expect(model.status()[0]).toMatchObject({ model: 'mistral:fake-mistral-model', open: true });
-    for (let i = 0; i < 3; i++) expect((await model.complete({ messages: QUESTION })).model).toBe('openai:fake-openai-model');
+    for (let i = 0; i < 3; i++)
+      expect((await model.complete({ messages: QUESTION })).model).toBe('openai:fake-openai-model');
     expect(fakes.mistral.requests).toHaveLength(2);
 
     now += 10_001;
@@ -89,7 +103,9 @@ describe('fallback chain', () => {
   it('throws ModelUnavailableError naming every provider when all remote models are down', async () => {
     fakes.openai.responder = () => status(500);
     fakes.anthropic.responder = () => status(429, { 'retry-after': '5' });
-    const err = await chain(['openai', 'anthropic', 'offline']).complete({ messages: QUESTION }).catch((e: unknown) => e);
+    const err = await chain(['openai', 'anthropic', 'offline'])
+      .complete({ messages: QUESTION })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelUnavailableError);
     expect((err as Error).message).toMatch(/openai:fake-openai-model: server error 500/);
     expect((err as Error).message).toMatch(/anthropic:fake-anthropic-model: rate limited \(429, retry after 5 s\)/);
@@ -132,7 +148,12 @@ describe('fallback chain', () => {
     const before = processUsage.totals();
     fakes.anthropic.enqueue(text('ok', { inputTokens: 1000, outputTokens: 100 }));
     await new FallbackChatModel([modelFor('anthropic', fakes.anthropic, 'claude-sonnet-4-6')], {
-      timeoutMs: 2_000, concurrency: 1, breakerFailures: 3, breakerCooldownMs: 1_000, maxInputTokens: 4_000, maxOutputTokens: 300,
+      timeoutMs: 2_000,
+      concurrency: 1,
+      breakerFailures: 3,
+      breakerCooldownMs: 1_000,
+      maxInputTokens: 4_000,
+      maxOutputTokens: 300,
     }).complete({ messages: QUESTION });
     const after = processUsage.totals();
     expect(after.inputTokens - before.inputTokens).toBe(1000);
@@ -141,7 +162,10 @@ describe('fallback chain', () => {
   });
 
   it('trims an oversized prompt to the token budget instead of failing', async () => {
-    const log = Array.from({ length: 3000 }, (_, i) => `2026-11-27 10:${String(i % 60).padStart(2, '0')}:00 | INFO | pilot | step ${i} ok`).join('\n');
+    const log = Array.from(
+      { length: 3000 },
+      (_, i) => `2026-11-27 10:${String(i % 60).padStart(2, '0')}:00 | INFO | pilot | step ${i} ok`,
+    ).join('\n');
     const messages = [
       { role: 'system' as const, content: 'You are askpanda.' },
       { role: 'user' as const, content: 'earlier question' },
@@ -168,12 +192,18 @@ describe('secrets never reach a provider', () => {
       '-----BEGIN CERTIFICATE-----\nMIIDSEEDEDPROXYBLOCK\n-----END CERTIFICATE-----',
     ].join('\n');
     const model = chain([...PROVIDER_NAMES]);
-    const result = await model.complete({ messages: [{ role: 'system', content: 'askpanda' }, { role: 'user', content: `Job log:\n${seeded}\nwhy did it fail?` }] });
+    const result = await model.complete({
+      messages: [
+        { role: 'system', content: 'askpanda' },
+        { role: 'user', content: `Job log:\n${seeded}\nwhy did it fail?` },
+      ],
+    });
     expect(result.model).toBe('ollama:fake-ollama-model');
     for (const name of PROVIDER_NAMES) {
       const bodies = fakes[name].allBodies();
       expect(bodies, name).toContain('why did it fail?');
-      for (const secret of ['SEEDEDSECRET', 'SEEDED', 'U0VFREVE', 'SeededHunter2', 'MIIDSEEDEDPROXYBLOCK']) expect(bodies, `${name} got ${secret}`).not.toContain(secret);
+      for (const secret of ['SEEDEDSECRET', 'SEEDED', 'U0VFREVE', 'SeededHunter2', 'MIIDSEEDEDPROXYBLOCK'])
+        expect(bodies, `${name} got ${secret}`).not.toContain(secret);
     }
   });
 });

@@ -11,7 +11,15 @@ function jobDraft(facts: Record<string, unknown>): AnswerDraft {
 
 describe('follow-up suggestions', () => {
   it('are built from what the job answer found: its error code, its task, its attempts and site', () => {
-    const draft = jobDraft({ pandaid: 6798544333, jeditaskid: 46374283, piloterrorcode: 1151, piloterrordiag: 'Stage-in timed out: file EVNT.pool.root', computingsite: 'BNL_PROD', attemptnr: 1, maxattempt: 3 });
+    const draft = jobDraft({
+      pandaid: 6798544333,
+      jeditaskid: 46374283,
+      piloterrorcode: 1151,
+      piloterrordiag: 'Stage-in timed out: file EVNT.pool.root',
+      computingsite: 'BNL_PROD',
+      attemptnr: 1,
+      maxattempt: 3,
+    });
     const followUps = suggestFollowUps(draft, { question: 'why did job 6798544333 fail?', history: [] });
     expect(followUps.map((f) => f.question)).toEqual([
       'What does pilot error 1151 mean?',
@@ -25,7 +33,10 @@ describe('follow-up suggestions', () => {
 
   it('differ between answers with different findings', () => {
     const a = suggestFollowUps(jobDraft({ pandaid: 6798544333, piloterrorcode: 1151 }), { question: 'q', history: [] });
-    const b = suggestFollowUps(jobDraft({ pandaid: 6802258254, piloterrorcode: 1305, exeerrorcode: 65 }), { question: 'q', history: [] });
+    const b = suggestFollowUps(jobDraft({ pandaid: 6802258254, piloterrorcode: 1305, exeerrorcode: 65 }), {
+      question: 'q',
+      history: [],
+    });
     expect(a.map((f) => f.question)).not.toEqual(b.map((f) => f.question));
     expect(b.map((f) => f.question)).toContain('What does transform error 65 mean?');
   });
@@ -50,13 +61,34 @@ describe('follow-up suggestions', () => {
   });
 
   it('the decorator fills 2–4 follow-ups on any agent and leaves error answers alone', async () => {
-    const agent = withAnswerExtras({ kind: 'task', handle: async () => ({ ...emptyDraft('task', 'Task 46374283 is running; 12 jobs failed with pilot error 1305.'), facts: { jeditaskid: 46374283, status: 'running', failedPandaid: 6802258254 } }) });
-    const draft = await agent.handle(agentContext(new OfflineModel(), 'what is happening with task 46374283?', { agent: 'task', jeditaskid: 46374283, reason: 't' }));
+    const agent = withAnswerExtras({
+      kind: 'task',
+      handle: async () => ({
+        ...emptyDraft('task', 'Task 46374283 is running; 12 jobs failed with pilot error 1305.'),
+        facts: { jeditaskid: 46374283, status: 'running', failedPandaid: 6802258254 },
+      }),
+    });
+    const draft = await agent.handle(
+      agentContext(new OfflineModel(), 'what is happening with task 46374283?', {
+        agent: 'task',
+        jeditaskid: 46374283,
+        reason: 't',
+      }),
+    );
     expect(draft.followUps.length).toBeGreaterThanOrEqual(2);
     expect(draft.followUps.map((f) => f.question)).toContain('Why did job 6802258254 fail?');
     expect(draft.facts.llmUsage).toBeUndefined();
 
-    const failing = withAnswerExtras({ kind: 'job', handle: async () => ({ ...emptyDraft('job', 'Job 1 not found'), error: { kind: 'not_found' as const, message: 'Job 1 not found' } }) });
-    expect((await failing.handle(agentContext(new OfflineModel(), 'job 1', { agent: 'job', pandaid: 1, reason: 't' }))).followUps).toEqual([]);
+    const failing = withAnswerExtras({
+      kind: 'job',
+      handle: async () => ({
+        ...emptyDraft('job', 'Job 1 not found'),
+        error: { kind: 'not_found' as const, message: 'Job 1 not found' },
+      }),
+    });
+    expect(
+      (await failing.handle(agentContext(new OfflineModel(), 'job 1', { agent: 'job', pandaid: 1, reason: 't' })))
+        .followUps,
+    ).toEqual([]);
   });
 });

@@ -18,8 +18,16 @@ beforeEach(() => {
 
 describe('general agent with a model', () => {
   it('streams a PanDA answer, names the model and suggests grounded follow-ups', async () => {
-    fake.enqueue(text('Jobs wait in the activated state until a pilot on a worker node asks PanDA for work; brokerage picked the site first.'));
-    const context = agentContext(chainFor(modelFor('gemini', fake)), 'why do my jobs sit in activated for hours', ROUTE);
+    fake.enqueue(
+      text(
+        'Jobs wait in the activated state until a pilot on a worker node asks PanDA for work; brokerage picked the site first.',
+      ),
+    );
+    const context = agentContext(
+      chainFor(modelFor('gemini', fake)),
+      'why do my jobs sit in activated for hours',
+      ROUTE,
+    );
     const draft = await new GeneralAgent().handle(context);
     expect(draft.summary).toMatch(/until a pilot on a worker node asks PanDA for work/);
     expect(draft.model).toBe('gemini:fake-gemini-model');
@@ -33,14 +41,28 @@ describe('general agent with a model', () => {
   });
 
   it('sends the scope rules (decline unrelated topics, no invented job data) and the thread history', async () => {
-    fake.enqueue(text('I can only help with PanDA and ATLAS distributed computing, not the weather. Ask me about a job, a task or a PanDA concept.'));
+    fake.enqueue(
+      text(
+        'I can only help with PanDA and ATLAS distributed computing, not the weather. Ask me about a job, a task or a PanDA concept.',
+      ),
+    );
     const history: Turn[] = [
       { role: 'user', text: 'what is a pilot?', at: 1 },
-      { role: 'assistant', text: 'A pilot is a small job that runs on a worker node and fetches payloads.', agent: 'documents', at: 2 },
+      {
+        role: 'assistant',
+        text: 'A pilot is a small job that runs on a worker node and fetches payloads.',
+        agent: 'documents',
+        at: 2,
+      },
     ];
-    const draft = await new GeneralAgent().handle(agentContext(chainFor(modelFor('gemini', fake)), 'what will the weather be tomorrow in Geneva', ROUTE, history));
+    const draft = await new GeneralAgent().handle(
+      agentContext(chainFor(modelFor('gemini', fake)), 'what will the weather be tomorrow in Geneva', ROUTE, history),
+    );
     expect(draft.summary).toMatch(/only help with PanDA/);
-    const body = fake.requests[0]!.body as { systemInstruction: { parts: Array<{ text: string }> }; contents: Array<{ role: string; parts: Array<{ text: string }> }> };
+    const body = fake.requests[0]!.body as {
+      systemInstruction: { parts: Array<{ text: string }> };
+      contents: Array<{ role: string; parts: Array<{ text: string }> }>;
+    };
     const system = body.systemInstruction.parts.map((p) => p.text).join('');
     expect(system).toMatch(/not about PanDA.*decline politely/s);
     expect(system).toMatch(/do not guess its state/);
@@ -50,7 +72,9 @@ describe('general agent with a model', () => {
 
   it('answers offline and says so when the model is down', async () => {
     fake.enqueue(status(503));
-    const draft = await new GeneralAgent().handle(agentContext(chainFor(modelFor('gemini', fake)), 'tell me something', ROUTE));
+    const draft = await new GeneralAgent().handle(
+      agentContext(chainFor(modelFor('gemini', fake)), 'tell me something', ROUTE),
+    );
     expect(draft.model).toBe('offline');
     expect(draft.summary).toContain(UNAVAILABLE_NOTE);
     expect(draft.summary).toMatch(/I can explain/);

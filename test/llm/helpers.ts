@@ -10,8 +10,17 @@ import { baseUrlFor, type LlmFake } from '../fakes/llm/index.ts';
 export const PROVIDER_NAMES: ProviderName[] = ['openai', 'anthropic', 'gemini', 'mistral', 'ollama'];
 
 /** The real provider class, configured against a loopback fake. */
-export function modelFor(provider: ProviderName, fake: LlmFake | { origin: string }, model = `fake-${provider}-model`): ChatModel {
-  const options = { apiKey: `test-key-${provider}`, baseUrl: baseUrlFor(provider, fake.origin), model, maxOutputTokens: 256 };
+export function modelFor(
+  provider: ProviderName,
+  fake: LlmFake | { origin: string },
+  model = `fake-${provider}-model`,
+): ChatModel {
+  const options = {
+    apiKey: `test-key-${provider}`,
+    baseUrl: baseUrlFor(provider, fake.origin),
+    model,
+    maxOutputTokens: 256,
+  };
   switch (provider) {
     case 'openai':
       return new OpenAIChatModel(options);
@@ -26,7 +35,9 @@ export function modelFor(provider: ProviderName, fake: LlmFake | { origin: strin
   }
 }
 
-export async function collect(stream: AsyncIterable<ChatStreamEvent>): Promise<{ deltas: string[]; result?: ChatResult }> {
+export async function collect(
+  stream: AsyncIterable<ChatStreamEvent>,
+): Promise<{ deltas: string[]; result?: ChatResult }> {
   const deltas: string[] = [];
   let result: ChatResult | undefined;
   for await (const event of stream) {
@@ -43,10 +54,22 @@ import { OfflineModel } from '../../src/llm/offline.ts';
 
 /** The production wrapper (redaction, budget, fallback to offline) around one provider. */
 export function chainFor(model: ChatModel): FallbackChatModel {
-  return new FallbackChatModel([model, new OfflineModel()], { timeoutMs: 3_000, concurrency: 2, breakerFailures: 5, breakerCooldownMs: 60_000, maxInputTokens: 8_000, maxOutputTokens: 800 });
+  return new FallbackChatModel([model, new OfflineModel()], {
+    timeoutMs: 3_000,
+    concurrency: 2,
+    breakerFailures: 5,
+    breakerCooldownMs: 60_000,
+    maxInputTokens: 8_000,
+    maxOutputTokens: 800,
+  });
 }
 
-export function agentContext(model: ChatModel, question: string, route: Route, history: Turn[] = []): AgentContext & { partials: string[] } {
+export function agentContext(
+  model: ChatModel,
+  question: string,
+  route: Route,
+  history: Turn[] = [],
+): AgentContext & { partials: string[] } {
   const partials: string[] = [];
   return {
     question,

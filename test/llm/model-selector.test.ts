@@ -8,7 +8,14 @@ import { chainFor, modelFor } from './helpers.ts';
 
 const JOB_THREAD: Turn[] = [
   { role: 'user', text: 'why did job 6802258254 fail?', at: 1, pandaid: 6802258254, jeditaskid: 46374283 },
-  { role: 'assistant', text: 'Job 6802258254 failed with pilot error 1305.', agent: 'job', at: 2, pandaid: 6802258254, jeditaskid: 46374283 },
+  {
+    role: 'assistant',
+    text: 'Job 6802258254 failed with pilot error 1305.',
+    agent: 'job',
+    at: 2,
+    pandaid: 6802258254,
+    jeditaskid: 46374283,
+  },
 ];
 const TASK_THREAD: Turn[] = [
   { role: 'user', text: 'what is happening with task 46374283?', at: 1, jeditaskid: 46374283 },
@@ -16,7 +23,13 @@ const TASK_THREAD: Turn[] = [
 ];
 const TWO_JOBS_THREAD: Turn[] = [
   { role: 'user', text: 'why did jobs 6798544333 and 6800730400 fail?', at: 1, pandaid: 6798544333 },
-  { role: 'assistant', text: 'Job 6798544333 failed in stage-in (pilot error 1151).', agent: 'job', at: 2, pandaid: 6798544333 },
+  {
+    role: 'assistant',
+    text: 'Job 6798544333 failed in stage-in (pilot error 1151).',
+    agent: 'job',
+    at: 2,
+    pandaid: 6798544333,
+  },
 ];
 
 /**
@@ -27,7 +40,15 @@ function routingModel(request: RecordedRequest) {
   const messages = (request.body as { messages: Array<{ role: string; content: string }> }).messages;
   const prompt = messages.at(-1)!.content;
   const latest = /Latest message: (.*)$/s.exec(prompt)?.[1] ?? '';
-  const choose = (agent: string, ids: { pandaid?: number; jeditaskid?: number } = {}) => text(JSON.stringify({ agent, pandaid: ids.pandaid ?? null, jeditaskid: ids.jeditaskid ?? null, reason: 'fake routing model' }));
+  const choose = (agent: string, ids: { pandaid?: number; jeditaskid?: number } = {}) =>
+    text(
+      JSON.stringify({
+        agent,
+        pandaid: ids.pandaid ?? null,
+        jeditaskid: ids.jeditaskid ?? null,
+        reason: 'fake routing model',
+      }),
+    );
   const aboutJob = [...prompt.matchAll(/\(about job (\d+)/g)].map((m) => Number(m[1])).at(-1);
   const aboutTask = [...prompt.matchAll(/about (?:job \d+, )?task (\d+)\)/g)].map((m) => Number(m[1])).at(-1);
   if (/other (?:one|job|task)/i.test(latest)) {
@@ -35,8 +56,19 @@ function routingModel(request: RecordedRequest) {
     return choose('job', { pandaid: all.find((id) => id !== aboutJob) });
   }
   const died = /\b(?:died|crashed|ended|exited|stopped)\b.*?\b(\d{1,4})\b/i.exec(latest);
-  if (died) return text(JSON.stringify({ agent: 'error_code', pandaid: null, jeditaskid: null, code: Number(died[1]), component: null, reason: 'fake routing model' }));
-  if (/weather|pizza|joke|python|who made you|hello|^hi\b|thanks|good morning|help me with panda/i.test(latest)) return choose('general');
+  if (died)
+    return text(
+      JSON.stringify({
+        agent: 'error_code',
+        pandaid: null,
+        jeditaskid: null,
+        code: Number(died[1]),
+        component: null,
+        reason: 'fake routing model',
+      }),
+    );
+  if (/weather|pizza|joke|python|who made you|hello|^hi\b|thanks|good morning|help me with panda/i.test(latest))
+    return choose('general');
   const job = /\b(\d{10})\b/.exec(latest);
   if (job) return choose('job', { pandaid: Number(job[1]) });
   const task = /\b(\d{8})\b/.exec(latest);
@@ -156,7 +188,11 @@ describe('model selector validation and history', () => {
   it('keeps the fast guess when the model is too slow to route', async () => {
     fake.enqueue(hang());
     const started = Date.now();
-    const chosen = await createModelSelector(chainFor(modelFor('openai', fake)), undefined, { timeoutMs: 200 })('6802258254', [], guess);
+    const chosen = await createModelSelector(chainFor(modelFor('openai', fake)), undefined, { timeoutMs: 200 })(
+      '6802258254',
+      [],
+      guess,
+    );
     expect(chosen).toBe(guess);
     expect(Date.now() - started).toBeLessThan(1_500);
   });

@@ -46,7 +46,11 @@ describe.each(PROVIDER_NAMES)('%s through its official SDK against a loopback fa
 
     fake.enqueue(status(429, { 'retry-after': '17' }));
     const limited = await model.complete({ messages: MESSAGES }).catch((e: unknown) => e);
-    expect((limited as ProviderError).failure).toMatchObject({ kind: 'rate_limited', status: 429, retryAfterMs: 17_000 });
+    expect((limited as ProviderError).failure).toMatchObject({
+      kind: 'rate_limited',
+      status: 429,
+      retryAfterMs: 17_000,
+    });
   });
 
   it('asks for JSON in the way the provider supports', async () => {
@@ -56,7 +60,8 @@ describe.each(PROVIDER_NAMES)('%s through its official SDK against a loopback fa
     const expected: Record<string, () => void> = {
       openai: () => expect(body.response_format).toEqual({ type: 'json_object' }),
       mistral: () => expect(body.response_format).toEqual({ type: 'json_object' }),
-      gemini: () => expect((body.generationConfig as Record<string, unknown>).responseMimeType).toBe('application/json'),
+      gemini: () =>
+        expect((body.generationConfig as Record<string, unknown>).responseMimeType).toBe('application/json'),
       ollama: () => expect(body.format).toBe('json'),
       // The Messages API has no JSON mode: the prompt asks for it and refine validates the reply.
       anthropic: () => expect(body.system).toContain('Answer briefly.'),
@@ -69,7 +74,9 @@ describe.each(PROVIDER_NAMES)('%s through its official SDK against a loopback fa
     await closed.start();
     const origin = closed.origin;
     await closed.close();
-    const err = await modelFor(provider, { origin }).complete({ messages: MESSAGES }).catch((e: unknown) => e);
+    const err = await modelFor(provider, { origin })
+      .complete({ messages: MESSAGES })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as ProviderError).failure.kind).toBe('connection');
   });

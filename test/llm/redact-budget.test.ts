@@ -13,7 +13,10 @@ describe('redactSecrets', () => {
     ['rucio --password=hunter2 --user atlasprd', 'hunter2'],
     ['Cookie: sessionid=abc123; csrftoken=def456', 'abc123'],
     ['https://atlas:s3cr3tpass@rucio.cern.ch/replicas', 's3cr3tpass'],
-    ['-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecret\n-----END RSA PRIVATE KEY-----', 'MIIEowIBAAKCAQEAsecret'],
+    [
+      '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecret\n-----END RSA PRIVATE KEY-----',
+      'MIIEowIBAAKCAQEAsecret',
+    ],
     ['gemini key AIzaSyA1234567890abcdefghijklmnopqrstu', 'AIzaSyA123'],
   ])('removes the secret from %s', (input, secret) => {
     const out = redactSecrets(input);
@@ -22,12 +25,19 @@ describe('redactSecrets', () => {
   });
 
   it('leaves ordinary log lines alone', () => {
-    const line = '2026-11-27 10:15:02 | pilot | ERROR | Payload execution failed: exit code 65 at BNL_PROD (token expired? no)';
+    const line =
+      '2026-11-27 10:15:02 | pilot | ERROR | Payload execution failed: exit code 65 at BNL_PROD (token expired? no)';
     expect(redactSecrets(line)).toBe(line);
   });
 
   it('keeps the number of lines of a log excerpt with a proxy in it', () => {
-    const lines = ['start', '-----BEGIN CERTIFICATE-----', 'MIIDxTCCAq2gAwIBAgIJAKw', '-----END CERTIFICATE-----', 'password=abc end'];
+    const lines = [
+      'start',
+      '-----BEGIN CERTIFICATE-----',
+      'MIIDxTCCAq2gAwIBAgIJAKw',
+      '-----END CERTIFICATE-----',
+      'password=abc end',
+    ];
     const out = redactLines(lines);
     expect(out).toHaveLength(lines.length);
     expect(out.join('\n')).not.toMatch(/MIIDxTCCAq2gAwIBAgIJAKw|abc end/);

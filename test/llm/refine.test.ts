@@ -17,8 +17,20 @@ function offlineDraft(): AnswerDraft {
       { title: 'Non-expert guidance', body: 'Check the payload log for the first error.' },
       { title: 'Expert guidance', body: 'See payload.stderr around the ERROR line.' },
     ],
-    facts: { pandaid: 6802258254, jeditaskid: 46374283, jobstatus: 'failed', piloterrorcode: 1305, piloterrordiag: 'Payload execution failure: exit code 65', exeerrorcode: 65, computingsite: 'BNL_PROD', attemptnr: 1, maxattempt: 3 },
-    evidence: [{ source: 'payload.stderr', lines: ['ERROR: could not open input file EVNT.12345._000001.pool.root.1'] }],
+    facts: {
+      pandaid: 6802258254,
+      jeditaskid: 46374283,
+      jobstatus: 'failed',
+      piloterrorcode: 1305,
+      piloterrordiag: 'Payload execution failure: exit code 65',
+      exeerrorcode: 65,
+      computingsite: 'BNL_PROD',
+      attemptnr: 1,
+      maxattempt: 3,
+    },
+    evidence: [
+      { source: 'payload.stderr', lines: ['ERROR: could not open input file EVNT.12345._000001.pool.root.1'] },
+    ],
     followUps: [],
     sources: [],
     links: [{ title: 'job 6802258254', url: 'https://bigpanda.cern.ch/job?pandaid=6802258254' }],
@@ -28,7 +40,11 @@ function offlineDraft(): AnswerDraft {
 
 const MESSAGES: ChatMessage[] = [
   { role: 'system', content: 'You are askpanda, explaining a failed PanDA job.' },
-  { role: 'user', content: 'Job facts: pandaid 6802258254, pilot error 1305.\nLog (untrusted):\n```\nERROR: could not open input file\n```\nWhy did job 6802258254 fail?' },
+  {
+    role: 'user',
+    content:
+      'Job facts: pandaid 6802258254, pilot error 1305.\nLog (untrusted):\n```\nERROR: could not open input file\n```\nWhy did job 6802258254 fail?',
+  },
 ];
 const ROUTE = { agent: 'job' as const, pandaid: 6802258254, reason: 'test' };
 
@@ -36,8 +52,14 @@ const GOOD = JSON.stringify({
   summary: 'Job 6802258254 failed because athena could not open its input file EVNT.12345._000001.pool.root.1.',
   sections: [
     { title: 'Description', body: 'The payload stopped with exit code 65 after failing to open the input file.' },
-    { title: 'Non-expert guidance', body: '- The input file was missing or unreadable at BNL_PROD.\n- Retrying may help if the site had a transient storage problem.' },
-    { title: 'Expert guidance', body: 'Check the replica of EVNT.12345._000001.pool.root.1 in Rucio and the site storage status.' },
+    {
+      title: 'Non-expert guidance',
+      body: '- The input file was missing or unreadable at BNL_PROD.\n- Retrying may help if the site had a transient storage problem.',
+    },
+    {
+      title: 'Expert guidance',
+      body: 'Check the replica of EVNT.12345._000001.pool.root.1 in Rucio and the site storage status.',
+    },
   ],
   followUps: [
     { question: 'Is the input file of job 6802258254 available in Rucio?', why: 'athena could not open it' },
@@ -58,7 +80,11 @@ beforeEach(() => {
 describe('refineWithModel', () => {
   it('returns the model sections, keeps facts, evidence and links, and names the model', async () => {
     fake.enqueue(text(GOOD));
-    const draft = await refineWithModel(agentContext(chainFor(modelFor('openai', fake)), 'Why did job 6802258254 fail?', ROUTE), MESSAGES, offlineDraft());
+    const draft = await refineWithModel(
+      agentContext(chainFor(modelFor('openai', fake)), 'Why did job 6802258254 fail?', ROUTE),
+      MESSAGES,
+      offlineDraft(),
+    );
     expect(draft.model).toBe('openai:fake-openai-model');
     expect(draft.summary).toMatch(/could not open its input file/);
     expect(draft.sections.map((s) => s.title)).toEqual(['Description', 'Non-expert guidance', 'Expert guidance']);
@@ -68,12 +94,18 @@ describe('refineWithModel', () => {
     // The request asked for JSON with the offline draft's section titles.
     const body = fake.requests[0]!.body as { messages: Array<{ content: string }>; response_format: unknown };
     expect(body.response_format).toEqual({ type: 'json_object' });
-    expect(body.messages.map((m) => m.content).join('\n')).toContain('"Description", "Non-expert guidance", "Expert guidance"');
+    expect(body.messages.map((m) => m.content).join('\n')).toContain(
+      '"Description", "Non-expert guidance", "Expert guidance"',
+    );
   });
 
   it('keeps only follow-ups askpanda can answer about ids it saw, and fills up to at least two from the facts', async () => {
     fake.enqueue(text(GOOD));
-    const draft = await refineWithModel(agentContext(chainFor(modelFor('openai', fake)), 'Why did job 6802258254 fail?', ROUTE), MESSAGES, offlineDraft());
+    const draft = await refineWithModel(
+      agentContext(chainFor(modelFor('openai', fake)), 'Why did job 6802258254 fail?', ROUTE),
+      MESSAGES,
+      offlineDraft(),
+    );
     const questions = draft.followUps.map((f) => f.question);
     expect(questions[0]).toBe('Is the input file of job 6802258254 available in Rucio?');
     expect(questions).not.toContain('What is the weather at CERN?');
@@ -86,7 +118,11 @@ describe('refineWithModel', () => {
 
   it('repairs junk once: the second, valid reply is used', async () => {
     fake.enqueue(text('Sure! Here is the analysis: the job failed.'), text(`\`\`\`json\n${GOOD}\n\`\`\``));
-    const draft = await refineWithModel(agentContext(chainFor(modelFor('openai', fake)), 'q', ROUTE), MESSAGES, offlineDraft());
+    const draft = await refineWithModel(
+      agentContext(chainFor(modelFor('openai', fake)), 'q', ROUTE),
+      MESSAGES,
+      offlineDraft(),
+    );
     expect(draft.model).toBe('openai:fake-openai-model');
     expect(fake.requests).toHaveLength(2);
     expect(fake.requests[1]!.raw).toContain('That reply cannot be used: there is no JSON object in it');
@@ -96,11 +132,18 @@ describe('refineWithModel', () => {
     ['prose', 'The job failed, sorry.'],
     ['truncated JSON', '{"summary": "Job failed", "sections": [{"title": "Description", "bo'],
     ['wrong shape', '{"answer": "the job failed"}'],
-    ['JSON inside a section body', JSON.stringify({ summary: 'x', sections: [{ title: 'Description', body: '{"error": 65}' }] })],
+    [
+      'JSON inside a section body',
+      JSON.stringify({ summary: 'x', sections: [{ title: 'Description', body: '{"error": 65}' }] }),
+    ],
     ['empty sections', JSON.stringify({ summary: 'x', sections: [] })],
   ])('falls back to the offline draft on %s twice, never showing raw JSON or a parse error', async (_name, junk) => {
     fake.enqueue(text(junk), text(junk));
-    const draft = await refineWithModel(agentContext(chainFor(modelFor('openai', fake)), 'q', ROUTE), MESSAGES, offlineDraft());
+    const draft = await refineWithModel(
+      agentContext(chainFor(modelFor('openai', fake)), 'q', ROUTE),
+      MESSAGES,
+      offlineDraft(),
+    );
     expect(draft).toEqual(offlineDraft());
     const rendered = toAnswer(draft).text;
     expect(rendered).not.toMatch(/JSON|parse|Unexpected token|"summary"/);
@@ -108,7 +151,11 @@ describe('refineWithModel', () => {
 
   it('answers offline and says so when every remote model is down', async () => {
     fake.enqueue(status(500));
-    const draft = await refineWithModel(agentContext(chainFor(modelFor('openai', fake)), 'q', ROUTE), MESSAGES, offlineDraft());
+    const draft = await refineWithModel(
+      agentContext(chainFor(modelFor('openai', fake)), 'q', ROUTE),
+      MESSAGES,
+      offlineDraft(),
+    );
     expect(draft.model).toBe('offline');
     expect(draft.summary).toContain(UNAVAILABLE_NOTE);
     expect(draft.sections).toEqual(offlineDraft().sections);

@@ -34,7 +34,11 @@ describe('provider-specific request shaping (sent through the real SDKs)', () =>
 
   it('sends OpenAI reasoning models no temperature, minimal reasoning and headroom', async () => {
     openai.enqueue(text('{"agent":"job"}'));
-    await modelFor('openai', openai, 'gpt-5-mini').complete({ messages: MESSAGES, maxOutputTokens: 150, temperature: 0 });
+    await modelFor('openai', openai, 'gpt-5-mini').complete({
+      messages: MESSAGES,
+      maxOutputTokens: 150,
+      temperature: 0,
+    });
     const body = openai.requests.at(-1)!.body as Record<string, unknown>;
     expect(body.temperature).toBeUndefined();
     expect(body.reasoning_effort).toBe('minimal');
@@ -43,7 +47,11 @@ describe('provider-specific request shaping (sent through the real SDKs)', () =>
 
   it('keeps temperature and max_tokens for ordinary chat models on compatible servers', async () => {
     openai.enqueue(text('{"agent":"job"}'));
-    await modelFor('openai', openai, 'gpt-4o-mini').complete({ messages: MESSAGES, maxOutputTokens: 150, temperature: 0 });
+    await modelFor('openai', openai, 'gpt-4o-mini').complete({
+      messages: MESSAGES,
+      maxOutputTokens: 150,
+      temperature: 0,
+    });
     const body = openai.requests.at(-1)!.body as Record<string, unknown>;
     expect(body).toMatchObject({ temperature: 0, max_tokens: 150 });
     expect(body.reasoning_effort).toBeUndefined();

@@ -55,7 +55,11 @@ export async function startMattermost(options: MattermostHarnessOptions = {}): P
   const adapter = new MattermostAdapter(app, {
     server,
     statusDelayMs: options.statusDelayMs ?? 0,
-    connection: { requestTimeoutMs: 3_000, reconnect: { minMs: 50, maxMs: 300, jitterMs: 50, failuresBeforeBackoff: 3 }, startTimeoutMs: 5_000 },
+    connection: {
+      requestTimeoutMs: 3_000,
+      reconnect: { minMs: 50, maxMs: 300, jitterMs: 50, failuresBeforeBackoff: 3 },
+      startTimeoutMs: 5_000,
+    },
   });
   await adapter.start();
   return {
@@ -79,11 +83,20 @@ export function answersIn(fake: FakeMattermost, rootId: string): FakePost[] {
   return fake.botPosts({ rootId }).filter((p) => JSON.stringify(p.props.attachments ?? []).includes('feedbackup'));
 }
 
-export async function waitForAnswers(fake: FakeMattermost, rootId: string, count = 1, timeoutMs = 8_000): Promise<FakePost[]> {
-  return fake.waitUntil(() => {
-    const found = answersIn(fake, rootId);
-    return found.length >= count ? found : undefined;
-  }, timeoutMs, `${count} answer(s) in thread ${rootId}`);
+export async function waitForAnswers(
+  fake: FakeMattermost,
+  rootId: string,
+  count = 1,
+  timeoutMs = 8_000,
+): Promise<FakePost[]> {
+  return fake.waitUntil(
+    () => {
+      const found = answersIn(fake, rootId);
+      return found.length >= count ? found : undefined;
+    },
+    timeoutMs,
+    `${count} answer(s) in thread ${rootId}`,
+  );
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

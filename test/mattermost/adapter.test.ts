@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyDraft } from '../../src/bot/answer.ts';
 import type { Agent } from '../../src/agents/agent.ts';
 import { FakeMattermost, type FakeChannel, type FakeUser } from '../fakes/mattermost.ts';
-import { SLASH_TOKEN, answersIn, sleep, startMattermost, waitForAnswers, type MattermostHarness } from './adapter-helpers.ts';
+import {
+  SLASH_TOKEN,
+  answersIn,
+  sleep,
+  startMattermost,
+  waitForAnswers,
+  type MattermostHarness,
+} from './adapter-helpers.ts';
 
 describe('Mattermost: questions in channels, DMs and threads', () => {
   let h: MattermostHarness;
@@ -90,7 +97,14 @@ const slowLongJob: Agent = {
     progress(`is reading pilotlog.txt of job ${route.pandaid}…`);
     await sleep(1_200);
     const draft = emptyDraft('job', `Job ${route.pandaid} failed reading its input.`);
-    draft.evidence.push({ source: 'pilotlog.txt', lines: Array.from({ length: 400 }, (_, i) => `2026-11-27 23:10:${String(i % 60).padStart(2, '0')} | INFO | pilot.control.payload | event ${i}: TFile::Init checksum mismatch`) });
+    draft.evidence.push({
+      source: 'pilotlog.txt',
+      lines: Array.from(
+        { length: 400 },
+        (_, i) =>
+          `2026-11-27 23:10:${String(i % 60).padStart(2, '0')} | INFO | pilot.control.payload | event ${i}: TFile::Init checksum mismatch`,
+      ),
+    });
     draft.links.push({ title: `job ${route.pandaid}`, url: `https://bigpanda.cern.ch/job?pandaid=${route.pandaid}` });
     return draft;
   },
@@ -100,7 +114,13 @@ const streaming: Agent = {
   kind: 'general',
   async handle({ onPartialText }) {
     let text = '';
-    for (const word of ['A **pilot** is', ' the small job that', ' lands on a worker node,', ' checks the environment', ' and runs the payload.']) {
+    for (const word of [
+      'A **pilot** is',
+      ' the small job that',
+      ' lands on a worker node,',
+      ' checks the environment',
+      ' and runs the payload.',
+    ]) {
       text += word;
       onPartialText?.(text);
       await sleep(400);
@@ -115,7 +135,11 @@ describe('Mattermost: status, streaming, long answers and reconnects', () => {
   let channel: FakeChannel;
   beforeAll(async () => {
     const fake = await FakeMattermost.start({ maxPostSize: 4000 });
-    h = await startMattermost({ fake, agents: { job: slowLongJob, general: streaming, documents: streaming }, statusDelayMs: 0 });
+    h = await startMattermost({
+      fake,
+      agents: { job: slowLongJob, general: streaming, documents: streaming },
+      statusDelayMs: 0,
+    });
     ana = h.fake.addUser({ username: 'ana' });
     channel = h.fake.addChannel({ name: 'panda-help', members: [ana], withBot: true });
   });
@@ -128,14 +152,23 @@ describe('Mattermost: status, streaming, long answers and reconnects', () => {
     const question = h.fake.userPosts(ana, channel, '@askpanda why did job 6802258254 fail?');
     const [first] = await h.fake.waitForTyping(1, (t) => t.parentId === question.id, 1_000);
     expect(first!.at - question.create_at).toBeLessThan(1_000);
-    const answers = await h.fake.waitUntil(() => (h.fake.botPosts({ rootId: question.id }).length >= 2 ? h.fake.botPosts({ rootId: question.id }) : undefined), 8_000);
+    const answers = await h.fake.waitUntil(
+      () =>
+        h.fake.botPosts({ rootId: question.id }).length >= 2 ? h.fake.botPosts({ rootId: question.id }) : undefined,
+      8_000,
+    );
     await h.adapter.idle();
     expect(h.fake.typing.filter((t) => t.parentId === question.id).length).toBeGreaterThanOrEqual(1);
     expect(h.fake.reactions.some((r) => r.post_id === question.id)).toBe(false);
     for (const post of answers) expect([...post.message].length).toBeLessThanOrEqual(4000);
     expect(answers.length).toBeLessThanOrEqual(4);
     expect(answers[0]!.message).toMatch(/^Job 6802258254 failed reading its input/);
-    expect(answers.map((p) => p.message).join('\n').split('```').length % 2).toBe(1);
+    expect(
+      answers
+        .map((p) => p.message)
+        .join('\n')
+        .split('```').length % 2,
+    ).toBe(1);
   });
 
   it('streams into one draft edited at most once a second, then replaced by the answer', async () => {
@@ -181,14 +214,26 @@ describe('Mattermost: slash command and buttons', () => {
   const commandUrl = () => `${h.baseUrl}/mattermost/command`;
 
   it('refuses a wrong slash command token with 401', async () => {
-    const reply = await h.fake.slashCommand({ url: commandUrl(), token: 'not-the-token', user: ana, channel, text: 'help' });
+    const reply = await h.fake.slashCommand({
+      url: commandUrl(),
+      token: 'not-the-token',
+      user: ana,
+      channel,
+      text: 'help',
+    });
     expect(reply.status).toBe(401);
     expect(h.fake.ephemeral).toHaveLength(0);
   });
 
   it('answers `help` privately within the request', async () => {
     const started = Date.now();
-    const reply = await h.fake.slashCommand({ url: commandUrl(), token: SLASH_TOKEN, user: ana, channel, text: 'help' });
+    const reply = await h.fake.slashCommand({
+      url: commandUrl(),
+      token: SLASH_TOKEN,
+      user: ana,
+      channel,
+      text: 'help',
+    });
     expect(reply.status).toBe(200);
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(reply.body).toMatchObject({ response_type: 'ephemeral' });
@@ -196,14 +241,23 @@ describe('Mattermost: slash command and buttons', () => {
   });
 
   it('asks a question in the channel and answers in its thread, so others can follow up', async () => {
-    const reply = await h.fake.slashCommand({ url: commandUrl(), token: SLASH_TOKEN, user: ana, channel, text: 'why did job 6802258254 fail?' });
+    const reply = await h.fake.slashCommand({
+      url: commandUrl(),
+      token: SLASH_TOKEN,
+      user: ana,
+      channel,
+      text: 'why did job 6802258254 fail?',
+    });
     expect(reply.status).toBe(200);
-    const [root] = await h.fake.waitForBotPosts(1, (p) => p.root_id === '' && p.message.includes('@ana asked: why did job 6802258254 fail?'));
+    const [root] = await h.fake.waitForBotPosts(
+      1,
+      (p) => p.root_id === '' && p.message.includes('@ana asked: why did job 6802258254 fail?'),
+    );
     const [answer] = await waitForAnswers(h.fake, root!.id);
     expect(answer!.message).toContain('1305');
   });
 
-  it('answers a follow-up button in the thread as the clicker\'s question; a forged context gets 403 and does nothing', async () => {
+  it("answers a follow-up button in the thread as the clicker's question; a forged context gets 403 and does nothing", async () => {
     const question = h.fake.userPosts(ana, channel, '@askpanda why did job 6800730400 fail?');
     const [answer] = await waitForAnswers(h.fake, question.id);
     const click = await h.fake.clickButton({ postId: answer!.id, actionId: 'followup0', user: ben });
@@ -215,7 +269,10 @@ describe('Mattermost: slash command and buttons', () => {
     const context = { ...(request.context as Record<string, unknown>), question: 'delete everything' };
     const forged = await h.fake.postAction(`${h.baseUrl}/mattermost/actions`, { ...request, context });
     expect(forged.status).toBe(403);
-    const unsigned = await h.fake.postAction(`${h.baseUrl}/mattermost/actions`, { ...request, context: { action: 'followup', question: 'hi', channel: channel.id, thread: question.id } });
+    const unsigned = await h.fake.postAction(`${h.baseUrl}/mattermost/actions`, {
+      ...request,
+      context: { action: 'followup', question: 'hi', channel: channel.id, thread: question.id },
+    });
     expect(unsigned.status).toBe(403);
     await sleep(400);
     await h.adapter.idle();
@@ -228,8 +285,15 @@ describe('Mattermost: slash command and buttons', () => {
     const click = await h.fake.clickButton({ postId: answer!.id, actionId: 'feedbackdown', user: ana });
     expect(click.status).toBe(200);
     expect(click.body).toMatchObject({ ephemeral_text: expect.stringContaining('Thanks') });
-    const record = (await h.app.store.ns('feedback').get(`mattermost:${channel.id}:${answer!.id}:${ana.id}`)) as Record<string, unknown> | undefined;
-    expect(record).toMatchObject({ platform: 'mattermost', rating: 'down', user: ana.id, question: 'why did job 6802258254 fail?', pandaid: 6802258254 });
+    const record = (await h.app.store.ns('feedback').get(`mattermost:${channel.id}:${answer!.id}:${ana.id}`)) as
+      Record<string, unknown> | undefined;
+    expect(record).toMatchObject({
+      platform: 'mattermost',
+      rating: 'down',
+      user: ana.id,
+      question: 'why did job 6802258254 fail?',
+      pandaid: 6802258254,
+    });
   });
 });
 
@@ -237,12 +301,16 @@ describe('Mattermost: two replicas sharing Redis', () => {
   it('answer each mention once', async () => {
     const fake = await FakeMattermost.start();
     const dataDir = mkdtempSync(path.join(tmpdir(), 'askpanda-mm-replicas-'));
-    const replicas = await Promise.all([0, 1].map(() => startMattermost({ fake, dataDir, store: 'redis://127.0.0.1:6379' })));
+    const replicas = await Promise.all(
+      [0, 1].map(() => startMattermost({ fake, dataDir, store: 'redis://127.0.0.1:6379' })),
+    );
     try {
       // Six people, so no one meets the per-person limit of questions in flight.
       const people = Array.from({ length: 6 }, (_, i) => fake.addUser({ username: `physicist${i}` }));
       const channel = fake.addChannel({ name: 'replicas', members: people, withBot: true });
-      const questions = people.map((person, i) => fake.userPosts(person, channel, `@askpanda what is happening with task 46374283? (${i})`));
+      const questions = people.map((person, i) =>
+        fake.userPosts(person, channel, `@askpanda what is happening with task 46374283? (${i})`),
+      );
       for (const q of questions) await waitForAnswers(fake, q.id);
       await sleep(300);
       await Promise.all(replicas.map((r) => r.adapter.idle()));

@@ -1,7 +1,14 @@
 import mm from '@mattermost/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket as NodeWebSocket } from 'ws';
-import { installWebSocketGlobals, MattermostApiError, MattermostConnection, MattermostStartError, normalizeBaseUrl, retryAfterMs } from '../../src/adapters/mattermost-connection.ts';
+import {
+  installWebSocketGlobals,
+  MattermostApiError,
+  MattermostConnection,
+  MattermostStartError,
+  normalizeBaseUrl,
+  retryAfterMs,
+} from '../../src/adapters/mattermost-connection.ts';
 import { BOT_TOKEN, FakeMattermost, type FakeChannel, type FakeUser } from '../fakes/mattermost.ts';
 import { closedPort, connectTo, delay, waitForReceived } from './helpers.ts';
 
@@ -76,7 +83,9 @@ describe('start: the token check', () => {
 
   it('tells a wrong base URL and a non-URL apart from a bad token', async () => {
     const wrongPath = open({ url: `${fake.url}/mattermost` });
-    expect(((await wrongPath.connection.start().catch((e: unknown) => e)) as MattermostStartError).reason).toBe('not_mattermost');
+    expect(((await wrongPath.connection.start().catch((e: unknown) => e)) as MattermostStartError).reason).toBe(
+      'not_mattermost',
+    );
     const notUrl = open({ url: 'mattermost.cern.ch' });
     const error = (await notUrl.connection.start().catch((e: unknown) => e)) as MattermostStartError;
     expect(error.reason).toBe('bad_url');
@@ -113,8 +122,16 @@ describe('websocket framing', () => {
     client.addMessageListener((message) => messages.push(message as unknown as (typeof messages)[number]));
     try {
       client.initialize(`ws://127.0.0.1:${fake.port}/api/v4/websocket`, BOT_TOKEN);
-      await fake.waitUntil(() => (seen.some((f) => f.seq_reply === 1) ? true : undefined), 5_000, 'the challenge reply');
-      expect(fake.framesReceived[0]).toEqual({ action: 'authentication_challenge', seq: 1, data: { token: BOT_TOKEN } });
+      await fake.waitUntil(
+        () => (seen.some((f) => f.seq_reply === 1) ? true : undefined),
+        5_000,
+        'the challenge reply',
+      );
+      expect(fake.framesReceived[0]).toEqual({
+        action: 'authentication_challenge',
+        seq: 1,
+        data: { token: BOT_TOKEN },
+      });
       const hello = seen.find((f) => f.event === 'hello')!;
       expect(hello.seq).toBe(0);
       expect(typeof (hello.data as Record<string, unknown>).connection_id).toBe('string');
@@ -139,14 +156,22 @@ describe('websocket framing', () => {
     const { connection, received } = open();
     await connection.start();
     expect(fake.upgrades[0]).toMatchObject({ withToken: true, connectionId: '', sequenceNumber: '0' });
-    const challenge = await fake.waitUntil(() => fake.framesReceived.find((f) => f.action === 'authentication_challenge'), 2_000, 'the challenge');
+    const challenge = await fake.waitUntil(
+      () => fake.framesReceived.find((f) => f.action === 'authentication_challenge'),
+      2_000,
+      'the challenge',
+    );
     expect(challenge).toMatchObject({ seq: 1, data: { token: BOT_TOKEN } });
     // Authenticated at the upgrade already: the server ignores the challenge and does not reply.
     expect(fake.framesSent.some((f) => f.seq_reply === 1)).toBe(false);
     fake.userPosts(ana, town, 'first');
     fake.userPosts(ana, town, 'second');
     await waitForReceived(fake, received, () => true, 2);
-    expect(fake.framesSent.filter((f) => 'event' in f).map((f) => [f.event, f.seq])).toEqual([['hello', 0], ['posted', 1], ['posted', 2]]);
+    expect(fake.framesSent.filter((f) => 'event' in f).map((f) => [f.event, f.seq])).toEqual([
+      ['hello', 0],
+      ['posted', 1],
+      ['posted', 2],
+    ]);
   });
 
   it('answers pings and keeps one connection while they are answered', async () => {
@@ -166,7 +191,15 @@ describe('posted events', () => {
     const post = fake.userPosts(ana, town, '@askpanda why did job 6802258254 fail?');
     const [event] = await waitForReceived(fake, received, (e) => e.post.id === post.id);
     expect(event).toMatchObject({ event: 'posted', channelType: 'O', mentions: [fake.bot.id], source: 'websocket' });
-    expect(event!.post).toMatchObject({ id: post.id, user_id: ana.id, channel_id: town.id, root_id: '', message: post.message, type: '', props: {} });
+    expect(event!.post).toMatchObject({
+      id: post.id,
+      user_id: ana.id,
+      channel_id: town.id,
+      root_id: '',
+      message: post.message,
+      type: '',
+      props: {},
+    });
   });
 
   it('leaves mentions empty when the server sends none, and marks DMs as D', async () => {
@@ -210,7 +243,11 @@ describe('posted events', () => {
     fake.sendWithNextSeq((seq) => JSON.stringify({ event: 'posted', seq })); // no data: replaced, seq kept
     fake.sendEvent('posted', { post: '{not json', channel_type: 'O' });
     fake.sendEvent('posted', { post: JSON.stringify({ id: 'x', message: 'no channel or user' }), channel_type: 'O' });
-    fake.sendEvent('posted', { post: JSON.stringify({ id: 'y', create_at: 1, user_id: ana.id, channel_id: town.id }), channel_type: 'O', mentions: '{"not":"an array"}' });
+    fake.sendEvent('posted', {
+      post: JSON.stringify({ id: 'y', create_at: 1, user_id: ana.id, channel_id: town.id }),
+      channel_type: 'O',
+      mentions: '{"not":"an array"}',
+    });
     const good = fake.userPosts(ana, town, '@askpanda still there?');
     await waitForReceived(fake, received, (e) => e.post.id === good.id);
     expect(received.map((e) => e.post.id)).toEqual(['y', good.id]);
@@ -340,7 +377,9 @@ describe('reconnects and resync', () => {
   });
 
   it('keeps retrying with growing, jittered pauses until the server accepts again', async () => {
-    const { connection, received } = open({ reconnect: { minMs: 40, maxMs: 2_000, jitterMs: 20, failuresBeforeBackoff: 1 } });
+    const { connection, received } = open({
+      reconnect: { minMs: 40, maxMs: 2_000, jitterMs: 20, failuresBeforeBackoff: 1 },
+    });
     await connection.start();
     fake.acceptWebsockets = false;
     fake.dropWebsockets();
@@ -397,15 +436,28 @@ describe('REST helpers', () => {
 
   it('posts in a thread, patches, types in the thread and reacts', async () => {
     const question = fake.userPosts(ana, town, '@askpanda why did job 6802258254 fail?');
-    const reply = await connection.createPost({ channelId: town.id, rootId: question.id, message: 'Looking…', props: { askpanda: { question: question.id } } });
-    expect(fake.posts.get(reply.id)).toMatchObject({ root_id: question.id, user_id: fake.bot.id, props: { from_bot: 'true', askpanda: { question: question.id } } });
+    const reply = await connection.createPost({
+      channelId: town.id,
+      rootId: question.id,
+      message: 'Looking…',
+      props: { askpanda: { question: question.id } },
+    });
+    expect(fake.posts.get(reply.id)).toMatchObject({
+      root_id: question.id,
+      user_id: fake.bot.id,
+      props: { from_bot: 'true', askpanda: { question: question.id } },
+    });
     const patched = await connection.patchPost(reply.id, { message: 'Job 6802258254 failed with pilot error 1305.' });
     expect(patched.edit_at).toBeGreaterThan(0);
     expect(fake.posts.get(reply.id)!.message).toBe('Job 6802258254 failed with pilot error 1305.');
     await connection.sendTyping(town.id, question.id);
-    expect(fake.typing).toEqual([expect.objectContaining({ userId: fake.bot.id, channelId: town.id, parentId: question.id, via: 'rest' })]);
+    expect(fake.typing).toEqual([
+      expect.objectContaining({ userId: fake.bot.id, channelId: town.id, parentId: question.id, via: 'rest' }),
+    ]);
     await connection.addReaction(question.id, 'eyes');
-    expect(fake.reactions).toEqual([expect.objectContaining({ user_id: fake.bot.id, post_id: question.id, emoji_name: 'eyes' })]);
+    expect(fake.reactions).toEqual([
+      expect.objectContaining({ user_id: fake.bot.id, post_id: question.id, emoji_name: 'eyes' }),
+    ]);
     await connection.removeReaction(question.id, 'eyes');
     expect(fake.reactions).toEqual([]);
   });
@@ -424,7 +476,10 @@ describe('REST helpers', () => {
 
   it('sends an ephemeral post, and reports a refusal as false', async () => {
     expect(await connection.postEphemeral(ana.id, { channelId: town.id, message: 'only you see this' })).toBe(true);
-    expect(fake.ephemeral[0]).toMatchObject({ userId: ana.id, post: { message: 'only you see this', channel_id: town.id } });
+    expect(fake.ephemeral[0]).toMatchObject({
+      userId: ana.id,
+      post: { message: 'only you see this', channel_id: town.id },
+    });
     fake.ephemeralAllowed = false;
     expect(await connection.postEphemeral(ana.id, { channelId: town.id, message: 'refused' })).toBe(false);
     expect(fake.callsTo('createPostEphemeral').map((c) => c.status)).toEqual([201, 403]);
@@ -432,14 +487,22 @@ describe('REST helpers', () => {
 
   it('gets a 400 for a post over MaxPostSize (counted in code points)', async () => {
     await connection.createPost({ channelId: town.id, message: '😀'.repeat(5000) });
-    const error = (await connection.createPost({ channelId: town.id, message: '😀'.repeat(5001) }).catch((e: unknown) => e)) as MattermostApiError;
+    const error = (await connection
+      .createPost({ channelId: town.id, message: '😀'.repeat(5001) })
+      .catch((e: unknown) => e)) as MattermostApiError;
     expect(error).toBeInstanceOf(MattermostApiError);
-    expect(error).toMatchObject({ route: 'createPost', status: 400, errorId: 'model.post.is_valid.message_length.app_error' });
+    expect(error).toMatchObject({
+      route: 'createPost',
+      status: 400,
+      errorId: 'model.post.is_valid.message_length.app_error',
+    });
   });
 
   it('reports permission errors with the server error id', async () => {
     const closed = fake.addChannel({ name: 'secret', type: 'P', members: [ana], withBot: false });
-    const error = (await connection.createPost({ channelId: closed.id, message: 'x' }).catch((e: unknown) => e)) as MattermostApiError;
+    const error = (await connection
+      .createPost({ channelId: closed.id, message: 'x' })
+      .catch((e: unknown) => e)) as MattermostApiError;
     expect(error).toMatchObject({ status: 403, errorId: 'api.context.permissions.app_error' });
   });
 
@@ -457,7 +520,9 @@ describe('REST helpers', () => {
     await impatient.start();
     fake.fail('createPost', { status: 429, retryAfterSeconds: 60 });
     const started = Date.now();
-    const error = (await impatient.createPost({ channelId: town.id, message: 'x' }).catch((e: unknown) => e)) as MattermostApiError;
+    const error = (await impatient
+      .createPost({ channelId: town.id, message: 'x' })
+      .catch((e: unknown) => e)) as MattermostApiError;
     expect(error).toMatchObject({ status: 429, errorId: 'rate_limited' });
     expect(Date.now() - started).toBeLessThan(2_000);
   });

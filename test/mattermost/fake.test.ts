@@ -28,7 +28,11 @@ describe('REST like the real server', () => {
     const res = await fetch(`${fake.url}/api/v4/users/me`, { headers: { Authorization: 'Bearer nope' } });
     expect(res.status).toBe(401);
     expect(res.headers.get('content-type')).toBe('application/json');
-    expect(await res.json()).toMatchObject({ id: 'api.context.session_expired.app_error', message: 'Invalid or expired session, please login again.', status_code: 401 });
+    expect(await res.json()).toMatchObject({
+      id: 'api.context.session_expired.app_error',
+      message: 'Invalid or expired session, please login again.',
+      status_code: 401,
+    });
   });
 
   it('lets Client4 read the error: message, server error id and status', async () => {
@@ -55,7 +59,9 @@ describe('REST like the real server', () => {
     client.setUrl(fake.url);
     client.setToken(BOT_TOKEN);
     expect(await client.getClientConfig()).toMatchObject({ MaxPostSize: '4000' });
-    expect((await fetch(`${fake.url}/api/v4/config/client`, { headers: { Authorization: `Bearer ${BOT_TOKEN}` } })).status).toBe(501);
+    expect(
+      (await fetch(`${fake.url}/api/v4/config/client`, { headers: { Authorization: `Bearer ${BOT_TOKEN}` } })).status,
+    ).toBe(501);
   });
 
   it('refuses a reply to a reply and a post where the bot is not a member', async () => {
@@ -64,9 +70,13 @@ describe('REST like the real server', () => {
     client.setToken(BOT_TOKEN);
     const root = fake.userPosts(ana, town, 'root');
     const reply = fake.userPosts(ana, town, 'reply', { rootId: root.id });
-    await expect(client.createPost({ channel_id: town.id, root_id: reply.id, message: 'x' } as never)).rejects.toMatchObject({ status_code: 400, server_error_id: 'api.post.create_post.root_id.app_error' });
+    await expect(
+      client.createPost({ channel_id: town.id, root_id: reply.id, message: 'x' } as never),
+    ).rejects.toMatchObject({ status_code: 400, server_error_id: 'api.post.create_post.root_id.app_error' });
     const outside = fake.addChannel({ name: 'outside', withBot: false, members: [ana] });
-    await expect(client.createPost({ channel_id: outside.id, message: 'x' } as never)).rejects.toMatchObject({ status_code: 403 });
+    await expect(client.createPost({ channel_id: outside.id, message: 'x' } as never)).rejects.toMatchObject({
+      status_code: 403,
+    });
   });
 });
 
@@ -141,23 +151,53 @@ describe('the server calling out to the bot', () => {
 
   it('sends a slash command as a form with the token in the Authorization header', async () => {
     answer = () => ({ status: 200, body: { response_type: 'ephemeral', text: 'Commands: help, subscribe task N …' } });
-    const result = await fake.slashCommand({ url: botUrl, token: 'slashtoken', user: ana, channel: town, text: 'help' });
+    const result = await fake.slashCommand({
+      url: botUrl,
+      token: 'slashtoken',
+      user: ana,
+      channel: town,
+      text: 'help',
+    });
     expect(result.status).toBe(200);
     const [request] = requests;
     expect(request!.headers['content-type']).toBe('application/x-www-form-urlencoded');
     expect(request!.headers.authorization).toBe('Token slashtoken');
     const form = Object.fromEntries(new URLSearchParams(request!.body));
-    expect(form).toMatchObject({ token: 'slashtoken', text: 'help', command: '/askpanda', channel_id: town.id, channel_name: 'adc-operations', user_id: ana.id, user_name: 'ana', team_id: fake.team.id, team_domain: 'atlas' });
+    expect(form).toMatchObject({
+      token: 'slashtoken',
+      text: 'help',
+      command: '/askpanda',
+      channel_id: town.id,
+      channel_name: 'adc-operations',
+      user_id: ana.id,
+      user_name: 'ana',
+      team_id: fake.team.id,
+      team_domain: 'atlas',
+    });
     expect(form.response_url).toBe(result.responseUrl);
     expect(form.trigger_id).toBeTruthy();
-    expect(fake.ephemeral).toEqual([expect.objectContaining({ userId: ana.id, post: expect.objectContaining({ message: 'Commands: help, subscribe task N …' }) })]);
+    expect(fake.ephemeral).toEqual([
+      expect.objectContaining({
+        userId: ana.id,
+        post: expect.objectContaining({ message: 'Commands: help, subscribe task N …' }),
+      }),
+    ]);
   });
 
   it('posts an in_channel answer as the user, marked from_webhook, which the bot then ignores', async () => {
     const { connection, received } = connectTo(fake);
     await connection.start();
-    answer = () => ({ status: 200, body: { response_type: 'in_channel', text: '@ana asked: why did job 6802258254 fail?' } });
-    await fake.slashCommand({ url: botUrl, token: 'slashtoken', user: ana, channel: town, text: 'why did job 6802258254 fail?' });
+    answer = () => ({
+      status: 200,
+      body: { response_type: 'in_channel', text: '@ana asked: why did job 6802258254 fail?' },
+    });
+    await fake.slashCommand({
+      url: botUrl,
+      token: 'slashtoken',
+      user: ana,
+      channel: town,
+      text: 'why did job 6802258254 fail?',
+    });
     const [event] = await waitForReceived(fake, received, () => true);
     expect(event!.post).toMatchObject({ user_id: ana.id, props: { from_webhook: 'true' } });
     expect(classifyPost(event!, connection.bot)).toEqual({ kind: 'ignore', reason: 'webhook post' });
@@ -166,14 +206,28 @@ describe('the server calling out to the bot', () => {
 
   it('records what the bot sends to response_url and applies it, five times at most', async () => {
     answer = () => ({ status: 200, body: {} });
-    const { responseUrl } = await fake.slashCommand({ url: botUrl, token: 'slashtoken', user: ana, channel: town, text: 'slow question' });
-    const send = (body: unknown) => fetch(responseUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const { responseUrl } = await fake.slashCommand({
+      url: botUrl,
+      token: 'slashtoken',
+      user: ana,
+      channel: town,
+      text: 'slow question',
+    });
+    const send = (body: unknown) =>
+      fetch(responseUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     expect((await send({ response_type: 'in_channel', text: 'the answer' })).status).toBe(200);
     expect([...fake.posts.values()].some((p) => p.message === 'the answer' && p.user_id === ana.id)).toBe(true);
     for (let i = 0; i < 4; i++) expect((await send({ text: `ephemeral ${i}` })).status).toBe(200);
     expect((await send({ text: 'sixth' })).status).toBe(400);
     expect(fake.responseUrlCalls).toHaveLength(6);
-    expect(fake.responseUrlCalls[0]).toMatchObject({ body: { response_type: 'in_channel', text: 'the answer' }, contentType: 'application/json' });
+    expect(fake.responseUrlCalls[0]).toMatchObject({
+      body: { response_type: 'in_channel', text: 'the answer' },
+      contentType: 'application/json',
+    });
   });
 
   it('reports a slow or failing command handler as the server would see it', async () => {

@@ -5,7 +5,10 @@ import type { MattermostPostEvent } from '../../src/adapters/mattermost-events.t
 import { BOT_TOKEN, type FakeMattermost } from '../fakes/mattermost.ts';
 
 /** A connection to the fake with fast reconnects, recording every post it hands over. */
-export function connectTo(fake: FakeMattermost, overrides: Partial<MattermostConnectionOptions> = {}): { connection: MattermostConnection; received: MattermostPostEvent[] } {
+export function connectTo(
+  fake: FakeMattermost,
+  overrides: Partial<MattermostConnectionOptions> = {},
+): { connection: MattermostConnection; received: MattermostPostEvent[] } {
   const received: MattermostPostEvent[] = [];
   const connection = new MattermostConnection({
     url: fake.url,
@@ -23,7 +26,13 @@ export function connectTo(fake: FakeMattermost, overrides: Partial<MattermostCon
 }
 
 /** Waits until `received` holds an event matching `match` (`count` of them). */
-export function waitForReceived(fake: FakeMattermost, received: MattermostPostEvent[], match: (e: MattermostPostEvent) => boolean, count = 1, timeoutMs = 5_000): Promise<MattermostPostEvent[]> {
+export function waitForReceived(
+  fake: FakeMattermost,
+  received: MattermostPostEvent[],
+  match: (e: MattermostPostEvent) => boolean,
+  count = 1,
+  timeoutMs = 5_000,
+): Promise<MattermostPostEvent[]> {
   return fake.waitUntil(
     () => {
       const found = received.filter(match);

@@ -30,21 +30,39 @@ describe('askpanda serve with Mattermost configured', () => {
     const port = await freePort();
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/askpanda.js'), 'serve'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-mm-serve-')), ASKPANDA_DEMO: '1', ASKPANDA_PORT: String(port), MATTERMOST_URL: fake.url, MATTERMOST_TOKEN: BOT_TOKEN, MATTERMOST_SLASH_TOKEN: 'slashtoken000000000000000001' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-mm-serve-')),
+        ASKPANDA_DEMO: '1',
+        ASKPANDA_PORT: String(port),
+        MATTERMOST_URL: fake.url,
+        MATTERMOST_TOKEN: BOT_TOKEN,
+        MATTERMOST_SLASH_TOKEN: 'slashtoken000000000000000001',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     cleanups.push(() => void (child.exitCode === null && child.kill('SIGKILL')));
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    await fake.waitUntil(() => (stderr.includes('Mattermost connected as @askpanda') ? true : undefined), 15_000, `start-up; stderr: ${stderr}`);
-    expect(stderr).toContain(`HTTP server on port ${port}: /healthz /readyz /metrics /mattermost/command /mattermost/actions`);
+    await fake.waitUntil(
+      () => (stderr.includes('Mattermost connected as @askpanda') ? true : undefined),
+      15_000,
+      `start-up; stderr: ${stderr}`,
+    );
+    expect(stderr).toContain(
+      `HTTP server on port ${port}: /healthz /readyz /metrics /mattermost/command /mattermost/actions`,
+    );
 
     const question = fake.userPosts(ana, channel, '@askpanda why did job 6802258254 fail?');
     await waitForAnswers(fake, question.id, 1, 15_000);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { store: 'ok', mattermost: 'ok', monitor: 'ok' } });
+    expect(await ready.json()).toMatchObject({
+      status: 'ready',
+      checks: { store: 'ok', mattermost: 'ok', monitor: 'ok' },
+    });
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(metrics).toMatch(/askpanda_questions_total\{platform="mattermost",agent="job",outcome="answered"\} 1/);
     expect(metrics).toContain('process_resident_memory_bytes');

@@ -26,7 +26,19 @@ describe('TtlCache', () => {
     };
     const [x, y] = await Promise.all([cache.getOrLoad('k', () => 1000, load), cache.getOrLoad('k', () => 1000, load)]);
     expect([x, y, loads]).toEqual([42, 42, 1]);
-    await expect(cache.getOrLoad('bad', () => 1000, async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-    expect(await cache.getOrLoad('bad', () => 1000, async () => 7)).toBe(7);
+    await expect(
+      cache.getOrLoad(
+        'bad',
+        () => 1000,
+        async () => Promise.reject(new Error('boom')),
+      ),
+    ).rejects.toThrow('boom');
+    expect(
+      await cache.getOrLoad(
+        'bad',
+        () => 1000,
+        async () => 7,
+      ),
+    ).toBe(7);
   });
 });

@@ -23,7 +23,14 @@ afterAll(async () => {
 
 async function ask(question: string, env: Record<string, string>) {
   const { stdout } = await run(process.execPath, [bin, 'ask', question, '--json'], {
-    env: { PATH: process.env.PATH ?? '', HOME: dataDir, ASKPANDA_DATA_DIR: dataDir, ASKPANDA_LOG_LEVEL: 'silent', ASKPANDA_LLM: 'offline', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: dataDir,
+      ASKPANDA_DATA_DIR: dataDir,
+      ASKPANDA_LOG_LEVEL: 'silent',
+      ASKPANDA_LLM: 'offline',
+      ...env,
+    },
     timeout: 20_000,
   });
   return AnswerSchema.parse(JSON.parse(stdout));
@@ -34,7 +41,11 @@ describe('askpanda ask --json (spawned CLI)', () => {
     const answer = await ask('Why did job 6800730400 fail?', { ASKPANDA_DEMO: '1' });
     expect(answer.agent).toBe('job');
     expect(answer.facts).toMatchObject({ pandaid: 6800730400, piloterrorcode: 1235 });
-    expect(answer.evidence.some((e) => e.source.startsWith('pilotlog.txt') && e.lines.some((l) => l.includes('exceeded the memory limit')))).toBe(true);
+    expect(
+      answer.evidence.some(
+        (e) => e.source.startsWith('pilotlog.txt') && e.lines.some((l) => l.includes('exceeded the memory limit')),
+      ),
+    ).toBe(true);
     expect(answer.links[0]!.url).toBe('https://bigpanda.cern.ch/job?pandaid=6800730400');
     expect(answer.model).toBe('offline');
   });
@@ -46,7 +57,11 @@ describe('askpanda ask --json (spawned CLI)', () => {
   });
 
   it('answers a fault case against the fake via PANDA_MONITOR_URL', async () => {
-    const answer = await ask(`Why did job ${FAULT.malformed} fail?`, { ASKPANDA_DEMO: '0', PANDA_MONITOR_URL: fake.url, ASKPANDA_MONITOR_RETRIES: '0' });
+    const answer = await ask(`Why did job ${FAULT.malformed} fail?`, {
+      ASKPANDA_DEMO: '0',
+      PANDA_MONITOR_URL: fake.url,
+      ASKPANDA_MONITOR_RETRIES: '0',
+    });
     expect(answer.error?.kind).toBe('monitor_unavailable');
     expect(answer.error?.message).toContain(`${fake.url}/job?pandaid=${FAULT.malformed}`);
   });

@@ -35,7 +35,11 @@ describe('PandaClient against the fake BigPanDA', () => {
     // The whole job row and every file of the job, as /job?pandaid=N&json serves them.
     expect(Object.keys(data.job).length).toBeGreaterThanOrEqual(140);
     expect(data.files.map((f) => f.type)).toEqual([...Array<string>(1).fill('input'), 'output', 'log']);
-    expect(data.files[0]).toMatchObject({ lfn: expect.stringMatching(/^DAOD_PHYS\.37621455\._\d{6}\.pool\.root\.1$/) as unknown, scope: 'mc23_13p6TeV', status: 'ready' });
+    expect(data.files[0]).toMatchObject({
+      lfn: expect.stringMatching(/^DAOD_PHYS\.37621455\._\d{6}\.pool\.root\.1$/) as unknown,
+      scope: 'mc23_13p6TeV',
+      status: 'ready',
+    });
     expect(data.files[0]!.guid).toMatch(/^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/);
   });
 
@@ -71,10 +75,12 @@ describe('PandaClient against the fake BigPanDA', () => {
   });
 
   it('gives up on a monitor that never answers after the timeout, within bounded time', async () => {
-    const client = testClient(testConfig(fake.url, (c) => {
-      c.monitor.timeoutMs = 300;
-      c.monitor.retries = 1;
-    }));
+    const client = testClient(
+      testConfig(fake.url, (c) => {
+        c.monitor.timeoutMs = 300;
+        c.monitor.retries = 1;
+      }),
+    );
     const started = Date.now();
     const err = await failure(client.job(FAULT.hang));
     expect(err.kind).toBe('monitor_unavailable');
@@ -132,11 +138,38 @@ describe('PandaClient against the fake BigPanDA', () => {
     const client = testClient(testConfig(fake.url));
     const listing = await client.logFiles(6800730400);
     expect(listing.files.map((f) => f.name)).toContain('pilotlog.txt');
-    const outcome = await client.scanLogFile(6800730400, 'pilotlog.txt', { patterns: [{ regex: /exceeded the memory limit/, weight: 9, label: 'x' }], contextBefore: 5, contextAfter: 2, maxLineChars: 500, maxMatches: 10, tailLines: 5, maxBytes: 1 << 30 }, 'k');
+    const outcome = await client.scanLogFile(
+      6800730400,
+      'pilotlog.txt',
+      {
+        patterns: [{ regex: /exceeded the memory limit/, weight: 9, label: 'x' }],
+        contextBefore: 5,
+        contextAfter: 2,
+        maxLineChars: 500,
+        maxMatches: 10,
+        tailLines: 5,
+        maxBytes: 1 << 30,
+      },
+      'k',
+    );
     expect(outcome.status).toBe('scanned');
-    if (outcome.status === 'scanned') expect(outcome.result.best?.match.text).toContain('job has exceeded the memory limit 6291456 kB > 4194304 kB');
+    if (outcome.status === 'scanned')
+      expect(outcome.result.best?.match.text).toContain('job has exceeded the memory limit 6291456 kB > 4194304 kB');
     expect(fake.requests.some((r) => r.startsWith('/media/filebrowser/6800730400/'))).toBe(true);
-    const missing = await client.scanLogFile(6800730400, 'no-such-file.txt', { patterns: [], contextBefore: 1, contextAfter: 1, maxLineChars: 100, maxMatches: 1, tailLines: 1, maxBytes: 1000 }, 'k');
+    const missing = await client.scanLogFile(
+      6800730400,
+      'no-such-file.txt',
+      {
+        patterns: [],
+        contextBefore: 1,
+        contextAfter: 1,
+        maxLineChars: 100,
+        maxMatches: 1,
+        tailLines: 1,
+        maxBytes: 1000,
+      },
+      'k',
+    );
     expect(missing.status).toBe('missing');
   });
 
@@ -226,7 +259,15 @@ describe('PandaClient against the fake BigPanDA', () => {
     const monitorUrl = `http://127.0.0.1:${(monitor.address() as AddressInfo).port}`;
     try {
       const client = testClient(testConfig(monitorUrl, (c) => (c.monitor.token = 'tok-123')));
-      const options = { patterns: [], contextBefore: 1, contextAfter: 1, maxLineChars: 100, maxMatches: 1, tailLines: 1, maxBytes: 1000 };
+      const options = {
+        patterns: [],
+        contextBefore: 1,
+        contextAfter: 1,
+        maxLineChars: 100,
+        maxMatches: 1,
+        tailLines: 1,
+        maxBytes: 1000,
+      };
       expect((await client.scanLogFile(1, 'pilotlog.txt', options, 'a')).status).toBe('scanned');
       expect((await client.scanLogFile(2, 'pilotlog.txt', options, 'a')).status).toBe('scanned');
       expect(seen).toEqual([
@@ -257,7 +298,20 @@ describe('PandaClient against the fake BigPanDA', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const client = testClient(testConfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
-      const outcome = await client.scanLogFile(3, 'payload.stdout', { patterns: [], contextBefore: 1, contextAfter: 1, maxLineChars: 100, maxMatches: 1, tailLines: 5, maxBytes: 1000 }, 'a');
+      const outcome = await client.scanLogFile(
+        3,
+        'payload.stdout',
+        {
+          patterns: [],
+          contextBefore: 1,
+          contextAfter: 1,
+          maxLineChars: 100,
+          maxMatches: 1,
+          tailLines: 5,
+          maxBytes: 1000,
+        },
+        'a',
+      );
       expect(outcome.status === 'scanned' && outcome.result.tail).toEqual(['one', 'two']);
       expect(calls).toBe(2);
     } finally {

@@ -30,7 +30,14 @@ afterEach(async () => {
 });
 
 function config(env: Record<string, string> = {}): Config {
-  return loadConfig({ env: { CRIC_URL: cric.url, ASKPANDA_CRIC_TIMEOUT_MS: '700', ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-cric-')), ...env } });
+  return loadConfig({
+    env: {
+      CRIC_URL: cric.url,
+      ASKPANDA_CRIC_TIMEOUT_MS: '700',
+      ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-cric-')),
+      ...env,
+    },
+  });
 }
 
 async function storeFor(c: Config): Promise<Store> {
@@ -46,7 +53,15 @@ describe('CRIC queue dump', () => {
     expect(stale).toBe(false);
     expect(index.size).toBe(229);
     const aglt2 = index.queue('aglt2')!;
-    expect(aglt2).toMatchObject({ name: 'AGLT2', status: 'online', atlas_site: 'AGLT2', cloud: 'US', corecount: 8, maxrss: 48000, maxtime: 258000 });
+    expect(aglt2).toMatchObject({
+      name: 'AGLT2',
+      status: 'online',
+      atlas_site: 'AGLT2',
+      cloud: 'US',
+      corecount: 8,
+      maxrss: 48000,
+      maxtime: 258000,
+    });
     // Fields the schema does not name stay with the record (an MCP tool may return them).
     expect((aglt2 as Record<string, unknown>).harvester_template).toBe('');
     expect((aglt2 as Record<string, unknown>).astorages).toBeTypeOf('object');
@@ -55,7 +70,13 @@ describe('CRIC queue dump', () => {
   });
 
   it('skips and counts bad records instead of failing the dump', () => {
-    const dump = { ...realQueueDump(), BROKEN_STATUS: { status: 42, maxrss: 4000 }, BROKEN_LIMIT: { status: 'online', maxrss: 'lots' }, NOT_A_RECORD: 'AGLT2', NUMERIC_STRINGS: { status: 'online', maxrss: '16000', corecount: null } };
+    const dump = {
+      ...realQueueDump(),
+      BROKEN_STATUS: { status: 42, maxrss: 4000 },
+      BROKEN_LIMIT: { status: 'online', maxrss: 'lots' },
+      NOT_A_RECORD: 'AGLT2',
+      NUMERIC_STRINGS: { status: 'online', maxrss: '16000', corecount: null },
+    };
     const parsed = parseQueueDump(dump);
     expect(parsed.skipped).toBe(3);
     expect(parsed.problems.join('\n')).toMatch(/BROKEN_STATUS.*status/);
@@ -88,13 +109,17 @@ describe('CRIC queue dump', () => {
     const err = await client.queues().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AskPandaError);
     expect((err as AskPandaError).kind).toBe('monitor_unavailable');
-    expect((err as Error).message).toMatch(/^CRIC did not answer \(HTTP 503, 2 attempts\)\. I have no earlier copy of its queue list\. Try again in a few minutes, or look the queue up at https?:\/\/.*\/atlas\/pandaqueue\/list\/$/);
+    expect((err as Error).message).toMatch(
+      /^CRIC did not answer \(HTTP 503, 2 attempts\)\. I have no earlier copy of its queue list\. Try again in a few minutes, or look the queue up at https?:\/\/.*\/atlas\/pandaqueue\/list\/$/,
+    );
     expect(cric.count()).toBe(2);
   });
 
   it('times out a CRIC that does not answer', async () => {
     cric.mode = 'hang';
-    const client = new CricClient(config({ ASKPANDA_CRIC_RETRIES: '0', ASKPANDA_CRIC_TIMEOUT_MS: '300' }), { backoffMs: 5 });
+    const client = new CricClient(config({ ASKPANDA_CRIC_RETRIES: '0', ASKPANDA_CRIC_TIMEOUT_MS: '300' }), {
+      backoffMs: 5,
+    });
     const started = Date.now();
     await expect(client.queues()).rejects.toThrow(/CRIC did not answer \(no answer within 0\.3 s\)/);
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -111,7 +136,9 @@ describe('CRIC queue dump', () => {
       await expect(new CricClient(config({ ASKPANDA_CRIC_RETRIES: '0' })).queues()).rejects.toThrow(message);
     }
     cric.mode = 'ok';
-    await expect(new CricClient(config({ ASKPANDA_CRIC_MAX_BYTES: '100000' })).queues()).rejects.toThrow(/^CRIC did not answer \(the answer is 890 KiB, more than the 98 KiB I read\)\./);
+    await expect(new CricClient(config({ ASKPANDA_CRIC_MAX_BYTES: '100000' })).queues()).rejects.toThrow(
+      /^CRIC did not answer \(the answer is 890 KiB, more than the 98 KiB I read\)\./,
+    );
   });
 });
 
@@ -159,7 +186,9 @@ describe('CRIC snapshot cache', () => {
     expect(data.stale).toBe(true);
     expect(data.index.size).toBe(229);
     expect(Math.round(data.ageMs / 3600_000)).toBe(2);
-    expect(client.describe(data)).toBe('CRIC did not answer (HTTP 503). This is the last copy of its queue list, 2 h old.');
+    expect(client.describe(data)).toBe(
+      'CRIC did not answer (HTTP 503). This is the last copy of its queue list, 2 h old.',
+    );
   });
 
   it('a stored snapshot of another version or shape is not trusted: CRIC is asked', async () => {
@@ -167,7 +196,12 @@ describe('CRIC snapshot cache', () => {
     const store = await storeFor(c);
     const key = `cric:${cric.url}:queues`;
     const meta = { fetchedAt: Date.now(), source: 'x', skipped: 0, problems: [] };
-    for (const stored of [{ v: 0, meta, queues: '[]' }, { v: 1, meta, queues: JSON.stringify([{ status: 'online' }]) }, { v: 1, meta, queues: '[{"name": "A"' }, 'garbage']) {
+    for (const stored of [
+      { v: 0, meta, queues: '[]' },
+      { v: 1, meta, queues: JSON.stringify([{ status: 'online' }]) },
+      { v: 1, meta, queues: '[{"name": "A"' },
+      'garbage',
+    ]) {
       await store.ns('cache').set(key, stored);
       const before = cric.count();
       const { index } = await new CricClient(c, { persistent: store.ns('cache') }).queues();
@@ -207,7 +241,9 @@ describe('ASKPANDA_CRIC_FILE', () => {
   });
 
   it('a missing file is one clear sentence', async () => {
-    await expect(new CricClient(config({ ASKPANDA_CRIC_FILE: '/nonexistent/queues.json' })).queues()).rejects.toThrow('ASKPANDA_CRIC_FILE=/nonexistent/queues.json cannot be read (ENOENT). Fix the path or unset ASKPANDA_CRIC_FILE to ask CRIC itself.');
+    await expect(new CricClient(config({ ASKPANDA_CRIC_FILE: '/nonexistent/queues.json' })).queues()).rejects.toThrow(
+      'ASKPANDA_CRIC_FILE=/nonexistent/queues.json cannot be read (ENOENT). Fix the path or unset ASKPANDA_CRIC_FILE to ask CRIC itself.',
+    );
   });
 });
 
@@ -218,12 +254,78 @@ describe('client certificate (CRIC_CERT, CRIC_KEY)', () => {
     // A CA, a server certificate for 127.0.0.1 and a client certificate, as a site's grid PKI would issue them.
     dir = mkdtempSync(path.join(tmpdir(), 'askpanda-cric-pki-'));
     const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Test Grid CA');
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+    ssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=Test Grid CA',
+    );
+    ssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.csr',
+      '-subj',
+      '/CN=127.0.0.1',
+    );
     writeFileSync(path.join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\n');
-    ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'server.ext');
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=askpanda robot');
-    ssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '2');
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.pem',
+      '-days',
+      '2',
+      '-extfile',
+      'server.ext',
+    );
+    ssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'client.key',
+      '-out',
+      'client.csr',
+      '-subj',
+      '/CN=askpanda robot',
+    );
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      'client.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'client.pem',
+      '-days',
+      '2',
+    );
     const read = (f: string) => readFileSync(path.join(dir, f), 'utf8');
     tls = await startFakeCric({ tls: { key: read('server.key'), cert: read('server.pem'), ca: read('ca.pem') } });
   });
@@ -232,19 +334,37 @@ describe('client certificate (CRIC_CERT, CRIC_KEY)', () => {
   });
 
   it('presents the certificate and trusts the extra CA', async () => {
-    const client = new CricClient(config({ CRIC_URL: tls.url, CRIC_CERT: path.join(dir, 'client.pem'), CRIC_KEY: path.join(dir, 'client.key'), ASKPANDA_CRIC_CA: path.join(dir, 'ca.pem') }));
+    const client = new CricClient(
+      config({
+        CRIC_URL: tls.url,
+        CRIC_CERT: path.join(dir, 'client.pem'),
+        CRIC_KEY: path.join(dir, 'client.key'),
+        ASKPANDA_CRIC_CA: path.join(dir, 'ca.pem'),
+      }),
+    );
     const { index } = await client.queues();
     expect(index.size).toBe(229);
     expect(tls.clientCerts).toEqual(['askpanda robot']);
   });
 
   it('without a certificate the TLS handshake is refused, and the answer says what to set', async () => {
-    const client = new CricClient(config({ CRIC_URL: tls.url, ASKPANDA_CRIC_CA: path.join(dir, 'ca.pem'), ASKPANDA_CRIC_RETRIES: '0' }));
-    await expect(client.queues()).rejects.toThrow(/^CRIC did not answer \(TLS: the server refused the connection without an accepted client certificate\)\. Set CRIC_CERT and CRIC_KEY to a certificate CRIC accepts\. I have no earlier copy/);
+    const client = new CricClient(
+      config({ CRIC_URL: tls.url, ASKPANDA_CRIC_CA: path.join(dir, 'ca.pem'), ASKPANDA_CRIC_RETRIES: '0' }),
+    );
+    await expect(client.queues()).rejects.toThrow(
+      /^CRIC did not answer \(TLS: the server refused the connection without an accepted client certificate\)\. Set CRIC_CERT and CRIC_KEY to a certificate CRIC accepts\. I have no earlier copy/,
+    );
   });
 
   it('a CRIC certificate from an unknown CA is named as such', async () => {
-    const client = new CricClient(config({ CRIC_URL: tls.url, CRIC_CERT: path.join(dir, 'client.pem'), CRIC_KEY: path.join(dir, 'client.key'), ASKPANDA_CRIC_RETRIES: '0' }));
+    const client = new CricClient(
+      config({
+        CRIC_URL: tls.url,
+        CRIC_CERT: path.join(dir, 'client.pem'),
+        CRIC_KEY: path.join(dir, 'client.key'),
+        ASKPANDA_CRIC_RETRIES: '0',
+      }),
+    );
     await expect(client.queues()).rejects.toThrow(/not trusted here, [A-Z_]+\)\. Set ASKPANDA_CRIC_CA/);
   });
 

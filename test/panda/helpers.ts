@@ -7,7 +7,9 @@ import type { ChatModel } from '../../src/llm/chat-model.ts';
 
 /** Config for tests: fast timeouts and retries, everything else as shipped. */
 export function testConfig(url: string, overrides: (c: Config) => void = () => undefined): Config {
-  const config = loadConfig({ env: { PANDA_MONITOR_URL: url, ASKPANDA_MONITOR_TIMEOUT_MS: '1500', ASKPANDA_MONITOR_MAX_RETRY_AFTER_SECONDS: '5' } });
+  const config = loadConfig({
+    env: { PANDA_MONITOR_URL: url, ASKPANDA_MONITOR_TIMEOUT_MS: '1500', ASKPANDA_MONITOR_MAX_RETRY_AFTER_SECONDS: '5' },
+  });
   overrides(config);
   return config;
 }
@@ -16,7 +18,11 @@ export function testClient(config: Config): PandaClient {
   return createPandaClient(config, { backoffMs: 20 });
 }
 
-export function context(route: Route, question: string, model: ChatModel = new OfflineModel()): AgentContext & { statuses: string[] } {
+export function context(
+  route: Route,
+  question: string,
+  model: ChatModel = new OfflineModel(),
+): AgentContext & { statuses: string[] } {
   const statuses: string[] = [];
   return {
     question,

@@ -36,10 +36,21 @@ describe('JobAgent offline answers', () => {
     const { answer, client } = await ask(6800730400);
     expect(answer.agent).toBe('job');
     expect(answer.error).toBeUndefined();
-    expect(answer.facts).toMatchObject({ pandaid: 6800730400, jeditaskid: 46374283, jobstatus: 'failed', piloterrorcode: 1235, errorComponent: 'pilot', computingsite: 'BNL_PROD_MCORE', attemptnr: 2, maxattempt: 3 });
+    expect(answer.facts).toMatchObject({
+      pandaid: 6800730400,
+      jeditaskid: 46374283,
+      jobstatus: 'failed',
+      piloterrorcode: 1235,
+      errorComponent: 'pilot',
+      computingsite: 'BNL_PROD_MCORE',
+      attemptnr: 2,
+      maxattempt: 3,
+    });
     expect(answer.sections.map((s) => s.title)).toEqual(['Description', 'Non-expert guidance', 'Expert guidance']);
-    for (const heading of ['Problem:', 'Possible causes:', 'Recommendations:']) expect(answer.sections[1]!.body).toContain(heading);
-    for (const heading of ['Analysis:', 'Investigation steps:', 'Possible scenarios:', 'Preventative measures:']) expect(answer.sections[2]!.body).toContain(heading);
+    for (const heading of ['Problem:', 'Possible causes:', 'Recommendations:'])
+      expect(answer.sections[1]!.body).toContain(heading);
+    for (const heading of ['Analysis:', 'Investigation steps:', 'Possible scenarios:', 'Preventative measures:'])
+      expect(answer.sections[2]!.body).toContain(heading);
     expect(answer.evidence.map((e) => e.source)).toEqual(['metadata', 'pilotlog.txt']);
     const log = answer.evidence.find((e) => e.source === 'pilotlog.txt')!;
     expect(log.lines.some((l) => l.includes('has exceeded the memory limit'))).toBe(true);
@@ -56,7 +67,9 @@ describe('JobAgent offline answers', () => {
 
   it('puts the recommendations first for a "how can I fix it?" follow-up', async () => {
     const { answer } = await ask(6800730400, 'how can I fix it?');
-    expect(answer.text.split('\n')[0]).toMatch(/^To fix job 6800730400: this job peaked at 6\.0 GiB PSS: request about 7400 MB/);
+    expect(answer.text.split('\n')[0]).toMatch(
+      /^To fix job 6800730400: this job peaked at 6\.0 GiB PSS: request about 7400 MB/,
+    );
     expect(answer.sections).toHaveLength(3);
   });
 
@@ -68,7 +81,9 @@ describe('JobAgent offline answers', () => {
     expect(sources.some((s) => s.startsWith('payload.stdout'))).toBe(true);
     expect(sources.some((s) => s.startsWith('payload.stderr'))).toBe(false);
     expect(sources.some((s) => s.startsWith('pilotlog.txt'))).toBe(false);
-    expect(fake.requests.some((r) => r.includes('pandaid=6802258254') && r.includes('filename=payload.stderr'))).toBe(false);
+    expect(fake.requests.some((r) => r.includes('pandaid=6802258254') && r.includes('filename=payload.stderr'))).toBe(
+      false,
+    );
     expect(setup.client.stats.requests).toBe(3);
     const stdout = answer.evidence.find((e) => e.source.startsWith('payload.stdout'))!;
     expect(stdout.lines.at(-1)).toBe('cling JIT session error: Cannot allocate memory');
@@ -87,7 +102,13 @@ describe('JobAgent offline answers', () => {
 
   it('detects a Python traceback and exit code in a 1305 payload tail', async () => {
     const { answer } = await ask(FAULT.traceback1305);
-    expect(answer.facts.payloadSignals).toEqual(expect.arrayContaining(['a Python traceback', `a Python FileNotFoundError: "[Errno 2] No such file or directory: 'calib_456714.json'"`, 'exit code 65']));
+    expect(answer.facts.payloadSignals).toEqual(
+      expect.arrayContaining([
+        'a Python traceback',
+        `a Python FileNotFoundError: "[Errno 2] No such file or directory: 'calib_456714.json'"`,
+        'exit code 65',
+      ]),
+    );
     expect(answer.facts.exeerrorcode).toBe(65);
   });
 
@@ -157,9 +178,15 @@ describe('JobAgent fault cases', () => {
 
   it('gives up on a log transfer that stalls, after the idle timeout, and still answers', async () => {
     const started = Date.now();
-    const { answer } = await ask(FAULT.stalledLog, undefined, agentFor((c) => (c.monitor.timeoutMs = 400)));
+    const { answer } = await ask(
+      FAULT.stalledLog,
+      undefined,
+      agentFor((c) => (c.monitor.timeoutMs = 400)),
+    );
     expect(answer.error).toBeUndefined();
-    expect(answer.text).toMatch(/pilotlog\.txt could not be read \(The monitor stopped sending the log of job 6800000511/);
+    expect(answer.text).toMatch(
+      /pilotlog\.txt could not be read \(The monitor stopped sending the log of job 6800000511/,
+    );
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
@@ -188,9 +215,16 @@ describe('JobAgent fault cases', () => {
   });
 
   it('stops reading a log at maxLogBytes (a 3 GB log) and says so', async () => {
-    const { answer } = await ask(FAULT.hugeLog, undefined, agentFor((c) => (c.monitor.maxLogBytes = 4 * 1024 * 1024)));
+    const { answer } = await ask(
+      FAULT.hugeLog,
+      undefined,
+      agentFor((c) => (c.monitor.maxLogBytes = 4 * 1024 * 1024)),
+    );
     expect(answer.text).toMatch(/larger than the 4 MiB I read/);
-    expect((answer.facts.logsRead as Array<{ bytes: number; truncated: boolean }>)[0]).toMatchObject({ bytes: 4 * 1024 * 1024, truncated: true });
+    expect((answer.facts.logsRead as Array<{ bytes: number; truncated: boolean }>)[0]).toMatchObject({
+      bytes: 4 * 1024 * 1024,
+      truncated: true,
+    });
   });
 
   const errors: Array<[string, number, string, RegExp]> = [
@@ -235,12 +269,16 @@ describe('secrets in logs', () => {
       },
     };
     const setup = agentFor(() => undefined, logger);
-    const draft = await setup.agent.handle(context({ agent: 'job', pandaid: FAULT.secrets, reason: 'test' }, `Why did job ${FAULT.secrets} fail?`, model));
+    const draft = await setup.agent.handle(
+      context({ agent: 'job', pandaid: FAULT.secrets, reason: 'test' }, `Why did job ${FAULT.secrets} fail?`, model),
+    );
     const answer = toAnswer(draft);
     const data = await setup.client.job(FAULT.secrets);
     const analysis = await analyzeJob(setup.client, setup.config, data);
     const prompt = buildJobPrompt({ question: 'why?', analysis });
-    const everything = [JSON.stringify(answer), JSON.stringify(prompt), JSON.stringify(requests), logged.join('')].join('\n');
+    const everything = [JSON.stringify(answer), JSON.stringify(prompt), JSON.stringify(requests), logged.join('')].join(
+      '\n',
+    );
     // the cause is there …
     expect(JSON.stringify(answer)).toContain('File transfer timed out during stage-in');
     expect(prompt[1]!.content).toContain('<untrusted-log source="pilotlog.txt">');
@@ -270,7 +308,10 @@ describe('buildJobPrompt', () => {
     const setup = agentFor();
     const analysis = await analyzeJob(setup.client, setup.config, await setup.client.job(6800730400));
     const user = buildJobPrompt({ question: 'why?', analysis })[1]!.content;
-    const fenced = user.slice(user.indexOf('<untrusted-log'), user.lastIndexOf('</untrusted-log>')).split('\n').slice(1);
+    const fenced = user
+      .slice(user.indexOf('<untrusted-log'), user.lastIndexOf('</untrusted-log>'))
+      .split('\n')
+      .slice(1);
     for (const t of analysis.topMatches) expect(user).toContain(t.match.text);
     expect(user).toContain('pilot error 1235 set');
     expect(fenced.length).toBeLessThanOrEqual(12);

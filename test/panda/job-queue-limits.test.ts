@@ -31,27 +31,47 @@ async function ask(pandaid: number, options: { cric?: boolean; waitMs?: number; 
     c.cric.retries = 0;
     c.cric.timeoutMs = 1000;
   });
-  const cricClient = options.cric === false ? undefined : new CricClient(config, { publicUrl: 'https://atlas-cric.cern.ch' });
+  const cricClient =
+    options.cric === false ? undefined : new CricClient(config, { publicUrl: 'https://atlas-cric.cern.ch' });
   const agent = new JobAgent({ client: testClient(config), config, cric: cricClient, cricWaitMs: options.waitMs });
-  const draft = await agent.handle(context({ agent: 'job', pandaid, reason: 'test' }, options.question ?? `Why did job ${pandaid} fail?`));
+  const draft = await agent.handle(
+    context({ agent: 'job', pandaid, reason: 'test' }, options.question ?? `Why did job ${pandaid} fail?`),
+  );
   return AnswerSchema.parse(toAnswer(draft));
 }
 
 function recommendations(text: string): string[] {
   const block = /\*\*Recommendations:\*\*\n((?:- .*\n?)+)/.exec(text)?.[1] ?? '';
-  return block.trim().split('\n').map((l) => l.replace(/^- /, ''));
+  return block
+    .trim()
+    .split('\n')
+    .map((l) => l.replace(/^- /, ''));
 }
 
 describe('memory failures next to the queue limits', () => {
   it('names the queue limit, and that a bigger request still fits the queue', async () => {
     const answer = await ask(MEMORY_JOB);
-    expect(answer.text.split('\n')[0]).toContain('Its memory use (maxPSS 6.0 GiB) was above its limit of 4.0 GiB. In CRIC, the queue BNL_PROD_MCORE allows 48,000 MB per 8-core slot (6,000 MB per core).');
-    expect(answer.sections[0]!.body).toContain('Queue BNL_PROD_MCORE in CRIC: **online**, memory 48,000 MB per 8-core slot (6,000 MB per core), walltime 96 h (345,600 s), 8 cores.');
+    expect(answer.text.split('\n')[0]).toContain(
+      'Its memory use (maxPSS 6.0 GiB) was above its limit of 4.0 GiB. In CRIC, the queue BNL_PROD_MCORE allows 48,000 MB per 8-core slot (6,000 MB per core).',
+    );
+    expect(answer.sections[0]!.body).toContain(
+      'Queue BNL_PROD_MCORE in CRIC: **online**, memory 48,000 MB per 8-core slot (6,000 MB per core), walltime 96 h (345,600 s), 8 cores.',
+    );
     const recs = recommendations(answer.text);
     expect(recs[0]).toMatch(/^this job peaked at 6\.0 GiB PSS: request about 7400 MB/);
-    expect(recs[1]).toBe('a request of about 7,400 MB still fits BNL_PROD_MCORE, which allows up to 48,000 MB per 8-core slot, so the job can run at this queue once it asks for enough');
-    expect(answer.facts.queueLimits).toMatchObject({ queue: 'BNL_PROD_MCORE', maxrssMb: 48000, corecount: 8, neededMb: 7400, fitsQueue: true });
-    expect(answer.links.map((l) => l.url)).toContain('https://atlas-cric.cern.ch/atlas/pandaqueue/detail/BNL_PROD_MCORE/');
+    expect(recs[1]).toBe(
+      'a request of about 7,400 MB still fits BNL_PROD_MCORE, which allows up to 48,000 MB per 8-core slot, so the job can run at this queue once it asks for enough',
+    );
+    expect(answer.facts.queueLimits).toMatchObject({
+      queue: 'BNL_PROD_MCORE',
+      maxrssMb: 48000,
+      corecount: 8,
+      neededMb: 7400,
+      fitsQueue: true,
+    });
+    expect(answer.links.map((l) => l.url)).toContain(
+      'https://atlas-cric.cern.ch/atlas/pandaqueue/detail/BNL_PROD_MCORE/',
+    );
   });
 
   it('when the queue allows less than the job needs, names same-site and same-cloud queues that allow more', async () => {
@@ -59,9 +79,13 @@ describe('memory failures next to the queue limits', () => {
     Object.assign(dump.BNL_PROD_MCORE!, { maxrss: 4000, corecount: 1, capability: 'score', type: 'production' });
     cric.setQueues(dump);
     const answer = await ask(MEMORY_JOB);
-    expect(answer.text.split('\n')[0]).toContain('In CRIC, the queue BNL_PROD_MCORE allows 4,000 MB per single-core slot.');
+    expect(answer.text.split('\n')[0]).toContain(
+      'In CRIC, the queue BNL_PROD_MCORE allows 4,000 MB per single-core slot.',
+    );
     const rec = recommendations(answer.text)[1]!;
-    expect(rec).toMatch(/^BNL_PROD_MCORE allows at most 4,000 MB, less than the 7,400 MB this job needs; online queues with more at the same site BNL-ATLAS: BNL \(48,000 MB\), BNL_ARM \(48,000 MB\), BNL_PROD_INTEL \(48,000 MB\), ANALY_BNL_VP \(28,000 MB\); in cloud US: /);
+    expect(rec).toMatch(
+      /^BNL_PROD_MCORE allows at most 4,000 MB, less than the 7,400 MB this job needs; online queues with more at the same site BNL-ATLAS: BNL \(48,000 MB\), BNL_ARM \(48,000 MB\), BNL_PROD_INTEL \(48,000 MB\), ANALY_BNL_VP \(28,000 MB\); in cloud US: /,
+    );
     // Queues that are not online, or that allow less, are not offered.
     expect(rec).not.toContain('BNL_Test');
     expect(rec).not.toContain('BNL-PTEST');
@@ -73,12 +97,16 @@ describe('memory failures next to the queue limits', () => {
     for (const q of Object.values(dump)) if (q.cloud === 'US') Object.assign(q, { maxrss: 2000, corecount: 1 });
     cric.setQueues(dump);
     const rec = recommendations((await ask(MEMORY_JOB)).text)[1]!;
-    expect(rec).toBe('BNL_PROD_MCORE allows at most 2,000 MB, less than the 7,400 MB this job needs, and no online queue of site BNL-ATLAS or cloud US allows more: make the job need less memory (fewer events or files per job)');
+    expect(rec).toBe(
+      'BNL_PROD_MCORE allows at most 2,000 MB, less than the 7,400 MB this job needs, and no online queue of site BNL-ATLAS or cloud US allows more: make the job need less memory (fewer events or files per job)',
+    );
   });
 
   it('a 1305 that ran out of memory is compared too, with the same request figure as its first recommendation', async () => {
     const answer = await ask(6802258254);
-    expect(answer.text.split('\n')[0]).toContain('In CRIC, the queue ANALY_MWT2_UCORE allows 48,000 MB per 8-core slot (6,000 MB per core).');
+    expect(answer.text.split('\n')[0]).toContain(
+      'In CRIC, the queue ANALY_MWT2_UCORE allows 48,000 MB per 8-core slot (6,000 MB per core).',
+    );
     const recs = recommendations(answer.text);
     expect(recs[0]).toContain('`--memory 6000`');
     expect(recs[1]).toMatch(/^a request of about 6,000 MB still fits ANALY_MWT2_UCORE/);
@@ -88,8 +116,12 @@ describe('memory failures next to the queue limits', () => {
 describe('time failures next to the queue limits', () => {
   it('the job hit its own walltime request, not the queue limit', async () => {
     const answer = await ask(TIME_JOB);
-    expect(answer.text.split('\n')[0]).toContain('In CRIC, the queue MWT2 allows 96 h of walltime; the job ran 24.0 h and asked for 24 h.');
-    expect(recommendations(answer.text)[0]).toBe("the job hit its own walltime request (24 h), not the queue's limit: MWT2 allows 96 h, so ask for more walltime per job or make the jobs shorter (fewer events per job)");
+    expect(answer.text.split('\n')[0]).toContain(
+      'In CRIC, the queue MWT2 allows 96 h of walltime; the job ran 24.0 h and asked for 24 h.',
+    );
+    expect(recommendations(answer.text)[0]).toBe(
+      "the job hit its own walltime request (24 h), not the queue's limit: MWT2 allows 96 h, so ask for more walltime per job or make the jobs shorter (fewer events per job)",
+    );
   });
 
   it('the job used the queue up: queues that allow longer', async () => {
@@ -98,7 +130,9 @@ describe('time failures next to the queue limits', () => {
     cric.setQueues(dump);
     const rec = recommendations((await ask(TIME_JOB)).text)[0]!;
     // A production job: analysis queues (ANALY_MWT2_UCORE) and queues without a walltime limit are not offered.
-    expect(rec).toMatch(/^the job used up MWT2's whole walltime \(24 h\); online queues that allow longer in cloud US: TACC-FRONTERA-ES \(120 h\), BNL \(96 h\), /);
+    expect(rec).toMatch(
+      /^the job used up MWT2's whole walltime \(24 h\); online queues that allow longer in cloud US: TACC-FRONTERA-ES \(120 h\), BNL \(96 h\), /,
+    );
     expect(rec).not.toMatch(/ANALY_|\(0 h\)/);
     expect(rec).toContain('or make the jobs shorter');
   });

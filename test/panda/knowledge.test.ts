@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ALL_PILOT_CODES, CURATED_GUIDANCE, ERROR_COMPONENTS, guidanceFor, pilotCode } from '../../src/panda/knowledge.ts';
+import {
+  ALL_PILOT_CODES,
+  CURATED_GUIDANCE,
+  ERROR_COMPONENTS,
+  guidanceFor,
+  pilotCode,
+} from '../../src/panda/knowledge.ts';
 
 describe('error-code knowledge base', () => {
   it('holds all 147 pilot error codes, unique and sorted, with name and message', () => {
@@ -11,7 +17,10 @@ describe('error-code knowledge base', () => {
       expect(c.name).toMatch(/^[A-Z0-9_]+$/);
       expect(c.message.length).toBeGreaterThan(3);
     }
-    expect(pilotCode(1235)).toMatchObject({ name: 'PAYLOADEXCEEDMAXMEM', message: 'Payload exceeded maximum allowed memory' });
+    expect(pilotCode(1235)).toMatchObject({
+      name: 'PAYLOADEXCEEDMAXMEM',
+      message: 'Payload exceeded maximum allowed memory',
+    });
     expect(pilotCode(1305)?.name).toBe('PAYLOADEXECUTIONFAILURE');
   });
 
@@ -21,7 +30,8 @@ describe('error-code knowledge base', () => {
       const g = guidanceFor('pilot', code);
       expect(g, `pilot ${code}`).toBeDefined();
       expect(pilotCode(code), `pilot ${code} is an official code`).toBeDefined();
-      for (const list of [g!.causes, g!.recommendations, g!.investigation, g!.scenarios, g!.prevention]) expect(list.length).toBeGreaterThan(0);
+      for (const list of [g!.causes, g!.recommendations, g!.investigation, g!.scenarios, g!.prevention])
+        expect(list.length).toBeGreaterThan(0);
       expect(g!.problem.length).toBeGreaterThan(40);
       expect(g!.analysis.length).toBeGreaterThan(60);
       expect(g!.patterns.length).toBeGreaterThan(0);
@@ -40,7 +50,17 @@ describe('error-code knowledge base', () => {
 
   it('maps the job error components to their fields', () => {
     const names = ERROR_COMPONENTS.map((c) => c.name);
-    for (const n of ['pilot', 'executor', 'transform', 'dataservice', 'taskbuffer', 'brokerage', 'jobdispatcher', 'supervisor']) expect(names).toContain(n);
+    for (const n of [
+      'pilot',
+      'executor',
+      'transform',
+      'dataservice',
+      'taskbuffer',
+      'brokerage',
+      'jobdispatcher',
+      'supervisor',
+    ])
+      expect(names).toContain(n);
     expect(ERROR_COMPONENTS.find((c) => c.name === 'pilot')?.codeField).toBe('piloterrorcode');
   });
 });

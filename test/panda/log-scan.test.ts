@@ -7,7 +7,14 @@ import { LogScanner, collapseRepeats, scanLog, type ScanOptions } from '../../sr
 import { noiseLines } from '../../src/panda/demo/pilot-log.ts';
 import { CURATED_GUIDANCE, compilePatterns } from '../../src/panda/knowledge.ts';
 
-const base: Omit<ScanOptions, 'patterns'> = { contextBefore: 40, contextAfter: 10, maxLineChars: 2000, maxMatches: 200, tailLines: 200, maxBytes: 8 * 1024 ** 3 };
+const base: Omit<ScanOptions, 'patterns'> = {
+  contextBefore: 40,
+  contextAfter: 10,
+  maxLineChars: 2000,
+  maxMatches: 200,
+  tailLines: 200,
+  maxBytes: 8 * 1024 ** 3,
+};
 const noise = (n: number, seed: number) => [...noiseLines(n, new Date('2025-09-08T05:00:00Z'), seed)];
 
 /** Feeds text in chunks of `chunk` bytes, like a network stream would. */
@@ -19,11 +26,15 @@ async function* chunks(text: string | Buffer, chunk = 16 * 1024): AsyncGenerator
 describe('LogScanner', () => {
   it('finds the cause among thousands of noise lines with 40 lines before and 10 after, line numbers exact', async () => {
     const before = noise(5000, 1);
-    const cause = '2025-09-08 10:00:00,000 | WARNING  | job_monitor     | pilot.user.atlas.memory        | memory_usage     | job 1 has exceeded the memory limit: maxPSS=6291456 kB > 4194304 kB (limit) - will be killed\n';
+    const cause =
+      '2025-09-08 10:00:00,000 | WARNING  | job_monitor     | pilot.user.atlas.memory        | memory_usage     | job 1 has exceeded the memory limit: maxPSS=6291456 kB > 4194304 kB (limit) - will be killed\n';
     const after = noise(300, 2);
     const text = before.join('') + cause + after.join('');
     for (const chunk of [777, 16 * 1024, 1 << 20]) {
-      const r = await scanLog(chunks(text, chunk), { ...base, patterns: compilePatterns(CURATED_GUIDANCE.find((g) => g.code === 1235)) });
+      const r = await scanLog(chunks(text, chunk), {
+        ...base,
+        patterns: compilePatterns(CURATED_GUIDANCE.find((g) => g.code === 1235)),
+      });
       expect(r.lines).toBe(5301);
       expect(r.best?.match.line).toBe(5001);
       expect(r.best?.match.text).toContain('has exceeded the memory limit');
@@ -61,7 +72,10 @@ describe('LogScanner', () => {
       writeFileSync(file, text);
       const ere = g.patterns.map((p) => p.regex.replace(/\(\?:/g, '(').replace(/\\d/g, '[0-9]')).join('|');
       const grep = spawnSync('grep', ['-n', '-i', '-E', ere, file], { encoding: 'utf8' });
-      const expected = grep.stdout.trim().split('\n').map((l) => Number(l.split(':')[0]));
+      const expected = grep.stdout
+        .trim()
+        .split('\n')
+        .map((l) => Number(l.split(':')[0]));
       expect(expected.length).toBeGreaterThanOrEqual(10);
       const r = await scanLog(chunks(text, 5000), { ...base, patterns: compilePatterns(g) });
       expect(r.matches.map((m) => m.line)).toEqual(expected);
@@ -72,9 +86,17 @@ describe('LogScanner', () => {
   });
 
   it('keeps every match up to maxMatches and counts all of them', async () => {
-    const hits = Array.from({ length: 500 }, (_, i) => `2025-09-08 10:00:00,000 | WARNING  | copytool_in     | pilot.copytool.rucio           | copy_in          | TimeoutException: Timeout reached, timeout=${i} seconds\n`);
+    const hits = Array.from(
+      { length: 500 },
+      (_, i) =>
+        `2025-09-08 10:00:00,000 | WARNING  | copytool_in     | pilot.copytool.rucio           | copy_in          | TimeoutException: Timeout reached, timeout=${i} seconds\n`,
+    );
     const text = hits.map((h, i) => h + noise(3, i).join('')).join('');
-    const r = await scanLog(chunks(text), { ...base, maxMatches: 50, patterns: compilePatterns(CURATED_GUIDANCE.find((g) => g.code === 1151)) });
+    const r = await scanLog(chunks(text), {
+      ...base,
+      maxMatches: 50,
+      patterns: compilePatterns(CURATED_GUIDANCE.find((g) => g.code === 1151)),
+    });
     expect(r.totalMatches).toBe(500);
     expect(r.matches).toHaveLength(50);
     // ties go to the latest line, closest to the failure
@@ -82,11 +104,18 @@ describe('LogScanner', () => {
   });
 
   it('cuts a 10 MB line to maxLineChars and still finds the cause after it', async () => {
-    const long = '2025-09-08 06:00:00,000 | DEBUG    | MainThread      | pilot.util.auxiliary           | dump_env         | environment: ' + 'X'.repeat(10 * 1024 * 1024) + '\n';
-    const cause = '2025-09-08 10:32:18,402 | INFO     | copytool_in     | pilot.copytool.rucio           | handle_rucio_error | TimeoutException: Timeout reached, timeout=6842 seconds\n';
+    const long =
+      '2025-09-08 06:00:00,000 | DEBUG    | MainThread      | pilot.util.auxiliary           | dump_env         | environment: ' +
+      'X'.repeat(10 * 1024 * 1024) +
+      '\n';
+    const cause =
+      '2025-09-08 10:32:18,402 | INFO     | copytool_in     | pilot.copytool.rucio           | handle_rucio_error | TimeoutException: Timeout reached, timeout=6842 seconds\n';
     const text = noise(100, 3).join('') + long + cause + noise(20, 4).join('');
     const before = process.memoryUsage().heapUsed;
-    const r = await scanLog(chunks(text, 64 * 1024), { ...base, patterns: compilePatterns(CURATED_GUIDANCE.find((g) => g.code === 1151)) });
+    const r = await scanLog(chunks(text, 64 * 1024), {
+      ...base,
+      patterns: compilePatterns(CURATED_GUIDANCE.find((g) => g.code === 1151)),
+    });
     expect(r.best?.match.line).toBe(102);
     expect(r.lines).toBe(122);
     const at = r.best!.context.findIndex((l) => l.includes('TimeoutException'));
@@ -121,7 +150,12 @@ describe('LogScanner', () => {
   });
 
   it('collapses repeated messages that differ only in their timestamp', () => {
-    const lines = ['2025-09-08 10:00:00,001 | INFO | a | b | c | same', '2025-09-08 10:00:01,001 | INFO | a | b | c | same', '2025-09-08 10:00:02,001 | INFO | a | b | c | same', 'other'];
+    const lines = [
+      '2025-09-08 10:00:00,001 | INFO | a | b | c | same',
+      '2025-09-08 10:00:01,001 | INFO | a | b | c | same',
+      '2025-09-08 10:00:02,001 | INFO | a | b | c | same',
+      'other',
+    ];
     expect(collapseRepeats(lines)).toEqual([lines[0], '[the same message repeated 2 more times]', 'other']);
   });
 });

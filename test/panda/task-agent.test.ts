@@ -17,7 +17,9 @@ afterAll(async () => {
 
 async function ask(jeditaskid: number, client = testClient(testConfig(fake.url))) {
   const agent = new TaskAgent({ client });
-  const draft = await agent.handle(context({ agent: 'task', jeditaskid, reason: 'test' }, `What is happening with task ${jeditaskid}?`));
+  const draft = await agent.handle(
+    context({ agent: 'task', jeditaskid, reason: 'test' }, `What is happening with task ${jeditaskid}?`),
+  );
   return { answer: AnswerSchema.parse(toAnswer(draft)), client };
 }
 
@@ -25,8 +27,16 @@ describe('TaskAgent', () => {
   it('reports the demo task: status, progress per dataset, job states, top failures with examples, next steps', async () => {
     const { answer, client } = await ask(46374283);
     expect(answer.agent).toBe('task');
-    expect(answer.facts).toMatchObject({ jeditaskid: 46374283, status: 'running', nfiles: 4875, nfilesfinished: 1112, nfilesfailed: 12 });
-    expect(answer.facts.topErrors).toEqual(expect.arrayContaining([{ error: 'pilot:1305', count: 29, example_pandaid: 6802258254 }]));
+    expect(answer.facts).toMatchObject({
+      jeditaskid: 46374283,
+      status: 'running',
+      nfiles: 4875,
+      nfilesfinished: 1112,
+      nfilesfailed: 12,
+    });
+    expect(answer.facts.topErrors).toEqual(
+      expect.arrayContaining([{ error: 'pilot:1305', count: 29, example_pandaid: 6802258254 }]),
+    );
     const description = answer.sections[0]!.body;
     expect(description).toMatch(/input .*1,112\/4,875 finished/);
     expect(description).toMatch(/output .*1 failed/);

@@ -43,7 +43,9 @@ function snapshot(dir: string): string {
 function killDuringWrite(file: string, killAt: number): Promise<{ lastSaved: number; killedMidWrite: boolean }> {
   const dir = path.dirname(file);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', writer, file, '3000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', writer, file, '3000'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let lastSaved = -1;
     let killedMidWrite = false;
     let buffer = '';
@@ -142,7 +144,7 @@ describe('durable index files', () => {
     expect((await Catalog.open(file, { chunkChars: 800, chunkOverlap: 100 })).files.get('/d/a.md')!.hash).toBe('');
   });
 
-  it('local vector store: round-trips vectors, ignores another embedder\'s file, detects damage', async () => {
+  it("local vector store: round-trips vectors, ignores another embedder's file, detects damage", async () => {
     const dir = tempDir();
     const file = path.join(dir, 'vectors.json');
     const store = await LocalVectorStore.open(file, 'fake:one');
@@ -159,7 +161,9 @@ describe('durable index files', () => {
     await again.flush();
     expect((await LocalVectorStore.open(file, 'fake:one')).size).toBe(2);
     expect((await LocalVectorStore.open(file, 'fake:two')).size).toBe(0);
-    await expect(again.upsert([{ id: 'd', values: [1, 2], metadata: { source: 's', title: 't', section: '', text: 'd' } }])).rejects.toThrow(/dimensions/);
+    await expect(
+      again.upsert([{ id: 'd', values: [1, 2], metadata: { source: 's', title: 't', section: '', text: 'd' } }]),
+    ).rejects.toThrow(/dimensions/);
 
     const raw = readFileSync(file);
     writeFileSync(file, raw.subarray(0, raw.length - 3));

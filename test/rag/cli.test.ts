@@ -14,7 +14,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(args: string[], dataDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ASKPANDA_') && !/_API_KEY$|^PINECONE_/.test(k)) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (!k.startsWith('ASKPANDA_') && !/_API_KEY$|^PINECONE_/.test(k)) env[k] = v;
   Object.assign(env, { ASKPANDA_DATA_DIR: dataDir, ASKPANDA_LOG_LEVEL: 'silent' });
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -28,14 +29,21 @@ function run(args: string[], dataDir: string): Promise<{ code: number | null; st
 }
 
 /** Runs the real `ingest` command in this process (a spawn costs seconds on a loaded machine). */
-async function ingestInProcess(args: string[], dataDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function ingestInProcess(
+  args: string[],
+  dataDir: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const saved = { dataDir: process.env.ASKPANDA_DATA_DIR, exitCode: process.exitCode };
   process.env.ASKPANDA_DATA_DIR = dataDir;
   process.exitCode = 0;
   const out: string[] = [];
   const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => out.push(String(chunk)) > 0);
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => err.push(String(chunk)) > 0);
+  const stdout = vi
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((chunk: string | Uint8Array) => out.push(String(chunk)) > 0);
+  const stderr = vi
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((chunk: string | Uint8Array) => err.push(String(chunk)) > 0);
   try {
     await ingestCommand().exitOverride().parseAsync(args, { from: 'user' });
     return { code: Number(process.exitCode ?? 0), stdout: out.join(''), stderr: err.join('') };
@@ -56,10 +64,19 @@ describe('askpanda ingest', () => {
     const data = path.join(dir, 'data1');
     const first = await ingestInProcess([docs], data);
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/^Ingested 1 file \(2 chunks\): 2 added, 0 updated, 0 removed, 0 files unchanged in \d+\.\d\d s\n$/);
+    expect(first.stdout).toMatch(
+      /^Ingested 1 file \(2 chunks\): 2 added, 0 updated, 0 removed, 0 files unchanged in \d+\.\d\d s\n$/,
+    );
     expect(existsSync(path.join(data, 'rag', 'catalog.json'))).toBe(true);
     const second = await ingestInProcess([docs, '--json'], data);
-    expect(JSON.parse(second.stdout)).toMatchObject({ files: 1, chunks: 2, added: 0, updated: 0, removed: 0, unchangedFiles: 1 });
+    expect(JSON.parse(second.stdout)).toMatchObject({
+      files: 1,
+      chunks: 2,
+      added: 0,
+      updated: 0,
+      removed: 0,
+      unchangedFiles: 1,
+    });
   });
 
   it('exits 2 with a message for a path that does not exist', async () => {
@@ -91,7 +108,12 @@ describe('askpanda ask (documents)', () => {
   it('answers "What is a PanDA pilot?" on a fresh data dir with agent documents and sources', async () => {
     const result = await run(['ask', 'What is a PanDA pilot?', '--json'], path.join(dir, 'data4'));
     expect(result.code).toBe(0);
-    const answer = JSON.parse(result.stdout) as { agent: string; sources: Array<{ title: string }>; text: string; model: string };
+    const answer = JSON.parse(result.stdout) as {
+      agent: string;
+      sources: Array<{ title: string }>;
+      text: string;
+      model: string;
+    };
     expect(answer.agent).toBe('documents');
     expect(answer.model).toBe('offline');
     expect(answer.sources.length).toBeGreaterThan(0);

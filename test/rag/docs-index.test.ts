@@ -36,7 +36,10 @@ describe('docs index from the configuration', () => {
     // Another process (askpanda ingest) adds a document.
     const extra = path.join(dir, 'extra');
     mkdirSync(extra);
-    writeFileSync(path.join(extra, 'site.md'), '# Site notes\n\n## Zanzibar\n\nThe zanzibar quokka queue is for tests.\n');
+    writeFileSync(
+      path.join(extra, 'site.md'),
+      '# Site notes\n\n## Zanzibar\n\nThe zanzibar quokka queue is for tests.\n',
+    );
     const parts = await openRagParts(config);
     await ingest([extra], { catalog: parts.catalog, chunking: parts.chunking, displayRoot: dir });
 
@@ -48,11 +51,15 @@ describe('docs index from the configuration', () => {
   });
 
   it('falls back to keyword search with a notice when the configured embedder cannot work', async () => {
-    const config = loadConfig({ env: { ASKPANDA_DATA_DIR: path.join(dir, 'c'), ASKPANDA_RAG_EMBEDDINGS: 'openai', ASKPANDA_VECTORS: 'local' } });
+    const config = loadConfig({
+      env: { ASKPANDA_DATA_DIR: path.join(dir, 'c'), ASKPANDA_RAG_EMBEDDINGS: 'openai', ASKPANDA_VECTORS: 'local' },
+    });
     const parts = await openRagParts(config);
     expect(parts.embedder).toBeUndefined();
     expect(parts.notices.join(' ')).toMatch(/OPENAI_API_KEY.*keyword search/);
-    const pinecone = await openRagParts(loadConfig({ env: { ASKPANDA_DATA_DIR: path.join(dir, 'c'), ASKPANDA_VECTORS: 'pinecone' } }));
+    const pinecone = await openRagParts(
+      loadConfig({ env: { ASKPANDA_DATA_DIR: path.join(dir, 'c'), ASKPANDA_VECTORS: 'pinecone' } }),
+    );
     expect(pinecone.vectorStore).toBeUndefined();
     expect(pinecone.notices.join(' ')).toMatch(/pinecone.*rag.embeddings is none/i);
   });
@@ -63,7 +70,14 @@ describe('docs index from the configuration', () => {
     expect(existsSync(catalogFile(config))).toBe(false);
     const draft = await agent.handle({
       question: 'What is a PanDA pilot?',
-      incoming: { platform: 'cli', channel: 'c', thread: 't', user: 'u', text: 'What is a PanDA pilot?', isDirect: true },
+      incoming: {
+        platform: 'cli',
+        channel: 'c',
+        thread: 't',
+        user: 'u',
+        text: 'What is a PanDA pilot?',
+        isDirect: true,
+      },
       history: [],
       route: { agent: 'documents', reason: 'test' },
       model: new OfflineModel(),
@@ -80,6 +94,8 @@ describe('docs index from the configuration', () => {
     const reopened = await openDocsIndex(config);
     expect(reopened.parts.notices.join(' ')).toMatch(/damaged/);
     expect(reopened.retriever.size).toBeGreaterThan(50);
-    expect((await Catalog.open(catalogFile(config), reopened.parts.chunking)).chunks.size).toBe(reopened.retriever.size);
+    expect((await Catalog.open(catalogFile(config), reopened.parts.chunking)).chunks.size).toBe(
+      reopened.retriever.size,
+    );
   });
 });

@@ -7,7 +7,13 @@ import { DocumentsAgent, NOT_COVERED, retrievalQuery } from '../../src/agents/do
 import type { AgentContext } from '../../src/agents/agent.ts';
 import type { Turn } from '../../src/bot/history.ts';
 import { toAnswer } from '../../src/bot/render.ts';
-import { ModelUnavailableError, type ChatModel, type ChatRequest, type ChatResult, type ChatStreamEvent } from '../../src/llm/chat-model.ts';
+import {
+  ModelUnavailableError,
+  type ChatModel,
+  type ChatRequest,
+  type ChatResult,
+  type ChatStreamEvent,
+} from '../../src/llm/chat-model.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';
 import { Catalog } from '../../src/rag/catalog.ts';
 import { ingest } from '../../src/rag/ingest.ts';
@@ -62,7 +68,12 @@ class ScriptedModel implements ChatModel {
   }
 }
 
-function context(question: string, model: ChatModel = new OfflineModel(), history: Turn[] = [], onPartialText?: (t: string) => void): AgentContext {
+function context(
+  question: string,
+  model: ChatModel = new OfflineModel(),
+  history: Turn[] = [],
+  onPartialText?: (t: string) => void,
+): AgentContext {
   return {
     question,
     incoming: { platform: 'cli', channel: 'c', thread: 't', user: 'u', text: question, isDirect: true },
@@ -114,7 +125,10 @@ describe('DocumentsAgent offline (extractive)', () => {
 
 describe('DocumentsAgent with a model', () => {
   it('answers from the top chunks only and cites them', async () => {
-    const model = new ScriptedModel('openai:gpt-4o-mini', 'A pilot is started on a worker node and pulls a job from the PanDA server [1].');
+    const model = new ScriptedModel(
+      'openai:gpt-4o-mini',
+      'A pilot is started on a worker node and pulls a job from the PanDA server [1].',
+    );
     const history: Turn[] = [
       { role: 'user', text: 'Why did job 6802258254 fail?', at: 1 },
       { role: 'assistant', text: 'LONG ASSISTANT ANSWER ABOUT JOB 6802258254', at: 2 },
@@ -144,7 +158,10 @@ describe('DocumentsAgent with a model', () => {
   });
 
   it('falls back to the extractive answer when the model is unavailable', async () => {
-    const model = new ScriptedModel('openai:gpt-4o-mini', new ModelUnavailableError('all providers failed', 'openai:gpt-4o-mini'));
+    const model = new ScriptedModel(
+      'openai:gpt-4o-mini',
+      new ModelUnavailableError('all providers failed', 'openai:gpt-4o-mini'),
+    );
     const draft = await agent().handle(context('What does exhausted mean for a task?', model));
     expect(draft.model).toBe('offline');
     expect(draft.summary).toMatch(/^_No language model could answer just now.*_\n\n\*\*exhausted\*\* \[1\]/);
@@ -153,7 +170,9 @@ describe('DocumentsAgent with a model', () => {
 
   it('keeps secrets out of the prompt', async () => {
     const model = new ScriptedModel('openai:m', 'The docs do not say [1].');
-    const draft = await agent().handle(context('What is a PanDA pilot? token=abcd1234secret sk-proj-ABCDEFGHIJKLMNOPQRSTUV', model));
+    const draft = await agent().handle(
+      context('What is a PanDA pilot? token=abcd1234secret sk-proj-ABCDEFGHIJKLMNOPQRSTUV', model),
+    );
     expect(JSON.stringify(draft.facts)).not.toMatch(/abcd1234secret|sk-proj-/);
     expect(model.requests).toHaveLength(1);
     const prompt = model.requests[0]!.messages.map((m) => m.content).join('\n');
@@ -166,19 +185,43 @@ describe('DocumentsAgent with embeddings', () => {
   it('accepts a top vector match phrased differently from the question', async () => {
     const catalog = new Catalog(path.join(dir, 'hybrid', 'catalog.json'), { chunkChars: 1200, chunkOverlap: 150 });
     const chunks = [
-      { id: 'dl', source: 'docs/rucio.md', title: 'Rucio', section: 'Getting data', text: 'Use rucio download to fetch files to your laptop.' },
-      { id: 'pilot', source: 'docs/pilot.md', title: 'Pilot', section: 'Pilot', text: 'A pilot runs on a worker node and fetches jobs.' },
+      {
+        id: 'dl',
+        source: 'docs/rucio.md',
+        title: 'Rucio',
+        section: 'Getting data',
+        text: 'Use rucio download to fetch files to your laptop.',
+      },
+      {
+        id: 'pilot',
+        source: 'docs/pilot.md',
+        title: 'Pilot',
+        section: 'Pilot',
+        text: 'A pilot runs on a worker node and fetches jobs.',
+      },
     ];
     for (const c of chunks) catalog.chunks.set(c.id, c);
-    const embedder: Embedder = { id: 'fake:hash', batchSize: 8, embed: async (texts) => texts.map((t) => hashingEmbedding(t, 256)) };
+    const embedder: Embedder = {
+      id: 'fake:hash',
+      batchSize: 8,
+      embed: async (texts) => texts.map((t) => hashingEmbedding(t, 256)),
+    };
     const store = await LocalVectorStore.open(path.join(dir, 'hybrid', 'v.json'), embedder.id);
-    await store.upsert(await Promise.all(chunks.map(async (c) => ({ id: c.id, values: (await embedder.embed([c.text], 'document'))[0]!, metadata: c }))));
+    await store.upsert(
+      await Promise.all(
+        chunks.map(async (c) => ({ id: c.id, values: (await embedder.embed([c.text], 'document'))[0]!, metadata: c })),
+      ),
+    );
     const hybrid = new Retriever(catalog, { embedder, vectorStore: store });
-    const draft = await new DocumentsAgent({ openIndex: async () => hybrid, topK: 3 }).handle(context('which downloader for my files?'));
+    const draft = await new DocumentsAgent({ openIndex: async () => hybrid, topK: 3 }).handle(
+      context('which downloader for my files?'),
+    );
     expect(draft.facts.retrieval).toBe('hybrid');
     expect(draft.sources[0]!.title).toContain('Getting data');
     // Keyword search alone does not consider the passage to cover "downloader" + "files".
-    const keywordOnly = await new DocumentsAgent({ openIndex: async () => new Retriever(catalog), topK: 3 }).handle(context('which downloader for my files?'));
+    const keywordOnly = await new DocumentsAgent({ openIndex: async () => new Retriever(catalog), topK: 3 }).handle(
+      context('which downloader for my files?'),
+    );
     expect(keywordOnly.summary.startsWith(NOT_COVERED)).toBe(true);
   });
 });

@@ -14,14 +14,37 @@ beforeAll(async () => {
 });
 afterAll(() => fake.close());
 
-const texts = ['A pilot fetches a job from the PanDA server.', 'Rucio moves datasets between storage elements.', 'exhausted task'];
+const texts = [
+  'A pilot fetches a job from the PanDA server.',
+  'Rucio moves datasets between storage elements.',
+  'exhausted task',
+];
 
 function cases(): Array<[string, () => Embedder, string]> {
   return [
-    ['openai', () => new OpenAiEmbedder({ apiKey: 'test-key', baseUrl: `${fake.url}/v1`, model: 'text-embedding-3-small', timeoutMs: 5000 }), '/v1/embeddings'],
-    ['mistral', () => new MistralEmbedder({ apiKey: 'test-key', baseUrl: fake.url, model: 'mistral-embed', timeoutMs: 5000 }), '/v1/embeddings'],
+    [
+      'openai',
+      () =>
+        new OpenAiEmbedder({
+          apiKey: 'test-key',
+          baseUrl: `${fake.url}/v1`,
+          model: 'text-embedding-3-small',
+          timeoutMs: 5000,
+        }),
+      '/v1/embeddings',
+    ],
+    [
+      'mistral',
+      () => new MistralEmbedder({ apiKey: 'test-key', baseUrl: fake.url, model: 'mistral-embed', timeoutMs: 5000 }),
+      '/v1/embeddings',
+    ],
     ['ollama', () => new OllamaEmbedder({ host: fake.url, model: 'nomic-embed-text', timeoutMs: 5000 }), '/api/embed'],
-    ['gemini', () => new GeminiEmbedder({ apiKey: 'test-key', baseUrl: fake.url, model: 'gemini-embedding-001', timeoutMs: 5000 }), '/v1beta/models/gemini-embedding-001:batchEmbedContents'],
+    [
+      'gemini',
+      () =>
+        new GeminiEmbedder({ apiKey: 'test-key', baseUrl: fake.url, model: 'gemini-embedding-001', timeoutMs: 5000 }),
+      '/v1beta/models/gemini-embedding-001:batchEmbedContents',
+    ],
   ];
 }
 
@@ -43,7 +66,12 @@ describe('provider embedders through their SDKs against a loopback fake', () => 
   }
 
   it('gemini sends RETRIEVAL_QUERY for queries and RETRIEVAL_DOCUMENT for passages', async () => {
-    const embedder = new GeminiEmbedder({ apiKey: 'test-key', baseUrl: fake.url, model: 'gemini-embedding-001', timeoutMs: 5000 });
+    const embedder = new GeminiEmbedder({
+      apiKey: 'test-key',
+      baseUrl: fake.url,
+      model: 'gemini-embedding-001',
+      timeoutMs: 5000,
+    });
     await embedder.embed(['what is a pilot'], 'query');
     const body = fake.requests.at(-1)!.body as { requests: Array<{ taskType?: string }> };
     expect(body.requests[0]!.taskType).toBe('RETRIEVAL_QUERY');
@@ -85,7 +113,13 @@ describe('createEmbedder', () => {
   });
 
   it('uses the provider default model unless rag.embeddingModel is set', () => {
-    expect(createEmbedder(loadConfig({ env: { ASKPANDA_RAG_EMBEDDINGS: 'openai', OPENAI_API_KEY: 'k' } }))!.id).toBe('openai:text-embedding-3-small');
-    expect(createEmbedder(loadConfig({ env: { ASKPANDA_RAG_EMBEDDINGS: 'ollama', ASKPANDA_RAG_EMBEDDING_MODEL: 'mxbai-embed-large' } }))!.id).toBe('ollama:mxbai-embed-large');
+    expect(createEmbedder(loadConfig({ env: { ASKPANDA_RAG_EMBEDDINGS: 'openai', OPENAI_API_KEY: 'k' } }))!.id).toBe(
+      'openai:text-embedding-3-small',
+    );
+    expect(
+      createEmbedder(
+        loadConfig({ env: { ASKPANDA_RAG_EMBEDDINGS: 'ollama', ASKPANDA_RAG_EMBEDDING_MODEL: 'mxbai-embed-large' } }),
+      )!.id,
+    ).toBe('ollama:mxbai-embed-large');
   });
 });

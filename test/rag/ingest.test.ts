@@ -15,7 +15,10 @@ beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'askpanda-ingest-'));
   docs = path.join(dir, 'docs');
   mkdirSync(path.join(docs, 'sub'), { recursive: true });
-  writeFileSync(path.join(docs, 'glossary.md'), '# Glossary\n\n## Pilot\n\nA pilot fetches jobs.\n\n## Payload\n\nThe program a job runs.\n');
+  writeFileSync(
+    path.join(docs, 'glossary.md'),
+    '# Glossary\n\n## Pilot\n\nA pilot fetches jobs.\n\n## Payload\n\nThe program a job runs.\n',
+  );
   writeFileSync(path.join(docs, 'sub', 'faq.txt'), 'Question:\nHow do I get help?\n\nAnswer:\nAsk the DAST team.\n');
   writeFileSync(path.join(docs, 'sub', 'page.html'), '<h1>Monitor</h1><p>The task page shows the status.</p>');
   writeFileSync(path.join(docs, 'notes.pdf'), 'binary, not indexed');
@@ -35,8 +38,17 @@ describe('ingest', () => {
   it('indexes Markdown, text and HTML files of folders, skipping hidden folders and other types', async () => {
     const { catalog, summary } = await run();
     expect(summary).toMatchObject({ files: 3, chunks: 4, added: 4, updated: 0, removed: 0, unchangedFiles: 0 });
-    expect([...catalog.files.values()].map((f) => f.source).sort()).toEqual(['docs/glossary.md', 'docs/sub/faq.txt', 'docs/sub/page.html']);
-    expect([...catalog.chunks.values()].map((c) => c.section).sort()).toEqual(['How do I get help?', 'Monitor', 'Payload', 'Pilot']);
+    expect([...catalog.files.values()].map((f) => f.source).sort()).toEqual([
+      'docs/glossary.md',
+      'docs/sub/faq.txt',
+      'docs/sub/page.html',
+    ]);
+    expect([...catalog.chunks.values()].map((c) => c.section).sort()).toEqual([
+      'How do I get help?',
+      'Monitor',
+      'Payload',
+      'Pilot',
+    ]);
   });
 
   it('re-ingest of unchanged files touches nothing and does not rewrite the index', async () => {
@@ -48,7 +60,10 @@ describe('ingest', () => {
   it('an edited section is one update; other chunks keep their ids', async () => {
     const first = await run();
     const pilotId = [...first.catalog.chunks.values()].find((c) => c.section === 'Pilot')!.id;
-    writeFileSync(path.join(docs, 'glossary.md'), '# Glossary\n\n## Pilot\n\nA pilot fetches jobs.\n\n## Payload\n\nThe program that a job runs, started by the pilot.\n');
+    writeFileSync(
+      path.join(docs, 'glossary.md'),
+      '# Glossary\n\n## Pilot\n\nA pilot fetches jobs.\n\n## Payload\n\nThe program that a job runs, started by the pilot.\n',
+    );
     const { catalog, summary } = await run();
     expect(summary).toMatchObject({ added: 0, updated: 1, removed: 0, unchangedFiles: 2 });
     expect(catalog.chunks.has(pilotId)).toBe(true);
@@ -60,12 +75,20 @@ describe('ingest', () => {
 
   it('new sections are added, deleted sections and deleted files drop out', async () => {
     await run();
-    writeFileSync(path.join(docs, 'glossary.md'), '# Glossary\n\n## Pilot\n\nA pilot fetches jobs.\n\n## Harvester\n\nProvides pilots.\n\n## Rucio\n\nData management.\n');
+    writeFileSync(
+      path.join(docs, 'glossary.md'),
+      '# Glossary\n\n## Pilot\n\nA pilot fetches jobs.\n\n## Harvester\n\nProvides pilots.\n\n## Rucio\n\nData management.\n',
+    );
     rmSync(path.join(docs, 'sub', 'page.html'));
     const { catalog, summary } = await run();
     // Payload gone, Harvester and Rucio new (different sections: not updates), page.html deleted.
     expect(summary).toMatchObject({ files: 2, updated: 0, added: 2, removed: 2, removedFiles: 1 });
-    expect([...catalog.chunks.values()].map((c) => c.section).sort()).toEqual(['Harvester', 'How do I get help?', 'Pilot', 'Rucio']);
+    expect([...catalog.chunks.values()].map((c) => c.section).sort()).toEqual([
+      'Harvester',
+      'How do I get help?',
+      'Pilot',
+      'Rucio',
+    ]);
     expect([...catalog.files.keys()].some((f) => f.endsWith('page.html'))).toBe(false);
   });
 
@@ -116,15 +139,27 @@ describe('ingest', () => {
       },
     });
     const storeFile = path.join(dir, 'data', 'vectors.json');
-    const first = await run([docs], { embedder: embedder('fake:a'), vectorStore: await LocalVectorStore.open(storeFile, 'fake:a') });
+    const first = await run([docs], {
+      embedder: embedder('fake:a'),
+      vectorStore: await LocalVectorStore.open(storeFile, 'fake:a'),
+    });
     expect(first.summary.embedded).toBe(4);
     expect(calls).toEqual([2, 2]);
-    writeFileSync(path.join(docs, 'sub', 'faq.txt'), 'Question:\nHow do I get help?\n\nAnswer:\nAsk the DAST team by e-mail.\n');
-    const second = await run([docs], { embedder: embedder('fake:a'), vectorStore: await LocalVectorStore.open(storeFile, 'fake:a') });
+    writeFileSync(
+      path.join(docs, 'sub', 'faq.txt'),
+      'Question:\nHow do I get help?\n\nAnswer:\nAsk the DAST team by e-mail.\n',
+    );
+    const second = await run([docs], {
+      embedder: embedder('fake:a'),
+      vectorStore: await LocalVectorStore.open(storeFile, 'fake:a'),
+    });
     expect(second.summary.embedded).toBe(1);
     const store = await LocalVectorStore.open(storeFile, 'fake:a');
     expect(store.size).toBe(4);
-    const third = await run([docs], { embedder: embedder('fake:b'), vectorStore: await LocalVectorStore.open(storeFile, 'fake:b') });
+    const third = await run([docs], {
+      embedder: embedder('fake:b'),
+      vectorStore: await LocalVectorStore.open(storeFile, 'fake:b'),
+    });
     expect(third.summary.embedded).toBe(4);
   });
 });

@@ -30,7 +30,12 @@ const meta = (text: string) => ({ source: 'docs/a.md', title: 'A', section: 'S',
 
 describe('PineconeVectorStore (real SDK, loopback fake of the REST API)', () => {
   it('upserts with metadata into its namespace, queries by cosine, deletes', async () => {
-    const store = new PineconeVectorStore({ apiKey: 'pc-key', index: pinecone.indexName, host: pinecone.url, namespace: 'ns-basic' });
+    const store = new PineconeVectorStore({
+      apiKey: 'pc-key',
+      index: pinecone.indexName,
+      host: pinecone.url,
+      namespace: 'ns-basic',
+    });
     await store.upsert([0, 1, 2].map((i) => ({ id: `c${i}`, values: unit(i), metadata: meta(`chunk ${i}`) })));
     const ns = pinecone.namespaces.get('ns-basic')!;
     expect([...ns.keys()].sort()).toEqual(['c0', 'c1', 'c2']);
@@ -49,9 +54,16 @@ describe('PineconeVectorStore (real SDK, loopback fake of the REST API)', () => 
   });
 
   it('splits large upserts into batches Pinecone accepts', async () => {
-    const store = new PineconeVectorStore({ apiKey: 'pc-key', index: pinecone.indexName, host: pinecone.url, namespace: 'ns-batch' });
+    const store = new PineconeVectorStore({
+      apiKey: 'pc-key',
+      index: pinecone.indexName,
+      host: pinecone.url,
+      namespace: 'ns-batch',
+    });
     const before = pinecone.requests.filter((r) => r.path === '/vectors/upsert').length;
-    await store.upsert(Array.from({ length: 250 }, (_, i) => ({ id: `b${i}`, values: unit(i % 4), metadata: meta('x'.repeat(20_000)) })));
+    await store.upsert(
+      Array.from({ length: 250 }, (_, i) => ({ id: `b${i}`, values: unit(i % 4), metadata: meta('x'.repeat(20_000)) })),
+    );
     const upserts = pinecone.requests.filter((r) => r.path === '/vectors/upsert').slice(before);
     expect(upserts).toHaveLength(3);
     expect(pinecone.namespaces.get('ns-batch')!.size).toBe(250);
@@ -60,19 +72,34 @@ describe('PineconeVectorStore (real SDK, loopback fake of the REST API)', () => 
   });
 
   it('resolves the index host through describe_index when only the name is configured', async () => {
-    const store = new PineconeVectorStore({ apiKey: 'pc-key', index: pinecone.indexName, namespace: 'ns-resolve', controllerHostUrl: pinecone.url });
+    const store = new PineconeVectorStore({
+      apiKey: 'pc-key',
+      index: pinecone.indexName,
+      namespace: 'ns-resolve',
+      controllerHostUrl: pinecone.url,
+    });
     await store.upsert([{ id: 'r1', values: unit(0), metadata: meta('r') }]);
     expect(pinecone.requests.some((r) => r.method === 'GET' && r.path === `/indexes/${pinecone.indexName}`)).toBe(true);
     expect(pinecone.namespaces.get('ns-resolve')!.has('r1')).toBe(true);
   });
 
   it('surfaces a rejected API key as an error', async () => {
-    const store = new PineconeVectorStore({ apiKey: 'wrong', index: pinecone.indexName, host: pinecone.url, namespace: 'ns-x' });
+    const store = new PineconeVectorStore({
+      apiKey: 'wrong',
+      index: pinecone.indexName,
+      host: pinecone.url,
+      namespace: 'ns-x',
+    });
     await expect(store.query(unit(0), 1)).rejects.toThrow(/401|auth|api key/i);
   });
 
   it('retries a 5xx from the data plane', async () => {
-    const store = new PineconeVectorStore({ apiKey: 'pc-key', index: pinecone.indexName, host: pinecone.url, namespace: 'ns-retry' });
+    const store = new PineconeVectorStore({
+      apiKey: 'pc-key',
+      index: pinecone.indexName,
+      host: pinecone.url,
+      namespace: 'ns-retry',
+    });
     pinecone.failNext(503, 1);
     await store.upsert([{ id: 'x1', values: unit(1), metadata: meta('x') }]);
     expect(pinecone.namespaces.get('ns-retry')!.has('x1')).toBe(true);
@@ -87,13 +114,35 @@ describe('PineconeVectorStore (real SDK, loopback fake of the REST API)', () => 
     const dir = mkdtempSync(path.join(tmpdir(), 'askpanda-pc-'));
     temps.push(dir);
     mkdirSync(path.join(dir, 'docs'));
-    writeFileSync(path.join(dir, 'docs', 'pilot.md'), '# Pilot\n\nA pilot is started on a worker node and fetches a job from the PanDA server.\n');
-    writeFileSync(path.join(dir, 'docs', 'rucio.md'), '# Rucio\n\nRucio keeps track of datasets and their replicas on storage elements.\n');
+    writeFileSync(
+      path.join(dir, 'docs', 'pilot.md'),
+      '# Pilot\n\nA pilot is started on a worker node and fetches a job from the PanDA server.\n',
+    );
+    writeFileSync(
+      path.join(dir, 'docs', 'rucio.md'),
+      '# Rucio\n\nRucio keeps track of datasets and their replicas on storage elements.\n',
+    );
     const chunking = { chunkChars: 400, chunkOverlap: 50 };
     const catalog = new Catalog(path.join(dir, 'catalog.json'), chunking);
-    const embedder = new OpenAiEmbedder({ apiKey: 'test-key', baseUrl: `${embeddings.url}/v1`, model: 'fake-embed', timeoutMs: 5000 });
-    const vectorStore = new PineconeVectorStore({ apiKey: 'pc-key', index: pinecone.indexName, host: pinecone.url, namespace: 'ns-ingest' });
-    const first = await ingest([path.join(dir, 'docs')], { catalog, chunking, displayRoot: dir, embedder, vectorStore });
+    const embedder = new OpenAiEmbedder({
+      apiKey: 'test-key',
+      baseUrl: `${embeddings.url}/v1`,
+      model: 'fake-embed',
+      timeoutMs: 5000,
+    });
+    const vectorStore = new PineconeVectorStore({
+      apiKey: 'pc-key',
+      index: pinecone.indexName,
+      host: pinecone.url,
+      namespace: 'ns-ingest',
+    });
+    const first = await ingest([path.join(dir, 'docs')], {
+      catalog,
+      chunking,
+      displayRoot: dir,
+      embedder,
+      vectorStore,
+    });
     expect(first.embedded).toBe(2);
     expect(pinecone.namespaces.get('ns-ingest')!.size).toBe(2);
 
@@ -105,7 +154,13 @@ describe('PineconeVectorStore (real SDK, loopback fake of the REST API)', () => 
     expect(hits[0]!.ranks.vector).toBe(1);
 
     rmSync(path.join(dir, 'docs', 'rucio.md'));
-    const second = await ingest([path.join(dir, 'docs')], { catalog, chunking, displayRoot: dir, embedder, vectorStore });
+    const second = await ingest([path.join(dir, 'docs')], {
+      catalog,
+      chunking,
+      displayRoot: dir,
+      embedder,
+      vectorStore,
+    });
     expect(second.removed).toBe(1);
     expect(second.embedded).toBe(0);
     expect(pinecone.namespaces.get('ns-ingest')!.size).toBe(1);

@@ -58,7 +58,11 @@ describe('Retriever', () => {
   const catalog = catalogOf([
     { id: 'pilot', section: 'Pilot', text: 'A pilot runs on a worker node and fetches jobs from the PanDA server.' },
     { id: 'rucio', section: 'Rucio', text: 'Rucio moves datasets between storage elements and keeps replicas.' },
-    { id: 'retry', section: 'Retrying tasks', text: 'Use pbook retry to process the failed input of a finished task again.' },
+    {
+      id: 'retry',
+      section: 'Retrying tasks',
+      text: 'Use pbook retry to process the failed input of a finished task again.',
+    },
     { id: 'dl', section: 'Accessing files', text: 'The command that fetches DIDs to your laptop is rucio download.' },
   ]);
 
@@ -70,11 +74,23 @@ describe('Retriever', () => {
   });
 
   it('hybrid fuses keyword and vector rankings; a passage only the vectors find still comes back', async () => {
-    const embedder: Embedder = { id: 'fake:hash', batchSize: 16, embed: async (texts) => texts.map((t) => hashingEmbedding(t, 128)) };
+    const embedder: Embedder = {
+      id: 'fake:hash',
+      batchSize: 16,
+      embed: async (texts) => texts.map((t) => hashingEmbedding(t, 128)),
+    };
     const dir = mkdtempSync(path.join(tmpdir(), 'askpanda-hybrid-'));
     temps.push(dir);
     const store = await LocalVectorStore.open(path.join(dir, 'v.json'), embedder.id);
-    await store.upsert(await Promise.all([...catalog.chunks.values()].map(async (c) => ({ id: c.id, values: (await embedder.embed([c.text], 'document'))[0]!, metadata: { ...c } }))));
+    await store.upsert(
+      await Promise.all(
+        [...catalog.chunks.values()].map(async (c) => ({
+          id: c.id,
+          values: (await embedder.embed([c.text], 'document'))[0]!,
+          metadata: { ...c },
+        })),
+      ),
+    );
     const retriever = new Retriever(catalog, { embedder, vectorStore: store });
     expect(retriever.mode).toBe('hybrid');
     // "downloader" is not the term "download" for BM25, but shares most character trigrams with it.
@@ -88,7 +104,11 @@ describe('Retriever', () => {
   });
 
   it('falls back to BM25 when the embedder fails at query time', async () => {
-    const broken: Embedder = { id: 'fake:down', batchSize: 1, embed: async () => Promise.reject(new Error('connection refused')) };
+    const broken: Embedder = {
+      id: 'fake:down',
+      batchSize: 1,
+      embed: async () => Promise.reject(new Error('connection refused')),
+    };
     const store = await LocalVectorStore.open('/nonexistent/v.json', broken.id);
     const hits = await new Retriever(catalog, { embedder: broken, vectorStore: store }).search('rucio replicas', 2);
     expect(hits[0]!.chunk.id).toBe('rucio');
@@ -113,14 +133,21 @@ describe('query plan', () => {
     const plan = planQuery('how do I resubmit my jobs at a computingsite');
     const retry = plan.terms.find((t) => t.term === 'retry')!;
     expect(retry).toMatchObject({ weight: 0.5, group: plan.groups.indexOf('resubmit') });
-    expect(plan.terms.find((t) => t.term === 'queue')).toMatchObject({ weight: 0.5, group: plan.groups.indexOf('computingsite') });
+    expect(plan.terms.find((t) => t.term === 'queue')).toMatchObject({
+      weight: 0.5,
+      group: plan.groups.indexOf('computingsite'),
+    });
   });
 });
 
 describe('acronym definitions', () => {
   it.each([
     ['A Rucio Storage Element (RSE) is the logical abstraction', 'RSE', 'Rucio Storage Element'],
-    ['JEDI (Job Execution and Definition Interface) is the part of PanDA', 'JEDI', 'Job Execution and Definition Interface'],
+    [
+      'JEDI (Job Execution and Definition Interface) is the part of PanDA',
+      'JEDI',
+      'Job Execution and Definition Interface',
+    ],
     ['Rucio replaced the Don Quijote (DQ2) data management system', 'DQ2', 'Don Quijote'],
     ['also known as Grand-Unified-Queues (GUQs)', 'GUQs', 'Grand-Unified-Queues'],
     ['LFN stands for Logical File Name.', 'LFN', 'Logical File Name'],
@@ -134,9 +161,21 @@ describe('acronym definitions', () => {
 
   it('ranks the passage that spells an acronym out above passages that merely use it', () => {
     const catalog = catalogOf([
-      { id: 'uses-1', section: 'Listing RSEs', text: 'rucio list-rses shows every RSE; an RSE expression selects RSEs by attributes such as tier=1. RSE RSE RSE.' },
-      { id: 'uses-2', section: 'RSE attributes', text: 'Each RSE has attributes; RSE names are upper case. Distances between RSE pairs are defined per RSE.' },
-      { id: 'defines', section: 'Storage', text: 'A Rucio Storage Element (RSE) is the logical abstraction of a storage system for physical files.' },
+      {
+        id: 'uses-1',
+        section: 'Listing RSEs',
+        text: 'rucio list-rses shows every RSE; an RSE expression selects RSEs by attributes such as tier=1. RSE RSE RSE.',
+      },
+      {
+        id: 'uses-2',
+        section: 'RSE attributes',
+        text: 'Each RSE has attributes; RSE names are upper case. Distances between RSE pairs are defined per RSE.',
+      },
+      {
+        id: 'defines',
+        section: 'Storage',
+        text: 'A Rucio Storage Element (RSE) is the logical abstraction of a storage system for physical files.',
+      },
     ]);
     const hits = new Retriever(catalog).searchBm25('What does RSE stand for?', 3);
     expect(hits[0]!.chunk.id).toBe('defines');
@@ -145,12 +184,22 @@ describe('acronym definitions', () => {
 });
 
 describe('ranking signals', () => {
-  it('prefers a passage where the question\'s words stand together', () => {
+  it("prefers a passage where the question's words stand together", () => {
     const catalog = catalogOf([
-      { id: 'scattered', section: 'Notes', text: 'The rucio client is configured per site. Some environment settings differ. Variables of the batch system are described elsewhere.' },
-      { id: 'together', section: 'Notes', text: 'The pilot expects several rucio environment variables to be set before it starts.' },
+      {
+        id: 'scattered',
+        section: 'Notes',
+        text: 'The rucio client is configured per site. Some environment settings differ. Variables of the batch system are described elsewhere.',
+      },
+      {
+        id: 'together',
+        section: 'Notes',
+        text: 'The pilot expects several rucio environment variables to be set before it starts.',
+      },
     ]);
-    expect(new Retriever(catalog).searchBm25('Which Rucio environment variables does the pilot need?', 2)[0]!.chunk.id).toBe('together');
+    expect(
+      new Retriever(catalog).searchBm25('Which Rucio environment variables does the pilot need?', 2)[0]!.chunk.id,
+    ).toBe('together');
   });
 
   it('finds a camelCase option by its words ("skip the build job" → --noBuild, buildJob)', () => {
@@ -204,7 +253,10 @@ describe('retrieval evaluation (handbook + ../shared/reference)', () => {
     expect(result.mrr).toBeGreaterThan(0.7);
   });
 
-  it.skipIf(existsSync(reference))('reference texts absent: skipped (needs ../shared/reference beside the repo)', () => {
-    console.warn(`retrieval evaluation skipped: ${reference} not found`);
-  });
+  it.skipIf(existsSync(reference))(
+    'reference texts absent: skipped (needs ../shared/reference beside the repo)',
+    () => {
+      console.warn(`retrieval evaluation skipped: ${reference} not found`);
+    },
+  );
 });

@@ -29,9 +29,28 @@ function populate(site: DocsSite): void {
   site.robots = 'User-agent: *\nDisallow: /docs/private/\n';
   site.pages.set(
     '/docs/index.html',
-    page('PanDA docs', '<p>Start here.</p>', ['a.html', 'b.html', 'private/secret.html', 'missing.html', 'loop1.html', 'slow.html', 'big.html', 'old.html', '/outside.html', 'http://localhost:1/docs/x.html', 'logo.png', 'mailto:help@example.org', 'a.html#section']),
+    page('PanDA docs', '<p>Start here.</p>', [
+      'a.html',
+      'b.html',
+      'private/secret.html',
+      'missing.html',
+      'loop1.html',
+      'slow.html',
+      'big.html',
+      'old.html',
+      '/outside.html',
+      'http://localhost:1/docs/x.html',
+      'logo.png',
+      'mailto:help@example.org',
+      'a.html#section',
+    ]),
   );
-  site.pages.set('/docs/a.html', page('Retrying jobs', '<h2>Automatic retries</h2><p>JEDI retries failed jobs up to the task maximum.</p>', ['c.html']));
+  site.pages.set(
+    '/docs/a.html',
+    page('Retrying jobs', '<h2>Automatic retries</h2><p>JEDI retries failed jobs up to the task maximum.</p>', [
+      'c.html',
+    ]),
+  );
   site.pages.set(
     '/docs/b.html',
     page(
@@ -43,7 +62,11 @@ function populate(site: DocsSite): void {
   site.pages.set('/docs/d.html', page('Depth three', '<p>Too deep for depth 2.</p>'));
   site.pages.set('/docs/private/secret.html', page('Secret', '<p>Must never be fetched.</p>'));
   site.pages.set('/outside.html', page('Outside', '<p>Outside the start folder.</p>'));
-  site.pages.set('/docs/lastmod.html', { body: html('Dated page', '<p>Only Last-Modified, no ETag.</p>'), noEtag: true, modified: new Date('2025-03-01T00:00:00Z') });
+  site.pages.set('/docs/lastmod.html', {
+    body: html('Dated page', '<p>Only Last-Modified, no ETag.</p>'),
+    noEtag: true,
+    modified: new Date('2025-03-01T00:00:00Z'),
+  });
   site.redirects.set('/docs/loop1.html', '/docs/loop2.html');
   site.redirects.set('/docs/loop2.html', '/docs/loop1.html');
   site.redirects.set('/docs/old.html', '/docs/lastmod.html');
@@ -57,10 +80,21 @@ beforeEach(async () => {
 afterEach(() => site.close());
 
 function options(target: Catalog, extra: Partial<WebIngestOptions> = {}): WebIngestOptions {
-  return { catalog: target, chunking, maxPages: 50, depth: 2, delayMs: 40, timeoutMs: 700, maxPageBytes: 1024 * 1024, userAgent: 'askpanda-docs-indexer/1.0', ...extra };
+  return {
+    catalog: target,
+    chunking,
+    maxPages: 50,
+    depth: 2,
+    delayMs: 40,
+    timeoutMs: 700,
+    maxPageBytes: 1024 * 1024,
+    userAgent: 'askpanda-docs-indexer/1.0',
+    ...extra,
+  };
 }
 const fetched = (s: DocsSite) => s.requests.filter((r) => r.path !== '/robots.txt').map((r) => r.path);
-const reasonFor = (summary: { skipped: Array<{ file: string; reason: string }> }, suffix: string) => summary.skipped.find((s) => s.file.endsWith(suffix))?.reason;
+const reasonFor = (summary: { skipped: Array<{ file: string; reason: string }> }, suffix: string) =>
+  summary.skipped.find((s) => s.file.endsWith(suffix))?.reason;
 
 describe('askpanda ingest https://… (crawler against a loopback site)', () => {
   it('crawls the site under the start folder: robots.txt, depth, 404, redirect loop, slow page, a 50 MB page cut at the cap', async () => {
@@ -79,13 +113,17 @@ describe('askpanda ingest https://… (crawler against a loopback site)', () => 
     expect(paths.filter((p) => p === '/docs/a.html')).toHaveLength(1);
 
     expect(reasonFor(summary, '/docs/missing.html')).toBe('HTTP 404');
-    expect(reasonFor(summary, '/docs/loop1.html')).toMatch(/^redirect loop \(\/docs\/loop1\.html → \/docs\/loop2\.html → \/docs\/loop1\.html\)/);
+    expect(reasonFor(summary, '/docs/loop1.html')).toMatch(
+      /^redirect loop \(\/docs\/loop1\.html → \/docs\/loop2\.html → \/docs\/loop1\.html\)/,
+    );
     expect(reasonFor(summary, '/docs/slow.html')).toBe('timed out after 700 ms');
     // The big page: its first MiB indexed, the rest never downloaded.
     expect(summary.truncated).toEqual([{ url: `${site.url}/docs/big.html`, bytes: 1024 * 1024 }]);
     expect(site.bigBytesSent).toBeLessThan(BIG_PAGE_BYTES / 2);
     const chunks = [...target.chunks.values()];
-    expect(chunks.some((c) => c.source === `${site.url}/docs/big.html` && c.text.includes('pilot wrappers'))).toBe(true);
+    expect(chunks.some((c) => c.source === `${site.url}/docs/big.html` && c.text.includes('pilot wrappers'))).toBe(
+      true,
+    );
     // A redirect inside the site is followed.
     expect(paths).toContain('/docs/lastmod.html');
 
@@ -94,16 +132,23 @@ describe('askpanda ingest https://… (crawler against a loopback site)', () => 
     expect(overlapping, JSON.stringify(site.requests.map((r) => [r.path, r.concurrent]))).toEqual([]);
     // The pause separates page requests; the hops of one redirect chain follow each other at once.
     for (let i = 1; i < site.requests.length; i++) {
-      if (site.requests[i - 1]!.status !== 301) expect(site.requests[i]!.at - site.requests[i - 1]!.at).toBeGreaterThanOrEqual(40 * 0.75);
+      if (site.requests[i - 1]!.status !== 301)
+        expect(site.requests[i]!.at - site.requests[i - 1]!.at).toBeGreaterThanOrEqual(40 * 0.75);
     }
     expect(site.requests.every((r) => r.userAgent === 'askpanda-docs-indexer/1.0')).toBe(true);
 
     // Text without navigation and footer, headings kept, each chunk linked to its page.
     const retry = chunks.find((c) => c.source === `${site.url}/docs/a.html`)!;
-    expect(retry).toMatchObject({ title: 'Retrying jobs', section: 'Automatic retries', url: `${site.url}/docs/a.html` });
+    expect(retry).toMatchObject({
+      title: 'Retrying jobs',
+      section: 'Automatic retries',
+      url: `${site.url}/docs/a.html`,
+    });
     expect(chunks.some((c) => c.text.includes('navigation menu') || c.text.includes('footer text'))).toBe(false);
     // An HTML table: each row a passage with its columns.
-    expect(chunks.map((c) => c.text)).toContain('The pilot settings are:\nParameter: debug_heartbeat\nDefault: 300\nDescription: Seconds between heartbeats in debug mode.');
+    expect(chunks.map((c) => c.text)).toContain(
+      'The pilot settings are:\nParameter: debug_heartbeat\nDefault: 300\nDescription: Seconds between heartbeats in debug mode.',
+    );
     const hit = new Retriever(target).searchBm25('What is the default heartbeat in debug mode?', 3)[0]!;
     expect(hit.chunk.text).toContain('debug_heartbeat');
     expect(target.files.size).toBe(summary.files);
@@ -114,7 +159,9 @@ describe('askpanda ingest https://… (crawler against a loopback site)', () => 
   it('stops at --max-pages and says how many linked pages it left', async () => {
     const summary = await ingestUrls([`${site.url}/docs/index.html`], options(catalog(), { maxPages: 3 }));
     expect(fetched(site)).toHaveLength(3);
-    expect(reasonFor(summary, '/docs/index.html')).toMatch(/^stopped at --max-pages 3; \d+ more linked pages not fetched$/);
+    expect(reasonFor(summary, '/docs/index.html')).toMatch(
+      /^stopped at --max-pages 3; \d+ more linked pages not fetched$/,
+    );
   });
 
   it('on a re-run fetches only what changed (ETag and Last-Modified), and drops pages that are gone', async () => {
@@ -123,20 +170,30 @@ describe('askpanda ingest https://… (crawler against a loopback site)', () => 
     await ingestUrls([`${site.url}/docs/index.html`], fast);
     const before = new Map([...target.chunks.values()].map((c) => [c.id, c.source]));
     site.requests.length = 0;
-    site.pages.set('/docs/a.html', page('Retrying jobs', '<h2>Automatic retries</h2><p>JEDI now retries failed jobs with more memory.</p>', ['c.html']));
+    site.pages.set(
+      '/docs/a.html',
+      page('Retrying jobs', '<h2>Automatic retries</h2><p>JEDI now retries failed jobs with more memory.</p>', [
+        'c.html',
+      ]),
+    );
     site.pages.delete('/docs/b.html');
 
     const again = await ingestUrls([`${site.url}/docs/index.html`], fast);
     const byPath = new Map(site.requests.map((r) => [r.path, r]));
     expect(byPath.get('/docs/index.html')).toMatchObject({ status: 304, ifNoneMatch: expect.stringMatching(/^"/) });
-    expect(byPath.get('/docs/lastmod.html')).toMatchObject({ status: 304, ifModifiedSince: 'Sat, 01 Mar 2025 00:00:00 GMT' });
+    expect(byPath.get('/docs/lastmod.html')).toMatchObject({
+      status: 304,
+      ifModifiedSince: 'Sat, 01 Mar 2025 00:00:00 GMT',
+    });
     expect(byPath.get('/docs/a.html')!.status).toBe(200);
     expect(again.updated + again.added).toBeGreaterThanOrEqual(1);
     expect(again.removedFiles).toBe(1);
     expect([...target.chunks.values()].some((c) => c.source.endsWith('/docs/b.html'))).toBe(false);
     expect([...target.chunks.values()].find((c) => c.source.endsWith('/docs/a.html'))!.text).toContain('more memory');
     // Unchanged pages keep their chunks (same ids) without being re-chunked.
-    for (const [id, source] of before) if (!source.endsWith('/docs/a.html') && !source.endsWith('/docs/b.html')) expect(target.chunks.has(id), source).toBe(true);
+    for (const [id, source] of before)
+      if (!source.endsWith('/docs/a.html') && !source.endsWith('/docs/b.html'))
+        expect(target.chunks.has(id), source).toBe(true);
     expect(again.unchangedFiles).toBeGreaterThanOrEqual(2);
   });
 
@@ -152,14 +209,19 @@ describe('askpanda ingest https://… (crawler against a loopback site)', () => 
     site.robotsStatus = 503;
     const summary = await ingestUrls([`${site.url}/docs/index.html`], options(catalog()));
     expect(fetched(site)).toEqual([]);
-    expect(reasonFor(summary, '/robots.txt')).toBe('HTTP 503; the site is not crawled until its robots.txt can be read');
+    expect(reasonFor(summary, '/robots.txt')).toBe(
+      'HTTP 503; the site is not crawled until its robots.txt can be read',
+    );
     expect(reasonFor(summary, '/docs/index.html')).toBe('disallowed by robots.txt');
   });
 });
 
 describe('robots.txt rules (RFC 9309)', () => {
   it('longest match wins, Allow on a tie, * and $ patterns, the agent group over *', () => {
-    const rules = parseRobots('User-agent: *\nDisallow: /\n\nUser-agent: askpanda\nDisallow: /docs/\nAllow: /docs/public/\nDisallow: /*.pdf$\nAllow: /docs/x\nDisallow: /docs/x\n', 'askpanda-docs-indexer/1.0');
+    const rules = parseRobots(
+      'User-agent: *\nDisallow: /\n\nUser-agent: askpanda\nDisallow: /docs/\nAllow: /docs/public/\nDisallow: /*.pdf$\nAllow: /docs/x\nDisallow: /docs/x\n',
+      'askpanda-docs-indexer/1.0',
+    );
     expect(rules.allows('/docs/page.html')).toBe(false);
     expect(rules.allows('/docs/public/page.html')).toBe(true);
     expect(rules.allows('/docs/public/manual.pdf')).toBe(true);
@@ -179,8 +241,12 @@ async function ingestInProcess(args: string[], dataDir: string): Promise<{ stdou
   process.exitCode = 0;
   const out: string[] = [];
   const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => out.push(String(chunk)) > 0);
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => err.push(String(chunk)) > 0);
+  const stdout = vi
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((chunk: string | Uint8Array) => out.push(String(chunk)) > 0);
+  const stderr = vi
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((chunk: string | Uint8Array) => err.push(String(chunk)) > 0);
   try {
     await ingestCommand().exitOverride().parseAsync(args, { from: 'user' });
     return { stdout: out.join(''), stderr: err.join('') };
@@ -198,17 +264,26 @@ describe('askpanda ingest <URL> then ask (the CLI)', () => {
     const env = cliEnv();
     const data = env.ASKPANDA_DATA_DIR!;
     const flags = ['--max-pages', '6', '--depth', '1', '--delay-ms', '0'];
-    const { stdout: out, stderr: err } = await ingestInProcess([`${site.url}/docs/index.html`, '--json', ...flags], data);
+    const { stdout: out, stderr: err } = await ingestInProcess(
+      [`${site.url}/docs/index.html`, '--json', ...flags],
+      data,
+    );
     const summary = JSON.parse(out) as { files: number; chunks: number; skipped: unknown[]; totalChunks: number };
     expect(summary.files).toBeGreaterThanOrEqual(3);
     // Redirect hops are part of one page's request.
     expect(fetched(site).filter((p) => !site.redirects.has(p)).length).toBeLessThanOrEqual(6);
     expect(err).toMatch(/skipped .*missing\.html: HTTP 404/);
     const again = await ingestInProcess([`${site.url}/docs/index.html`, ...flags], data);
-    expect(again.stdout).toMatch(/^Ingested \d+ pages \(\d+ chunks\): 0 added, 0 updated, 0 removed, \d+ unchanged, \d+ skipped in \d+\.\d\d s\n$/);
+    expect(again.stdout).toMatch(
+      /^Ingested \d+ pages \(\d+ chunks\): 0 added, 0 updated, 0 removed, \d+ unchanged, \d+ skipped in \d+\.\d\d s\n$/,
+    );
 
     const asked = await runCli(['ask', 'What is the default debug_heartbeat of the pilot?', '--json'], { env });
-    const answer = JSON.parse(asked.stdout) as { agent: string; text: string; sources: Array<{ title: string; url?: string }> };
+    const answer = JSON.parse(asked.stdout) as {
+      agent: string;
+      text: string;
+      sources: Array<{ title: string; url?: string }>;
+    };
     expect(answer.agent).toBe('documents');
     expect(answer.text).toContain('300');
     expect(answer.sources[0]!.url).toBe(`${site.url}/docs/b.html`);

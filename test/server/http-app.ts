@@ -22,10 +22,15 @@ export interface HttpApp {
  * The app with the HTTP surfaces `askpanda serve` mounts (MCP, /v1, the web chat) on a loopback
  * port, on the demo monitor unless the environment points elsewhere.
  */
-export async function startHttpApp(env: Record<string, string> = {}, options: { demo?: boolean } = {}): Promise<HttpApp> {
+export async function startHttpApp(
+  env: Record<string, string> = {},
+  options: { demo?: boolean } = {},
+): Promise<HttpApp> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'askpanda-http-'));
   const demo = options.demo ?? true;
-  const config = loadConfig({ env: { ASKPANDA_DATA_DIR: dataDir, ASKPANDA_LOG_LEVEL: 'silent', ...(demo ? { ASKPANDA_DEMO: '1' } : {}), ...env } });
+  const config = loadConfig({
+    env: { ASKPANDA_DATA_DIR: dataDir, ASKPANDA_LOG_LEVEL: 'silent', ...(demo ? { ASKPANDA_DEMO: '1' } : {}), ...env },
+  });
   const app = await createApp(config, { demo, logger: silentLogger });
   const server = new HttpServer(silentLogger);
   const gate = new QuestionGate(config.limits);

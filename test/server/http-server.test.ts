@@ -7,10 +7,24 @@ describe('the one HTTP server', () => {
   let base = '';
   beforeAll(async () => {
     server
-      .add({ method: 'POST', path: '/echo', maxBodyBytes: 1024, handler: async ({ res, body }) => sendJson(res, 200, { bytes: (await body()).length }) })
-      .add({ method: 'GET', path: '/slow', timeoutMs: 200, handler: () => new Promise((resolve) => setTimeout(resolve, 2_000)) })
+      .add({
+        method: 'POST',
+        path: '/echo',
+        maxBodyBytes: 1024,
+        handler: async ({ res, body }) => sendJson(res, 200, { bytes: (await body()).length }),
+      })
+      .add({
+        method: 'GET',
+        path: '/slow',
+        timeoutMs: 200,
+        handler: () => new Promise((resolve) => setTimeout(resolve, 2_000)),
+      })
       .add({ method: 'GET', path: '/teapot', handler: () => Promise.reject(new HttpError(418, 'short and stout')) })
-      .add({ method: 'GET', path: '/broken', handler: () => Promise.reject(new Error('secret internals at /srv/x.ts:12')) })
+      .add({
+        method: 'GET',
+        path: '/broken',
+        handler: () => Promise.reject(new Error('secret internals at /srv/x.ts:12')),
+      })
       .add({ method: 'GET', path: '/assets/*', handler: ({ res, url }) => sendJson(res, 200, { path: url.pathname }) });
     base = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
   });

@@ -8,7 +8,8 @@ function capture(level: string): { logger: Logger; lines: Array<Record<string, u
   const lines: Array<Record<string, unknown>> = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -49,7 +50,11 @@ describe('logs', () => {
     harnesses.push(h);
     const ana = h.fake.addUser({ username: 'ana' });
     const channel = h.fake.addChannel({ name: 'quiet', members: [ana], withBot: true });
-    const question = h.fake.userPosts(ana, channel, '@askpanda why did job 6802258254 fail? my secret phrase is zebra-umbrella-42');
+    const question = h.fake.userPosts(
+      ana,
+      channel,
+      '@askpanda why did job 6802258254 fail? my secret phrase is zebra-umbrella-42',
+    );
     const [answer] = await waitForAnswers(h.fake, question.id);
     await h.adapter.idle();
     const text = JSON.stringify(lines);

@@ -11,6 +11,7 @@ describe('panda_task_failures time arguments', () => {
   });
 
   it('refuses what is not a time rather than guessing', () => {
-    for (const text of ['yesterday', '08/09/2025', '2025-02-30', '2025-13-01', '2025-09-08T25:00', '']) expect(parseInstant(text), text).toBeUndefined();
+    for (const text of ['yesterday', '08/09/2025', '2025-02-30', '2025-13-01', '2025-09-08T25:00', ''])
+      expect(parseInstant(text), text).toBeUndefined();
   });
 });

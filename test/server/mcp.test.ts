@@ -11,20 +11,39 @@ import { startHttpApp, type HttpApp } from './http-app.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const TOKEN = 'mcp-test-token-0123456789abcdef';
-const TOOLS = ['askpanda_ask', 'panda_docs_search', 'panda_error_code', 'panda_job_log_analysis', 'panda_job_status', 'panda_queue_info', 'panda_task_failures', 'panda_task_status'];
+const TOOLS = [
+  'askpanda_ask',
+  'panda_docs_search',
+  'panda_error_code',
+  'panda_job_log_analysis',
+  'panda_job_status',
+  'panda_queue_info',
+  'panda_task_failures',
+  'panda_task_status',
+];
 
 function stdioClient(env: Record<string, string>): { client: Client; transport: StdioClientTransport } {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [path.join(ROOT, 'bin/askpanda.js'), 'mcp'],
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-mcp-')), ASKPANDA_LOG_LEVEL: 'silent', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-mcp-')),
+      ASKPANDA_LOG_LEVEL: 'silent',
+      ...env,
+    },
     stderr: 'pipe',
   });
   return { client: new Client({ name: 'askpanda-test', version: '1.0.0' }), transport };
 }
 
-async function call(client: Client, name: string, args: Record<string, unknown>): Promise<CallToolResult & { text: string; data: Record<string, unknown> }> {
+async function call(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<CallToolResult & { text: string; data: Record<string, unknown> }> {
   const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
   const text = result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
   return { ...result, text, data: (result.structuredContent ?? {}) as Record<string, unknown> };
@@ -62,16 +81,32 @@ describe('askpanda mcp over stdio (demo monitor)', () => {
     const r = await call(client, 'panda_job_status', { pandaid: 6800730400 });
     expect(r.isError).toBeFalsy();
     expect(r.text).toMatch(/\*\*Job 6800730400\*\* is \*\*failed\*\* at BNL_PROD_MCORE, attempt 2 of 3/);
-    expect(r.data).toMatchObject({ pandaid: 6800730400, jobstatus: 'failed', jeditaskid: 46374283, computingsite: 'BNL_PROD_MCORE' });
-    expect(r.data.errors).toEqual(expect.arrayContaining([expect.objectContaining({ component: 'pilot', code: 1235, name: 'PAYLOADEXCEEDMAXMEM' })]));
-    expect(r.data.links).toEqual(expect.arrayContaining([{ title: 'Job 6800730400', url: 'https://bigpanda.cern.ch/job?pandaid=6800730400' }]));
+    expect(r.data).toMatchObject({
+      pandaid: 6800730400,
+      jobstatus: 'failed',
+      jeditaskid: 46374283,
+      computingsite: 'BNL_PROD_MCORE',
+    });
+    expect(r.data.errors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ component: 'pilot', code: 1235, name: 'PAYLOADEXCEEDMAXMEM' }),
+      ]),
+    );
+    expect(r.data.links).toEqual(
+      expect.arrayContaining([{ title: 'Job 6800730400', url: 'https://bigpanda.cern.ch/job?pandaid=6800730400' }]),
+    );
   });
 
   it('panda_job_log_analysis: the diagnosis with pilotlog.txt evidence, bounded', async () => {
     const r = await call(client, 'panda_job_log_analysis', { pandaid: 6800730400 });
     expect(r.isError).toBeFalsy();
     expect(r.text).toMatch(/maxPSS 6\.0 GiB/);
-    const answer = r.data as { agent: string; evidence: Array<{ source: string; lines: string[] }>; links: Array<{ url: string }>; followUps: unknown[] };
+    const answer = r.data as {
+      agent: string;
+      evidence: Array<{ source: string; lines: string[] }>;
+      links: Array<{ url: string }>;
+      followUps: unknown[];
+    };
     expect(answer.agent).toBe('job');
     const log = answer.evidence.find((e) => e.source === 'pilotlog.txt')!;
     expect(log.lines.length).toBeGreaterThan(3);
@@ -88,10 +123,19 @@ describe('askpanda mcp over stdio (demo monitor)', () => {
     expect(status.text).toMatch(/Task 46374283 is \*\*running\*\*/);
     expect((status.data as { agent: string }).agent).toBe('task');
 
-    const failures = await call(client, 'panda_task_failures', { jeditaskid: 46374283, since: '2025-09-01', until: '2025-09-10T00:00:00Z' });
+    const failures = await call(client, 'panda_task_failures', {
+      jeditaskid: 46374283,
+      since: '2025-09-01',
+      until: '2025-09-10T00:00:00Z',
+    });
     expect(failures.isError).toBeFalsy();
     expect(failures.data.window).toEqual({ since: '2025-09-01T00:00:00Z', until: '2025-09-10T00:00:00Z' });
-    const byCode = failures.data.byCode as Array<{ error: string; count: number; examplePandaid?: number; exampleJobUrl?: string }>;
+    const byCode = failures.data.byCode as Array<{
+      error: string;
+      count: number;
+      examplePandaid?: number;
+      exampleJobUrl?: string;
+    }>;
     const payload = byCode.find((g) => g.error === 'pilot:1305')!;
     expect(payload.count).toBe(29);
     expect(payload.examplePandaid).toBe(6802258254);
@@ -101,7 +145,11 @@ describe('askpanda mcp over stdio (demo monitor)', () => {
     expect(failures.text).toMatch(/47 failed jobs/);
     expect(failures.text).toMatch(/Left out as companions of the codes above: transform:134/);
 
-    const empty = await call(client, 'panda_task_failures', { jeditaskid: 46374283, since: '2024-01-01', until: '2024-01-02' });
+    const empty = await call(client, 'panda_task_failures', {
+      jeditaskid: 46374283,
+      since: '2024-01-01',
+      until: '2024-01-02',
+    });
     expect(empty.isError).toBeFalsy();
     expect(empty.text).toMatch(/No failed jobs of task 46374283 between 2024-01-01T00:00:00Z and 2024-01-02T00:00:00Z/);
   });
@@ -111,13 +159,19 @@ describe('askpanda mcp over stdio (demo monitor)', () => {
     expect(code.isError).toBeFalsy();
     expect(code.text).toMatch(/^\*\*Pilot error 1213 \(REACHEDMAXTIME\)\*\*: /);
     expect(code.text).toContain('Reached batch system time limit');
-    expect(code.data).toMatchObject({ agent: 'error_code', facts: { component: 'pilot', code: 1213, name: 'REACHEDMAXTIME', curated: true } });
+    expect(code.data).toMatchObject({
+      agent: 'error_code',
+      facts: { component: 'pilot', code: 1213, name: 'REACHEDMAXTIME', curated: true },
+    });
     const exe = await call(client, 'panda_error_code', { component: 'exe', code: 65 });
     expect(exe.text).toMatch(/^\*\*Executor error 65 \(TRF_EXEC_FAIL\)\*\*/);
     const ddm = await call(client, 'panda_error_code', { component: 'DDM', code: 200 });
     expect(ddm.data.facts).toMatchObject({ component: 'dataservice', code: 200 });
 
-    const docs = await call(client, 'panda_docs_search', { query: 'how do I retry the failed jobs of my task', limit: 3 });
+    const docs = await call(client, 'panda_docs_search', {
+      query: 'how do I retry the failed jobs of my task',
+      limit: 3,
+    });
     expect(docs.isError).toBeFalsy();
     const passages = docs.data.passages as Array<{ title: string; source: string; text: string }>;
     expect(passages.length).toBeGreaterThan(0);
@@ -127,7 +181,14 @@ describe('askpanda mcp over stdio (demo monitor)', () => {
 
     const queue = await call(client, 'panda_queue_info', { queue: 'AGLT2' });
     expect(queue.isError).toBeFalsy();
-    expect(queue.data).toMatchObject({ kind: 'queue', queue: 'AGLT2', status: 'online', memoryMb: 48000, cores: 8, walltimeSeconds: 258000 });
+    expect(queue.data).toMatchObject({
+      kind: 'queue',
+      queue: 'AGLT2',
+      status: 'online',
+      memoryMb: 48000,
+      cores: 8,
+      walltimeSeconds: 258000,
+    });
     expect(queue.text).toMatch(/48,000 MB per 8-core slot/);
     const site = await call(client, 'panda_queue_info', { queue: 'GreatLakesT2' });
     expect(site.data.kind).toBe('site');
@@ -142,7 +203,10 @@ describe('askpanda mcp over stdio (demo monitor)', () => {
     expect(first.isError).toBeFalsy();
     expect((first.data as { agent: string }).agent).toBe('job');
     const followUp = await call(client, 'askpanda_ask', { question: 'how can I fix it?', thread: 'claude-1' });
-    expect(followUp.data as { agent: string; facts: { pandaid: number } }).toMatchObject({ agent: 'job', facts: { pandaid: 6800730400 } });
+    expect(followUp.data as { agent: string; facts: { pandaid: number } }).toMatchObject({
+      agent: 'job',
+      facts: { pandaid: 6800730400 },
+    });
     expect(followUp.text).toMatch(/^To fix job 6800730400:/);
     // Without a thread nothing is remembered.
     const alone = await call(client, 'askpanda_ask', { question: 'how can I fix it?' });
@@ -162,10 +226,21 @@ describe('askpanda mcp over stdio (demo monitor)', () => {
     const date = await call(client, 'panda_task_failures', { jeditaskid: 46374283, since: 'yesterday' });
     expect(date.isError).toBe(true);
     expect(date.text).toMatch(/since as an ISO-8601 time/);
-    const order = await call(client, 'panda_task_failures', { jeditaskid: 46374283, since: '2025-09-10', until: '2025-09-01' });
+    const order = await call(client, 'panda_task_failures', {
+      jeditaskid: 46374283,
+      since: '2025-09-10',
+      until: '2025-09-01',
+    });
     expect(order.isError).toBe(true);
-    expect(order.data.error).toEqual({ kind: 'bad_input', message: 'since (2025-09-10T00:00:00Z) must be before until (2025-09-01T00:00:00Z).' });
-    const wide = await call(client, 'panda_task_failures', { jeditaskid: 46374283, since: '2025-01-01', until: '2025-09-01' });
+    expect(order.data.error).toEqual({
+      kind: 'bad_input',
+      message: 'since (2025-09-10T00:00:00Z) must be before until (2025-09-01T00:00:00Z).',
+    });
+    const wide = await call(client, 'panda_task_failures', {
+      jeditaskid: 46374283,
+      since: '2025-01-01',
+      until: '2025-09-01',
+    });
     expect(wide.text).toMatch(/longer than 31 days/);
     const component = await call(client, 'panda_error_code', { component: 'weather', code: 1 });
     expect(component.isError).toBe(true);
@@ -236,7 +311,10 @@ describe('MCP over streamable HTTP at /mcp', () => {
 
   const connect = async (token?: string) => {
     const client = new Client({ name: 'askpanda-http-test', version: '1.0.0' });
-    const transport = new StreamableHTTPClientTransport(new URL(`${http.base}/mcp`), token ? { requestInit: { headers: { Authorization: `Bearer ${token}` } } } : {});
+    const transport = new StreamableHTTPClientTransport(
+      new URL(`${http.base}/mcp`),
+      token ? { requestInit: { headers: { Authorization: `Bearer ${token}` } } } : {},
+    );
     await client.connect(transport);
     return client;
   };
@@ -249,9 +327,15 @@ describe('MCP over streamable HTTP at /mcp', () => {
       expect(status.isError).toBeFalsy();
       expect(status.data).toMatchObject({ pandaid: 6802258254, jobstatus: 'failed' });
       const progress: string[] = [];
-      const analysis = (await client.callTool({ name: 'panda_job_log_analysis', arguments: { pandaid: 6802258254 } }, undefined, { onprogress: (p) => progress.push(p.message ?? '') })) as CallToolResult;
+      const analysis = (await client.callTool(
+        { name: 'panda_job_log_analysis', arguments: { pandaid: 6802258254 } },
+        undefined,
+        { onprogress: (p) => progress.push(p.message ?? '') },
+      )) as CallToolResult;
       expect(analysis.isError).toBeFalsy();
-      expect((analysis.structuredContent as { evidence: Array<{ source: string }> }).evidence.map((e) => e.source)).toContain('payload.stdout');
+      expect(
+        (analysis.structuredContent as { evidence: Array<{ source: string }> }).evidence.map((e) => e.source),
+      ).toContain('payload.stdout');
       expect(progress).toContain('askpanda is reading payload.stdout of job 6802258254…');
       const bad = await call(client, 'panda_task_status', { jeditaskid: 'abc' });
       expect(bad.isError).toBe(true);
@@ -263,16 +347,27 @@ describe('MCP over streamable HTTP at /mcp', () => {
 
   it('refuses a missing or wrong token with 401', async () => {
     // The SDK's client reports the status and the server's sentence.
-    await expect(connect()).rejects.toMatchObject({ code: 401, message: expect.stringContaining('send the MCP token as') });
+    await expect(connect()).rejects.toMatchObject({
+      code: 401,
+      message: expect.stringContaining('send the MCP token as'),
+    });
     await expect(connect('wrong-token-0123456789abcdef')).rejects.toMatchObject({ code: 401 });
-    const raw = await fetch(`${http.base}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    const raw = await fetch(`${http.base}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: '{}',
+    });
     expect(raw.status).toBe(401);
     expect(raw.headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect(await raw.json()).toEqual({ error: 'send the MCP token as "Authorization: Bearer <ASKPANDA_MCP_TOKEN>"' });
   });
 
   it('answers a body that is not JSON with a JSON-RPC parse error, and GET with 405', async () => {
-    const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const headers = {
+      authorization: `Bearer ${TOKEN}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
     const broken = await fetch(`${http.base}/mcp`, { method: 'POST', headers, body: '{"jsonrpc": "2.0", ' });
     expect(broken.status).toBe(400);
     expect(((await broken.json()) as { error: { code: number } }).error.code).toBe(-32700);
@@ -289,7 +384,11 @@ describe('/mcp without ASKPANDA_MCP_TOKEN', () => {
   afterAll(() => http.close());
 
   it('is off and says how to turn it on', async () => {
-    const res = await fetch(`${http.base}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer anything-at-all-0123456789' }, body: '{}' });
+    const res = await fetch(`${http.base}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer anything-at-all-0123456789' },
+      body: '{}',
+    });
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: string }).error).toMatch(/set ASKPANDA_MCP_TOKEN/);
   });

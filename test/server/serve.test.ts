@@ -14,7 +14,14 @@ const OPENAI_KEY = 'sk-serve-openai-key-0123456789';
 function serve(env: Record<string, string>) {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/askpanda.js'), 'serve'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-serve-http-')), ASKPANDA_DEMO: '1', ASKPANDA_PORT: '0', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-serve-http-')),
+      ASKPANDA_DEMO: '1',
+      ASKPANDA_PORT: '0',
+      ...env,
+    },
     // The terminal chat's input ends at once; serve keeps serving HTTP.
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -24,7 +31,10 @@ function serve(env: Record<string, string>) {
   const ready = async (): Promise<string> => {
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      if (stderr.includes('still serving HTTP')) return /web chat: (http:\/\/localhost:\d+)\//.exec(stderr)?.[1] ?? /HTTP server on port (\d+)/.exec(stderr)![1]!;
+      if (stderr.includes('still serving HTTP'))
+        return (
+          /web chat: (http:\/\/localhost:\d+)\//.exec(stderr)?.[1] ?? /HTTP server on port (\d+)/.exec(stderr)![1]!
+        );
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     throw new Error(`serve did not start: ${stderr}`);
@@ -38,20 +48,33 @@ describe('askpanda serve mounts MCP, /v1 and the web chat on its one port', () =
     try {
       const base = (await run.ready()).replace('localhost', '127.0.0.1');
       const stderr = run.stderr();
-      expect(stderr).toMatch(/HTTP server on port \d+: \/healthz \/readyz \/metrics \/mcp \/v1\/models \/v1\/chat\/completions \//);
-      expect(stderr).toMatch(/MCP \(streamable HTTP\): http:\/\/localhost:\d+\/mcp, bearer token ASKPANDA_MCP_TOKEN required/);
-      expect(stderr).toMatch(/OpenAI-compatible API \(Open WebUI\): http:\/\/localhost:\d+\/v1, model askpanda, key required \(ASKPANDA_OPENAI_KEY\)/);
+      expect(stderr).toMatch(
+        /HTTP server on port \d+: \/healthz \/readyz \/metrics \/mcp \/v1\/models \/v1\/chat\/completions \//,
+      );
+      expect(stderr).toMatch(
+        /MCP \(streamable HTTP\): http:\/\/localhost:\d+\/mcp, bearer token ASKPANDA_MCP_TOKEN required/,
+      );
+      expect(stderr).toMatch(
+        /OpenAI-compatible API \(Open WebUI\): http:\/\/localhost:\d+\/v1, model askpanda, key required \(ASKPANDA_OPENAI_KEY\)/,
+      );
 
       const page = await fetch(`${base}/`);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<title>askpanda');
 
       const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: OPENAI_KEY, maxRetries: 0 });
-      const completion = await openai.chat.completions.create({ model: 'askpanda', messages: [{ role: 'user', content: 'why did job 6802258254 fail?' }] });
+      const completion = await openai.chat.completions.create({
+        model: 'askpanda',
+        messages: [{ role: 'user', content: 'why did job 6802258254 fail?' }],
+      });
       expect(completion.choices[0]!.message.content).toMatch(/6802258254/);
 
       const mcp = new Client({ name: 'serve-test', version: '1.0.0' });
-      await mcp.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${MCP_TOKEN}` } } }));
+      await mcp.connect(
+        new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+          requestInit: { headers: { Authorization: `Bearer ${MCP_TOKEN}` } },
+        }),
+      );
       expect((await mcp.listTools()).tools.length).toBe(8);
       await mcp.close();
 

@@ -8,11 +8,22 @@ import { startHttpApp, type HttpApp } from './http-app.ts';
 /** Debian's chromium (.ci/run installs it); playwright downloads no browser of its own. */
 const CHROMIUM = '/usr/bin/chromium';
 /** Without the background-networking flags Chromium keeps trying hosts this closed network refuses. */
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let browser: Browser;
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium), as .ci/run does`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium), as .ci/run does`,
+    );
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
 }, 60_000);
 afterAll(() => browser?.close());
@@ -65,7 +76,9 @@ describe('the web chat in headless Chromium (demo monitor)', () => {
     // Markdown became markup: bold text, lists.
     expect(await answer.locator('.section strong').count()).toBeGreaterThan(0);
     expect(await answer.locator('.section li').count()).toBeGreaterThan(2);
-    await expect(answer.locator('details.evidence summary').allTextContents()).resolves.toEqual(expect.arrayContaining([expect.stringMatching(/^Evidence from pilotlog\.txt \(\d+ lines\)$/)]));
+    await expect(answer.locator('details.evidence summary').allTextContents()).resolves.toEqual(
+      expect.arrayContaining([expect.stringMatching(/^Evidence from pilotlog\.txt \(\d+ lines\)$/)]),
+    );
     const jobLink = answer.locator('.links a[href="https://bigpanda.cern.ch/job?pandaid=6800730400"]');
     await expect(jobLink.textContent()).resolves.toBe('Job 6800730400');
     await expect(jobLink.getAttribute('target')).resolves.toBe('_blank');
@@ -78,7 +91,9 @@ describe('the web chat in headless Chromium (demo monitor)', () => {
     await answer.locator('button.followup', { hasText: 'What is happening with task 46374283?' }).click();
     const second = page.locator('.message.assistant .answer').nth(1);
     await second.waitFor({ timeout: 20_000 });
-    await expect(page.locator('.message.user').nth(1).textContent()).resolves.toBe('What is happening with task 46374283?');
+    await expect(page.locator('.message.user').nth(1).textContent()).resolves.toBe(
+      'What is happening with task 46374283?',
+    );
     await expect(second.locator('.summary').textContent()).resolves.toMatch(/^Task 46374283 is running/);
     expect(await second.locator('.links a[href="https://bigpanda.cern.ch/task/46374283/"]').count()).toBe(1);
 
@@ -118,16 +133,25 @@ describe('the web chat in headless Chromium (demo monitor)', () => {
 
   it('serves the page with a policy that allows this server only', async () => {
     const res = await fetch(`${http.base}/`);
-    expect(res.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'/);
+    expect(res.headers.get('content-security-policy')).toMatch(
+      /default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'/,
+    );
     const html = await res.text();
     expect(html).not.toMatch(/https?:\/\//);
     for (const asset of ['/web/chat.js', '/web/chat.css']) {
       const body = await (await fetch(`${http.base}${asset}`)).text();
       expect(body, asset).not.toMatch(/(?:src|href|url)\s*[=(]\s*['"]?https?:/);
     }
-    const wrongType = await fetch(`${http.base}/web/ask`, { method: 'POST', body: JSON.stringify({ question: 'hi', thread: 'abcdefgh' }) });
+    const wrongType = await fetch(`${http.base}/web/ask`, {
+      method: 'POST',
+      body: JSON.stringify({ question: 'hi', thread: 'abcdefgh' }),
+    });
     expect(wrongType.status).toBe(415);
-    const badThread = await fetch(`${http.base}/web/ask`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ question: 'hi', thread: '../x' }) });
+    const badThread = await fetch(`${http.base}/web/ask`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ question: 'hi', thread: '../x' }),
+    });
     expect(badThread.status).toBe(400);
   });
 });
@@ -145,13 +169,28 @@ async function slowModel(reply: string): Promise<{ url: string; close(): Promise
       const base = { id: 'chatcmpl-slow', created: Math.floor(Date.now() / 1000), model: body.model ?? 'slow' };
       if (!body.stream) {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ ...base, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: reply, refusal: null }, finish_reason: 'stop', logprobs: null }], usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 } }));
+        res.end(
+          JSON.stringify({
+            ...base,
+            object: 'chat.completion',
+            choices: [
+              {
+                index: 0,
+                message: { role: 'assistant', content: reply, refusal: null },
+                finish_reason: 'stop',
+                logprobs: null,
+              },
+            ],
+            usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
+          }),
+        );
         return;
       }
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       const words = reply.split(/(?<= )/);
       const pieces = [words.slice(0, 4).join(''), words.slice(4, 9).join(''), words.slice(9).join('')];
-      const chunk = (delta: Record<string, unknown>, finish: string | null) => `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] })}\n\n`;
+      const chunk = (delta: Record<string, unknown>, finish: string | null) =>
+        `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] })}\n\n`;
       res.write(chunk({ role: 'assistant', content: '' }, null));
       let i = 0;
       const next = () => {
@@ -180,7 +219,12 @@ describe('the web chat while a language model writes', () => {
   let http: HttpApp;
   beforeAll(async () => {
     model = await slowModel(reply);
-    http = await startHttpApp({ ASKPANDA_LLM: 'openai', OPENAI_API_KEY: 'sk-test-slow-model', OPENAI_BASE_URL: `${model.url}/v1`, ASKPANDA_OPENAI_MODEL: 'slow-model' });
+    http = await startHttpApp({
+      ASKPANDA_LLM: 'openai',
+      OPENAI_API_KEY: 'sk-test-slow-model',
+      OPENAI_BASE_URL: `${model.url}/v1`,
+      ASKPANDA_OPENAI_MODEL: 'slow-model',
+    });
   });
   afterAll(async () => {
     await http.close();

@@ -13,14 +13,21 @@ let seq = 0;
 /** Unique per run too: the Redis store outlives the test. */
 const ts = () => `${Math.floor(Date.now() / 1000)}.${String(seq++).padStart(6, '0')}`;
 
-const PILOT_LINES = Array.from({ length: 1500 }, (_, i) => `2026-11-27 23:${String(10 + (i % 50)).padStart(2, '0')}:07,${String(i % 1000).padStart(3, '0')} | INFO | pilot.control.payload | run_payload | [athena] event ${i}: TFile::Init <file:///srv/workDir/EVNT.29063451._000123.pool.root.1> & checksum mismatch`);
+const PILOT_LINES = Array.from(
+  { length: 1500 },
+  (_, i) =>
+    `2026-11-27 23:${String(10 + (i % 50)).padStart(2, '0')}:07,${String(i % 1000).padStart(3, '0')} | INFO | pilot.control.payload | run_payload | [athena] event ${i}: TFile::Init <file:///srv/workDir/EVNT.29063451._000123.pool.root.1> & checksum mismatch`,
+);
 
 /** A job agent with a long answer: 1,500 log lines of evidence. */
 const longAgent: Agent = {
   kind: 'job',
   async handle({ route }) {
     const draft = emptyDraft('job', `Job ${route.pandaid} failed reading its input file (checksum mismatch).`);
-    draft.sections.push({ title: 'Non-expert guidance', body: '- The input file is damaged.\n- Ask for a retry on another replica.' });
+    draft.sections.push({
+      title: 'Non-expert guidance',
+      body: '- The input file is damaged.\n- Ask for a retry on another replica.',
+    });
     draft.evidence.push({ source: 'pilotlog.txt', lines: PILOT_LINES });
     draft.links.push({ title: `job ${route.pandaid}`, url: `https://bigpanda.cern.ch/job?pandaid=${route.pandaid}` });
     draft.followUps.push({ question: 'How can I fix it?', why: 'steps' });
@@ -32,7 +39,13 @@ const longAgent: Agent = {
 const streamingAgent: Agent = {
   kind: 'general',
   async handle({ onPartialText }) {
-    const words = ['A **pilot** is', ' the small job that', ' lands on a worker node,', ' checks the environment', ' and runs the payload.'];
+    const words = [
+      'A **pilot** is',
+      ' the small job that',
+      ' lands on a worker node,',
+      ' checks the environment',
+      ' and runs the payload.',
+    ];
     let text = '';
     for (const w of words) {
       text += w;
@@ -54,7 +67,10 @@ const slowAgent: Agent = {
 };
 
 async function mention(h: Harness, channel: string, text: string, messageTs: string, eventId?: string): Promise<void> {
-  const res = await postSigned(h.eventsUrl, eventCallback(mentionEvent(channel, ANA, `<@${BOT_USER_ID}> ${text}`, messageTs), eventId));
+  const res = await postSigned(
+    h.eventsUrl,
+    eventCallback(mentionEvent(channel, ANA, `<@${BOT_USER_ID}> ${text}`, messageTs), eventId),
+  );
   expect(res.status).toBe(200);
 }
 
@@ -103,7 +119,10 @@ describe('long answers', () => {
 describe('streaming and status', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ agents: { general: streamingAgent, job: slowAgent, documents: streamingAgent }, statusDelayMs: 300 });
+    h = await startHarness({
+      agents: { general: streamingAgent, job: slowAgent, documents: streamingAgent },
+      statusDelayMs: 300,
+    });
   });
   afterAll(async () => h?.close());
 
@@ -117,8 +136,11 @@ describe('streaming and status', () => {
     // 5 partials over ~600 ms at ≥200 ms spacing: a few updates, not one per partial, then the final one
     expect(updates.length).toBeGreaterThanOrEqual(2);
     expect(updates.length).toBeLessThanOrEqual(5);
-    for (let i = 1; i < updates.length - 1; i++) expect(updates[i]!.at - updates[i - 1]!.at).toBeGreaterThanOrEqual(150);
-    expect(sectionText(replies[0]!.blocks)).toBe('A *pilot* is the small job that lands on a worker node, checks the environment and runs the payload.');
+    for (let i = 1; i < updates.length - 1; i++)
+      expect(updates[i]!.at - updates[i - 1]!.at).toBeGreaterThanOrEqual(150);
+    expect(sectionText(replies[0]!.blocks)).toBe(
+      'A *pilot* is the small job that lands on a worker node, checks the environment and runs the payload.',
+    );
     expect(actionIds(replies[0]!.blocks)).toContain('askpanda_feedback_up');
   });
 
@@ -135,7 +157,7 @@ describe('streaming and status', () => {
     expect(removed[0]!.at).toBeGreaterThan(added!.at);
   });
 
-  it('shows the agent\'s own status in an assistant thread (DM)', async () => {
+  it("shows the agent's own status in an assistant thread (DM)", async () => {
     const dm = 'D07ANASLOW1';
     const messageTs = ts();
     const sent = performance.now();
@@ -183,13 +205,17 @@ describe('several replicas', () => {
         await Promise.all(
           messages.flatMap((messageTs, i) => {
             // One person per message: ten at once from one person would meet the per-person limit.
-            const payload = eventCallback(mentionEvent(CHANNEL, `U05PHYS${i}`, `<@${BOT_USER_ID}> why did job 6802258254 fail? (${i})`, messageTs), `Ev07REPLICA${messageTs.replace('.', '')}`);
+            const payload = eventCallback(
+              mentionEvent(CHANNEL, `U05PHYS${i}`, `<@${BOT_USER_ID}> why did job 6802258254 fail? (${i})`, messageTs),
+              `Ev07REPLICA${messageTs.replace('.', '')}`,
+            );
             return replicas.map((r, n) => postSigned(r.eventsUrl, payload, n > 0 ? { retryNum: n } : {}));
           }),
         );
         await Promise.all(replicas.map((r) => r.adapter.idle()));
         for (const messageTs of messages) expect(answersIn(fake, CHANNEL, messageTs)).toHaveLength(1);
-        for (const messageTs of messages) expect(fake.repliesIn(CHANNEL, messageTs).filter((p) => p.text.startsWith('I am busy'))).toHaveLength(0);
+        for (const messageTs of messages)
+          expect(fake.repliesIn(CHANNEL, messageTs).filter((p) => p.text.startsWith('I am busy'))).toHaveLength(0);
       } finally {
         for (const r of replicas) await r.close();
         await fake.close();

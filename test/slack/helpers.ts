@@ -87,22 +87,38 @@ export function actionIds(blocks: unknown[]): string[] {
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The thread's stored turns (what the bot remembers), as the bot core keeps them. */
-export async function turnsOf(h: Harness, channel: string, thread: string): Promise<Array<{ role: string; text: string; pandaid?: number; jeditaskid?: number }>> {
-  return ((await h.app.store.ns('history').get(`slack:${channel}:${thread}`)) as Array<{ role: string; text: string; pandaid?: number; jeditaskid?: number }> | undefined) ?? [];
+export async function turnsOf(
+  h: Harness,
+  channel: string,
+  thread: string,
+): Promise<Array<{ role: string; text: string; pandaid?: number; jeditaskid?: number }>> {
+  return (
+    ((await h.app.store.ns('history').get(`slack:${channel}:${thread}`)) as
+      Array<{ role: string; text: string; pandaid?: number; jeditaskid?: number }> | undefined) ?? []
+  );
 }
 
 /** The bot's answers in a thread: the last message of each carries the 👍/👎 buttons (a long answer spans several). */
 export function answersIn(fake: FakeSlack, channel: string, threadTs: string): Posted[] {
-  return fake.repliesIn(channel, threadTs).filter((p) => p.blocks.some((b) => (b as { block_id?: string }).block_id === 'askpanda_feedback'));
+  return fake
+    .repliesIn(channel, threadTs)
+    .filter((p) => p.blocks.some((b) => (b as { block_id?: string }).block_id === 'askpanda_feedback'));
 }
 
 /** Waits until `count` answers are in the thread (Socket Mode acks before the listener runs). */
-export async function waitForAnswers(fake: FakeSlack, channel: string, threadTs: string, count = 1, timeoutMs = 5_000): Promise<Posted[]> {
+export async function waitForAnswers(
+  fake: FakeSlack,
+  channel: string,
+  threadTs: string,
+  count = 1,
+  timeoutMs = 5_000,
+): Promise<Posted[]> {
   const start = Date.now();
   for (;;) {
     const answers = answersIn(fake, channel, threadTs);
     if (answers.length >= count) return answers;
-    if (Date.now() - start > timeoutMs) throw new Error(`expected ${count} answers in ${channel}/${threadTs}, saw ${answers.length}`);
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`expected ${count} answers in ${channel}/${threadTs}, saw ${answers.length}`);
     await sleep(5);
   }
 }

@@ -1,5 +1,16 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BOT_USER_ID, eventCallback, interactiveForm, blockActions, mentionEvent, messageEvent, postSigned, slackSignature, slashCommand, SIGNING_SECRET } from '../fakes/slack-api.ts';
+import {
+  BOT_USER_ID,
+  eventCallback,
+  interactiveForm,
+  blockActions,
+  mentionEvent,
+  messageEvent,
+  postSigned,
+  slackSignature,
+  slashCommand,
+  SIGNING_SECRET,
+} from '../fakes/slack-api.ts';
 import { actionIds, answersIn, sectionText, sleep, startHarness, turnsOf, type Harness } from './helpers.ts';
 
 const CHANNEL = 'C07PANDAHELP';
@@ -21,14 +32,21 @@ beforeEach(() => {
   h.fake.assistantStatusError = undefined;
 });
 
-async function send(event: Record<string, unknown>, options: { retryNum?: number; eventId?: string } = {}): Promise<Response> {
+async function send(
+  event: Record<string, unknown>,
+  options: { retryNum?: number; eventId?: string } = {},
+): Promise<Response> {
   const res = await postSigned(h.eventsUrl, eventCallback(event, options.eventId), { retryNum: options.retryNum });
   return res;
 }
 
 describe('Slack over HTTP (signed Events API requests)', () => {
   it('answers the URL verification challenge', async () => {
-    const res = await postSigned(h.eventsUrl, { token: 'Jhj5dZrVaK7ZwHHjRyZWjbDl', challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P', type: 'url_verification' });
+    const res = await postSigned(h.eventsUrl, {
+      token: 'Jhj5dZrVaK7ZwHHjRyZWjbDl',
+      challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P',
+      type: 'url_verification',
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' });
   });
@@ -43,7 +61,11 @@ describe('Slack over HTTP (signed Events API requests)', () => {
     const reply = replies[0]!;
     expect(sectionText(reply.blocks).length).toBeGreaterThan(20);
     // The question reached the bot without the mention and was routed to the job.
-    expect((await turnsOf(h, CHANNEL, mentionTs))[0]).toMatchObject({ role: 'user', text: 'why did job 6802258254 fail?', pandaid: 6802258254 });
+    expect((await turnsOf(h, CHANNEL, mentionTs))[0]).toMatchObject({
+      role: 'user',
+      text: 'why did job 6802258254 fail?',
+      pandaid: 6802258254,
+    });
     expect(sectionText(reply.blocks)).not.toMatch(/\*\*/); // markdown bold became mrkdwn
     expect(actionIds(reply.blocks)).toEqual(expect.arrayContaining(['askpanda_feedback_up', 'askpanda_feedback_down']));
     expect(reply.text.length).toBeGreaterThan(0);
@@ -90,8 +112,14 @@ describe('Slack over HTTP (signed Events API requests)', () => {
     expect(replies).toHaveLength(1);
     // The seeded thread named the job, so the follow-up is about it.
     const turns = await turnsOf(h, CHANNEL, rootTs);
-    expect(turns[0]).toMatchObject({ role: 'user', text: 'my job 6802258254 at CERN-PROD failed overnight', pandaid: 6802258254 });
-    expect(turns.filter((t) => t.text === 'how can I fix it?')).toEqual([expect.objectContaining({ role: 'user', pandaid: 6802258254 })]);
+    expect(turns[0]).toMatchObject({
+      role: 'user',
+      text: 'my job 6802258254 at CERN-PROD failed overnight',
+      pandaid: 6802258254,
+    });
+    expect(turns.filter((t) => t.text === 'how can I fix it?')).toEqual([
+      expect.objectContaining({ role: 'user', pandaid: 6802258254 }),
+    ]);
   });
 
   it('answers a DM in its thread and shows the assistant status while working', async () => {
@@ -137,7 +165,9 @@ describe('Slack over HTTP (signed Events API requests)', () => {
     await h.adapter.idle();
     const replies = answersIn(h.fake, CHANNEL, rootTs);
     expect(replies).toHaveLength(2);
-    expect((await turnsOf(h, CHANNEL, rootTs)).filter((t) => t.text === 'how can I fix it?')).toEqual([expect.objectContaining({ role: 'user', pandaid: 6802258254 })]);
+    expect((await turnsOf(h, CHANNEL, rootTs)).filter((t) => t.text === 'how can I fix it?')).toEqual([
+      expect.objectContaining({ role: 'user', pandaid: 6802258254 }),
+    ]);
     expect(answersIn(h.fake, CHANNEL, otherRoot)).toHaveLength(0);
   });
 
@@ -146,7 +176,12 @@ describe('Slack over HTTP (signed Events API requests)', () => {
     const dm = 'D07ANADM01';
     await send(messageEvent(dm, BOT_USER_ID, 'my own answer', ts()));
     await send(messageEvent(dm, 'U0OTHERBOT', 'beep', ts(), { bot_id: 'B0OTHERBOT', subtype: 'bot_message' }));
-    await send(messageEvent(dm, ANA, '', ts(), { subtype: 'message_changed', message: { text: 'why did job 6802258254 fail?', user: ANA } }));
+    await send(
+      messageEvent(dm, ANA, '', ts(), {
+        subtype: 'message_changed',
+        message: { text: 'why did job 6802258254 fail?', user: ANA },
+      }),
+    );
     await send(messageEvent(CHANNEL, BEN, `<@${BEN}> has joined the channel`, ts(), { subtype: 'channel_join' }));
     await h.adapter.idle();
     await sleep(50);
@@ -164,7 +199,11 @@ describe('Slack over HTTP (signed Events API requests)', () => {
     const now = Math.floor(Date.now() / 1000);
     const res = await fetch(h.eventsUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': String(now), 'x-slack-signature': slackSignature(SIGNING_SECRET, now, tampered.replace('6802258254', '6802258255')) },
+      headers: {
+        'content-type': 'application/json',
+        'x-slack-request-timestamp': String(now),
+        'x-slack-signature': slackSignature(SIGNING_SECRET, now, tampered.replace('6802258254', '6802258255')),
+      },
       body: tampered,
     });
     expect(res.status).toBe(401);
@@ -172,19 +211,30 @@ describe('Slack over HTTP (signed Events API requests)', () => {
     expect(answersIn(h.fake, CHANNEL, mentionTs)).toHaveLength(0);
   });
 
-  it('asks a follow-up button\'s question in the thread, once per click', async () => {
+  it("asks a follow-up button's question in the thread, once per click", async () => {
     const rootTs = ts();
     await send(mentionEvent(CHANNEL, ANA, `<@${BOT_USER_ID}> why did job 6802258254 fail?`, rootTs));
     await h.adapter.idle();
     const answer = answersIn(h.fake, CHANNEL, rootTs)[0]!;
-    const click = blockActions({ channel: CHANNEL, user: BEN, messageTs: answer.ts, threadTs: rootTs, actionId: 'askpanda_followup_0', value: 'help', responseUrl: `http://127.0.0.1:${h.fake.port}/respond/click1` });
-    const [first, second] = await Promise.all([postSigned(h.eventsUrl, interactiveForm(click)), postSigned(h.eventsUrl, interactiveForm(click))]);
+    const click = blockActions({
+      channel: CHANNEL,
+      user: BEN,
+      messageTs: answer.ts,
+      threadTs: rootTs,
+      actionId: 'askpanda_followup_0',
+      value: 'help',
+      responseUrl: `http://127.0.0.1:${h.fake.port}/respond/click1`,
+    });
+    const [first, second] = await Promise.all([
+      postSigned(h.eventsUrl, interactiveForm(click)),
+      postSigned(h.eventsUrl, interactiveForm(click)),
+    ]);
     expect(first!.status).toBe(200);
     expect(second!.status).toBe(200);
     await h.adapter.idle();
     const replies = answersIn(h.fake, CHANNEL, rootTs);
     expect(replies).toHaveLength(2);
-    const preface = (replies[1]!.blocks[0] as { type: string; elements: Array<{ text: string }> });
+    const preface = replies[1]!.blocks[0] as { type: string; elements: Array<{ text: string }> };
     expect(preface.type).toBe('context');
     expect(preface.elements[0]!.text).toContain(`<@${BEN}> asked: help`);
   });
@@ -194,36 +244,89 @@ describe('Slack over HTTP (signed Events API requests)', () => {
     await send(mentionEvent(CHANNEL, ANA, `<@${BOT_USER_ID}> why did job 6802258254 fail?`, rootTs));
     await h.adapter.idle();
     const answer = answersIn(h.fake, CHANNEL, rootTs)[0]!;
-    const feedbackBlock = answer.blocks.find((b) => (b as { block_id?: string }).block_id === 'askpanda_feedback') as { elements: Array<{ action_id: string; value: string }> };
+    const feedbackBlock = answer.blocks.find((b) => (b as { block_id?: string }).block_id === 'askpanda_feedback') as {
+      elements: Array<{ action_id: string; value: string }>;
+    };
     const down = feedbackBlock.elements.find((e) => e.action_id === 'askpanda_feedback_down')!;
-    const click = blockActions({ channel: CHANNEL, user: ANA, messageTs: answer.ts, threadTs: rootTs, actionId: down.action_id, value: down.value, text: answer.text, responseUrl: `http://127.0.0.1:${h.fake.port}/respond/fb1` });
+    const click = blockActions({
+      channel: CHANNEL,
+      user: ANA,
+      messageTs: answer.ts,
+      threadTs: rootTs,
+      actionId: down.action_id,
+      value: down.value,
+      text: answer.text,
+      responseUrl: `http://127.0.0.1:${h.fake.port}/respond/fb1`,
+    });
     expect((await postSigned(h.eventsUrl, interactiveForm(click))).status).toBe(200);
     await h.adapter.idle();
-    const record = (await h.app.store.ns('feedback').get(`slack:${CHANNEL}:${answer.ts}:${ANA}`)) as Record<string, unknown> | undefined;
-    expect(record).toMatchObject({ rating: 'down', user: ANA, channel: CHANNEL, messageId: answer.ts, question: 'why did job 6802258254 fail?' });
+    const record = (await h.app.store.ns('feedback').get(`slack:${CHANNEL}:${answer.ts}:${ANA}`)) as
+      Record<string, unknown> | undefined;
+    expect(record).toMatchObject({
+      rating: 'down',
+      user: ANA,
+      channel: CHANNEL,
+      messageId: answer.ts,
+      question: 'why did job 6802258254 fail?',
+    });
     expect(typeof record!.agent).toBe('string');
     const thanks = await h.fake.waitFor('chat.postEphemeral', (c) => c.args.user === ANA);
     expect(thanks[0]!.args.thread_ts).toBe(rootTs);
   });
 
   it('answers /askpanda help privately and a /askpanda question in the channel, in a thread', async () => {
-    const helpRes = await postSigned(h.eventsUrl, new URLSearchParams(slashCommand({ channel: CHANNEL, user: ANA, text: 'help', responseUrl: `http://127.0.0.1:${h.fake.port}/respond/help1` })).toString());
+    const helpRes = await postSigned(
+      h.eventsUrl,
+      new URLSearchParams(
+        slashCommand({
+          channel: CHANNEL,
+          user: ANA,
+          text: 'help',
+          responseUrl: `http://127.0.0.1:${h.fake.port}/respond/help1`,
+        }),
+      ).toString(),
+    );
     expect(helpRes.status).toBe(200);
-    const questionRes = await postSigned(h.eventsUrl, new URLSearchParams(slashCommand({ channel: CHANNEL, user: BEN, text: 'why did job 6802258254 fail?', responseUrl: `http://127.0.0.1:${h.fake.port}/respond/q1` })).toString());
+    const questionRes = await postSigned(
+      h.eventsUrl,
+      new URLSearchParams(
+        slashCommand({
+          channel: CHANNEL,
+          user: BEN,
+          text: 'why did job 6802258254 fail?',
+          responseUrl: `http://127.0.0.1:${h.fake.port}/respond/q1`,
+        }),
+      ).toString(),
+    );
     expect(questionRes.status).toBe(200);
     await h.adapter.idle();
     const help = h.fake.responses.find((r) => r.id === 'help1');
     expect(help?.body.response_type).toBe('ephemeral');
     expect(JSON.stringify(help?.body.blocks)).toMatch(/Commands/);
-    const root = [...h.fake.posted.values()].find((p) => p.channel === CHANNEL && !p.thread_ts && p.text.includes(`<@${BEN}> asked: why did job 6802258254 fail?`));
+    const root = [...h.fake.posted.values()].find(
+      (p) => p.channel === CHANNEL && !p.thread_ts && p.text.includes(`<@${BEN}> asked: why did job 6802258254 fail?`),
+    );
     expect(root).toBeDefined();
     const replies = answersIn(h.fake, CHANNEL, root!.ts);
     expect(replies).toHaveLength(1);
-    expect((await turnsOf(h, CHANNEL, root!.ts))[0]).toMatchObject({ text: 'why did job 6802258254 fail?', pandaid: 6802258254 });
+    expect((await turnsOf(h, CHANNEL, root!.ts))[0]).toMatchObject({
+      text: 'why did job 6802258254 fail?',
+      pandaid: 6802258254,
+    });
   });
 
   it('treats an empty /askpanda as help', async () => {
-    await postSigned(h.eventsUrl, new URLSearchParams(slashCommand({ channel: CHANNEL, user: ANA, text: '  ', responseUrl: `http://127.0.0.1:${h.fake.port}/respond/empty1` })).toString());
+    await postSigned(
+      h.eventsUrl,
+      new URLSearchParams(
+        slashCommand({
+          channel: CHANNEL,
+          user: ANA,
+          text: '  ',
+          responseUrl: `http://127.0.0.1:${h.fake.port}/respond/empty1`,
+        }),
+      ).toString(),
+    );
     await h.adapter.idle();
     const response = h.fake.responses.find((r) => r.id === 'empty1');
     expect(response?.body.response_type).toBe('ephemeral');
@@ -232,7 +335,17 @@ describe('Slack over HTTP (signed Events API requests)', () => {
 
   it('tells the user privately how to invite it when it cannot post in the channel', async () => {
     h.fake.outsideChannels.add('C07NOTMEMBER');
-    await postSigned(h.eventsUrl, new URLSearchParams(slashCommand({ channel: 'C07NOTMEMBER', user: ANA, text: 'why did job 6802258254 fail?', responseUrl: `http://127.0.0.1:${h.fake.port}/respond/outside1` })).toString());
+    await postSigned(
+      h.eventsUrl,
+      new URLSearchParams(
+        slashCommand({
+          channel: 'C07NOTMEMBER',
+          user: ANA,
+          text: 'why did job 6802258254 fail?',
+          responseUrl: `http://127.0.0.1:${h.fake.port}/respond/outside1`,
+        }),
+      ).toString(),
+    );
     await h.adapter.idle();
     const response = h.fake.responses.find((r) => r.id === 'outside1');
     expect(response?.body.response_type).toBe('ephemeral');

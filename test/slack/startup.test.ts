@@ -23,7 +23,10 @@ afterAll(async () => {
 });
 
 async function appWith(env: Record<string, string>): Promise<App> {
-  const app = await createApp(loadConfig({ env: { ASKPANDA_DATA_DIR: dataDir, ASKPANDA_DEMO: '1', SLACK_API_URL: fake.apiUrl, ...env } }), { demo: true, logger: silentLogger });
+  const app = await createApp(
+    loadConfig({ env: { ASKPANDA_DATA_DIR: dataDir, ASKPANDA_DEMO: '1', SLACK_API_URL: fake.apiUrl, ...env } }),
+    { demo: true, logger: silentLogger },
+  );
   apps.push(app);
   return app;
 }
@@ -63,9 +66,13 @@ describe('Slack adapter start-up problems, transports', () => {
   });
 
   it('names ASKPANDA_PORT when the events port is taken', async () => {
-    const first = new SlackAdapter(await appWith({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: 'secret' }), { port: 0 });
+    const first = new SlackAdapter(await appWith({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: 'secret' }), {
+      port: 0,
+    });
     const { port } = await first.start();
-    const second = new SlackAdapter(await appWith({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: 'secret' }), { port });
+    const second = new SlackAdapter(await appWith({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: 'secret' }), {
+      port,
+    });
     await expect(second.start()).rejects.toThrow(/ASKPANDA_PORT/);
     await first.stop();
   });

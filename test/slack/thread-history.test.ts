@@ -20,7 +20,12 @@ describe('thread history written while the answer is posted', () => {
     const key = 'slack:C07ATLAS01:1732806000.000100';
     const turns = [
       { role: 'user' as const, text: 'why did job 6802258254 fail?', at: 1732806000000, pandaid: 6802258254 },
-      { role: 'assistant' as const, text: 'Job 6802258254 failed at ANALY_MWT2_UCORE …', at: 1732806000500, pandaid: 6802258254 },
+      {
+        role: 'assistant' as const,
+        text: 'Job 6802258254 failed at ANALY_MWT2_UCORE …',
+        at: 1732806000500,
+        pandaid: 6802258254,
+      },
     ];
 
     const saving = bot.save(key, turns);

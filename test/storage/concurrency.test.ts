@@ -14,7 +14,9 @@ afterAll(() => {
 });
 
 function child(script: string, args: string[]): { process: ChildProcess; nextLine: () => Promise<string> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(HERE, script), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(HERE, script), ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   children.push(proc);
   const queued: string[] = [];
   const waiting: Array<(line: string) => void> = [];
@@ -39,10 +41,18 @@ async function holdLock(file: string, holdMs: number, commitEveryMs?: number): P
 const freshDir = (label: string) => mkdtempSync(path.join(tmpdir(), `askpanda-${label}-`));
 
 /** A store on a fresh data dir whose file another process holds locked (see lock-holder.ts). */
-async function storeBehindLock(label: string, lock: { holdMs: number; commitEveryMs?: number }, storeBusyTimeoutMs?: number) {
+async function storeBehindLock(
+  label: string,
+  lock: { holdMs: number; commitEveryMs?: number },
+  storeBusyTimeoutMs?: number,
+) {
   const dir = freshDir(label);
   const file = path.join(dir, 'askpanda.sqlite');
-  const store = await openStore({ dataDir: dir, store: '', ...(storeBusyTimeoutMs === undefined ? {} : { storeBusyTimeoutMs }) });
+  const store = await openStore({
+    dataDir: dir,
+    store: '',
+    ...(storeBusyTimeoutMs === undefined ? {} : { storeBusyTimeoutMs }),
+  });
   const holder = await holdLock(file, lock.holdMs, lock.commitEveryMs);
   return { store, file, released: holder.released };
 }
@@ -60,7 +70,9 @@ describe('SQLite store under concurrency', () => {
       const dir = freshDir(`race${round}`);
       const claims = Array.from({ length: 20 }, (_, i) => `event-${round}-${i}`);
       for (const w of workers) w.process.stdin!.write(`${JSON.stringify({ dir, claims, writes: WRITES })}\n`);
-      const results = (await Promise.all(workers.map((w) => w.nextLine()))).map((line) => JSON.parse(line) as { ok: boolean; error?: string; won?: string[] });
+      const results = (await Promise.all(workers.map((w) => w.nextLine()))).map(
+        (line) => JSON.parse(line) as { ok: boolean; error?: string; won?: string[] },
+      );
       expect(results.filter((r) => !r.ok).map((r) => r.error)).toEqual([]);
       const won = results.flatMap((r) => r.won ?? []);
       expect(won.sort()).toEqual([...claims].sort());
@@ -68,7 +80,9 @@ describe('SQLite store under concurrency', () => {
       const store = await openStore({ dataDir: dir, store: '' });
       for (let w = 0; w < WORKERS; w++) {
         for (let i = 0; i < WRITES; i++) {
-          expect(await store.ns('history').get(`w${w}-${i}`)).toEqual([{ role: 'user', text: `question ${i} of ${w}`, at: i }]);
+          expect(await store.ns('history').get(`w${w}-${i}`)).toEqual([
+            { role: 'user', text: `question ${i} of ${w}`, at: i },
+          ]);
           expect(await store.ns('cache').get(`w${w}-${i}`)).toEqual({ worker: w, i });
         }
       }
@@ -177,13 +191,18 @@ describe('SQLite store upgrade', () => {
     const legacy = new Database(file);
     legacy.exec('CREATE TABLE askpanda (key VARCHAR(255) PRIMARY KEY, value TEXT)');
     const put = legacy.prepare('INSERT INTO askpanda (key, value) VALUES (?, ?)');
-    put.run('history:slack:C1:1700000000.000100', JSON.stringify({ value: [{ role: 'user', text: 'why did job 6802258254 fail?', at: 1, pandaid: 6802258254 }] }));
+    put.run(
+      'history:slack:C1:1700000000.000100',
+      JSON.stringify({ value: [{ role: 'user', text: 'why did job 6802258254 fail?', at: 1, pandaid: 6802258254 }] }),
+    );
     put.run('subscriptions:slack:C1:46374283', JSON.stringify({ value: { task: 46374283 } }));
     put.run('cache:expired', JSON.stringify({ value: 'old', expires: 1 }));
     legacy.close();
 
     const store = await openStore({ dataDir: dir, store: '' });
-    expect(await store.ns('history').get('slack:C1:1700000000.000100')).toEqual([{ role: 'user', text: 'why did job 6802258254 fail?', at: 1, pandaid: 6802258254 }]);
+    expect(await store.ns('history').get('slack:C1:1700000000.000100')).toEqual([
+      { role: 'user', text: 'why did job 6802258254 fail?', at: 1, pandaid: 6802258254 },
+    ]);
     expect(await store.ns('subscriptions').get('slack:C1:46374283')).toEqual({ task: 46374283 });
     expect(await store.ns('cache').get('expired')).toBeUndefined();
     await store.close();

@@ -15,7 +15,10 @@ for await (const line of lines) {
     const won: string[] = [];
     await Promise.all([
       (async () => {
-        for (let i = 0; i < round.writes; i++) await store.ns('history').set(`w${worker}-${i}`, [{ role: 'user', text: `question ${i} of ${worker}`, at: i }]);
+        for (let i = 0; i < round.writes; i++)
+          await store
+            .ns('history')
+            .set(`w${worker}-${i}`, [{ role: 'user', text: `question ${i} of ${worker}`, at: i }]);
       })(),
       (async () => {
         for (let i = 0; i < round.writes; i++) await store.ns('cache').set(`w${worker}-${i}`, { worker, i }, 3_600_000);
@@ -27,6 +30,8 @@ for await (const line of lines) {
     await store.close();
     process.stdout.write(`${JSON.stringify({ ok: true, worker, won, ms: performance.now() - started })}\n`);
   } catch (err) {
-    process.stdout.write(`${JSON.stringify({ ok: false, worker, error: err instanceof Error ? err.message : String(err) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ok: false, worker, error: err instanceof Error ? err.message : String(err) })}\n`,
+    );
   }
 }

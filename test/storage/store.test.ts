@@ -19,7 +19,11 @@ async function open(store: string, dataDir = mkdtempSync(path.join(tmpdir(), 'as
 
 /** Runs the writer child until it says "written", then kills it with SIGKILL. */
 async function writeThenKill(dataDir: string, store: string, prefix: string): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'writer-child.ts'), dataDir, store, prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, 'writer-child.ts'), dataDir, store, prefix],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('written')) resolve();
@@ -53,7 +57,12 @@ describe.each([
     const dataDir = mkdtempSync(path.join(tmpdir(), 'askpanda-claim-'));
     const [b, c] = uri ? [await open(uri), await open(uri)] : [await open(uri, dataDir), await open(uri, dataDir)];
     const key = `event-${Date.now()}-${Math.random()}`;
-    const results = await Promise.all([b.claimOnce(key, 200), c.claimOnce(key, 200), b.claimOnce(key, 200), c.claimOnce(key, 200)]);
+    const results = await Promise.all([
+      b.claimOnce(key, 200),
+      c.claimOnce(key, 200),
+      b.claimOnce(key, 200),
+      c.claimOnce(key, 200),
+    ]);
     expect(results.filter(Boolean)).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 260));
     expect(await c.claimOnce(key, 200)).toBe(true);

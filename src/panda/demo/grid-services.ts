@@ -45,7 +45,10 @@ export function serveDemoGridServices(_req: IncomingMessage, res: ServerResponse
 
 /** Queue and site names of the demo dump, for routing before the first queue question. */
 export function demoQueueNames(): string[] {
-  const parsed = JSON.parse(demoQueueDump().toString('utf8')) as Record<string, { atlas_site?: unknown; rc_site?: unknown; panda_site?: unknown }>;
+  const parsed = JSON.parse(demoQueueDump().toString('utf8')) as Record<
+    string,
+    { atlas_site?: unknown; rc_site?: unknown; panda_site?: unknown }
+  >;
   const names = new Set<string>();
   for (const [name, q] of Object.entries(parsed)) {
     names.add(name);

@@ -123,7 +123,10 @@ function idParam(url: URL, name: string): number | undefined {
 /** `jeditaskid=A|B|C` (the monitor also takes commas). */
 function idListParam(url: URL, name: string): number[] {
   const raw = url.searchParams.get(name) ?? '';
-  return raw.split(/[|,]/).filter((part) => /^\d{1,15}$/.test(part)).map(Number);
+  return raw
+    .split(/[|,]/)
+    .filter((part) => /^\d{1,15}$/.test(part))
+    .map(Number);
 }
 
 /** date_from / date_to as the monitor reads them (dateutil: with or without seconds, UTC). */
@@ -152,18 +155,43 @@ const COMPONENT_FIELDS: Record<string, string> = {
  * (so `count` counts codes, not jobs), the first job seen is the example, and toterrjobs counts
  * failed jobs per site and task.
  */
-export function summariseErrors(taskid: number, failures: readonly FailedJobRecord[], from: number, to: number): Record<string, unknown> {
-  type Entry = { error: string; codename: string; codeval: number; diag: string; desc: string; example_pandaid: number; count: number };
+export function summariseErrors(
+  taskid: number,
+  failures: readonly FailedJobRecord[],
+  from: number,
+  to: number,
+): Record<string, unknown> {
+  type Entry = {
+    error: string;
+    codename: string;
+    codeval: number;
+    diag: string;
+    desc: string;
+    example_pandaid: number;
+    count: number;
+  };
   const byCount = new Map<string, Entry>();
   const bySite = new Map<string, { name: string; errors: Map<string, Entry>; toterrors: number; toterrjobs: number }>();
   const byTask = { name: taskid, errors: new Map<string, Entry>(), toterrors: 0, toterrjobs: 0 };
-  const entry = (code: string, e: FailedJobRecord['errors'][number], pandaid: number): Entry => ({ error: code, codename: COMPONENT_FIELDS[e.component] ?? '', codeval: e.code, diag: e.diag, desc: '', example_pandaid: pandaid, count: 0 });
+  const entry = (code: string, e: FailedJobRecord['errors'][number], pandaid: number): Entry => ({
+    error: code,
+    codename: COMPONENT_FIELDS[e.component] ?? '',
+    codeval: e.code,
+    diag: e.diag,
+    desc: '',
+    example_pandaid: pandaid,
+    count: 0,
+  });
   for (const job of failures) {
     if (job.jobstatus !== 'failed' && job.jobstatus !== 'holding') continue;
     const at = Date.parse(job.modificationtime.replace(' ', 'T') + 'Z');
     if (at < from || at > to) continue;
     let site = bySite.get(job.computingsite);
-    if (!site) bySite.set(job.computingsite, (site = { name: job.computingsite, errors: new Map(), toterrors: 0, toterrjobs: 0 }));
+    if (!site)
+      bySite.set(
+        job.computingsite,
+        (site = { name: job.computingsite, errors: new Map(), toterrors: 0, toterrjobs: 0 }),
+      );
     for (const e of job.errors) {
       if (!e.code) continue;
       const code = `${e.component}:${e.code}`;
@@ -181,7 +209,13 @@ export function summariseErrors(taskid: number, failures: readonly FailedJobReco
     }
   }
   const sorted = (entries: Iterable<Entry>) => [...entries].sort((a, b) => b.count - a.count);
-  const group = (g: { name: string | number; errors: Map<string, Entry>; toterrors: number; toterrjobs: number }) => ({ name: g.name, errors: Object.fromEntries(g.errors), toterrors: g.toterrors, toterrjobs: g.toterrjobs, errorlist: sorted(g.errors.values()) });
+  const group = (g: { name: string | number; errors: Map<string, Entry>; toterrors: number; toterrjobs: number }) => ({
+    name: g.name,
+    errors: Object.fromEntries(g.errors),
+    toterrors: g.toterrors,
+    toterrjobs: g.toterrjobs,
+    errorlist: sorted(g.errors.values()),
+  });
   return {
     errsByCount: sorted(byCount.values()),
     errsBySite: [...bySite.values()].sort((a, b) => b.toterrors - a.toterrors).map(group),
@@ -195,7 +229,8 @@ async function route(data: MonitorData, req: IncomingMessage, res: ServerRespons
 
   let m: RegExpExecArray | null;
   if (path === '/job' || path === '/job/' || (m = /^\/job\/(\d+)\/?$/.exec(path))) {
-    const pandaid = idParam(url, 'pandaid') ?? (/^\/job\/(\d+)/.exec(path) ? Number(/^\/job\/(\d+)/.exec(path)![1]) : undefined);
+    const pandaid =
+      idParam(url, 'pandaid') ?? (/^\/job\/(\d+)/.exec(path) ? Number(/^\/job\/(\d+)/.exec(path)![1]) : undefined);
     const job = pandaid === undefined ? undefined : data.jobs.get(pandaid);
     if (!job || !asJson) return html(res, `Job ${pandaid ?? ''}`);
     return json(res, 200, { job: job.job, files: job.files, dsfiles: [] });
@@ -205,7 +240,9 @@ async function route(data: MonitorData, req: IncomingMessage, res: ServerRespons
     const task = taskid === undefined ? undefined : data.tasks.get(taskid);
     if (!asJson) return html(res, 'Jobs page');
     const fields = url.searchParams.get('fields')?.split(',');
-    const jobs = (task?.jobs ?? []).map((j) => (fields ? Object.fromEntries(fields.filter((f) => f in j).map((f) => [f, j[f]])) : j));
+    const jobs = (task?.jobs ?? []).map((j) =>
+      fields ? Object.fromEntries(fields.filter((f) => f in j).map((f) => [f, j[f]])) : j,
+    );
     return json(res, 200, { selectionsummary: [], jobs, errsByCount: task?.errsByCount ?? [] });
   }
   if ((m = /^\/task\/(\d+)\/?$/.exec(path))) {
@@ -231,19 +268,40 @@ async function route(data: MonitorData, req: IncomingMessage, res: ServerRespons
     const from = timeParam(url, 'date_from');
     const to = timeParam(url, 'date_to');
     if (Number.isNaN(from) || Number.isNaN(to)) {
-      return json(res, 400, { message: `Illegal value '${url.searchParams.get(Number.isNaN(from) ? 'date_from' : 'date_to')}' for ${Number.isNaN(from) ? 'date_from' : 'date_to'}, expected YYYY-MM-DD` });
+      return json(res, 400, {
+        message: `Illegal value '${url.searchParams.get(Number.isNaN(from) ? 'date_from' : 'date_to')}' for ${Number.isNaN(from) ? 'date_from' : 'date_to'}, expected YYYY-MM-DD`,
+      });
     }
     const fields = url.searchParams.get('fields')?.split(',');
-    const pick = (body: Record<string, unknown>) => (fields ? Object.fromEntries(Object.entries(body).filter(([k]) => fields.includes(k))) : body);
+    const pick = (body: Record<string, unknown>) =>
+      fields ? Object.fromEntries(Object.entries(body).filter(([k]) => fields.includes(k))) : body;
     if (from !== undefined || to !== undefined) {
       // An absolute window: summarised from the job records, as the monitor does from its tables.
       const merged = taskids.flatMap((id) => (data.tasks.get(id)?.failures ?? []).map((f) => ({ id, f })));
-      const summary = taskids.length === 1 ? summariseErrors(taskids[0]!, merged.map((m) => m.f), from ?? 0, to ?? Number.MAX_SAFE_INTEGER) : summariseMany(data, taskids, from ?? 0, to ?? Number.MAX_SAFE_INTEGER);
+      const summary =
+        taskids.length === 1
+          ? summariseErrors(
+              taskids[0]!,
+              merged.map((m) => m.f),
+              from ?? 0,
+              to ?? Number.MAX_SAFE_INTEGER,
+            )
+          : summariseMany(data, taskids, from ?? 0, to ?? Number.MAX_SAFE_INTEGER);
       return json(res, 200, pick({ jobSummary: [], ...summary, errsByUser: [] }));
     }
     // A relative window (hours=): the demo is a snapshot, so it answers the snapshot's summary.
     const task = taskids.length ? data.tasks.get(taskids[0]!) : undefined;
-    return json(res, 200, pick({ jobSummary: [], errsByCount: task?.errsByCount ?? [], errsBySite: task?.errsBySite ?? [], errsByUser: [], errsByTask: [] }));
+    return json(
+      res,
+      200,
+      pick({
+        jobSummary: [],
+        errsByCount: task?.errsByCount ?? [],
+        errsBySite: task?.errsBySite ?? [],
+        errsByUser: [],
+        errsByTask: [],
+      }),
+    );
   }
   if (path === '/filebrowser/' || path === '/filebrowser') {
     const pandaid = idParam(url, 'pandaid');
@@ -257,8 +315,14 @@ async function route(data: MonitorData, req: IncomingMessage, res: ServerRespons
       res.writeHead(301, { location: `/media/filebrowser/${pandaid}/${dir}/${encodeURIComponent(filename)}` });
       return void res.end();
     }
-    if (job.logError || !job.logs) return json(res, 200, { error: job.logError ?? 'rucio: log tarball not found', files: [] });
-    const files = Object.entries(job.logs).map(([name, f]) => ({ name, dirname: dir, size: f.size, modification: String(job.job.endtime ?? '') }));
+    if (job.logError || !job.logs)
+      return json(res, 200, { error: job.logError ?? 'rucio: log tarball not found', files: [] });
+    const files = Object.entries(job.logs).map(([name, f]) => ({
+      name,
+      dirname: dir,
+      size: f.size,
+      modification: String(job.job.endtime ?? ''),
+    }));
     return json(res, 200, { error: '', files });
   }
   if ((m = /^\/media\/filebrowser\/(\d+)\/[^/]+\/([^/]+)$/.exec(path))) {
@@ -275,15 +339,27 @@ async function route(data: MonitorData, req: IncomingMessage, res: ServerRespons
 }
 
 /** Several tasks in one /errors/ request: the per-task summaries side by side in errsByTask. */
-function summariseMany(data: MonitorData, taskids: readonly number[], from: number, to: number): Record<string, unknown> {
-  const all = taskids.flatMap((id) => data.tasks.get(id)?.failures ?? []).sort((a, b) => a.modificationtime.localeCompare(b.modificationtime));
+function summariseMany(
+  data: MonitorData,
+  taskids: readonly number[],
+  from: number,
+  to: number,
+): Record<string, unknown> {
+  const all = taskids
+    .flatMap((id) => data.tasks.get(id)?.failures ?? [])
+    .sort((a, b) => a.modificationtime.localeCompare(b.modificationtime));
   const combined = summariseErrors(0, all, from, to);
-  const perTask = taskids.flatMap((id) => summariseErrors(id, data.tasks.get(id)?.failures ?? [], from, to).errsByTask as unknown[]);
+  const perTask = taskids.flatMap(
+    (id) => summariseErrors(id, data.tasks.get(id)?.failures ?? [], from, to).errsByTask as unknown[],
+  );
   return { ...combined, errsByTask: perTask };
 }
 
 /** Writes chunks with backpressure; stops quietly if the client went away. */
-async function writeStream(res: ServerResponse, chunks: Iterable<string | Buffer> | AsyncIterable<string | Buffer>): Promise<void> {
+async function writeStream(
+  res: ServerResponse,
+  chunks: Iterable<string | Buffer> | AsyncIterable<string | Buffer>,
+): Promise<void> {
   let batch: Array<string | Buffer> = [];
   let batchBytes = 0;
   const flush = async () => {
@@ -291,15 +367,16 @@ async function writeStream(res: ServerResponse, chunks: Iterable<string | Buffer
     const body = Buffer.concat(batch.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
     batch = [];
     batchBytes = 0;
-    if (!res.write(body)) await new Promise<void>((resolve) => {
-      const done = () => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.once('drain', done);
-      res.once('close', done);
-    });
+    if (!res.write(body))
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.once('drain', done);
+        res.once('close', done);
+      });
   };
   for await (const chunk of chunks as AsyncIterable<string | Buffer>) {
     if (res.destroyed) return;

@@ -14,18 +14,92 @@ export interface PilotLogLine {
 }
 
 const NOISE: Array<Omit<PilotLogLine, 'message'> & { message: (r: Rng, n: number) => string }> = [
-  { level: 'INFO', thread: 'job_monitor', logger: 'pilot.control.monitor', fn: 'control', message: (r) => `CPU consumption time for pid=${41000 + r.int(900)}: ${r.int(90000)}.${r.int(99)} s` },
-  { level: 'INFO', thread: 'job_monitor', logger: 'pilot.util.monitoring', fn: 'job_monitor_tasks', message: (r) => `monitor loop #${r.int(5000)}: ${r.int(40)} process(es) running, ${r.int(60)} s since last payload update` },
-  { level: 'INFO', thread: 'job_monitor', logger: 'pilot.user.atlas.memory', fn: 'get_memory_values', message: (r) => `prmon: vmem=${2_000_000 + r.int(3_000_000)} kB pss=${1_500_000 + r.int(2_000_000)} kB rss=${1_600_000 + r.int(2_000_000)} kB swap=0 kB` },
-  { level: 'INFO', thread: 'payload', logger: 'pilot.control.payloads.generic', fn: 'run_payload', message: (r) => `payload stdout size: ${r.int(90_000_000)} B` },
-  { level: 'DEBUG', thread: 'job_monitor', logger: 'pilot.util.workernode', fn: 'get_disk_space', message: (r) => `work directory size: ${r.int(9000)} MB (limit 14336 MB)` },
-  { level: 'INFO', thread: 'MainThread', logger: 'pilot.util.heartbeat', fn: 'update_pilot_heartbeat', message: (r) => `sent heartbeat for job (state=running, cpu=${r.int(20000)} s, rss=${r.int(4_000_000)} kB)` },
-  { level: 'INFO', thread: 'job_monitor', logger: 'pilot.control.job', fn: 'send_state', message: () => 'server responded: StatusCode=0, command=NULL' },
-  { level: 'DEBUG', thread: 'queue_monitor', logger: 'pilot.control.job', fn: 'queue_monitor', message: (r) => `queue sizes: jobs=${r.int(2)} finished_jobs=0 failed_jobs=0 data_out=${r.int(3)}` },
-  { level: 'INFO', thread: 'job_monitor', logger: 'pilot.monitor.looping', fn: 'looping_job', message: (r) => `most recent file update: ${r.int(600)} s ago (limit 7200 s)` },
-  { level: 'WARNING', thread: 'job_monitor', logger: 'pilot.util.processes', fn: 'get_instant_cpu_consumption_time', message: (r) => `process ${41000 + r.int(900)} vanished while reading /proc (harmless)` },
-  { level: 'INFO', thread: 'data_out', logger: 'pilot.control.data', fn: 'queue_monitoring', message: (r) => `waiting for ${r.int(4)} output file(s) to be produced` },
-  { level: 'DEBUG', thread: 'MainThread', logger: 'pilot.util.https', fn: 'request', message: (r) => `POST https://pandaserver.cern.ch:25443/server/panda/updateJob took ${r.int(900)} ms (status 200)` },
+  {
+    level: 'INFO',
+    thread: 'job_monitor',
+    logger: 'pilot.control.monitor',
+    fn: 'control',
+    message: (r) => `CPU consumption time for pid=${41000 + r.int(900)}: ${r.int(90000)}.${r.int(99)} s`,
+  },
+  {
+    level: 'INFO',
+    thread: 'job_monitor',
+    logger: 'pilot.util.monitoring',
+    fn: 'job_monitor_tasks',
+    message: (r) =>
+      `monitor loop #${r.int(5000)}: ${r.int(40)} process(es) running, ${r.int(60)} s since last payload update`,
+  },
+  {
+    level: 'INFO',
+    thread: 'job_monitor',
+    logger: 'pilot.user.atlas.memory',
+    fn: 'get_memory_values',
+    message: (r) =>
+      `prmon: vmem=${2_000_000 + r.int(3_000_000)} kB pss=${1_500_000 + r.int(2_000_000)} kB rss=${1_600_000 + r.int(2_000_000)} kB swap=0 kB`,
+  },
+  {
+    level: 'INFO',
+    thread: 'payload',
+    logger: 'pilot.control.payloads.generic',
+    fn: 'run_payload',
+    message: (r) => `payload stdout size: ${r.int(90_000_000)} B`,
+  },
+  {
+    level: 'DEBUG',
+    thread: 'job_monitor',
+    logger: 'pilot.util.workernode',
+    fn: 'get_disk_space',
+    message: (r) => `work directory size: ${r.int(9000)} MB (limit 14336 MB)`,
+  },
+  {
+    level: 'INFO',
+    thread: 'MainThread',
+    logger: 'pilot.util.heartbeat',
+    fn: 'update_pilot_heartbeat',
+    message: (r) => `sent heartbeat for job (state=running, cpu=${r.int(20000)} s, rss=${r.int(4_000_000)} kB)`,
+  },
+  {
+    level: 'INFO',
+    thread: 'job_monitor',
+    logger: 'pilot.control.job',
+    fn: 'send_state',
+    message: () => 'server responded: StatusCode=0, command=NULL',
+  },
+  {
+    level: 'DEBUG',
+    thread: 'queue_monitor',
+    logger: 'pilot.control.job',
+    fn: 'queue_monitor',
+    message: (r) => `queue sizes: jobs=${r.int(2)} finished_jobs=0 failed_jobs=0 data_out=${r.int(3)}`,
+  },
+  {
+    level: 'INFO',
+    thread: 'job_monitor',
+    logger: 'pilot.monitor.looping',
+    fn: 'looping_job',
+    message: (r) => `most recent file update: ${r.int(600)} s ago (limit 7200 s)`,
+  },
+  {
+    level: 'WARNING',
+    thread: 'job_monitor',
+    logger: 'pilot.util.processes',
+    fn: 'get_instant_cpu_consumption_time',
+    message: (r) => `process ${41000 + r.int(900)} vanished while reading /proc (harmless)`,
+  },
+  {
+    level: 'INFO',
+    thread: 'data_out',
+    logger: 'pilot.control.data',
+    fn: 'queue_monitoring',
+    message: (r) => `waiting for ${r.int(4)} output file(s) to be produced`,
+  },
+  {
+    level: 'DEBUG',
+    thread: 'MainThread',
+    logger: 'pilot.util.https',
+    fn: 'request',
+    message: (r) => `POST https://pandaserver.cern.ch:25443/server/panda/updateJob took ${r.int(900)} ms (status 200)`,
+  },
 ];
 
 /** Small deterministic PRNG (mulberry32). */
@@ -53,7 +127,9 @@ export function formatPilotLine(at: Date, line: PilotLogLine): string {
 
 /** Parses a line written by formatPilotLine back into its parts (undefined for other lines). */
 export function parsePilotLine(text: string): (PilotLogLine & { time: string }) | undefined {
-  const m = /^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}) \| (\w+)\s*\| (\S+)\s*\| (\S+)\s*\| (\S+)\s*\| (.*)$/.exec(text);
+  const m = /^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}) \| (\w+)\s*\| (\S+)\s*\| (\S+)\s*\| (\S+)\s*\| (.*)$/.exec(
+    text,
+  );
   if (!m) return undefined;
   return { time: m[1]!, level: m[2] as PilotLogLine['level'], thread: m[3]!, logger: m[4]!, fn: m[5]!, message: m[6]! };
 }
@@ -77,11 +153,47 @@ export function pilotPreamble(at: Date, opts: { pandaid: number; site: string; t
   const t = at.getTime();
   const l = (dt: number, line: PilotLogLine) => formatPilotLine(new Date(t + dt), line);
   return [
-    l(0, { level: 'INFO', thread: 'MainThread', logger: 'pilot', fn: 'main', message: 'pilot version 3.11.5.1 (PanDA Pilot 3) started' }),
-    l(12, { level: 'INFO', thread: 'MainThread', logger: 'pilot', fn: 'main', message: `pilot is running on queue ${opts.site}` }),
-    l(340, { level: 'INFO', thread: 'MainThread', logger: 'pilot.control.job', fn: 'retrieve', message: `received job ${opts.pandaid} (jeditaskid=${opts.taskid}) from server` }),
-    l(351, { level: 'INFO', thread: 'MainThread', logger: 'pilot.control.job', fn: 'retrieve', message: 'X509_USER_PROXY=/srv/pilot/x509up_u12345 (proxy lifetime 93:12:05)' }),
-    l(900, { level: 'INFO', thread: 'copytool_in', logger: 'pilot.control.data', fn: '_stage_in', message: 'stage-in of 2 file(s) finished in 41 s' }),
-    l(1200, { level: 'INFO', thread: 'payload', logger: 'pilot.control.payloads.generic', fn: 'run_payload', message: 'starting payload with command: ./runGen-00-00-02 --nEvents 2000 (setup took 22 s)' }),
+    l(0, {
+      level: 'INFO',
+      thread: 'MainThread',
+      logger: 'pilot',
+      fn: 'main',
+      message: 'pilot version 3.11.5.1 (PanDA Pilot 3) started',
+    }),
+    l(12, {
+      level: 'INFO',
+      thread: 'MainThread',
+      logger: 'pilot',
+      fn: 'main',
+      message: `pilot is running on queue ${opts.site}`,
+    }),
+    l(340, {
+      level: 'INFO',
+      thread: 'MainThread',
+      logger: 'pilot.control.job',
+      fn: 'retrieve',
+      message: `received job ${opts.pandaid} (jeditaskid=${opts.taskid}) from server`,
+    }),
+    l(351, {
+      level: 'INFO',
+      thread: 'MainThread',
+      logger: 'pilot.control.job',
+      fn: 'retrieve',
+      message: 'X509_USER_PROXY=/srv/pilot/x509up_u12345 (proxy lifetime 93:12:05)',
+    }),
+    l(900, {
+      level: 'INFO',
+      thread: 'copytool_in',
+      logger: 'pilot.control.data',
+      fn: '_stage_in',
+      message: 'stage-in of 2 file(s) finished in 41 s',
+    }),
+    l(1200, {
+      level: 'INFO',
+      thread: 'payload',
+      logger: 'pilot.control.payloads.generic',
+      fn: 'run_payload',
+      message: 'starting payload with command: ./runGen-00-00-02 --nEvents 2000 (setup took 22 s)',
+    }),
   ].map((s) => s + '\n');
 }

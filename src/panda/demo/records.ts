@@ -64,7 +64,9 @@ export function jobRow(basics: JobBasics, extra: Row = {}): Row {
   const user = basics.prodsourcelabel === 'user';
   const end = basics.endtime ?? basics.modificationtime;
   const durationsec = basics.starttime ? seconds(basics.starttime, end) : 0;
-  const waittimesec = basics.starttime ? seconds(basics.creationtime, basics.starttime) : seconds(basics.creationtime, basics.modificationtime);
+  const waittimesec = basics.starttime
+    ? seconds(basics.creationtime, basics.starttime)
+    : seconds(basics.creationtime, basics.modificationtime);
   const cores = Number(extra.actualcorecount ?? extra.corecount ?? 1);
   const cpu = Number(extra.cpuconsumptiontime ?? Math.round(durationsec * cores * 0.86));
   const maxpss = Number(extra.maxpss ?? 2_104_332);
@@ -82,10 +84,14 @@ export function jobRow(basics: JobBasics, extra: Row = {}): Row {
     modificationhost: basics.modificationhost,
     atlasrelease: basics.atlasrelease,
     transformation: basics.transformation,
-    homepackage: user ? basics.atlasrelease.replace('-', '/') : `AthGeneration/${basics.atlasrelease.replace(/^Atlas-/, '')}`,
+    homepackage: user
+      ? basics.atlasrelease.replace('-', '/')
+      : `AthGeneration/${basics.atlasrelease.replace(/^Atlas-/, '')}`,
     prodserieslabel: 'pandatest',
     prodsourcelabel: basics.prodsourcelabel,
-    produserid: user ? `/DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=mkowalsk/CN=812345/CN=${basics.produsername}` : '/DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=atlpilo1/CN=614260/CN=Robot: ATLAS Pilot1',
+    produserid: user
+      ? `/DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=mkowalsk/CN=812345/CN=${basics.produsername}`
+      : '/DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=atlpilo1/CN=614260/CN=Robot: ATLAS Pilot1',
     gshare: user ? 'User Analysis' : 'Evgen',
     assignedpriority: user ? 1000 : 880,
     currentpriority: user ? 1000 : 880,
@@ -123,7 +129,9 @@ export function jobRow(basics: JobBasics, extra: Row = {}): Row {
     computingsite: site,
     computingelement: basics.computingelement,
     proddblock: '',
-    dispatchdblock: user ? `panda.${basics.jeditaskid}.09.08.GEN.${hex(`${basics.pandaid}dis`, 8)}_dis${basics.pandaid % 1_000_000_000}` : '',
+    dispatchdblock: user
+      ? `panda.${basics.jeditaskid}.09.08.GEN.${hex(`${basics.pandaid}dis`, 8)}_dis${basics.pandaid % 1_000_000_000}`
+      : '',
     destinationdblock: '',
     destinationse: user ? 'nucleus:BNL-OSG2_SCRATCHDISK' : 'nucleus:MWT2_DATADISK',
     nevents: 0,
@@ -141,7 +149,9 @@ export function jobRow(basics: JobBasics, extra: Row = {}): Row {
     relocationflag: 1,
     jobexecutionid: 0,
     vo: 'atlas',
-    pilottiming: basics.starttime ? `${14 + (basics.pandaid % 40)}|${41 + (basics.pandaid % 17)}|${Math.max(1, durationsec - 120)}|${3 + (basics.pandaid % 9)}|${18 + (basics.pandaid % 31)}` : '',
+    pilottiming: basics.starttime
+      ? `${14 + (basics.pandaid % 40)}|${41 + (basics.pandaid % 17)}|${Math.max(1, durationsec - 120)}|${3 + (basics.pandaid % 9)}|${18 + (basics.pandaid % 31)}`
+      : '',
     workinggroup: user ? '' : 'AP_MCGN',
     processingtype: basics.processingtype,
     produsername: basics.produsername,
@@ -159,7 +169,9 @@ export function jobRow(basics: JobBasics, extra: Row = {}): Row {
     noutputdatafiles: 1,
     outputfilebytes: 0,
     outputfiletype: user ? 'tree' : 'EVNT',
-    jobmetrics: basics.starttime ? `coreCount=${cores} nEvents=${Number(extra.nevents ?? 0)} dbTime=0.91 dbData=1102843 workDirSize=${210_000_000 + (basics.pandaid % 90_000_000)} totalSize=${1_800_000_000 + (basics.pandaid % 700_000_000)} cpuArch=x86-64-v3 pilotPid=${30_000 + (basics.pandaid % 20_000)}` : '',
+    jobmetrics: basics.starttime
+      ? `coreCount=${cores} nEvents=${Number(extra.nevents ?? 0)} dbTime=0.91 dbData=1102843 workDirSize=${210_000_000 + (basics.pandaid % 90_000_000)} totalSize=${1_800_000_000 + (basics.pandaid % 700_000_000)} cpuArch=x86-64-v3 pilotPid=${30_000 + (basics.pandaid % 20_000)}`
+      : '',
     workqueue_id: user ? 17 : 1,
     jeditaskid: basics.jeditaskid,
     actualcorecount: basics.starttime ? cores : null,
@@ -211,7 +223,8 @@ export function jobRow(basics: JobBasics, extra: Row = {}): Row {
     waittimesec,
     waittime: hms(waittimesec),
     priorityrange: user ? '1000:1099' : '800:899',
-    jobsetrange: jobsetid === null ? '' : `${Math.floor(jobsetid / 100) * 100}:${Math.floor(jobsetid / 100) * 100 + 99}`,
+    jobsetrange:
+      jobsetid === null ? '' : `${Math.floor(jobsetid / 100) * 100}:${Math.floor(jobsetid / 100) * 100 + 99}`,
     maxpssgbpercore: Math.round((maxpss / 1024 / 1024 / cores) * 100) / 100,
     cpuefficiency: durationsec > 0 ? Math.round((100 * cpu) / durationsec / cores) : 0,
   };
@@ -231,7 +244,19 @@ export function prunJobParameters(pandaid: number, taskid: number, inputs: reado
 }
 
 /** A `/job` files entry: all Filestable4 columns plus the fields the monitor adds. */
-export function fileRow(job: Row, file: { lfn: string; type: 'input' | 'output' | 'log'; dataset: string; scope: string; fsize: number; status: string; datasetid: number; fileid: number }): Row {
+export function fileRow(
+  job: Row,
+  file: {
+    lfn: string;
+    type: 'input' | 'output' | 'log';
+    dataset: string;
+    scope: string;
+    fsize: number;
+    status: string;
+    datasetid: number;
+    fileid: number;
+  },
+): Row {
   const ddm = String(job.destinationse ?? '').replace(/^nucleus:/, '');
   return {
     row_id: 94_000_000_000 + (file.fileid % 1_000_000_000),
@@ -246,7 +271,8 @@ export function fileRow(job: Row, file: { lfn: string; type: 'input' | 'output' 
     proddblocktoken: '',
     dispatchdblock: file.type === 'input' ? String(job.dispatchdblock ?? '') : '',
     dispatchdblocktoken: file.type === 'input' ? 'ATLASDATADISK' : '',
-    destinationdblock: file.type === 'input' ? '' : `${file.dataset}.${job.jeditaskid}_sub${Number(job.pandaid) % 10_000_000_000}`,
+    destinationdblock:
+      file.type === 'input' ? '' : `${file.dataset}.${job.jeditaskid}_sub${Number(job.pandaid) % 10_000_000_000}`,
     destinationdblocktoken: file.type === 'input' ? '' : 'ddd:BNL-OSG2_SCRATCHDISK',
     destinationse: file.type === 'input' ? '' : ddm,
     fsize: file.fsize,
@@ -280,7 +306,17 @@ export function daodSize(lfn: string): number {
 }
 
 /** A JEDI task row with the computed fields of `/task/N/?json`. */
-export function taskRow(basics: Row & { jeditaskid: number; taskname: string; status: string; username: string; creationdate: string; modificationtime: string }, dsinfo: Row): Row {
+export function taskRow(
+  basics: Row & {
+    jeditaskid: number;
+    taskname: string;
+    status: string;
+    username: string;
+    creationdate: string;
+    modificationtime: string;
+  },
+  dsinfo: Row,
+): Row {
   const user = basics.prodsourcelabel !== 'managed';
   const row: Row = {
     jeditaskid: basics.jeditaskid,
@@ -382,7 +418,10 @@ export function taskRow(basics: Row & { jeditaskid: number; taskname: string; st
 }
 
 /** A dataset as the task page returns it (its field list, plus scope and the input's percentage). */
-export function datasetRow(task: number, d: Row & { datasetid: number; datasetname: string; type: string; nfiles: number; nfilesfinished: number }): Row {
+export function datasetRow(
+  task: number,
+  d: Row & { datasetid: number; datasetname: string; type: string; nfiles: number; nfilesfinished: number },
+): Row {
   return {
     jeditaskid: task,
     datasetid: d.datasetid,

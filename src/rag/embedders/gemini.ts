@@ -16,14 +16,20 @@ export class GeminiEmbedder implements Embedder {
 
   constructor(private readonly options: GeminiEmbedderOptions) {
     this.id = `gemini:${options.model}`;
-    this.client = new GoogleGenAI({ apiKey: options.apiKey, httpOptions: { ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), timeout: options.timeoutMs } });
+    this.client = new GoogleGenAI({
+      apiKey: options.apiKey,
+      httpOptions: { ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), timeout: options.timeoutMs },
+    });
   }
 
   async embed(texts: string[], kind: 'query' | 'document', signal?: AbortSignal): Promise<number[][]> {
     const response = await this.client.models.embedContent({
       model: this.options.model,
       contents: texts,
-      config: { taskType: kind === 'query' ? 'RETRIEVAL_QUERY' : 'RETRIEVAL_DOCUMENT', ...(signal ? { abortSignal: signal } : {}) },
+      config: {
+        taskType: kind === 'query' ? 'RETRIEVAL_QUERY' : 'RETRIEVAL_DOCUMENT',
+        ...(signal ? { abortSignal: signal } : {}),
+      },
     });
     const vectors = (response.embeddings ?? []).map((e) => e.values ?? []);
     if (vectors.length !== texts.length || vectors.some((v) => v.length === 0)) {

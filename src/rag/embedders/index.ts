@@ -30,7 +30,9 @@ export function createEmbedder(config: Pick<Config, 'rag' | 'llm'>): Embedder | 
   const settings = config.llm[provider];
   if (!settings.apiKey) {
     const env = { openai: 'OPENAI_API_KEY', gemini: 'GEMINI_API_KEY', mistral: 'MISTRAL_API_KEY' }[provider];
-    throw new EmbedderConfigError(`rag.embeddings is ${provider} but ${env} is not set. Set it, or set ASKPANDA_RAG_EMBEDDINGS=none for keyword search only.`);
+    throw new EmbedderConfigError(
+      `rag.embeddings is ${provider} but ${env} is not set. Set it, or set ASKPANDA_RAG_EMBEDDINGS=none for keyword search only.`,
+    );
   }
   const options = { apiKey: settings.apiKey, baseUrl: settings.baseUrl || undefined, model, timeoutMs };
   if (provider === 'openai') return new OpenAiEmbedder(options);

@@ -18,13 +18,20 @@ export class OllamaEmbedder implements Embedder {
     const timeoutMs = options.timeoutMs;
     this.client = new Ollama({
       host: options.host,
-      fetch: (input, init) => fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs) }),
+      fetch: (input, init) =>
+        fetch(input, {
+          ...init,
+          signal: init?.signal
+            ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)])
+            : AbortSignal.timeout(timeoutMs),
+        }),
     });
   }
 
   async embed(texts: string[]): Promise<number[][]> {
     const response = await this.client.embed({ model: this.options.model, input: texts });
-    if (response.embeddings.length !== texts.length) throw new Error(`Ollama returned ${response.embeddings.length} embeddings for ${texts.length} texts`);
+    if (response.embeddings.length !== texts.length)
+      throw new Error(`Ollama returned ${response.embeddings.length} embeddings for ${texts.length} texts`);
     return response.embeddings;
   }
 }

@@ -16,11 +16,19 @@ export class OpenAiEmbedder implements Embedder {
 
   constructor(private readonly options: OpenAiEmbedderOptions) {
     this.id = `openai:${options.model}`;
-    this.client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseUrl || undefined, timeout: options.timeoutMs, maxRetries: 2 });
+    this.client = new OpenAI({
+      apiKey: options.apiKey,
+      baseURL: options.baseUrl || undefined,
+      timeout: options.timeoutMs,
+      maxRetries: 2,
+    });
   }
 
   async embed(texts: string[], _kind: 'query' | 'document', signal?: AbortSignal): Promise<number[][]> {
-    const response = await this.client.embeddings.create({ model: this.options.model, input: texts, encoding_format: 'float' }, { signal });
+    const response = await this.client.embeddings.create(
+      { model: this.options.model, input: texts, encoding_format: 'float' },
+      { signal },
+    );
     return [...response.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
   }
 }

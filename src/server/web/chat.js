@@ -74,7 +74,8 @@ function link(text, url) {
   return el('a', { href, target: '_blank', rel: 'noopener noreferrer' }, text);
 }
 
-const INLINE = /`([^`\n]+)`|\*\*(.+?)\*\*|\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)|<(https?:\/\/[^\s>]+)>|(?<![\w*])[_*]([^_*\n]+)[_*](?![\w*])/g;
+const INLINE =
+  /`([^`\n]+)`|\*\*(.+?)\*\*|\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)|<(https?:\/\/[^\s>]+)>|(?<![\w*])[_*]([^_*\n]+)[_*](?![\w*])/g;
 
 function inline(text, parent) {
   let last = 0;
@@ -165,11 +166,21 @@ function renderAnswer(target, answer, summary) {
   const box = el('div', { class: `answer${answer.error ? ' error' : ''}`, 'data-agent': answer.agent });
   box.append(el('div', { class: 'summary' }, markdown(summary || answer.text)));
   for (const section of answer.sections ?? []) {
-    if (section.body?.trim()) box.append(el('div', { class: 'block section' }, el('h2', {}, section.title), markdown(section.body)));
+    if (section.body?.trim())
+      box.append(el('div', { class: 'block section' }, el('h2', {}, section.title), markdown(section.body)));
   }
   for (const evidence of answer.evidence ?? []) {
     if (!evidence.lines?.length) continue;
-    const details = el('details', { class: 'block evidence' }, el('summary', {}, `Evidence from ${evidence.source} (${evidence.lines.length} line${evidence.lines.length === 1 ? '' : 's'})`), el('pre', {}, el('code', {}, evidence.lines.join('\n'))));
+    const details = el(
+      'details',
+      { class: 'block evidence' },
+      el(
+        'summary',
+        {},
+        `Evidence from ${evidence.source} (${evidence.lines.length} line${evidence.lines.length === 1 ? '' : 's'})`,
+      ),
+      el('pre', {}, el('code', {}, evidence.lines.join('\n'))),
+    );
     box.append(details);
   }
   if (answer.links?.length) {
@@ -191,7 +202,13 @@ function renderAnswer(target, answer, summary) {
     }
     box.append(block('You could ask next', buttons));
   }
-  box.append(el('div', { class: 'meta' }, `${answer.model === 'offline' ? 'answered offline (no language model)' : `answered by ${answer.model}`} · ${answer.agent}`));
+  box.append(
+    el(
+      'div',
+      { class: 'meta' },
+      `${answer.model === 'offline' ? 'answered offline (no language model)' : `answered by ${answer.model}`} · ${answer.agent}`,
+    ),
+  );
   target.append(box);
 }
 
@@ -231,7 +248,11 @@ async function ask(question) {
   bubble.append(draft, status);
   scrollDown();
   try {
-    const response = await fetch('/web/ask', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ question: text, thread: threadId() }) });
+    const response = await fetch('/web/ask', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ question: text, thread: threadId() }),
+    });
     if (!response.ok || !response.body) {
       const body = await response.json().catch(() => ({}));
       throw new Error(body.error ?? `the server answered HTTP ${response.status}`);
@@ -261,7 +282,9 @@ async function ask(question) {
     }
     if (!finished) throw new Error('the answer was cut off; please ask again');
   } catch (err) {
-    bubble.replaceChildren(el('p', { class: 'status error' }, `Sorry: ${err instanceof Error ? err.message : String(err)}`));
+    bubble.replaceChildren(
+      el('p', { class: 'status error' }, `Sorry: ${err instanceof Error ? err.message : String(err)}`),
+    );
   } finally {
     setBusy(false);
     scrollDown();

@@ -44,27 +44,55 @@ class MessagesProtocol implements Protocol {
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     event(response, 'message_start', {
       type: 'message_start',
-      message: { id: 'msg_01FakeLoopback', type: 'message', role: 'assistant', model: modelOf(request), content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: inputTokens, output_tokens: 1 } },
+      message: {
+        id: 'msg_01FakeLoopback',
+        type: 'message',
+        role: 'assistant',
+        model: modelOf(request),
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: inputTokens, output_tokens: 1 },
+      },
     });
-    event(response, 'content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+    event(response, 'content_block_start', {
+      type: 'content_block_start',
+      index: 0,
+      content_block: { type: 'text', text: '' },
+    });
     event(response, 'ping', { type: 'ping' });
     for (const part of parts) response.write(this.streamDelta(part));
   }
 
   streamDelta(piece: string): string {
-    return frame('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: piece } });
+    return frame('content_block_delta', {
+      type: 'content_block_delta',
+      index: 0,
+      delta: { type: 'text_delta', text: piece },
+    });
   }
 
   sendStream(response: ServerResponse, parts: string[], reply: TextReply, request: RecordedRequest): void {
     this.startStream(response, parts, request, reply.inputTokens ?? 120);
     event(response, 'content_block_stop', { type: 'content_block_stop', index: 0 });
-    event(response, 'message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: reply.outputTokens ?? 40 } });
+    event(response, 'message_delta', {
+      type: 'message_delta',
+      delta: { stop_reason: 'end_turn', stop_sequence: null },
+      usage: { output_tokens: reply.outputTokens ?? 40 },
+    });
     event(response, 'message_stop', { type: 'message_stop' });
     response.end();
   }
 
   errorBody(status: number, message: string): unknown {
-    const type = status === 429 ? 'rate_limit_error' : status === 529 ? 'overloaded_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
+    const type =
+      status === 429
+        ? 'rate_limit_error'
+        : status === 529
+          ? 'overloaded_error'
+          : status >= 500
+            ? 'api_error'
+            : 'invalid_request_error';
     return { type: 'error', error: { type, message } };
   }
 }

@@ -7,8 +7,22 @@ const ROUTE = /^\/v1beta\/models\/([^/:?]+):(generateContent|streamGenerateConte
 
 function response(textValue: string, usage?: { input: number; output: number }, finish?: string) {
   return {
-    candidates: [{ content: { role: 'model', parts: [{ text: textValue }] }, ...(finish ? { finishReason: finish } : {}), index: 0 }],
-    ...(usage ? { usageMetadata: { promptTokenCount: usage.input, candidatesTokenCount: usage.output, totalTokenCount: usage.input + usage.output } } : {}),
+    candidates: [
+      {
+        content: { role: 'model', parts: [{ text: textValue }] },
+        ...(finish ? { finishReason: finish } : {}),
+        index: 0,
+      },
+    ],
+    ...(usage
+      ? {
+          usageMetadata: {
+            promptTokenCount: usage.input,
+            candidatesTokenCount: usage.output,
+            totalTokenCount: usage.input + usage.output,
+          },
+        }
+      : {}),
     modelVersion: 'gemini-2.5-flash',
     responseId: 'fake-response-1',
   };
@@ -27,7 +41,11 @@ class GenerateContentProtocol implements Protocol {
   }
 
   sendText(res: ServerResponse, reply: TextReply): void {
-    sendJson(res, 200, response(reply.text, { input: reply.inputTokens ?? 120, output: reply.outputTokens ?? 40 }, 'STOP'));
+    sendJson(
+      res,
+      200,
+      response(reply.text, { input: reply.inputTokens ?? 120, output: reply.outputTokens ?? 40 }, 'STOP'),
+    );
   }
 
   startStream(res: ServerResponse, parts: string[]): void {
@@ -42,11 +60,20 @@ class GenerateContentProtocol implements Protocol {
   sendStream(res: ServerResponse, parts: string[], reply: TextReply): void {
     const last = parts.pop() ?? '';
     this.startStream(res, parts);
-    res.end(`data: ${JSON.stringify(response(last, { input: reply.inputTokens ?? 120, output: reply.outputTokens ?? 40 }, 'STOP'))}\r\n\r\n`);
+    res.end(
+      `data: ${JSON.stringify(response(last, { input: reply.inputTokens ?? 120, output: reply.outputTokens ?? 40 }, 'STOP'))}\r\n\r\n`,
+    );
   }
 
   errorBody(status: number, message: string): unknown {
-    const statusName = status === 429 ? 'RESOURCE_EXHAUSTED' : status === 503 ? 'UNAVAILABLE' : status >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT';
+    const statusName =
+      status === 429
+        ? 'RESOURCE_EXHAUSTED'
+        : status === 503
+          ? 'UNAVAILABLE'
+          : status >= 500
+            ? 'INTERNAL'
+            : 'INVALID_ARGUMENT';
     return { error: { code: status, message, status: statusName } };
   }
 }

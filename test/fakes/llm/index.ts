@@ -6,7 +6,19 @@ import { ollamaFake } from './ollama.ts';
 import { openaiFake } from './openai.ts';
 import type { LlmFake } from './server.ts';
 
-export { LlmFake, text, status, slow, hang, raw, reset, flood, endless, type Reply, type RecordedRequest } from './server.ts';
+export {
+  LlmFake,
+  text,
+  status,
+  slow,
+  hang,
+  raw,
+  reset,
+  flood,
+  endless,
+  type Reply,
+  type RecordedRequest,
+} from './server.ts';
 
 export const FAKES: Record<ProviderName, () => LlmFake> = {
   openai: openaiFake,
@@ -22,7 +34,11 @@ export function baseUrlFor(provider: ProviderName, origin: string): string {
 }
 
 /** Environment that points askpanda's config at a started fake. */
-export function envFor(provider: ProviderName, fake: LlmFake, model = `fake-${provider}-model`): Record<string, string> {
+export function envFor(
+  provider: ProviderName,
+  fake: LlmFake,
+  model = `fake-${provider}-model`,
+): Record<string, string> {
   const upper = provider.toUpperCase();
   if (provider === 'ollama') return { ASKPANDA_LLM: 'ollama', OLLAMA_HOST: fake.origin, ASKPANDA_OLLAMA_MODEL: model };
   return {

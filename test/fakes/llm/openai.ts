@@ -39,12 +39,24 @@ export class ChatCompletionsProtocol implements Protocol {
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model: modelOf(request),
-      choices: [{ index: 0, message: { role: 'assistant', content: reply.text, refusal: null }, finish_reason: 'stop', logprobs: null }],
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: reply.text, refusal: null },
+          finish_reason: 'stop',
+          logprobs: null,
+        },
+      ],
       usage: usage(reply),
     });
   }
 
-  private chunk(request: RecordedRequest, delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}) {
+  private chunk(
+    request: RecordedRequest,
+    delta: Record<string, unknown>,
+    finish: string | null,
+    extra: Record<string, unknown> = {},
+  ) {
     return {
       id: `${this.idPrefix}-stream`,
       object: 'chat.completion.chunk',
@@ -71,9 +83,13 @@ export class ChatCompletionsProtocol implements Protocol {
     // OpenAI sends usage in an extra chunk with no choices; Mistral puts it on the last chunk.
     if (wantsUsage) {
       response.write(`data: ${JSON.stringify(this.chunk(request, {}, 'stop'))}\n\n`);
-      response.write(`data: ${JSON.stringify({ ...this.chunk(request, {}, null), choices: [], usage: usage(reply) })}\n\n`);
+      response.write(
+        `data: ${JSON.stringify({ ...this.chunk(request, {}, null), choices: [], usage: usage(reply) })}\n\n`,
+      );
     } else {
-      response.write(`data: ${JSON.stringify(this.chunk(request, { content: '' }, 'stop', { usage: usage(reply) }))}\n\n`);
+      response.write(
+        `data: ${JSON.stringify(this.chunk(request, { content: '' }, 'stop', { usage: usage(reply) }))}\n\n`,
+      );
     }
     response.end('data: [DONE]\n\n');
   }
@@ -86,7 +102,12 @@ export class ChatCompletionsProtocol implements Protocol {
 export function openaiFake(): LlmFake {
   return new LlmFake(
     new ChatCompletionsProtocol('openai', 'chatcmpl', (status, message) => ({
-      error: { message, type: status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error', param: null, code: null },
+      error: {
+        message,
+        type: status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error',
+        param: null,
+        code: null,
+      },
     })),
   );
 }

@@ -29,13 +29,30 @@ export type Reply =
   /** A stream that never finishes: `delta` as a text delta every `everyMs` ms until the client goes away. */
   | { kind: 'endless'; delta: string; everyMs: number };
 
-export const text = (value: string, usage: { inputTokens?: number; outputTokens?: number } = {}): Reply => ({ kind: 'text', text: value, ...usage });
+export const text = (value: string, usage: { inputTokens?: number; outputTokens?: number } = {}): Reply => ({
+  kind: 'text',
+  text: value,
+  ...usage,
+});
 export const slow = (ms: number, reply: Reply): Reply => ({ kind: 'slow', ms, reply });
 export const hang = (): Reply => ({ kind: 'hang' });
-export const status = (code: number, headers?: Record<string, string>): Reply => ({ kind: 'status', status: code, headers });
-export const raw = (code: number, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }): Reply => ({ kind: 'raw', status: code, headers, body });
+export const status = (code: number, headers?: Record<string, string>): Reply => ({
+  kind: 'status',
+  status: code,
+  headers,
+});
+export const raw = (
+  code: number,
+  body: string,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): Reply => ({ kind: 'raw', status: code, headers, body });
 export const reset = (): Reply => ({ kind: 'reset' });
-export const flood = (head: string, chunk: string, contentType = 'application/json'): Reply => ({ kind: 'flood', contentType, head, chunk });
+export const flood = (head: string, chunk: string, contentType = 'application/json'): Reply => ({
+  kind: 'flood',
+  contentType,
+  head,
+  chunk,
+});
 export const endless = (delta = 'more text ', everyMs = 5): Reply => ({ kind: 'endless', delta, everyMs });
 
 /** How one provider's wire protocol frames replies. */
@@ -46,7 +63,12 @@ export interface Protocol {
   isStream(request: RecordedRequest): boolean;
   sendText(response: ServerResponse, reply: Extract<Reply, { kind: 'text' }>, request: RecordedRequest): void;
   /** Streams `pieces`, then ends the body normally. */
-  sendStream(response: ServerResponse, pieces: string[], reply: Extract<Reply, { kind: 'text' }>, request: RecordedRequest): void;
+  sendStream(
+    response: ServerResponse,
+    pieces: string[],
+    reply: Extract<Reply, { kind: 'text' }>,
+    request: RecordedRequest,
+  ): void;
   /** Starts a stream and writes `pieces` without finishing it. */
   startStream(response: ServerResponse, pieces: string[], request: RecordedRequest): void;
   /** One more text delta of a started stream, framed as the protocol frames it. */
@@ -62,7 +84,12 @@ export function pieces(value: string, count = 3): string[] {
   return out.length ? out : [''];
 }
 
-export function sendJson(response: ServerResponse, statusCode: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  response: ServerResponse,
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   response.writeHead(statusCode, { 'content-type': 'application/json', ...headers });
   response.end(JSON.stringify(body));
 }
@@ -128,7 +155,13 @@ export class LlmFake {
     } catch {
       body = undefined;
     }
-    const recorded: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, raw, body };
+    const recorded: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      headers: req.headers,
+      raw,
+      body,
+    };
     if (!this.protocol.matches(recorded.method, recorded.path)) {
       sendJson(res, 404, this.protocol.errorBody(404, `no route for ${recorded.method} ${recorded.path}`));
       return;
@@ -148,7 +181,12 @@ export class LlmFake {
       case 'hang':
         return;
       case 'status':
-        sendJson(res, reply.status, this.protocol.errorBody(reply.status, reply.message ?? `fake ${this.protocol.name} answered ${reply.status}`), reply.headers);
+        sendJson(
+          res,
+          reply.status,
+          this.protocol.errorBody(reply.status, reply.message ?? `fake ${this.protocol.name} answered ${reply.status}`),
+          reply.headers,
+        );
         return;
       case 'cut': {
         const parts = pieces(reply.text, 4);
@@ -170,7 +208,9 @@ export class LlmFake {
       case 'flood': {
         res.writeHead(200, { 'content-type': reply.contentType });
         res.write(reply.head);
-        const chunk = Buffer.from(reply.chunk.repeat(Math.max(1, Math.floor(65_536 / Math.max(1, reply.chunk.length)))));
+        const chunk = Buffer.from(
+          reply.chunk.repeat(Math.max(1, Math.floor(65_536 / Math.max(1, reply.chunk.length)))),
+        );
         // As fast as the client reads: a body that never ends must be cut by the client's own cap.
         const pump = () => {
           while (!res.destroyed) {
