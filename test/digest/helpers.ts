@@ -12,7 +12,7 @@ import type { DigestMessage, DigestPoster, DigestTarget } from '../../src/digest
 import type { Schedule } from '../../src/digest/schedule.ts';
 import type { Subscription } from '../../src/digest/subscription.ts';
 
-export const REDIS = 'redis://127.0.0.1:6379';
+export { REDIS_URL as REDIS } from '../support/services.ts';
 
 /** Records every post; `fail` makes the next posts reject (a platform that refuses). */
 export class RecordingPoster implements DigestPoster {

@@ -14,6 +14,9 @@ import {
   testConfig,
   uniquePrefix,
 } from './helpers.ts';
+import { sharedRedis } from '../support/services.ts';
+
+const REDIS_UP = await sharedRedis();
 
 let fake: FakeBigPanda;
 const stores: Store[] = [];
@@ -46,7 +49,7 @@ async function replicas(prefix: string) {
   return made;
 }
 
-describe('two schedulers on one Redis', () => {
+describe.skipIf(!REDIS_UP)('two schedulers on one Redis', () => {
   it('post one digest per channel and window, also when they tick at the same instant and a minute apart', async () => {
     const prefix = uniquePrefix();
     const [a, b] = await replicas(prefix);

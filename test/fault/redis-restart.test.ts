@@ -12,6 +12,13 @@ import { createLogger } from '../../src/util/log.ts';
 import { answerProblems, freePort, sleep, trackProcessFaults } from './helpers.ts';
 import { startFakeApp, startFakeWorld, type FakeWorld } from './harness.ts';
 import { RecordingSurface } from './recording-surface.ts';
+import { onPath, serviceAvailable } from '../support/services.ts';
+
+const REDIS_SERVER = serviceAvailable(
+  'redis-server',
+  onPath('redis-server') !== undefined,
+  'install redis-server (Debian: apt-get install redis-server)',
+);
 
 /**
  * A Redis of this test's own (never the shared one on 6379), killed with SIGKILL in the middle of a
@@ -99,7 +106,7 @@ class OwnRedis {
 
 const storeErrors = async () => (await storeErrorsTotal.get()).values.reduce((n, v) => n + v.value, 0);
 
-describe('Redis killed and restarted in the middle of a run', () => {
+describe.skipIf(!REDIS_SERVER)('Redis killed and restarted in the middle of a run', () => {
   let world: FakeWorld;
   let app: App;
   let redis: OwnRedis;

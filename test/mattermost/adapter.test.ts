@@ -13,6 +13,9 @@ import {
   waitForAnswers,
   type MattermostHarness,
 } from './adapter-helpers.ts';
+import { REDIS_URL, sharedRedis } from '../support/services.ts';
+
+const REDIS_UP = await sharedRedis();
 
 describe('Mattermost: questions in channels, DMs and threads', () => {
   let h: MattermostHarness;
@@ -297,13 +300,11 @@ describe('Mattermost: slash command and buttons', () => {
   });
 });
 
-describe('Mattermost: two replicas sharing Redis', () => {
+describe.skipIf(!REDIS_UP)('Mattermost: two replicas sharing Redis', () => {
   it('answer each mention once', async () => {
     const fake = await FakeMattermost.start();
     const dataDir = mkdtempSync(path.join(tmpdir(), 'askpanda-mm-replicas-'));
-    const replicas = await Promise.all(
-      [0, 1].map(() => startMattermost({ fake, dataDir, store: 'redis://127.0.0.1:6379' })),
-    );
+    const replicas = await Promise.all([0, 1].map(() => startMattermost({ fake, dataDir, store: REDIS_URL })));
     try {
       // Six people, so no one meets the per-person limit of questions in flight.
       const people = Array.from({ length: 6 }, (_, i) => fake.addUser({ username: `physicist${i}` }));

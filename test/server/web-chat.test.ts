@@ -1,12 +1,11 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpApp, type HttpApp } from './http-app.ts';
+import { ENABLE_BROWSER_TESTS, findChromium } from '../support/chromium.ts';
+import { serviceAvailable } from '../support/services.ts';
 
-/** Debian's chromium (.ci/run installs it); playwright downloads no browser of its own. */
-const CHROMIUM = '/usr/bin/chromium';
 /** Without the background-networking flags Chromium keeps trying hosts this closed network refuses. */
 const FLAGS = [
   '--no-sandbox',
@@ -18,13 +17,15 @@ const FLAGS = [
   '--disable-sync',
 ];
 
+const CHROMIUM = serviceAvailable('Chromium', findChromium() !== undefined, ENABLE_BROWSER_TESTS)
+  ? findChromium()
+  : undefined;
+const browserSuite = CHROMIUM ? describe : describe.skip;
+const skippedNote = CHROMIUM ? '' : ` (skipped: no Chromium; ${ENABLE_BROWSER_TESTS})`;
+
 let browser: Browser;
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium), as .ci/run does`,
-    );
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  if (CHROMIUM) browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
 }, 60_000);
 afterAll(() => browser?.close());
 
@@ -52,7 +53,7 @@ async function ask(page: Page, question: string): Promise<void> {
   await page.press('#question', 'Enter');
 }
 
-describe('the web chat in headless Chromium (demo monitor)', () => {
+browserSuite(`the web chat in headless Chromium (demo monitor)${skippedNote}`, () => {
   let http: HttpApp;
   beforeAll(async () => {
     http = await startHttpApp();
@@ -213,7 +214,7 @@ async function slowModel(reply: string): Promise<{ url: string; close(): Promise
   };
 }
 
-describe('the web chat while a language model writes', () => {
+browserSuite(`the web chat while a language model writes${skippedNote}`, () => {
   const reply = 'Grid jobs wait in the activated state until a pilot on a worker node asks PanDA for work.';
   let model: Awaited<ReturnType<typeof slowModel>>;
   let http: HttpApp;

@@ -4,8 +4,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describeStoreUri, openStore, storeUri, type Store } from '../../src/storage/store.ts';
+import { REDIS_URL, sharedRedis } from '../support/services.ts';
 
-const REDIS = 'redis://127.0.0.1:6379';
+const REDIS = REDIS_URL;
+const REDIS_UP = await sharedRedis();
 const opened: Store[] = [];
 afterAll(async () => {
   await Promise.all(opened.map((s) => s.close()));
@@ -34,10 +36,7 @@ async function writeThenKill(dataDir: string, store: string, prefix: string): Pr
   await new Promise((resolve) => child.once('exit', resolve));
 }
 
-describe.each([
-  ['sqlite', ''],
-  ['redis', REDIS],
-])('%s store', (kind, uri) => {
+describe.each([['sqlite', ''], ...(REDIS_UP ? [['redis', REDIS]] : [])])('%s store', (kind, uri) => {
   it('round-trips values per namespace, with TTL', async () => {
     const store = await open(uri);
     expect(store.kind).toBe(kind);
