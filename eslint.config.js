@@ -37,33 +37,6 @@ export default tseslint.config(
     },
   },
   {
-    // Adapters only translate a platform to the conversation core (Hubot's robot/adapter split):
-    // what answers a question is the core's business, never an adapter's.
-    files: ['src/adapters/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: [
-                '**/agents/*',
-                '**/panda/*',
-                '**/llm/*',
-                '**/rag/*',
-                '**/digest/*',
-                '**/storage/*',
-                '**/bot/selection*',
-              ],
-              message:
-                'adapters talk to the conversation core (src/bot/conversation.ts, src/bot/surface.ts) or the Bot, never to what answers',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
     // The web chat's script runs in the browser.
     files: ['src/server/web/**/*.js'],
     languageOptions: {

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { loadConfig } from '../src/config/load.ts';
 import { PandaClient } from '../src/panda/client.ts';
-import { openStore } from '../src/storage/store.ts';
+import { openStore } from '../src/storage/open-store.ts';
 import { SubscriptionStore } from '../src/digest/subscription-store.ts';
 import { DigestRunner } from '../src/digest/runner.ts';
 import type { DigestMessage, DigestPoster, DigestTarget } from '../src/digest/poster.ts';

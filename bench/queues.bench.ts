@@ -64,7 +64,7 @@ const QUESTIONS: Record<string, string> = {
 async function child(mode: string, arg: string): Promise<void> {
   const { loadConfig } = await import('../src/config/load.ts');
   const { CricClient } = await import('../src/panda/cric-client.ts');
-  const { openStore } = await import('../src/storage/store.ts');
+  const { openStore } = await import('../src/storage/open-store.ts');
   const env: Record<string, string> = {
     ASKPANDA_LOG_LEVEL: 'silent',
     ASKPANDA_DATA_DIR: process.env.BENCH_DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'askpanda-bench-')),

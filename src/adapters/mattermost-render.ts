@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import type { Answer, FollowUp } from '../bot/answer.ts';
+import type { Answer, FollowUp } from '../core/answer.ts';
 import { codePointLength, splitMarkdown } from '../bot/split-markdown.ts';
 
 /**

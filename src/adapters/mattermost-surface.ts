@@ -1,4 +1,4 @@
-import type { Answer } from '../bot/answer.ts';
+import type { Answer } from '../core/answer.ts';
 import type {
   QuestionContext,
   RenderOptions,

@@ -1,10 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import type { App } from '../app.ts';
+import type { PlatformDeps } from '../bot/platform-deps.ts';
 import type { Conversation } from '../bot/conversation.ts';
-import { HttpError, sendJson, type HttpServer, type RouteRequest } from '../server/http-server.ts';
+import { HttpError, sendJson, type HttpServer, type RouteRequest } from '../http/server.ts';
 import type { Logger } from '../util/log.ts';
-import { errorMessage } from '../util/errors.ts';
+import { errorMessage } from '../core/errors.ts';
 import {
   MattermostConnection,
   normalizeBaseUrl,
@@ -60,7 +60,7 @@ export class MattermostAdapter {
   private me: MattermostBot | undefined;
 
   constructor(
-    private readonly app: App,
+    private readonly app: PlatformDeps,
     private readonly options: MattermostAdapterOptions,
   ) {
     const mm = app.config.mattermost;

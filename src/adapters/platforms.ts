@@ -1,6 +1,6 @@
-import type { App } from '../app.ts';
+import type { PlatformDeps } from '../bot/platform-deps.ts';
 import { configuredPlatforms } from '../config/demo-mode.ts';
-import type { HttpServer } from '../server/http-server.ts';
+import type { HttpServer } from '../http/server.ts';
 
 /** One chat platform running in this process. */
 export interface RunningPlatform {
@@ -31,7 +31,7 @@ export class PlatformStartError extends Error {
  * when it is configured. A platform that fails stops the ones already started and throws.
  */
 export async function startPlatforms(
-  app: App,
+  app: PlatformDeps,
   options: { server?: HttpServer; receive: boolean },
 ): Promise<RunningPlatform[]> {
   const running: RunningPlatform[] = [];

@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import type { Answer } from '../bot/answer.ts';
+import type { Answer } from '../core/answer.ts';
 import type { FeedbackContext } from '../bot/surface.ts';
 
 type KnownBlock = types.KnownBlock;

@@ -1,6 +1,6 @@
 import type { webApi } from '@slack/bolt';
 import { z } from 'zod';
-import type { Answer } from '../bot/answer.ts';
+import type { Answer } from '../core/answer.ts';
 import type {
   QuestionContext,
   RenderOptions,
@@ -10,7 +10,7 @@ import type {
   ThreadMessage,
 } from '../bot/surface.ts';
 import type { Logger } from '../util/log.ts';
-import { errorMessage } from '../util/errors.ts';
+import { errorMessage } from '../core/errors.ts';
 import { ChannelPacer } from './slack-pacer.ts';
 import { renderAnswer, renderNotice, renderPartial, type SlackMessage } from './slack-render.ts';
 

@@ -7,12 +7,12 @@ import {
   type webApi,
 } from '@slack/bolt';
 import { z } from 'zod';
-import type { App } from '../app.ts';
+import type { PlatformDeps } from '../bot/platform-deps.ts';
 import type { Conversation } from '../bot/conversation.ts';
 import type { FeedbackContext } from '../bot/surface.ts';
-import { HttpError, HttpServer, sendText, type RouteRequest } from '../server/http-server.ts';
+import { HttpError, HttpServer, sendText, type RouteRequest } from '../http/server.ts';
 import type { Logger } from '../util/log.ts';
-import { errorMessage } from '../util/errors.ts';
+import { errorMessage } from '../core/errors.ts';
 import {
   BlockActionSchema,
   EVENTS_MAX_BODY_BYTES,
@@ -82,7 +82,7 @@ export class SlackAdapter {
   private ownServer: HttpServer | undefined;
 
   constructor(
-    private readonly app: App,
+    private readonly app: PlatformDeps,
     private readonly options: SlackAdapterOptions = {},
   ) {
     const slack = app.config.slack;

@@ -1,6 +1,6 @@
-import type { AgentKind, AnswerDraft } from '../bot/answer.ts';
-import type { Incoming } from '../bot/incoming.ts';
-import type { Turn } from '../bot/history.ts';
+import type { AgentKind, AnswerDraft } from '../core/answer.ts';
+import type { Incoming } from '../core/incoming.ts';
+import type { Turn } from '../core/turn.ts';
 import type { ChatModel } from '../llm/chat-model.ts';
 import type { CodeMention } from './code-question.ts';
 
@@ -34,3 +34,9 @@ export interface Agent {
   readonly kind: Route['agent'];
   handle(context: AgentContext): Promise<AnswerDraft>;
 }
+
+/**
+ * Routes an ambiguous question with more than the fast path (a language model, when one is configured).
+ * It receives the fast path's guess and must return one of the known agents.
+ */
+export type Selector = (question: string, history: readonly Turn[], fastGuess: Route) => Promise<Route>;

@@ -1,4 +1,4 @@
-import type { AnswerDraft } from '../bot/answer.ts';
+import type { AnswerDraft } from '../core/answer.ts';
 import { withAnswerUsage } from '../llm/usage.ts';
 import type { Agent, AgentContext } from './agent.ts';
 import { MAX_FOLLOW_UPS, MIN_FOLLOW_UPS, suggestFollowUps } from './follow-ups.ts';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
-import { emptyDraft, type AnswerDraft, type Source } from '../bot/answer.ts';
-import type { Turn } from '../bot/history.ts';
+import { emptyDraft, type AnswerDraft, type Source } from '../core/answer.ts';
+import type { Turn } from '../core/turn.ts';
 import type { ChatMessage } from '../llm/chat-model.ts';
 import { citationTitle } from '../rag/chunk.ts';
 import { lazyDocsIndex } from '../rag/docs-index.ts';

@@ -1,4 +1,4 @@
-import { emptyDraft, errorDraft, type AnswerDraft, type FollowUp, type Link, type Section } from '../bot/answer.ts';
+import { emptyDraft, errorDraft, type AnswerDraft, type FollowUp, type Link, type Section } from '../core/answer.ts';
 import {
   COMPONENT_NAMES,
   componentInfo,

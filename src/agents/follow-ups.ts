@@ -1,6 +1,6 @@
-import type { AnswerDraft, FollowUp } from '../bot/answer.ts';
-import type { Turn } from '../bot/history.ts';
-import { findIds } from '../bot/ids.ts';
+import type { AnswerDraft, FollowUp } from '../core/answer.ts';
+import type { Turn } from '../core/turn.ts';
+import { findIds } from '../core/ids.ts';
 import { PANDA_WORDS } from './panda-words.ts';
 import { selectFast } from './selection.ts';
 

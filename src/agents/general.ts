@@ -1,5 +1,5 @@
-import { emptyDraft, type AnswerDraft } from '../bot/answer.ts';
-import type { Turn } from '../bot/history.ts';
+import { emptyDraft, type AnswerDraft } from '../core/answer.ts';
+import type { Turn } from '../core/turn.ts';
 import { ModelUnavailableError, type ChatMessage } from '../llm/chat-model.ts';
 import { loadPrompt } from '../llm/prompts.ts';
 import type { Agent, AgentContext } from './agent.ts';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { emptyDraft, errorDraft, type AnswerDraft, type FollowUp, type Link, type Section } from '../bot/answer.ts';
+import { emptyDraft, errorDraft, type AnswerDraft, type FollowUp, type Link, type Section } from '../core/answer.ts';
 import type { Config } from '../config/schema.ts';
 import type { PandaClient } from '../panda/client.ts';
 import type { CricClient } from '../panda/cric-client.ts';
@@ -7,7 +7,7 @@ import { analyzeJob, componentTitle, formatBytes, type JobAnalysis } from '../pa
 import { compareWithQueue, limitKind, type QueueComparison } from '../panda/job-queue-limits.ts';
 import { USER_VERSUS_SYSTEM, errorComponent, isRecoverablePutError } from '../panda/knowledge.ts';
 import type { Job } from '../panda/schemas.ts';
-import { AskPandaError } from '../util/errors.ts';
+import { AskPandaError } from '../core/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { redactSecrets } from '../util/redact.ts';
 import type { Agent, AgentContext } from './agent.ts';

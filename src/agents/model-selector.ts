@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Selector } from '../bot/bot.ts';
-import type { Turn } from '../bot/history.ts';
-import { findIds } from '../bot/ids.ts';
+import type { Selector } from './agent.ts';
+import type { Turn } from '../core/turn.ts';
+import { findIds } from '../core/ids.ts';
 import { COMPONENT_NAMES } from '../panda/error-codes.ts';
 import { ModelUnavailableError, type ChatModel } from '../llm/chat-model.ts';
 import { loadPrompt } from '../llm/prompts.ts';

@@ -1,4 +1,4 @@
-import type { AgentDeps } from './registry.ts';
+import type { AgentDeps } from './agent-deps.ts';
 import { connectMonitor, type MonitorConnection } from '../panda/connect.ts';
 import { createCricClient, type CricClient } from '../panda/cric-client.ts';
 import { DEMO_CRIC_PUBLIC_URL, DEMO_PANDA_SERVER_PUBLIC_URL, demoQueueNames } from '../panda/demo/grid-services.ts';

@@ -1,4 +1,4 @@
-import type { Turn } from '../bot/history.ts';
+import type { Turn } from '../core/turn.ts';
 import type { Route } from './agent.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { emptyDraft, errorDraft, type AnswerDraft, type FollowUp, type Link, type Section } from '../bot/answer.ts';
-import type { Turn } from '../bot/history.ts';
+import { emptyDraft, errorDraft, type AnswerDraft, type FollowUp, type Link, type Section } from '../core/answer.ts';
+import type { Turn } from '../core/turn.ts';
 import type { ChatMessage } from '../llm/chat-model.ts';
 import type { CricClient, QueueData } from '../panda/cric-client.ts';
 import type { QueueRecord } from '../panda/cric-schema.ts';
@@ -19,7 +19,7 @@ import {
   type QueueIndex,
 } from '../panda/queues.ts';
 import { checkMonitor, checkPandaServer, type ServiceCheck } from '../panda/service-health.ts';
-import { AskPandaError } from '../util/errors.ts';
+import { AskPandaError } from '../core/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { redactSecrets } from '../util/redact.ts';
 import type { Agent, AgentContext } from './agent.ts';

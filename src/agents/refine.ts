@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AnswerDraft, FollowUp } from '../bot/answer.ts';
+import type { AnswerDraft, FollowUp } from '../core/answer.ts';
 import { ModelUnavailableError, type ChatMessage, type ChatResult } from '../llm/chat-model.ts';
 import { loadPrompt } from '../llm/prompts.ts';
 import type { AgentContext } from './agent.ts';

@@ -1,5 +1,5 @@
-import type { Turn } from '../bot/history.ts';
-import { findIds, type IdMention } from '../bot/ids.ts';
+import type { Turn } from '../core/turn.ts';
+import { findIds, type IdMention } from '../core/ids.ts';
 import { lookupCode } from '../panda/error-codes.ts';
 import type { Route } from './agent.ts';
 import { queueRoute } from './queue-route.ts';

@@ -1,4 +1,4 @@
-import type { Turn } from '../bot/history.ts';
+import type { Turn } from '../core/turn.ts';
 import type { ChatMessage } from '../llm/chat-model.ts';
 import type { TaskAnalysis } from '../panda/task-analysis.ts';
 import { redactSecrets } from '../util/redact.ts';

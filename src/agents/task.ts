@@ -1,7 +1,7 @@
-import { emptyDraft, errorDraft, type AnswerDraft, type FollowUp, type Section } from '../bot/answer.ts';
+import { emptyDraft, errorDraft, type AnswerDraft, type FollowUp, type Section } from '../core/answer.ts';
 import type { PandaClient } from '../panda/client.ts';
 import { analyzeTask, type TaskAnalysis } from '../panda/task-analysis.ts';
-import { AskPandaError } from '../util/errors.ts';
+import { AskPandaError } from '../core/errors.ts';
 import { redactSecrets } from '../util/redact.ts';
 import type { Agent, AgentContext } from './agent.ts';
 import { findCodeMention, type CodeMention } from './code-question.ts';

@@ -1,27 +1,21 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
-import type { Agent, AgentContext, Route } from '../agents/agent.ts';
+import type { Agent, AgentContext, Route, Selector } from '../agents/agent.ts';
 import { selectFast } from '../agents/selection.ts';
 import type { ChatModel } from '../llm/chat-model.ts';
-import { AskPandaError } from '../util/errors.ts';
+import { AskPandaError } from '../core/errors.ts';
 import { echo } from '../util/echo.ts';
 import { silentLogger } from '../util/log.ts';
-import { emptyDraft, errorDraft, type Answer, type AnswerDraft } from './answer.ts';
+import { emptyDraft, errorDraft, type Answer, type AnswerDraft } from '../core/answer.ts';
 import { CommandRegistry, parseCommand } from './commands.ts';
-import type { Turn } from './history.ts';
-import { IncomingSchema, PLATFORMS, threadKey, type Incoming } from './incoming.ts';
-import { answerSeconds, questionsTotal, storeErrorsTotal } from '../server/metrics.ts';
+import type { Turn } from '../core/turn.ts';
+import { IncomingSchema, PLATFORMS, threadKey, type Incoming } from '../core/incoming.ts';
+import { answerSeconds, questionsTotal, storeErrorsTotal } from '../core/metrics.ts';
 import { stripMention } from './mention.ts';
 import { toAnswer } from './render.ts';
 import type { ThreadHistory } from './thread-history.ts';
 import { helpCommand } from './help.ts';
 import { forgetCommand } from './forget.ts';
-
-/**
- * Routes an ambiguous question with more than the fast path (the LLM issue plugs a model in here).
- * It receives the fast path's guess and must return one of the known agents.
- */
-export type Selector = (question: string, history: readonly Turn[], fastGuess: Route) => Promise<Route>;
 
 export interface BotDeps {
   config: Pick<Config, 'bot'>;

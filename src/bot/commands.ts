@@ -1,5 +1,5 @@
-import type { AnswerDraft } from './answer.ts';
-import type { Incoming } from './incoming.ts';
+import type { AnswerDraft } from '../core/answer.ts';
+import type { Incoming } from '../core/incoming.ts';
 
 export interface CommandContext {
   incoming: Incoming;

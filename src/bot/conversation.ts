@@ -2,21 +2,21 @@ import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { Store } from '../storage/store.ts';
-import { emptyDraft, errorDraft, type Answer } from './answer.ts';
+import { emptyDraft, errorDraft, type Answer } from '../core/answer.ts';
 import { Admission, type AdmissionLimits, type Refused } from './admission.ts';
 import type { Bot } from './bot.ts';
 import { parseCommand } from './commands.ts';
 import { DraftStream } from './draft-stream.ts';
-import type { Turn } from './history.ts';
-import { findIds } from './ids.ts';
-import { threadKey, type Incoming } from './incoming.ts';
+import type { Turn } from '../core/turn.ts';
+import { findIds } from '../core/ids.ts';
+import { threadKey, type Incoming } from '../core/incoming.ts';
 import { toAnswer } from './render.ts';
 import type { FeedbackContext, Surface, SurfacePlatform } from './surface.ts';
 import { ThinkingStatus } from './thinking-status.ts';
 import { ThreadHistory } from './thread-history.ts';
 import { ThreadQueue } from './thread-queue.ts';
 import { withRequest } from '../util/request-context.ts';
-import { dedupeHitsTotal, queueDepth, questionsTotal, storeErrorsTotal } from '../server/metrics.ts';
+import { dedupeHitsTotal, queueDepth, questionsTotal, storeErrorsTotal } from '../core/metrics.ts';
 
 /** Platforms re-deliver for minutes (Slack's retries, a websocket resync): an hour of claims covers it. */
 const DEDUPE_TTL_MS = 60 * 60 * 1000;
@@ -34,7 +34,7 @@ const SEED_MESSAGES_LIMIT = 50;
 const STOP_GRACE_MS = 10_000;
 
 /** A message an adapter hands the core: already known to be a person writing, not the bot itself. */
-export interface ChatMessage {
+export interface PlatformMessage {
   channel: string;
   /** The thread's root message id (the message's own id when it starts a thread). */
   thread: string;
@@ -152,14 +152,14 @@ export class Conversation {
    * A mention, DM, thread reply or follow-up click: answered once, in order, in its thread. A
    * question over the limits gets a short "busy, try again in N s" reply instead (once, in order).
    */
-  receive<M>(surface: Surface<M>, message: ChatMessage): Promise<void> {
+  receive<M>(surface: Surface<M>, message: PlatformMessage): Promise<void> {
     if (this.stopping) return Promise.resolve();
     const key = threadKey({ platform: surface.platform, channel: message.channel, thread: message.thread });
     return this.track(this.queue.run(key, () => this.take(surface, message, key)));
   }
 
   /** Whether the message is the bot's business, then the claim (one replica, one delivery), then the limits. */
-  private async take<M>(surface: Surface<M>, message: ChatMessage, key: string): Promise<void> {
+  private async take<M>(surface: Surface<M>, message: PlatformMessage, key: string): Promise<void> {
     const log = this.logger.child({ platform: surface.platform, channel: message.channel });
     if (message.addressed === 'thread-reply') {
       // Without a mention, only threads the bot already answered in are its business.
@@ -263,7 +263,7 @@ export class Conversation {
   }
 
   /** True for the one process (of all replicas) that answers this message. */
-  private async claim<M>(surface: Surface<M>, message: ChatMessage, log: Logger): Promise<boolean> {
+  private async claim<M>(surface: Surface<M>, message: PlatformMessage, log: Logger): Promise<boolean> {
     const dedupeKey = message.dedupeKey ?? `${surface.platform}:${message.channel}:${message.messageId}`;
     const claimed = await this.deps.store.claimOnce(dedupeKey, DEDUPE_TTL_MS).catch((err: unknown) => {
       // With the store down a rare duplicate answer is better than no answer at all.
@@ -278,7 +278,7 @@ export class Conversation {
     return claimed;
   }
 
-  private async refuse<M>(surface: Surface<M>, message: ChatMessage, refused: Refused, log: Logger): Promise<void> {
+  private async refuse<M>(surface: Surface<M>, message: PlatformMessage, refused: Refused, log: Logger): Promise<void> {
     log.info({ reason: refused.reason, retryAfterSeconds: refused.retryAfterSeconds }, 'busy: question turned away');
     questionsTotal.inc({ platform: surface.platform, agent: 'general', outcome: 'busy' });
     const text = `I am busy right now (${refused.reason}). Please ask again in about ${refused.retryAfterSeconds} s.`;
@@ -292,7 +292,7 @@ export class Conversation {
     );
   }
 
-  private async answerClaimed<M>(surface: Surface<M>, message: ChatMessage, log: Logger): Promise<void> {
+  private async answerClaimed<M>(surface: Surface<M>, message: PlatformMessage, log: Logger): Promise<void> {
     const where = { channel: message.channel, thread: message.thread };
     const onError = (err: unknown) => log.debug({ err: String(err) }, 'status or draft update failed');
     const status = new ThinkingStatus(
@@ -443,7 +443,7 @@ export class Conversation {
    * A thread that began before the bot was asked has no stored history: its earlier messages are
    * read from the platform once, so "how can I fix it?" knows which job the thread is about.
    */
-  private async seedThread<M>(surface: Surface<M>, message: ChatMessage, log: Logger): Promise<void> {
+  private async seedThread<M>(surface: Surface<M>, message: PlatformMessage, log: Logger): Promise<void> {
     if (!surface.readThread) return;
     const key = threadKey({ platform: surface.platform, channel: message.channel, thread: message.thread });
     if ((await this.history.load(key).catch(() => [])).length > 0) return;

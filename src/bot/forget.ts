@@ -1,6 +1,6 @@
-import { emptyDraft } from './answer.ts';
+import { emptyDraft } from '../core/answer.ts';
 import type { Command } from './commands.ts';
-import { threadKey } from './incoming.ts';
+import { threadKey } from '../core/incoming.ts';
 import type { ThreadHistory } from './thread-history.ts';
 
 /** `forget`: deletes what the bot keeps of this thread (its history), at once. */

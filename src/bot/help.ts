@@ -1,4 +1,4 @@
-import { emptyDraft } from './answer.ts';
+import { emptyDraft } from '../core/answer.ts';
 import type { Command } from './commands.ts';
 
 export function helpCommand(botName: string): Command {

@@ -1,4 +1,4 @@
-import type { Answer, AnswerDraft } from './answer.ts';
+import type { Answer, AnswerDraft } from '../core/answer.ts';
 
 /**
  * Answer → markdown, the one rendering every surface starts from (adapters only adapt it to their

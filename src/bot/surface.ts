@@ -1,4 +1,4 @@
-import type { Answer } from './answer.ts';
+import type { Answer } from '../core/answer.ts';
 
 /**
  * What a chat platform adapter implements for the conversation core (src/bot/conversation.ts). The

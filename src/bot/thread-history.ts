@@ -1,5 +1,5 @@
 import type Keyv from 'keyv';
-import { TurnsSchema, type Turn } from './history.ts';
+import { TurnsSchema, type Turn } from '../core/turn.ts';
 
 export interface HistoryBudget {
   maxTurns: number;

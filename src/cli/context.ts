@@ -2,7 +2,8 @@ import { ConfigError, loadConfigDetailed } from '../config/load.ts';
 import { DEMO_BANNER, isDemoMode } from '../config/demo-mode.ts';
 import { createApp, type App } from '../app.ts';
 import type { Config } from '../config/schema.ts';
-import { openStore, type Store } from '../storage/store.ts';
+import { type Store } from '../storage/store.ts';
+import { openStore } from '../storage/open-store.ts';
 import { openMemoryStore } from '../storage/memory-store.ts';
 import { isStoreError } from '../storage/store-errors.ts';
 

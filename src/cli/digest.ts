@@ -4,7 +4,7 @@ import { DigestData } from '../digest/digest-data.ts';
 import { buildDigest } from '../digest/builder.ts';
 import { createDigestRunner } from '../digest/service.ts';
 import { digestPosters, platformsWithoutPoster } from '../digest/wiring.ts';
-import { canonicalZone } from '../digest/zone.ts';
+import { canonicalZone } from '../util/zone.ts';
 import { startApp, EXIT_USAGE } from './context.ts';
 
 /** An ISO-8601 instant; without a zone it is read as UTC (the monitor's time), a bare date as 00:00 UTC. */

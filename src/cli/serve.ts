@@ -3,12 +3,13 @@ import { runConsole } from '../adapters/console.ts';
 import { PlatformStartError, startPlatforms, type RunningPlatform } from '../adapters/platforms.ts';
 import { configuredPlatforms } from '../config/demo-mode.ts';
 import { addHealthRoutes, monitorCheck, type ReadinessCheck } from '../server/health.ts';
-import { HttpServer } from '../server/http-server.ts';
+import { HttpServer } from '../http/server.ts';
 import { addMcpRoute, MCP_PATH } from '../server/mcp.ts';
 import { addOpenAiRoutes } from '../server/openai-api.ts';
 import { QuestionGate } from '../server/question-gate.ts';
 import { addWebChatRoutes } from '../server/web-chat.ts';
-import { describeStoreUri, storeUri } from '../storage/store.ts';
+import { describeStoreUri } from '../storage/store.ts';
+import { storeUri } from '../storage/open-store.ts';
 import { startApp } from './context.ts';
 
 /** SIGTERM to exit: platforms stop taking events, answers in progress get this long, then the store closes. */

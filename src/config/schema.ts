@@ -1,7 +1,7 @@
 import cron from 'node-cron';
 import { z } from 'zod';
-import { parseSchedule } from '../digest/schedule.ts';
-import { canonicalZone } from '../digest/zone.ts';
+import { parseSchedule } from '../core/schedule.ts';
+import { canonicalZone } from '../util/zone.ts';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z

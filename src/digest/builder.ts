@@ -1,8 +1,8 @@
 import { errorComponent, guidanceFor, pilotCode } from '../panda/knowledge.ts';
 import type { ErrorsResponse, TaskWithCounts } from '../panda/schemas.ts';
-import { splitNoise } from './noise.ts';
+import { splitNoise } from '../panda/error-noise.ts';
 import { DIGEST_LIMITS, type DigestMessage } from './poster.ts';
-import { formatLocal } from './zone.ts';
+import { formatLocal } from '../util/zone.ts';
 
 /**
  * The digest message, built from the monitor's data alone: the same data gives the same text, so
@@ -64,7 +64,7 @@ export interface TaskDigest {
   statusChange?: { from: string; to: string };
   failedJobs: number;
   groups: FailureGroup[];
-  /** Codes left out as companions of others (see noise.ts). */
+  /** Codes left out as companions of others (see panda/error-noise.ts). */
   companions: Array<{ error: string; count: number }>;
   sites: Array<{ name: string; jobs: number }>;
   /** Every code seen in this window, companions included: what the next digest compares with. */

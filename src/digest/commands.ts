@@ -1,19 +1,19 @@
-import { emptyDraft, errorDraft, type AnswerDraft } from '../bot/answer.ts';
+import { emptyDraft, errorDraft, type AnswerDraft } from '../core/answer.ts';
 import { echo } from '../util/echo.ts';
 import type { Command } from '../bot/commands.ts';
-import type { Incoming } from '../bot/incoming.ts';
+import type { Incoming } from '../core/incoming.ts';
 import type { Config } from '../config/schema.ts';
 import type { PandaClient } from '../panda/client.ts';
-import { isAskPandaError } from '../util/errors.ts';
+import { isAskPandaError } from '../core/errors.ts';
 import { isFinalTaskState } from './builder.ts';
 import { DigestData } from './digest-data.ts';
 import { changeRefusal } from './permissions.ts';
 import { collectTaskWindows } from './runner.ts';
 import { buildDigest } from './builder.ts';
-import { daylightSavingNotes, describeSchedule, nextRunAfter, parseSchedule, type Schedule } from './schedule.ts';
+import { daylightSavingNotes, describeSchedule, nextRunAfter, parseSchedule, type Schedule } from '../core/schedule.ts';
 import type { Subscription } from './subscription.ts';
 import type { SubscriptionStore } from './subscription-store.ts';
-import { canonicalZone, formatLocal } from './zone.ts';
+import { canonicalZone, formatLocal } from '../util/zone.ts';
 
 export interface DigestCommandDeps {
   config: Pick<Config, 'digest'>;

@@ -1,6 +1,6 @@
 import { TASKS_PER_REQUEST, type PandaClient } from '../panda/client.ts';
 import type { ErrorsResponse, TaskWithCounts } from '../panda/schemas.ts';
-import { AskPandaError, isAskPandaError } from '../util/errors.ts';
+import { AskPandaError, isAskPandaError } from '../core/errors.ts';
 
 export type Fetched<T> = { ok: true; value: T } | { ok: false; error: AskPandaError };
 

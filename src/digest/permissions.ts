@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.ts';
-import type { Incoming } from '../bot/incoming.ts';
+import type { Incoming } from '../core/incoming.ts';
 
 /**
  * Who may change a channel's subscriptions: anyone who can write in it (the default: people who can

@@ -5,11 +5,11 @@ import { silentLogger } from '../util/log.ts';
 import { buildDigest, type BuiltDigest, type TaskDigest, type TaskWindowData } from './builder.ts';
 import { DigestData, missingFailuresNote, missingStatusNote, type Fetched } from './digest-data.ts';
 import type { DigestMessage, DigestPoster, DigestTarget } from './poster.ts';
-import { latestRunAtOrBefore, runsBetween } from './schedule.ts';
+import { latestRunAtOrBefore, runsBetween } from '../core/schedule.ts';
 import { keys, targetKey, type DigestState, type Subscription } from './subscription.ts';
 import type { SubscriptionStore } from './subscription-store.ts';
 import type { ErrorsResponse, TaskWithCounts } from '../panda/schemas.ts';
-import { AskPandaError } from '../util/errors.ts';
+import { AskPandaError } from '../core/errors.ts';
 
 export interface DigestSettings {
   quiet: 'post' | 'silent';

@@ -1,12 +1,23 @@
-import type { App } from '../app.ts';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import type { ChatModel } from '../llm/chat-model.ts';
+import type { PandaClient } from '../panda/client.ts';
+import type { SubscriptionStore } from './subscription-store.ts';
 import type { DigestPoster } from './poster.ts';
 import { DigestRunner, type DigestSettings } from './runner.ts';
 import { DigestScheduler, type DigestSchedulerOptions } from './scheduler.ts';
 import { modelSummary } from './summary.ts';
 
-export type DigestApp = Pick<App, 'config' | 'panda' | 'subscriptions' | 'logger' | 'model'>;
+/** What the digests are given by the composition root. */
+export interface DigestApp {
+  config: Config;
+  panda: PandaClient;
+  subscriptions: SubscriptionStore;
+  logger: Logger;
+  model: ChatModel;
+}
 
-export function digestSettings(config: App['config']): DigestSettings {
+export function digestSettings(config: Config): DigestSettings {
   const d = config.digest;
   return {
     quiet: d.quiet,

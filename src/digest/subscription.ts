@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ScheduleSchema } from './schedule.ts';
+import { ScheduleSchema } from '../core/schedule.ts';
 
 /**
  * What the store keeps for digests. A subscription (written only by chat commands) is kept apart

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
-import type { App } from '../app.ts';
+import type { Conversation } from '../bot/conversation.ts';
+import type { Config } from '../config/schema.ts';
 import { configuredPlatforms } from '../config/demo-mode.ts';
 import { PlatformPosters, TerminalPoster, type DigestPoster } from './poster.ts';
 
@@ -14,7 +15,7 @@ import { PlatformPosters, TerminalPoster, type DigestPoster } from './poster.ts'
  * `terminal`: where digests of subscriptions made in a terminal (`ask`, `chat`) are printed.
  */
 export async function digestPosters(
-  app: Pick<App, 'config' | 'conversation'>,
+  app: { config: Config; conversation: Conversation },
   options: { terminal?: Writable } = {},
 ): Promise<PlatformPosters> {
   const posters: Record<string, DigestPoster | undefined> = {};
@@ -32,6 +33,6 @@ export async function digestPosters(
 }
 
 /** Configured chat platforms that no digest poster reaches yet (for start-up and `digest run` notes). */
-export function platformsWithoutPoster(app: Pick<App, 'config'>, posters: PlatformPosters): string[] {
+export function platformsWithoutPoster(app: { config: Config }, posters: PlatformPosters): string[] {
   return configuredPlatforms(app.config).filter((p) => !posters.platforms.includes(p));
 }

@@ -10,7 +10,7 @@ import {
   type ChatStreamEvent,
 } from './chat-model.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
-import { llmCallsTotal } from '../server/metrics.ts';
+import { llmCallsTotal } from '../core/metrics.ts';
 import { classifyFailure, type Failure } from './provider-error.ts';
 import { Semaphore } from './semaphore.ts';
 import { recordUsage } from './usage.ts';

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Usage } from './chat-model.ts';
-import { llmCostUsdTotal, llmTokensTotal } from '../server/metrics.ts';
+import { llmCostUsdTotal, llmTokensTotal } from '../core/metrics.ts';
 
 /**
  * List prices in USD per million tokens (input, output), for estimates only: providers change them

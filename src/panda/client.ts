@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { recordMonitorCacheHit } from './monitor-health.ts';
 import type { Config } from '../config/schema.ts';
-import { AskPandaError } from '../util/errors.ts';
+import { AskPandaError } from '../core/errors.ts';
 import { TtlCache } from './cache.ts';
 import { MonitorHttp, type MonitorStats, type Subject } from './http.ts';
 import { scanLog, type ScanOptions, type ScanResult } from './log-scan.ts';

@@ -3,7 +3,7 @@ import type Keyv from 'keyv';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Config } from '../config/schema.ts';
-import { AskPandaError } from '../util/errors.ts';
+import { AskPandaError } from '../core/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { redactSecrets } from '../util/redact.ts';
 import { GetFailure, getWithRetries, seconds } from './bounded-get.ts';

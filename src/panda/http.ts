@@ -2,7 +2,7 @@ import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import type { z } from 'zod';
 import type { Logger } from 'pino';
-import { AskPandaError } from '../util/errors.ts';
+import { AskPandaError } from '../core/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { redactSecrets } from '../util/redact.ts';
 import { recordMonitorRequest } from './monitor-health.ts';

@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.ts';
-import { isAskPandaError } from '../util/errors.ts';
+import { isAskPandaError } from '../core/errors.ts';
 import { redactLines, redactSecrets } from '../util/redact.ts';
 import type { LogOutcome, PandaClient } from './client.ts';
 import { compilePatterns, errorComponent, guidanceFor, pilotCode, type Guidance, type PilotCode } from './knowledge.ts';

@@ -1,4 +1,4 @@
-import { monitorRequestsTotal } from '../server/metrics.ts';
+import { monitorRequestsTotal } from '../core/metrics.ts';
 
 /**
  * Whether the PanDA monitor has been answering, for /readyz: the outcome of the last requests this

@@ -1,7 +1,7 @@
 import type { PandaClient } from './client.ts';
 import { guidanceFor, pilotCode, type Guidance } from './knowledge.ts';
 import type { Dataset, ErrorCount, TaskResponse, TaskWithCounts } from './schemas.ts';
-import { isAskPandaError } from '../util/errors.ts';
+import { isAskPandaError } from '../core/errors.ts';
 
 export interface TaskFailureGroup {
   /** "pilot:1305" */

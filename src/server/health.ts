@@ -1,6 +1,6 @@
 import { monitorHealth } from '../panda/monitor-health.ts';
-import { HttpServer, sendJson, sendText } from './http-server.ts';
-import { registry } from './metrics.ts';
+import { HttpServer, sendJson, sendText } from '../http/server.ts';
+import { registry } from '../core/metrics.ts';
 
 /** One part /readyz asks: undefined when it is fine, else the reason it is not. */
 export interface ReadinessCheck {

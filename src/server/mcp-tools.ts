@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { App } from '../app.ts';
-import { AnswerSchema, errorDraft, type Answer, type ErrorKind } from '../bot/answer.ts';
+import type { ServerDeps } from './server-deps.ts';
+import { AnswerSchema, errorDraft, type Answer, type ErrorKind } from '../core/answer.ts';
 import { toAnswer } from '../bot/render.ts';
-import type { Incoming } from '../bot/incoming.ts';
+import type { Incoming } from '../core/incoming.ts';
 import { citationTitle } from '../rag/chunk.ts';
 import { jobErrors } from '../panda/job-analysis.ts';
 import { guidanceFor, pilotCode } from '../panda/knowledge.ts';
 import { limitLines, queueLimits, STATUS_MEANING } from '../panda/queues.ts';
-import { splitNoise } from '../digest/noise.ts';
-import { AskPandaError } from '../util/errors.ts';
+import { splitNoise } from '../panda/error-noise.ts';
+import { AskPandaError } from '../core/errors.ts';
 import { redactSecrets } from '../util/redact.ts';
 import { COMPONENT_NAMES, type ComponentName } from '../panda/error-codes.ts';
 import { BusyError, type QuestionGate } from './question-gate.ts';
@@ -30,7 +30,7 @@ const MAX_LINE_CHARS = 500;
 export const MAX_FAILURE_WINDOW_DAYS = 31;
 
 export interface ToolCall {
-  app: App;
+  app: ServerDeps;
   /** stdio (a local client) or http (the /mcp endpoint). */
   transport: 'stdio' | 'http';
   /** Who is asking, for the limits: "stdio" or the client's address. */

@@ -5,10 +5,10 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
-import type { App } from '../app.ts';
+import type { ServerDeps } from './server-deps.ts';
 import { handbookPaths } from '../rag/docs-index.ts';
 import { clientAddress, hasBearer } from './bearer.ts';
-import { HttpError, sendJson, type HttpServer } from './http-server.ts';
+import { HttpError, sendJson, type HttpServer } from '../http/server.ts';
 import {
   ANSWER_OUTPUT,
   TOOL_DESCRIPTIONS,
@@ -52,7 +52,7 @@ export interface McpSurface {
  * the process; HTTP builds one per request (stateless streamable HTTP: any replica can answer any
  * request, no session to lose).
  */
-export function createMcpServer(app: App, surface: McpSurface): McpServer {
+export function createMcpServer(app: ServerDeps, surface: McpSurface): McpServer {
   const server = new McpServer(
     { name: 'askpanda', title: 'askpanda (PanDA)', version: VERSION },
     { instructions: INSTRUCTIONS, capabilities: { logging: {} } },
@@ -125,7 +125,7 @@ interface HandbookPage {
 }
 
 /** The handbook's Markdown and text files (rag.docs), each as `askpanda://handbook/<file>`. */
-export function handbookPages(app: Pick<App, 'config'>): HandbookPage[] {
+export function handbookPages(app: Pick<ServerDeps, 'config'>): HandbookPage[] {
   const pages: HandbookPage[] = [];
   const seen = new Set<string>();
   const add = (file: string) => {
@@ -156,7 +156,7 @@ export function handbookPages(app: Pick<App, 'config'>): HandbookPage[] {
  * POST /mcp: MCP streamable HTTP, stateless, behind `ASKPANDA_MCP_TOKEN` (compared in constant
  * time). Without a token configured the endpoint is off and says how to turn it on.
  */
-export function addMcpRoute(server: HttpServer, app: App, gate: QuestionGate): void {
+export function addMcpRoute(server: HttpServer, app: ServerDeps, gate: QuestionGate): void {
   const token = app.config.mcp.token;
   server.add({
     method: ['POST', 'GET', 'DELETE'],

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { App } from '../app.ts';
+import type { ServerDeps } from './server-deps.ts';
 import { ThreadHistory } from '../bot/thread-history.ts';
 import { countTokens } from '../llm/tokens.ts';
 import { withRequest } from '../util/request-context.ts';
 import { clientAddress, hasBearer } from './bearer.ts';
-import { HttpError, type HttpServer, type RouteRequest } from './http-server.ts';
+import { HttpError, type HttpServer, type RouteRequest } from '../http/server.ts';
 import { prepareV1Thread, V1_CHANNEL, type ConversationTurn } from './openai-thread.ts';
 import { BusyError, type QuestionGate } from './question-gate.ts';
 
@@ -84,7 +84,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-export function addOpenAiRoutes(server: HttpServer, app: App, gate: QuestionGate): void {
+export function addOpenAiRoutes(server: HttpServer, app: ServerDeps, gate: QuestionGate): void {
   const key = app.config.openaiApi.apiKey;
   const model = app.config.openaiApi.model;
   const history = new ThreadHistory(app.store.ns('history'), app.config.history);

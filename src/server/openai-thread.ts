@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Turn } from '../bot/history.ts';
-import { findIds } from '../bot/ids.ts';
-import { threadKey } from '../bot/incoming.ts';
+import type { Turn } from '../core/turn.ts';
+import { findIds } from '../core/ids.ts';
+import { threadKey } from '../core/incoming.ts';
 import type { ThreadHistory } from '../bot/thread-history.ts';
 
 /**

@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import { Admission, type AdmissionLimits } from '../bot/admission.ts';
-import { questionsTotal } from './metrics.ts';
+import { questionsTotal } from '../core/metrics.ts';
 
 /** A question turned away by the limits: the caller answers 429 (HTTP) or a tool error (MCP). */
 export class BusyError extends Error {

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import type { App } from '../app.ts';
+import type { ServerDeps } from './server-deps.ts';
 import { answerSummary } from '../bot/render.ts';
 import { withRequest } from '../util/request-context.ts';
 import { clientAddress } from './bearer.ts';
-import { HttpError, sendJson, type HttpServer } from './http-server.ts';
+import { HttpError, sendJson, type HttpServer } from '../http/server.ts';
 import { BusyError, type QuestionGate } from './question-gate.ts';
 
 /**
@@ -51,7 +51,7 @@ const AskSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{8,64}$/, { error: 'the tab id must be 8-64 letters, digits, dashes or underscores' }),
 });
 
-export function addWebChatRoutes(server: HttpServer, app: App, gate: QuestionGate, options: { demo: boolean }): void {
+export function addWebChatRoutes(server: HttpServer, app: ServerDeps, gate: QuestionGate, options: { demo: boolean }): void {
   // Read once at start: the page is a few kilobytes, and a missing file fails `serve` early.
   const assets = new Map(
     Object.entries(ASSETS).map(([route, asset]) => [

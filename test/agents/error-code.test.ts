@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
-import type { Answer } from '../../src/bot/answer.ts';
+import type { Answer } from '../../src/core/answer.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { ALL_PILOT_CODES } from '../../src/panda/knowledge.ts';
 import { knownCodes, lookupCode } from '../../src/panda/error-codes.ts';

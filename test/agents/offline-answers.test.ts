@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
-import type { Answer } from '../../src/bot/answer.ts';
+import type { Answer } from '../../src/core/answer.ts';
 import { loadConfig, PACKAGE_ROOT } from '../../src/config/load.ts';
 import { openRagParts } from '../../src/rag/docs-index.ts';
 import { loadEvalSet } from '../../src/rag/evaluation.ts';

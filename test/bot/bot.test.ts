@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AnswerSchema } from '../../src/bot/answer.ts';
+import { AnswerSchema } from '../../src/core/answer.ts';
 import { fitBudget } from '../../src/bot/thread-history.ts';
-import type { Turn } from '../../src/bot/history.ts';
+import type { Turn } from '../../src/core/turn.ts';
 import { stripMention } from '../../src/bot/mention.ts';
 import { botWithEchoAgents, message } from './helpers.ts';
 import type { Store } from '../../src/storage/store.ts';

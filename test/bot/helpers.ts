@@ -2,13 +2,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Bot } from '../../src/bot/bot.ts';
-import { emptyDraft } from '../../src/bot/answer.ts';
-import type { Incoming } from '../../src/bot/incoming.ts';
+import { emptyDraft } from '../../src/core/answer.ts';
+import type { Incoming } from '../../src/core/incoming.ts';
 import { ThreadHistory } from '../../src/bot/thread-history.ts';
 import type { Agent, AgentContext, Route } from '../../src/agents/agent.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';
-import { openStore, type Store } from '../../src/storage/store.ts';
+import { type Store } from '../../src/storage/store.ts';
+import { openStore } from '../../src/storage/open-store.ts';
 
 /** An agent that answers with the route it was given, so tests can see where a question went. */
 export class RouteEchoAgent implements Agent {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forgetQueueNames, knownNamesIn, rememberQueueNames } from '../../src/agents/queue-route.ts';
 import { selectFast } from '../../src/agents/selection.ts';
-import type { Turn } from '../../src/bot/history.ts';
+import type { Turn } from '../../src/core/turn.ts';
 import { demoQueueNames } from '../../src/panda/demo/grid-services.ts';
 
 const JOB_THREAD: Turn[] = [

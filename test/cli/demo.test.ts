@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AnswerSchema, type Answer } from '../../src/bot/answer.ts';
+import { AnswerSchema, type Answer } from '../../src/core/answer.ts';
 import { cliEnv, runCli } from './run-cli.ts';
 
 const ask = async (question: string, extra: string[] = [], env = cliEnv({ ASKPANDA_DEMO: '1' })): Promise<Answer> => {

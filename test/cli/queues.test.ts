@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnswerSchema } from '../../src/bot/answer.ts';
+import { AnswerSchema } from '../../src/core/answer.ts';
 import { startFakeCric, type FakeCric } from '../fakes/cric.ts';
 import { startFakePandaServer, type FakePandaServer } from '../fakes/panda-server.ts';
 import { cliEnv, runCli } from './run-cli.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AnswerSchema } from '../../src/bot/answer.ts';
+import { AnswerSchema } from '../../src/core/answer.ts';
 import { REPO_ROOT, cliEnv, runCli, type CliResult } from './run-cli.ts';
 
 const QUESTION = 'why did job 6802258254 fail?';

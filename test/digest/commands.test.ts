@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bot } from '../../src/bot/bot.ts';
 import { CommandRegistry, parseCommand } from '../../src/bot/commands.ts';
-import type { Answer } from '../../src/bot/answer.ts';
-import type { Incoming } from '../../src/bot/incoming.ts';
+import type { Answer } from '../../src/core/answer.ts';
+import type { Incoming } from '../../src/core/incoming.ts';
 import { ThreadHistory } from '../../src/bot/thread-history.ts';
 import { digestCommands } from '../../src/digest/commands.ts';
 import { SubscriptionStore } from '../../src/digest/subscription-store.ts';

@@ -4,7 +4,7 @@
  */
 import { PandaClient } from '../../src/panda/client.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { openStore } from '../../src/storage/store.ts';
+import { openStore } from '../../src/storage/open-store.ts';
 import { SubscriptionStore } from '../../src/digest/subscription-store.ts';
 import { DigestRunner } from '../../src/digest/runner.ts';
 

@@ -5,11 +5,12 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { PandaClient } from '../../src/panda/client.ts';
-import { openStore, type Store } from '../../src/storage/store.ts';
+import { type Store } from '../../src/storage/store.ts';
+import { openStore } from '../../src/storage/open-store.ts';
 import { SubscriptionStore } from '../../src/digest/subscription-store.ts';
 import { DigestRunner, type DigestSettings } from '../../src/digest/runner.ts';
 import type { DigestMessage, DigestPoster, DigestTarget } from '../../src/digest/poster.ts';
-import type { Schedule } from '../../src/digest/schedule.ts';
+import type { Schedule } from '../../src/core/schedule.ts';
 import type { Subscription } from '../../src/digest/subscription.ts';
 
 export { REDIS_URL as REDIS } from '../support/services.ts';

@@ -7,8 +7,8 @@ import {
   parseSchedule,
   runsBetween,
   type Schedule,
-} from '../../src/digest/schedule.ts';
-import { canonicalZone, formatLocal, instantsOf } from '../../src/digest/zone.ts';
+} from '../../src/core/schedule.ts';
+import { canonicalZone, formatLocal, instantsOf } from '../../src/util/zone.ts';
 
 const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 const at = (s: string) => Date.parse(s);

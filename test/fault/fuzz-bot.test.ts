@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
-import { PLATFORMS, type Incoming } from '../../src/bot/incoming.ts';
+import { PLATFORMS, type Incoming } from '../../src/core/incoming.ts';
 import { answerProblems, fuzzSeed, guardNetwork, Random, scaled, SOAK, trackProcessFaults } from './helpers.ts';
 import { startFakeApp, startFakeWorld, type FakeWorld } from './harness.ts';
 import { chatMessage } from './messages.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
-import type { ChatMessage } from '../../src/bot/conversation.ts';
+import type { PlatformMessage } from '../../src/bot/conversation.ts';
 import type { ThreadMessage } from '../../src/bot/surface.ts';
 import { answerProblems, fuzzSeed, guardNetwork, Random, scaled, SOAK, trackProcessFaults } from './helpers.ts';
 import { startFakeApp, startFakeWorld, type FakeWorld } from './harness.ts';
@@ -51,7 +51,7 @@ describe('fuzz: chat messages through the conversation core', () => {
       const context = { foreignUrls: [world.trap.url], botName: 'askpanda' };
       const expected = new Map<string, number>();
       const quiet = new Set<string>();
-      const delivered: ChatMessage[] = [];
+      const delivered: PlatformMessage[] = [];
       const receiving: Array<Promise<void>> = [];
       const started = performance.now();
       for (let i = 0; i < MESSAGES; i++) {
@@ -64,7 +64,7 @@ describe('fuzz: chat messages through the conversation core', () => {
           receiving.push(app.conversation.receive(surface, r.pick(delivered)));
           continue;
         }
-        let message: ChatMessage;
+        let message: PlatformMessage;
         if (r.chance(0.1)) {
           // A reply without a mention in a thread the bot never answered in: not its business.
           const thread = `quiet-${r.int(1, 20)}`;

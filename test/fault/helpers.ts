@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { AnswerSchema, ERROR_KINDS, type Answer } from '../../src/bot/answer.ts';
+import { AnswerSchema, ERROR_KINDS, type Answer } from '../../src/core/answer.ts';
 
 /**
  * Shared tools of the fault and fuzz suite (test/fault/): a seeded PRNG so a failure can be

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { createPandaClient } from '../../src/panda/client.ts';
-import { AskPandaError } from '../../src/util/errors.ts';
+import { AskPandaError } from '../../src/core/errors.ts';
 import { FAULT, TASK_FAULT } from '../fakes/bigpanda.ts';
 import { answerProblems, guardNetwork, sentenceProblems, trackProcessFaults } from './helpers.ts';
 import { startFakeApp, startFakeWorld, type FakeWorld } from './harness.ts';

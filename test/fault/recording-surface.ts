@@ -1,4 +1,4 @@
-import type { Answer } from '../../src/bot/answer.ts';
+import type { Answer } from '../../src/core/answer.ts';
 import type { QuestionContext, RenderOptions, StatusIndicator, Surface, ThreadMessage } from '../../src/bot/surface.ts';
 import type { Random } from './helpers.ts';
 

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
-import type { ChatMessage } from '../../src/bot/conversation.ts';
-import { storeErrorsTotal } from '../../src/server/metrics.ts';
+import type { PlatformMessage } from '../../src/bot/conversation.ts';
+import { storeErrorsTotal } from '../../src/core/metrics.ts';
 import { createLogger } from '../../src/util/log.ts';
 import { answerProblems, freePort, sleep, trackProcessFaults } from './helpers.ts';
 import { startFakeApp, startFakeWorld, type FakeWorld } from './harness.ts';
@@ -115,7 +115,7 @@ describe.skipIf(!REDIS_SERVER)('Redis killed and restarted in the middle of a ru
   const faults = trackProcessFaults();
   const surface = new RecordingSurface();
   let n = 0;
-  const message = (text: string, thread?: string, id = `m${++n}`): ChatMessage => ({
+  const message = (text: string, thread?: string, id = `m${++n}`): PlatformMessage => ({
     channel: 'C0REDIS',
     thread: thread ?? id,
     messageId: id,
@@ -125,7 +125,7 @@ describe.skipIf(!REDIS_SERVER)('Redis killed and restarted in the middle of a ru
     addressed: 'directly',
   });
   /** Delivers a message and waits for the core to finish with it; resolves with how long that took. */
-  const deliver = async (m: ChatMessage) => {
+  const deliver = async (m: PlatformMessage) => {
     const started = performance.now();
     await app.conversation.receive(surface, m);
     return performance.now() - started;

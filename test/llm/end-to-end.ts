@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProviderName } from '../../src/config/schema.ts';
-import { AnswerSchema, type Answer } from '../../src/bot/answer.ts';
+import { AnswerSchema, type Answer } from '../../src/core/answer.ts';
 import { cliEnv, runCli } from '../cli/run-cli.ts';
 import { envFor, FAKES, status, text, type LlmFake, type RecordedRequest, type Reply } from '../fakes/llm/index.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { withAnswerExtras } from '../../src/agents/answer-extras.ts';
 import { isAnswerable, suggestFollowUps } from '../../src/agents/follow-ups.ts';
-import { emptyDraft, type AnswerDraft } from '../../src/bot/answer.ts';
+import { emptyDraft, type AnswerDraft } from '../../src/core/answer.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';
 import { agentContext } from './helpers.ts';
 

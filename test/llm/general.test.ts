@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GeneralAgent } from '../../src/agents/general.ts';
 import { UNAVAILABLE_NOTE } from '../../src/agents/refine.ts';
-import type { Turn } from '../../src/bot/history.ts';
+import type { Turn } from '../../src/core/turn.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';
 import { FAKES, status, text, type LlmFake } from '../fakes/llm/index.ts';
 import { agentContext, chainFor, modelFor } from './helpers.ts';

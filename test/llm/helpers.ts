@@ -48,7 +48,7 @@ export async function collect(
 }
 
 import type { AgentContext, Route } from '../../src/agents/agent.ts';
-import type { Turn } from '../../src/bot/history.ts';
+import type { Turn } from '../../src/core/turn.ts';
 import { FallbackChatModel } from '../../src/llm/fallback.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Route } from '../../src/agents/agent.ts';
 import { createModelSelector } from '../../src/agents/model-selector.ts';
 import { selectFast } from '../../src/agents/selection.ts';
-import type { Turn } from '../../src/bot/history.ts';
+import type { Turn } from '../../src/core/turn.ts';
 import { FAKES, hang, status, text, type LlmFake, type RecordedRequest } from '../fakes/llm/index.ts';
 import { chainFor, modelFor } from './helpers.ts';
 

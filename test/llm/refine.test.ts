@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { refineWithModel, UNAVAILABLE_NOTE } from '../../src/agents/refine.ts';
-import type { AnswerDraft } from '../../src/bot/answer.ts';
+import type { AnswerDraft } from '../../src/core/answer.ts';
 import { toAnswer } from '../../src/bot/render.ts';
 import type { ChatMessage } from '../../src/llm/chat-model.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';

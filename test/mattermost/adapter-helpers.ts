@@ -5,7 +5,7 @@ import { MattermostAdapter } from '../../src/adapters/mattermost.ts';
 import type { Agent, Route } from '../../src/agents/agent.ts';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { HttpServer } from '../../src/server/http-server.ts';
+import { HttpServer } from '../../src/http/server.ts';
 import { silentLogger, type Logger } from '../../src/util/log.ts';
 import { BOT_TOKEN, FakeMattermost, type FakePost } from '../fakes/mattermost.ts';
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnswerSchema } from '../../src/bot/answer.ts';
+import { AnswerSchema } from '../../src/core/answer.ts';
 import { FAULT, startFakeBigPanda, type FakeBigPanda } from '../fakes/bigpanda.ts';
 
 const run = promisify(execFile);

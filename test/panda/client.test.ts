@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import Keyv from 'keyv';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AskPandaError } from '../../src/util/errors.ts';
+import { AskPandaError } from '../../src/core/errors.ts';
 import { FAULT, TASK_FAULT, startFakeBigPanda, type FakeBigPanda } from '../fakes/bigpanda.ts';
 import { testClient, testConfig } from './helpers.ts';
 import { createPandaClient } from '../../src/panda/client.ts';

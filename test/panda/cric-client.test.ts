@@ -7,8 +7,9 @@ import type { Config } from '../../src/config/schema.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { CricClient } from '../../src/panda/cric-client.ts';
 import { parseQueueDump } from '../../src/panda/cric-schema.ts';
-import { openStore, type Store } from '../../src/storage/store.ts';
-import { AskPandaError } from '../../src/util/errors.ts';
+import { type Store } from '../../src/storage/store.ts';
+import { openStore } from '../../src/storage/open-store.ts';
+import { AskPandaError } from '../../src/core/errors.ts';
 import { realQueueDump, startFakeCric, type FakeCric } from '../fakes/cric.ts';
 
 let cric: FakeCric;

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnswerSchema } from '../../src/bot/answer.ts';
+import { AnswerSchema } from '../../src/core/answer.ts';
 import { toAnswer } from '../../src/bot/render.ts';
 import { JobAgent } from '../../src/agents/job.ts';
 import { buildJobPrompt } from '../../src/agents/job-prompt.ts';

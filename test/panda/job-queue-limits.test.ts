@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JobAgent } from '../../src/agents/job.ts';
-import { AnswerSchema } from '../../src/bot/answer.ts';
+import { AnswerSchema } from '../../src/core/answer.ts';
 import { toAnswer } from '../../src/bot/render.ts';
 import { CricClient } from '../../src/panda/cric-client.ts';
 import { FAULT, startFakeBigPanda, type FakeBigPanda } from '../fakes/bigpanda.ts';

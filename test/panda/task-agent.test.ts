@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnswerSchema } from '../../src/bot/answer.ts';
+import { AnswerSchema } from '../../src/core/answer.ts';
 import { toAnswer } from '../../src/bot/render.ts';
 import { TaskAgent } from '../../src/agents/task.ts';
 import { buildTaskPrompt } from '../../src/agents/task-prompt.ts';

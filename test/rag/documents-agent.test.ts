@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DocumentsAgent, NOT_COVERED, retrievalQuery } from '../../src/agents/documents.ts';
 import type { AgentContext } from '../../src/agents/agent.ts';
-import type { Turn } from '../../src/bot/history.ts';
+import type { Turn } from '../../src/core/turn.ts';
 import { toAnswer } from '../../src/bot/render.ts';
 import {
   ModelUnavailableError,

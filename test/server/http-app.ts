@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { HttpServer } from '../../src/server/http-server.ts';
+import { HttpServer } from '../../src/http/server.ts';
 import { addMcpRoute } from '../../src/server/mcp.ts';
 import { addOpenAiRoutes } from '../../src/server/openai-api.ts';
 import { QuestionGate } from '../../src/server/question-gate.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpError, HttpServer, sendJson } from '../../src/server/http-server.ts';
+import { HttpError, HttpServer, sendJson } from '../../src/http/server.ts';
 import { silentLogger } from '../../src/util/log.ts';
 
 describe('the one HTTP server', () => {

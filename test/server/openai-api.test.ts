@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ThreadHistory } from '../../src/bot/thread-history.ts';
-import { threadKey } from '../../src/bot/incoming.ts';
+import { threadKey } from '../../src/core/incoming.ts';
 import { v1ThreadId } from '../../src/server/openai-thread.ts';
 import { envFor, FAKES, text, type LlmFake } from '../fakes/llm/index.ts';
 import { startHttpApp, type HttpApp } from './http-app.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emptyDraft } from '../../src/bot/answer.ts';
+import { emptyDraft } from '../../src/core/answer.ts';
 import type { Agent } from '../../src/agents/agent.ts';
 import { BOT_USER_ID, FakeSlack, eventCallback, mentionEvent, messageEvent, postSigned } from '../fakes/slack-api.ts';
 import { actionIds, answersIn, sectionText, sleep, startHarness, type Harness } from './helpers.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emptyDraft } from '../../src/bot/answer.ts';
+import { emptyDraft } from '../../src/core/answer.ts';
 import type { Agent } from '../../src/agents/agent.ts';
 import { BOT_USER_ID, eventCallback, mentionEvent, messageEvent, postSigned } from '../fakes/slack-api.ts';
 import { answersIn, sectionText, sleep, startHarness, type Harness } from './helpers.ts';

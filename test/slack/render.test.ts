@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Answer } from '../../src/bot/answer.ts';
+import type { Answer } from '../../src/core/answer.ts';
 import {
   chunkMrkdwn,
   markdownToMrkdwn,

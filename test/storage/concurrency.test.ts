@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '../../src/storage/store.ts';
+import { type Store } from '../../src/storage/store.ts';
+import { openStore } from '../../src/storage/open-store.ts';
 import { StoreLockedError } from '../../src/storage/store-errors.ts';
 
 const HERE = import.meta.dirname;

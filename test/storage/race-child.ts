@@ -2,7 +2,7 @@
 // opens the store there, writes history, cache and feedback entries and tries every claim, closes,
 // and reports one JSON line per round. Any error is reported, never thrown past this loop.
 import { createInterface } from 'node:readline';
-import { openStore } from '../../src/storage/store.ts';
+import { openStore } from '../../src/storage/open-store.ts';
 
 const worker = Number(process.argv[2]);
 const lines = createInterface({ input: process.stdin });

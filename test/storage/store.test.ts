@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describeStoreUri, openStore, storeUri, type Store } from '../../src/storage/store.ts';
+import { describeStoreUri, type Store } from '../../src/storage/store.ts';
+import { openStore, storeUri } from '../../src/storage/open-store.ts';
 import { REDIS_URL, sharedRedis } from '../support/services.ts';
 
 const REDIS = REDIS_URL;

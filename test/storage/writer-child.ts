@@ -1,5 +1,5 @@
 // Child process for the kill -9 test: writes, reports, then hangs until killed.
-import { openStore } from '../../src/storage/store.ts';
+import { openStore } from '../../src/storage/open-store.ts';
 
 const [dataDir, store = '', prefix = 'k'] = process.argv.slice(2);
 const s = await openStore({ dataDir: dataDir!, store });

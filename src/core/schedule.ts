@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addDays, formatLocal, instantInGap, instantsOf, offsetMs, wallClock } from './zone.ts';
+import { addDays, formatLocal, instantInGap, instantsOf, offsetMs, wallClock } from '../util/zone.ts';
 import { echo } from '../util/echo.ts';
 
 /**

@@ -19,7 +19,7 @@ export interface RouteRequest {
   signal: AbortSignal;
 }
 
-export interface Route {
+export interface HttpRoute {
   method: Method | Method[];
   /** An exact path, or a prefix ending in `/*` (the MCP endpoint, the web chat's assets). */
   path: string;
@@ -49,11 +49,11 @@ export class HttpError extends Error {
 /**
  * The one HTTP server of `askpanda serve` (ASKPANDA_PORT): every inbound route of the design —
  * health, metrics, Slack events, Mattermost callbacks, MCP, the OpenAI-compatible API, the web chat —
- * is a Route added here by the part that owns it. Bodies are capped, handlers time out, errors
+ * is a HttpRoute added here by the part that owns it. Bodies are capped, handlers time out, errors
  * answer with one JSON line and never a stack.
  */
 export class HttpServer {
-  private readonly routes: Route[] = [];
+  private readonly routes: HttpRoute[] = [];
   private server: Server | undefined;
   private readonly logger: Logger;
 
@@ -61,7 +61,7 @@ export class HttpServer {
     this.logger = logger.child({ component: 'http' });
   }
 
-  add(route: Route): this {
+  add(route: HttpRoute): this {
     this.routes.push(route);
     return this;
   }
@@ -103,7 +103,7 @@ export class HttpServer {
     clearTimeout(timer);
   }
 
-  private match(method: string, pathname: string): { route?: Route; allowed: string[] } {
+  private match(method: string, pathname: string): { route?: HttpRoute; allowed: string[] } {
     const allowed: string[] = [];
     for (const route of this.routes) {
       const matches = route.path.endsWith('/*')

@@ -1,4 +1,4 @@
-import type { ErrorKind } from '../bot/answer.ts';
+import type { ErrorKind } from './answer.ts';
 
 /** An error that is meant for the user: its message says what happened and what to do. */
 export class AskPandaError extends Error {
