@@ -51,7 +51,12 @@ const AskSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{8,64}$/, { error: 'the tab id must be 8-64 letters, digits, dashes or underscores' }),
 });
 
-export function addWebChatRoutes(server: HttpServer, app: ServerDeps, gate: QuestionGate, options: { demo: boolean }): void {
+export function addWebChatRoutes(
+  server: HttpServer,
+  app: ServerDeps,
+  gate: QuestionGate,
+  options: { demo: boolean },
+): void {
   // Read once at start: the page is a few kilobytes, and a missing file fails `serve` early.
   const assets = new Map(
     Object.entries(ASSETS).map(([route, asset]) => [

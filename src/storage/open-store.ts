@@ -23,4 +23,3 @@ export async function openStore(
   const { openRedisStore } = await import('./redis-store.ts');
   return openRedisStore(uri, { commandTimeoutMs: config.storeBusyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
 }
-
