@@ -38,7 +38,7 @@ import { REFERENCE_HINT, referenceDir } from '../test/reference-dir.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const found = referenceDir();
-const handbook = path.join(root, 'config/docs');
+const handbook = path.join(root, 'config/bot-handbook');
 const chunking = { chunkChars: 1200, chunkOverlap: 150 };
 /** The goals: held-out recall@5 (BM25 alone), recall@5 with 20k chunks, p99 at 20k, ingest time. */
 const GOALS = { heldOutRecall: 0.95, bigRecall: 0.9, p99Ms: 5, ingestSeconds: 10 };

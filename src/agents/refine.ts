@@ -5,7 +5,7 @@ import { loadPrompt } from '../llm/prompts.ts';
 import type { AgentContext } from './agent.ts';
 import { suggestFollowUps } from './follow-ups.ts';
 
-/** Section titles the job and task answers use when the offline draft has none (DESIGN.md). */
+/** Section titles the job and task answers use when the offline draft has none (docs/architecture.md, contracts). */
 export const DEFAULT_SECTION_TITLES: Record<'job' | 'task' | 'other', string[]> = {
   job: ['Description', 'Non-expert guidance', 'Expert guidance'],
   task: ['Description', 'Non-expert guidance', 'Expert guidance'],

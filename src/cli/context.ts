@@ -7,7 +7,7 @@ import { openStore } from '../storage/open-store.ts';
 import { openMemoryStore } from '../storage/memory-store.ts';
 import { isStoreError } from '../storage/store-errors.ts';
 
-/** Exit code for a configuration problem or a usage error (DESIGN.md: 2 for usage errors). */
+/** Exit code for a configuration problem or a usage error (docs/architecture.md: 2 for usage errors). */
 export const EXIT_USAGE = 2;
 
 export interface StartOptions {

@@ -25,7 +25,7 @@ export const SourceSchema = z.object({ title: z.string(), url: z.string().option
 export const LinkSchema = z.object({ title: z.string(), url: z.string() });
 export const AnswerErrorSchema = z.object({ kind: z.enum(ERROR_KINDS), message: z.string() });
 
-/** The one structured result every agent produces; `ask --json` prints exactly this (DESIGN.md). */
+/** The one structured result every agent produces; `ask --json` prints exactly this (docs/architecture.md, contracts). */
 export const AnswerSchema = z.object({
   agent: z.enum(AGENT_KINDS),
   text: z.string(),

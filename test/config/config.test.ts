@@ -22,7 +22,7 @@ describe('configuration', () => {
     const config = load({});
     expect(config.monitor.url).toBe('https://bigpanda.cern.ch');
     expect(config.llm.chain).toEqual(['offline']);
-    expect(config.rag.docs).toEqual(['config/docs']);
+    expect(config.rag.docs).toEqual(['config/bot-handbook']);
     expect(config.logs.contextBefore).toBe(40);
     expect(config.logs.contextAfter).toBe(10);
     expect(config.port).toBe(3000);

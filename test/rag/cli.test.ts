@@ -117,7 +117,7 @@ describe('askpanda ask (documents)', () => {
     expect(answer.agent).toBe('documents');
     expect(answer.model).toBe('offline');
     expect(answer.sources.length).toBeGreaterThan(0);
-    expect(answer.sources[0]!.title).toContain('config/docs/glossary.md');
+    expect(answer.sources[0]!.title).toContain('config/bot-handbook/glossary.md');
     expect(answer.text).toContain('**Sources**');
   });
 });

@@ -47,7 +47,7 @@ describe('docs index from the configuration', () => {
     expect(three).not.toBe(one);
     expect(three.searchBm25('zanzibar quokka', 1)[0]!.chunk.section).toBe('Zanzibar');
     // The handbook is still there.
-    expect(three.searchBm25('What is a PanDA pilot?', 1)[0]!.chunk.source).toBe('config/docs/glossary.md');
+    expect(three.searchBm25('What is a PanDA pilot?', 1)[0]!.chunk.source).toBe('config/bot-handbook/glossary.md');
   });
 
   it('falls back to keyword search with a notice when the configured embedder cannot work', async () => {
@@ -84,7 +84,7 @@ describe('docs index from the configuration', () => {
       progress: () => undefined,
     });
     expect(existsSync(catalogFile(config))).toBe(true);
-    expect(draft.sources[0]!.title).toContain('config/docs/glossary.md');
+    expect(draft.sources[0]!.title).toContain('config/bot-handbook/glossary.md');
   });
 
   it('a damaged catalog is set aside and rebuilt from the handbook', async () => {

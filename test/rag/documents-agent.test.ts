@@ -31,7 +31,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'askpanda-docs-agent-'));
   const chunking = { chunkChars: 1200, chunkOverlap: 150 };
   const catalog = new Catalog(path.join(dir, 'catalog.json'), chunking);
-  await ingest([path.join(root, 'config/docs')], { catalog, chunking, displayRoot: root });
+  await ingest([path.join(root, 'config/bot-handbook')], { catalog, chunking, displayRoot: root });
   retriever = new Retriever(catalog);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -92,10 +92,10 @@ describe('DocumentsAgent offline (extractive)', () => {
     expect(draft.model).toBe('offline');
     expect(draft.summary).toMatch(/^\*\*Pilot\*\* \[1\]\n/);
     expect(draft.summary).toContain('worker node');
-    expect(draft.sources[0]).toEqual({ title: 'PanDA glossary › Pilot (config/docs/glossary.md)' });
+    expect(draft.sources[0]).toEqual({ title: 'PanDA glossary › Pilot (config/bot-handbook/glossary.md)' });
     expect(draft.sources.length).toBeLessThanOrEqual(3);
     const text = toAnswer(draft).text;
-    expect(text).toContain('**Sources**\n1. PanDA glossary › Pilot (config/docs/glossary.md)');
+    expect(text).toContain('**Sources**\n1. PanDA glossary › Pilot (config/bot-handbook/glossary.md)');
     // Every [n] in the text has its source.
     for (const m of text.matchAll(/\[(\d)\]/g)) expect(Number(m[1])).toBeLessThanOrEqual(draft.sources.length);
   });
@@ -142,7 +142,7 @@ describe('DocumentsAgent with a model', () => {
     expect(system!.content).toMatch(/ONLY the numbered documentation excerpts/);
     expect(system!.content).toContain(NOT_COVERED);
     expect(user!.content).toContain('Question: What is a PanDA pilot?');
-    expect(user!.content).toContain('[1] PanDA glossary › Pilot (config/docs/glossary.md)');
+    expect(user!.content).toContain('[1] PanDA glossary › Pilot (config/bot-handbook/glossary.md)');
     expect(user!.content).not.toContain('LONG ASSISTANT ANSWER');
     expect((user!.content.match(/^\[\d\] /gm) ?? []).length).toBeLessThanOrEqual(5);
     expect(user!.content.length).toBeLessThan(9000);
@@ -235,7 +235,7 @@ describe('DocumentsAgent follow-ups', () => {
     // "rucio" + "cric": no passage holds both, yet the CRIC entry answers the follow-up.
     const draft = await agent().handle(context('and CRIC?', new OfflineModel(), history));
     expect(draft.facts.query).toBe('What is Rucio? and CRIC?');
-    expect(draft.sources.map((s) => s.title)).toContain('PanDA glossary › CRIC (config/docs/glossary.md)');
+    expect(draft.sources.map((s) => s.title)).toContain('PanDA glossary › CRIC (config/bot-handbook/glossary.md)');
   });
 });
 

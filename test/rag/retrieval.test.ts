@@ -227,7 +227,7 @@ describe('the evaluation set (test/rag/eval/questions.json)', () => {
     temps.push(dir);
     const chunking = { chunkChars: 1200, chunkOverlap: 150 };
     const catalog = new Catalog(path.join(dir, 'catalog.json'), chunking);
-    await ingest([path.join(root, 'config/docs'), reference], { catalog, chunking, displayRoot: root });
+    await ingest([path.join(root, 'config/bot-handbook'), reference], { catalog, chunking, displayRoot: root });
     const missing = questions.filter((q) => !answerable([q], catalog.chunks.values()).length).map((q) => q.question);
     expect(missing).toEqual([]);
   });
@@ -238,7 +238,7 @@ describe('retrieval evaluation (handbook + ../shared/reference)', () => {
 
   it('has at least 40 questions, each answerable from a passage of the corpus', async () => {
     expect(questions.length).toBeGreaterThanOrEqual(40);
-    expect(questions.filter((q) => q.source.startsWith('config/docs/')).length).toBeGreaterThanOrEqual(15);
+    expect(questions.filter((q) => q.source.startsWith('config/bot-handbook/')).length).toBeGreaterThanOrEqual(15);
   });
 
   it.skipIf(!existsSync(reference))('BM25 recall@5 >= 0.9 over handbook and reference texts', async () => {
@@ -246,7 +246,7 @@ describe('retrieval evaluation (handbook + ../shared/reference)', () => {
     temps.push(dir);
     const chunking = { chunkChars: 1200, chunkOverlap: 150 };
     const catalog = new Catalog(path.join(dir, 'catalog.json'), chunking);
-    await ingest([path.join(root, 'config/docs'), reference], { catalog, chunking, displayRoot: root });
+    await ingest([path.join(root, 'config/bot-handbook'), reference], { catalog, chunking, displayRoot: root });
     expect(answerable(questions, catalog.chunks.values())).toHaveLength(questions.length);
     const result = await evaluate(new Retriever(catalog), questions, 'bm25');
     expect(result.recallAtK, JSON.stringify(result.misses, null, 1)).toBeGreaterThanOrEqual(0.9);

@@ -176,7 +176,7 @@ describe('askpanda mcp over stdio (demo monitor)', () => {
     const passages = docs.data.passages as Array<{ title: string; source: string; text: string }>;
     expect(passages.length).toBeGreaterThan(0);
     expect(passages.length).toBeLessThanOrEqual(3);
-    expect(passages[0]!.source).toBe('config/docs/howto-retry-kill.md');
+    expect(passages[0]!.source).toBe('config/bot-handbook/howto-retry-kill.md');
     expect(passages[0]!.text).toMatch(/retry/);
 
     const queue = await call(client, 'panda_queue_info', { queue: 'AGLT2' });
