@@ -95,11 +95,15 @@ export class HttpClient {
     return this.retrying(options, (attempt) => this.openOnce(new URL(url), options, attempt));
   }
 
-  /** GET read whole within the time-out, up to a byte cap; a body that breaks off is retried. */
+  /**
+   * GET read whole within the time-out, up to a byte cap (of the decompressed body: a small
+   * compressed answer cannot unpack past it); a body that breaks off is retried.
+   */
   get(url: string | URL, options: GetOptions): Promise<HttpBody> {
+    const opened: OpenOptions = { ...options, deadlineMs: this.options.timeoutMs, decompress: true };
     return this.retrying(options, async (attempt) => {
       const started = performance.now();
-      const response = await this.openOnce(new URL(url), { ...options, deadlineMs: this.options.timeoutMs }, attempt);
+      const response = await this.openOnce(new URL(url), opened, attempt);
       const body = await response.read(options.maxBytes, options.overCap ?? 'fail');
       return {
         ...body,
@@ -153,6 +157,7 @@ export class HttpClient {
       release();
     };
     const headersFor = (target: URL) => ({
+      ...(options.decompress ? { 'accept-encoding': 'gzip, deflate, br' } : {}),
       ...this.options.headers,
       ...(typeof options.headers === 'function' ? options.headers(target) : options.headers),
     });

@@ -1,10 +1,14 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { pipeline, type Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { byteSize, HttpFailure, seconds } from './errors.ts';
 import type { Interrupt } from './exchange.ts';
 import { asNetworkFailure } from './network-error.ts';
 
 /** What a body may cost in time once its headers came. */
 export interface BodyLimits {
+  /** Undo a Content-Encoding of gzip, deflate or br (the caller asked for it with Accept-Encoding). */
+  decompress?: boolean;
   /** No byte for this long fails the body as `stalled`. */
   idleMs?: number;
   /**
@@ -30,12 +34,14 @@ export interface ReadBody {
 export class HttpResponse {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
-  /** Declared by Content-Length, when it was. */
+  /** Declared by Content-Length (of the encoded body, when it is compressed), when it was. */
   readonly size?: number;
   /** Requests sent to get this answer, retries included. */
   attempts = 1;
   private cutAt?: number;
   private closed = false;
+  /** How the body is encoded, when it is to be decoded. */
+  private readonly encoding?: string;
 
   constructor(
     private readonly message: IncomingMessage,
@@ -51,6 +57,8 @@ export class HttpResponse {
     const declared = Number(message.headers['content-length']);
     if (message.headers['content-length'] !== undefined && Number.isFinite(declared) && declared >= 0)
       this.size = declared;
+    const encoding = this.header('content-encoding')?.trim().toLowerCase();
+    if (limits.decompress && encoding && encoding !== 'identity') this.encoding = encoding;
   }
 
   header(name: string): string | undefined {
@@ -69,7 +77,8 @@ export class HttpResponse {
 
   /** The whole body up to `maxBytes`; reading stops at the cap. */
   async read(maxBytes: number, overCap: OverCap): Promise<ReadBody> {
-    if (overCap === 'fail' && this.size !== undefined && this.size > maxBytes) {
+    // A declared length says nothing certain about the decoded size.
+    if (overCap === 'fail' && this.size !== undefined && this.size > maxBytes && !this.encoding) {
       this.close();
       throw new HttpFailure(
         'too_large',
@@ -101,6 +110,21 @@ export class HttpResponse {
     this.finish();
   }
 
+  /** The body as it arrives, or decompressed; a failure of either part ends both. */
+  private source(): Readable {
+    const encoding = this.encoding;
+    const decoder =
+      encoding === 'gzip' || encoding === 'x-gzip'
+        ? createGunzip()
+        : encoding === 'deflate'
+          ? createInflate()
+          : encoding === 'br'
+            ? createBrotliDecompress()
+            : undefined;
+    if (!decoder) return this.message;
+    return pipeline(this.message, decoder, () => undefined);
+  }
+
   private async *chunks(): AsyncGenerator<Buffer> {
     const { idleMs, cutAfterMs } = this.limits;
     const started = performance.now();
@@ -117,7 +141,7 @@ export class HttpResponse {
             this.message.destroy();
           }, cutAfterMs);
     try {
-      for await (const chunk of this.message) {
+      for await (const chunk of this.source()) {
         idle?.refresh();
         this.onBytes((chunk as Buffer).length);
         yield chunk as Buffer;

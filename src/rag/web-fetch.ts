@@ -59,6 +59,7 @@ export async function fetchPage(
       },
       redirects: { max: limits.maxRedirects, refuseRepeats: true, refuse: ({ to }) => check(to) },
       deadlineMs: limits.timeoutMs,
+      decompress: true,
       signal: limits.signal,
     });
   } catch (err) {

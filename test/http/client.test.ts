@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient } from '../../src/http/client.ts';
 import { HttpFailure } from '../../src/http/errors.ts';
@@ -130,6 +131,22 @@ describe('byte caps', () => {
     expect(server.bytesSent).toBeLessThan(8 * 1024 * 1024);
   });
 
+  it('get() asks for compression, and the cap counts the unpacked bytes (a small gzip cannot unpack past it)', async () => {
+    const packed = gzipSync(Buffer.alloc(10 * 1024 * 1024));
+    const server = await serve((req, res) => {
+      const body = req.url === '/bomb' ? packed : gzipSync('{"ok":true}');
+      res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': body.length });
+      res.end(body);
+    });
+    const http = new HttpClient({ timeoutMs: 2_000 });
+    const answer = await http.get(server.url + '/small', { maxBytes: 1024 });
+    expect(answer.bytes.toString()).toBe('{"ok":true}');
+    expect(server.seen[0]?.acceptEncoding).toBe('gzip, deflate, br');
+    expect(packed.length).toBeLessThan(1024 * 1024);
+    const err = await failure(http.get(server.url + '/bomb', { maxBytes: 1024 * 1024 }));
+    expect(err).toMatchObject({ kind: 'too_large', message: 'the answer is larger than the 1.0 MiB I read' });
+  });
+
   it('a body within the cap is read whole, not marked truncated', async () => {
     const server = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -183,10 +200,11 @@ describe('redirects, hop by hop', () => {
     const answer = await http.get(server.url + '/start', { maxBytes: 1024, redirects: anyHost(3) });
     expect(answer.bytes.toString()).toBe('done');
     expect(answer.url.href).toBe(`${server.url}/back`);
-    expect(files.seen).toEqual([{ path: '/file' }]);
-    expect(server.seen).toEqual([
-      { path: '/start', authorization: 'Bearer secret' },
-      { path: '/back', authorization: 'Bearer secret' },
+    const credentials = (seen: Loopback['seen']) => seen.map((s) => [s.path, s.authorization]);
+    expect(credentials(files.seen)).toEqual([['/file', undefined]]);
+    expect(credentials(server.seen)).toEqual([
+      ['/start', 'Bearer secret'],
+      ['/back', 'Bearer secret'],
     ]);
   });
 

@@ -6,6 +6,7 @@ export interface Seen {
   path: string;
   authorization?: string;
   ifNoneMatch?: string;
+  acceptEncoding?: string;
 }
 
 export interface Loopback {
@@ -40,6 +41,7 @@ export async function startLoopback(handler: Handler): Promise<Loopback> {
       path: req.url ?? '/',
       ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
       ...(req.headers['if-none-match'] ? { ifNoneMatch: req.headers['if-none-match'] } : {}),
+      ...(req.headers['accept-encoding'] ? { acceptEncoding: req.headers['accept-encoding'] } : {}),
     });
     state.active++;
     state.peak = Math.max(state.peak, state.active);
