@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * Paces posts per channel the way Slack allows them: about one message per second per channel, with
  * short bursts tolerated (a long answer's two or three thread messages go out together). This is the
@@ -22,7 +23,7 @@ export class ChannelPacer {
     const delay = Math.max(0, due - (this.burst - 1) * this.intervalMs - now);
     this.due.set(channel, due + this.intervalMs);
     if (this.due.size > 10_000) this.forgetIdle(now);
-    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (delay > 0) await sleep(delay);
   }
 
   private forgetIdle(now: number): void {

@@ -12,7 +12,7 @@ import {
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { llmCallsTotal } from '../core/metrics.ts';
 import { classifyFailure, type Failure } from './provider-error.ts';
-import { Semaphore } from './semaphore.ts';
+import { Slots } from '../util/slots.ts';
 import { recordUsage } from './usage.ts';
 import { usageOrEstimate } from './provider-support.ts';
 
@@ -38,7 +38,7 @@ export interface FallbackOptions {
 
 interface Link {
   model: ChatModel;
-  slots: Semaphore;
+  slots: Slots;
   breaker: CircuitBreaker;
 }
 
@@ -94,7 +94,7 @@ export class FallbackChatModel implements ChatModel {
     const now = options.now ?? Date.now;
     this.links = models.map((model) => ({
       model,
-      slots: new Semaphore(options.concurrency),
+      slots: new Slots(options.concurrency),
       breaker: new CircuitBreaker(options.breakerFailures, options.breakerCooldownMs, now),
     }));
     this.offline = !this.links.some((l) => !l.model.offline);

@@ -1,3 +1,5 @@
+import { parseRetryAfter } from '../http/retry-after.ts';
+
 /**
  * Why a provider call failed, in the terms the fallback chain decides on. `invalid`: the provider
  * answered, but with something that is no answer (garbage, an HTML page, JSON of another shape, a
@@ -25,21 +27,18 @@ export class ProviderError extends Error {
   }
 }
 
+/** A provider asking for more than an hour is treated as asking for an hour: the breaker opens that long. */
 const MAX_RETRY_AFTER_MS = 3_600_000;
 
-/** Retry-After is either delay-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+(?:\.\d+)?$/.test(trimmed)) return Math.min(Math.round(Number(trimmed) * 1000), MAX_RETRY_AFTER_MS);
-  const at = Date.parse(trimmed);
-  if (Number.isNaN(at)) return undefined;
-  return Math.min(Math.max(0, at - now), MAX_RETRY_AFTER_MS);
-}
-
 /** What SDKs throw when a 200 body is not what they expect: a parse error, a missing field, a validation error. */
-const UNREADABLE =
-  /SyntaxError|not valid JSON|Unexpected (?:token|end of)|JSON segment|Cannot read propert|is not a function|is not iterable|SDKValidationError|ZodError|Did not receive done|Response validation failed|Unexpected Status or Content-Type/i;
+const UNREADABLE = new RegExp(
+  [
+    'SyntaxError|not valid JSON|Unexpected (?:token|end of)|JSON segment|Cannot read propert|is not a function',
+    'is not iterable|SDKValidationError|ZodError|Did not receive done|Response validation failed',
+    'Unexpected Status or Content-Type',
+  ].join('|'),
+  'i',
+);
 
 interface ErrorShape {
   status?: unknown;
@@ -96,7 +95,8 @@ export function classifyFailure(err: unknown, retryAfterHint?: string | null): F
   };
   if (status !== undefined && status >= 200 && status < 300) return unreadable;
   if (status !== undefined) {
-    const retryAfterMs = parseRetryAfter(headerOf(shape.headers, 'retry-after') ?? retryAfterHint);
+    const asked = parseRetryAfter(headerOf(shape.headers, 'retry-after') ?? retryAfterHint);
+    const retryAfterMs = asked === undefined ? undefined : Math.min(asked, MAX_RETRY_AFTER_MS);
     if (status === 429) return { kind: 'rate_limited', status, retryAfterMs, message };
     if (status === 408 || status === 504) return { kind: 'timeout', status, message };
     if (status >= 500) return { kind: 'server', status, retryAfterMs, message };

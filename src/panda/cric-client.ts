@@ -4,14 +4,19 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Config } from '../config/schema.ts';
 import { AskPandaError } from '../core/errors.ts';
+import { HttpClient } from '../http/client.ts';
+import { HttpFailure, seconds } from '../http/errors.ts';
+import { anyHost } from '../http/redirects.ts';
 import { silentLogger } from '../util/log.ts';
 import { redactSecrets } from '../util/redact.ts';
-import { GetFailure, getWithRetries, seconds } from './bounded-get.ts';
 import { parseQueueDump, type QueueRecord } from './cric-schema.ts';
 import { QueueIndex, type QueueSnapshotMeta } from './queues.ts';
 
 /** CRIC's queue dump: every PanDA queue with its configuration, keyed by queue name. */
 export const CRIC_QUEUES_PATH = '/api/atlas/pandaqueue/query/?json';
+
+/** A longer Retry-After is not waited for: the last snapshot (or a clear failure) answers sooner. */
+const MAX_RETRY_AFTER_MS = 60_000;
 
 export interface CricClientOptions {
   /** Where requests go (the demo or a test fake); defaults to config.cric.url. */
@@ -89,6 +94,7 @@ export class CricClient {
   private fileStamp?: string;
   private loading?: Promise<QueueData>;
   private credentials?: Promise<{ cert?: Buffer; key?: Buffer; ca?: Buffer }>;
+  private http?: HttpClient;
   /** Cancels requests still in flight when the app closes (a job answer may have stopped waiting). */
   private readonly lifetime = new AbortController();
 
@@ -179,48 +185,34 @@ export class CricClient {
 
   private async fetch(): Promise<QueueIndex> {
     const url = this.baseUrl + CRIC_QUEUES_PATH;
-    const { cert, key, ca } = await this.loadCredentials();
+    const http = await this.client();
     let response;
     try {
-      response = await getWithRetries(
-        url,
-        {
-          timeoutMs: this.config.cric.timeoutMs,
-          maxBytes: this.config.cric.maxBytes,
-          headers: { accept: 'application/json' },
-          cert,
-          key,
-          ca,
-          signal: this.lifetime.signal,
+      response = await http.get(url, {
+        maxBytes: this.config.cric.maxBytes,
+        headers: { accept: 'application/json' },
+        redirects: anyHost(3),
+        signal: this.lifetime.signal,
+        onRetry: (attempt, failure) => {
+          this.stats.retries++;
+          this.logger.warn({ attempt, reason: failure.message }, 'CRIC request failed');
         },
-        {
-          retries: this.config.cric.retries,
-          backoffMs: this.options.backoffMs,
-          maxRetryAfterSeconds: 60,
-          onRetry: (attempt, failure) => {
-            this.stats.retries++;
-            this.logger.warn({ attempt, reason: failure.message }, 'CRIC request failed');
-          },
-        },
-      );
+      });
     } catch (err) {
-      const attempts = (err as { attempts?: number }).attempts ?? 1;
-      this.stats.requests += attempts;
-      if (err instanceof GetFailure) {
-        const hint = /client certificate/.test(err.message)
-          ? ' Set CRIC_CERT and CRIC_KEY to a certificate CRIC accepts.'
-          : /not trusted/.test(err.message)
-            ? ' Set ASKPANDA_CRIC_CA (or NODE_EXTRA_CA_CERTS) to the CA bundle that signed it.'
-            : '';
-        throw new AskPandaError(
-          'monitor_unavailable',
-          `CRIC did not answer (${err.message}${attempts > 1 ? `, ${attempts} attempts` : ''}).${hint}`,
-        );
-      }
-      throw err;
+      if (!(err instanceof HttpFailure)) throw err;
+      this.stats.requests += err.attempts;
+      const hint = /client certificate/.test(err.message)
+        ? ' Set CRIC_CERT and CRIC_KEY to a certificate CRIC accepts.'
+        : /not trusted/.test(err.message)
+          ? ' Set ASKPANDA_CRIC_CA (or NODE_EXTRA_CA_CERTS) to the CA bundle that signed it.'
+          : '';
+      throw new AskPandaError(
+        'monitor_unavailable',
+        `CRIC did not answer (${err.message}${err.attempts > 1 ? `, ${err.attempts} attempts` : ''}).${hint}`,
+      );
     }
     this.stats.requests += response.attempts;
-    this.stats.bytes += Buffer.byteLength(response.body);
+    this.stats.bytes += response.bytes.length;
     if (response.status === 401 || response.status === 403) {
       throw new AskPandaError(
         'monitor_unavailable',
@@ -232,14 +224,14 @@ export class CricClient {
         'monitor_unavailable',
         `CRIC answered HTTP ${response.status} for its queue list: check CRIC_URL (${redactSecrets(this.publicUrl)}).`,
       );
-    const contentType = String(response.headers['content-type'] ?? '');
-    if (/text\/html/i.test(contentType) || /^\s*</.test(response.body.slice(0, 64))) {
+    const body = response.bytes.toString('utf8');
+    if (/text\/html/i.test(response.header('content-type') ?? '') || /^\s*</.test(body.slice(0, 64))) {
       throw new AskPandaError(
         'monitor_unavailable',
         'CRIC answered with a web page instead of its queue list (a login page?): check CRIC_URL, or set CRIC_CERT and CRIC_KEY.',
       );
     }
-    return this.parse(response.body, url);
+    return this.parse(body, url);
   }
 
   private parse(body: string, source: string): QueueIndex {
@@ -264,7 +256,8 @@ export class CricClient {
     if (dump.queues.length === 0 && dump.skipped > 0) {
       throw new AskPandaError(
         'monitor_unavailable',
-        `None of the ${dump.skipped} queues in CRIC's list from ${redactSecrets(source)} could be read (${dump.problems[0] ?? 'unexpected shape'}).`,
+        `None of the ${dump.skipped} queues in CRIC's list from ${redactSecrets(source)} could be read ` +
+          `(${dump.problems[0] ?? 'unexpected shape'}).`,
       );
     }
     if (dump.skipped > 0)
@@ -317,6 +310,23 @@ export class CricClient {
       'monitor_unavailable',
       `${message} Fix the path or unset ASKPANDA_CRIC_FILE to ask CRIC itself.`,
     );
+  }
+
+  /** The HTTP client, made once the certificate files have been read (on the first request). */
+  private async client(): Promise<HttpClient> {
+    if (this.http) return this.http;
+    const tls = await this.loadCredentials();
+    this.http ??= new HttpClient({
+      timeoutMs: this.config.cric.timeoutMs,
+      retry: {
+        retries: this.config.cric.retries,
+        backoff: { baseMs: this.options.backoffMs ?? 500 },
+        maxRetryAfterMs: MAX_RETRY_AFTER_MS,
+      },
+      headers: { 'user-agent': 'askpanda/0.1' },
+      tls,
+    });
+    return this.http;
   }
 
   /** The client certificate, its key and extra CA certificates, read once (on the first request). */
@@ -385,13 +395,17 @@ export class CricClient {
   describe(data: QueueData): string {
     const what = this.fromFile ? `the CRIC queue dump ${this.file}` : `CRIC (${this.publicUrl})`;
     if (data.stale)
-      return `${data.staleReason ?? 'CRIC did not answer just now.'} This is the last copy of its queue list, ${data.ageMs < 60_000 ? 'less than a minute' : humanAge(data.ageMs)} old.`;
+      return (
+        `${data.staleReason ?? 'CRIC did not answer just now.'} This is the last copy of its queue list, ` +
+        `${data.ageMs < 60_000 ? 'less than a minute' : humanAge(data.ageMs)} old.`
+      );
     return `From ${what}, ${this.fromFile ? 'written' : 'read'} ${ago(data.ageMs)}.`;
   }
 
   /** Cancels requests in flight, so a one-shot `ask` exits right after its answer. */
   close(): void {
     this.lifetime.abort();
+    this.http?.close();
   }
 
   /** The request timeout, for messages. */

@@ -1,4 +1,6 @@
-import { boundedGet, GetFailure, seconds } from './bounded-get.ts';
+import { HttpClient } from '../http/client.ts';
+import { HttpFailure, seconds } from '../http/errors.ts';
+import { anyHost } from '../http/redirects.ts';
 
 /**
  * "Is PanDA up?": one liveness request to the PanDA server (`/server/panda/isAlive`, which
@@ -30,15 +32,35 @@ export interface HealthOptions {
 
 const MAX_BODY = 64 * 1024;
 
+interface Probed {
+  status: number;
+  body: string;
+  /** Time to the answer's last byte. */
+  ms: number;
+}
+
+/** One GET, no retry; a 5xx or 429 is an answer here (the service is reachable), not a failure. */
+async function probe(url: string, timeoutMs: number, maxBytes: number, accept: string): Promise<Probed> {
+  const http = new HttpClient({ timeoutMs, headers: { 'user-agent': 'askpanda/0.1' } });
+  try {
+    const answer = await http.get(url, { maxBytes, headers: { accept }, redirects: anyHost(3) });
+    return { status: answer.status, body: answer.bytes.toString('utf8'), ms: answer.ms };
+  } catch (err) {
+    if (
+      err instanceof HttpFailure &&
+      err.status !== undefined &&
+      (err.kind === 'status' || err.kind === 'rate_limited')
+    )
+      return { status: err.status, body: '', ms: err.ms };
+    throw err;
+  }
+}
+
 export async function checkPandaServer(baseUrl: string, options: HealthOptions): Promise<ServiceCheck> {
   const url = baseUrl.replace(/\/+$/, '') + PANDA_ALIVE_PATH;
   const shown = (options.publicUrl ?? baseUrl).replace(/\/+$/, '') + PANDA_ALIVE_PATH;
   try {
-    const res = await boundedGet(url, {
-      timeoutMs: options.timeoutMs,
-      maxBytes: MAX_BODY,
-      headers: { accept: 'text/plain, */*' },
-    });
+    const res = await probe(url, options.timeoutMs, MAX_BODY, 'text/plain, */*');
     const ms = Math.round(res.ms);
     if (res.status === 200 && /alive\s*=\s*yes/i.test(res.body)) {
       return res.ms > options.slowMs
@@ -65,7 +87,9 @@ export async function checkPandaServer(baseUrl: string, options: HealthOptions):
       url: shown,
       state: 'unexpected',
       ms,
-      detail: `answered HTTP ${res.status}${said ? ` ("${said}")` : ''} instead of alive=yes: it is reachable, but did not confirm it is alive`,
+      detail:
+        `answered HTTP ${res.status}${said ? ` ("${said}")` : ''} instead of alive=yes: ` +
+        'it is reachable, but did not confirm it is alive',
     };
   } catch (err) {
     return failed('PanDA server', shown, err, options.timeoutMs);
@@ -76,11 +100,7 @@ export async function checkMonitor(baseUrl: string, options: HealthOptions): Pro
   const url = baseUrl.replace(/\/+$/, '') + '/';
   const shown = (options.publicUrl ?? baseUrl).replace(/\/+$/, '') + '/';
   try {
-    const res = await boundedGet(url, {
-      timeoutMs: options.timeoutMs,
-      maxBytes: 4 * 1024 * 1024,
-      headers: { accept: 'text/html, */*' },
-    });
+    const res = await probe(url, options.timeoutMs, 4 * 1024 * 1024, 'text/html, */*');
     const ms = Math.round(res.ms);
     if (res.status >= 500)
       return {
@@ -113,7 +133,7 @@ export async function checkMonitor(baseUrl: string, options: HealthOptions): Pro
 }
 
 function failed(service: ServiceCheck['service'], url: string, err: unknown, timeoutMs: number): ServiceCheck {
-  if (err instanceof GetFailure && err.reason === 'timeout')
+  if (err instanceof HttpFailure && err.kind === 'timeout')
     return { service, url, state: 'no_answer', detail: `did not answer within ${seconds(timeoutMs)}` };
   const why = err instanceof Error ? err.message : String(err);
   return { service, url, state: 'down', detail: `could not be reached (${why})` };

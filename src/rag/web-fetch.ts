@@ -1,8 +1,12 @@
+import { HttpClient } from '../http/client.ts';
+import { HttpFailure } from '../http/errors.ts';
+import type { HttpResponse, ReadBody } from '../http/response.ts';
+
 /**
- * One documentation page over HTTP, bounded: a timeout for the whole exchange (headers and body),
- * a byte cap (a larger page is cut at the cap, the rest never read), redirects followed by hand so
- * each hop is checked (same site, robots.txt) and loops are caught, conditional requests
- * (ETag / Last-Modified) for re-runs.
+ * One documentation page over the HTTP layer: a deadline for the whole exchange (headers and body),
+ * a byte cap (a larger page is cut at the cap, the rest never read), each redirect hop checked
+ * (same site, robots.txt) and loops caught, conditional requests (ETag / Last-Modified) for re-runs.
+ * No retries: the crawl goes on to the next page, and a re-run tries again.
  */
 export interface FetchLimits {
   timeoutMs: number;
@@ -40,115 +44,93 @@ export async function fetchPage(
   validatorsFor: (url: string) => Validators = () => ({}),
   check: UrlCheck = () => undefined,
 ): Promise<PageResult> {
-  const timeout = AbortSignal.timeout(limits.timeoutMs);
-  // Aborted once a response is abandoned (cut at the cap), so the connection closes and the server stops sending.
-  const abandon = new AbortController();
-  const signal = AbortSignal.any([timeout, abandon.signal, ...(limits.signal ? [limits.signal] : [])]);
-  const chain = new Set<string>();
-  let url = start;
+  const http = new HttpClient({ timeoutMs: limits.timeoutMs, headers: { 'user-agent': limits.userAgent } });
+  let response: HttpResponse;
   try {
-    for (let hop = 0; ; hop++) {
-      chain.add(url);
-      const headers: Record<string, string> = {
-        'user-agent': limits.userAgent,
-        accept: 'text/html, text/markdown;q=0.9, text/plain;q=0.8',
-      };
-      // Each URL of a redirect chain is its own resource, with its own validators.
-      const validators = validatorsFor(url);
-      if (validators.etag) headers['if-none-match'] = validators.etag;
-      if (validators.lastModified) headers['if-modified-since'] = validators.lastModified;
-      const response = await fetch(url, { redirect: 'manual', headers, signal });
-      if (response.status >= 300 && response.status < 400 && response.status !== 304) {
-        await response.body?.cancel().catch(() => undefined);
-        const location = response.headers.get('location');
-        if (!location)
-          return {
-            kind: 'failed',
-            url,
-            reason: `HTTP ${response.status} without a Location header`,
-            status: response.status,
-          };
-        const next = new URL(location, url);
-        next.hash = '';
-        if (chain.has(next.href))
-          return {
-            kind: 'failed',
-            url: start,
-            reason: `redirect loop (${[...chain, next.href].map(shortUrl).join(' → ')})`,
-          };
-        if (hop + 1 > limits.maxRedirects)
-          return { kind: 'failed', url: start, reason: `more than ${limits.maxRedirects} redirects` };
-        const refused = check(next);
-        if (refused) return { kind: 'failed', url: start, reason: `redirects to ${next.href}, ${refused}` };
-        url = next.href;
-        continue;
-      }
-      if (response.status === 304) {
-        await response.body?.cancel().catch(() => undefined);
-        return { kind: 'not-modified', url };
-      }
-      if (!response.ok) {
-        await response.body?.cancel().catch(() => undefined);
+    response = await http.open(start, {
+      headers: (url) => {
+        // Each URL of a redirect chain is its own resource, with its own validators.
+        const validators = validatorsFor(url.href);
         return {
-          kind: 'failed',
-          url,
-          reason: `HTTP ${response.status}`,
-          status: response.status,
-          gone: response.status === 404 || response.status === 410,
+          accept: 'text/html, text/markdown;q=0.9, text/plain;q=0.8',
+          ...(validators.etag ? { 'if-none-match': validators.etag } : {}),
+          ...(validators.lastModified ? { 'if-modified-since': validators.lastModified } : {}),
         };
-      }
-      const contentType = (response.headers.get('content-type') ?? '').toLowerCase();
-      if (contentType && !/^text\/(?:html|markdown|x-markdown|plain)|^application\/xhtml\+xml/.test(contentType)) {
-        await response.body?.cancel().catch(() => undefined);
-        return { kind: 'failed', url, reason: `not a documentation page (${contentType.split(';')[0]})` };
-      }
-      const { bytes, truncated } = await readCapped(response, limits.maxBytes);
-      if (truncated) abandon.abort();
-      return {
-        kind: 'page',
-        url,
-        contentType,
-        body: decode(bytes, contentType),
-        bytes: bytes.length,
-        truncated,
-        ...(response.headers.get('etag') ? { etag: response.headers.get('etag')! } : {}),
-        ...(response.headers.get('last-modified') ? { lastModified: response.headers.get('last-modified')! } : {}),
-      };
-    }
+      },
+      redirects: { max: limits.maxRedirects, refuseRepeats: true, refuse: ({ to }) => check(to) },
+      deadlineMs: limits.timeoutMs,
+      decompress: true,
+      signal: limits.signal,
+    });
   } catch (err) {
-    if (limits.signal?.aborted) throw limits.signal.reason ?? err;
-    if (timeout.aborted) return { kind: 'failed', url, reason: `timed out after ${limits.timeoutMs} ms` };
-    return { kind: 'failed', url, reason: `cannot be fetched (${errorText(err)})` };
+    return failed(start, err, limits);
   }
+  const url = response.url.href;
+  if (response.status === 304) {
+    response.close();
+    return { kind: 'not-modified', url };
+  }
+  if (response.status >= 300) {
+    response.close();
+    return {
+      kind: 'failed',
+      url,
+      reason: response.status < 400 ? `HTTP ${response.status} without a Location header` : `HTTP ${response.status}`,
+      status: response.status,
+      gone: response.status === 404 || response.status === 410,
+    };
+  }
+  const contentType = (response.header('content-type') ?? '').toLowerCase();
+  if (contentType && !/^text\/(?:html|markdown|x-markdown|plain)|^application\/xhtml\+xml/.test(contentType)) {
+    response.close();
+    return { kind: 'failed', url, reason: `not a documentation page (${contentType.split(';')[0]})` };
+  }
+  let body: ReadBody;
+  try {
+    // Reading stops at the cap and the connection is closed, so the server stops sending the rest.
+    body = await response.read(limits.maxBytes, 'truncate');
+  } catch (err) {
+    return failed(url, err, limits);
+  }
+  const etag = response.header('etag');
+  const lastModified = response.header('last-modified');
+  return {
+    kind: 'page',
+    url,
+    contentType,
+    body: decode(body.bytes, contentType),
+    bytes: body.bytes.length,
+    truncated: body.truncated,
+    ...(etag ? { etag } : {}),
+    ...(lastModified ? { lastModified } : {}),
+  };
 }
 
-/** Reads at most `max` bytes of the body; the rest is never downloaded (the stream is cancelled). */
-async function readCapped(response: Response, max: number): Promise<{ bytes: Uint8Array; truncated: boolean }> {
-  if (!response.body) return { bytes: new Uint8Array(0), truncated: false };
-  const reader = response.body.getReader();
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  let truncated = false;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (total + value.length > max) {
-      parts.push(value.subarray(0, max - total));
-      total = max;
-      truncated = true;
-      await reader.cancel().catch(() => undefined);
-      break;
+/** Why the page could not be had, in the words of the ingest summary; the caller's abort is rethrown. */
+function failed(url: string, err: unknown, limits: FetchLimits): PageResult {
+  if (limits.signal?.aborted) throw limits.signal.reason ?? err;
+  if (!(err instanceof HttpFailure)) throw err;
+  switch (err.kind) {
+    case 'timeout':
+      return { kind: 'failed', url, reason: `timed out after ${limits.timeoutMs} ms` };
+    case 'status':
+    case 'rate_limited':
+      return { kind: 'failed', url, reason: `HTTP ${err.status}`, ...(err.status ? { status: err.status } : {}) };
+    case 'redirect_loop': {
+      const chain = [...(err.chain ?? []), ...(err.location ? [err.location] : [])];
+      return { kind: 'failed', url, reason: `redirect loop (${chain.map(shortUrl).join(' → ')})` };
     }
-    parts.push(value);
-    total += value.length;
+    case 'too_many_redirects':
+      return { kind: 'failed', url, reason: `more than ${limits.maxRedirects} redirects` };
+    case 'redirect_refused':
+      return {
+        kind: 'failed',
+        url,
+        reason: `redirects to ${err.location?.href ?? 'an unreadable URL'}, ${err.message}`,
+      };
+    default:
+      return { kind: 'failed', url, reason: `cannot be fetched (${err.code ?? err.message})` };
   }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.length;
-  }
-  return { bytes, truncated };
 }
 
 function decode(bytes: Uint8Array, contentType: string): string {
@@ -160,12 +142,6 @@ function decode(bytes: Uint8Array, contentType: string): string {
   }
 }
 
-function errorText(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
-}
-
-function shortUrl(href: string): string {
-  const u = new URL(href);
-  return `${u.pathname}${u.search}`;
+function shortUrl(url: URL): string {
+  return `${url.pathname}${url.search}`;
 }
