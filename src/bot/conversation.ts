@@ -2,18 +2,20 @@ import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { Store } from '../storage/store.ts';
-import { emptyDraft, errorDraft, type Answer } from '../core/answer.ts';
+import { errorDraft } from '../core/answer.ts';
 import { Admission, type AdmissionLimits, type Refused } from './admission.ts';
 import type { Bot } from './bot.ts';
-import { parseCommand } from './commands.ts';
 import { DraftStream } from './draft-stream.ts';
-import type { Turn } from '../core/turn.ts';
-import { findIds } from '../core/ids.ts';
+import { feedbackContext, recordVote, type Vote } from './feedback.ts';
 import { threadKey, type Incoming } from '../core/incoming.ts';
+import type { PlatformMessage } from './platform-message.ts';
+import { postAll, postChannelMessage, type ChannelMessage } from './posting.ts';
 import { toAnswer } from './render.ts';
-import type { FeedbackContext, Surface, SurfacePlatform } from './surface.ts';
+import { runSlash, type SlashRequest } from './slash-command.ts';
+import type { Surface, SurfacePlatform } from './surface.ts';
 import { ThinkingStatus } from './thinking-status.ts';
 import { ThreadHistory } from './thread-history.ts';
+import { seedFromPlatform } from './thread-seed.ts';
 import { ThreadQueue } from './thread-queue.ts';
 import { withRequest } from '../util/request-context.ts';
 import { dedupeHitsTotal, queueDepth, questionsTotal, storeErrorsTotal } from '../core/metrics.ts';
@@ -28,69 +30,8 @@ export const DEFAULT_LIMITS: AdmissionLimits = {
   perUserPerMinute: 20,
   perMinute: 600,
 };
-/** Earlier thread messages read from the platform when a thread has no stored history. */
-const SEED_MESSAGES_LIMIT = 50;
 /** Answers still running this long after stop() are abandoned. */
 const STOP_GRACE_MS = 10_000;
-
-/** A message an adapter hands the core: already known to be a person writing, not the bot itself. */
-export interface PlatformMessage {
-  channel: string;
-  /** The thread's root message id (the message's own id when it starts a thread). */
-  thread: string;
-  /** The platform's id of this message: dedupe and the status reaction. */
-  messageId: string;
-  user: string;
-  text: string;
-  isDirect: boolean;
-  /**
-   * `directly`: a mention, a DM, a slash question, a button click: always answered.
-   * `thread-reply`: a reply without a mention: answered only in threads the bot takes part in.
-   */
-  addressed: 'directly' | 'thread-reply';
-  /** The thread began before the bot was asked: read it from the platform once when the store has none. */
-  readThreadFirst?: boolean;
-  /** Default `<platform>:<channel>:<messageId>`; a click or a slash command brings its own. */
-  dedupeKey?: string;
-  /** Shown above the answer ("@ana asked: …" for a follow-up click). */
-  preface?: string;
-  /** Where the status reaction goes; default the message itself, null for none. */
-  reactTo?: string | null;
-}
-
-/** A slash command: a command is answered privately, a question in the channel's new thread. */
-export interface SlashRequest<M> {
-  channel: string;
-  user: string;
-  text: string;
-  /** The platform's id of this invocation (dedupe). */
-  id: string;
-  isDirect: boolean;
-  /** The channel post that carries the question, in the platform's own mention syntax. */
-  askedLine: string;
-  respond(message: M, visibility: 'ephemeral' | 'in_channel'): Promise<void>;
-  /** The notice for a channel the bot cannot post in. */
-  cannotPost(err: unknown): M;
-  /** Told when the question has been posted in the channel (the platform's request can be answered now). */
-  accepted?: () => void;
-}
-
-export interface Vote {
-  channel: string;
-  /** The answer message voted on. */
-  messageId: string;
-  thread: string;
-  user: string;
-  rating: 'up' | 'down';
-  context?: FeedbackContext;
-  answerText?: string;
-}
-
-/** What a digest (or any unprompted message) posts: a main message, details as replies under it. */
-export interface ChannelMessage {
-  markdown: string;
-  details?: string[];
-}
 
 export interface ConversationDeps {
   bot: Bot;
@@ -181,63 +122,27 @@ export class Conversation {
     }
   }
 
-  /**
-   * A 👍/👎 click: one vote per person and answer (changing one's mind overwrites it), then a
-   * thank-you: through `reply` when the platform answers the click itself (Mattermost), else as an
-   * ephemeral message.
-   */
-  async vote<M>(surface: Surface<M>, vote: Vote, reply?: (thanks: string) => void): Promise<void> {
-    const record = {
-      platform: surface.platform,
-      rating: vote.rating,
-      user: vote.user,
-      channel: vote.channel,
-      messageId: vote.messageId,
-      thread: vote.thread,
-      ...vote.context,
-      answerText: (vote.answerText ?? '').slice(0, 2000),
-      at: new Date().toISOString(),
-    };
-    await this.deps.store
-      .ns('feedback')
-      .set(`${surface.platform}:${vote.channel}:${vote.messageId}:${vote.user}`, record);
-    this.logger.info(
-      { platform: surface.platform, rating: vote.rating, channel: vote.channel, messageId: vote.messageId },
-      'feedback stored',
-    );
-    const thanks =
-      vote.rating === 'up'
-        ? 'Thanks, glad it helped.'
-        : 'Thanks for telling me; the maintainers read these to improve the answers.';
-    if (reply) return reply(thanks);
-    await surface
-      .postEphemeral?.(
-        { channel: vote.channel, thread: vote.thread === vote.messageId ? undefined : vote.thread },
-        vote.user,
-        surface.renderNotice(thanks),
-      )
-      .catch((err: unknown) => this.logger.debug({ err: String(err) }, 'could not thank for feedback'));
+  /** A 👍/👎 click (see recordVote). */
+  vote<M>(surface: Surface<M>, vote: Vote, reply?: (thanks: string) => void): Promise<void> {
+    return recordVote({ store: this.deps.store, logger: this.logger }, surface, vote, reply);
   }
 
   /** `/askpanda …`: commands answer privately; a question is asked in the channel and answered in its thread. */
   slash<M>(surface: Surface<M>, request: SlashRequest<M>): Promise<void> {
-    return this.track(this.runSlash(surface, request));
+    const deps = {
+      bot: this.deps.bot,
+      logger: this.logger,
+      inSlot: <T>(work: () => Promise<T>) => this.limit(work),
+      receive: <N>(on: Surface<N>, message: PlatformMessage) => this.receive(on, message),
+    };
+    return this.track(runSlash(deps, surface, request));
   }
 
-  /**
-   * Posts an unprompted message (a digest) in a channel: the main post (continued in its thread when
-   * it is longer than the platform allows), then each of `details` as replies in its thread.
-   */
+  /** Posts an unprompted message (a digest) in a channel of a connected platform (see postChannelMessage). */
   async postToChannel(platform: string, channel: string, message: ChannelMessage): Promise<{ messageId: string }> {
     const surface = this.surfaces.get(platform as SurfacePlatform);
     if (!surface) throw new Error(`${platform} is not connected in this process`);
-    const rendered = (markdown: string) =>
-      surface.render(toAnswer(emptyDraft('general', markdown)), { buttons: false });
-    const [first, ...rest] = rendered(message.markdown);
-    const main = await this.postWithFallback(surface, { channel }, first ?? surface.renderNotice(message.markdown));
-    for (const more of [...rest, ...(message.details ?? []).flatMap(rendered)])
-      await this.postWithFallback(surface, { channel, thread: main }, more);
-    return { messageId: main };
+    return postChannelMessage(surface, channel, message, this.logger);
   }
 
   /** Stops taking messages and gives answers in progress a bounded time to be posted. */
@@ -287,9 +192,13 @@ export class Conversation {
       buttons: false,
       preface: message.preface,
     });
-    await this.postAll(surface, { channel: message.channel, thread: message.thread }, messages, undefined).catch(
-      (err: unknown) => log.warn({ err: String(err) }, 'could not post the busy notice'),
-    );
+    await postAll(
+      surface,
+      { channel: message.channel, thread: message.thread },
+      messages,
+      undefined,
+      this.logger,
+    ).catch((err: unknown) => log.warn({ err: String(err) }, 'could not post the busy notice'));
   }
 
   private async answerClaimed<M>(surface: Surface<M>, message: PlatformMessage, log: Logger): Promise<void> {
@@ -310,7 +219,11 @@ export class Conversation {
     let answered = false;
     let historySaved: Promise<void> | undefined;
     try {
-      if (message.readThreadFirst) await this.seedThread(surface, message, log);
+      if (message.readThreadFirst) {
+        const key = threadKey({ platform: surface.platform, channel: message.channel, thread: message.thread });
+        const thread = { key, channel: message.channel, thread: message.thread, messageId: message.messageId };
+        await seedFromPlatform(surface, this.history, thread, (text) => this.asked(text), log);
+      }
       const incoming: Incoming = {
         platform: surface.platform,
         channel: message.channel,
@@ -337,14 +250,14 @@ export class Conversation {
         buttons: true,
         feedback: feedbackContext(answer, this.asked(message.text)),
       });
-      await this.postAll(surface, where, messages, await draft.settle());
+      await postAll(surface, where, messages, await draft.settle(), this.logger);
       answered = true;
     } catch (err) {
       log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not answer a message');
       const notice = surface.renderNotice(
         'Something went wrong on my side while answering. Please try again in a minute.',
       );
-      await this.postAll(surface, where, [notice], await draft.settle()).catch(() => undefined);
+      await postAll(surface, where, [notice], await draft.settle(), this.logger).catch(() => undefined);
     } finally {
       await status.finish(answered);
       // A refused history write was already reported by the bot; the answer is posted either way.
@@ -352,141 +265,7 @@ export class Conversation {
     }
   }
 
-  private async runSlash<M>(surface: Surface<M>, request: SlashRequest<M>): Promise<void> {
-    const text = request.text.trim() || 'help';
-    if (parseCommand(text, this.deps.bot.commands).kind !== 'none') {
-      const incoming: Incoming = {
-        platform: surface.platform,
-        channel: request.channel,
-        thread: `slash:${request.id}`,
-        user: request.user,
-        text,
-        isDirect: request.isDirect,
-        messageId: request.id,
-      };
-      const answer = await this.limit(() => this.deps.bot.handle(incoming, { newThread: true }));
-      for (const message of surface.render(answer, {
-        where: { channel: request.channel, thread: incoming.thread },
-        buttons: false,
-      }))
-        await request.respond(message, 'ephemeral');
-      return;
-    }
-    // A question is asked in the channel, so everyone sees the answer and can follow up in its thread.
-    let root: string;
-    try {
-      root = await surface.post({ channel: request.channel }, surface.renderNotice(request.askedLine));
-    } catch (err) {
-      this.logger.info(
-        { platform: surface.platform, channel: request.channel, err: String(err) },
-        'cannot post in the slash command channel',
-      );
-      await request.respond(request.cannotPost(err), 'ephemeral');
-      return;
-    }
-    request.accepted?.();
-    await this.receive(surface, {
-      channel: request.channel,
-      thread: root,
-      messageId: root,
-      user: request.user,
-      text,
-      isDirect: request.isDirect,
-      addressed: 'directly',
-      dedupeKey: `${surface.platform}:slash:${request.id}`,
-      reactTo: null,
-    });
-  }
-
-  /** Posts the messages in the thread (the first one replacing a streamed draft); never leaves a failed post. */
-  private async postAll<M>(
-    surface: Surface<M>,
-    where: { channel: string; thread: string },
-    messages: M[],
-    draftId: string | undefined,
-  ): Promise<void> {
-    for (const [index, message] of messages.entries()) {
-      if (index === 0 && draftId) {
-        try {
-          await surface.update({ channel: where.channel, id: draftId }, message);
-        } catch (err) {
-          this.logger.warn(
-            { platform: surface.platform, err: String(err) },
-            'the platform refused the rendered answer; sending it as plain text',
-          );
-          await surface.update({ channel: where.channel, id: draftId }, surface.plainText(message));
-        }
-        continue;
-      }
-      await this.postWithFallback(surface, where, message);
-    }
-  }
-
-  private async postWithFallback<M>(
-    surface: Surface<M>,
-    where: { channel: string; thread?: string },
-    message: M,
-  ): Promise<string> {
-    try {
-      return await surface.post(where, message);
-    } catch (err) {
-      // Formatting a platform refuses (too long, invalid blocks) must not cost the user the answer.
-      this.logger.warn(
-        { platform: surface.platform, err: String(err) },
-        'the platform refused the rendered message; sending it as plain text',
-      );
-      return surface.post(where, surface.plainText(message));
-    }
-  }
-
-  /**
-   * A thread that began before the bot was asked has no stored history: its earlier messages are
-   * read from the platform once, so "how can I fix it?" knows which job the thread is about.
-   */
-  private async seedThread<M>(surface: Surface<M>, message: PlatformMessage, log: Logger): Promise<void> {
-    if (!surface.readThread) return;
-    const key = threadKey({ platform: surface.platform, channel: message.channel, thread: message.thread });
-    if ((await this.history.load(key).catch(() => [])).length > 0) return;
-    try {
-      const earlier = await surface.readThread(
-        { channel: message.channel, thread: message.thread },
-        SEED_MESSAGES_LIMIT,
-      );
-      const turns: Turn[] = earlier
-        .filter((m) => m.id !== message.messageId && m.text.trim() !== '')
-        .map((m) => {
-          const text = this.asked(m.text);
-          const ids = Object.fromEntries(
-            findIds(text)
-              .mentions.filter((x) => x.kind !== 'bare')
-              .map((x) => [x.kind === 'job' ? 'pandaid' : 'jeditaskid', x.id]),
-          );
-          return { role: m.fromBot ? 'assistant' : 'user', text, at: m.at, ...ids } satisfies Turn;
-        });
-      if (turns.length) await this.history.seed(key, turns);
-    } catch (err) {
-      // Without the right to read the channel the question is answered without the thread.
-      log.info({ err: String(err) }, 'could not read the thread from the platform');
-    }
-  }
-
   private asked(text: string): string {
     return this.deps.bot.stripMention(text);
   }
-}
-
-function feedbackContext(answer: Answer, question: string): FeedbackContext {
-  const number = (v: unknown) =>
-    typeof v === 'number' && Number.isSafeInteger(v)
-      ? v
-      : typeof v === 'string' && /^\d{1,15}$/.test(v)
-        ? Number(v)
-        : undefined;
-  return {
-    agent: answer.agent,
-    model: answer.model,
-    question,
-    pandaid: number(answer.facts.pandaid),
-    jeditaskid: number(answer.facts.jeditaskid),
-  };
 }
