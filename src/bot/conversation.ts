@@ -1,54 +1,73 @@
+import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
-import type { Config } from '../config/schema.ts';
+import { emptyDraft, errorDraft, type Answer } from '../core/answer.ts';
+import { AskPandaError } from '../core/errors.ts';
+import { threadKey, type Incoming } from '../core/incoming.ts';
+import { dedupeHitsTotal, queueDepth, questionsTotal, storeErrorsTotal } from '../core/metrics.ts';
 import type { Store } from '../storage/store.ts';
-import { errorDraft } from '../core/answer.ts';
-import { Admission, type AdmissionLimits, type Refused } from './admission.ts';
+import { withRequest } from '../util/request-context.ts';
+import { Admission, busySentence, DEFAULT_LIMITS, type AdmissionLimits, type Refused } from './admission.ts';
 import type { Bot } from './bot.ts';
 import { DraftStream } from './draft-stream.ts';
 import { feedbackContext, recordVote, type Vote } from './feedback.ts';
-import { threadKey, type Incoming } from '../core/incoming.ts';
 import type { PlatformMessage } from './platform-message.ts';
 import { postAll, postChannelMessage, type ChannelMessage } from './posting.ts';
+import type { Asked, QuestionRequest, Requester } from './question-request.ts';
 import { toAnswer } from './render.ts';
 import { runSlash, type SlashRequest } from './slash-command.ts';
 import type { Surface, SurfacePlatform } from './surface.ts';
 import { ThinkingStatus } from './thinking-status.ts';
-import { ThreadHistory } from './thread-history.ts';
+import type { ThreadHistory } from './thread-history.ts';
 import { seedFromPlatform } from './thread-seed.ts';
 import { ThreadQueue } from './thread-queue.ts';
-import { withRequest } from '../util/request-context.ts';
-import { dedupeHitsTotal, queueDepth, questionsTotal, storeErrorsTotal } from '../core/metrics.ts';
 
 /** Platforms re-deliver for minutes (Slack's retries, a websocket resync): an hour of claims covers it. */
 const DEDUPE_TTL_MS = 60 * 60 * 1000;
-/** The default back-pressure (config `limits`): 16 answered at once, more wait their turn. */
-export const DEFAULT_LIMITS: AdmissionLimits = {
-  maxConcurrent: 16,
-  maxQueued: 200,
-  perUserInFlight: 3,
-  perUserPerMinute: 20,
-  perMinute: 600,
-};
 /** Answers still running this long after stop() are abandoned. */
 const STOP_GRACE_MS = 10_000;
+const FAILURE_NOTICE = 'Something went wrong on my side while answering. Please try again in a minute.';
 
 export interface ConversationDeps {
   bot: Bot;
   store: Store;
-  config: Pick<Config, 'bot' | 'history'> & { limits?: AdmissionLimits };
+  /** The process's one thread history (the bot reads and writes it): the core checks, seeds and prepares threads. */
+  history: ThreadHistory;
+  /** Config `limits`; DEFAULT_LIMITS when omitted. */
+  limits?: AdmissionLimits;
   logger: Logger;
 }
 
+/** One question on its way through the core, from a chat platform or from a request. */
+interface Question {
+  channel: string;
+  thread: string;
+  /** The thread's storage key (threadKey). */
+  key: string;
+  messageId: string;
+  user: string;
+  text: string;
+  isDirect: boolean;
+  preface?: string;
+  reactTo?: string;
+  remember?: boolean;
+  signal?: AbortSignal;
+  /** Writes the thread's history before the question is answered (the platform's thread, the request's messages). */
+  seed?: () => Promise<void>;
+  /** `notice`: a failure is answered in the thread (chat). `throw`: the caller's protocol reports it (a request). */
+  onFailure: 'notice' | 'throw';
+}
+
 /**
- * The conversation core every chat platform shares: claim-once per message, answers in order per
- * thread, the thinking status, streaming a draft, posting the rendered messages (the first one
- * replacing the draft, plain text when the platform refuses), seeding history from the platform's
- * thread, feedback and follow-up clicks, slash commands, the concurrency cap and the error fallback.
- * Adapters translate their platform's events into these calls and implement `Surface`.
+ * The conversation core every surface shares: claim-once per chat message, answers in order per
+ * thread, one admission pool and one concurrency cap per process, the thinking status, streaming a
+ * draft, posting the rendered messages (the first one replacing the draft, plain text when the
+ * platform refuses), seeding history from the platform's thread, feedback and follow-up clicks,
+ * slash commands and the error fallback. Chat adapters translate their platform's events into
+ * `receive`, `slash` and `vote`; the terminal, `ask`, the web chat, /v1 and MCP call `ask` on a
+ * request surface and get the Answer back.
  */
 export class Conversation {
-  private readonly history: ThreadHistory;
   private readonly logger: Logger;
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly admission: Admission;
@@ -58,14 +77,13 @@ export class Conversation {
   private stopping = false;
 
   constructor(private readonly deps: ConversationDeps) {
-    this.history = new ThreadHistory(deps.store.ns('history'), deps.config.history);
     this.logger = deps.logger.child({ component: 'conversation' });
-    const limits = deps.config.limits ?? DEFAULT_LIMITS;
+    const limits = deps.limits ?? DEFAULT_LIMITS;
     this.limit = pLimit(limits.maxConcurrent);
     this.admission = new Admission(limits);
   }
 
-  /** An adapter registers its surface when it has connected: digests post through it. */
+  /** A chat adapter registers its surface when it has connected: digests post through it. */
   attach(surface: Surface): void {
     this.surfaces.set(surface.platform, surface);
   }
@@ -99,27 +117,49 @@ export class Conversation {
     return this.track(this.queue.run(key, () => this.take(surface, message, key)));
   }
 
-  /** Whether the message is the bot's business, then the claim (one replica, one delivery), then the limits. */
-  private async take<M>(surface: Surface<M>, message: PlatformMessage, key: string): Promise<void> {
-    const log = this.logger.child({ platform: surface.platform, channel: message.channel });
-    if (message.addressed === 'thread-reply') {
-      // Without a mention, only threads the bot already answered in are its business.
-      const turns = await this.history.load(key).catch(() => []);
-      if (turns.length === 0) return;
-    }
-    if (!(await this.claim(surface, message, log))) return;
-    // Counted after the claim: a re-delivery or a copy at another replica takes no one's slot.
-    const admitted = this.admission.tryAdmit(`${surface.platform}:${message.user}`);
-    queueDepth.set(this.admission.active);
-    if (!admitted.ok) return this.refuse(surface, message, admitted, log);
-    try {
-      await this.limit(() =>
-        withRequest({ platform: surface.platform }, () => this.answerClaimed(surface, message, log)),
-      );
-    } finally {
-      admitted.release();
-      queueDepth.set(this.admission.active);
-    }
+  /**
+   * A question from a request surface: in order in its thread, within the same limits, with the
+   * same status and draft streaming as a chat message; resolves with the Answer (the busy sentence
+   * when over the limits) and rejects when answering failed (the caller's protocol says so).
+   */
+  ask<M>(surface: Surface<M>, request: QuestionRequest): Promise<Asked> {
+    const thread = request.thread ?? `once-${randomUUID()}`;
+    const key = threadKey({ platform: surface.platform, channel: request.channel, thread });
+    const seed = request.seed;
+    const question: Question = {
+      channel: request.channel,
+      thread,
+      key,
+      // No platform id and never delivered twice: an id of its own, and nothing to claim.
+      messageId: randomUUID(),
+      user: request.user,
+      text: request.text,
+      isDirect: true,
+      remember: request.thread !== undefined,
+      signal: request.signal,
+      seed: seed && (() => seed(this.deps.history)),
+      onFailure: 'throw',
+    };
+    const log = this.logger.child({ platform: surface.platform, channel: request.channel });
+    return this.track(
+      this.queue.run(key, async () => {
+        const outcome = await this.withinLimits(surface.platform, clientOf(surface.platform, request), () =>
+          this.answer(surface, question, log),
+        );
+        if (outcome.ok) return outcome.value;
+        return { answer: busyAnswer(outcome), retryAfterSeconds: outcome.retryAfterSeconds };
+      }),
+    );
+  }
+
+  /**
+   * Work that answers without a thread (an MCP tool reading the monitor) within the same limits as
+   * every question; over them it throws AskPandaError "busy" with the sentence a chat user gets.
+   */
+  async limited<T>(platform: SurfacePlatform, requester: Requester, work: () => Promise<T>): Promise<T> {
+    const outcome = await this.withinLimits(platform, clientOf(platform, requester), work);
+    if (!outcome.ok) throw new AskPandaError('busy', busySentence(outcome));
+    return outcome.value;
   }
 
   /** A 👍/👎 click (see recordVote). */
@@ -145,7 +185,7 @@ export class Conversation {
     return postChannelMessage(surface, channel, message, this.logger);
   }
 
-  /** Stops taking messages and gives answers in progress a bounded time to be posted. */
+  /** Stops taking chat messages and gives answers in progress a bounded time to be posted. */
   async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     this.stopping = true;
     let timer: NodeJS.Timeout | undefined;
@@ -167,6 +207,59 @@ export class Conversation {
     return work;
   }
 
+  /** Whether the message is the bot's business, then the claim (one replica, one delivery), then the limits. */
+  private async take<M>(surface: Surface<M>, message: PlatformMessage, key: string): Promise<void> {
+    const log = this.logger.child({ platform: surface.platform, channel: message.channel });
+    if (message.addressed === 'thread-reply') {
+      // Without a mention, only threads the bot already answered in are its business.
+      const turns = await this.deps.history.load(key).catch(() => []);
+      if (turns.length === 0) return;
+    }
+    if (!(await this.claim(surface, message, log))) return;
+    const where = { key, channel: message.channel, thread: message.thread, messageId: message.messageId };
+    const question: Question = {
+      ...where,
+      user: message.user,
+      text: message.text,
+      isDirect: message.isDirect,
+      preface: message.preface,
+      reactTo: message.reactTo === null ? undefined : (message.reactTo ?? message.messageId),
+      seed: message.readThreadFirst
+        ? () => seedFromPlatform(surface, this.deps.history, where, (text) => this.asked(text), log)
+        : undefined,
+      onFailure: 'notice',
+    };
+    // Counted after the claim: a re-delivery or a copy at another replica takes no one's slot. A
+    // person is one user on their platform, whichever channel they write in.
+    const client = { key: `${surface.platform}:${message.user}`, perUser: true };
+    const outcome = await this.withinLimits(surface.platform, client, () => this.answer(surface, question, log));
+    if (!outcome.ok) await this.refuse(surface, message, outcome, log);
+  }
+
+  /** Admission (the in-flight and per-minute limits), then one of `maxConcurrent` answer slots, as one request for the logs. */
+  private async withinLimits<T>(
+    platform: SurfacePlatform,
+    client: Client,
+    work: () => Promise<T>,
+  ): Promise<{ ok: true; value: T } | Refused> {
+    const admitted = this.admission.tryAdmit(client.key, { perUser: client.perUser });
+    queueDepth.set(this.admission.active);
+    if (!admitted.ok) {
+      this.logger.info(
+        { platform, reason: admitted.reason, retryAfterSeconds: admitted.retryAfterSeconds },
+        'busy: question turned away',
+      );
+      questionsTotal.inc({ platform, agent: 'general', outcome: 'busy' });
+      return admitted;
+    }
+    try {
+      return { ok: true, value: await this.limit(() => withRequest({ platform }, work)) };
+    } finally {
+      admitted.release();
+      queueDepth.set(this.admission.active);
+    }
+  }
+
   /** True for the one process (of all replicas) that answers this message. */
   private async claim<M>(surface: Surface<M>, message: PlatformMessage, log: Logger): Promise<boolean> {
     const dedupeKey = message.dedupeKey ?? `${surface.platform}:${message.channel}:${message.messageId}`;
@@ -184,88 +277,100 @@ export class Conversation {
   }
 
   private async refuse<M>(surface: Surface<M>, message: PlatformMessage, refused: Refused, log: Logger): Promise<void> {
-    log.info({ reason: refused.reason, retryAfterSeconds: refused.retryAfterSeconds }, 'busy: question turned away');
-    questionsTotal.inc({ platform: surface.platform, agent: 'general', outcome: 'busy' });
-    const text = `I am busy right now (${refused.reason}). Please ask again in about ${refused.retryAfterSeconds} s.`;
-    const messages = surface.render(toAnswer(errorDraft('general', 'busy', text)), {
-      where: { channel: message.channel, thread: message.thread },
-      buttons: false,
-      preface: message.preface,
-    });
-    await postAll(
-      surface,
-      { channel: message.channel, thread: message.thread },
-      messages,
-      undefined,
-      this.logger,
-    ).catch((err: unknown) => log.warn({ err: String(err) }, 'could not post the busy notice'));
+    const where = { channel: message.channel, thread: message.thread };
+    const messages = surface.render(busyAnswer(refused), { where, buttons: false, preface: message.preface });
+    await postAll(surface, where, messages, undefined, this.logger).catch((err: unknown) =>
+      log.warn({ err: String(err) }, 'could not post the busy notice'),
+    );
   }
 
-  private async answerClaimed<M>(surface: Surface<M>, message: PlatformMessage, log: Logger): Promise<void> {
-    const where = { channel: message.channel, thread: message.thread };
+  /** The status, the draft, the bot's answer, posting it; then the status cleared and the history written. */
+  private async answer<M>(surface: Surface<M>, question: Question, log: Logger): Promise<Asked> {
+    const where = { channel: question.channel, thread: question.thread };
     const onError = (err: unknown) => log.debug({ err: String(err) }, 'status or draft update failed');
     const status = new ThinkingStatus(
-      surface.status({
-        channel: message.channel,
-        thread: message.thread,
-        user: message.user,
-        isDirect: message.isDirect,
-        reactTo: message.reactTo === null ? undefined : (message.reactTo ?? message.messageId),
-      }),
+      surface.status({ ...where, user: question.user, isDirect: question.isDirect, reactTo: question.reactTo }),
       surface.timing,
       onError,
     );
-    const draft = new DraftStream(surface, where, onError);
-    let answered = false;
+    const renderDraft = surface.renderDraft?.bind(surface);
+    const draft = renderDraft && new DraftStream(surface, renderDraft, where, onError);
     let historySaved: Promise<void> | undefined;
+    let outcome: { answer: Answer } | { failure: unknown };
     try {
-      if (message.readThreadFirst) {
-        const key = threadKey({ platform: surface.platform, channel: message.channel, thread: message.thread });
-        const thread = { key, channel: message.channel, thread: message.thread, messageId: message.messageId };
-        await seedFromPlatform(surface, this.history, thread, (text) => this.asked(text), log);
-      }
+      await question.seed?.();
       const incoming: Incoming = {
         platform: surface.platform,
-        channel: message.channel,
-        thread: message.thread,
-        user: message.user,
-        text: message.text,
-        isDirect: message.isDirect,
-        messageId: message.messageId,
+        ...where,
+        user: question.user,
+        text: question.text,
+        isDirect: question.isDirect,
+        messageId: question.messageId,
       };
       const answer = await this.deps.bot.handle(incoming, {
         progress: (text) => status.set(text),
-        onPartialText: (markdown) => {
-          status.stop();
-          draft.update(markdown);
-        },
-        newThread: message.thread === message.messageId,
+        onPartialText:
+          draft &&
+          ((markdown) => {
+            status.stop();
+            draft.update(markdown);
+          }),
+        newThread: question.thread === question.messageId,
+        remember: question.remember,
+        signal: question.signal,
         // The history is written while the answer is rendered and posted; awaited below.
         deferHistorySave: (saved) => (historySaved = saved),
       });
       status.stop();
       const messages = surface.render(answer, {
         where,
-        preface: message.preface,
+        preface: question.preface,
         buttons: true,
-        feedback: feedbackContext(answer, this.asked(message.text)),
+        feedback: feedbackContext(answer, this.asked(question.text)),
       });
-      await postAll(surface, where, messages, await draft.settle(), this.logger);
-      answered = true;
+      await postAll(surface, where, messages, await draft?.settle(), this.logger);
+      outcome = { answer };
     } catch (err) {
-      log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not answer a message');
-      const notice = surface.renderNotice(
-        'Something went wrong on my side while answering. Please try again in a minute.',
-      );
-      await postAll(surface, where, [notice], await draft.settle(), this.logger).catch(() => undefined);
-    } finally {
-      await status.finish(answered);
-      // A refused history write was already reported by the bot; the answer is posted either way.
-      await historySaved?.catch(() => undefined);
+      outcome = { failure: err };
+      const draftId = await draft?.settle();
+      if (question.onFailure === 'notice') {
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not answer a message');
+        await postAll(surface, where, [surface.renderNotice(FAILURE_NOTICE)], draftId, this.logger).catch(
+          () => undefined,
+        );
+      }
     }
+    await status.finish('answer' in outcome);
+    // A refused history write was already reported by the bot; the answer is posted either way.
+    const historyError = await historySaved?.then(
+      () => undefined,
+      (err: unknown) => err ?? new Error('the history was not saved'),
+    );
+    if ('failure' in outcome) {
+      if (question.onFailure === 'throw') throw outcome.failure;
+      // What the thread was told instead of an answer.
+      return { answer: toAnswer(emptyDraft('general', FAILURE_NOTICE)) };
+    }
+    return historyError === undefined ? { answer: outcome.answer } : { answer: outcome.answer, historyError };
   }
 
   private asked(text: string): string {
     return this.deps.bot.stripMention(text);
   }
+}
+
+/** Who the limits count a question against. */
+interface Client {
+  key: string;
+  /** false: the one local user (a terminal, a local MCP client), held only to the process-wide limits. */
+  perUser: boolean;
+}
+
+/** A request's client is one user per endpoint (the web chat and /v1 from one address are two). */
+function clientOf(platform: SurfacePlatform, requester: Requester): Client {
+  return { key: `${platform}:${requester.channel}:${requester.user}`, perUser: !requester.local };
+}
+
+function busyAnswer(refused: Refused): Answer {
+  return toAnswer(errorDraft('general', 'busy', busySentence(refused)));
 }

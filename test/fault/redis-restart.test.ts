@@ -11,7 +11,7 @@ import { storeErrorsTotal } from '../../src/core/metrics.ts';
 import { createLogger } from '../../src/util/log.ts';
 import { answerProblems, freePort, sleep, trackProcessFaults } from './helpers.ts';
 import { startFakeApp, startFakeWorld, type FakeWorld } from './harness.ts';
-import { RecordingSurface } from './recording-surface.ts';
+import { RecordingSurface } from '../support/recording-surface.ts';
 import { onPath, serviceAvailable } from '../support/services.ts';
 
 const REDIS_SERVER = serviceAvailable(
