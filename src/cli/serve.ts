@@ -152,7 +152,7 @@ export function serveCommand(): Command {
         say(
           `no chat platform is configured (see README: Slack, Mattermost); chatting in the terminal${app.config.web.enabled ? ` and in the browser at ${base}/` : ''}. The HTTP server keeps running on port ${port}.`,
         );
-        await runConsole(app.bot, {
+        await runConsole(app.conversation, {
           input: process.stdin,
           output: process.stdout,
           status: process.stderr,
