@@ -60,7 +60,7 @@ export function serveCommand(): Command {
       const gate = new QuestionGate(app.config.limits);
       addMcpRoute(server, app, gate);
       addOpenAiRoutes(server, app, gate);
-      if (app.config.web.enabled) addWebChatRoutes(server, app, gate, { demo });
+      if (app.config.web.enabled) addWebChatRoutes(server, app, { demo });
       let port: number;
       try {
         port = await server.listen(app.config.port);

@@ -36,7 +36,7 @@ export async function startHttpApp(
   const gate = new QuestionGate(config.limits);
   addMcpRoute(server, app, gate);
   addOpenAiRoutes(server, app, gate);
-  if (config.web.enabled) addWebChatRoutes(server, app, gate, { demo });
+  if (config.web.enabled) addWebChatRoutes(server, app, { demo });
   const port = await server.listen(0, '127.0.0.1');
   return {
     app,
