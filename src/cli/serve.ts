@@ -59,7 +59,7 @@ export function serveCommand(): Command {
       // MCP, the OpenAI-compatible API and the web chat share one set of limits on questions in flight.
       const gate = new QuestionGate(app.config.limits);
       addMcpRoute(server, app, gate);
-      addOpenAiRoutes(server, app, gate);
+      addOpenAiRoutes(server, app);
       if (app.config.web.enabled) addWebChatRoutes(server, app, { demo });
       let port: number;
       try {

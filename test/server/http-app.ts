@@ -35,7 +35,7 @@ export async function startHttpApp(
   const server = new HttpServer(silentLogger);
   const gate = new QuestionGate(config.limits);
   addMcpRoute(server, app, gate);
-  addOpenAiRoutes(server, app, gate);
+  addOpenAiRoutes(server, app);
   if (config.web.enabled) addWebChatRoutes(server, app, { demo });
   const port = await server.listen(0, '127.0.0.1');
   return {
