@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import type { AdmissionLimits } from '../bot/admission.ts';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createMcpServer } from '../server/mcp.ts';
-import { TOOL_INPUTS } from '../server/mcp-tools.ts';
+import { TOOLS } from '../server/mcp/tools.ts';
 import { QuestionGate } from '../server/question-gate.ts';
 import { startApp } from './context.ts';
 
@@ -14,11 +14,13 @@ import { startApp } from './context.ts';
 export function mcpCommand(): Command {
   return new Command('mcp')
     .description(
-      "Serve askpanda's PanDA tools to an MCP client over stdio (for Claude Desktop, IDEs, agents). For MCP over HTTP, run `askpanda serve` with ASKPANDA_MCP_TOKEN set: /mcp.",
+      "Serve askpanda's PanDA tools to an MCP client over stdio (for Claude Desktop, IDEs, agents). " +
+        'For MCP over HTTP, run `askpanda serve` with ASKPANDA_MCP_TOKEN set: /mcp.',
     )
     .addHelpText(
       'after',
-      '\nClient configuration (Claude Desktop, claude_desktop_config.json):\n  { "mcpServers": { "askpanda": { "command": "npx", "args": ["askpanda", "mcp"], "cwd": "/path/to/askpanda" } } }',
+      '\nClient configuration (Claude Desktop, claude_desktop_config.json):\n' +
+        '  { "mcpServers": { "askpanda": { "command": "npx", "args": ["askpanda", "mcp"], "cwd": "/path/to/askpanda" } } }',
     )
     .action(async () => {
       const { app } = await startApp({ interactive: true });
@@ -42,7 +44,7 @@ export function mcpCommand(): Command {
       process.once('SIGINT', () => void close());
       process.once('SIGTERM', () => void close());
       await server.connect(transport);
-      process.stderr.write(`askpanda: MCP server on stdio ready (tools: ${Object.keys(TOOL_INPUTS).join(', ')})\n`);
+      process.stderr.write(`askpanda: MCP server on stdio ready (tools: ${TOOLS.map((t) => t.name).join(', ')})\n`);
     });
 }
 

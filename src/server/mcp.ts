@@ -9,15 +9,9 @@ import type { ServerDeps } from './server-deps.ts';
 import { handbookPaths } from '../rag/docs-index.ts';
 import { clientAddress, hasBearer } from './bearer.ts';
 import { HttpError, sendJson, type HttpServer } from '../http/server.ts';
-import {
-  ANSWER_OUTPUT,
-  TOOL_DESCRIPTIONS,
-  TOOL_INPUTS,
-  runTool,
-  type ToolCall,
-  type ToolName,
-  type ToolOutput,
-} from './mcp-tools.ts';
+import { AnswerSchema } from '../core/answer.ts';
+import { runTool, TOOLS } from './mcp/tools.ts';
+import type { ToolCall, ToolOutput } from './mcp/tool.ts';
 import type { QuestionGate } from './question-gate.ts';
 
 export const MCP_PATH = '/mcp';
@@ -28,21 +22,17 @@ const MCP_REQUEST_TIMEOUT_MS = 300_000;
 const VERSION = '0.1.0';
 
 const INSTRUCTIONS = [
-  'askpanda answers questions about PanDA, the ATLAS workload management system, from the BigPanDA monitor, CRIC and the PanDA documentation.',
-  'Use panda_job_log_analysis for "why did job N fail?", panda_task_status and panda_task_failures for tasks, panda_error_code for what an error code means,',
-  'panda_queue_info for sites and queues, panda_docs_search for concepts; askpanda_ask returns a finished chat answer. Job ids (pandaid) and task ids (jeditaskid) are integers.',
+  'askpanda answers questions about PanDA, the ATLAS workload management system,',
+  'from the BigPanDA monitor, CRIC and the PanDA documentation.',
+  'Use panda_job_log_analysis for "why did job N fail?", panda_task_status and panda_task_failures for tasks,',
+  'panda_error_code for what an error code means,',
+  'panda_queue_info for sites and queues, panda_docs_search for concepts; askpanda_ask returns a finished chat answer.',
+  'Job ids (pandaid) and task ids (jeditaskid) are integers.',
 ].join(' ');
-
-/** The tools whose result is one of askpanda's Answers (the rest have shapes of their own). */
-const ANSWER_TOOLS: ReadonlySet<ToolName> = new Set([
-  'panda_job_log_analysis',
-  'panda_task_status',
-  'panda_error_code',
-  'askpanda_ask',
-]);
 
 export interface McpSurface {
   transport: 'stdio' | 'http';
+  /** Who is asking, for the limits: "stdio" or the client's address. */
   client: string;
   gate: QuestionGate;
 }
@@ -57,19 +47,15 @@ export function createMcpServer(app: ServerDeps, surface: McpSurface): McpServer
     { name: 'askpanda', title: 'askpanda (PanDA)', version: VERSION },
     { instructions: INSTRUCTIONS, capabilities: { logging: {} } },
   );
-  for (const name of Object.keys(TOOL_INPUTS) as ToolName[]) {
-    const about = TOOL_DESCRIPTIONS[name];
+  for (const tool of TOOLS) {
     server.registerTool(
-      name,
+      tool.name,
       {
-        title: about.title,
-        description: about.description,
-        inputSchema: TOOL_INPUTS[name],
-        ...(ANSWER_TOOLS.has(name) ? { outputSchema: ANSWER_OUTPUT } : {}),
-        annotations: {
-          readOnlyHint: name !== 'askpanda_ask',
-          openWorldHint: name !== 'panda_error_code' && name !== 'panda_docs_search',
-        },
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.input,
+        ...(tool.returnsAnswer ? { outputSchema: AnswerSchema } : {}),
+        annotations: { readOnlyHint: tool.readOnly, openWorldHint: tool.openWorld },
       },
       async (args: unknown, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => {
         const token = extra._meta?.progressToken;
@@ -92,7 +78,7 @@ export function createMcpServer(app: ServerDeps, surface: McpSurface): McpServer
               .catch(() => undefined);
           },
         };
-        return toResult(await runTool(name, args as never, call));
+        return toResult(await runTool(tool, args, call));
       },
     );
   }
