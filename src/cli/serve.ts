@@ -6,7 +6,6 @@ import { addHealthRoutes, monitorCheck, type ReadinessCheck } from '../server/he
 import { HttpServer } from '../http/server.ts';
 import { addMcpRoute, MCP_PATH } from '../server/mcp.ts';
 import { addOpenAiRoutes } from '../server/openai-api.ts';
-import { QuestionGate } from '../server/question-gate.ts';
 import { addWebChatRoutes } from '../server/web-chat.ts';
 import { describeStoreUri } from '../storage/store.ts';
 import { storeUri } from '../storage/open-store.ts';
@@ -56,9 +55,8 @@ export function serveCommand(): Command {
         monitorCheck(),
       ];
       addHealthRoutes(server, checks);
-      // MCP, the OpenAI-compatible API and the web chat share one set of limits on questions in flight.
-      const gate = new QuestionGate(app.config.limits);
-      addMcpRoute(server, app, gate);
+      // MCP, the OpenAI-compatible API and the web chat ask through the conversation core, within its limits.
+      addMcpRoute(server, app);
       addOpenAiRoutes(server, app);
       if (app.config.web.enabled) addWebChatRoutes(server, app, { demo });
       let port: number;

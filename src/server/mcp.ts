@@ -12,7 +12,6 @@ import { HttpError, sendJson, type HttpServer } from '../http/server.ts';
 import { AnswerSchema } from '../core/answer.ts';
 import { runTool, TOOLS } from './mcp/tools.ts';
 import type { ToolCall, ToolOutput } from './mcp/tool.ts';
-import type { QuestionGate } from './question-gate.ts';
 
 export const MCP_PATH = '/mcp';
 /** A JSON-RPC request to /mcp is small; a batch of tool calls stays well under this. */
@@ -34,7 +33,6 @@ export interface McpSurface {
   transport: 'stdio' | 'http';
   /** Who is asking, for the limits: "stdio" or the client's address. */
   client: string;
-  gate: QuestionGate;
 }
 
 /**
@@ -64,7 +62,6 @@ export function createMcpServer(app: ServerDeps, surface: McpSurface): McpServer
           app,
           transport: surface.transport,
           client: surface.client,
-          gate: surface.gate,
           signal: extra.signal,
           // "is reading pilotlog.txt of job …" as MCP progress, when the client asked for it.
           progress: (status) => {
@@ -142,7 +139,7 @@ export function handbookPages(app: Pick<ServerDeps, 'config'>): HandbookPage[] {
  * POST /mcp: MCP streamable HTTP, stateless, behind `ASKPANDA_MCP_TOKEN` (compared in constant
  * time). Without a token configured the endpoint is off and says how to turn it on.
  */
-export function addMcpRoute(server: HttpServer, app: ServerDeps, gate: QuestionGate): void {
+export function addMcpRoute(server: HttpServer, app: ServerDeps): void {
   const token = app.config.mcp.token;
   server.add({
     method: ['POST', 'GET', 'DELETE'],
@@ -188,7 +185,7 @@ export function addMcpRoute(server: HttpServer, app: ServerDeps, gate: QuestionG
         });
         return;
       }
-      const mcp = createMcpServer(app, { transport: 'http', client: clientAddress(req), gate });
+      const mcp = createMcpServer(app, { transport: 'http', client: clientAddress(req) });
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
       res.once('close', () => {
         void transport.close().catch(() => undefined);

@@ -1,11 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { RequestSurface } from '../../bot/request-surface.ts';
+import { AskPandaError } from '../../core/errors.ts';
 import { fromAnswer } from './results.ts';
-import { defineTool, toolIncoming } from './tool.ts';
+import { defineTool } from './tool.ts';
 
 const threadError = 'expected a thread id of 1-100 letters, digits, dots, colons, dashes or underscores';
 
-/** askpanda_ask: a whole question through the bot, as a chat user would ask it. */
+/** askpanda_ask: a whole question through the conversation core, as a chat user would ask it. */
 export const askTool = defineTool({
   name: 'askpanda_ask',
   title: 'Ask askpanda',
@@ -32,12 +33,18 @@ export const askTool = defineTool({
   // It writes the thread's history.
   readOnly: false,
   openWorld: true,
+  asksTheCore: true,
   async run({ question, thread }, call) {
-    return fromAnswer(
-      await call.app.bot.handle(
-        { ...toolIncoming(call, question), thread: thread ?? `once-${randomUUID()}` },
-        { progress: call.progress, signal: call.signal, remember: thread !== undefined },
-      ),
-    );
+    const asked = await call.app.conversation.ask(new RequestSurface('mcp', { status: call.progress }), {
+      channel: call.transport,
+      // Without a thread the core asks in a one-off thread and remembers nothing.
+      thread,
+      user: call.client,
+      local: call.transport === 'stdio',
+      text: question,
+      signal: call.signal,
+    });
+    if (asked.retryAfterSeconds !== undefined) throw new AskPandaError('busy', asked.answer.text);
+    return fromAnswer(asked.answer);
   },
 });

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { ErrorKind } from '../../core/answer.ts';
 import type { Incoming } from '../../core/incoming.ts';
-import type { QuestionGate } from '../question-gate.ts';
 import type { ServerDeps } from '../server-deps.ts';
 
 /** One call of a tool: who asks, over what, and where its progress goes. */
@@ -12,8 +11,6 @@ export interface ToolCall {
   transport: 'stdio' | 'http';
   /** Who is asking, for the limits: "stdio" or the client's address. */
   client: string;
-  /** The process's limits on questions in flight (shared with /v1 and the web chat). */
-  gate: QuestionGate;
   progress: (status: string) => void;
   signal?: AbortSignal;
 }
@@ -41,6 +38,8 @@ export interface McpTool {
   readOnly: boolean;
   /** Reaches services outside askpanda (MCP's openWorldHint): the monitor, CRIC. */
   openWorld: boolean;
+  /** Asks through the conversation core, which applies the limits itself. */
+  asksTheCore?: boolean;
   run(args: unknown, call: ToolCall): Promise<ToolOutput>;
 }
 

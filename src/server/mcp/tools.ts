@@ -1,5 +1,4 @@
 import { AskPandaError } from '../../core/errors.ts';
-import { BusyError } from '../question-gate.ts';
 import { jobLogAnalysisTool, taskStatusTool } from './agent-tools.ts';
 import { askTool } from './ask.ts';
 import { docsSearchTool } from './docs-search.ts';
@@ -23,14 +22,16 @@ export const TOOLS: readonly McpTool[] = [
 ];
 
 /**
- * Runs one tool within the process's limits; every failure comes back as a ToolOutput with
- * `error`, never as an exception, with the sentence a chat user would see. Outputs are bounded.
+ * Runs one tool within the process's limits (askpanda_ask through the conversation core, which
+ * applies them itself); every failure comes back as a ToolOutput with `error`, never as an
+ * exception, with the sentence a chat user would see. Outputs are bounded.
  */
 export async function runTool(tool: McpTool, args: unknown, call: ToolCall): Promise<ToolOutput> {
   try {
-    return bounded(await call.gate.run('mcp', `${call.transport}:${call.client}`, () => tool.run(args, call)));
+    const run = () => tool.run(args, call);
+    const requester = { channel: call.transport, user: call.client, local: call.transport === 'stdio' };
+    return bounded(tool.asksTheCore ? await run() : await call.app.conversation.limited('mcp', requester, run));
   } catch (err) {
-    if (err instanceof BusyError) return failure('busy', err.message);
     if (err instanceof AskPandaError) return failure(err.kind, err.message);
     if (call.signal?.aborted) return failure('bad_input', 'The request was cancelled.');
     call.app.logger.error(
