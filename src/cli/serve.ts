@@ -20,9 +20,11 @@ export function serveCommand(): Command {
   return new Command('serve')
     .description(
       [
-        'Run askpanda: the HTTP server on ASKPANDA_PORT (/healthz, /readyz, /metrics, Slack HTTP events, Mattermost slash command and buttons,',
+        'Run askpanda: the HTTP server on ASKPANDA_PORT (/healthz, /readyz, /metrics, Slack HTTP events, ' +
+          'Mattermost slash command and buttons,',
         'MCP at /mcp with ASKPANDA_MCP_TOKEN, the OpenAI-compatible /v1 for Open WebUI, the web chat at /),',
-        'the configured chat platforms (Slack, Mattermost) and the digest scheduler. Without a chat platform it chats in the terminal (the demo on a fresh machine).',
+        'the configured chat platforms (Slack, Mattermost) and the digest scheduler. ' +
+          'Without a chat platform it chats in the terminal (the demo on a fresh machine).',
       ].join('\n'),
     )
     .action(async () => {
@@ -102,13 +104,13 @@ export function serveCommand(): Command {
           ? `MCP (streamable HTTP): ${base}${MCP_PATH}, bearer token ASKPANDA_MCP_TOKEN required`
           : `${MCP_PATH} is off: set ASKPANDA_MCP_TOKEN to serve MCP over HTTP (\`askpanda mcp\` serves it over stdio)`,
       );
-      say(
-        `OpenAI-compatible API (Open WebUI): ${base}/v1, model ${app.config.openaiApi.model}, ${app.config.openaiApi.apiKey ? 'key required (ASKPANDA_OPENAI_KEY)' : 'open: set ASKPANDA_OPENAI_KEY to require a key'}`,
-      );
+      const keyNote = app.config.openaiApi.apiKey
+        ? 'key required (ASKPANDA_OPENAI_KEY)'
+        : 'open: set ASKPANDA_OPENAI_KEY to require a key';
+      say(`OpenAI-compatible API (Open WebUI): ${base}/v1, model ${app.config.openaiApi.model}, ${keyNote}`);
       for (const platform of platforms) say(platform.summary);
-      say(
-        `store: ${describeStoreUri(storeUri(app.config))}${store.kind === 'memory' ? ' (unavailable: answering from memory, nothing is saved)' : ''}`,
-      );
+      const memoryNote = store.kind === 'memory' ? ' (unavailable: answering from memory, nothing is saved)' : '';
+      say(`store: ${describeStoreUri(storeUri(app.config))}${memoryNote}`);
       say(`monitor: ${demo ? 'the embedded demo monitor' : app.config.monitor.url}`);
       say(`language models: ${app.config.llm.chain.join(' → ')}`);
 
@@ -147,8 +149,10 @@ export function serveCommand(): Command {
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
       if (platforms.length === 0) {
+        const browser = app.config.web.enabled ? ` and in the browser at ${base}/` : '';
         say(
-          `no chat platform is configured (see README: Slack, Mattermost); chatting in the terminal${app.config.web.enabled ? ` and in the browser at ${base}/` : ''}. The HTTP server keeps running on port ${port}.`,
+          `no chat platform is configured (see README: Slack, Mattermost); chatting in the terminal${browser}. ` +
+            `The HTTP server keeps running on port ${port}.`,
         );
         await runConsole(app.conversation, {
           input: process.stdin,
