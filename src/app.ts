@@ -36,7 +36,7 @@ export interface App {
   /** The docs index, opened on first use and reopened after an ingest (documents agent, MCP docs search). */
   docs: () => Promise<Retriever>;
   bot: Bot;
-  /** The conversation core every chat adapter posts through (claims, order, status, drafts). */
+  /** The conversation core every surface asks through (claims, order, limits, status, drafts, history). */
   conversation: Conversation;
   /** Lines to show the user at start (demo banner, model fallbacks …). */
   banners: string[];
@@ -111,7 +111,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     onStoreProblem: options.onStoreProblem,
   });
 
-  const conversation = new Conversation({ bot, store, config, logger });
+  const conversation = new Conversation({ bot, store, history, limits: config.limits, logger });
   closers.push(() => conversation.stop());
 
   return {

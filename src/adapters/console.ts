@@ -1,7 +1,8 @@
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
-import type { Bot } from '../bot/bot.ts';
+import type { Conversation } from '../bot/conversation.ts';
+import { RequestSurface } from '../bot/request-surface.ts';
 
 export interface ConsoleOptions {
   input: Readable;
@@ -14,20 +15,18 @@ export interface ConsoleOptions {
 }
 
 /**
- * Terminal chat through the same bot as the chat platforms: one line in, one answer out, history
- * kept per session. Ends at end of input or on "exit"/"quit".
+ * Terminal chat through the conversation core, like the chat platforms: one line in, one answer
+ * out, history kept per session. Ends at end of input or on "exit"/"quit".
  */
-export async function runConsole(bot: Bot, options: ConsoleOptions): Promise<void> {
+export async function runConsole(conversation: Conversation, options: ConsoleOptions): Promise<void> {
   const thread = options.thread ?? `console-${randomUUID()}`;
+  const status = options.status;
+  const surface = new RequestSurface('console', {
+    status: status && ((text) => status.write(`askpanda ${text}\n`)),
+  });
   const rl = createInterface({ input: options.input, terminal: false, crlfDelay: Infinity });
   const prompt = () => {
     if (options.prompt) options.output.write('\nyou> ');
-  };
-  let lastStatus = '';
-  // The bot and the agent may both announce the same step; say it once.
-  const showStatus = (status: string) => {
-    if (status !== lastStatus) options.status?.write(`askpanda ${status}\n`);
-    lastStatus = status;
   };
   prompt();
   for await (const line of rl) {
@@ -37,17 +36,13 @@ export async function runConsole(bot: Bot, options: ConsoleOptions): Promise<voi
       continue;
     }
     if (/^(exit|quit|:q)$/i.test(text)) break;
-    const answer = await bot.handle(
-      {
-        platform: 'console',
-        channel: 'terminal',
-        thread,
-        user: process.env.USER || 'user',
-        text: line,
-        isDirect: true,
-      },
-      { progress: (status) => showStatus(status) },
-    );
+    const { answer } = await conversation.ask(surface, {
+      channel: 'terminal',
+      thread,
+      user: process.env.USER || 'user',
+      text: line,
+      local: true,
+    });
     options.output.write(`\naskpanda> ${answer.text}\n`);
     prompt();
   }

@@ -12,8 +12,22 @@ export interface AdmissionLimits {
   perMinute: number;
 }
 
+/** The default back-pressure (config `limits`): 16 answered at once, more wait their turn. */
+export const DEFAULT_LIMITS: AdmissionLimits = {
+  maxConcurrent: 16,
+  maxQueued: 200,
+  perUserInFlight: 3,
+  perUserPerMinute: 20,
+  perMinute: 600,
+};
+
 export type Admitted = { ok: true; release: () => void };
 export type Refused = { ok: false; retryAfterSeconds: number; reason: string };
+
+/** What a refused question is told, on every surface (a chat reply, HTTP 429, an MCP tool error). */
+export function busySentence(refused: Refused): string {
+  return `I am busy right now (${refused.reason}). Please ask again in about ${refused.retryAfterSeconds} s.`;
+}
 
 const MINUTE_MS = 60_000;
 
@@ -38,7 +52,12 @@ export class Admission {
     return this.inFlight;
   }
 
-  tryAdmit(user: string): Admitted | Refused {
+  /**
+   * `perUser: false` for the one person at a terminal or a local MCP client, who may well ask in
+   * quick loops: only the process-wide limits apply, not those meant for people sharing a channel.
+   */
+  tryAdmit(user: string, options: { perUser?: boolean } = {}): Admitted | Refused {
+    const perPerson = options.perUser ?? true;
     const now = this.now();
     prune(this.acceptedAt, now);
     const userTimes = this.userAcceptedAt.get(user) ?? [];
@@ -52,14 +71,14 @@ export class Admission {
         reason: `${questions(this.inFlight)} ${this.inFlight === 1 ? 'is' : 'are'} being answered or waiting`,
       };
     }
-    if ((this.perUser.get(user) ?? 0) >= this.limits.perUserInFlight) {
+    if (perPerson && (this.perUser.get(user) ?? 0) >= this.limits.perUserInFlight) {
       return {
         ok: false,
         retryAfterSeconds: clampSeconds(this.averageMs / 1000),
         reason: `you already have ${questions(this.limits.perUserInFlight)} being answered`,
       };
     }
-    if (userTimes.length >= this.limits.perUserPerMinute) {
+    if (perPerson && userTimes.length >= this.limits.perUserPerMinute) {
       return {
         ok: false,
         retryAfterSeconds: clampSeconds((userTimes[0]! + MINUTE_MS - now) / 1000),

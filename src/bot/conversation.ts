@@ -1,113 +1,73 @@
+import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
-import type { Config } from '../config/schema.ts';
-import type { Store } from '../storage/store.ts';
 import { emptyDraft, errorDraft, type Answer } from '../core/answer.ts';
-import { Admission, type AdmissionLimits, type Refused } from './admission.ts';
-import type { Bot } from './bot.ts';
-import { parseCommand } from './commands.ts';
-import { DraftStream } from './draft-stream.ts';
-import type { Turn } from '../core/turn.ts';
-import { findIds } from '../core/ids.ts';
+import { AskPandaError } from '../core/errors.ts';
 import { threadKey, type Incoming } from '../core/incoming.ts';
-import { toAnswer } from './render.ts';
-import type { FeedbackContext, Surface, SurfacePlatform } from './surface.ts';
-import { ThinkingStatus } from './thinking-status.ts';
-import { ThreadHistory } from './thread-history.ts';
-import { ThreadQueue } from './thread-queue.ts';
-import { withRequest } from '../util/request-context.ts';
 import { dedupeHitsTotal, queueDepth, questionsTotal, storeErrorsTotal } from '../core/metrics.ts';
+import type { Store } from '../storage/store.ts';
+import { withRequest } from '../util/request-context.ts';
+import { Admission, busySentence, DEFAULT_LIMITS, type AdmissionLimits, type Refused } from './admission.ts';
+import type { Bot } from './bot.ts';
+import { DraftStream } from './draft-stream.ts';
+import { feedbackContext, recordVote, type Vote } from './feedback.ts';
+import type { PlatformMessage } from './platform-message.ts';
+import { postAll, postChannelMessage, type ChannelMessage } from './posting.ts';
+import type { Asked, QuestionRequest, Requester } from './question-request.ts';
+import { toAnswer } from './render.ts';
+import { runSlash, type SlashRequest } from './slash-command.ts';
+import type { Surface, SurfacePlatform } from './surface.ts';
+import { ThinkingStatus } from './thinking-status.ts';
+import type { ThreadHistory } from './thread-history.ts';
+import { seedFromPlatform } from './thread-seed.ts';
+import { ThreadQueue } from './thread-queue.ts';
 
 /** Platforms re-deliver for minutes (Slack's retries, a websocket resync): an hour of claims covers it. */
 const DEDUPE_TTL_MS = 60 * 60 * 1000;
-/** The default back-pressure (config `limits`): 16 answered at once, more wait their turn. */
-export const DEFAULT_LIMITS: AdmissionLimits = {
-  maxConcurrent: 16,
-  maxQueued: 200,
-  perUserInFlight: 3,
-  perUserPerMinute: 20,
-  perMinute: 600,
-};
-/** Earlier thread messages read from the platform when a thread has no stored history. */
-const SEED_MESSAGES_LIMIT = 50;
 /** Answers still running this long after stop() are abandoned. */
 const STOP_GRACE_MS = 10_000;
-
-/** A message an adapter hands the core: already known to be a person writing, not the bot itself. */
-export interface PlatformMessage {
-  channel: string;
-  /** The thread's root message id (the message's own id when it starts a thread). */
-  thread: string;
-  /** The platform's id of this message: dedupe and the status reaction. */
-  messageId: string;
-  user: string;
-  text: string;
-  isDirect: boolean;
-  /**
-   * `directly`: a mention, a DM, a slash question, a button click: always answered.
-   * `thread-reply`: a reply without a mention: answered only in threads the bot takes part in.
-   */
-  addressed: 'directly' | 'thread-reply';
-  /** The thread began before the bot was asked: read it from the platform once when the store has none. */
-  readThreadFirst?: boolean;
-  /** Default `<platform>:<channel>:<messageId>`; a click or a slash command brings its own. */
-  dedupeKey?: string;
-  /** Shown above the answer ("@ana asked: …" for a follow-up click). */
-  preface?: string;
-  /** Where the status reaction goes; default the message itself, null for none. */
-  reactTo?: string | null;
-}
-
-/** A slash command: a command is answered privately, a question in the channel's new thread. */
-export interface SlashRequest<M> {
-  channel: string;
-  user: string;
-  text: string;
-  /** The platform's id of this invocation (dedupe). */
-  id: string;
-  isDirect: boolean;
-  /** The channel post that carries the question, in the platform's own mention syntax. */
-  askedLine: string;
-  respond(message: M, visibility: 'ephemeral' | 'in_channel'): Promise<void>;
-  /** The notice for a channel the bot cannot post in. */
-  cannotPost(err: unknown): M;
-  /** Told when the question has been posted in the channel (the platform's request can be answered now). */
-  accepted?: () => void;
-}
-
-export interface Vote {
-  channel: string;
-  /** The answer message voted on. */
-  messageId: string;
-  thread: string;
-  user: string;
-  rating: 'up' | 'down';
-  context?: FeedbackContext;
-  answerText?: string;
-}
-
-/** What a digest (or any unprompted message) posts: a main message, details as replies under it. */
-export interface ChannelMessage {
-  markdown: string;
-  details?: string[];
-}
+const FAILURE_NOTICE = 'Something went wrong on my side while answering. Please try again in a minute.';
 
 export interface ConversationDeps {
   bot: Bot;
   store: Store;
-  config: Pick<Config, 'bot' | 'history'> & { limits?: AdmissionLimits };
+  /** The process's one thread history (the bot reads and writes it): the core checks, seeds and prepares threads. */
+  history: ThreadHistory;
+  /** Config `limits`; DEFAULT_LIMITS when omitted. */
+  limits?: AdmissionLimits;
   logger: Logger;
 }
 
+/** One question on its way through the core, from a chat platform or from a request. */
+interface Question {
+  channel: string;
+  thread: string;
+  /** The thread's storage key (threadKey). */
+  key: string;
+  messageId: string;
+  user: string;
+  text: string;
+  isDirect: boolean;
+  preface?: string;
+  reactTo?: string;
+  remember?: boolean;
+  signal?: AbortSignal;
+  /** Writes the thread's history before the question is answered (the platform's thread, the request's messages). */
+  seed?: () => Promise<void>;
+  /** `notice`: a failure is answered in the thread (chat). `throw`: the caller's protocol reports it (a request). */
+  onFailure: 'notice' | 'throw';
+}
+
 /**
- * The conversation core every chat platform shares: claim-once per message, answers in order per
- * thread, the thinking status, streaming a draft, posting the rendered messages (the first one
- * replacing the draft, plain text when the platform refuses), seeding history from the platform's
- * thread, feedback and follow-up clicks, slash commands, the concurrency cap and the error fallback.
- * Adapters translate their platform's events into these calls and implement `Surface`.
+ * The conversation core every surface shares: claim-once per chat message, answers in order per
+ * thread, one admission pool and one concurrency cap per process, the thinking status, streaming a
+ * draft, posting the rendered messages (the first one replacing the draft, plain text when the
+ * platform refuses), seeding history from the platform's thread, feedback and follow-up clicks,
+ * slash commands and the error fallback. Chat adapters translate their platform's events into
+ * `receive`, `slash` and `vote`; the terminal, `ask`, the web chat, /v1 and MCP call `ask` on a
+ * request surface and get the Answer back.
  */
 export class Conversation {
-  private readonly history: ThreadHistory;
   private readonly logger: Logger;
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly admission: Admission;
@@ -117,14 +77,13 @@ export class Conversation {
   private stopping = false;
 
   constructor(private readonly deps: ConversationDeps) {
-    this.history = new ThreadHistory(deps.store.ns('history'), deps.config.history);
     this.logger = deps.logger.child({ component: 'conversation' });
-    const limits = deps.config.limits ?? DEFAULT_LIMITS;
+    const limits = deps.limits ?? DEFAULT_LIMITS;
     this.limit = pLimit(limits.maxConcurrent);
     this.admission = new Admission(limits);
   }
 
-  /** An adapter registers its surface when it has connected: digests post through it. */
+  /** A chat adapter registers its surface when it has connected: digests post through it. */
   attach(surface: Surface): void {
     this.surfaces.set(surface.platform, surface);
   }
@@ -158,89 +117,75 @@ export class Conversation {
     return this.track(this.queue.run(key, () => this.take(surface, message, key)));
   }
 
-  /** Whether the message is the bot's business, then the claim (one replica, one delivery), then the limits. */
-  private async take<M>(surface: Surface<M>, message: PlatformMessage, key: string): Promise<void> {
-    const log = this.logger.child({ platform: surface.platform, channel: message.channel });
-    if (message.addressed === 'thread-reply') {
-      // Without a mention, only threads the bot already answered in are its business.
-      const turns = await this.history.load(key).catch(() => []);
-      if (turns.length === 0) return;
-    }
-    if (!(await this.claim(surface, message, log))) return;
-    // Counted after the claim: a re-delivery or a copy at another replica takes no one's slot.
-    const admitted = this.admission.tryAdmit(`${surface.platform}:${message.user}`);
-    queueDepth.set(this.admission.active);
-    if (!admitted.ok) return this.refuse(surface, message, admitted, log);
-    try {
-      await this.limit(() =>
-        withRequest({ platform: surface.platform }, () => this.answerClaimed(surface, message, log)),
-      );
-    } finally {
-      admitted.release();
-      queueDepth.set(this.admission.active);
-    }
+  /**
+   * A question from a request surface: in order in its thread, within the same limits, with the
+   * same status and draft streaming as a chat message; resolves with the Answer (the busy sentence
+   * when over the limits) and rejects when answering failed (the caller's protocol says so).
+   */
+  ask<M>(surface: Surface<M>, request: QuestionRequest): Promise<Asked> {
+    const thread = request.thread ?? `once-${randomUUID()}`;
+    const key = threadKey({ platform: surface.platform, channel: request.channel, thread });
+    const seed = request.seed;
+    const question: Question = {
+      channel: request.channel,
+      thread,
+      key,
+      // No platform id and never delivered twice: an id of its own, and nothing to claim.
+      messageId: randomUUID(),
+      user: request.user,
+      text: request.text,
+      isDirect: true,
+      remember: request.thread !== undefined,
+      signal: request.signal,
+      seed: seed && (() => seed(this.deps.history)),
+      onFailure: 'throw',
+    };
+    const log = this.logger.child({ platform: surface.platform, channel: request.channel });
+    return this.track(
+      this.queue.run(key, async () => {
+        const outcome = await this.withinLimits(surface.platform, clientOf(surface.platform, request), () =>
+          this.answer(surface, question, log),
+        );
+        if (outcome.ok) return outcome.value;
+        return { answer: busyAnswer(outcome), retryAfterSeconds: outcome.retryAfterSeconds };
+      }),
+    );
   }
 
   /**
-   * A 👍/👎 click: one vote per person and answer (changing one's mind overwrites it), then a
-   * thank-you: through `reply` when the platform answers the click itself (Mattermost), else as an
-   * ephemeral message.
+   * Work that answers without a thread (an MCP tool reading the monitor) within the same limits as
+   * every question; over them it throws AskPandaError "busy" with the sentence a chat user gets.
    */
-  async vote<M>(surface: Surface<M>, vote: Vote, reply?: (thanks: string) => void): Promise<void> {
-    const record = {
-      platform: surface.platform,
-      rating: vote.rating,
-      user: vote.user,
-      channel: vote.channel,
-      messageId: vote.messageId,
-      thread: vote.thread,
-      ...vote.context,
-      answerText: (vote.answerText ?? '').slice(0, 2000),
-      at: new Date().toISOString(),
-    };
-    await this.deps.store
-      .ns('feedback')
-      .set(`${surface.platform}:${vote.channel}:${vote.messageId}:${vote.user}`, record);
-    this.logger.info(
-      { platform: surface.platform, rating: vote.rating, channel: vote.channel, messageId: vote.messageId },
-      'feedback stored',
-    );
-    const thanks =
-      vote.rating === 'up'
-        ? 'Thanks, glad it helped.'
-        : 'Thanks for telling me; the maintainers read these to improve the answers.';
-    if (reply) return reply(thanks);
-    await surface
-      .postEphemeral?.(
-        { channel: vote.channel, thread: vote.thread === vote.messageId ? undefined : vote.thread },
-        vote.user,
-        surface.renderNotice(thanks),
-      )
-      .catch((err: unknown) => this.logger.debug({ err: String(err) }, 'could not thank for feedback'));
+  async limited<T>(platform: SurfacePlatform, requester: Requester, work: () => Promise<T>): Promise<T> {
+    const outcome = await this.withinLimits(platform, clientOf(platform, requester), work);
+    if (!outcome.ok) throw new AskPandaError('busy', busySentence(outcome));
+    return outcome.value;
+  }
+
+  /** A 👍/👎 click (see recordVote). */
+  vote<M>(surface: Surface<M>, vote: Vote, reply?: (thanks: string) => void): Promise<void> {
+    return recordVote({ store: this.deps.store, logger: this.logger }, surface, vote, reply);
   }
 
   /** `/askpanda …`: commands answer privately; a question is asked in the channel and answered in its thread. */
   slash<M>(surface: Surface<M>, request: SlashRequest<M>): Promise<void> {
-    return this.track(this.runSlash(surface, request));
+    const deps = {
+      bot: this.deps.bot,
+      logger: this.logger,
+      inSlot: <T>(work: () => Promise<T>) => this.limit(work),
+      receive: <N>(on: Surface<N>, message: PlatformMessage) => this.receive(on, message),
+    };
+    return this.track(runSlash(deps, surface, request));
   }
 
-  /**
-   * Posts an unprompted message (a digest) in a channel: the main post (continued in its thread when
-   * it is longer than the platform allows), then each of `details` as replies in its thread.
-   */
+  /** Posts an unprompted message (a digest) in a channel of a connected platform (see postChannelMessage). */
   async postToChannel(platform: string, channel: string, message: ChannelMessage): Promise<{ messageId: string }> {
     const surface = this.surfaces.get(platform as SurfacePlatform);
     if (!surface) throw new Error(`${platform} is not connected in this process`);
-    const rendered = (markdown: string) =>
-      surface.render(toAnswer(emptyDraft('general', markdown)), { buttons: false });
-    const [first, ...rest] = rendered(message.markdown);
-    const main = await this.postWithFallback(surface, { channel }, first ?? surface.renderNotice(message.markdown));
-    for (const more of [...rest, ...(message.details ?? []).flatMap(rendered)])
-      await this.postWithFallback(surface, { channel, thread: main }, more);
-    return { messageId: main };
+    return postChannelMessage(surface, channel, message, this.logger);
   }
 
-  /** Stops taking messages and gives answers in progress a bounded time to be posted. */
+  /** Stops taking chat messages and gives answers in progress a bounded time to be posted. */
   async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     this.stopping = true;
     let timer: NodeJS.Timeout | undefined;
@@ -262,6 +207,59 @@ export class Conversation {
     return work;
   }
 
+  /** Whether the message is the bot's business, then the claim (one replica, one delivery), then the limits. */
+  private async take<M>(surface: Surface<M>, message: PlatformMessage, key: string): Promise<void> {
+    const log = this.logger.child({ platform: surface.platform, channel: message.channel });
+    if (message.addressed === 'thread-reply') {
+      // Without a mention, only threads the bot already answered in are its business.
+      const turns = await this.deps.history.load(key).catch(() => []);
+      if (turns.length === 0) return;
+    }
+    if (!(await this.claim(surface, message, log))) return;
+    const where = { key, channel: message.channel, thread: message.thread, messageId: message.messageId };
+    const question: Question = {
+      ...where,
+      user: message.user,
+      text: message.text,
+      isDirect: message.isDirect,
+      preface: message.preface,
+      reactTo: message.reactTo === null ? undefined : (message.reactTo ?? message.messageId),
+      seed: message.readThreadFirst
+        ? () => seedFromPlatform(surface, this.deps.history, where, (text) => this.asked(text), log)
+        : undefined,
+      onFailure: 'notice',
+    };
+    // Counted after the claim: a re-delivery or a copy at another replica takes no one's slot. A
+    // person is one user on their platform, whichever channel they write in.
+    const client = { key: `${surface.platform}:${message.user}`, perUser: true };
+    const outcome = await this.withinLimits(surface.platform, client, () => this.answer(surface, question, log));
+    if (!outcome.ok) await this.refuse(surface, message, outcome, log);
+  }
+
+  /** Admission (the in-flight and per-minute limits), then one of `maxConcurrent` answer slots, as one request for the logs. */
+  private async withinLimits<T>(
+    platform: SurfacePlatform,
+    client: Client,
+    work: () => Promise<T>,
+  ): Promise<{ ok: true; value: T } | Refused> {
+    const admitted = this.admission.tryAdmit(client.key, { perUser: client.perUser });
+    queueDepth.set(this.admission.active);
+    if (!admitted.ok) {
+      this.logger.info(
+        { platform, reason: admitted.reason, retryAfterSeconds: admitted.retryAfterSeconds },
+        'busy: question turned away',
+      );
+      questionsTotal.inc({ platform, agent: 'general', outcome: 'busy' });
+      return admitted;
+    }
+    try {
+      return { ok: true, value: await this.limit(() => withRequest({ platform }, work)) };
+    } finally {
+      admitted.release();
+      queueDepth.set(this.admission.active);
+    }
+  }
+
   /** True for the one process (of all replicas) that answers this message. */
   private async claim<M>(surface: Surface<M>, message: PlatformMessage, log: Logger): Promise<boolean> {
     const dedupeKey = message.dedupeKey ?? `${surface.platform}:${message.channel}:${message.messageId}`;
@@ -279,195 +277,81 @@ export class Conversation {
   }
 
   private async refuse<M>(surface: Surface<M>, message: PlatformMessage, refused: Refused, log: Logger): Promise<void> {
-    log.info({ reason: refused.reason, retryAfterSeconds: refused.retryAfterSeconds }, 'busy: question turned away');
-    questionsTotal.inc({ platform: surface.platform, agent: 'general', outcome: 'busy' });
-    const text = `I am busy right now (${refused.reason}). Please ask again in about ${refused.retryAfterSeconds} s.`;
-    const messages = surface.render(toAnswer(errorDraft('general', 'busy', text)), {
-      where: { channel: message.channel, thread: message.thread },
-      buttons: false,
-      preface: message.preface,
-    });
-    await this.postAll(surface, { channel: message.channel, thread: message.thread }, messages, undefined).catch(
-      (err: unknown) => log.warn({ err: String(err) }, 'could not post the busy notice'),
+    const where = { channel: message.channel, thread: message.thread };
+    const messages = surface.render(busyAnswer(refused), { where, buttons: false, preface: message.preface });
+    await postAll(surface, where, messages, undefined, this.logger).catch((err: unknown) =>
+      log.warn({ err: String(err) }, 'could not post the busy notice'),
     );
   }
 
-  private async answerClaimed<M>(surface: Surface<M>, message: PlatformMessage, log: Logger): Promise<void> {
-    const where = { channel: message.channel, thread: message.thread };
+  /** The status, the draft, the bot's answer, posting it; then the status cleared and the history written. */
+  private async answer<M>(surface: Surface<M>, question: Question, log: Logger): Promise<Asked> {
+    const where = { channel: question.channel, thread: question.thread };
     const onError = (err: unknown) => log.debug({ err: String(err) }, 'status or draft update failed');
     const status = new ThinkingStatus(
-      surface.status({
-        channel: message.channel,
-        thread: message.thread,
-        user: message.user,
-        isDirect: message.isDirect,
-        reactTo: message.reactTo === null ? undefined : (message.reactTo ?? message.messageId),
-      }),
+      surface.status({ ...where, user: question.user, isDirect: question.isDirect, reactTo: question.reactTo }),
       surface.timing,
       onError,
     );
-    const draft = new DraftStream(surface, where, onError);
-    let answered = false;
+    const renderDraft = surface.renderDraft?.bind(surface);
+    const draft = renderDraft && new DraftStream(surface, renderDraft, where, onError);
     let historySaved: Promise<void> | undefined;
+    let outcome: { answer: Answer } | { failure: unknown };
     try {
-      if (message.readThreadFirst) await this.seedThread(surface, message, log);
+      await question.seed?.();
       const incoming: Incoming = {
         platform: surface.platform,
-        channel: message.channel,
-        thread: message.thread,
-        user: message.user,
-        text: message.text,
-        isDirect: message.isDirect,
-        messageId: message.messageId,
+        ...where,
+        user: question.user,
+        text: question.text,
+        isDirect: question.isDirect,
+        messageId: question.messageId,
       };
       const answer = await this.deps.bot.handle(incoming, {
         progress: (text) => status.set(text),
-        onPartialText: (markdown) => {
-          status.stop();
-          draft.update(markdown);
-        },
-        newThread: message.thread === message.messageId,
+        onPartialText:
+          draft &&
+          ((markdown) => {
+            status.stop();
+            draft.update(markdown);
+          }),
+        newThread: question.thread === question.messageId,
+        remember: question.remember,
+        signal: question.signal,
         // The history is written while the answer is rendered and posted; awaited below.
         deferHistorySave: (saved) => (historySaved = saved),
       });
       status.stop();
       const messages = surface.render(answer, {
         where,
-        preface: message.preface,
+        preface: question.preface,
         buttons: true,
-        feedback: feedbackContext(answer, this.asked(message.text)),
+        feedback: feedbackContext(answer, this.asked(question.text)),
       });
-      await this.postAll(surface, where, messages, await draft.settle());
-      answered = true;
+      await postAll(surface, where, messages, await draft?.settle(), this.logger);
+      outcome = { answer };
     } catch (err) {
-      log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not answer a message');
-      const notice = surface.renderNotice(
-        'Something went wrong on my side while answering. Please try again in a minute.',
-      );
-      await this.postAll(surface, where, [notice], await draft.settle()).catch(() => undefined);
-    } finally {
-      await status.finish(answered);
-      // A refused history write was already reported by the bot; the answer is posted either way.
-      await historySaved?.catch(() => undefined);
-    }
-  }
-
-  private async runSlash<M>(surface: Surface<M>, request: SlashRequest<M>): Promise<void> {
-    const text = request.text.trim() || 'help';
-    if (parseCommand(text, this.deps.bot.commands).kind !== 'none') {
-      const incoming: Incoming = {
-        platform: surface.platform,
-        channel: request.channel,
-        thread: `slash:${request.id}`,
-        user: request.user,
-        text,
-        isDirect: request.isDirect,
-        messageId: request.id,
-      };
-      const answer = await this.limit(() => this.deps.bot.handle(incoming, { newThread: true }));
-      for (const message of surface.render(answer, {
-        where: { channel: request.channel, thread: incoming.thread },
-        buttons: false,
-      }))
-        await request.respond(message, 'ephemeral');
-      return;
-    }
-    // A question is asked in the channel, so everyone sees the answer and can follow up in its thread.
-    let root: string;
-    try {
-      root = await surface.post({ channel: request.channel }, surface.renderNotice(request.askedLine));
-    } catch (err) {
-      this.logger.info(
-        { platform: surface.platform, channel: request.channel, err: String(err) },
-        'cannot post in the slash command channel',
-      );
-      await request.respond(request.cannotPost(err), 'ephemeral');
-      return;
-    }
-    request.accepted?.();
-    await this.receive(surface, {
-      channel: request.channel,
-      thread: root,
-      messageId: root,
-      user: request.user,
-      text,
-      isDirect: request.isDirect,
-      addressed: 'directly',
-      dedupeKey: `${surface.platform}:slash:${request.id}`,
-      reactTo: null,
-    });
-  }
-
-  /** Posts the messages in the thread (the first one replacing a streamed draft); never leaves a failed post. */
-  private async postAll<M>(
-    surface: Surface<M>,
-    where: { channel: string; thread: string },
-    messages: M[],
-    draftId: string | undefined,
-  ): Promise<void> {
-    for (const [index, message] of messages.entries()) {
-      if (index === 0 && draftId) {
-        try {
-          await surface.update({ channel: where.channel, id: draftId }, message);
-        } catch (err) {
-          this.logger.warn(
-            { platform: surface.platform, err: String(err) },
-            'the platform refused the rendered answer; sending it as plain text',
-          );
-          await surface.update({ channel: where.channel, id: draftId }, surface.plainText(message));
-        }
-        continue;
+      outcome = { failure: err };
+      const draftId = await draft?.settle();
+      if (question.onFailure === 'notice') {
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not answer a message');
+        await postAll(surface, where, [surface.renderNotice(FAILURE_NOTICE)], draftId, this.logger).catch(
+          () => undefined,
+        );
       }
-      await this.postWithFallback(surface, where, message);
     }
-  }
-
-  private async postWithFallback<M>(
-    surface: Surface<M>,
-    where: { channel: string; thread?: string },
-    message: M,
-  ): Promise<string> {
-    try {
-      return await surface.post(where, message);
-    } catch (err) {
-      // Formatting a platform refuses (too long, invalid blocks) must not cost the user the answer.
-      this.logger.warn(
-        { platform: surface.platform, err: String(err) },
-        'the platform refused the rendered message; sending it as plain text',
-      );
-      return surface.post(where, surface.plainText(message));
+    await status.finish('answer' in outcome);
+    // A refused history write was already reported by the bot; the answer is posted either way.
+    const historyError = await historySaved?.then(
+      () => undefined,
+      (err: unknown) => err ?? new Error('the history was not saved'),
+    );
+    if ('failure' in outcome) {
+      if (question.onFailure === 'throw') throw outcome.failure;
+      // What the thread was told instead of an answer.
+      return { answer: toAnswer(emptyDraft('general', FAILURE_NOTICE)) };
     }
-  }
-
-  /**
-   * A thread that began before the bot was asked has no stored history: its earlier messages are
-   * read from the platform once, so "how can I fix it?" knows which job the thread is about.
-   */
-  private async seedThread<M>(surface: Surface<M>, message: PlatformMessage, log: Logger): Promise<void> {
-    if (!surface.readThread) return;
-    const key = threadKey({ platform: surface.platform, channel: message.channel, thread: message.thread });
-    if ((await this.history.load(key).catch(() => [])).length > 0) return;
-    try {
-      const earlier = await surface.readThread(
-        { channel: message.channel, thread: message.thread },
-        SEED_MESSAGES_LIMIT,
-      );
-      const turns: Turn[] = earlier
-        .filter((m) => m.id !== message.messageId && m.text.trim() !== '')
-        .map((m) => {
-          const text = this.asked(m.text);
-          const ids = Object.fromEntries(
-            findIds(text)
-              .mentions.filter((x) => x.kind !== 'bare')
-              .map((x) => [x.kind === 'job' ? 'pandaid' : 'jeditaskid', x.id]),
-          );
-          return { role: m.fromBot ? 'assistant' : 'user', text, at: m.at, ...ids } satisfies Turn;
-        });
-      if (turns.length) await this.history.seed(key, turns);
-    } catch (err) {
-      // Without the right to read the channel the question is answered without the thread.
-      log.info({ err: String(err) }, 'could not read the thread from the platform');
-    }
+    return historyError === undefined ? { answer: outcome.answer } : { answer: outcome.answer, historyError };
   }
 
   private asked(text: string): string {
@@ -475,18 +359,18 @@ export class Conversation {
   }
 }
 
-function feedbackContext(answer: Answer, question: string): FeedbackContext {
-  const number = (v: unknown) =>
-    typeof v === 'number' && Number.isSafeInteger(v)
-      ? v
-      : typeof v === 'string' && /^\d{1,15}$/.test(v)
-        ? Number(v)
-        : undefined;
-  return {
-    agent: answer.agent,
-    model: answer.model,
-    question,
-    pandaid: number(answer.facts.pandaid),
-    jeditaskid: number(answer.facts.jeditaskid),
-  };
+/** Who the limits count a question against. */
+interface Client {
+  key: string;
+  /** false: the one local user (a terminal, a local MCP client), held only to the process-wide limits. */
+  perUser: boolean;
+}
+
+/** A request's client is one user per endpoint (the web chat and /v1 from one address are two). */
+function clientOf(platform: SurfacePlatform, requester: Requester): Client {
+  return { key: `${platform}:${requester.channel}:${requester.user}`, perUser: !requester.local };
+}
+
+function busyAnswer(refused: Refused): Answer {
+  return toAnswer(errorDraft('general', 'busy', busySentence(refused)));
 }

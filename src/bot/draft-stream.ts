@@ -3,7 +3,8 @@ import type { Surface } from './surface.ts';
 /**
  * A streamed answer: the first partial text is posted as a draft in the thread, later ones edit it
  * at most every `draftUpdateMs` and only after the previous edit finished, and the final answer
- * replaces it (the core updates the draft with the answer's first message).
+ * replaces it (the core updates the draft with the answer's first message). With `draftUpdateMs`
+ * 0 (a response stream, where an edit is a write) every partial text is sent, in order.
  */
 export class DraftStream<M> {
   private id: Promise<string | undefined> | undefined;
@@ -15,6 +16,7 @@ export class DraftStream<M> {
 
   constructor(
     private readonly surface: Surface<M>,
+    private readonly render: (markdown: string) => M,
     private readonly where: { channel: string; thread: string },
     private readonly onError: (err: unknown) => void,
   ) {}
@@ -24,26 +26,19 @@ export class DraftStream<M> {
     this.latest = markdown;
     if (!this.id) {
       this.lastUpdate = Date.now();
-      this.id = this.surface.post(this.where, this.surface.renderDraft(markdown)).catch((err: unknown) => {
+      this.id = this.surface.post(this.where, this.render(markdown)).catch((err: unknown) => {
         // Without a draft the answer is simply posted whole at the end.
         this.onError(err);
         return undefined;
       });
       return;
     }
+    if (this.surface.timing.draftUpdateMs <= 0) return this.edit(markdown);
     if (this.timer) return;
     const wait = Math.max(0, this.lastUpdate + this.surface.timing.draftUpdateMs - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      const text = this.latest;
-      this.updating = this.updating.then(async () => {
-        const id = await this.id;
-        if (!id || this.closed) return;
-        this.lastUpdate = Date.now();
-        await this.surface
-          .update({ channel: this.where.channel, id }, this.surface.renderDraft(text))
-          .catch(this.onError);
-      });
+      this.edit(this.latest);
     }, wait);
   }
 
@@ -54,5 +49,14 @@ export class DraftStream<M> {
     this.timer = undefined;
     await this.updating;
     return this.id ? await this.id : undefined;
+  }
+
+  private edit(text: string): void {
+    this.updating = this.updating.then(async () => {
+      const id = await this.id;
+      if (!id || this.closed) return;
+      this.lastUpdate = Date.now();
+      await this.surface.update({ channel: this.where.channel, id }, this.render(text)).catch(this.onError);
+    });
   }
 }

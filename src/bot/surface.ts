@@ -1,20 +1,22 @@
 import type { Answer } from '../core/answer.ts';
+import type { Platform } from '../core/incoming.ts';
 
 /**
- * What a chat platform adapter implements for the conversation core (src/bot/conversation.ts). The
- * core decides what to post and when (claims, order, status, drafts, splitting into messages,
- * fallbacks); a surface only knows how its platform does each step. `M` is the platform's message
- * (Slack: text + Block Kit; Mattermost: markdown + props).
+ * What a surface implements for the conversation core (src/bot/conversation.ts): a chat platform
+ * adapter, or a request surface (request-surface.ts) for the terminal, `ask`, the web chat, /v1 and
+ * MCP. The core decides what to post and when (claims, order, status, drafts, splitting into
+ * messages, fallbacks); a surface only knows how its platform does each step. `M` is the platform's
+ * message (Slack: text + Block Kit; Mattermost: markdown + props).
  */
 export interface Surface<M = unknown> {
-  /** Also the prefix of thread keys and dedupe keys: "slack", "mattermost". */
+  /** Also the prefix of thread keys and dedupe keys, and the `platform` label of the metrics. */
   readonly platform: SurfacePlatform;
   readonly timing: SurfaceTiming;
 
   /** The whole answer as the platform's messages, each within its limits, in posting order. */
   render(answer: Answer, options: RenderOptions): M[];
-  /** A streamed draft: the answer's markdown so far. */
-  renderDraft(markdown: string): M;
+  /** A streamed draft: the answer's markdown so far. Absent: the answer is posted whole, never as a draft. */
+  renderDraft?(markdown: string): M;
   /** One short notice (something went wrong, a refusal). */
   renderNotice(text: string): M;
   /** The same message with no rich formatting, for a platform that refused the rendered one. */
@@ -32,7 +34,8 @@ export interface Surface<M = unknown> {
   postEphemeral?(where: { channel: string; thread?: string }, user: string, message: M): Promise<boolean>;
 }
 
-export type SurfacePlatform = 'slack' | 'mattermost';
+/** Every platform a question can come from (digests only post): a closed set, as metric labels must be. */
+export type SurfacePlatform = Exclude<Platform, 'digest'>;
 
 export interface SurfaceTiming {
   /** Answers quicker than this show no status: the reply itself is the feedback. */

@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { RequestSurface } from '../bot/request-surface.ts';
+import { errorMessage } from '../core/errors.ts';
 import { startApp, EXIT_USAGE, exitWith } from './context.ts';
 
 async function readStdin(): Promise<string> {
@@ -16,7 +18,13 @@ export function askCommand(): Command {
     .option('--thread <id>', 'load and save history under this thread id, so a second call is a follow-up')
     .addHelpText(
       'after',
-      '\nExamples:\n  askpanda ask "Why did job 6802258254 fail?"\n  askpanda ask "What is happening with task 46374283?" --json\n  askpanda ask "how can I fix it?" --thread t1\n\nExit codes: 0 when an answer was produced (an error answer too), 2 on usage errors.',
+      [
+        '\nExamples:',
+        '  askpanda ask "Why did job 6802258254 fail?"',
+        '  askpanda ask "What is happening with task 46374283?" --json',
+        '  askpanda ask "how can I fix it?" --thread t1',
+        '\nExit codes: 0 when an answer was produced (an error answer too), 2 on usage errors.',
+      ].join('\n'),
     )
     .action(async (words: string[], options: { json?: boolean; thread?: string }) => {
       let question = words.join(' ');
@@ -37,35 +45,24 @@ export function askCommand(): Command {
       }
       // A follow-up (--thread) needs its history saved; a one-shot question needs no store at all.
       const { app } = await startApp({ interactive: true, needsStore: options.thread !== undefined });
-      let saved: Promise<void> | undefined;
       try {
         if (!options.json) for (const line of app.banners) process.stderr.write(`${line}\n`);
-        const answer = await app.bot.handle(
-          {
-            platform: 'cli',
-            channel: 'cli',
-            thread: options.thread ?? `ask-${process.pid}-${Date.now()}`,
-            user: process.env.USER || 'cli',
-            text: question,
-            isDirect: true,
-          },
-          {
-            progress: (status) =>
-              process.stderr.isTTY && !options.json ? process.stderr.write(`askpanda ${status}\n`) : undefined,
-            remember: options.thread !== undefined,
-            deferHistorySave: (promise) => (saved = promise),
-          },
-        );
+        const showStatus = process.stderr.isTTY && !options.json;
+        const surface = new RequestSurface('cli', {
+          status: showStatus ? (text) => process.stderr.write(`askpanda ${text}\n`) : undefined,
+        });
+        // Without --thread the core asks in a one-off thread and remembers nothing.
+        const { answer, historyError } = await app.conversation.ask(surface, {
+          channel: 'cli',
+          thread: options.thread,
+          user: process.env.USER || 'cli',
+          text: question,
+          local: true,
+        });
         process.stdout.write(options.json ? `${JSON.stringify(answer)}\n` : `${answer.text}\n`);
-        const failure = await saved?.then(
-          () => undefined,
-          (err: unknown) => err,
-        );
-        if (failure !== undefined) {
+        if (historyError !== undefined) {
           await app.close();
-          exitWith(
-            `this answer was not saved for --thread ${options.thread}: ${failure instanceof Error ? failure.message : String(failure)}`,
-          );
+          exitWith(`this answer was not saved for --thread ${options.thread}: ${errorMessage(historyError)}`);
         }
       } finally {
         await app.close();

@@ -9,7 +9,7 @@ export function chatCommand(): Command {
       const { app } = await startApp({ interactive: true });
       try {
         for (const line of app.banners) process.stderr.write(`${line}\n`);
-        await runConsole(app.bot, {
+        await runConsole(app.conversation, {
           input: process.stdin,
           output: process.stdout,
           status: process.stderr,

@@ -1,9 +1,7 @@
 import { Command } from 'commander';
-import type { AdmissionLimits } from '../bot/admission.ts';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createMcpServer } from '../server/mcp.ts';
-import { TOOL_INPUTS } from '../server/mcp-tools.ts';
-import { QuestionGate } from '../server/question-gate.ts';
+import { TOOLS } from '../server/mcp/tools.ts';
 import { startApp } from './context.ts';
 
 /**
@@ -14,20 +12,19 @@ import { startApp } from './context.ts';
 export function mcpCommand(): Command {
   return new Command('mcp')
     .description(
-      "Serve askpanda's PanDA tools to an MCP client over stdio (for Claude Desktop, IDEs, agents). For MCP over HTTP, run `askpanda serve` with ASKPANDA_MCP_TOKEN set: /mcp.",
+      "Serve askpanda's PanDA tools to an MCP client over stdio (for Claude Desktop, IDEs, agents). " +
+        'For MCP over HTTP, run `askpanda serve` with ASKPANDA_MCP_TOKEN set: /mcp.',
     )
     .addHelpText(
       'after',
-      '\nClient configuration (Claude Desktop, claude_desktop_config.json):\n  { "mcpServers": { "askpanda": { "command": "npx", "args": ["askpanda", "mcp"], "cwd": "/path/to/askpanda" } } }',
+      '\nClient configuration (Claude Desktop, claude_desktop_config.json):\n' +
+        '  { "mcpServers": { "askpanda": { "command": "npx", "args": ["askpanda", "mcp"], "cwd": "/path/to/askpanda" } } }',
     )
     .action(async () => {
       const { app } = await startApp({ interactive: true });
       for (const line of app.banners) process.stderr.write(`${line}\n`);
-      const server = createMcpServer(app, {
-        transport: 'stdio',
-        client: 'stdio',
-        gate: new QuestionGate(stdioLimits(app.config.limits)),
-      });
+      // One local client: the tools count against the process-wide limits only (see Requester.local).
+      const server = createMcpServer(app, { transport: 'stdio', client: 'stdio' });
       const transport = new StdioServerTransport();
       let closing = false;
       const close = async () => {
@@ -42,18 +39,6 @@ export function mcpCommand(): Command {
       process.once('SIGINT', () => void close());
       process.once('SIGTERM', () => void close());
       await server.connect(transport);
-      process.stderr.write(`askpanda: MCP server on stdio ready (tools: ${Object.keys(TOOL_INPUTS).join(', ')})\n`);
+      process.stderr.write(`askpanda: MCP server on stdio ready (tools: ${TOOLS.map((t) => t.name).join(', ')})\n`);
     });
-}
-
-/**
- * Over stdio there is one client, the local agent, which may well call tools in quick loops: only the
- * process-wide limits apply, not the per-person ones meant for a shared chat channel.
- */
-function stdioLimits(limits: AdmissionLimits): AdmissionLimits {
-  return {
-    ...limits,
-    perUserInFlight: Math.max(limits.perUserInFlight, limits.maxConcurrent + limits.maxQueued),
-    perUserPerMinute: Math.max(limits.perUserPerMinute, limits.perMinute),
-  };
 }

@@ -6,7 +6,6 @@ import { addHealthRoutes, monitorCheck, type ReadinessCheck } from '../server/he
 import { HttpServer } from '../http/server.ts';
 import { addMcpRoute, MCP_PATH } from '../server/mcp.ts';
 import { addOpenAiRoutes } from '../server/openai-api.ts';
-import { QuestionGate } from '../server/question-gate.ts';
 import { addWebChatRoutes } from '../server/web-chat.ts';
 import { describeStoreUri } from '../storage/store.ts';
 import { storeUri } from '../storage/open-store.ts';
@@ -21,9 +20,11 @@ export function serveCommand(): Command {
   return new Command('serve')
     .description(
       [
-        'Run askpanda: the HTTP server on ASKPANDA_PORT (/healthz, /readyz, /metrics, Slack HTTP events, Mattermost slash command and buttons,',
+        'Run askpanda: the HTTP server on ASKPANDA_PORT (/healthz, /readyz, /metrics, Slack HTTP events, ' +
+          'Mattermost slash command and buttons,',
         'MCP at /mcp with ASKPANDA_MCP_TOKEN, the OpenAI-compatible /v1 for Open WebUI, the web chat at /),',
-        'the configured chat platforms (Slack, Mattermost) and the digest scheduler. Without a chat platform it chats in the terminal (the demo on a fresh machine).',
+        'the configured chat platforms (Slack, Mattermost) and the digest scheduler. ' +
+          'Without a chat platform it chats in the terminal (the demo on a fresh machine).',
       ].join('\n'),
     )
     .action(async () => {
@@ -56,11 +57,10 @@ export function serveCommand(): Command {
         monitorCheck(),
       ];
       addHealthRoutes(server, checks);
-      // MCP, the OpenAI-compatible API and the web chat share one set of limits on questions in flight.
-      const gate = new QuestionGate(app.config.limits);
-      addMcpRoute(server, app, gate);
-      addOpenAiRoutes(server, app, gate);
-      if (app.config.web.enabled) addWebChatRoutes(server, app, gate, { demo });
+      // MCP, the OpenAI-compatible API and the web chat ask through the conversation core, within its limits.
+      addMcpRoute(server, app);
+      addOpenAiRoutes(server, app);
+      if (app.config.web.enabled) addWebChatRoutes(server, app, { demo });
       let port: number;
       try {
         port = await server.listen(app.config.port);
@@ -104,13 +104,13 @@ export function serveCommand(): Command {
           ? `MCP (streamable HTTP): ${base}${MCP_PATH}, bearer token ASKPANDA_MCP_TOKEN required`
           : `${MCP_PATH} is off: set ASKPANDA_MCP_TOKEN to serve MCP over HTTP (\`askpanda mcp\` serves it over stdio)`,
       );
-      say(
-        `OpenAI-compatible API (Open WebUI): ${base}/v1, model ${app.config.openaiApi.model}, ${app.config.openaiApi.apiKey ? 'key required (ASKPANDA_OPENAI_KEY)' : 'open: set ASKPANDA_OPENAI_KEY to require a key'}`,
-      );
+      const keyNote = app.config.openaiApi.apiKey
+        ? 'key required (ASKPANDA_OPENAI_KEY)'
+        : 'open: set ASKPANDA_OPENAI_KEY to require a key';
+      say(`OpenAI-compatible API (Open WebUI): ${base}/v1, model ${app.config.openaiApi.model}, ${keyNote}`);
       for (const platform of platforms) say(platform.summary);
-      say(
-        `store: ${describeStoreUri(storeUri(app.config))}${store.kind === 'memory' ? ' (unavailable: answering from memory, nothing is saved)' : ''}`,
-      );
+      const memoryNote = store.kind === 'memory' ? ' (unavailable: answering from memory, nothing is saved)' : '';
+      say(`store: ${describeStoreUri(storeUri(app.config))}${memoryNote}`);
       say(`monitor: ${demo ? 'the embedded demo monitor' : app.config.monitor.url}`);
       say(`language models: ${app.config.llm.chain.join(' → ')}`);
 
@@ -149,10 +149,12 @@ export function serveCommand(): Command {
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
       if (platforms.length === 0) {
+        const browser = app.config.web.enabled ? ` and in the browser at ${base}/` : '';
         say(
-          `no chat platform is configured (see README: Slack, Mattermost); chatting in the terminal${app.config.web.enabled ? ` and in the browser at ${base}/` : ''}. The HTTP server keeps running on port ${port}.`,
+          `no chat platform is configured (see README: Slack, Mattermost); chatting in the terminal${browser}. ` +
+            `The HTTP server keeps running on port ${port}.`,
         );
-        await runConsole(app.bot, {
+        await runConsole(app.conversation, {
           input: process.stdin,
           output: process.stdout,
           status: process.stderr,

@@ -9,16 +9,9 @@ import type { ServerDeps } from './server-deps.ts';
 import { handbookPaths } from '../rag/docs-index.ts';
 import { clientAddress, hasBearer } from './bearer.ts';
 import { HttpError, sendJson, type HttpServer } from '../http/server.ts';
-import {
-  ANSWER_OUTPUT,
-  TOOL_DESCRIPTIONS,
-  TOOL_INPUTS,
-  runTool,
-  type ToolCall,
-  type ToolName,
-  type ToolOutput,
-} from './mcp-tools.ts';
-import type { QuestionGate } from './question-gate.ts';
+import { AnswerSchema } from '../core/answer.ts';
+import { runTool, TOOLS } from './mcp/tools.ts';
+import type { ToolCall, ToolOutput } from './mcp/tool.ts';
 
 export const MCP_PATH = '/mcp';
 /** A JSON-RPC request to /mcp is small; a batch of tool calls stays well under this. */
@@ -28,23 +21,18 @@ const MCP_REQUEST_TIMEOUT_MS = 300_000;
 const VERSION = '0.1.0';
 
 const INSTRUCTIONS = [
-  'askpanda answers questions about PanDA, the ATLAS workload management system, from the BigPanDA monitor, CRIC and the PanDA documentation.',
-  'Use panda_job_log_analysis for "why did job N fail?", panda_task_status and panda_task_failures for tasks, panda_error_code for what an error code means,',
-  'panda_queue_info for sites and queues, panda_docs_search for concepts; askpanda_ask returns a finished chat answer. Job ids (pandaid) and task ids (jeditaskid) are integers.',
+  'askpanda answers questions about PanDA, the ATLAS workload management system,',
+  'from the BigPanDA monitor, CRIC and the PanDA documentation.',
+  'Use panda_job_log_analysis for "why did job N fail?", panda_task_status and panda_task_failures for tasks,',
+  'panda_error_code for what an error code means,',
+  'panda_queue_info for sites and queues, panda_docs_search for concepts; askpanda_ask returns a finished chat answer.',
+  'Job ids (pandaid) and task ids (jeditaskid) are integers.',
 ].join(' ');
-
-/** The tools whose result is one of askpanda's Answers (the rest have shapes of their own). */
-const ANSWER_TOOLS: ReadonlySet<ToolName> = new Set([
-  'panda_job_log_analysis',
-  'panda_task_status',
-  'panda_error_code',
-  'askpanda_ask',
-]);
 
 export interface McpSurface {
   transport: 'stdio' | 'http';
+  /** Who is asking, for the limits: "stdio" or the client's address. */
   client: string;
-  gate: QuestionGate;
 }
 
 /**
@@ -57,19 +45,15 @@ export function createMcpServer(app: ServerDeps, surface: McpSurface): McpServer
     { name: 'askpanda', title: 'askpanda (PanDA)', version: VERSION },
     { instructions: INSTRUCTIONS, capabilities: { logging: {} } },
   );
-  for (const name of Object.keys(TOOL_INPUTS) as ToolName[]) {
-    const about = TOOL_DESCRIPTIONS[name];
+  for (const tool of TOOLS) {
     server.registerTool(
-      name,
+      tool.name,
       {
-        title: about.title,
-        description: about.description,
-        inputSchema: TOOL_INPUTS[name],
-        ...(ANSWER_TOOLS.has(name) ? { outputSchema: ANSWER_OUTPUT } : {}),
-        annotations: {
-          readOnlyHint: name !== 'askpanda_ask',
-          openWorldHint: name !== 'panda_error_code' && name !== 'panda_docs_search',
-        },
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.input,
+        ...(tool.returnsAnswer ? { outputSchema: AnswerSchema } : {}),
+        annotations: { readOnlyHint: tool.readOnly, openWorldHint: tool.openWorld },
       },
       async (args: unknown, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => {
         const token = extra._meta?.progressToken;
@@ -78,7 +62,6 @@ export function createMcpServer(app: ServerDeps, surface: McpSurface): McpServer
           app,
           transport: surface.transport,
           client: surface.client,
-          gate: surface.gate,
           signal: extra.signal,
           // "is reading pilotlog.txt of job …" as MCP progress, when the client asked for it.
           progress: (status) => {
@@ -92,7 +75,7 @@ export function createMcpServer(app: ServerDeps, surface: McpSurface): McpServer
               .catch(() => undefined);
           },
         };
-        return toResult(await runTool(name, args as never, call));
+        return toResult(await runTool(tool, args, call));
       },
     );
   }
@@ -156,7 +139,7 @@ export function handbookPages(app: Pick<ServerDeps, 'config'>): HandbookPage[] {
  * POST /mcp: MCP streamable HTTP, stateless, behind `ASKPANDA_MCP_TOKEN` (compared in constant
  * time). Without a token configured the endpoint is off and says how to turn it on.
  */
-export function addMcpRoute(server: HttpServer, app: ServerDeps, gate: QuestionGate): void {
+export function addMcpRoute(server: HttpServer, app: ServerDeps): void {
   const token = app.config.mcp.token;
   server.add({
     method: ['POST', 'GET', 'DELETE'],
@@ -202,7 +185,7 @@ export function addMcpRoute(server: HttpServer, app: ServerDeps, gate: QuestionG
         });
         return;
       }
-      const mcp = createMcpServer(app, { transport: 'http', client: clientAddress(req), gate });
+      const mcp = createMcpServer(app, { transport: 'http', client: clientAddress(req) });
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
       res.once('close', () => {
         void transport.close().catch(() => undefined);

@@ -2,13 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { ServerDeps } from './server-deps.ts';
-import { ThreadHistory } from '../bot/thread-history.ts';
+import type { Asked } from '../bot/question-request.ts';
+import { REQUEST_TIMING, RequestSurface } from '../bot/request-surface.ts';
 import { countTokens } from '../llm/tokens.ts';
-import { withRequest } from '../util/request-context.ts';
 import { clientAddress, hasBearer } from './bearer.ts';
 import { HttpError, type HttpServer, type RouteRequest } from '../http/server.ts';
-import { prepareV1Thread, V1_CHANNEL, type ConversationTurn } from './openai-thread.ts';
-import { BusyError, type QuestionGate } from './question-gate.ts';
+import { v1Thread, V1_CHANNEL, type ConversationTurn } from './openai-thread.ts';
 
 /**
  * The OpenAI-compatible API Open WebUI (or any OpenAI client) talks to: GET /v1/models lists one
@@ -84,10 +83,9 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-export function addOpenAiRoutes(server: HttpServer, app: ServerDeps, gate: QuestionGate): void {
+export function addOpenAiRoutes(server: HttpServer, app: ServerDeps): void {
   const key = app.config.openaiApi.apiKey;
   const model = app.config.openaiApi.model;
-  const history = new ThreadHistory(app.store.ns('history'), app.config.history);
   const created = Math.floor(Date.now() / 1000);
 
   /** Authentication first, then the handler; every failure in OpenAI's error shape. */
@@ -172,31 +170,32 @@ export function addOpenAiRoutes(server: HttpServer, app: ServerDeps, gate: Quest
         body.stream_options?.include_usage === true,
         promptTokens(body),
       );
+      const { thread, seed } = v1Thread({ scope, earlier, question, asked: (text) => app.bot.stripMention(text) });
+      // The core says when the answer starts (its status: the stream opens) and streams what the model writes.
+      const surface = new RequestSurface(
+        'http',
+        { status: () => completion.start(), draft: (markdown) => completion.partial(markdown) },
+        REQUEST_TIMING,
+      );
+      let asked: Asked;
       try {
-        await gate.run('v1', client, () =>
-          withRequest({ platform: 'http' }, async () => {
-            completion.start();
-            const thread = await prepareV1Thread(history, {
-              scope,
-              earlier,
-              question,
-              asked: (text) => app.bot.stripMention(text),
-            });
-            const answer = await app.bot.handle(
-              { platform: 'http', channel: V1_CHANNEL, thread, user: client, text: question, isDirect: true },
-              { onPartialText: (markdown) => completion.partial(markdown), signal: request.signal },
-            );
-            completion.finish(answer.text);
-          }),
-        );
+        asked = await app.conversation.ask(surface, {
+          channel: V1_CHANNEL,
+          thread,
+          user: client,
+          text: question,
+          signal: request.signal,
+          seed,
+        });
       } catch (err) {
-        if (err instanceof BusyError)
-          throw new ApiError(429, err.message, 'rate_limit_exceeded', null, 'rate_limit_exceeded', {
-            'retry-after': String(err.retryAfterSeconds),
-          });
         completion.abort();
         throw err;
       }
+      if (asked.retryAfterSeconds !== undefined)
+        throw new ApiError(429, asked.answer.text, 'rate_limit_exceeded', null, 'rate_limit_exceeded', {
+          'retry-after': String(asked.retryAfterSeconds),
+        });
+      completion.finish(asked.answer.text);
     }),
   });
 }
@@ -208,7 +207,8 @@ function parseRequest(raw: Buffer): CompletionRequest {
   } catch {
     throw new ApiError(
       400,
-      'The request body is not valid JSON. Send a chat completion request: {"model": "askpanda", "messages": [{"role": "user", "content": "…"}]}.',
+      'The request body is not valid JSON. Send a chat completion request: ' +
+        '{"model": "askpanda", "messages": [{"role": "user", "content": "…"}]}.',
       'invalid_request_error',
     );
   }
@@ -315,6 +315,7 @@ class Completion {
 
   partial(markdown: string): void {
     if (!this.stream || !markdown.startsWith(this.sent) || markdown.length === this.sent.length) return;
+    this.start();
     this.chunk({ content: markdown.slice(this.sent.length) });
     this.sent = markdown;
   }
@@ -344,6 +345,7 @@ class Completion {
       });
       return;
     }
+    this.start();
     clearInterval(this.keepalive);
     const rest = text.startsWith(this.sent) ? text.slice(this.sent.length) : `\n\n---\n\n${text}`;
     if (rest) this.chunk({ content: rest });

@@ -40,34 +40,35 @@ export function v1ThreadId(scope: string, userTexts: readonly string[]): string 
 }
 
 /**
- * Writes the thread's history for this request and returns the thread id to ask the bot with.
- * `asked` is how the bot reads a user message (its mention stripped), so stored turns compare.
+ * The thread of this request, and how to write its history from the request's messages (the
+ * conversation core runs `seed` in the thread's turn, before the question is answered). `asked` is
+ * how the bot reads a user message (its mention stripped), so stored turns compare.
  */
-export async function prepareV1Thread(
-  history: ThreadHistory,
-  options: {
-    scope: string;
-    earlier: readonly ConversationTurn[];
-    question: string;
-    asked: (text: string) => string;
-    now?: number;
-  },
-): Promise<string> {
+export function v1Thread(options: {
+  scope: string;
+  earlier: readonly ConversationTurn[];
+  question: string;
+  asked: (text: string) => string;
+  now?: number;
+}): { thread: string; seed(history: ThreadHistory): Promise<void> } {
   const { scope, earlier } = options;
   const userTexts = earlier.filter((t) => t.role === 'user').map((t) => options.asked(t.text));
   const thread = v1ThreadId(scope, [...userTexts, options.asked(options.question)]);
   const key = threadKey({ platform: 'http', channel: V1_CHANNEL, thread });
-  if (earlier.length === 0) {
-    // A first question (or its regeneration): nothing before it.
-    await history.clear(key);
-    return thread;
-  }
-  const previous = await history.load(
-    threadKey({ platform: 'http', channel: V1_CHANNEL, thread: v1ThreadId(scope, userTexts) }),
-  );
-  const turns = turnsOf(earlier, previous, options.asked, options.now ?? Date.now());
-  await history.save(key, turns);
-  return thread;
+  return {
+    thread,
+    async seed(history) {
+      if (earlier.length === 0) {
+        // A first question (or its regeneration): nothing before it.
+        await history.clear(key);
+        return;
+      }
+      const previous = await history.load(
+        threadKey({ platform: 'http', channel: V1_CHANNEL, thread: v1ThreadId(scope, userTexts) }),
+      );
+      await history.save(key, turnsOf(earlier, previous, options.asked, options.now ?? Date.now()));
+    },
+  };
 }
 
 /** The request's turns, with the stored turns' ids and agents where both conversations agree. */

@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { ServerDeps } from './server-deps.ts';
 import { answerSummary } from '../bot/render.ts';
-import { withRequest } from '../util/request-context.ts';
+import { REQUEST_TIMING, RequestSurface } from '../bot/request-surface.ts';
+import type { SurfaceTiming } from '../bot/surface.ts';
 import { clientAddress } from './bearer.ts';
 import { HttpError, sendJson, type HttpServer } from '../http/server.ts';
-import { BusyError, type QuestionGate } from './question-gate.ts';
 
 /**
  * The web chat: one page at `/` with its script and style under `/web/` (no framework, nothing
@@ -25,13 +25,14 @@ const ASSETS: Record<string, { file: string; type: string }> = {
 };
 const SECURITY_HEADERS = {
   'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
 };
-/** A streamed answer's markdown is sent at most this often (a model writes many tokens a second). */
-const PARTIAL_INTERVAL_MS = 150;
+/** The status at once; a streamed answer's markdown at most every 150 ms (a model writes many tokens a second). */
+const WEB_TIMING: SurfaceTiming = { ...REQUEST_TIMING, draftUpdateMs: 150 };
 const ASK_TIMEOUT_MS = 300_000;
 
 /** Questions the page offers to start with; the demo's name its example jobs and task. */
@@ -51,12 +52,7 @@ const AskSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{8,64}$/, { error: 'the tab id must be 8-64 letters, digits, dashes or underscores' }),
 });
 
-export function addWebChatRoutes(
-  server: HttpServer,
-  app: ServerDeps,
-  gate: QuestionGate,
-  options: { demo: boolean },
-): void {
+export function addWebChatRoutes(server: HttpServer, app: ServerDeps, options: { demo: boolean }): void {
   // Read once at start: the page is a few kilobytes, and a missing file fails `serve` early.
   const assets = new Map(
     Object.entries(ASSETS).map(([route, asset]) => [
@@ -102,7 +98,6 @@ export function addWebChatRoutes(
       }
       if (!parsed.success) throw new HttpError(400, parsed.error.issues[0]!.message);
       const { question, thread } = parsed.data;
-      const client = clientAddress(req);
 
       let started = false;
       const line = (event: Record<string, unknown>) => {
@@ -118,56 +113,33 @@ export function addWebChatRoutes(
         }
         res.write(`${JSON.stringify(event)}\n`);
       };
-      let latest: string | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      let lastSent = 0;
-      let lastStatus = '';
-      const flushPartial = () => {
-        clearTimeout(timer);
-        timer = undefined;
-        if (latest === undefined) return;
-        lastSent = Date.now();
-        line({ type: 'partial', markdown: latest });
-        latest = undefined;
-      };
+      // The core shows the status and streams the draft (at most every WEB_TIMING.draftUpdateMs).
+      const surface = new RequestSurface(
+        'http',
+        {
+          status: (text) => line({ type: 'status', text: `askpanda ${text}` }),
+          draft: (markdown) => line({ type: 'partial', markdown }),
+        },
+        WEB_TIMING,
+      );
       try {
-        await gate.run('web', client, () =>
-          withRequest({ platform: 'http' }, async () => {
-            line({ type: 'status', text: 'askpanda is thinking…' });
-            const answer = await app.bot.handle(
-              { platform: 'http', channel: 'web', thread, user: client, text: question, isDirect: true },
-              {
-                progress: (status) => {
-                  // The bot and the agent may both say "is looking up job …": one line is enough.
-                  if (status === lastStatus) return;
-                  lastStatus = status;
-                  line({ type: 'status', text: `askpanda ${status}` });
-                },
-                onPartialText: (markdown) => {
-                  latest = markdown;
-                  if (!timer)
-                    timer = setTimeout(flushPartial, Math.max(0, lastSent + PARTIAL_INTERVAL_MS - Date.now()));
-                },
-                signal,
-              },
-            );
-            clearTimeout(timer);
-            line({ type: 'answer', answer, summary: answerSummary(answer) });
-          }),
-        );
+        const asked = await app.conversation.ask(surface, {
+          channel: 'web',
+          thread,
+          user: clientAddress(req),
+          text: question,
+          signal,
+        });
+        // Turned away by the limits before anything was written: a plain 429.
+        if (asked.retryAfterSeconds !== undefined)
+          return sendJson(res, 429, { error: asked.answer.text }, { 'retry-after': String(asked.retryAfterSeconds) });
+        line({ type: 'answer', answer: asked.answer, summary: answerSummary(asked.answer) });
       } catch (err) {
-        clearTimeout(timer);
-        if (err instanceof BusyError) {
-          if (!started)
-            return sendJson(res, 429, { error: err.message }, { 'retry-after': String(err.retryAfterSeconds) });
-          line({ type: 'error', message: err.message });
-        } else {
-          app.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'web chat answer failed');
-          line({
-            type: 'error',
-            message: 'Something went wrong on my side while answering. Please try again in a minute.',
-          });
-        }
+        app.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'web chat answer failed');
+        line({
+          type: 'error',
+          message: 'Something went wrong on my side while answering. Please try again in a minute.',
+        });
       }
       if (!res.writableEnded) res.end();
     },

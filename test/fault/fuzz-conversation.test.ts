@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
-import type { PlatformMessage } from '../../src/bot/conversation.ts';
+import type { PlatformMessage } from '../../src/bot/platform-message.ts';
 import type { ThreadMessage } from '../../src/bot/surface.ts';
 import { answerProblems, fuzzSeed, guardNetwork, Random, scaled, SOAK, trackProcessFaults } from './helpers.ts';
 import { startFakeApp, startFakeWorld, type FakeWorld } from './harness.ts';
 import { chatMessage } from './messages.ts';
-import { RecordingSurface } from './recording-surface.ts';
+import { RecordingSurface } from '../support/recording-surface.ts';
 
 /**
  * Random and adversarial messages through the conversation core every chat adapter shares

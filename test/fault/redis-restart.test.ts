@@ -6,12 +6,12 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
-import type { PlatformMessage } from '../../src/bot/conversation.ts';
+import type { PlatformMessage } from '../../src/bot/platform-message.ts';
 import { storeErrorsTotal } from '../../src/core/metrics.ts';
 import { createLogger } from '../../src/util/log.ts';
 import { answerProblems, freePort, sleep, trackProcessFaults } from './helpers.ts';
 import { startFakeApp, startFakeWorld, type FakeWorld } from './harness.ts';
-import { RecordingSurface } from './recording-surface.ts';
+import { RecordingSurface } from '../support/recording-surface.ts';
 import { onPath, serviceAvailable } from '../support/services.ts';
 
 const REDIS_SERVER = serviceAvailable(

@@ -6,7 +6,6 @@ import { loadConfig } from '../../src/config/load.ts';
 import { HttpServer } from '../../src/http/server.ts';
 import { addMcpRoute } from '../../src/server/mcp.ts';
 import { addOpenAiRoutes } from '../../src/server/openai-api.ts';
-import { QuestionGate } from '../../src/server/question-gate.ts';
 import { addWebChatRoutes } from '../../src/server/web-chat.ts';
 import { silentLogger } from '../../src/util/log.ts';
 
@@ -33,10 +32,9 @@ export async function startHttpApp(
   });
   const app = await createApp(config, { demo, logger: silentLogger });
   const server = new HttpServer(silentLogger);
-  const gate = new QuestionGate(config.limits);
-  addMcpRoute(server, app, gate);
-  addOpenAiRoutes(server, app, gate);
-  if (config.web.enabled) addWebChatRoutes(server, app, gate, { demo });
+  addMcpRoute(server, app);
+  addOpenAiRoutes(server, app);
+  if (config.web.enabled) addWebChatRoutes(server, app, { demo });
   const port = await server.listen(0, '127.0.0.1');
   return {
     app,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseInstant } from '../../src/server/mcp-tools.ts';
+import { parseInstant } from '../../src/server/mcp/instant.ts';
 
 describe('panda_task_failures time arguments', () => {
   it('reads ISO-8601 times and dates as UTC, with offsets', () => {

@@ -1,6 +1,13 @@
 import type { Answer } from '../../src/core/answer.ts';
-import type { QuestionContext, RenderOptions, StatusIndicator, Surface, ThreadMessage } from '../../src/bot/surface.ts';
-import type { Random } from './helpers.ts';
+import type {
+  QuestionContext,
+  RenderOptions,
+  StatusIndicator,
+  Surface,
+  SurfacePlatform,
+  SurfaceTiming,
+  ThreadMessage,
+} from '../../src/bot/surface.ts';
 
 /** Characters per posted message: answers longer than this are split over several posts. */
 const POST_LIMIT = 3_000;
@@ -12,9 +19,24 @@ export interface Posted {
   id: string;
 }
 
+/** One call of the thinking status: shown with a text, or cleared. */
+export interface StatusCall {
+  thread: string;
+  show?: string;
+  cleared?: { answered: boolean };
+  at: number;
+}
+
 export interface RecordingOptions {
-  /** Draws the refusals below; none without it. */
-  random?: Random;
+  /**
+   * The surface's name in thread keys, dedupe keys and metrics. Default `console`: none of the chat
+   * platforms, whose adapters this surface does not stand for (a name of its own would be a
+   * test-only value in the closed set of platforms).
+   */
+  platform?: SurfacePlatform;
+  timing?: Partial<SurfaceTiming>;
+  /** Draws the refusals below; without it a share of 1 always refuses and a smaller one never does. */
+  random?: { chance(p: number): boolean };
   /** Share of formatted posts refused (as a platform refuses invalid markup): the core retries as plain text. */
   refuseFormatted?: number;
   /** Share of thread reads refused (a missing scope). */
@@ -24,17 +46,26 @@ export interface RecordingOptions {
 }
 
 /**
- * A chat platform in memory for the conversation core: it records what it is asked to post, and
- * `render` marks the first message of each answer ("[answer] ") so answers can be counted per thread.
+ * A chat platform in memory for the conversation core: it records what it is asked to post, edit
+ * and show as status, and `render` marks the first message of each answer ("[answer] ") so answers
+ * can be counted per thread. Formatting is `*`, `_` and backticks; plain text has none.
  */
 export class RecordingSurface implements Surface<string> {
-  readonly platform = 'mattermost' as const;
-  readonly timing = { statusDelayMs: 0, statusRefreshMs: 0, draftUpdateMs: 0 };
+  readonly platform: SurfacePlatform;
+  readonly timing: SurfaceTiming;
   readonly posts: Posted[] = [];
+  /** Every edit of a posted message, in order: a draft growing, then replaced by the answer. */
+  readonly edits: Array<{ id: string; text: string }> = [];
+  readonly statuses: StatusCall[] = [];
   readonly answers: Array<{ answer: Answer; where?: RenderOptions['where'] }> = [];
+  /** Posts the platform turned away (before the core's plain-text retry). */
+  refusedPosts = 0;
   private counter = 0;
 
-  constructor(private readonly options: RecordingOptions = {}) {}
+  constructor(private readonly options: RecordingOptions = {}) {
+    this.platform = options.platform ?? 'console';
+    this.timing = { statusDelayMs: 0, statusRefreshMs: 0, draftUpdateMs: 0, ...options.timing };
+  }
 
   /** Answers (and notices) posted in a thread. */
   answersIn(channel: string, thread: string): Posted[] {
@@ -63,7 +94,10 @@ export class RecordingSurface implements Surface<string> {
     return message.replace(/[*_`]/g, '');
   }
   async post(where: { channel: string; thread?: string }, message: string): Promise<string> {
-    if (this.refuse(this.options.refuseFormatted) && /[*_`]/.test(message)) throw new Error('invalid_blocks');
+    if (this.refuse(this.options.refuseFormatted) && /[*_`]/.test(message)) {
+      this.refusedPosts++;
+      throw new Error('invalid_blocks');
+    }
     const id = `p${++this.counter}`;
     this.posts.push({ ...where, text: message, id });
     return id;
@@ -72,9 +106,15 @@ export class RecordingSurface implements Surface<string> {
     const post = this.posts.find((p) => p.id === where.id);
     if (!post) throw new Error('message_not_found');
     post.text = message;
+    this.edits.push({ id: where.id, text: message });
   }
-  status(_question: QuestionContext): StatusIndicator {
-    return { show: async () => undefined, clear: async () => undefined };
+  status(question: QuestionContext): StatusIndicator {
+    const record = (call: Omit<StatusCall, 'thread' | 'at'>) =>
+      this.statuses.push({ thread: question.thread, at: Date.now(), ...call });
+    return {
+      show: async (text) => void record({ show: text }),
+      clear: async (answered) => void record({ cleared: { answered } }),
+    };
   }
   async readThread(where: { channel: string; thread: string }, limit: number): Promise<ThreadMessage[]> {
     if (this.refuse(this.options.refuseThreadRead)) throw new Error('missing_scope');
@@ -85,6 +125,8 @@ export class RecordingSurface implements Surface<string> {
   }
 
   private refuse(share: number | undefined): boolean {
-    return share !== undefined && this.options.random !== undefined && this.options.random.chance(share);
+    if (share === undefined) return false;
+    if (!this.options.random) return share >= 1;
+    return this.options.random.chance(share);
   }
 }
