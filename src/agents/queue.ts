@@ -23,7 +23,8 @@ import { AskPandaError } from '../core/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { redactSecrets } from '../util/redact.ts';
 import type { Agent, AgentContext } from './agent.ts';
-import { isHealthQuestion, isLimitKillQuestion, nameShapedWords, namesIn, rememberQueueNames } from './queue-route.ts';
+import { nameShapedWords, namesIn, rememberQueueNames } from './queue-names.ts';
+import { isHealthQuestion, isLimitKillQuestion } from './queue-words.ts';
 import { refineWithModel } from './refine.ts';
 
 export interface HealthTargets {
