@@ -5,6 +5,7 @@ import {
   STATUS_MEANING,
   acceptsMulticore,
   coreCountsAccepted,
+  coresTaken,
   countBy,
   describeMemory,
   describeWalltime,
@@ -354,16 +355,6 @@ function bullets(items: readonly string[]): string {
 /** CRIC free text (descriptions, comments): one line, no markup tricks, secrets redacted. */
 export function clean(text: string): string {
   return redactSecrets(text).replace(/\s+/g, ' ').replace(/[<>`]/g, '').slice(0, 300);
-}
-
-/** "single-core and 8-core jobs", "single-core jobs only", "8-core jobs only". */
-function coresTaken(q: QueueRecord): string {
-  const accepted = coreCountsAccepted(q);
-  return accepted.length > 1
-    ? `single-core and ${accepted[1]}-core jobs`
-    : accepted[0] === 1
-      ? 'single-core jobs only'
-      : `${accepted[0]}-core jobs only`;
 }
 
 function describeCores(q: QueueRecord): string {
