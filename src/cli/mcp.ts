@@ -14,11 +14,13 @@ import { startApp } from './context.ts';
 export function mcpCommand(): Command {
   return new Command('mcp')
     .description(
-      "Serve askpanda's PanDA tools to an MCP client over stdio (for Claude Desktop, IDEs, agents). For MCP over HTTP, run `askpanda serve` with ASKPANDA_MCP_TOKEN set: /mcp.",
+      "Serve askpanda's PanDA tools to an MCP client over stdio (for Claude Desktop, IDEs, agents). " +
+        'For MCP over HTTP, run `askpanda serve` with ASKPANDA_MCP_TOKEN set: /mcp.',
     )
     .addHelpText(
       'after',
-      '\nClient configuration (Claude Desktop, claude_desktop_config.json):\n  { "mcpServers": { "askpanda": { "command": "npx", "args": ["askpanda", "mcp"], "cwd": "/path/to/askpanda" } } }',
+      '\nClient configuration (Claude Desktop, claude_desktop_config.json):\n' +
+        '  { "mcpServers": { "askpanda": { "command": "npx", "args": ["askpanda", "mcp"], "cwd": "/path/to/askpanda" } } }',
     )
     .action(async () => {
       const { app } = await startApp({ interactive: true });

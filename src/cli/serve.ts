@@ -21,9 +21,11 @@ export function serveCommand(): Command {
   return new Command('serve')
     .description(
       [
-        'Run askpanda: the HTTP server on ASKPANDA_PORT (/healthz, /readyz, /metrics, Slack HTTP events, Mattermost slash command and buttons,',
+        'Run askpanda: the HTTP server on ASKPANDA_PORT (/healthz, /readyz, /metrics, Slack HTTP events, ' +
+          'Mattermost slash command and buttons,',
         'MCP at /mcp with ASKPANDA_MCP_TOKEN, the OpenAI-compatible /v1 for Open WebUI, the web chat at /),',
-        'the configured chat platforms (Slack, Mattermost) and the digest scheduler. Without a chat platform it chats in the terminal (the demo on a fresh machine).',
+        'the configured chat platforms (Slack, Mattermost) and the digest scheduler. ' +
+          'Without a chat platform it chats in the terminal (the demo on a fresh machine).',
       ].join('\n'),
     )
     .action(async () => {
@@ -105,12 +107,12 @@ export function serveCommand(): Command {
           : `${MCP_PATH} is off: set ASKPANDA_MCP_TOKEN to serve MCP over HTTP (\`askpanda mcp\` serves it over stdio)`,
       );
       say(
-        `OpenAI-compatible API (Open WebUI): ${base}/v1, model ${app.config.openaiApi.model}, ${app.config.openaiApi.apiKey ? 'key required (ASKPANDA_OPENAI_KEY)' : 'open: set ASKPANDA_OPENAI_KEY to require a key'}`,
+        `OpenAI-compatible API (Open WebUI): ${base}/v1, model ${app.config.openaiApi.model}, ` +
+          `${app.config.openaiApi.apiKey ? 'key required (ASKPANDA_OPENAI_KEY)' : 'open: set ASKPANDA_OPENAI_KEY to require a key'}`,
       );
       for (const platform of platforms) say(platform.summary);
-      say(
-        `store: ${describeStoreUri(storeUri(app.config))}${store.kind === 'memory' ? ' (unavailable: answering from memory, nothing is saved)' : ''}`,
-      );
+      const unsaved = store.kind === 'memory' ? ' (unavailable: answering from memory, nothing is saved)' : '';
+      say(`store: ${describeStoreUri(storeUri(app.config))}${unsaved}`);
       say(`monitor: ${demo ? 'the embedded demo monitor' : app.config.monitor.url}`);
       say(`language models: ${app.config.llm.chain.join(' → ')}`);
 
@@ -150,7 +152,9 @@ export function serveCommand(): Command {
 
       if (platforms.length === 0) {
         say(
-          `no chat platform is configured (see README: Slack, Mattermost); chatting in the terminal${app.config.web.enabled ? ` and in the browser at ${base}/` : ''}. The HTTP server keeps running on port ${port}.`,
+          `no chat platform is configured (see README: Slack, Mattermost); ` +
+            `chatting in the terminal${app.config.web.enabled ? ` and in the browser at ${base}/` : ''}. ` +
+            `The HTTP server keeps running on port ${port}.`,
         );
         await runConsole(app.bot, {
           input: process.stdin,

@@ -264,7 +264,8 @@ export class CricClient {
     if (dump.queues.length === 0 && dump.skipped > 0) {
       throw new AskPandaError(
         'monitor_unavailable',
-        `None of the ${dump.skipped} queues in CRIC's list from ${redactSecrets(source)} could be read (${dump.problems[0] ?? 'unexpected shape'}).`,
+        `None of the ${dump.skipped} queues in CRIC's list from ${redactSecrets(source)} could be read ` +
+          `(${dump.problems[0] ?? 'unexpected shape'}).`,
       );
     }
     if (dump.skipped > 0)
@@ -385,7 +386,10 @@ export class CricClient {
   describe(data: QueueData): string {
     const what = this.fromFile ? `the CRIC queue dump ${this.file}` : `CRIC (${this.publicUrl})`;
     if (data.stale)
-      return `${data.staleReason ?? 'CRIC did not answer just now.'} This is the last copy of its queue list, ${data.ageMs < 60_000 ? 'less than a minute' : humanAge(data.ageMs)} old.`;
+      return (
+        `${data.staleReason ?? 'CRIC did not answer just now.'} This is the last copy of its queue list, ` +
+        `${data.ageMs < 60_000 ? 'less than a minute' : humanAge(data.ageMs)} old.`
+      );
     return `From ${what}, ${this.fromFile ? 'written' : 'read'} ${ago(data.ageMs)}.`;
   }
 

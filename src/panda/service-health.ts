@@ -65,7 +65,9 @@ export async function checkPandaServer(baseUrl: string, options: HealthOptions):
       url: shown,
       state: 'unexpected',
       ms,
-      detail: `answered HTTP ${res.status}${said ? ` ("${said}")` : ''} instead of alive=yes: it is reachable, but did not confirm it is alive`,
+      detail:
+        `answered HTTP ${res.status}${said ? ` ("${said}")` : ''} instead of alive=yes: ` +
+        `it is reachable, but did not confirm it is alive`,
     };
   } catch (err) {
     return failed('PanDA server', shown, err, options.timeoutMs);

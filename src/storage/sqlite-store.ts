@@ -169,7 +169,8 @@ class SqliteNamespace {
     await this.connection.run(() =>
       this.connection
         .statement(
-          'INSERT INTO askpanda_kv (ns, key, value, expires) VALUES (?, ?, ?, ?) ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value, expires = excluded.expires',
+          'INSERT INTO askpanda_kv (ns, key, value, expires) VALUES (?, ?, ?, ?) ON CONFLICT(ns, ' +
+            'key) DO UPDATE SET value = excluded.value, expires = excluded.expires',
         )
         .run(this.ns, key, value, expires),
     );
@@ -217,7 +218,8 @@ class SqliteNamespace {
 }
 
 const SCHEMA = [
-  'CREATE TABLE IF NOT EXISTS askpanda_kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires INTEGER, PRIMARY KEY (ns, key)) WITHOUT ROWID',
+  'CREATE TABLE IF NOT EXISTS askpanda_kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, ' +
+    'expires INTEGER, PRIMARY KEY (ns, key)) WITHOUT ROWID',
   'CREATE INDEX IF NOT EXISTS askpanda_kv_expires ON askpanda_kv (expires) WHERE expires IS NOT NULL',
   'CREATE TABLE IF NOT EXISTS askpanda_claims (key TEXT PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID',
 ];
@@ -231,7 +233,8 @@ function openProblem(where: string, err: unknown): StoreOpenError {
     return new StoreOpenError(
       where,
       'not_sqlite',
-      `it is not a SQLite database (${reason}); move the file away, or point ASKPANDA_DATA_DIR (or ASKPANDA_STORE=sqlite:<file>) somewhere else`,
+      `it is not a SQLite database (${reason}); ` +
+        `move the file away, or point ASKPANDA_DATA_DIR (or ASKPANDA_STORE=sqlite:<file>) somewhere else`,
       { cause: err },
     );
   }
@@ -308,7 +311,8 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions)
     await connection.run(() =>
       connection
         .statement(
-          'INSERT INTO askpanda_kv (ns, key, value, expires) VALUES (?, ?, ?, NULL) ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value',
+          'INSERT INTO askpanda_kv (ns, key, value, expires) VALUES (?, ?, ?, NULL) ON CONFLICT(ns, ' +
+            'key) DO UPDATE SET value = excluded.value',
         )
         .run('meta', 'store:opened', JSON.stringify({ value: new Date().toISOString() })),
     );
@@ -345,7 +349,9 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions)
       const row = await connection.run(() =>
         connection
           .statement(
-            'INSERT INTO askpanda_claims (key, expires) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET expires = excluded.expires WHERE askpanda_claims.expires < ? RETURNING key',
+            'INSERT INTO askpanda_claims (key, expires) VALUES (?, ' +
+              '?) ON CONFLICT(key) DO UPDATE SET expires = excluded.expires WHERE askpanda_claims.expires < ? ' +
+              'RETURNING key',
           )
           .get(key, now + Math.max(1, Math.round(ttlMs)), now),
       );
