@@ -1,4 +1,5 @@
 import { codeByName, type ComponentName } from '../panda/error-codes.ts';
+import { anyOf } from '../util/word-pattern.ts';
 
 /** An error code named in chat text: "pilot error 1213", "exeerrorcode=65", "taskbuffer:300", "STAGEINFAILED". */
 export interface CodeMention {
@@ -11,15 +12,15 @@ export interface CodeMention {
  * The words users (and the monitor's error keys and field names) put before a code, per component.
  * Order matters only where one word contains another: "exeerrorcode" before "exe".
  */
-const COMPONENT_WORDS: Array<[ComponentName, string]> = [
-  ['pilot', String.raw`piloterrorcode|piloterror|pilot`],
-  ['executor', String.raw`exeerrorcode|executable|executor|exe`],
-  ['transform', String.raw`transexitcode|transformation|transform|trf|payload`],
-  ['dataservice', String.raw`ddmerrorcode|dataservice|data\s*service|ddm`],
-  ['taskbuffer', String.raw`taskbuffererrorcode|taskbuffer|task\s*buffer`],
-  ['brokerage', String.raw`brokerageerrorcode|brokerage|broker`],
-  ['jobdispatcher', String.raw`jobdispatchererrorcode|jobdispatcher|job\s*dispatcher|dispatcher`],
-  ['supervisor', String.raw`superrorcode|supervisor`],
+const COMPONENT_WORDS: Array<[ComponentName, string[]]> = [
+  ['pilot', ['piloterrorcode', 'piloterror', 'pilot']],
+  ['executor', ['exeerrorcode', 'executable', 'executor', 'exe']],
+  ['transform', ['transexitcode', 'transformation', 'transform', 'trf', 'payload']],
+  ['dataservice', ['ddmerrorcode', 'dataservice', 'data service', 'ddm']],
+  ['taskbuffer', ['taskbuffererrorcode', 'taskbuffer', 'task buffer']],
+  ['brokerage', ['brokerageerrorcode', 'brokerage', 'broker']],
+  ['jobdispatcher', ['jobdispatchererrorcode', 'jobdispatcher', 'job dispatcher', 'dispatcher']],
+  ['supervisor', ['superrorcode', 'supervisor']],
 ];
 
 const CODE = String.raw`(\d{1,5})(?![\d.]*\d{6})(?![\w.]*\d)`;
@@ -28,13 +29,14 @@ const KIND = String.raw`(?:[\s_-]*(?:error|err|exit|return|failure))?(?:[\s_-]*(
 /** "pilot error 1213", "pilot:1305", "piloterrorcode=1213", "transform exit code 65", "ddm error 200". */
 const COMPONENT_FIRST = COMPONENT_WORDS.map(([component, words]) => ({
   component,
-  regex: new RegExp(String.raw`\b(?:${words})${KIND}\s*(?:[:=#]|is|of|was)?\s*${CODE}\b`, 'i'),
+  regex: new RegExp(String.raw`\b${anyOf(words)}${KIND}\s*(?:[:=#]|is|of|was)?\s*${CODE}\b`, 'i'),
 }));
 /** "code 65 of the transform", "1213 pilot error" (not "3 pilot jobs": the code word is required). */
 const CODE_FIRST = COMPONENT_WORDS.map(([component, words]) => ({
   component,
   regex: new RegExp(
-    String.raw`\b(?:(?:error|exit)\s+)?code\s+(\d{1,5})\s+(?:of|from|in|by)\s+(?:the\s+|a\s+|an\s+)?(?:${words})\b|\b(\d{1,5})\s+(?:${words})[\s_-]*(?:error|exit|code)\b`,
+    String.raw`\b(?:(?:error|exit)\s+)?code\s+(\d{1,5})\s+(?:of|from|in|by)\s+(?:the\s+|a\s+|an\s+)?${anyOf(words)}\b` +
+      String.raw`|\b(\d{1,5})\s+${anyOf(words)}[\s_-]*(?:error|exit|code)\b`,
     'i',
   ),
 }));

@@ -37,12 +37,18 @@ const CODE_FIELD: Record<ComponentName, string> = {
   supervisor: 'superrorcode',
 };
 const OWNER_SENTENCE: Record<string, string> = {
-  user: 'Usually a **user-side** problem: the fix is in the job itself (code, options, inputs or requested resources), and retries fail the same way.',
-  site: 'Usually a **site** problem (the computing site or its storage): retries, often at another site, usually succeed and you rarely need to act.',
+  user:
+    'Usually a **user-side** problem: the fix is in the job itself (code, options, ' +
+    'inputs or requested resources), and retries fail the same way.',
+  site:
+    'Usually a **site** problem (the computing site or its storage): ' +
+    'retries, often at another site, usually succeed and you rarely need to act.',
   system:
     'Usually a **system** problem (PanDA, JEDI, Rucio or another central service): it is handled centrally and retried automatically.',
   mixed:
-    'It can be **either side**: the job or the site. Failures of one code at one site in the same hours point at the site; the same failure everywhere points at the job.',
+    'It can be **either side**: the job or the site. ' +
+    'Failures of one code at one site in the same hours point at the site; ' +
+    'the same failure everywhere points at the job.',
 };
 /** "what jobs of my task failed with this error": the answer leads with the job list. */
 const JOBS_WITH_THIS_ERROR =
@@ -76,7 +82,8 @@ export class ErrorCodeAgent implements Agent {
       return errorDraft(
         'error_code',
         'bad_input',
-        'Which error code do you mean? Ask e.g. "what does pilot error 1213 mean?", "exit code 65 of a transform" or "taskbuffer error 100".',
+        'Which error code do you mean? Ask e.g. ' +
+          '"what does pilot error 1213 mean?", "exit code 65 of a transform" or "taskbuffer error 100".',
       );
     }
     const focus = threadFocus(context.history);
@@ -126,7 +133,8 @@ export class ErrorCodeAgent implements Agent {
         body:
           jeditaskid !== undefined
             ? `The failed jobs of task ${jeditaskid} with this code: ${links[0]!.url}`
-            : `The failed jobs with this code in the last ${JOB_LIST_HOURS} hours: ${links[0]!.url}. For one task, tell me its id: "which jobs of task 46374283 failed with ${noun} ${info.code}?"`,
+            : `The failed jobs with this code in the last ${JOB_LIST_HOURS} hours: ${links[0]!.url}. ` +
+              `For one task, tell me its id: "which jobs of task 46374283 failed with ${noun} ${info.code}?"`,
       });
     }
     draft.sections = sections;
@@ -151,7 +159,10 @@ export class ErrorCodeAgent implements Agent {
     if (code === 0) {
       const draft = emptyDraft(
         'error_code',
-        `Code 0 means **no error**${component ? ` for the ${component} component` : ''}: the monitor shows a component's code only when it is not 0. Look at the other error fields of the job (pilot, executor, transform, DDM, taskbuffer …) for the one that is set.`,
+        `Code 0 means **no error**${component ? ` for the ${component} component` : ''}: ` +
+          `the monitor shows a component's code only when it is not 0. ` +
+          `Look at the other error fields of the job (pilot, executor, transform, DDM, ` +
+          `taskbuffer …) for the one that is set.`,
         'offline',
       );
       draft.facts = { component, code, known: true };
@@ -165,23 +176,29 @@ export class ErrorCodeAgent implements Agent {
       if (about) lines.push(`${about.title} codes (\`${about.codeField}\`): ${about.meaning}`);
       if (isLowPriority(component, code))
         lines.push(
-          `The monitor treats ${component} ${code} as a secondary code: when the job has another error, that one is shown instead and is the one to read.`,
+          `The monitor treats ${component} ${code} as a secondary code: ` +
+            `when the job has another error, that one is shown instead and is the one to read.`,
         );
       const known = knownCodes(component);
       if (known.length > 1) {
         const near = neighbours(component, code);
         lines.push(
-          `The ${CODE_NOUN[component]} codes I know run from ${known[0]} to ${known.at(-1)} (${known.length} codes)${near.length ? `; the nearest I know: ${near.join(' and ')}` : ''}.`,
+          `The ${CODE_NOUN[component]} codes I know run from ${known[0]} to ${known.at(-1)} (${known.length} ` +
+            `codes)${near.length ? `; the nearest I know: ${near.join(' and ')}` : ''}.`,
         );
       } else if (known.length === 1) {
         lines.push(`The only ${CODE_NOUN[component]} code I have notes on is ${known[0]}.`);
       }
       lines.push(
-        `The job's own diagnostic (\`${about?.diagField ?? CODE_FIELD[component].replace('code', 'diag')}\`) on its monitor page says what happened.`,
+        `The job's own diagnostic (\`${about?.diagField ?? CODE_FIELD[component].replace('code', 'diag')}\`) ` +
+          `on its monitor page says what happened.`,
       );
     } else {
       lines.push(
-        `Name the component, e.g. "pilot error ${code}", "transform exit code ${code}" or "taskbuffer error ${code}". I know the pilot codes (1008–1386) and the transform exit codes (1–253), and have notes on a few server codes.`,
+        `Name the component, e.g. "pilot error ${code}", ` +
+          `"transform exit code ${code}" or "taskbuffer error ${code}". ` +
+          `I know the pilot codes (1008–1386) and the transform exit codes (1–253), ` +
+          `and have notes on a few server codes.`,
       );
     }
     const draft = errorDraft('error_code', 'not_found', message, {
@@ -248,11 +265,21 @@ function resolve(mention: CodeMention): { info?: CodeInfo; component?: Component
 function whereToLook(info: CodeInfo): string {
   const log = info.guidance?.log;
   if (info.component === 'pilot' && (info.code === 1305 || log === 'payload'))
-    return "The payload's own output: the end of `payload.stdout` and `payload.stderr`, and the executor or transform exit code on the job page.";
+    return (
+      "The payload's own output: the end of `payload.stdout` and `payload.stderr`, " +
+      'and the executor or transform exit code on the job page.'
+    );
   if (info.component === 'pilot')
-    return '`pilotlog.txt` in the job\'s logs (monitor job page → Logs): search for the code or for the ERROR lines before it. The diagnostic `piloterrordiag` reads "<standard message>:<detail>".';
+    return (
+      "`pilotlog.txt` in the job's logs (monitor job page → Logs): " +
+      'search for the code or for the ERROR lines before it. ' +
+      'The diagnostic `piloterrordiag` reads "<standard message>:<detail>".'
+    );
   if (info.component === 'transform' || info.component === 'executor')
-    return "The payload's output: the end of `payload.stderr` and `payload.stdout`, the transform's step logs (`log.<step>`) and `jobReport.json`.";
+    return (
+      "The payload's output: the end of `payload.stderr` and `payload.stdout`, " +
+      "the transform's step logs (`log.<step>`) and `jobReport.json`."
+    );
   return `The job page's error block: \`${CODE_FIELD[info.component]}\` and its diagnostic text.`;
 }
 

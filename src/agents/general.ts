@@ -2,10 +2,12 @@ import { emptyDraft, type AnswerDraft } from '../core/answer.ts';
 import type { Turn } from '../core/turn.ts';
 import { ModelUnavailableError, type ChatMessage } from '../llm/chat-model.ts';
 import { loadPrompt } from '../llm/prompts.ts';
+import { anyOf, wordRegex } from '../util/word-pattern.ts';
 import type { Agent, AgentContext } from './agent.ts';
 import { suggestFollowUps } from './follow-ups.ts';
 import { selectFast } from './selection.ts';
 import { offlineBecauseUnavailable } from './refine.ts';
+import { ACKNOWLEDGEMENTS, FRIENDLY_EMOJI, GOODBYES, GREETINGS, THANKS, THANKS_EMOJI } from './small-talk-words.ts';
 
 /** Earlier turns the general agent shows the model: enough for "and what about Harvester?". */
 const HISTORY_TURNS = 6;
@@ -26,17 +28,16 @@ export const CAPABILITIES = [
   'PanDA questions from the documentation, with sources: "how do I retry my failed jobs?"',
 ];
 
-const THANKS = /\b(?:thanks?|thank\s+you|thx|ty|cheers)\b|🙏/i;
-const GREETING = /^(?:hi|hello|hey|hiya|howdy|yo|greetings|good\s+(?:morning|afternoon|evening|day)|morning)\b/i;
-const GOODBYE = /\b(?:bye|goodbye|see\s+you|cya)\b/i;
-const ACKNOWLEDGEMENT =
-  /^(?:ok(?:ay)?|k|cool|great|nice|perfect|awesome|excellent|got\s+it|understood|i\s+see|makes\s+sense|sure|yes|no|yep|nope|lol|wow|👍|🙂|😊|:\)|:-\))\b/i;
+const THANKS_SAID = new RegExp(String.raw`\b${anyOf(THANKS)}\b|${anyOf(THANKS_EMOJI)}`, 'i');
+const GREETING = new RegExp(String.raw`^${anyOf(GREETINGS)}\b`, 'i');
+const GOODBYE = wordRegex(GOODBYES);
+const ACKNOWLEDGEMENT = new RegExp(String.raw`^${anyOf([...ACKNOWLEDGEMENTS, ...FRIENDLY_EMOJI])}\b`, 'i');
 
 /** The offline reply to small talk: friendly, short, and it says what the bot can do. */
 export function smallTalkReply(question: string): string {
   const q = question.trim();
   const can = `I can explain:\n${CAPABILITIES.map((c) => `- ${c}`).join('\n')}`;
-  if (THANKS.test(q)) return `You're welcome! Ask again any time. ${can}`;
+  if (THANKS_SAID.test(q)) return `You're welcome! Ask again any time. ${can}`;
   if (GOODBYE.test(q)) return 'Bye! Mention me again whenever a job or task needs explaining.';
   if (ACKNOWLEDGEMENT.test(q) && !GREETING.test(q)) return `👍 Anything else? ${can}`;
   if (GREETING.test(q) && !/\b(?:who|what|can|help)\b/i.test(q))

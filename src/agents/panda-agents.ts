@@ -4,7 +4,7 @@ import { createCricClient, type CricClient } from '../panda/cric-client.ts';
 import { DEMO_CRIC_PUBLIC_URL, DEMO_PANDA_SERVER_PUBLIC_URL, demoQueueNames } from '../panda/demo/grid-services.ts';
 import { JobAgent } from './job.ts';
 import { QueueAgent } from './queue.ts';
-import { rememberQueueNames } from './queue-route.ts';
+import { rememberQueueNames } from './queue-names.ts';
 import { TaskAgent } from './task.ts';
 
 /**

@@ -5,6 +5,14 @@ import type { Route } from './agent.ts';
 import { queueRoute } from './queue-route.ts';
 import { findCodeMention, findCodeMentionWithHow, type CodeMention } from './code-question.ts';
 import { PANDA_WORDS } from './panda-words.ts';
+import {
+  ABOUT_THE_BOT,
+  ABOUT_THE_CODE,
+  GENERIC_CONCEPT,
+  QUESTION_SHAPE,
+  SMALL_TALK,
+  THREAD_FOLLOW_UP,
+} from './routing-words.ts';
 
 /** The job or task a thread is about: the most recent turn that named one. */
 export function threadFocus(history: readonly Turn[]): { pandaid?: number; jeditaskid?: number } | undefined {
@@ -46,27 +54,10 @@ export interface RoutingRule {
   decide(s: Situation): Decision | undefined;
 }
 
-/** Greetings, thanks and acknowledgements: the whole message, nothing else in it. */
-const SMALL_TALK =
-  /^(?:(?:hi|hello|hey|hiya|howdy|yo|greetings|good\s+(?:morning|afternoon|evening|day)|morning|thanks?|thank\s+you(?:\s+(?:so|very)\s+much)?|many\s+thanks|thx|ty|cheers|ok(?:ay)?|k|cool|great|nice|perfect|awesome|excellent|got\s+it|understood|i\s+see|makes\s+sense|bye|goodbye|see\s+you|cya|sure|yes|no|yep|nope|lol|wow|👍|🙏|🙂|😊|:\)|:-\))(?:\s+(?:askpanda|@?panda|bot|there|all|everyone|folks|a\s+lot|again|for\s+(?:that|the\s+help|your\s+help)))*[\s!.,?]*)+$/i;
-/** Questions about the bot itself. */
-const ABOUT_THE_BOT =
-  /^(?:(?:hi|hello|hey)[\s,!]+)?(?:who\s+(?:are|made|built|wrote)\s+you|what\s+(?:are|can|do)\s+you(?:\s+do)?|what\s+is\s+askpanda|how\s+are\s+you(?:\s+doing)?|are\s+you\s+(?:a\s+bot|human|an?\s+ai|there|alive)|(?:can|could)\s+you\s+help(?:\s+me)?(?:\s+with\s+(?:panda|atlas|my\s+jobs?|my\s+tasks?))?|help\s+me(?:\s+please)?|what\s+can\s+i\s+ask(?:\s+you)?)[\s!.,?]*$/i;
-/** Generic concept questions stay with the documents even inside a job thread. */
-const GENERIC_CONCEPT =
-  /^(?:what(?:'s| is| are) (?:a|an|the)?\s*(?:pilot|panda|jedi|harvester|rucio|cric|payload|queue|task|job|dataset|container|scout|brokerage|site)s?\b\s*\??$)/i;
-/** Words that make a question in a job/task thread about that job/task. */
-const THREAD_FOLLOW_UP =
-  /\b(it|its|it's|this|that|these|those|(?:the|my|our) (?:job|task|failure|error|log|site|pilot|payload)s?|running|finished|stuck|fix|retry|resubmit|rerun|again|why|cause|happen|happened|going on|wrong|fail|failed|failing|failure|error|log|logs|memory|site|attempt|more|details|expert|explain|other one|next|status|progress|kill)\b/i;
 /** "and the other one?": only the thread's earlier turns say which one, so a model should decide. */
 const OTHER_ONE = /\b(?:the )?other (?:one|job|task)s?\b/i;
-/** After an error-code answer: "and 1212?", "what about 1236", "the next one?", "how do I fix it?". */
+/** After an error-code answer: "and 1212?", "what about 1236". */
 const LONE_NUMBER = /(?<![\w.])(\d{1,5})(?![\w.]*\d)/;
-const ABOUT_THE_CODE =
-  /\b(?:it|its|it's|this|that|the (?:error|code|failure)|this (?:error|code)|next|previous|neighbou?ring|fix|cause|causes|fault|who)\b/i;
-/** The shapes of a question: a question word first, a question mark, or a request for an explanation. */
-const QUESTION_SHAPE =
-  /^(?:what|whats|what's|how|why|when|where|which|who|whom|whose|can|could|should|would|will|may|must|shall|is|are|am|was|were|do|does|did|has|have|had|explain|define|definition|describe|tell\s+me|show\s+me|list|give\s+me|meaning\s+of|difference\s+between|is\s+there|i\s+(?:want|need|would\s+like)|any\s+(?:idea|way)|help\s+with)\b|\?\s*$/i;
 
 /** "and CRIC?" after a documentation answer: short enough that it can only lean on the thread. */
 const SHORT_FOLLOW_UP_WORDS = 8;

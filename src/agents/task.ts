@@ -157,11 +157,14 @@ function codeSection(a: TaskAnalysis, asked: CodeMention, publicUrl: string): Se
   if (matches.length === 0)
     return {
       title,
-      body: `The task's error summary (the last hours the monitor reports) has no failures with ${component} code ${asked.code}. All failed jobs with it: ${list}`,
+      body:
+        `The task's error summary (the last hours the monitor reports) has no failures with ${component} code ` +
+        `${asked.code}. All failed jobs with it: ${list}`,
     };
   const lines = matches.map(
     (f) =>
-      `- ${f.error}${f.name ? ` (${f.name})` : ''}: ${fmt(f.count)} failures, e.g. job ${f.examplePandaid ?? '?'}${f.diag ? ` — ${redactSecrets(f.diag).slice(0, 140)}` : ''}`,
+      `- ${f.error}${f.name ? ` (${f.name})` : ''}: ${fmt(f.count)} failures, e.g. ` +
+      `job ${f.examplePandaid ?? '?'}${f.diag ? ` — ${redactSecrets(f.diag).slice(0, 140)}` : ''}`,
   );
   return { title, body: `${lines.join('\n')}\nThe list of those jobs: ${list}` };
 }
@@ -170,13 +173,17 @@ function summary(a: TaskAnalysis): string {
   const t = a.task;
   const i = a.input;
   const running = a.jobStateCount.running ?? 0;
-  let text = `Task ${t.jeditaskid} is **${t.status}**: ${fmt(i.finished)} of ${fmt(i.nfiles)} input files done (${pct(i.finished, i.nfiles)})`;
+  let text =
+    `Task ${t.jeditaskid} is **${t.status}**: ` +
+    `${fmt(i.finished)} of ${fmt(i.nfiles)} input files done (${pct(i.finished, i.nfiles)})`;
   text += i.failed || i.missing ? `, ${fmt(i.failed)} failed, ${fmt(i.missing)} missing` : ', none failed';
   if (running) text += `; ${fmt(running)} jobs running`;
   text += '.';
   const top = a.failures[0];
   if (top)
-    text += ` Most frequent failure: ${top.error}${top.name ? ` (${top.name})` : ''} in ${fmt(top.count)} job${top.count === 1 ? '' : 's'}.`;
+    text +=
+      ` Most frequent failure: ${top.error}${top.name ? ` (${top.name})` : ''} in ${fmt(top.count)} ` +
+      `job${top.count === 1 ? '' : 's'}.`;
   return text;
 }
 
@@ -207,8 +214,9 @@ function statusAdvice(a: TaskAnalysis): { problem: string; recommendations: stri
     };
   }
   if (status === 'broken') {
+    const dialog = a.task.errordialog ? ` (${redactSecrets(a.task.errordialog).slice(0, 200)})` : '';
     return {
-      problem: `The task is broken: JEDI could not run it as defined${a.task.errordialog ? ` (${redactSecrets(a.task.errordialog).slice(0, 200)})` : ''}.`,
+      problem: `The task is broken: JEDI could not run it as defined${dialog}.`,
       recommendations: [
         "read the task's error dialog on the task page",
         'fix the submission (dataset name, release, options) and submit a new task; a broken task cannot be retried',
@@ -251,16 +259,20 @@ function sections(a: TaskAnalysis): Section[] {
     `**${t.taskname ?? `Task ${t.jeditaskid}`}**${t.username ? ` by ${t.username}` : ''}${t.category ? ` (${t.category})` : ''}.`,
   );
   desc.push(
-    `Status: **${t.status}**${t.superstatus && t.superstatus !== t.status ? ` (${t.superstatus})` : ''}; created ${t.creationdate ?? '?'}${t.starttime ? `, started ${t.starttime}` : ''}${t.endtime ? `, ended ${t.endtime}` : ''} (UTC).`,
+    `Status: **${t.status}**${t.superstatus && t.superstatus !== t.status ? ` (${t.superstatus})` : ''}; ` +
+      `created ${t.creationdate ?? '?'}${t.starttime ? `, started ${t.starttime}` : ''}${t.endtime ? `, ended ${t.endtime}` : ''} (UTC).`,
   );
   desc.push(
-    `Input: ${fmt(a.input.finished)}/${fmt(a.input.nfiles)} files finished (${pct(a.input.finished, a.input.nfiles)}), ${fmt(a.input.failed)} failed, ${fmt(a.input.missing)} missing${a.input.events ? `; events ${fmt(a.input.eventsUsed)}/${fmt(a.input.events)} used` : ''}.`,
+    `Input: ${fmt(a.input.finished)}/${fmt(a.input.nfiles)} files finished ` +
+      `(${pct(a.input.finished, a.input.nfiles)}), ${fmt(a.input.failed)} failed, ` +
+      `${fmt(a.input.missing)} missing${a.input.events ? `; events ${fmt(a.input.eventsUsed)}/${fmt(a.input.events)} used` : ''}.`,
   );
   if (a.datasets.length) {
     desc.push('Datasets:');
     for (const d of a.datasets) {
       desc.push(
-        `- ${d.type} \`${d.name}\`: ${fmt(d.finished)}/${fmt(d.nfiles)} finished, ${fmt(d.failed)} failed, ${fmt(d.missing)} missing${d.waiting ? `, ${fmt(d.waiting)} waiting` : ''}${d.status ? ` (${d.status})` : ''}`,
+        `- ${d.type} \`${d.name}\`: ${fmt(d.finished)}/${fmt(d.nfiles)} finished, ${fmt(d.failed)} failed, ` +
+          `${fmt(d.missing)} missing${d.waiting ? `, ${fmt(d.waiting)} waiting` : ''}${d.status ? ` (${d.status})` : ''}`,
       );
     }
   }
@@ -273,7 +285,8 @@ function sections(a: TaskAnalysis): Section[] {
     .slice(0, 3)
     .map(
       (f) =>
-        `${f.error}${f.name ? ` ${f.name}` : ''} (${fmt(f.count)} jobs): ${f.guidance?.problem ?? (redactSecrets(f.diag) || 'see the example job')}`,
+        `${f.error}${f.name ? ` ${f.name}` : ''} (${fmt(f.count)} jobs): ` +
+        `${f.guidance?.problem ?? (redactSecrets(f.diag) || 'see the example job')}`,
     );
   const recs = [...advice.recommendations];
   const top = a.failures[0];
@@ -292,24 +305,39 @@ function sections(a: TaskAnalysis): Section[] {
     .slice(0, 8)
     .map(
       (f) =>
-        `${f.error}${f.name ? ` ${f.name}` : ''}: ${fmt(f.count)} jobs, e.g. job ${f.examplePandaid ?? '?'} — ${redactSecrets(f.diag).slice(0, 140) || 'no diagnostic'}${f.guidance ? ` (usually ${f.guidance.owner === 'user' ? 'a user-side' : f.guidance.owner === 'site' ? 'a site' : f.guidance.owner === 'system' ? 'a system' : 'a mixed'} problem)` : ''}`,
+        `${f.error}${f.name ? ` ${f.name}` : ''}: ${fmt(f.count)} jobs, e.g. ` +
+        `job ${f.examplePandaid ?? '?'} — ${redactSecrets(f.diag).slice(0, 140) || 'no diagnostic'}` +
+        `${f.guidance ? ` (usually ${usualProblem(f.guidance.owner)} problem)` : ''}`,
     );
   const sites = a.sites.slice(0, 5).map((s) => `${s.name}: ${fmt(s.errors)} errors`);
+  const analysis = groups.length
+    ? `Failures grouped by error code:\n${bullets(groups)}`
+    : 'No failures in the error summary window.';
+  const scenarios = top?.guidance?.scenarios.slice(0, 3) ?? [
+    'transient site failures that retries absorb',
+    'a payload problem that fails every job',
+  ];
+  const prevention = top?.guidance?.prevention.slice(0, 2) ?? ['test with a small submission before the full task'];
   const expert = [
-    `**Analysis:** ${groups.length ? `Failures grouped by error code:\n${bullets(groups)}` : 'No failures in the error summary window.'}${sites.length ? `\n\nErrors by site:\n${bullets(sites)}` : ''}`,
+    `**Analysis:** ${analysis}${sites.length ? `\n\nErrors by site:\n${bullets(sites)}` : ''}`,
     `**Investigation steps:**\n${bullets([
       'compare the failure codes across sites: one code everywhere points at the payload, one site with many codes at the site',
       ...(top?.examplePandaid ? [`read the logs of job ${top.examplePandaid} (top failure ${top.error})`] : []),
       'check the task parameters (memory, files per job) against what the failing jobs needed',
     ])}`,
-    `**Possible scenarios:**\n${bullets(top?.guidance?.scenarios.slice(0, 3) ?? ['transient site failures that retries absorb', 'a payload problem that fails every job'])}`,
-    `**Preventative measures:**\n${bullets(top?.guidance?.prevention.slice(0, 2) ?? ['test with a small submission before the full task'])}`,
+    `**Possible scenarios:**\n${bullets(scenarios)}`,
+    `**Preventative measures:**\n${bullets(prevention)}`,
   ].join('\n\n');
   return [
     { title: 'Description', body: desc.join('\n') },
     { title: 'Non-expert guidance', body: nonExpert },
     { title: 'Expert guidance', body: expert },
   ];
+}
+
+/** Who usually has to act on a failure, as the expert guidance names it. */
+function usualProblem(owner: string): string {
+  return owner === 'user' ? 'a user-side' : owner === 'site' ? 'a site' : owner === 'system' ? 'a system' : 'a mixed';
 }
 
 function followUps(a: TaskAnalysis): FollowUp[] {

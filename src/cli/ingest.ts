@@ -29,7 +29,11 @@ export function webSummaryLine(s: WebIngestSummary): string {
   const skipped = s.skipped.length ? `, ${s.skipped.length} skipped` : '';
   const embedded = s.embedded ? `, ${s.embedded} embedded` : '';
   const dropped = s.removedFiles ? `, ${s.removedFiles} gone page${s.removedFiles === 1 ? '' : 's'} dropped` : '';
-  return `Ingested ${s.files} page${s.files === 1 ? '' : 's'} (${s.chunks} chunks): ${s.added} added, ${s.updated} updated, ${s.removed} removed, ${s.unchangedFiles} unchanged${dropped}${cut}${skipped}${embedded} in ${s.seconds.toFixed(2)} s`;
+  return (
+    `Ingested ${s.files} page${s.files === 1 ? '' : 's'} (${s.chunks} chunks): ` +
+    `${s.added} added, ${s.updated} updated, ${s.removed} removed, ` +
+    `${s.unchangedFiles} unchanged${dropped}${cut}${skipped}${embedded} in ${s.seconds.toFixed(2)} s`
+  );
 }
 
 /** A flag's whole number, or a usage error naming the flag. */
@@ -47,13 +51,19 @@ export function summaryLine(s: IngestSummary): string {
     ? `, ${s.removedFiles} deleted file${s.removedFiles === 1 ? '' : 's'} dropped`
     : '';
   const embedded = s.embedded ? `, ${s.embedded} embedded` : '';
-  return `Ingested ${s.files} file${s.files === 1 ? '' : 's'} (${s.chunks} chunks): ${s.added} added, ${s.updated} updated, ${s.removed} removed, ${s.unchangedFiles} file${s.unchangedFiles === 1 ? '' : 's'} unchanged${removedFiles}${embedded} in ${s.seconds.toFixed(2)} s`;
+  return (
+    `Ingested ${s.files} file${s.files === 1 ? '' : 's'} (${s.chunks} chunks): ` +
+    `${s.added} added, ${s.updated} updated, ${s.removed} removed, ` +
+    `${s.unchangedFiles} file${s.unchangedFiles === 1 ? '' : 's'} unchanged${removedFiles}${embedded} in ` +
+    `${s.seconds.toFixed(2)} s`
+  );
 }
 
 export function ingestCommand(): Command {
   return new Command('ingest')
     .description(
-      'Index Markdown, text and HTML documentation, from files or from the web, for documentation answers (incremental: only what changed is re-read).',
+      'Index Markdown, text and HTML documentation, from files or from the web, ' +
+        'for documentation answers (incremental: only what changed is re-read).',
     )
     .argument('[paths...]', 'files, folders or http(s):// URLs; default: the bundled handbook (rag.docs)')
     .option('--json', 'print the summary as one JSON object')
@@ -74,7 +84,16 @@ export function ingestCommand(): Command {
     )
     .addHelpText(
       'after',
-      `\nExamples:\n  askpanda ingest                      re-index the bundled handbook\n  askpanda ingest ../shared/reference  add a folder of .md/.txt/.html files\n  askpanda ingest https://panda-wms.readthedocs.io/en/latest/ --max-pages 300\n                                       crawl a documentation site (same site, under that folder)\n\nThe index lives under the data dir (ASKPANDA_DATA_DIR). Deleted files under an ingested folder drop out on the next ingest of that folder.\nWeb pages: robots.txt is honoured, one request at a time with a pause between them; a re-run asks with ETag/Last-Modified and re-reads only pages that changed; a page that now answers 404 or 410 drops out.`,
+      '\nExamples:\n' +
+        '  askpanda ingest                      re-index the bundled handbook\n' +
+        '  askpanda ingest ../shared/reference  add a folder of .md/.txt/.html files\n' +
+        '  askpanda ingest https://panda-wms.readthedocs.io/en/latest/ --max-pages 300\n' +
+        '                                       crawl a documentation site (same site, under that folder)\n' +
+        '\nThe index lives under the data dir (ASKPANDA_DATA_DIR). ' +
+        'Deleted files under an ingested folder drop out on the next ingest of that folder.\n' +
+        'Web pages: robots.txt is honoured, one request at a time with a pause between them; ' +
+        'a re-run asks with ETag/Last-Modified and re-reads only pages that changed; ' +
+        'a page that now answers 404 or 410 drops out.',
     )
     .action(
       async (paths: string[], options: { json?: boolean; maxPages?: number; depth?: number; delayMs?: number }) => {
@@ -147,7 +166,8 @@ export function ingestCommand(): Command {
           if (result.kind === 'web')
             for (const cut of result.summary.truncated)
               process.stderr.write(
-                `askpanda ingest: ${cut.url} is larger than ${config.rag.web.maxPageBytes} bytes; its first ${cut.bytes} bytes were indexed\n`,
+                `askpanda ingest: ${cut.url} is larger than ${config.rag.web.maxPageBytes} bytes; ` +
+                  `its first ${cut.bytes} bytes were indexed\n`,
               );
         }
         if (options.json) {
@@ -156,9 +176,13 @@ export function ingestCommand(): Command {
             results.find((r) => r.kind === 'web')?.summary,
           ];
           // One object: the file summary as before, the web crawl under `web` when URLs were given.
-          process.stdout.write(
-            `${JSON.stringify({ ...(files ?? web), ...(files && web ? { web } : {}), index: parts.catalog.file, totalChunks: parts.catalog.chunks.size })}\n`,
-          );
+          const summary = {
+            ...(files ?? web),
+            ...(files && web ? { web } : {}),
+            index: parts.catalog.file,
+            totalChunks: parts.catalog.chunks.size,
+          };
+          process.stdout.write(`${JSON.stringify(summary)}\n`);
         } else {
           for (const result of results)
             process.stdout.write(

@@ -15,7 +15,8 @@ import { mcpCommand } from './mcp.ts';
 const program = new Command()
   .name('askpanda')
   .description(
-    'Chat bot for PanDA users: explains job and task failures and answers PanDA documentation questions.\nConfiguration: config/default.yaml, overridden by environment variables (see README).',
+    'Chat bot for PanDA users: explains job and task failures and answers PanDA documentation questions.\n' +
+      'Configuration: config/default.yaml, overridden by environment variables (see README).',
   )
   .version(
     `0.1.0 (${process.env.ASKPANDA_RUNTIME === 'compiled' ? 'compiled code from dist/' : 'TypeScript sources through tsx'})`,

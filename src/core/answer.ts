@@ -1,6 +1,9 @@
 import { z } from 'zod';
 
-/** The agents that can answer; `command` covers built-in commands such as `help`; `error_code` explains a pilot, transform or server error code; `queue` answers from CRIC. */
+/**
+ * The agents that can answer; `command` covers built-in commands such as `help`; `error_code`
+ * explains a pilot, transform or server error code; `queue` answers from CRIC.
+ */
 export const AGENT_KINDS = ['job', 'task', 'queue', 'documents', 'error_code', 'general', 'command'] as const;
 export type AgentKind = (typeof AGENT_KINDS)[number];
 

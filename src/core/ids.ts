@@ -38,7 +38,9 @@ export function findIds(text: string): { mentions: IdMention[]; problem?: string
   if (tooLong)
     return {
       mentions,
-      problem: `${tooLong[0].slice(0, 40)}${tooLong[0].length > 40 ? '…' : ''} has ${tooLong[0].length} digits; PanDA job and task ids have at most ${MAX_ID_DIGITS}`,
+      problem:
+        `${tooLong[0].slice(0, 40)}${tooLong[0].length > 40 ? '…' : ''} has ${tooLong[0].length} digits; ` +
+        `PanDA job and task ids have at most ${MAX_ID_DIGITS}`,
     };
 
   const labelled = new RegExp(

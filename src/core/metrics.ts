@@ -46,7 +46,9 @@ export const llmCostUsdTotal = new Counter({
 
 export const monitorRequestsTotal = new Counter({
   name: 'askpanda_monitor_requests_total',
-  help: 'PanDA monitor requests by endpoint (job, task, tasks, errors, filebrowser, log, cric, …) and outcome (ok, cache_hit, not_found, rate_limited, error, timeout).',
+  help:
+    'PanDA monitor requests by endpoint (job, task, tasks, errors, filebrowser, log, cric, …) ' +
+    'and outcome (ok, cache_hit, not_found, rate_limited, error, timeout).',
   labelNames: ['endpoint', 'outcome'] as const,
   registers: [registry],
 });

@@ -75,7 +75,10 @@ export function parseSchedule(words: readonly string[]): ScheduleParse | undefin
     const hours = Number(m[1]);
     if (!(EVERY_HOURS as readonly number[]).includes(hours)) {
       return {
-        problem: `"every ${hours}h" does not divide a day evenly; use ${EVERY_HOURS.slice(0, -1).join(', ')} or 24 hours, so the digests come at the same hours every day.`,
+        problem:
+          `"every ${hours}h" does not divide a day evenly; ` +
+          `use ${EVERY_HOURS.slice(0, -1).join(', ')} or 24 hours, ` +
+          `so the digests come at the same hours every day.`,
       };
     }
     return { schedule: { kind: 'every', hours }, rest };
@@ -194,7 +197,8 @@ export function daylightSavingNotes(schedule: Schedule, zone: string, from: numb
         gapNoted = true;
         const moved = instantInGap(date.year, date.month, date.day, slot.hour, slot.minute, zone);
         notes.push(
-          `Daylight saving: on ${day} the clocks in ${zone} skip ${when}, so that day's digest comes at ${formatLocal(moved, zone, { year: false, zoneName: false }).split(', ')[1]} instead.`,
+          `Daylight saving: on ${day} the clocks in ${zone} skip ${when}, ` +
+            `so that day's digest comes at ${formatLocal(moved, zone, { year: false, zoneName: false }).split(', ')[1]} instead.`,
         );
       }
       if (instants.length === 2 && !repeatNoted) {

@@ -201,7 +201,10 @@ function taskBlock(
   const zone = input.timezone;
   const progress = progressText(data.task);
   if (digest.quiet) {
-    return `No new failures in [task ${data.jeditaskid}](${input.links.taskPage(data.jeditaskid)}) since ${since(data, zone)}${digest.status ? ` · ${digest.status}${progress ? `, ${progress}` : ''}` : ''}.`;
+    return (
+      `No new failures in [task ${data.jeditaskid}](${input.links.taskPage(data.jeditaskid)}) since ` +
+      `${since(data, zone)}${digest.status ? ` · ${digest.status}${progress ? `, ${progress}` : ''}` : ''}.`
+    );
   }
   const name = data.task?.taskname ? ` · \`${clip(data.task.taskname, 90)}\`` : '';
   const lines = [`**${taskLink(data, input)}**${name} · ${statusText(digest)}`];
@@ -218,7 +221,9 @@ function taskBlock(
   const hidden = digest.groups.length - Math.min(maxGroups, digest.groups.length);
   if (hidden > 0)
     lines.push(
-      `- …and ${plural(hidden, 'more code')} (${fmt(digest.groups.slice(maxGroups).reduce((n, g) => n + g.count, 0))} errors): see the [task's errors](${input.links.taskPage(data.jeditaskid)})`,
+      `- …and ${plural(hidden, 'more code')} ` +
+        `(${fmt(digest.groups.slice(maxGroups).reduce((n, g) => n + g.count, 0))} errors): ` +
+        `see the [task's errors](${input.links.taskPage(data.jeditaskid)})`,
     );
   if (digest.sites.length) {
     const [first, ...rest] = digest.sites.slice(0, MAX_SITES);

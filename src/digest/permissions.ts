@@ -23,7 +23,14 @@ export function changeRefusal(
 ): string | undefined {
   if (config.digest.changes === 'anyone' || isDigestAdmin(config, incoming)) return undefined;
   if (config.digest.admins.length === 0) {
-    return 'Subscriptions can only be changed by askpanda admins here, and none are configured yet: ask whoever runs askpanda to add your user id to ASKPANDA_ADMINS.';
+    return (
+      'Subscriptions can only be changed by askpanda admins here, and none are configured yet: ' +
+      'ask whoever runs askpanda to add your user id to ASKPANDA_ADMINS.'
+    );
   }
-  return `Only askpanda admins (ASKPANDA_ADMINS) may change this channel's subscriptions, and your user id ${incoming.user} is not one of them; ask an admin, or \`subscriptions\` to see what it watches.`;
+  return (
+    `Only askpanda admins (ASKPANDA_ADMINS) may change this channel's subscriptions, ` +
+    `and your user id ${incoming.user} is not one of them; ` +
+    `ask an admin, or \`subscriptions\` to see what it watches.`
+  );
 }

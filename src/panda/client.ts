@@ -72,7 +72,9 @@ export type LogOutcome =
   | { file: string; status: 'missing' | 'empty' | 'binary'; note: string };
 
 const TASK_JOB_FIELDS =
-  'pandaid,jobstatus,computingsite,attemptnr,maxattempt,piloterrorcode,piloterrordiag,exeerrorcode,exeerrordiag,taskbuffererrorcode,taskbuffererrordiag,ddmerrorcode,ddmerrordiag,transexitcode,modificationtime,endtime';
+  'pandaid,jobstatus,computingsite,attemptnr,maxattempt,' +
+  'piloterrorcode,piloterrordiag,exeerrorcode,exeerrordiag,taskbuffererrorcode,taskbuffererrordiag,' +
+  'ddmerrorcode,ddmerrordiag,transexitcode,modificationtime,endtime';
 
 /**
  * Typed, validated access to the BigPanDA JSON API with a per-process cache: job/task metadata

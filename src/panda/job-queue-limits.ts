@@ -104,13 +104,17 @@ function compareMemory(job: Job, primary: JobError, q: QueueRecord, index: Queue
     ? { cores, memoryMb: Math.ceil(jobMb / cores), perCore: true, activity: activity(job) }
     : { cores, memoryMb: jobMb, activity: activity(job) };
   const sentence = `In CRIC, the queue ${q.name} allows ${describeMemory(q)}.`;
-  const line = `Queue ${q.name} in CRIC: **${q.status ?? 'unknown status'}**, memory ${describeMemory(q)}, walltime ${describeWalltime(q)}, ${q.corecount ?? '?'} cores.`;
+  const line =
+    `Queue ${q.name} in CRIC: **${q.status ?? 'unknown status'}**, memory ${describeMemory(q)}, ` +
+    `walltime ${describeWalltime(q)}, ${q.corecount ?? '?'} cores.`;
   const wanted = perCore ? `${fmt(needs.memoryMb!)} MB per core` : `${fmt(jobMb)} MB`;
   const fitsHere = fitsMemory(q, needs);
   let recommendation: string;
   let alternatives: QueueRecord[] = [];
   if (fitsHere) {
-    recommendation = `a request of about ${wanted} still fits ${q.name}, which allows up to ${slotMemory(q)}, so the job can run at this queue once it asks for enough`;
+    recommendation =
+      `a request of about ${wanted} still fits ${q.name}, which allows up to ${slotMemory(q)}, ` +
+      `so the job can run at this queue once it asks for enough`;
   } else {
     const better = queuesThatFit(index, q, needs, 'memory');
     alternatives = [...better.sameSite, ...better.sameCloud];
@@ -120,9 +124,12 @@ function compareMemory(job: Job, primary: JobError, q: QueueRecord, index: Queue
       better.sameSite.length ? `at the same site ${q.atlas_site}: ${names(better.sameSite, show)}` : '',
       better.sameCloud.length ? `in cloud ${q.cloud}: ${names(better.sameCloud, show)}` : '',
     ].filter(Boolean);
+    const allowed = perCore ? `${fmt(memoryPerCoreMb(q)!)} MB per core` : `${fmt(q.maxrss)} MB`;
+    const tooLittle = `${q.name} allows at most ${allowed}, less than the ${wanted} this job needs`;
     recommendation = places.length
-      ? `${q.name} allows at most ${perCore ? `${fmt(memoryPerCoreMb(q)!)} MB per core` : `${fmt(q.maxrss)} MB`}, less than the ${wanted} this job needs; online queues with more ${places.join('; ')} (the brokerage picks one once the request is raised)`
-      : `${q.name} allows at most ${perCore ? `${fmt(memoryPerCoreMb(q)!)} MB per core` : `${fmt(q.maxrss)} MB`}, less than the ${wanted} this job needs, and no online queue of site ${q.atlas_site ?? '?'} or cloud ${q.cloud ?? '?'} allows more: make the job need less memory (fewer events or files per job)`;
+      ? `${tooLittle}; online queues with more ${places.join('; ')} (the brokerage picks one once the request is raised)`
+      : `${tooLittle}, and no online queue of site ${q.atlas_site ?? '?'} or cloud ${q.cloud ?? '?'} allows more: ` +
+        'make the job need less memory (fewer events or files per job)';
   }
   return {
     kind: 'memory',
@@ -162,13 +169,20 @@ function compareTime(job: Job, primary: JobError, q: QueueRecord, index: QueueIn
   if (!q.maxtime || q.maxtime <= 0) return undefined;
   const ran = job.durationsec;
   const own = job.maxwalltime && job.maxwalltime > 0 ? job.maxwalltime : undefined;
-  const sentence = `In CRIC, the queue ${q.name} allows ${hours(q.maxtime)} of walltime${ran ? `; the job ran ${hours(ran)}` : ''}${own ? ` and asked for ${hours(own)}` : ''}.`;
-  const line = `Queue ${q.name} in CRIC: **${q.status ?? 'unknown status'}**, walltime ${describeWalltime(q)}, memory ${describeMemory(q)}, ${q.corecount ?? '?'} cores.`;
+  const sentence =
+    `In CRIC, the queue ${q.name} allows ${hours(q.maxtime)} of ` +
+    `walltime${ran ? `; the job ran ${hours(ran)}` : ''}${own ? ` and asked for ${hours(own)}` : ''}.`;
+  const line =
+    `Queue ${q.name} in CRIC: **${q.status ?? 'unknown status'}**, walltime ${describeWalltime(q)}, ` +
+    `memory ${describeMemory(q)}, ${q.corecount ?? '?'} cores.`;
   let recommendation: string;
   let alternatives: QueueRecord[] = [];
   const atQueueLimit = ran !== undefined && ran >= 0.95 * q.maxtime;
   if (primary.code === 1150) {
-    recommendation = `a looping job is killed when its output files stop changing for a while, not at the walltime limit (${q.name} allows ${hours(q.maxtime)}): check what the payload was waiting for in its last log lines`;
+    recommendation =
+      `a looping job is killed when its output files stop changing for a while, ` +
+      `not at the walltime limit (${q.name} allows ${hours(q.maxtime)}): ` +
+      `check what the payload was waiting for in its last log lines`;
   } else if (atQueueLimit) {
     const needs: JobNeeds = {
       cores: jobCores(job),
@@ -183,12 +197,23 @@ function compareTime(job: Job, primary: JobError, q: QueueRecord, index: QueueIn
       better.sameCloud.length ? `in cloud ${q.cloud}: ${names(better.sameCloud, show)}` : '',
     ].filter(Boolean);
     recommendation = places.length
-      ? `the job used up ${q.name}'s whole walltime (${hours(q.maxtime)}); online queues that allow longer ${places.join('; ')}, or make the jobs shorter (fewer events or files per job)`
-      : `the job used up ${q.name}'s whole walltime (${hours(q.maxtime)}) and no online queue of site ${q.atlas_site ?? '?'} or cloud ${q.cloud ?? '?'} allows longer: make the jobs shorter (fewer events or files per job)`;
+      ? `the job used up ${q.name}'s whole walltime (${hours(q.maxtime)}); ` +
+        `online queues that allow longer ${places.join('; ')}, ` +
+        `or make the jobs shorter (fewer events or files per job)`
+      : `the job used up ${q.name}'s whole walltime (${hours(q.maxtime)}) and no online queue of site ` +
+        `${q.atlas_site ?? '?'} or cloud ${q.cloud ?? '?'} allows longer: ` +
+        `make the jobs shorter (fewer events or files per job)`;
   } else if (own && ran !== undefined && ran >= 0.95 * own && q.maxtime > own) {
-    recommendation = `the job hit its own walltime request (${hours(own)}), not the queue's limit: ${q.name} allows ${hours(q.maxtime)}, so ask for more walltime per job or make the jobs shorter (fewer events per job)`;
+    recommendation =
+      `the job hit its own walltime request (${hours(own)}), not the queue's limit: ` +
+      `${q.name} allows ${hours(q.maxtime)}, ` +
+      `so ask for more walltime per job or make the jobs shorter (fewer events per job)`;
   } else {
-    recommendation = `the job ran ${ran !== undefined ? hours(ran) : 'for an unknown time'}, below ${q.name}'s limit of ${hours(q.maxtime)} in CRIC: the batch system's own limit may be shorter than CRIC says; if it repeats at this queue only, report it to the site`;
+    recommendation =
+      `the job ran ${ran !== undefined ? hours(ran) : 'for an unknown time'}, ` +
+      `below ${q.name}'s limit of ${hours(q.maxtime)} in CRIC: ` +
+      `the batch system's own limit may be shorter than CRIC says; ` +
+      `if it repeats at this queue only, report it to the site`;
   }
   return {
     kind: 'time',

@@ -216,6 +216,16 @@ export function coreCountsAccepted(q: QueueRecord): number[] {
   return [1];
 }
 
+/** "single-core and 8-core jobs", "single-core jobs only", "8-core jobs only". */
+export function coresTaken(q: QueueRecord): string {
+  const accepted = coreCountsAccepted(q);
+  return accepted.length > 1
+    ? `single-core and ${accepted[1]}-core jobs`
+    : accepted[0] === 1
+      ? 'single-core jobs only'
+      : `${accepted[0]}-core jobs only`;
+}
+
 export function acceptsMulticore(q: QueueRecord): boolean {
   return coreCountsAccepted(q).some((n) => n > 1);
 }
@@ -299,12 +309,11 @@ export function queueLimits(q: QueueRecord): QueueLimits {
 
 /** The limits as lines for an answer ("- memory: 48,000 MB per 8-core slot …"). */
 export function limitLines(q: QueueRecord): string[] {
-  const accepted = coreCountsAccepted(q);
   const lines = [
     `status: **${q.status ?? 'unknown'}**${q.status && STATUS_MEANING[q.status] ? ` (${STATUS_MEANING[q.status]})` : ''}`,
     `memory: ${describeMemory(q)}`,
     `walltime: ${describeWalltime(q)}`,
-    `cores: ${q.corecount ?? 'not set'}; takes ${accepted.length > 1 ? `single-core and ${accepted[1]}-core jobs` : accepted[0] === 1 ? 'single-core jobs only' : `${accepted[0]}-core jobs only`}${q.capability ? ` (capability ${q.capability})` : ''}`,
+    `cores: ${q.corecount ?? 'not set'}; takes ${coresTaken(q)}${q.capability ? ` (capability ${q.capability})` : ''}`,
     `input size per job: ${describeMb(q.maxinputsize, 'input size')}`,
     `work directory: ${describeMb(q.maxwdir, 'work directory')}`,
     `copytools: ${copytoolsOf(q).join(', ') || 'none listed'}`,

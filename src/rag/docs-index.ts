@@ -51,7 +51,8 @@ export async function openRagParts(config: RagConfig, logger: Logger = silentLog
     if (config.rag.vectors === 'pinecone') {
       if (!embedder)
         throw new Error(
-          'ASKPANDA_VECTORS is pinecone but rag.embeddings is none: Pinecone stores vectors, so set ASKPANDA_RAG_EMBEDDINGS to openai, gemini, mistral or ollama.',
+          'ASKPANDA_VECTORS is pinecone but rag.embeddings is none: ' +
+            'Pinecone stores vectors, so set ASKPANDA_RAG_EMBEDDINGS to openai, gemini, mistral or ollama.',
         );
       const p = config.rag.pinecone;
       const { PineconeVectorStore } = await import('./pinecone.ts');
@@ -109,7 +110,10 @@ export async function openDocsIndex(
   } catch (err) {
     if (isWriteError(err)) {
       // A read-only or full data dir: answer from the index built in memory, say why it is not kept.
-      const message = `Cannot save the docs index under ${path.dirname(parts.catalog.file)} (${(err as NodeJS.ErrnoException).code}); it is rebuilt on every start until ASKPANDA_DATA_DIR is writable.`;
+      const message =
+        `Cannot save the docs index under ${path.dirname(parts.catalog.file)} ` +
+        `(${(err as NodeJS.ErrnoException).code}); ` +
+        `it is rebuilt on every start until ASKPANDA_DATA_DIR is writable.`;
       logger.warn(message);
       parts.notices.push(message);
       return {

@@ -67,7 +67,8 @@ export class LocalVectorStore implements VectorStore {
       if (this.dimensions === 0) this.dimensions = record.values.length;
       if (record.values.length !== this.dimensions) {
         throw new Error(
-          `Vector for ${record.id} has ${record.values.length} dimensions; this store holds ${this.dimensions}. Re-ingest after changing the embedding model.`,
+          `Vector for ${record.id} has ${record.values.length} dimensions; this store holds ${this.dimensions}. ` +
+            `Re-ingest after changing the embedding model.`,
         );
       }
       let row = this.rowOf.get(record.id);

@@ -1,5 +1,6 @@
 import { synonymsOf } from './synonyms.ts';
 import { stem, terms } from './terms.ts';
+import { wordRegex } from '../util/word-pattern.ts';
 
 /** One searched term: its weight, and the query word it stands for (synonyms share their word's group). */
 export interface QueryTerm {
@@ -17,12 +18,33 @@ export interface QueryPlan {
   acronym?: string;
 }
 
+/** An optional quote around the acronym: "what does 'RSE' stand for". */
+const QUOTE = '["\'`]?';
+/** The acronym itself, captured: "RSE", "x509", "T0-export". */
+const ACRONYM = String.raw`([A-Za-z][A-Za-z0-9-]{1,11})`;
 /** "What does RSE stand for", "what is LFN short for", "meaning of the acronym FTS". */
 const ACRONYM_QUESTION = [
-  /\bwhat\s+(?:does|do|did|is|'s)\s+(?:the\s+)?(?:acronym\s+|abbreviation\s+)?["'`]?([A-Za-z][A-Za-z0-9-]{1,11})["'`]?\s+(?:stand|stands|short)\s+for\b/i,
+  new RegExp(
+    String.raw`\bwhat\s+(?:does|do|did|is|'s)\s+(?:the\s+)?(?:acronym\s+|abbreviation\s+)?` +
+      String.raw`${QUOTE}${ACRONYM}${QUOTE}\s+(?:stand|stands|short)\s+for\b`,
+    'i',
+  ),
   /\b["'`]?([A-Za-z][A-Za-z0-9-]{1,11})["'`]?\s+(?:stands|is\s+short)\s+for\s+what\b/i,
   /\b(?:meaning|expansion|definition)\s+of\s+(?:the\s+)?(?:acronym|abbreviation)\s+["'`]?([A-Za-z][A-Za-z0-9-]{1,11})\b/i,
   /\bwhat\s+(?:does|is)\s+(?:the\s+)?(?:acronym|abbreviation)\s+["'`]?([A-Za-z][A-Za-z0-9-]{1,11})["'`]?(?:\s+mean)?\b/i,
+];
+
+/** "is it possible to …", "can you tell me …": a request around the question. */
+const FRAMING_PHRASES = [
+  'is it possible to',
+  'is there a way to',
+  'i want to',
+  'i need to',
+  'i would like to',
+  'do you know',
+  'can you tell me',
+  'could you tell me',
+  'tell me',
 ];
 
 /**
@@ -32,7 +54,7 @@ const ACRONYM_QUESTION = [
 const FILLER = [
   /\b(?:stands?|is\s+short)\s+for\b/gi,
   /\bhow\s+(?:often|much|many|long|far)\b/gi,
-  /\b(?:is\s+it\s+possible\s+to|is\s+there\s+a\s+way\s+to|i\s+(?:want|need|would\s+like)\s+to|do\s+you\s+know|can\s+you\s+tell\s+me|could\s+you\s+tell\s+me|tell\s+me)\b/gi,
+  wordRegex(FRAMING_PHRASES, { flags: 'gi' }),
   /\b(?:acronym|abbreviation)\b/gi,
 ];
 /** Words that never decide which passage answers: dropped from queries only (a passage may say them). */

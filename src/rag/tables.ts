@@ -164,5 +164,8 @@ export function pipeMarkdown(table: Table): string {
 export function tableOutline(table: Table): string {
   const firsts = table.rows.map((r) => r[0]).filter((c): c is string => !!c);
   const shown = firsts.slice(0, 40).join(', ');
-  return `[Table${table.header.length ? ` (${table.header.join(' | ')})` : ''}, ${table.rows.length} rows: ${shown}${firsts.length > 40 ? ', …' : ''}]`;
+  return (
+    `[Table${table.header.length ? ` (${table.header.join(' | ')})` : ''}, ${table.rows.length} rows: ` +
+    `${shown}${firsts.length > 40 ? ', …' : ''}]`
+  );
 }

@@ -256,7 +256,10 @@ export async function ingestUrls(starts: readonly string[], options: WebIngestOp
     if (requests >= options.maxPages && queue.some((q) => !seen.has(q.url))) {
       summary.skipped.push({
         file: startUrl.href,
-        reason: `stopped at --max-pages ${options.maxPages}; ${new Set(queue.filter((q) => !seen.has(q.url)).map((q) => q.url)).size} more linked pages not fetched`,
+        reason:
+          `stopped at --max-pages ${options.maxPages}; ` +
+          `${new Set(queue.filter((q) => !seen.has(q.url)).map((q) => q.url)).size} more linked pages not ` +
+          `fetched`,
       });
     }
   }

@@ -13,7 +13,8 @@ export class StoreLockedError extends Error {
   ) {
     super(
       `the state store ${where} is locked by another process (${sqliteCode} for ${(waitedMs / 1000).toFixed(1)} s): ` +
-        'wait for the other askpanda command to finish, or give each process its own ASKPANDA_DATA_DIR; several replicas need ASKPANDA_STORE=redis://…',
+        'wait for the other askpanda command to finish, or give each process its own ASKPANDA_DATA_DIR; ' +
+        'several replicas need ASKPANDA_STORE=redis://…',
     );
     this.name = 'StoreLockedError';
   }

@@ -10,6 +10,20 @@ interface Rule {
   replace: string | ((...groups: string[]) => string);
 }
 
+/** Key names whose values are secrets, as patterns: "api[_-]?key" is api_key, api-key and apikey. */
+const SECRET_KEY_NAMES = [
+  'password',
+  'passwd',
+  'pwd',
+  'secret',
+  'token',
+  'api[_-]?key',
+  'access[_-]?key',
+  'private[_-]?key',
+  'client[_-]?secret',
+  'session[_-]?id',
+].join('|');
+
 const RULES: Rule[] = [
   // PEM blocks: private keys, certificates, X.509 grid proxies.
   {
@@ -43,8 +57,7 @@ const RULES: Rule[] = [
   },
   // key=value / key: value pairs whose key names a secret (password=…, api_key: …, X509_USER_PROXY is a path, kept).
   {
-    pattern:
-      /\b([A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|session[_-]?id)["']?\s*[:=]\s*)(["']?)[^\s"',;&]+/gi,
+    pattern: new RegExp(String.raw`\b([A-Za-z0-9_.-]*(?:${SECRET_KEY_NAMES})["']?\s*[:=]\s*)(["']?)[^\s"',;&]+`, 'gi'),
     replace: (_m, head: string, quote: string) => `${head}${quote}${REPLACEMENT}`,
   },
 ];

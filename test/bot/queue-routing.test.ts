@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forgetQueueNames, knownNamesIn, rememberQueueNames } from '../../src/agents/queue-route.ts';
+import { forgetQueueNames, knownNamesIn, rememberQueueNames } from '../../src/agents/queue-names.ts';
 import { selectFast } from '../../src/agents/selection.ts';
 import type { Turn } from '../../src/core/turn.ts';
 import { demoQueueNames } from '../../src/panda/demo/grid-services.ts';

@@ -66,7 +66,8 @@ export interface RunningMonitor {
 }
 
 const HTML_NOT_FOUND = (what: string) =>
-  `<!DOCTYPE html><html><head><title>PanDA monitor</title></head><body><div class="alert">${what} not found. It may be older than the monitor's time window.</div></body></html>`;
+  `<!DOCTYPE html><html><head><title>PanDA monitor</title></head><body><div class="alert">${what} not ` +
+  `found. It may be older than the monitor's time window.</div></body></html>`;
 
 export async function startMonitorServer(data: MonitorData, intercept?: Intercept): Promise<RunningMonitor> {
   const requests: string[] = [];
@@ -269,7 +270,9 @@ async function route(data: MonitorData, req: IncomingMessage, res: ServerRespons
     const to = timeParam(url, 'date_to');
     if (Number.isNaN(from) || Number.isNaN(to)) {
       return json(res, 400, {
-        message: `Illegal value '${url.searchParams.get(Number.isNaN(from) ? 'date_from' : 'date_to')}' for ${Number.isNaN(from) ? 'date_from' : 'date_to'}, expected YYYY-MM-DD`,
+        message:
+          `Illegal value '${url.searchParams.get(Number.isNaN(from) ? 'date_from' : 'date_to')}' for ` +
+          `${Number.isNaN(from) ? 'date_from' : 'date_to'}, expected YYYY-MM-DD`,
       });
     }
     const fields = url.searchParams.get('fields')?.split(',');

@@ -35,7 +35,8 @@ const NOISE: Array<Omit<PilotLogLine, 'message'> & { message: (r: Rng, n: number
     logger: 'pilot.user.atlas.memory',
     fn: 'get_memory_values',
     message: (r) =>
-      `prmon: vmem=${2_000_000 + r.int(3_000_000)} kB pss=${1_500_000 + r.int(2_000_000)} kB rss=${1_600_000 + r.int(2_000_000)} kB swap=0 kB`,
+      `prmon: vmem=${2_000_000 + r.int(3_000_000)} kB pss=${1_500_000 + r.int(2_000_000)} kB ` +
+      `rss=${1_600_000 + r.int(2_000_000)} kB swap=0 kB`,
   },
   {
     level: 'INFO',
@@ -122,7 +123,10 @@ export class Rng {
 export function formatPilotLine(at: Date, line: PilotLogLine): string {
   const iso = at.toISOString(); // 2025-09-08T05:50:33.123Z
   const stamp = `${iso.slice(0, 10)} ${iso.slice(11, 19)},${iso.slice(20, 23)}`;
-  return `${stamp} | ${line.level.padEnd(8)} | ${line.thread.padEnd(15)} | ${line.logger.padEnd(30)} | ${line.fn.padEnd(16)} | ${line.message}`;
+  return (
+    `${stamp} | ${line.level.padEnd(8)} | ${line.thread.padEnd(15)} | ${line.logger.padEnd(30)} | ` +
+    `${line.fn.padEnd(16)} | ${line.message}`
+  );
 }
 
 /** Parses a line written by formatPilotLine back into its parts (undefined for other lines). */

@@ -77,7 +77,9 @@ export function jobRow(basics: JobBasics, extra: Row = {}): Row {
     pandaid: basics.pandaid,
     jobdefinitionid: user ? 2_198_765 + (basics.jeditaskid % 1000) : 0,
     schedulerid: 'harvester-CERN_central_A',
-    pilotid: `https://aipanda${160 + (basics.pandaid % 30)}.cern.ch/condor_logs/pilotlogs/${site}/grid.${basics.pandaid % 100000}.out|PR|PICARD|3.11.5.1|`,
+    pilotid:
+      `https://aipanda${160 + (basics.pandaid % 30)}.cern.ch/condor_logs/pilotlogs/${site}/` +
+      `grid.${basics.pandaid % 100000}.out|PR|PICARD|3.11.5.1|`,
     creationtime: basics.creationtime,
     creationhost: `aipanda0${40 + (basics.jeditaskid % 9)}.cern.ch`,
     modificationtime: basics.modificationtime,
@@ -150,7 +152,13 @@ export function jobRow(basics: JobBasics, extra: Row = {}): Row {
     jobexecutionid: 0,
     vo: 'atlas',
     pilottiming: basics.starttime
-      ? `${14 + (basics.pandaid % 40)}|${41 + (basics.pandaid % 17)}|${Math.max(1, durationsec - 120)}|${3 + (basics.pandaid % 9)}|${18 + (basics.pandaid % 31)}`
+      ? [
+          14 + (basics.pandaid % 40),
+          41 + (basics.pandaid % 17),
+          Math.max(1, durationsec - 120),
+          3 + (basics.pandaid % 9),
+          18 + (basics.pandaid % 31),
+        ].join('|')
       : '',
     workinggroup: user ? '' : 'AP_MCGN',
     processingtype: basics.processingtype,
@@ -170,7 +178,10 @@ export function jobRow(basics: JobBasics, extra: Row = {}): Row {
     outputfilebytes: 0,
     outputfiletype: user ? 'tree' : 'EVNT',
     jobmetrics: basics.starttime
-      ? `coreCount=${cores} nEvents=${Number(extra.nevents ?? 0)} dbTime=0.91 dbData=1102843 workDirSize=${210_000_000 + (basics.pandaid % 90_000_000)} totalSize=${1_800_000_000 + (basics.pandaid % 700_000_000)} cpuArch=x86-64-v3 pilotPid=${30_000 + (basics.pandaid % 20_000)}`
+      ? `coreCount=${cores} nEvents=${Number(extra.nevents ?? 0)} dbTime=0.91 dbData=1102843 ` +
+        `workDirSize=${210_000_000 + (basics.pandaid % 90_000_000)} ` +
+        `totalSize=${1_800_000_000 + (basics.pandaid % 700_000_000)} cpuArch=x86-64-v3 ` +
+        `pilotPid=${30_000 + (basics.pandaid % 20_000)}`
       : '',
     workqueue_id: user ? 17 : 1,
     jeditaskid: basics.jeditaskid,
