@@ -9,6 +9,8 @@ export interface ScanPattern {
   regex: RegExp;
   weight: number;
   label: string;
+  /** Lines after a hit kept with it (the top frames under `<signal handler called>`, a G4Exception block). */
+  capture?: number;
 }
 
 export interface ScanOptions {
@@ -20,6 +22,12 @@ export interface ScanOptions {
   tailLines: number;
   /** Reading stops after this many bytes (the result says `truncated`). */
   maxBytes: number;
+  /**
+   * A later hit of the same weight replaces the best one only when it is more than this many lines
+   * after it: within one incident (a crash and the cascade it sets off) the first sign is the cause.
+   * 0 (default): the later hit always wins, as in a pilot log where the last retry is the failure.
+   */
+  incidentLines?: number;
 }
 
 export interface LogMatch {
@@ -43,6 +51,8 @@ export interface ScanResult {
   best?: { match: LogMatch; firstLine: number; context: string[] };
   /** The last `tailLines` lines of the log. */
   tail: string[];
+  /** The first hit of each capturing pattern with the lines after it (at most MAX_CAPTURES). */
+  captures?: Array<{ line: number; label: string; lines: string[] }>;
 }
 
 /** Chunks are gathered to at least 64 KiB before a scan; larger chunks are scanned as they come. */
@@ -52,6 +62,8 @@ const LONG_LINE_BYTES = 1 << 20;
 const TAIL_WINDOW = 96 * 1024;
 const NL = 10;
 const ERROR_LEVEL = /\| (?:ERROR|CRITICAL|FATAL) /;
+/** Captured blocks per log: a stack's top, a G4Exception, a traceback; more is the dump we leave out. */
+const MAX_CAPTURES = 4;
 
 interface Candidate {
   line: number;
@@ -81,6 +93,9 @@ export class LogScanner {
   private checkedBinary = false;
   private totalMatches = 0;
   private readonly kept: LogMatch[] = [];
+  /** Each pattern on its own (no g flag), to rank a hit line by the heaviest pattern it matches. */
+  private readonly single: RegExp[];
+  private readonly captures: Array<{ line: number; label: string; lines: string[]; wanted: number }> = [];
   private best?: { match: LogMatch; firstLine: number; before: string[]; after: string[]; afterWanted: number };
 
   constructor(private readonly options: ScanOptions) {
@@ -93,6 +108,7 @@ export class LogScanner {
     }
     // A pattern-less scan (tail only) uses a regex that never matches.
     this.prefilter = new RegExp(sources.length ? sources.join('|') : '(?!)', 'gim');
+    this.single = options.patterns.map((p) => new RegExp(p.regex.source, 'i'));
   }
 
   /** False once the byte cap is reached or the log is binary: the caller should stop reading. */
@@ -139,6 +155,9 @@ export class LogScanner {
           }
         : undefined,
       tail,
+      ...(this.captures.length
+        ? { captures: this.captures.map((c) => ({ line: c.line, label: c.label, lines: c.lines })) }
+        : {}),
     };
   }
 
@@ -181,11 +200,12 @@ export class LogScanner {
         const match: LogMatch = {
           line: this.lineNo + 1,
           text: this.cut((this.inLongLine ? '…' : '') + decode(piece.slice(0, this.options.maxLineChars * 4))),
-          ...hit,
+          weight: hit.weight,
+          label: hit.label,
         };
         this.totalMatches++;
         this.keep(match);
-        if (!this.best || match.weight >= this.best.match.weight) {
+        if (!this.best || this.replacesBest(match.weight, match.line, this.best.match)) {
           this.best = { match, firstLine: match.line, before: [], after: [], afterWanted: this.options.contextAfter };
         }
       }
@@ -193,13 +213,17 @@ export class LogScanner {
     this.inLongLine = true;
   }
 
-  private firstHit(text: string): { weight: number; label: string } | undefined {
+  private firstHit(text: string): { weight: number; label: string; index: number } | undefined {
     this.prefilter.lastIndex = 0;
     const m = this.prefilter.exec(text);
     return m ? this.rankHit(m, text) : undefined;
   }
 
-  private rankHit(m: RegExpExecArray, line: string): { weight: number; label: string } {
+  /**
+   * The heaviest pattern the line matches (not the one that matched first: an error-level line that
+   * also names std::bad_alloc is a bad_alloc line), plus one for a pilot ERROR/CRITICAL level.
+   */
+  private rankHit(m: RegExpExecArray, line: string): { weight: number; label: string; index: number } {
     let index = 0;
     for (let k = 0; k < this.groups.length; k++) {
       if (m[this.groups[k]!] !== undefined) {
@@ -207,13 +231,47 @@ export class LogScanner {
         break;
       }
     }
-    const pattern = this.options.patterns[index]!;
-    return { weight: pattern.weight + (ERROR_LEVEL.test(line) ? 1 : 0), label: pattern.label };
+    const patterns = this.options.patterns;
+    for (let k = 0; k < patterns.length; k++) {
+      if (k !== index && patterns[k]!.weight > patterns[index]!.weight && this.single[k]!.test(line)) index = k;
+    }
+    const pattern = patterns[index]!;
+    return { weight: pattern.weight + (ERROR_LEVEL.test(line) ? 1 : 0), label: pattern.label, index };
+  }
+
+  /**
+   * Ties go to the later line (the last sign of a cause is usually closest to the failure), except
+   * within `incidentLines` of the current best: there the first sign of the incident stays.
+   */
+  private replacesBest(weight: number, line: number, current: { weight: number; line: number }): boolean {
+    if (weight !== current.weight) return weight > current.weight;
+    const incident = this.options.incidentLines ?? 0;
+    return incident === 0 || line - current.line > incident;
+  }
+
+  /** Keeps the first hit of a capturing pattern with the lines after it (the top of a stack trace). */
+  private startCapture(line: number, label: string, raw: string, wanted: number, text: string, from: number): void {
+    if (this.captures.length >= MAX_CAPTURES || this.captures.some((c) => c.label === label)) return;
+    const capture = { line, label, lines: [this.cut(decode(raw))], wanted };
+    this.captures.push(capture);
+    this.fillCapture(capture, text, from);
+  }
+
+  private fillCapture(capture: { lines: string[]; wanted: number }, text: string, from: number): void {
+    let pos = from;
+    while (capture.wanted > 0 && pos < text.length) {
+      let stop = text.indexOf('\n', pos);
+      if (stop < 0) stop = text.length;
+      capture.lines.push(this.cut(decode(text.slice(pos, Math.min(stop, pos + this.options.maxLineChars * 4)))));
+      capture.wanted--;
+      pos = stop + 1;
+    }
   }
 
   private scan(text: string, final: boolean): void {
-    // Lines still owed to the previous best match's after-context.
+    // Lines still owed to the previous best match's after-context and to open captures.
     if (this.best && this.best.afterWanted > 0) this.fillAfter(text, 0);
+    for (const c of this.captures) if (c.wanted > 0) this.fillCapture(c, text, 0);
     let counted = 0;
     let lineAt = this.lineNo;
     let candidate: Candidate | undefined;
@@ -233,14 +291,17 @@ export class LogScanner {
       const continuation = start === 0 && this.inLongLine;
       if (!(continuation && this.longLineMatched)) {
         const raw = text.slice(start, Math.min(stop, start + this.options.maxLineChars * 4));
-        const ranked = this.rankHit(m, raw);
+        const hit = this.rankHit(m, raw);
+        const ranked = { weight: hit.weight, label: hit.label };
         this.totalMatches++;
-        const bestWeight = candidate?.ranked.weight ?? this.best?.match.weight ?? -1;
         if (this.kept.length < this.options.maxMatches || ranked.weight > this.lowestKept()) {
           this.keep({ line: lineAt + 1, text: this.cut((continuation ? '…' : '') + decode(raw)), ...ranked });
         }
-        // Ties go to the later line: the last sign of a cause is usually closest to the failure.
-        if (ranked.weight >= bestWeight) candidate = { line: lineAt + 1, raw, continuation, ranked, start, stop };
+        const current = candidate ? { weight: candidate.ranked.weight, line: candidate.line } : this.best?.match;
+        if (!current || this.replacesBest(ranked.weight, lineAt + 1, current))
+          candidate = { line: lineAt + 1, raw, continuation, ranked, start, stop };
+        const wanted = this.options.patterns[hit.index]!.capture ?? 0;
+        if (wanted > 0) this.startCapture(lineAt + 1, ranked.label, raw, wanted, text, stop + 1);
       }
       re.lastIndex = stop + 1;
       if (stop + 1 >= text.length) break;
