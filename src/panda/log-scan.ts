@@ -11,6 +11,8 @@ export interface ScanPattern {
   label: string;
   /** Lines after a hit kept with it (the top frames under `<signal handler called>`, a G4Exception block). */
   capture?: number;
+  /** A line this pattern matches weighs at most its weight (a line restating the error code is no cause). */
+  cap?: boolean;
 }
 
 export interface ScanOptions {
@@ -236,7 +238,13 @@ export class LogScanner {
       if (k !== index && patterns[k]!.weight > patterns[index]!.weight && this.single[k]!.test(line)) index = k;
     }
     const pattern = patterns[index]!;
-    return { weight: pattern.weight + (ERROR_LEVEL.test(line) ? 1 : 0), label: pattern.label, index };
+    const weight = pattern.weight + (ERROR_LEVEL.test(line) ? 1 : 0);
+    for (let k = 0; k < patterns.length; k++) {
+      const p = patterns[k]!;
+      if (p.cap && weight > p.weight && this.single[k]!.test(line))
+        return { weight: p.weight, label: p.label, index: k };
+    }
+    return { weight, label: pattern.label, index };
   }
 
   /**
