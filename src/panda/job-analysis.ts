@@ -241,7 +241,7 @@ export async function analyzeJob(
     for (const m of [...result.matches].sort((a, b) => b.weight - a.weight || b.line - a.line).slice(0, 5)) {
       analysis.topMatches.push({ source: file, match: { ...m, text: redactSecrets(m.text) } });
     }
-    const cause = firstCause(file, result);
+    const cause = firstCause(file, result, evidencePatternsFor(file, plan.family));
     if (cause) causes.push({ ...cause, text: redactSecrets(cause.text) });
     const before = analysis.evidence.length;
     if (read.reportLines) {
@@ -326,6 +326,11 @@ export const MAX_FILE_READS = 2;
 const MAX_REPORT_BYTES = 16 * 1024 * 1024;
 /** A crash and its cascade (the dump, the stack, the exit) span about this many lines. */
 const INCIDENT_LINES = 200;
+/**
+ * In a pilot log one record can span a few physical lines (an exception's "details:" under its
+ * "error code: N" line): within that, the first line is quoted; farther apart, the later retry wins.
+ */
+const RECORD_LINES = 5;
 
 interface FileRead {
   outcome?: LogOutcome;
@@ -349,7 +354,7 @@ function scanOptions(
     maxMatches: config.logs.maxMatches,
     tailLines: config.logs.tailLines,
     maxBytes,
-    incidentLines: payload ? INCIDENT_LINES : 0,
+    incidentLines: payload ? INCIDENT_LINES : RECORD_LINES,
   };
 }
 

@@ -78,8 +78,6 @@ interface Candidate {
 
 export class LogScanner {
   private readonly prefilter: RegExp;
-  /** Capture group of each pattern in the prefilter, so a hit names its pattern without re-testing. */
-  private readonly groups: number[] = [];
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   /** Incomplete last line of the previous batch (latin1). */
@@ -101,16 +99,10 @@ export class LogScanner {
   private best?: { match: LogMatch; firstLine: number; before: string[]; after: string[]; afterWanted: number };
 
   constructor(private readonly options: ScanOptions) {
-    let group = 1;
-    const sources: string[] = [];
-    for (const p of options.patterns) {
-      this.groups.push(group);
-      sources.push(`(${p.regex.source})`);
-      group += 1 + countGroups(p.regex.source);
-    }
+    const sources = options.patterns.map((p) => `(?:${p.regex.source})`);
     // A pattern-less scan (tail only) uses a regex that never matches.
     this.prefilter = new RegExp(sources.length ? sources.join('|') : '(?!)', 'gim');
-    this.single = options.patterns.map((p) => new RegExp(p.regex.source, 'i'));
+    this.single = options.patterns.map((p) => new RegExp(p.regex.source, p.regex.flags.replace(/[gym]/g, '')));
   }
 
   /** False once the byte cap is reached or the log is binary: the caller should stop reading. */
@@ -217,26 +209,22 @@ export class LogScanner {
 
   private firstHit(text: string): { weight: number; label: string; index: number } | undefined {
     this.prefilter.lastIndex = 0;
-    const m = this.prefilter.exec(text);
-    return m ? this.rankHit(m, text) : undefined;
+    return this.prefilter.test(text) ? this.rankHit(text) : undefined;
   }
 
   /**
-   * The heaviest pattern the line matches (not the one that matched first: an error-level line that
-   * also names std::bad_alloc is a bad_alloc line), plus one for a pilot ERROR/CRITICAL level.
+   * The heaviest pattern the line matches under its own flags (the combined regex is a
+   * case-insensitive superset: a hit it finds is checked here), plus one for a pilot ERROR/CRITICAL
+   * level; undefined when no pattern really matches. Not the pattern that matched first: an
+   * error-level line that also names std::bad_alloc is a bad_alloc line.
    */
-  private rankHit(m: RegExpExecArray, line: string): { weight: number; label: string; index: number } {
-    let index = 0;
-    for (let k = 0; k < this.groups.length; k++) {
-      if (m[this.groups[k]!] !== undefined) {
-        index = k;
-        break;
-      }
-    }
+  private rankHit(line: string): { weight: number; label: string; index: number } | undefined {
     const patterns = this.options.patterns;
+    let index = -1;
     for (let k = 0; k < patterns.length; k++) {
-      if (k !== index && patterns[k]!.weight > patterns[index]!.weight && this.single[k]!.test(line)) index = k;
+      if ((index < 0 || patterns[k]!.weight > patterns[index]!.weight) && this.single[k]!.test(line)) index = k;
     }
+    if (index < 0) return undefined;
     const pattern = patterns[index]!;
     const weight = pattern.weight + (ERROR_LEVEL.test(line) ? 1 : 0);
     for (let k = 0; k < patterns.length; k++) {
@@ -299,7 +287,13 @@ export class LogScanner {
       const continuation = start === 0 && this.inLongLine;
       if (!(continuation && this.longLineMatched)) {
         const raw = text.slice(start, Math.min(stop, start + this.options.maxLineChars * 4));
-        const hit = this.rankHit(m, raw);
+        // Checked on the whole line: the kept text is cut, a match may lie past the cut.
+        const hit = this.rankHit(stop - start > raw.length ? text.slice(start, stop) : raw);
+        re.lastIndex = stop + 1;
+        if (!hit) {
+          if (stop + 1 >= text.length) break;
+          continue;
+        }
         const ranked = { weight: hit.weight, label: hit.label };
         this.totalMatches++;
         if (this.kept.length < this.options.maxMatches || ranked.weight > this.lowestKept()) {
@@ -393,11 +387,6 @@ export class LogScanner {
     const max = this.options.maxLineChars;
     return line.length > max ? `${line.slice(0, max)}… [line cut at ${max} characters]` : line;
   }
-}
-
-/** Number of capturing groups in a regex source. */
-function countGroups(source: string): number {
-  return new RegExp(`${source}|`).exec('')!.length - 1;
 }
 
 /** Reads `source` to the end (or the byte cap) through a LogScanner. */

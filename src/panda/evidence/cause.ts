@@ -1,5 +1,5 @@
 import type { LogMatch, ScanResult } from '../log-scan.ts';
-import { patternMeta, type EvidenceRole } from './map.ts';
+import { patternMeta, type EvidencePattern, type EvidenceRole } from './map.ts';
 
 /**
  * The causal line of a scanned file: the first cause of the incident the strongest hit belongs to,
@@ -26,8 +26,13 @@ const CHAIN_GAP = 30;
 /** Weakest hit that can be a first cause (a generic ERROR line is 5). */
 const MIN_CAUSE_WEIGHT = 5;
 
-function describe(source: string, m: LogMatch): CauseLine {
-  const meta = patternMeta(m.label);
+/**
+ * A hit's role and kind from the evidence map: its own pattern's, or (for a curated or diag pattern,
+ * which carry none) the heaviest evidence-map pattern that the line matches too.
+ */
+function describe(source: string, m: LogMatch, evidence: readonly EvidencePattern[]): CauseLine {
+  let meta = patternMeta(m.label);
+  if (!meta) for (const p of evidence) if ((!meta || p.weight > meta.weight) && p.regex.test(m.text)) meta = p;
   return {
     source,
     line: m.line,
@@ -44,10 +49,14 @@ function describe(source: string, m: LogMatch): CauseLine {
  * apart. A precursor there (a Frontier time-out, a failed allocation, ROOT read errors) is the first
  * cause; when the best hit is only a symptom (a crash, an exit), an earlier cause in the chain is too.
  */
-export function firstCause(source: string, result: ScanResult): CauseLine | undefined {
+export function firstCause(
+  source: string,
+  result: ScanResult,
+  evidence: readonly EvidencePattern[] = [],
+): CauseLine | undefined {
   const best = result.best?.match;
   if (!best) return undefined;
-  const anchor = describe(source, best);
+  const anchor = describe(source, best, evidence);
   const hits = [...result.matches].sort((a, b) => a.line - b.line);
   let chainLine = best.line;
   let first: CauseLine | undefined;
@@ -56,7 +65,7 @@ export function firstCause(source: string, result: ScanResult): CauseLine | unde
     if (hit.line >= best.line) continue;
     if (chainLine - hit.line > CHAIN_GAP) break;
     chainLine = hit.line;
-    const d = describe(source, hit);
+    const d = describe(source, hit, evidence);
     if (d.weight < MIN_CAUSE_WEIGHT) continue;
     if (d.role === 'precursor' || (anchor.role === 'symptom' && d.role === 'cause')) first = d;
   }

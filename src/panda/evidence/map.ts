@@ -20,6 +20,8 @@ const PatternSchema = z.object({
   kind: z.string().min(1),
   in: z.array(z.string().min(1)).optional(),
   capture: z.number().int().min(1).max(20).optional(),
+  /** Case-sensitive (a log level in capitals, as the transform matches it); default: any case. */
+  case: z.boolean().optional(),
   source: z.string().min(3),
 });
 
@@ -66,7 +68,7 @@ export interface EvidenceFamily {
 const parsed = MapSchema.parse(mapData);
 
 function compile(p: z.infer<typeof PatternSchema>): EvidencePattern {
-  return { ...p, regex: new RegExp(p.regex, 'i') };
+  return { ...p, regex: new RegExp(p.regex, p.case ? '' : 'i') };
 }
 
 export const EVIDENCE_SOURCE_NOTE = parsed._source;
