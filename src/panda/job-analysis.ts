@@ -211,11 +211,15 @@ export async function analyzeJob(
       continue;
     }
     reads++;
+    // While another file may follow, this one gets half of what is left: a huge first file must not
+    // leave nothing for the one that may hold the cause.
+    const more = reads < MAX_FILE_READS && order.indexOf(file) < order.length - 1;
+    const share = more ? Math.ceil(budget / 2) : budget;
     progress(`is reading ${file} of job ${job.pandaid}…`);
     const read =
       file === 'jobReport.json'
-        ? await readReport(client, config, job.pandaid, file, Math.min(budget, MAX_REPORT_BYTES), plan.family, errors)
-        : await scanFile(client, config, job.pandaid, file, budget, plan.family, analysis.guidance, errors, cacheKey);
+        ? await readReport(client, config, job.pandaid, file, Math.min(share, MAX_REPORT_BYTES), plan.family, errors)
+        : await scanFile(client, config, job.pandaid, file, share, plan.family, analysis.guidance, errors, cacheKey);
     if (read.error) {
       analysis.notes.push(`${file} could not be read (${read.error}).`);
       continue;
@@ -305,7 +309,8 @@ export async function analyzeJob(
     -1,
     ...analysis.filesRead.map((f) => plan.files.findIndex((entry) => fileMatches(entry, f))),
   );
-  analysis.filesMissing = absent.filter((f) => lastRead < 0 || plan.files.indexOf(f) < lastRead);
+  // Unexplained: every planned file was wanted. Explained: only those before the one that explained it.
+  analysis.filesMissing = absent.filter((f) => !explained || lastRead < 0 || plan.files.indexOf(f) < lastRead);
   if (analysis.filesRead.length || analysis.filesMissing.length) {
     const read = analysis.filesRead.length ? `Read from the log tarball: ${analysis.filesRead.join(', ')}` : '';
     const missing = analysis.filesMissing.length ? `not in it: ${analysis.filesMissing.join(', ')}` : '';

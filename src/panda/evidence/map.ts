@@ -22,6 +22,8 @@ const PatternSchema = z.object({
   capture: z.number().int().min(1).max(20).optional(),
   /** Case-sensitive (a log level in capitals, as the transform matches it); default: any case. */
   case: z.boolean().optional(),
+  /** A line of the kind the pattern is for, written in the source's format (the tests scan for it). */
+  example: z.string().optional(),
   source: z.string().min(3),
 });
 
@@ -52,6 +54,7 @@ export interface EvidencePattern {
   /** Files or file groups it is tested on; undefined: every file. */
   in?: string[];
   capture?: number;
+  example?: string;
   /** Where the text comes from: "P pilot/user/atlas/diagnose.py:182" (P = pilot3, T = the ATLAS transform). */
   source: string;
 }
@@ -90,6 +93,9 @@ export function familyOf(code: number): EvidenceFamily | undefined {
   return familyByCode.get(code);
 }
 
+/** The family of SETUPFAILURE (1110): the texts of a failed setup, in setup.stdout/setup.stderr. */
+const SETUP_FAMILY = familyByCode.get(1110);
+
 export function patternMeta(id: string): EvidencePattern | undefined {
   return patternById.get(id);
 }
@@ -117,6 +123,8 @@ function appliesTo(pattern: EvidencePattern, file: string): boolean {
 export function evidencePatternsFor(file: string, family: EvidenceFamily | undefined): EvidencePattern[] {
   const out = new Map<string, EvidencePattern>();
   for (const p of family?.patterns ?? []) if (appliesTo(p, file)) out.set(p.id, p);
+  // The setup's own output holds the setup family's texts whatever code the setup failure became.
+  if (file.startsWith('setup.')) for (const p of SETUP_FAMILY?.patterns ?? []) if (!out.has(p.id)) out.set(p.id, p);
   if (isPayloadFile(file) || file === 'jobReport.json')
     for (const p of PAYLOAD_PATTERNS) if (!out.has(p.id) && appliesTo(p, file)) out.set(p.id, p);
   return [...out.values()];
