@@ -206,8 +206,8 @@ function failureSummary(a: JobAnalysis, queue?: QueueComparison): string {
     const limit = fromDiag ? Number(fromDiag[2]) : memoryLimitKb(job);
     if (used && limit) text += ` Its memory use (maxPSS ${gib(used)}) was above its limit of ${gib(limit)}.`;
   }
-  text += causeSentence(a);
   if (queue) text += ` ${queue.sentence}`;
+  text += causeSentence(a);
   if (a.payloadSignals.length) text += ` The payload's output shows ${a.payloadSignals.slice(0, 3).join('; ')}.`;
   if (a.guidance) text += ` ${ownerSentence(a.guidance.owner)}`;
   return text;

@@ -79,6 +79,7 @@ const LogTextSchema = z.union([
     text: z.string(),
     bytes: z.number(),
     truncated: z.boolean(),
+    cutAfterMs: z.number().optional(),
   }),
   z.object({ file: z.string(), status: z.enum(['missing', 'empty', 'binary']), note: z.string() }),
 ]);
@@ -343,10 +344,11 @@ export class PandaClient {
    * hundred kB; a bigger one is cut and says so). Cached like a log scan.
    */
   async readLogText(pandaid: number, filename: string, maxBytes: number): Promise<LogText> {
-    const complete = (outcome: LogText) => outcome.status !== 'read' || !outcome.truncated;
+    // Cut at the read deadline: incomplete, read again next time (a cut at the byte cap is final).
+    const complete = (outcome: LogText) => outcome.status !== 'read' || outcome.cutAfterMs === undefined;
     return this.cached(
       `text:${pandaid}:${filename}:${maxBytes}`,
-      () => this.logTtl(pandaid),
+      (outcome) => (complete(outcome) ? this.logTtl(pandaid) : 0),
       async (): Promise<LogText> => {
         const opened = await this.http.openText(
           `/filebrowser/?pandaid=${pandaid}&json&filename=${encodeURIComponent(filename)}`,
@@ -371,12 +373,20 @@ export class PandaClient {
         } finally {
           await opened.close();
         }
-        if (opened.cutAfterMs !== undefined) truncated = true;
+        const cutAfterMs = opened.cutAfterMs;
+        if (cutAfterMs !== undefined) truncated = true;
         const all = Buffer.concat(parts, bytes);
         if (bytes === 0) return { file: filename, status: 'empty', note: `${filename} is empty (0 bytes)` };
         if (all.subarray(0, 8192).includes(0))
           return { file: filename, status: 'binary', note: `${filename} is not a text file, so I did not read it` };
-        return { file: filename, status: 'read', text: all.toString('utf8'), bytes, truncated };
+        return {
+          file: filename,
+          status: 'read',
+          text: all.toString('utf8'),
+          bytes,
+          truncated,
+          ...(cutAfterMs !== undefined ? { cutAfterMs } : {}),
+        };
       },
       { persistIf: (outcome) => this.finalJobs.has(pandaid) && complete(outcome), schema: LogTextSchema },
     );

@@ -428,7 +428,12 @@ async function readReport(
   scanner.push(Buffer.from(lines ? lines.join('\n') + '\n' : text.text, 'utf8'));
   const result = { ...scanner.finish(), bytes: text.bytes, truncated: text.truncated };
   return {
-    outcome: { file, status: 'scanned', result },
+    outcome: {
+      file,
+      status: 'scanned',
+      result,
+      ...(text.cutAfterMs !== undefined ? { cutAfterMs: text.cutAfterMs } : {}),
+    },
     ...(lines ? { reportLines: lines, report: summarise(report!) } : {}),
   };
 }
