@@ -233,7 +233,11 @@ export async function analyzeJob(
     analysis.filesRead.push(file);
     const result = outcome.result;
     budget -= result.bytes;
-    if (read.report) analysis.report = read.report;
+    if (read.report)
+      analysis.report = {
+        ...read.report,
+        ...(read.report.exitMsg ? { exitMsg: redactSecrets(read.report.exitMsg) } : {}),
+      };
     if (outcome.cutAfterMs !== undefined)
       analysis.notes.push(
         `${file} came in too slowly: I stopped reading it after ${Math.round(outcome.cutAfterMs / 1000)} s and scanned the ${formatBytes(result.bytes)} that had arrived.`,
