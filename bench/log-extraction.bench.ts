@@ -7,9 +7,11 @@
  * Each extraction runs in its own child process, with the launcher's node flags, so its peak RSS is
  * its own; it is printed as the absolute peak and as growth over the child's RSS before reading
  * (after its imports). The HTTP path is also run with node's default flags for comparison. Logs are
- * written under os.tmpdir() and deleted at the end. Goals: peak RSS < 128 MiB and flat with size
- * (growth at 1 GiB within 8 MiB of the growth at 100 MiB); scan time ≤ 1.5× grep's on the largest log
- * (1 GiB by default), in process and over HTTP; monitor requests ≤ 3 cold, 0 warm.
+ * written under os.tmpdir() and deleted at the end. The pattern set is the product's for pilot error
+ * 1235 in pilotlog.txt (evidence map, curated entry, diag, generic signs). Goals (issue 20): peak RSS
+ * < 128 MiB and flat with size (growth at 1 GiB within 8 MiB of the growth at 100 MiB); scan time on
+ * the largest log (1 GiB by default) ≤ 1.0× grep's in process and ≤ 1.2× via HTTP; monitor requests
+ * ≤ 4 cold (job, listing, two log files), 0 warm.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -58,8 +60,8 @@ function grepPattern(): string {
     .join('|');
 }
 
-/** Issue 3's goal: the scan takes at most this multiple of `grep -n`'s time on the same 1 GiB log. */
-const TIME_RATIO_GOAL = 1.5;
+/** Issue 20's goals: the scan takes at most this multiple of `grep -n`'s time on the same 1 GiB log. */
+const TIME_RATIO_GOAL = { local: 1.0, http: 1.2 };
 
 const scanOptions = {
   contextBefore: 40,
@@ -80,8 +82,9 @@ async function child(file: string): Promise<void> {
   const baseMiB = rss().peak;
   const started = performance.now();
   // One reused read buffer: the scanner turns each chunk into text before push() returns
-  // (chunks of at least 64 KiB), so nothing keeps a reference to it.
-  const chunk = Buffer.allocUnsafe(Number(process.env.BENCH_CHUNK_KIB ?? 64) * 1024);
+  // (chunks of at least 64 KiB), so nothing keeps a reference to it. 1 MiB reads: with 64 KiB ones a
+  // quarter of the time went to 16,000 read calls per GiB (grep reads in large blocks too).
+  const chunk = Buffer.allocUnsafe(Number(process.env.BENCH_CHUNK_KIB ?? 1024) * 1024);
   const handle = await open(file, 'r');
   const scanner = new LogScanner({ ...scanOptions, patterns: patterns() });
   try {
@@ -205,9 +208,9 @@ async function requestsPerQuestion(): Promise<void> {
       await agent.handle(ctx('how can I fix it?'));
       const warm = client.stats.requests - cold;
       console.log(
-        `monitor requests, job ${pandaid}: cold ${cold}, warm ${warm}   (goal: <= 3 cold, 0 warm) → ${cold <= 3 && warm === 0 ? 'MET' : 'MISSED'}`,
+        `monitor requests, job ${pandaid}: cold ${cold}, warm ${warm}   (goal: <= 4 cold, 0 warm) → ${cold <= 4 && warm === 0 ? 'MET' : 'MISSED'}`,
       );
-      if (cold > 3 || warm > 0) process.exitCode = 1;
+      if (cold > 4 || warm > 0) process.exitCode = 1;
     }
   } finally {
     await demo.close();
@@ -328,9 +331,9 @@ async function main(): Promise<void> {
     // The time goal is stated for the big log: on a short one the fixed start-up costs of a child
     // process and an HTTP round trip dominate, so smaller sizes are shown but not judged.
     const judged = ratios.reduce((a, b) => (b.mib > a.mib ? b : a));
-    const timeMet = judged.local <= TIME_RATIO_GOAL && judged.http <= TIME_RATIO_GOAL;
+    const timeMet = judged.local <= TIME_RATIO_GOAL.local && judged.http <= TIME_RATIO_GOAL.http;
     console.log(
-      `goal: scan time <= ${TIME_RATIO_GOAL}x grep on the ${judged.mib} MiB log: in process ${judged.local.toFixed(2)}x, via HTTP ${judged.http.toFixed(2)}x → ${timeMet ? 'MET' : 'MISSED'}${
+      `goal: scan time on the ${judged.mib} MiB log <= ${TIME_RATIO_GOAL.local}x grep in process, <= ${TIME_RATIO_GOAL.http}x via HTTP: in process ${judged.local.toFixed(2)}x (${judged.local <= TIME_RATIO_GOAL.local ? 'MET' : 'MISSED'}), via HTTP ${judged.http.toFixed(2)}x (${judged.http <= TIME_RATIO_GOAL.http ? 'MET' : 'MISSED'}) → ${timeMet ? 'MET' : 'MISSED'}${
         ratios.length > 1
           ? `  (not judged: ${ratios
               .filter((r) => r !== judged)

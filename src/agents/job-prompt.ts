@@ -106,6 +106,14 @@ export function buildJobPrompt(input: JobPromptInput): ChatMessage[] {
     parts.push(`Knowledge base:\n${lines.join('\n')}`);
   }
   if (a.payloadSignals.length) parts.push(`Found in the payload output: ${a.payloadSignals.join('; ')}`);
+  if (a.cause)
+    parts.push(
+      `First cause found in the logs (${a.cause.source} line ${a.cause.line}${a.cause.kind ? `, ${a.cause.kind}` : ''}): quote this line; later errors are its consequences.`,
+    );
+  if (a.report)
+    parts.push(
+      `Transform job report: exitCode ${a.report.exitCode ?? '?'}${a.report.exitAcronym ? ` (${a.report.exitAcronym})` : ''}${a.report.exitMsg ? `, exitMsg "${redactSecrets(a.report.exitMsg).slice(0, 300)}"` : ''}`,
+    );
   if (input.queue)
     parts.push(
       `Queue limits (CRIC):\n${input.queue.line.replace(/\*\*/g, '')}\n${input.queue.sentence}\nAdvice from the limits: ${input.queue.recommendation}`,
@@ -114,6 +122,7 @@ export function buildJobPrompt(input: JobPromptInput): ChatMessage[] {
 
   // Only the causal lines and a little context reach the model; the Answer keeps the whole window.
   const anchors = new Map<string, Set<string>>();
+  if (a.cause) anchors.set(a.cause.source, new Set([a.cause.text.trim()]));
   for (const t of a.topMatches) {
     const set = anchors.get(t.source) ?? new Set<string>();
     set.add(t.match.text.trim());

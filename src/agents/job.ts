@@ -3,6 +3,7 @@ import { emptyDraft, errorDraft, type AnswerDraft, type FollowUp, type Link, typ
 import type { Config } from '../config/schema.ts';
 import type { PandaClient } from '../panda/client.ts';
 import type { CricClient } from '../panda/cric-client.ts';
+import { causeName } from '../panda/evidence/cause.ts';
 import { analyzeJob, componentTitle, formatBytes, type JobAnalysis } from '../panda/job-analysis.ts';
 import { compareWithQueue, limitKind, type QueueComparison } from '../panda/job-queue-limits.ts';
 import { USER_VERSUS_SYSTEM, errorComponent, isRecoverablePutError } from '../panda/knowledge.ts';
@@ -114,7 +115,17 @@ export class JobAgent implements Agent {
 }
 
 function payloadOutOfMemory(a: JobAnalysis): boolean {
-  return a.payloadSignals.some((sig) => /allocate memory|bad_alloc/i.test(sig));
+  return a.cause?.kind === 'out-of-memory' || a.payloadSignals.some((sig) => /allocate memory|bad_alloc/i.test(sig));
+}
+
+/** "The log shows the cause: <what> — `<line>` (payload.stdout line 2044)." */
+function causeSentence(a: JobAnalysis): string {
+  const c = a.cause;
+  if (!c) return '';
+  const name = causeName(c.kind);
+  const line = c.text.trim().replace(/`/g, "'");
+  const quoted = line.length > 240 ? `${line.slice(0, 240)}…` : line;
+  return ` ${c.source === 'jobReport.json' ? 'The job report' : 'The log'} shows the cause${name ? `: ${name}` : ''} — \`${quoted}\` (${c.source} line ${c.line}).`;
 }
 
 /** The complete offline answer: knowledge base + evidence + metadata (+ the queue's limits from CRIC). */
@@ -196,6 +207,7 @@ function failureSummary(a: JobAnalysis, queue?: QueueComparison): string {
     if (used && limit) text += ` Its memory use (maxPSS ${gib(used)}) was above its limit of ${gib(limit)}.`;
   }
   if (queue) text += ` ${queue.sentence}`;
+  text += causeSentence(a);
   if (a.payloadSignals.length) text += ` The payload's output shows ${a.payloadSignals.slice(0, 3).join('; ')}.`;
   if (a.guidance) text += ` ${ownerSentence(a.guidance.owner)}`;
   return text;
@@ -317,8 +329,8 @@ function recommendationsFor(a: JobAnalysis, base: readonly string[], queue?: Que
       `this job peaked at ${gib(job.maxpss)} PSS: request about ${needMb} MB (e.g. \`--memory ${needMb}\`) or process fewer events per job`,
     );
   }
-  const outOfMemory = a.payloadSignals.some((sig) => /allocate memory|bad_alloc/i.test(sig));
-  if (a.primary?.component === 'pilot' && a.primary.code === 1305 && outOfMemory) {
+  const outOfMemory = payloadOutOfMemory(a);
+  if (a.primary?.component === 'pilot' && [1305, 1212, 1223].includes(a.primary.code) && outOfMemory) {
     const limit = memoryLimitKb(job);
     const usage = job.maxpss && limit ? ` (maxPSS ${gib(job.maxpss)} of ${gib(limit)} requested)` : '';
     const needMb = job.minramcount ? Math.ceil((job.minramcount * 1.5) / 500) * 500 : undefined;
@@ -469,6 +481,20 @@ function jobFacts(a: JobAnalysis): Record<string, unknown> {
         : {}),
     })),
     payloadSignals: a.payloadSignals.length ? a.payloadSignals : undefined,
+    evidenceFamily: a.family,
+    logsMissing: a.filesMissing.length ? a.filesMissing : undefined,
+    cause: a.cause
+      ? {
+          kind: a.cause.kind,
+          name: causeName(a.cause.kind),
+          source: a.cause.source,
+          line: a.cause.line,
+          text: a.cause.text,
+          pattern: a.cause.label,
+          patternSource: a.cause.patternSource,
+        }
+      : undefined,
+    jobReport: a.report,
   };
   return Object.fromEntries(Object.entries(facts).filter(([, v]) => v !== undefined));
 }

@@ -52,6 +52,7 @@ const ScanResultSchema = z.object({
   matches: z.array(MatchSchema),
   best: z.object({ match: MatchSchema, firstLine: z.number(), context: z.array(z.string()) }).optional(),
   tail: z.array(z.string()),
+  captures: z.array(z.object({ line: z.number(), label: z.string(), lines: z.array(z.string()) })).optional(),
 });
 const LogOutcomeSchema = z.union([
   z.object({
@@ -70,6 +71,21 @@ const LogOutcomeSchema = z.union([
 export type LogOutcome =
   | { file: string; status: 'scanned'; result: ScanResult; cutAfterMs?: number }
   | { file: string; status: 'missing' | 'empty' | 'binary'; note: string };
+
+const LogTextSchema = z.union([
+  z.object({
+    file: z.string(),
+    status: z.literal('read'),
+    text: z.string(),
+    bytes: z.number(),
+    truncated: z.boolean(),
+    cutAfterMs: z.number().optional(),
+  }),
+  z.object({ file: z.string(), status: z.enum(['missing', 'empty', 'binary']), note: z.string() }),
+]);
+
+/** A small log-tarball file read whole (up to a byte cap), e.g. jobReport.json. */
+export type LogText = z.infer<typeof LogTextSchema>;
 
 const TASK_JOB_FIELDS =
   'pandaid,jobstatus,computingsite,attemptnr,maxattempt,' +
@@ -325,13 +341,66 @@ export class PandaClient {
     );
   }
 
+  /**
+   * Reads one file of the job's log tarball as text, at most `maxBytes` of it (a job report is a few
+   * hundred kB; a bigger one is cut and says so). Cached like a log scan.
+   */
+  async readLogText(pandaid: number, filename: string, maxBytes: number): Promise<LogText> {
+    // Cut at the read deadline: incomplete, read again next time (a cut at the byte cap is final).
+    const complete = (outcome: LogText) => outcome.status !== 'read' || outcome.cutAfterMs === undefined;
+    return this.cached(
+      `text:${pandaid}:${filename}:${maxBytes}`,
+      (outcome) => (complete(outcome) ? this.logTtl(pandaid) : 0),
+      async (): Promise<LogText> => {
+        const opened = await this.http.openText(
+          `/filebrowser/?pandaid=${pandaid}&json&filename=${encodeURIComponent(filename)}`,
+          this.jobSubject(pandaid),
+        );
+        if (!opened) return { file: filename, status: 'missing', note: `${filename} is not in the job's log tarball` };
+        const parts: Buffer[] = [];
+        let bytes = 0;
+        let truncated = false;
+        try {
+          for await (const chunk of opened.body) {
+            const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+            if (bytes + buf.length > maxBytes) {
+              parts.push(Buffer.from(buf.subarray(0, maxBytes - bytes)));
+              bytes = maxBytes;
+              truncated = true;
+              break;
+            }
+            parts.push(Buffer.from(buf));
+            bytes += buf.length;
+          }
+        } finally {
+          await opened.close();
+        }
+        const cutAfterMs = opened.cutAfterMs;
+        if (cutAfterMs !== undefined) truncated = true;
+        const all = Buffer.concat(parts, bytes);
+        if (bytes === 0) return { file: filename, status: 'empty', note: `${filename} is empty (0 bytes)` };
+        if (all.subarray(0, 8192).includes(0))
+          return { file: filename, status: 'binary', note: `${filename} is not a text file, so I did not read it` };
+        return {
+          file: filename,
+          status: 'read',
+          text: all.toString('utf8'),
+          bytes,
+          truncated,
+          ...(cutAfterMs !== undefined ? { cutAfterMs } : {}),
+        };
+      },
+      { persistIf: (outcome) => this.finalJobs.has(pandaid) && complete(outcome), schema: LogTextSchema },
+    );
+  }
+
   private async cached<T>(
     key: string,
     ttl: (value: T) => number,
     load: () => Promise<T>,
     persist?: { persistIf: (value: T) => boolean; schema: z.ZodType<T> },
   ): Promise<T> {
-    const cache = key.startsWith('scan:') ? this.scanCache : this.cache;
+    const cache = key.startsWith('scan:') || key.startsWith('text:') ? this.scanCache : this.cache;
     let fetched = false;
     const loadThrough = async (): Promise<T> => {
       if (persist && this.persistent) {

@@ -1,9 +1,19 @@
 import type { Config } from '../config/schema.ts';
 import { isAskPandaError } from '../core/errors.ts';
 import { redactLines, redactSecrets } from '../util/redact.ts';
-import type { LogOutcome, PandaClient } from './client.ts';
+import type { LogOutcome, LogText, PandaClient } from './client.ts';
+import { explains, firstCause, strongestCause, type CauseLine } from './evidence/cause.ts';
+import { jobReportLines, parseJobReport, summarise, type JobReportSummary } from './evidence/job-report.ts';
+import {
+  evidencePatternsFor,
+  fileMatches,
+  filesToRead,
+  isPayloadFile,
+  toScanPatterns,
+  type EvidenceFamily,
+} from './evidence/map.ts';
 import { compilePatterns, errorComponent, guidanceFor, pilotCode, type Guidance, type PilotCode } from './knowledge.ts';
-import type { LogMatch, ScanOptions, ScanPattern } from './log-scan.ts';
+import { LogScanner, type LogMatch, type ScanOptions, type ScanPattern } from './log-scan.ts';
 import type { Job, JobResponse } from './schemas.ts';
 
 /** One non-zero error of a job, e.g. pilot:1235. */
@@ -31,6 +41,16 @@ export interface JobAnalysis {
   /** Hits of the cause patterns, redacted (at most a few per file), for the expert section. */
   topMatches: Array<{ source: string; match: LogMatch }>;
   notes: string[];
+  /** The evidence family of the primary code (evidence map), e.g. "payload out of memory". */
+  family?: string;
+  /** The line that shows the cause (first cause of its incident), from the files read. */
+  cause?: CauseLine;
+  /** Log-tarball files read, in reading order. */
+  filesRead: string[];
+  /** Files the evidence map expects for this code that the tarball does not have. */
+  filesMissing: string[];
+  /** What the transform's job report says, when it was read. */
+  report?: JobReportSummary;
 }
 
 export const PROBLEM_STATES = ['failed', 'holding', 'closed', 'cancelled'];
@@ -81,7 +101,8 @@ function diagPatterns(errors: JobError[]): ScanPattern[] {
 }
 
 const GENERIC_PATTERNS: ScanPattern[] = [
-  { regex: /pilot error \d+|pilotErrorCode=[1-9]/i, weight: 4, label: 'pilot error code' },
+  // A line restating the code the monitor already shows weighs no more than this, whatever else it matches.
+  { regex: /pilot error \d+|pilotErrorCode=[1-9]/i, weight: 4, label: 'pilot error code', cap: true },
   { regex: /Traceback \(most recent call last\)/, weight: 4, label: 'traceback' },
   { regex: /\| (?:ERROR|CRITICAL) +\|/, weight: 2, label: 'error-level line' },
 ];
@@ -125,6 +146,8 @@ export async function analyzeJob(
     payloadSignals: [],
     topMatches: [],
     notes: [],
+    filesRead: [],
+    filesMissing: [],
   };
   if (!problem) return analysis;
   if (analysis.guidance?.log === 'none') {
@@ -133,7 +156,8 @@ export async function analyzeJob(
   }
 
   const payloadFailure = primary?.component === 'pilot' && primary.code === 1305;
-  const wanted = payloadFailure ? ['payload.stdout', 'payload.stderr'] : ['pilotlog.txt'];
+  const plan = filesToRead(primary);
+  analysis.family = plan.family?.name;
   progress(`is listing the log files of job ${job.pandaid}…`);
   let listing;
   try {
@@ -153,65 +177,84 @@ export async function analyzeJob(
     );
     return analysis;
   }
-  let chosen = wanted.filter((name) => {
-    const entry = listed.get(name);
-    if (!entry) {
-      analysis.notes.push(`${name} is not in the job's log tarball.`);
-      return false;
-    }
-    if (entry.size === 0) {
-      analysis.notes.push(`${name} is empty (0 bytes).`);
-      return false;
-    }
-    return true;
-  });
-  if (chosen.length === 0 && payloadFailure && listed.has('pilotlog.txt') && listed.get('pilotlog.txt')!.size !== 0)
-    chosen = ['pilotlog.txt'];
+  // The plan's entries as the tarball names them (log.* matches every substep log), in plan order.
+  const order: string[] = [];
+  const absent: string[] = [];
+  for (const entry of plan.files) {
+    const names = entry.includes('*')
+      ? listing.files.map((f) => f.name).filter((name) => fileMatches(entry, name))
+      : listed.has(entry)
+        ? [entry]
+        : [];
+    if (names.length === 0 && !entry.includes('*')) absent.push(entry);
+    for (const name of names) if (!order.includes(name)) order.push(name);
+  }
 
-  const patterns = scanPatternsFor(analysis.guidance, errors);
-  const options: ScanOptions = {
-    patterns,
-    contextBefore: config.logs.contextBefore,
-    contextAfter: config.logs.contextAfter,
-    maxLineChars: config.logs.maxLineChars,
-    maxMatches: config.logs.maxMatches,
-    tailLines: config.logs.tailLines,
-    maxBytes: config.monitor.maxLogBytes,
-  };
-  const cacheKey = `${primary ? `${primary.component}:${primary.code}` : 'none'}:${config.logs.contextBefore}:${config.logs.contextAfter}:${config.logs.tailLines}:${config.monitor.maxLogBytes}`;
-  for (const file of chosen) {
-    // payload.stderr costs a request; skip it when payload.stdout's tail already names the cause.
-    if (file === 'payload.stderr' && chosen.includes('payload.stdout') && strongPayloadCause(analysis.logs)) {
-      analysis.notes.push('payload.stderr was not read: the tail of payload.stdout already shows the cause.');
+  const cacheKey = `${primary ? `${primary.component}:${primary.code}` : 'none'}:${config.logs.contextBefore}:${config.logs.contextAfter}:${config.logs.tailLines}`;
+  const causes: CauseLine[] = [];
+  let budget = config.monitor.maxLogBytes;
+  let reads = 0;
+  let explained = false;
+  const skipped: string[] = [];
+  for (const file of order) {
+    if (explained) {
+      skipped.push(file);
       continue;
     }
+    if (Number(listed.get(file)?.size) === 0) {
+      analysis.notes.push(`${file} is empty (0 bytes).`);
+      continue;
+    }
+    // Monitor requests per answer: the job, the listing and MAX_FILE_READS files.
+    if (reads >= MAX_FILE_READS || budget <= 0) {
+      skipped.push(file);
+      continue;
+    }
+    reads++;
+    // While another file may follow, this one gets half of what is left: a huge first file must not
+    // leave nothing for the one that may hold the cause.
+    const more = reads < MAX_FILE_READS && order.indexOf(file) < order.length - 1;
+    const share = more ? Math.ceil(budget / 2) : budget;
     progress(`is reading ${file} of job ${job.pandaid}…`);
-    let outcome;
-    try {
-      outcome = await client.scanLogFile(job.pandaid, file, options, cacheKey);
-    } catch (err) {
-      if (!isAskPandaError(err) || err.kind === 'rate_limited') throw err;
-      analysis.notes.push(`${file} could not be read (${err.message.split('. ')[0]}).`);
+    const read =
+      file === 'jobReport.json'
+        ? await readReport(client, config, job.pandaid, file, Math.min(share, MAX_REPORT_BYTES), plan.family, errors)
+        : await scanFile(client, config, job.pandaid, file, share, plan.family, analysis.guidance, errors, cacheKey);
+    if (read.error) {
+      analysis.notes.push(`${file} could not be read (${read.error}).`);
       continue;
     }
+    const outcome = read.outcome!;
     analysis.logs.push(outcome);
     if (outcome.status !== 'scanned') {
       analysis.notes.push(`${outcome.note}.`);
       continue;
     }
+    analysis.filesRead.push(file);
     const result = outcome.result;
+    budget -= result.bytes;
+    if (read.report)
+      analysis.report = {
+        ...read.report,
+        ...(read.report.exitMsg ? { exitMsg: redactSecrets(read.report.exitMsg) } : {}),
+      };
     if (outcome.cutAfterMs !== undefined)
       analysis.notes.push(
         `${file} came in too slowly: I stopped reading it after ${Math.round(outcome.cutAfterMs / 1000)} s and scanned the ${formatBytes(result.bytes)} that had arrived.`,
       );
     if (result.truncated)
       analysis.notes.push(
-        `${file} is larger than the ${formatBytes(config.monitor.maxLogBytes)} I read; only its beginning was scanned.`,
+        `${file} is larger than the ${formatBytes(result.bytes)} I read of it (the byte budget of one answer is ${formatBytes(config.monitor.maxLogBytes)}); only its beginning was scanned.`,
       );
     for (const m of [...result.matches].sort((a, b) => b.weight - a.weight || b.line - a.line).slice(0, 5)) {
       analysis.topMatches.push({ source: file, match: { ...m, text: redactSecrets(m.text) } });
     }
-    if (payloadFailure && file !== 'pilotlog.txt') {
+    const cause = firstCause(file, result, evidencePatternsFor(file, plan.family));
+    if (cause) causes.push({ ...cause, text: redactSecrets(cause.text) });
+    const before = analysis.evidence.length;
+    if (read.reportLines) {
+      analysis.evidence.push({ source: file, lines: redactLines(read.reportLines), firstLine: 1 });
+    } else if (payloadFailure && isPayloadFile(file)) {
       const tail = result.tail.slice(-Math.min(30, config.logs.tailLines));
       // Strongest kinds of signal first (cling/bad_alloc before tracebacks before exit codes).
       for (const s of PAYLOAD_SIGNALS) {
@@ -252,8 +295,151 @@ export async function analyzeJob(
         firstLine: Math.max(1, result.lines - 19),
       });
     }
+    const added = analysis.evidence.slice(before);
+    if (cause && !added.some((e) => e.lines.includes(redactSecrets(cause.text)))) {
+      analysis.evidence.push({ source: file, lines: [redactSecrets(cause.text)], firstLine: cause.line });
+    }
+    // The top of a stack trace, a G4Exception block: quoted once, not the whole dump.
+    for (const c of (result.captures ?? []).slice(0, 2)) {
+      const lines = redactLines(c.lines);
+      if (!analysis.evidence.some((e) => e.source === file && lines.every((l) => e.lines.includes(l))))
+        analysis.evidence.push({ source: file, lines, firstLine: c.line });
+    }
+    explained = explains(cause) || (payloadFailure && isPayloadFile(file) && result.tail.some(isPayloadFailureLine));
   }
+  analysis.cause = strongestCause(causes);
+  // The planned files the job did not have, up to the last file read: what a reader looked for.
+  const lastRead = Math.max(
+    -1,
+    ...analysis.filesRead.map((f) => plan.files.findIndex((entry) => fileMatches(entry, f))),
+  );
+  // Unexplained: every planned file was wanted. Explained: only those before the one that explained it.
+  analysis.filesMissing = absent.filter((f) => !explained || lastRead < 0 || plan.files.indexOf(f) < lastRead);
+  if (analysis.filesRead.length || analysis.filesMissing.length) {
+    const read = analysis.filesRead.length ? `Read from the log tarball: ${analysis.filesRead.join(', ')}` : '';
+    const missing = analysis.filesMissing.length ? `not in it: ${analysis.filesMissing.join(', ')}` : '';
+    analysis.notes.push(`${[read, missing].filter(Boolean).join('; ')}.`.replace(/^n/, 'N'));
+  }
+  if (explained && skipped.includes('payload.stderr') && analysis.filesRead.includes('payload.stdout'))
+    analysis.notes.push('payload.stderr was not read: payload.stdout already shows the cause.');
+  if (!explained && skipped.length)
+    analysis.notes.push(
+      `Not read (at most ${MAX_FILE_READS} log files and ${formatBytes(config.monitor.maxLogBytes)} per answer): ${skipped.join(', ')}.`,
+    );
   return analysis;
+}
+
+/** Log files read per answer: with the job and the listing, at most 4 monitor requests. */
+export const MAX_FILE_READS = 2;
+/** A job report is a few hundred kB; more than this is not a report worth parsing. */
+const MAX_REPORT_BYTES = 16 * 1024 * 1024;
+/** A crash and its cascade (the dump, the stack, the exit) span about this many lines. */
+const INCIDENT_LINES = 200;
+/**
+ * In a pilot log one record can span a few physical lines (an exception's "details:" under its
+ * "error code: N" line): within that, the first line is quoted; farther apart, the later retry wins.
+ */
+const RECORD_LINES = 5;
+
+interface FileRead {
+  outcome?: LogOutcome;
+  error?: string;
+  /** jobReport.json: the report as lines, and what it says. */
+  reportLines?: string[];
+  report?: JobReportSummary;
+}
+
+function scanOptions(
+  config: Pick<Config, 'logs' | 'monitor'>,
+  patterns: ScanPattern[],
+  maxBytes: number,
+  payload: boolean,
+): ScanOptions {
+  return {
+    patterns,
+    contextBefore: config.logs.contextBefore,
+    contextAfter: config.logs.contextAfter,
+    maxLineChars: config.logs.maxLineChars,
+    maxMatches: config.logs.maxMatches,
+    tailLines: config.logs.tailLines,
+    maxBytes,
+    incidentLines: payload ? INCIDENT_LINES : RECORD_LINES,
+  };
+}
+
+/** The patterns for one file: the evidence map's, the curated entry's, the diag's, generic signs. */
+export function patternsForFile(
+  file: string,
+  family: EvidenceFamily | undefined,
+  guidance: Guidance | undefined,
+  errors: JobError[],
+): ScanPattern[] {
+  const payload = isPayloadFile(file) || file === 'jobReport.json';
+  const curated = (guidance?.log === 'payload') === payload ? compilePatterns(guidance) : [];
+  return [
+    ...toScanPatterns(evidencePatternsFor(file, family)),
+    ...curated,
+    ...diagPatterns(errors),
+    ...(payload ? [] : GENERIC_PATTERNS),
+  ];
+}
+
+async function scanFile(
+  client: PandaClient,
+  config: Pick<Config, 'logs' | 'monitor'>,
+  pandaid: number,
+  file: string,
+  budget: number,
+  family: EvidenceFamily | undefined,
+  guidance: Guidance | undefined,
+  errors: JobError[],
+  cacheKey: string,
+): Promise<FileRead> {
+  const payload = isPayloadFile(file);
+  const options = scanOptions(config, patternsForFile(file, family, guidance, errors), budget, payload);
+  try {
+    return { outcome: await client.scanLogFile(pandaid, file, options, `${cacheKey}:${budget}`) };
+  } catch (err) {
+    if (!isAskPandaError(err) || err.kind === 'rate_limited') throw err;
+    return { error: err.message.split('. ')[0] };
+  }
+}
+
+/**
+ * jobReport.json: parsed (zod) into lines that are scanned like a log; a file that is no report is
+ * scanned as plain text instead.
+ */
+async function readReport(
+  client: PandaClient,
+  config: Pick<Config, 'logs' | 'monitor'>,
+  pandaid: number,
+  file: string,
+  maxBytes: number,
+  family: EvidenceFamily | undefined,
+  errors: JobError[],
+): Promise<FileRead> {
+  let text: LogText;
+  try {
+    text = await client.readLogText(pandaid, file, maxBytes);
+  } catch (err) {
+    if (!isAskPandaError(err) || err.kind === 'rate_limited') throw err;
+    return { error: err.message.split('. ')[0] };
+  }
+  if (text.status !== 'read') return { outcome: text };
+  const report = text.truncated ? undefined : parseJobReport(text.text);
+  const lines = report ? jobReportLines(report, config.logs.maxLineChars) : undefined;
+  const scanner = new LogScanner(scanOptions(config, patternsForFile(file, family, undefined, errors), maxBytes, true));
+  scanner.push(Buffer.from(lines ? lines.join('\n') + '\n' : text.text, 'utf8'));
+  const result = { ...scanner.finish(), bytes: text.bytes, truncated: text.truncated };
+  return {
+    outcome: {
+      file,
+      status: 'scanned',
+      result,
+      ...(text.cutAfterMs !== undefined ? { cutAfterMs: text.cutAfterMs } : {}),
+    },
+    ...(lines ? { reportLines: lines, report: summarise(report!) } : {}),
+  };
 }
 
 /**
@@ -275,15 +461,13 @@ export function isPayloadFailureLine(line: string): boolean {
   return STRONG_PAYLOAD_CAUSE.some((re) => re.test(line));
 }
 
-function strongPayloadCause(logs: readonly LogOutcome[]): boolean {
-  const stdout = logs.find((l) => l.file === 'payload.stdout');
-  if (stdout?.status !== 'scanned') return false;
-  return stdout.result.tail.some(isPayloadFailureLine);
-}
-
-/** What the scanner looks for: the code's curated patterns, the diag details, generic error signs. */
-export function scanPatternsFor(guidance: Guidance | undefined, errors: JobError[]): ScanPattern[] {
-  return [...compilePatterns(guidance), ...diagPatterns(errors), ...GENERIC_PATTERNS];
+/** What the scanner looks for in `file` (pilotlog.txt by default) for a job with these errors. */
+export function scanPatternsFor(
+  guidance: Guidance | undefined,
+  errors: JobError[],
+  file = 'pilotlog.txt',
+): ScanPattern[] {
+  return patternsForFile(file, filesToRead(errors[0]).family, guidance, errors);
 }
 
 export function componentTitle(name: string): string {

@@ -9,6 +9,10 @@ export interface ScanPattern {
   regex: RegExp;
   weight: number;
   label: string;
+  /** Lines after a hit kept with it (the top frames under `<signal handler called>`, a G4Exception block). */
+  capture?: number;
+  /** A line this pattern matches weighs at most its weight (a line restating the error code is no cause). */
+  cap?: boolean;
 }
 
 export interface ScanOptions {
@@ -20,6 +24,12 @@ export interface ScanOptions {
   tailLines: number;
   /** Reading stops after this many bytes (the result says `truncated`). */
   maxBytes: number;
+  /**
+   * A later hit of the same weight replaces the best one only when it is more than this many lines
+   * after it: within one incident (a crash and the cascade it sets off) the first sign is the cause.
+   * 0 (default): the later hit always wins, as in a pilot log where the last retry is the failure.
+   */
+  incidentLines?: number;
 }
 
 export interface LogMatch {
@@ -43,15 +53,22 @@ export interface ScanResult {
   best?: { match: LogMatch; firstLine: number; context: string[] };
   /** The last `tailLines` lines of the log. */
   tail: string[];
+  /** The first hit of each capturing pattern with the lines after it (at most MAX_CAPTURES). */
+  captures?: Array<{ line: number; label: string; lines: string[] }>;
 }
 
 /** Chunks are gathered to at least 64 KiB before a scan; larger chunks are scanned as they come. */
 const BATCH_BYTES = 64 * 1024;
+const MAX_BATCH_BYTES = 120 * 1024;
 /** A line longer than this is scanned in pieces instead of being held whole. */
 const LONG_LINE_BYTES = 1 << 20;
 const TAIL_WINDOW = 96 * 1024;
+/** Below this, a batch is simply joined to the carried line (the copy is cheap). */
+const SEPARATE_CARRY_BYTES = 16 * 1024;
 const NL = 10;
 const ERROR_LEVEL = /\| (?:ERROR|CRITICAL|FATAL) /;
+/** Captured blocks per log: a stack's top, a G4Exception, a traceback; more is the dump we leave out. */
+const MAX_CAPTURES = 4;
 
 interface Candidate {
   line: number;
@@ -64,8 +81,6 @@ interface Candidate {
 
 export class LogScanner {
   private readonly prefilter: RegExp;
-  /** Capture group of each pattern in the prefilter, so a hit names its pattern without re-testing. */
-  private readonly groups: number[] = [];
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   /** Incomplete last line of the previous batch (latin1). */
@@ -81,18 +96,23 @@ export class LogScanner {
   private checkedBinary = false;
   private totalMatches = 0;
   private readonly kept: LogMatch[] = [];
+  /** Each pattern on its own (no g flag), to rank a hit line by the heaviest pattern it matches. */
+  private readonly single: RegExp[];
+  private readonly captures: Array<{ line: number; label: string; lines: string[]; wanted: number }> = [];
   private best?: { match: LogMatch; firstLine: number; before: string[]; after: string[]; afterWanted: number };
 
   constructor(private readonly options: ScanOptions) {
-    let group = 1;
-    const sources: string[] = [];
-    for (const p of options.patterns) {
-      this.groups.push(group);
-      sources.push(`(${p.regex.source})`);
-      group += 1 + countGroups(p.regex.source);
-    }
+    // Negative lookarounds only narrow a match: without them the prefilter stays a superset, which
+    // keeps case folding safe for case-sensitive patterns too.
+    const sources = options.patterns.map((p) => `(?:${withoutNegativeLookarounds(p.regex.source)})`);
     // A pattern-less scan (tail only) uses a regex that never matches.
-    this.prefilter = new RegExp(sources.length ? sources.join('|') : '(?!)', 'gim');
+    const combined = sources.length ? sources.join('|') : '(?!)';
+    // The prefilter only has to find every line some pattern may match (each hit is checked per
+    // pattern). Letters spelled as [xX] classes instead of the i flag: the same lines, measured
+    // 15-20 % faster in V8 on pilot logs.
+    const folded = foldCase(combined);
+    this.prefilter = folded === undefined ? new RegExp(combined, 'gim') : new RegExp(folded, 'gm');
+    this.single = options.patterns.map((p) => new RegExp(p.regex.source, p.regex.flags.replace(/[gym]/g, '')));
   }
 
   /** False once the byte cap is reached or the log is binary: the caller should stop reading. */
@@ -115,9 +135,15 @@ export class LogScanner {
         return;
       }
     }
-    this.pending.push(buf);
-    this.pendingBytes += buf.length;
-    if (this.pendingBytes >= BATCH_BYTES || this.truncated) this.flush(false);
+    // A big chunk is scanned in pieces of at most MAX_BATCH_BYTES: smaller strings stay in V8's young
+    // generation (cheap to collect) instead of its large-object space.
+    for (let at = 0; at < buf.length; at += MAX_BATCH_BYTES) {
+      const piece = at === 0 && buf.length <= MAX_BATCH_BYTES ? buf : buf.subarray(at, at + MAX_BATCH_BYTES);
+      this.pending.push(piece);
+      this.pendingBytes += piece.length;
+      if (this.pendingBytes >= BATCH_BYTES) this.flush(false);
+    }
+    if (this.truncated && this.pendingBytes > 0) this.flush(false);
   }
 
   finish(): ScanResult {
@@ -139,6 +165,9 @@ export class LogScanner {
           }
         : undefined,
       tail,
+      ...(this.captures.length
+        ? { captures: this.captures.map((c) => ({ line: c.line, label: c.label, lines: c.lines })) }
+        : {}),
     };
   }
 
@@ -147,7 +176,18 @@ export class LogScanner {
     const batch = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    let text = this.carry + batch.toString('latin1');
+    const fresh = batch.toString('latin1');
+    let text = fresh;
+    const nl = this.carry ? fresh.indexOf('\n') : -1;
+    if (nl >= 0 && fresh.length - nl > SEPARATE_CARRY_BYTES) {
+      // The line carried over from the last batch is finished and scanned on its own: prepended to a
+      // 1 MiB batch it makes V8 copy the whole batch into one flat string before the regex runs
+      // (measured: 14 % of the scan's time).
+      this.scanAndKeep(this.carry + fresh.slice(0, nl + 1), false);
+      text = fresh.slice(nl + 1);
+    } else if (this.carry) {
+      text = this.carry + fresh;
+    }
     this.carry = '';
     if (!final) {
       const end = text.lastIndexOf('\n') + 1;
@@ -165,6 +205,10 @@ export class LogScanner {
         text = text.slice(0, end);
       }
     }
+    this.scanAndKeep(text, final);
+  }
+
+  private scanAndKeep(text: string, final: boolean): void {
     this.scan(text, final);
     // A batch of 48 KiB or more holds the 200-line tail by itself; smaller ones are appended to a bounded window.
     this.previous =
@@ -181,11 +225,12 @@ export class LogScanner {
         const match: LogMatch = {
           line: this.lineNo + 1,
           text: this.cut((this.inLongLine ? '…' : '') + decode(piece.slice(0, this.options.maxLineChars * 4))),
-          ...hit,
+          weight: hit.weight,
+          label: hit.label,
         };
         this.totalMatches++;
         this.keep(match);
-        if (!this.best || match.weight >= this.best.match.weight) {
+        if (!this.best || this.replacesBest(match.weight, match.line, this.best.match)) {
           this.best = { match, firstLine: match.line, before: [], after: [], afterWanted: this.options.contextAfter };
         }
       }
@@ -193,27 +238,67 @@ export class LogScanner {
     this.inLongLine = true;
   }
 
-  private firstHit(text: string): { weight: number; label: string } | undefined {
+  private firstHit(text: string): { weight: number; label: string; index: number } | undefined {
     this.prefilter.lastIndex = 0;
-    const m = this.prefilter.exec(text);
-    return m ? this.rankHit(m, text) : undefined;
+    return this.prefilter.test(text) ? this.rankHit(text) : undefined;
   }
 
-  private rankHit(m: RegExpExecArray, line: string): { weight: number; label: string } {
-    let index = 0;
-    for (let k = 0; k < this.groups.length; k++) {
-      if (m[this.groups[k]!] !== undefined) {
-        index = k;
-        break;
-      }
+  /**
+   * The heaviest pattern the line matches under its own flags (the combined regex is a
+   * case-insensitive superset: a hit it finds is checked here), plus one for a pilot ERROR/CRITICAL
+   * level; undefined when no pattern really matches. Not the pattern that matched first: an
+   * error-level line that also names std::bad_alloc is a bad_alloc line.
+   */
+  private rankHit(line: string): { weight: number; label: string; index: number } | undefined {
+    const patterns = this.options.patterns;
+    let index = -1;
+    for (let k = 0; k < patterns.length; k++) {
+      if ((index < 0 || patterns[k]!.weight > patterns[index]!.weight) && this.single[k]!.test(line)) index = k;
     }
-    const pattern = this.options.patterns[index]!;
-    return { weight: pattern.weight + (ERROR_LEVEL.test(line) ? 1 : 0), label: pattern.label };
+    if (index < 0) return undefined;
+    const pattern = patterns[index]!;
+    const weight = pattern.weight + (ERROR_LEVEL.test(line) ? 1 : 0);
+    for (let k = 0; k < patterns.length; k++) {
+      const p = patterns[k]!;
+      if (p.cap && weight > p.weight && this.single[k]!.test(line))
+        return { weight: p.weight, label: p.label, index: k };
+    }
+    return { weight, label: pattern.label, index };
+  }
+
+  /**
+   * Ties go to the later line (the last sign of a cause is usually closest to the failure), except
+   * within `incidentLines` of the current best: there the first sign of the incident stays.
+   */
+  private replacesBest(weight: number, line: number, current: { weight: number; line: number }): boolean {
+    if (weight !== current.weight) return weight > current.weight;
+    const incident = this.options.incidentLines ?? 0;
+    return incident === 0 || line - current.line > incident;
+  }
+
+  /** Keeps the first hit of a capturing pattern with the lines after it (the top of a stack trace). */
+  private startCapture(line: number, label: string, raw: string, wanted: number, text: string, from: number): void {
+    if (this.captures.length >= MAX_CAPTURES || this.captures.some((c) => c.label === label)) return;
+    const capture = { line, label, lines: [this.cut(decode(raw))], wanted };
+    this.captures.push(capture);
+    this.fillCapture(capture, text, from);
+  }
+
+  private fillCapture(capture: { lines: string[]; wanted: number }, text: string, from: number): void {
+    let pos = from;
+    while (capture.wanted > 0 && pos < text.length) {
+      let stop = text.indexOf('\n', pos);
+      if (stop < 0) stop = text.length;
+      capture.lines.push(this.cut(decode(text.slice(pos, Math.min(stop, pos + this.options.maxLineChars * 4)))));
+      capture.wanted--;
+      pos = stop + 1;
+    }
   }
 
   private scan(text: string, final: boolean): void {
-    // Lines still owed to the previous best match's after-context.
+    // Lines still owed to the previous best match's after-context and to open captures.
     if (this.best && this.best.afterWanted > 0) this.fillAfter(text, 0);
+    for (const c of this.captures) if (c.wanted > 0) this.fillCapture(c, text, 0);
     let counted = 0;
     let lineAt = this.lineNo;
     let candidate: Candidate | undefined;
@@ -233,14 +318,23 @@ export class LogScanner {
       const continuation = start === 0 && this.inLongLine;
       if (!(continuation && this.longLineMatched)) {
         const raw = text.slice(start, Math.min(stop, start + this.options.maxLineChars * 4));
-        const ranked = this.rankHit(m, raw);
+        // Checked on the whole line: the kept text is cut, a match may lie past the cut.
+        const hit = this.rankHit(stop - start > raw.length ? text.slice(start, stop) : raw);
+        re.lastIndex = stop + 1;
+        if (!hit) {
+          if (stop + 1 >= text.length) break;
+          continue;
+        }
+        const ranked = { weight: hit.weight, label: hit.label };
         this.totalMatches++;
-        const bestWeight = candidate?.ranked.weight ?? this.best?.match.weight ?? -1;
         if (this.kept.length < this.options.maxMatches || ranked.weight > this.lowestKept()) {
           this.keep({ line: lineAt + 1, text: this.cut((continuation ? '…' : '') + decode(raw)), ...ranked });
         }
-        // Ties go to the later line: the last sign of a cause is usually closest to the failure.
-        if (ranked.weight >= bestWeight) candidate = { line: lineAt + 1, raw, continuation, ranked, start, stop };
+        const current = candidate ? { weight: candidate.ranked.weight, line: candidate.line } : this.best?.match;
+        if (!current || this.replacesBest(ranked.weight, lineAt + 1, current))
+          candidate = { line: lineAt + 1, raw, continuation, ranked, start, stop };
+        const wanted = this.options.patterns[hit.index]!.capture ?? 0;
+        if (wanted > 0) this.startCapture(lineAt + 1, ranked.label, raw, wanted, text, stop + 1);
       }
       re.lastIndex = stop + 1;
       if (stop + 1 >= text.length) break;
@@ -326,9 +420,92 @@ export class LogScanner {
   }
 }
 
-/** Number of capturing groups in a regex source. */
-function countGroups(source: string): number {
-  return new RegExp(`${source}|`).exec('')!.length - 1;
+/**
+ * `source` with every ASCII letter made case-insensitive by hand ([eE], ranges doubled in classes),
+ * so it needs no i flag; undefined for syntax this does not handle (escapes of code points, named
+ * groups, back-references), where the caller keeps the i flag.
+ */
+export function foldCase(source: string): string | undefined {
+  if (/\\(?:[xuckpP]|[1-9])|\(\?<[A-Za-z]/.test(source)) return undefined;
+  const other = (c: string) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase());
+  const letter = /[A-Za-z]/;
+  let out = '';
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    if (c === '\\') {
+      out += c + (source[i + 1] ?? '');
+      i++;
+    } else if (c === '[') {
+      // Copy the class, adding the other case of each letter and letter range in it.
+      let j = i + 1;
+      let body = '';
+      let extra = '';
+      if (source[j] === '^') body += source[j++];
+      if (source[j] === ']') body += source[j++];
+      while (j < source.length && source[j] !== ']') {
+        if (source[j] === '\\') {
+          body += source[j]! + (source[j + 1] ?? '');
+          j += 2;
+          continue;
+        }
+        const a = source[j]!;
+        if (source[j + 1] === '-' && source[j + 2] !== undefined && source[j + 2] !== ']') {
+          const b = source[j + 2]!;
+          body += `${a}-${b}`;
+          if (letter.test(a) && letter.test(b) && (a === a.toLowerCase()) === (b === b.toLowerCase()))
+            extra += `${other(a)}-${other(b)}`;
+          j += 3;
+          continue;
+        }
+        body += a;
+        if (letter.test(a)) extra += other(a);
+        j++;
+      }
+      if (j >= source.length) return undefined;
+      out += `[${body}${extra}]`;
+      i = j;
+    } else if (c === '(' && source[i + 1] === '?') {
+      // (?: (?= (?! (?<= (?<! : group syntax, not letters to fold
+      const m = /^\(\?(?:<[=!]|[:=!])/.exec(source.slice(i));
+      if (!m) return undefined;
+      out += m[0];
+      i += m[0].length - 1;
+    } else if (letter.test(c)) {
+      out += `[${c}${other(c)}]`;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+/** `source` without its (?!…) and (?<!…) groups (escapes and classes respected). */
+export function withoutNegativeLookarounds(source: string): string {
+  let out = '';
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    if (c === '\\') {
+      out += c + (source[i + 1] ?? '');
+      i++;
+    } else if (c === '[') {
+      let j = i + 1;
+      while (j < source.length && source[j] !== ']') j += source[j] === '\\' ? 2 : 1;
+      out += source.slice(i, j + 1);
+      i = j;
+    } else if (source.startsWith('(?!', i) || source.startsWith('(?<!', i)) {
+      let depth = 0;
+      let j = i;
+      for (; j < source.length; j++) {
+        if (source[j] === '\\') j++;
+        else if (source[j] === '(') depth++;
+        else if (source[j] === ')' && --depth === 0) break;
+      }
+      i = j;
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 /** Reads `source` to the end (or the byte cap) through a LogScanner. */

@@ -106,6 +106,8 @@ export interface FakeOptions {
   latencyMs?: number;
   /** More tasks to serve (e.g. watchedTask(...) for digests). */
   tasks?: Iterable<MonitorTask>;
+  /** More jobs to serve (e.g. failedJob(...) with real log excerpts as their tarball). */
+  jobs?: Iterable<[number, MonitorJob]>;
   /** Size of the JSON body of FAULT.hugeJson (default 8 MiB). */
   hugeJsonBytes?: number;
   /** Pause between the lines of FAULT.trickleLog (default 100 ms). */
@@ -225,7 +227,8 @@ const line = (
   thread = 'job_monitor',
 ): PilotLogLine => ({ level, thread, logger, fn, message });
 
-function failedJob(
+/** A failed job record as the monitor serves it, with these fields changed and this log tarball. */
+export function failedJob(
   pandaid: number,
   extra: Record<string, unknown>,
   logs?: Record<string, LogFileSource>,
@@ -651,6 +654,7 @@ export async function startFakeBigPanda(options: FakeOptions = {}): Promise<Fake
   const hold: ServerResponse[] = [];
   const data = fakeMonitorData(options);
   for (const task of options.tasks ?? []) data.tasks.set(Number(task.task.jeditaskid), task);
+  for (const [pandaid, job] of options.jobs ?? []) data.jobs.set(pandaid, job);
   let down = false;
   let inFlight = 0;
   let inFlightMax = 0;

@@ -3,7 +3,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LogScanner, collapseRepeats, scanLog, type ScanOptions } from '../../src/panda/log-scan.ts';
+import {
+  LogScanner,
+  collapseRepeats,
+  foldCase,
+  scanLog,
+  withoutNegativeLookarounds,
+  type ScanOptions,
+} from '../../src/panda/log-scan.ts';
 import { noiseLines } from '../../src/panda/demo/pilot-log.ts';
 import { CURATED_GUIDANCE, compilePatterns } from '../../src/panda/knowledge.ts';
 
@@ -147,6 +154,39 @@ describe('LogScanner', () => {
     const r = s.finish();
     expect(r.lines).toBe(2);
     expect(r.best?.match.text).toBe('zweite Zeile mit Fehler: Größe überschritten');
+  });
+
+  it('prefilters with letters folded by hand: the same lines as the i flag, case-sensitive patterns kept exact', async () => {
+    const sources = [
+      'exceeded (?:the )?(?:maximum allowed )?memory|memory limit (?:exceeded|of \\d+)',
+      'Error in <[A-Za-z_:]+>: ',
+      '[^a-f]x\\bY',
+      'Current algorithm: (?!<NONE>)\\S',
+    ];
+    const samples = [
+      'job HAS EXCEEDED THE MEMORY limit',
+      'Memory Limit of 4000',
+      'error IN <TFile::ReadBuffer>: short read',
+      'ZX y',
+      'gx Y',
+      'current ALGORITHM: MuonCreatorAlg',
+      'Current algorithm: <NONE>',
+      'nothing here',
+    ];
+    for (const src of sources) {
+      const folded = new RegExp(foldCase(src)!);
+      const reference = new RegExp(src, 'i');
+      for (const line of samples) expect(folded.test(line), `${src} on ${line}`).toBe(reference.test(line));
+    }
+    expect(foldCase('\\x41')).toBeUndefined();
+    expect(withoutNegativeLookarounds('a(?!b(c))d(?<!e)[(?!]f')).toBe('ad[(?!]f');
+    // A case-sensitive pattern: the prefilter finds "error" in any case, the check keeps only ERROR.
+    const r = await scanLog(chunks('x ERROR y\nx error y\nX Error y\n'), {
+      ...base,
+      patterns: [{ regex: /^\S.*\sERROR\s+\S/, weight: 5, label: 'athena-error' }],
+    });
+    expect(r.matches.map((m) => m.line)).toEqual([1]);
+    expect(r.totalMatches).toBe(1);
   });
 
   it('collapses repeated messages that differ only in their timestamp', () => {

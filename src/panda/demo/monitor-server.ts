@@ -367,7 +367,12 @@ async function writeStream(
   let batchBytes = 0;
   const flush = async () => {
     if (batch.length === 0) return;
-    const body = Buffer.concat(batch.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
+    // One big chunk (a file read 256 KiB at a time) goes out as it is: no copy per batch.
+    const only = batch.length === 1 ? batch[0]! : undefined;
+    const body =
+      only !== undefined && typeof only !== 'string'
+        ? only
+        : Buffer.concat(batch.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
     batch = [];
     batchBytes = 0;
     if (!res.write(body))
