@@ -42,7 +42,7 @@ export async function startPlatforms(
   const platforms = configuredPlatforms(app.config);
   if (platforms.includes('slack')) {
     try {
-      const { SlackAdapter } = await import('./slack.ts');
+      const { SlackAdapter } = await import('./slack/adapter.ts');
       const slack = new SlackAdapter(app, { server: options.server });
       const started = await slack.start({ receive: options.receive });
       const how = !options.receive

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { SlackAdapter, type SlackAdapterOptions, type SlackStarted } from '../../src/adapters/slack.ts';
+import { SlackAdapter, type SlackAdapterOptions, type SlackStarted } from '../../src/adapters/slack/adapter.ts';
 import { silentLogger } from '../../src/util/log.ts';
 import type { Agent, Route } from '../../src/agents/agent.ts';
 import { APP_TOKEN, BOT_TOKEN, FakeSlack, SIGNING_SECRET, type Posted } from '../fakes/slack-api.ts';
