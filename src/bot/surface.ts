@@ -32,7 +32,8 @@ export interface Surface<M = unknown> {
   postEphemeral?(where: { channel: string; thread?: string }, user: string, message: M): Promise<boolean>;
 }
 
-export type SurfacePlatform = 'slack' | 'mattermost';
+/** The chat platform's name from its descriptor (src/adapters/registry.ts lists them): "slack". */
+export type SurfacePlatform = string;
 
 export interface SurfaceTiming {
   /** Answers quicker than this show no status: the reply itself is the feedback. */

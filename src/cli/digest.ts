@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { configuredPlatforms } from '../adapters/registry.ts';
 import { collectTaskWindows } from '../digest/runner.ts';
 import { DigestData } from '../digest/digest-data.ts';
 import { buildDigest } from '../digest/builder.ts';
@@ -64,7 +65,8 @@ function runCommand(): Command {
           process.stderr.write(
             `askpanda digest run: posting to ${failed.target.platform} channel ${failed.target.channel} failed (${failed.error}); ${failed.givenUp ? 'given up for this window, its failures go into the next digest' : 'retrying later'}.\n`,
           );
-        const missing = platformsWithoutPoster(app, posters);
+        const configured = configuredPlatforms(app.config).map((p) => p.name);
+        const missing = platformsWithoutPoster(configured, posters);
         for (const { platform, subscriptions } of report.unpostable) {
           const configured = missing.includes(platform)
             ? 'is configured, but posting digests to it is not wired in yet (src/digest/wiring.ts)'

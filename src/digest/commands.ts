@@ -19,11 +19,19 @@ export interface DigestCommandDeps {
   config: Pick<Config, 'digest'>;
   subscriptions: SubscriptionStore;
   client: PandaClient;
+  /** The chat platforms digests are posted to (src/adapters/registry.ts): `subscribe` works in their channels. */
+  chatPlatforms: readonly ChatPlatformName[];
   now?: () => number;
 }
 
-/** Surfaces that can receive a digest later: chat channels, and the terminal (printed by `digest run`). */
-const DIGEST_SURFACES: readonly string[] = ['slack', 'mattermost', 'cli', 'console'];
+export interface ChatPlatformName {
+  name: string;
+  /** For people: "Slack". */
+  title: string;
+}
+
+/** Surfaces besides the chat platforms that get digests: the terminal's are printed by `digest run`. */
+const TERMINAL_SURFACES: readonly string[] = ['cli', 'console'];
 
 export const SUBSCRIBE_USAGE = 'subscribe task N [daily at HH:MM | weekdays at HH:MM | every Nh] [tz Area/City]';
 
@@ -111,6 +119,8 @@ function linkTo(client: PandaClient, jeditaskid: number): string {
 export function digestCommands(deps: DigestCommandDeps): Command[] {
   const now = deps.now ?? Date.now;
   const { subscriptions, client, config } = deps;
+  const digestSurfaces = [...deps.chatPlatforms.map((p) => p.name), ...TERMINAL_SURFACES];
+  const chatTitles = new Intl.ListFormat('en', { type: 'disjunction' }).format(deps.chatPlatforms.map((p) => p.title));
 
   const subscribe: Command = {
     name: 'subscribe',
@@ -118,11 +128,12 @@ export function digestCommands(deps: DigestCommandDeps): Command[] {
     usage: SUBSCRIBE_USAGE,
     accepts: () => true,
     async run({ incoming, args }): Promise<AnswerDraft> {
-      if (!DIGEST_SURFACES.includes(incoming.platform)) {
+      if (!digestSurfaces.includes(incoming.platform)) {
         return errorDraft(
           'command',
           'bad_input',
-          'Digests are posted in Slack or Mattermost channels (or printed by `askpanda digest run` for the terminal), so I cannot subscribe here; say `subscribe task N` in the channel that should get them.',
+          `Digests are posted in ${chatTitles} channels (or printed by \`askpanda digest run\` for the terminal), ` +
+            'so I cannot subscribe here; say `subscribe task N` in the channel that should get them.',
         );
       }
       const refusal = changeRefusal(config, incoming);

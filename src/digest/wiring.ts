@@ -1,7 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { Conversation } from '../bot/conversation.ts';
 import type { Config } from '../config/schema.ts';
-import { configuredPlatforms } from '../config/demo-mode.ts';
 import { PlatformPosters, TerminalPoster, type DigestPoster } from './poster.ts';
 
 /**
@@ -32,7 +31,7 @@ export async function digestPosters(
   return new PlatformPosters(posters);
 }
 
-/** Configured chat platforms that no digest poster reaches yet (for start-up and `digest run` notes). */
-export function platformsWithoutPoster(app: { config: Config }, posters: PlatformPosters): string[] {
-  return configuredPlatforms(app.config).filter((p) => !posters.platforms.includes(p));
+/** Of the configured chat platforms (by name), those no digest poster reaches yet (for `digest run` notes). */
+export function platformsWithoutPoster(configured: readonly string[], posters: PlatformPosters): string[] {
+  return configured.filter((p) => !posters.platforms.includes(p));
 }

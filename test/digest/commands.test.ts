@@ -5,6 +5,7 @@ import type { Answer } from '../../src/core/answer.ts';
 import type { Incoming } from '../../src/core/incoming.ts';
 import { ThreadHistory } from '../../src/bot/thread-history.ts';
 import { digestCommands } from '../../src/digest/commands.ts';
+import { CHAT_PLATFORMS } from '../../src/adapters/registry.ts';
 import { SubscriptionStore } from '../../src/digest/subscription-store.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';
 import { DEMO_TASK_ID } from '../../src/panda/demo/data.ts';
@@ -31,7 +32,8 @@ async function setup(env: Record<string, string> = {}) {
   stores.push(store);
   const subscriptions = new SubscriptionStore(store);
   const commands = new CommandRegistry();
-  for (const c of digestCommands({ config, subscriptions, client: fakeClient(config, fake.url), now: () => NOW }))
+  const client = fakeClient(config, fake.url);
+  for (const c of digestCommands({ config, subscriptions, client, chatPlatforms: CHAT_PLATFORMS, now: () => NOW }))
     commands.register(c);
   const agents = {
     job: new RouteEchoAgent('job'),

@@ -17,7 +17,8 @@ import {
 import { escapeMrkdwn } from './mrkdwn.ts';
 import { ACTION_IDS, renderNotice, type SlackMessage } from './render.ts';
 import { SlackSurface } from './surface.ts';
-import { BoltTransport, SLACK_EVENTS_PATH, type SlackTransport } from './transport.ts';
+import { SLACK_EVENTS_PATH } from './frames.ts';
+import { BoltTransport, type SlackTransport } from './transport.ts';
 
 export type { SlackTransport };
 

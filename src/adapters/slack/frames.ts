@@ -1,3 +1,6 @@
+/** Where Slack posts events, clicks and slash commands in HTTP mode (the app manifest's request URLs). */
+export const SLACK_EVENTS_PATH = '/slack/events';
+
 /** Slack's own cap on an Events API or interactivity request body (Bolt's bodyLimit). */
 export const EVENTS_MAX_BODY_BYTES = 1024 * 1024;
 

@@ -11,11 +11,9 @@ import { errorMessage } from '../../core/errors.ts';
 import { HttpError, type HttpRoute, type RouteRequest } from '../../http/server.ts';
 import type { Logger } from '../../util/log.ts';
 import { redactTokens, slackError } from './errors.ts';
-import { EVENTS_MAX_BODY_BYTES, eventsRequestProblem, socketFrameProblem } from './frames.ts';
+import { EVENTS_MAX_BODY_BYTES, SLACK_EVENTS_PATH, eventsRequestProblem, socketFrameProblem } from './frames.ts';
 
 export type SlackTransport = 'socket' | 'http';
-
-export const SLACK_EVENTS_PATH = '/slack/events';
 
 /** Bolt acknowledges an event within 3 s (or answers 404 for one nothing handles): a request still open later is cut. */
 const EVENTS_ANSWER_WITHIN_MS = 10_000;
