@@ -1,4 +1,5 @@
-import { ConfigError, loadConfigDetailed } from '../config/load.ts';
+import { ConfigError } from '../config/load.ts';
+import { loadConfigDetailed } from '../load-config.ts';
 import { CHAT_PLATFORMS, configuredPlatforms } from '../adapters/registry.ts';
 import { DEMO_BANNER, isDemoMode } from '../config/demo-mode.ts';
 import { createApp, type App } from '../app.ts';

@@ -1,7 +1,9 @@
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
+import { apiSettings, defineProvider } from './provider.ts';
 import {
   alternateTurns,
+  lazySdk,
   providerError,
   providerFetch,
   requireText,
@@ -11,20 +13,39 @@ import {
   type ProviderOptions,
 } from './provider-support.ts';
 
+export const anthropic = defineProvider({
+  name: 'anthropic',
+  // ANTHROPIC_BASE_URL without /v1 (the SDK adds it). claude-sonnet-4-5 reaches end-of-life 2026-11-30.
+  settings: apiSettings(
+    { apiKey: 'ANTHROPIC_API_KEY', baseUrl: 'ANTHROPIC_BASE_URL', model: 'ASKPANDA_ANTHROPIC_MODEL' },
+    'claude-sonnet-4-6',
+  ),
+  requires: 'apiKey',
+  create: (settings, limits) => new AnthropicChatModel({ ...settings, ...limits }),
+});
+
+const sdk = lazySdk(() => import('@anthropic-ai/sdk'));
+
 /** Anthropic Messages API through `@anthropic-ai/sdk` (baseUrl without /v1: the SDK adds it). */
 export class AnthropicChatModel implements ChatModel {
   readonly id: string;
   readonly offline = false;
-  private readonly client: Anthropic;
+  private client: Anthropic | undefined;
 
   constructor(private readonly options: ProviderOptions) {
     this.id = `anthropic:${options.model}`;
-    this.client = new Anthropic({
-      apiKey: options.apiKey,
-      baseURL: options.baseUrl || undefined,
+    sdk.preload();
+  }
+
+  private async anthropic(): Promise<Anthropic> {
+    const { default: Anthropic } = await sdk.load();
+    this.client ??= new Anthropic({
+      apiKey: this.options.apiKey,
+      baseURL: this.options.baseUrl || undefined,
       maxRetries: 0,
       fetch: providerFetch().fetch,
     });
+    return this.client;
   }
 
   private body(request: ChatRequest) {
@@ -41,10 +62,9 @@ export class AnthropicChatModel implements ChatModel {
 
   async complete(request: ChatRequest): Promise<ChatResult> {
     try {
-      const message = await this.client.messages.create(
-        { ...this.body(request), stream: false },
-        { signal: request.signal },
-      );
+      const message = await (
+        await this.anthropic()
+      ).messages.create({ ...this.body(request), stream: false }, { signal: request.signal });
       const text = requireText(
         this.id,
         message.content.map((block) => (block.type === 'text' ? block.text : '')).join(''),
@@ -64,10 +84,9 @@ export class AnthropicChatModel implements ChatModel {
     let input: number | undefined;
     let output: number | undefined;
     try {
-      const stream = await this.client.messages.create(
-        { ...this.body(request), stream: true },
-        { signal: request.signal },
-      );
+      const stream = await (
+        await this.anthropic()
+      ).messages.create({ ...this.body(request), stream: true }, { signal: request.signal });
       for await (const event of stream) {
         if (event.type === 'message_start') input = event.message.usage.input_tokens;
         else if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {

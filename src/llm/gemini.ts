@@ -1,7 +1,9 @@
-import { GoogleGenAI, type GenerateContentParameters } from '@google/genai';
+import type { GoogleGenAI, GenerateContentParameters } from '@google/genai';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
+import { apiSettings, defineProvider } from './provider.ts';
 import {
   alternateTurns,
+  lazySdk,
   providerFetch,
   providerError,
   requireText,
@@ -10,6 +12,18 @@ import {
   usageOrEstimate,
   type ProviderOptions,
 } from './provider-support.ts';
+
+export const gemini = defineProvider({
+  name: 'gemini',
+  settings: apiSettings(
+    { apiKey: 'GEMINI_API_KEY', baseUrl: 'GEMINI_BASE_URL', model: 'ASKPANDA_GEMINI_MODEL' },
+    'gemini-2.5-flash',
+  ),
+  requires: 'apiKey',
+  create: (settings, limits) => new GeminiChatModel({ ...settings, ...limits }),
+});
+
+const sdk = lazySdk(() => import('@google/genai'));
 
 /**
  * Gemini 2.5+ models think by default and the thinking counts against maxOutputTokens: a small
@@ -37,9 +51,11 @@ export class GeminiChatModel implements ChatModel {
 
   constructor(private readonly options: ProviderOptions) {
     this.id = `gemini:${options.model}`;
+    sdk.preload();
   }
 
-  private client(fetchFn: typeof fetch): GoogleGenAI {
+  private async client(fetchFn: typeof fetch): Promise<GoogleGenAI> {
+    const { GoogleGenAI } = await sdk.load();
     // Without retryOptions the SDK makes one attempt: retries belong to the fallback chain.
     return new GoogleGenAI({
       apiKey: this.options.apiKey,
@@ -69,7 +85,7 @@ export class GeminiChatModel implements ChatModel {
   async complete(request: ChatRequest): Promise<ChatResult> {
     const observer = providerFetch();
     try {
-      const response = await this.client(observer.fetch).models.generateContent(this.params(request));
+      const response = await (await this.client(observer.fetch)).models.generateContent(this.params(request));
       const text = requireText(this.id, response.text ?? '');
       return result(
         this.id,
@@ -92,7 +108,7 @@ export class GeminiChatModel implements ChatModel {
     let input: number | undefined;
     let output: number | undefined;
     try {
-      const stream = await this.client(observer.fetch).models.generateContentStream(this.params(request));
+      const stream = await (await this.client(observer.fetch)).models.generateContentStream(this.params(request));
       for await (const chunk of stream) {
         const delta = chunk.text;
         if (delta) {

@@ -1,7 +1,8 @@
-import { Mistral } from '@mistralai/mistralai';
-import { HTTPClient } from '@mistralai/mistralai/lib/http.js';
+import type { Mistral } from '@mistralai/mistralai';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
+import { apiSettings, defineProvider } from './provider.ts';
 import {
+  lazySdk,
   providerError,
   providerFetch,
   requireText,
@@ -9,6 +10,21 @@ import {
   usageOrEstimate,
   type ProviderOptions,
 } from './provider-support.ts';
+
+export const mistral = defineProvider({
+  name: 'mistral',
+  settings: apiSettings(
+    { apiKey: 'MISTRAL_API_KEY', baseUrl: 'MISTRAL_BASE_URL', model: 'ASKPANDA_MISTRAL_MODEL' },
+    'mistral-small-latest',
+  ),
+  requires: 'apiKey',
+  create: (settings, limits) => new MistralChatModel({ ...settings, ...limits }),
+});
+
+const sdk = lazySdk(async () => ({
+  ...(await import('@mistralai/mistralai')),
+  ...(await import('@mistralai/mistralai/lib/http.js')),
+}));
 
 type MistralContent = string | Array<{ type: string; text?: string }> | null | undefined;
 
@@ -29,9 +45,11 @@ export class MistralChatModel implements ChatModel {
 
   constructor(private readonly options: ProviderOptions) {
     this.id = `mistral:${options.model}`;
+    sdk.preload();
   }
 
-  private client(signal: AbortSignal | undefined): Mistral {
+  private async client(signal: AbortSignal | undefined): Promise<Mistral> {
+    const { Mistral, HTTPClient } = await sdk.load();
     const httpClient = new HTTPClient({ fetcher: providerFetch(signal).fetch });
     return new Mistral({
       apiKey: this.options.apiKey,
@@ -53,7 +71,9 @@ export class MistralChatModel implements ChatModel {
 
   async complete(request: ChatRequest): Promise<ChatResult> {
     try {
-      const response = await this.client(request.signal).chat.complete(this.body(request), {
+      const response = await (
+        await this.client(request.signal)
+      ).chat.complete(this.body(request), {
         signal: request.signal ?? null,
       });
       const text = requireText(this.id, contentText(response.choices[0]?.message?.content as MistralContent));
@@ -72,7 +92,9 @@ export class MistralChatModel implements ChatModel {
     let input: number | undefined;
     let output: number | undefined;
     try {
-      const stream = await this.client(request.signal).chat.stream(this.body(request), {
+      const stream = await (
+        await this.client(request.signal)
+      ).chat.stream(this.body(request), {
         signal: request.signal ?? null,
       });
       for await (const event of stream) {

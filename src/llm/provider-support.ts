@@ -11,6 +11,20 @@ export interface ProviderOptions {
   maxOutputTokens: number;
 }
 
+/**
+ * A provider's SDK, imported once, when a model of that provider is made: a start with
+ * ASKPANDA_LLM=offline loads none, and importing every SDK would cost seconds (@mistralai/mistralai
+ * alone took about a second here). A failed import fails each call, which the fallback chain passes on.
+ */
+export function lazySdk<T>(load: () => Promise<T>): { load(): Promise<T>; preload(): void } {
+  let loading: Promise<T> | undefined;
+  const sdk = {
+    load: () => (loading ??= load()),
+    preload: () => void sdk.load().catch(() => undefined),
+  };
+  return sdk;
+}
+
 /** Usage as reported, or counted locally when a (compatible) server leaves it out. */
 export function usageOrEstimate(
   messages: readonly ChatMessage[],

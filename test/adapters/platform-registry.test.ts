@@ -6,7 +6,7 @@ import { startPlatforms } from '../../src/adapters/platforms.ts';
 import { CHAT_PLATFORMS, configuredPlatforms } from '../../src/adapters/registry.ts';
 import { createApp, type App } from '../../src/app.ts';
 import { serveBanner } from '../../src/cli/serve-banner.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import { BUILT_IN_SURFACES, SURFACE_NAME } from '../../src/core/incoming.ts';
 import { createDigestRunner } from '../../src/digest/service.ts';
 import { digestPosters } from '../../src/digest/wiring.ts';

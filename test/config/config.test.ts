@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, envNamesFor, loadConfig, loadConfigDetailed, redactedConfig } from '../../src/config/load.ts';
+import { ConfigError, redactedConfig } from '../../src/config/load.ts';
+import { envNamesFor, loadConfig, loadConfigDetailed } from '../../src/load-config.ts';
 import { isDemoMode } from '../../src/config/demo-mode.ts';
 import { configuredPlatforms } from '../../src/adapters/registry.ts';
 

@@ -1,4 +1,4 @@
-import type { ProviderName } from '../../src/config/schema.ts';
+import type { ProviderName } from '../../src/llm/providers.ts';
 import { AnthropicChatModel } from '../../src/llm/anthropic.ts';
 import type { ChatModel, ChatResult, ChatStreamEvent } from '../../src/llm/chat-model.ts';
 import { GeminiChatModel } from '../../src/llm/gemini.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import { SlackAdapter, type SlackAdapterOptions, type SlackStarted } from '../../src/adapters/slack/adapter.ts';
 import { silentLogger } from '../../src/util/log.ts';
 import type { Agent, Route } from '../../src/agents/agent.ts';

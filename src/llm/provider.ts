@@ -1,0 +1,40 @@
+import type { ProviderSetting } from '../config/provider-settings.ts';
+import { settingChecks } from '../config/schema.ts';
+import type { ChatModel } from './chat-model.ts';
+
+export interface ModelLimits {
+  maxOutputTokens: number;
+}
+
+/**
+ * A language model provider: its file in src/llm exports one, providers.ts lists it, and
+ * ASKPANDA_LLM names it. Its settings are llm.<name>.<key>, each with its environment variable and
+ * default; the configuration, the start-up notices and the model come from here. Loading a
+ * descriptor loads no SDK: the model imports it on first use.
+ */
+export interface ProviderDescriptor<Name extends string = string, Key extends string = string> {
+  readonly name: Name;
+  readonly settings: { readonly [K in Key]: ProviderSetting };
+  /** The setting without which it is left out of the chain (with a start-up notice) instead of failing every call. */
+  readonly requires?: NoInfer<Key>;
+  create(settings: Readonly<Record<Key, string>>, limits: ModelLimits): ChatModel;
+}
+
+/** Keeps the literal name and setting keys of a descriptor for the typed configuration (src/load-config.ts). */
+export function defineProvider<const Name extends string, Key extends string = never>(
+  descriptor: ProviderDescriptor<Name, Key>,
+): ProviderDescriptor<Name, Key> {
+  return descriptor;
+}
+
+/** The settings of a hosted API: its key, a base URL (empty: the public endpoint) and the model. */
+export function apiSettings(
+  env: { apiKey: string; baseUrl: string; model: string },
+  defaultModel: string,
+): ProviderDescriptor<string, 'apiKey' | 'baseUrl' | 'model'>['settings'] {
+  return {
+    apiKey: { env: env.apiKey, default: '', check: settingChecks.text },
+    baseUrl: { env: env.baseUrl, default: '', check: settingChecks.optionalHttpUrl },
+    model: { env: env.model, default: defaultModel, check: settingChecks.modelName },
+  };
+}
