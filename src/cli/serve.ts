@@ -24,7 +24,7 @@ export function serveCommand(): Command {
   return new Command('serve')
     .description(
       [
-        'Run askpanda: the HTTP server on ASKPANDA_PORT (/healthz, /readyz, /metrics, Slack HTTP events, Mattermost slash command and buttons,',
+        "Run askpanda: the HTTP server on ASKPANDA_PORT (/healthz, /readyz, /metrics, the chat platforms' callbacks,",
         'MCP at /mcp with ASKPANDA_MCP_TOKEN, the OpenAI-compatible /v1 for Open WebUI, the web chat at /),',
         `the configured chat platforms (${chatPlatformTitles}) and the digest scheduler. ` +
           'Without a chat platform it chats in the terminal (the demo on a fresh machine).',
