@@ -172,7 +172,8 @@ export class Bot {
         errorDraft(
           'command',
           'bad_input',
-          `I do not know the command \`${echo(command.name, 40)}\`. Commands I know: ${names}. Or just ask a question, e.g. "why did job 6802258254 fail?"`,
+          `I do not know the command \`${echo(command.name, 40)}\`. Commands I know: ${names}. Or just ask a ` +
+            `question, e.g. "why did job 6802258254 fail?"`,
         ),
       );
     }
@@ -238,7 +239,8 @@ export class Bot {
 
   private reportStoreProblem(what: 'read' | 'write', err: unknown): void {
     storeErrorsTotal.inc();
-    const message = `thread history could not be ${what === 'read' ? 'read' : 'saved'} (${err instanceof Error ? err.message : String(err)})`;
+    const reason = err instanceof Error ? err.message : String(err);
+    const message = `thread history could not be ${what === 'read' ? 'read' : 'saved'} (${reason})`;
     this.logger.warn({ err: message }, 'thread history unavailable');
     if (this.storeProblemReported) return;
     this.storeProblemReported = true;
@@ -248,9 +250,16 @@ export class Bot {
   private checkInput(question: string): string | undefined {
     const max = this.deps.config.bot.maxMessageChars;
     if (question.trim() === '')
-      return 'Your message was empty. Ask me about a PanDA job or task ("why did job 6802258254 fail?") or a PanDA concept ("what is a pilot?"), or say `help`.';
+      return (
+        'Your message was empty. Ask me about a PanDA job or task ("why did job 6802258254 fail?") or a ' +
+        'PanDA concept ("what is a pilot?"), or say `help`.'
+      );
     if (question.length > max)
-      return `Your message has ${question.length.toLocaleString('en-US')} characters; I read at most ${max.toLocaleString('en-US')}. Please ask a shorter question; paste a job or task id rather than a whole log.`;
+      return (
+        `Your message has ${question.length.toLocaleString('en-US')} characters; I read at most ` +
+        `${max.toLocaleString('en-US')}. Please ask a shorter question; paste a job or task id rather than a ` +
+        `whole log.`
+      );
     if (question.includes('\uFFFD'))
       return 'Your message contains bytes that are not valid UTF-8 text. Please send plain text.';
     return undefined;
@@ -264,7 +273,8 @@ export class Bot {
     );
     const draft = emptyDraft(
       agent,
-      'Something went wrong on my side while answering. Please try again in a minute; if it keeps happening, tell the askpanda maintainers.',
+      'Something went wrong on my side while answering. Please try again in a minute; if it keeps ' +
+        'happening, tell the askpanda maintainers.',
     );
     failedDrafts.add(draft);
     return draft;

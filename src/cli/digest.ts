@@ -24,18 +24,24 @@ function usage(message: string): void {
   process.exitCode = EXIT_USAGE;
 }
 
+const GIVEN_UP = 'given up for this window, its failures go into the next digest';
+
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 function runCommand(): Command {
   return new Command('run')
     .description(
-      'Post every digest that is due at that instant (overdue ones combined into one catch-up per subscription) and record it; a second run at the same instant posts nothing. What `serve` does each minute; for system cron or a Kubernetes CronJob.',
+      'Post every digest that is due at that instant (overdue ones combined into one catch-up per ' +
+        'subscription) and record it; a second run at the same instant posts nothing. What `serve` does each ' +
+        'minute; for system cron or a Kubernetes CronJob.',
     )
     .option('--at <iso>', 'the instant to run at (ISO-8601, UTC when no zone is given); default now')
     .option('--json', 'print the run report as one JSON object (terminal digests then go to stderr)')
     .addHelpText(
       'after',
-      '\nExamples:\n  askpanda digest run\n  askpanda digest run --at 2025-09-09T08:00:00Z\n  crontab: * * * * * cd /srv/askpanda && npx askpanda digest run\n\nExit codes: 0 done, 1 some digests could not be posted (they stay due), 2 usage errors.',
+      '\nExamples:\n  askpanda digest run\n  askpanda digest run --at 2025-09-09T08:00:00Z\n' +
+        '  crontab: * * * * * cd /srv/askpanda && npx askpanda digest run\n\n' +
+        'Exit codes: 0 done, 1 some digests could not be posted (they stay due), 2 usage errors.',
     )
     .action(async (options: { at?: string; json?: boolean }) => {
       const at = options.at === undefined ? Date.now() : parseInstant(options.at);
@@ -63,7 +69,8 @@ function runCommand(): Command {
         );
         for (const failed of report.failedPosts)
           process.stderr.write(
-            `askpanda digest run: posting to ${failed.target.platform} channel ${failed.target.channel} failed (${failed.error}); ${failed.givenUp ? 'given up for this window, its failures go into the next digest' : 'retrying later'}.\n`,
+            `askpanda digest run: posting to ${failed.target.platform} channel ${failed.target.channel} failed ` +
+              `(${failed.error}); ${failed.givenUp ? GIVEN_UP : 'retrying later'}.\n`,
           );
         const configured = configuredPlatforms(app.config).map((p) => p.name);
         const missing = platformsWithoutPoster(configured, posters);
@@ -72,7 +79,8 @@ function runCommand(): Command {
             ? 'is configured, but posting digests to it is not wired in yet (src/digest/wiring.ts)'
             : 'has no digest poster in this process';
           process.stderr.write(
-            `askpanda digest run: ${plural(subscriptions, 'due subscription')} in ${platform} channels not posted: ${platform} ${configured}; they stay due and go out, combined, once it can post.\n`,
+            `askpanda digest run: ${plural(subscriptions, 'due subscription')} in ${platform} channels not ` +
+              `posted: ${platform} ${configured}; they stay due and go out, combined, once it can post.\n`,
           );
         }
         if (report.unpostable.length || report.failedPosts.some((f) => !f.givenUp)) process.exitCode = 1;
@@ -95,7 +103,9 @@ export function digestCommand(): Command {
     .option('--json', 'print the message and the per-task facts as one JSON object')
     .addHelpText(
       'after',
-      '\nExamples:\n  askpanda digest --task 46374283\n  askpanda digest --task 46374283 --since 2025-09-08T00:00:00Z --tz Europe/Zurich\n  askpanda digest run --at 2025-09-09T08:00:00Z',
+      '\nExamples:\n  askpanda digest --task 46374283\n' +
+        '  askpanda digest --task 46374283 --since 2025-09-08T00:00:00Z --tz Europe/Zurich\n' +
+        '  askpanda digest run --at 2025-09-09T08:00:00Z',
     )
     .action(async (options: { task?: string; since?: string; tz?: string; json?: boolean }) => {
       if (options.task === undefined)
@@ -121,9 +131,11 @@ export function digestCommand(): Command {
           (collected!.statusFetch.error.kind === 'not_found' || !collected!.errorsFetch.ok)
         ) {
           const error = collected!.statusFetch.error;
-          process.stderr.write(
-            `askpanda digest: ${error.kind === 'not_found' ? `the monitor has no task ${jeditaskid}; check the number, or open ${app.panda.taskPage(jeditaskid)}` : `the monitor did not answer for task ${jeditaskid}: ${error.message}`}\n`,
-          );
+          const problem =
+            error.kind === 'not_found'
+              ? `the monitor has no task ${jeditaskid}; check the number, or open ${app.panda.taskPage(jeditaskid)}`
+              : `the monitor did not answer for task ${jeditaskid}: ${error.message}`;
+          process.stderr.write(`askpanda digest: ${problem}\n`);
           process.exitCode = 1;
           return;
         }
@@ -135,9 +147,8 @@ export function digestCommand(): Command {
         });
         const message = built.message!;
         if (options.json) {
-          process.stdout.write(
-            `${JSON.stringify({ window: { after: new Date(after).toISOString(), until: new Date(until).toISOString() }, message, tasks: built.tasks })}\n`,
-          );
+          const window = { after: new Date(after).toISOString(), until: new Date(until).toISOString() };
+          process.stdout.write(`${JSON.stringify({ window, message, tasks: built.tasks })}\n`);
         } else {
           process.stdout.write(
             `${[message.markdown, ...message.details.map((d) => `--- in the thread ---\n${d}`)].join('\n\n')}\n`,

@@ -17,7 +17,10 @@ export function isDemoMode(
 }
 
 export const DEMO_BANNER = [
-  'DEMO MODE: answers come from an embedded copy of a few example PanDA jobs and tasks and of a CRIC queue snapshot, not from the live monitor and CRIC.',
-  'Try: "Why did job 6800730400 fail?", "Why did job 6802258254 fail?", "What is going on with job 6798544333?", "What is happening with task 46374283?", "Which queues are brokeroff?"',
-  'To use the real monitor set PANDA_MONITOR_URL=https://bigpanda.cern.ch (and PANDA_MONITOR_TOKEN if your monitor needs one), or ASKPANDA_DEMO=0.',
+  'DEMO MODE: answers come from an embedded copy of a few example PanDA jobs and tasks and of a CRIC ' +
+    'queue snapshot, not from the live monitor and CRIC.',
+  'Try: "Why did job 6800730400 fail?", "Why did job 6802258254 fail?", "What is going on with job ' +
+    '6798544333?", "What is happening with task 46374283?", "Which queues are brokeroff?"',
+  'To use the real monitor set PANDA_MONITOR_URL=https://bigpanda.cern.ch (and PANDA_MONITOR_TOKEN if ' +
+    'your monitor needs one), or ASKPANDA_DEMO=0.',
 ].join('\n');

@@ -64,7 +64,9 @@ export function parseSubscribeArgs(
       const zone = canonicalZone(name);
       if (!zone)
         return {
-          problem: `I do not know the time zone "${echo(name)}"; use an IANA Area/City name such as Europe/Zurich, America/Chicago, Asia/Tokyo, or UTC.`,
+          problem:
+            `I do not know the time zone "${echo(name)}"; use an IANA Area/City name such as Europe/Zurich, ` +
+            `America/Chicago, Asia/Tokyo, or UTC.`,
         };
       if (timezone) return { problem: 'Give the time zone once (e.g. `tz Europe/Zurich`).' };
       timezone = zone;
@@ -146,7 +148,8 @@ export function digestCommands(deps: DigestCommandDeps): Command[] {
         return errorDraft(
           'command',
           'bad_input',
-          `${Here(incoming)} already watches task ${jeditaskid} (${when(existing)}); to change that, \`unsubscribe task ${jeditaskid}\` and subscribe again.`,
+          `${Here(incoming)} already watches task ${jeditaskid} (${when(existing)}); to change that, ` +
+            `\`unsubscribe task ${jeditaskid}\` and subscribe again.`,
         );
       }
       const watched = (await subscriptions.forChannel(incoming.platform, incoming.channel)).length;
@@ -200,7 +203,9 @@ export function digestCommands(deps: DigestCommandDeps): Command[] {
       const name = task.taskname ? ` (\`${task.taskname}\`)` : '';
       const draft = emptyDraft(
         'command',
-        `Subscribed: ${here(incoming)} gets a digest of new failures in ${linkTo(client, jeditaskid)}${name}, ${when(subscription)}. The first comes ${formatLocal(next, timezone)} and covers failures from now on; stop it with \`unsubscribe task ${jeditaskid}\`.`,
+        `Subscribed: ${here(incoming)} gets a digest of new failures in ` +
+          `${linkTo(client, jeditaskid)}${name}, ${when(subscription)}. The first comes ` +
+          `${formatLocal(next, timezone)} and covers failures from now on; stop it with \`unsubscribe task ${jeditaskid}\`.`,
       );
       const notes = daylightSavingNotes(schedule, timezone, at);
       if (notes.length) draft.sections.push({ title: 'Note', body: notes.join('\n') });
@@ -276,7 +281,8 @@ export function digestCommands(deps: DigestCommandDeps): Command[] {
       if (mine.length === 0) {
         return emptyDraft(
           'command',
-          `${Here(incoming)} watches no tasks. Subscribe with \`subscribe task 46374283\` (daily at 08:00 ${defaultSchedule(config).timezone}), or e.g. \`subscribe task 46374283 weekdays at 09:30 tz Europe/Zurich\`.`,
+          `${Here(incoming)} watches no tasks. Subscribe with \`subscribe task 46374283\` (daily at 08:00 ` +
+            `${defaultSchedule(config).timezone}), or e.g. \`subscribe task 46374283 weekdays at 09:30 tz Europe/Zurich\`.`,
         );
       }
       const at = now();
@@ -348,7 +354,8 @@ export function digestCommands(deps: DigestCommandDeps): Command[] {
           return errorDraft(
             'command',
             'bad_input',
-            `${Here(incoming)} watches no tasks; \`digest now task 46374283\` shows one task's last 24 hours, \`subscribe task 46374283\` watches it.`,
+            `${Here(incoming)} watches no tasks; \`digest now task 46374283\` shows one task's last 24 hours, ` +
+              `\`subscribe task 46374283\` watches it.`,
           );
         timezone = mine[0]!.subscription.timezone;
         items = mine.map((m) => windowOf(m, at));

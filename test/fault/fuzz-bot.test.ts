@@ -125,8 +125,9 @@ describe('fuzz: chat messages through Bot.handle', () => {
       };
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
       const seconds = (performance.now() - started) / 1000;
+      const kinds = [...byKind].map(([k, s]) => `${k} ${s.count}/${s.errors}/${Math.round(s.maxMs)}`).join(', ');
       console.log(
-        `fuzz-bot: ${MESSAGES} messages in ${seconds.toFixed(1)} s; per kind (count, refused, slowest ms): ${[...byKind].map(([k, s]) => `${k} ${s.count}/${s.errors}/${Math.round(s.maxMs)}`).join(', ')}`,
+        `fuzz-bot: ${MESSAGES} messages in ${seconds.toFixed(1)} s; per kind (count, refused, slowest ms): ${kinds}`,
       );
 
       expect(failures, `seed ${seed}`).toEqual([]);
