@@ -13,6 +13,8 @@ import {
   type ProviderOptions,
 } from './provider-support.ts';
 
+const sdk = lazySdk(() => import('@anthropic-ai/sdk'));
+
 export const anthropic = defineProvider({
   name: 'anthropic',
   // ANTHROPIC_BASE_URL without /v1 (the SDK adds it). claude-sonnet-4-5 reaches end-of-life 2026-11-30.
@@ -21,10 +23,11 @@ export const anthropic = defineProvider({
     'claude-sonnet-4-6',
   ),
   requires: 'apiKey',
-  create: (settings, limits) => new AnthropicChatModel({ ...settings, ...limits }),
+  async create(settings, limits) {
+    await sdk();
+    return new AnthropicChatModel({ ...settings, ...limits });
+  },
 });
-
-const sdk = lazySdk(() => import('@anthropic-ai/sdk'));
 
 /** Anthropic Messages API through `@anthropic-ai/sdk` (baseUrl without /v1: the SDK adds it). */
 export class AnthropicChatModel implements ChatModel {
@@ -34,11 +37,10 @@ export class AnthropicChatModel implements ChatModel {
 
   constructor(private readonly options: ProviderOptions) {
     this.id = `anthropic:${options.model}`;
-    sdk.preload();
   }
 
   private async anthropic(): Promise<Anthropic> {
-    const { default: Anthropic } = await sdk.load();
+    const { default: Anthropic } = await sdk();
     this.client ??= new Anthropic({
       apiKey: this.options.apiKey,
       baseURL: this.options.baseUrl || undefined,

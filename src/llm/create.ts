@@ -43,7 +43,7 @@ export async function createChatModel(
       notices.push(notice);
       continue;
     }
-    const model = provider.create(settings, { maxOutputTokens: config.llm.maxOutputTokens });
+    const model = await provider.create(settings, { maxOutputTokens: config.llm.maxOutputTokens });
     models.push(model);
     if (model.offline) break;
   }

@@ -13,6 +13,8 @@ import {
   type ProviderOptions,
 } from './provider-support.ts';
 
+const sdk = lazySdk(() => import('@google/genai'));
+
 export const gemini = defineProvider({
   name: 'gemini',
   settings: apiSettings(
@@ -20,10 +22,11 @@ export const gemini = defineProvider({
     'gemini-2.5-flash',
   ),
   requires: 'apiKey',
-  create: (settings, limits) => new GeminiChatModel({ ...settings, ...limits }),
+  async create(settings, limits) {
+    await sdk();
+    return new GeminiChatModel({ ...settings, ...limits });
+  },
 });
-
-const sdk = lazySdk(() => import('@google/genai'));
 
 /**
  * Gemini 2.5+ models think by default and the thinking counts against maxOutputTokens: a small
@@ -51,11 +54,10 @@ export class GeminiChatModel implements ChatModel {
 
   constructor(private readonly options: ProviderOptions) {
     this.id = `gemini:${options.model}`;
-    sdk.preload();
   }
 
   private async client(fetchFn: typeof fetch): Promise<GoogleGenAI> {
-    const { GoogleGenAI } = await sdk.load();
+    const { GoogleGenAI } = await sdk();
     // Without retryOptions the SDK makes one attempt: retries belong to the fallback chain.
     return new GoogleGenAI({
       apiKey: this.options.apiKey,

@@ -11,6 +11,11 @@ import {
   type ProviderOptions,
 } from './provider-support.ts';
 
+const sdk = lazySdk(async () => ({
+  ...(await import('@mistralai/mistralai')),
+  ...(await import('@mistralai/mistralai/lib/http.js')),
+}));
+
 export const mistral = defineProvider({
   name: 'mistral',
   settings: apiSettings(
@@ -18,13 +23,11 @@ export const mistral = defineProvider({
     'mistral-small-latest',
   ),
   requires: 'apiKey',
-  create: (settings, limits) => new MistralChatModel({ ...settings, ...limits }),
+  async create(settings, limits) {
+    await sdk();
+    return new MistralChatModel({ ...settings, ...limits });
+  },
 });
-
-const sdk = lazySdk(async () => ({
-  ...(await import('@mistralai/mistralai')),
-  ...(await import('@mistralai/mistralai/lib/http.js')),
-}));
 
 type MistralContent = string | Array<{ type: string; text?: string }> | null | undefined;
 
@@ -45,11 +48,10 @@ export class MistralChatModel implements ChatModel {
 
   constructor(private readonly options: ProviderOptions) {
     this.id = `mistral:${options.model}`;
-    sdk.preload();
   }
 
   private async client(signal: AbortSignal | undefined): Promise<Mistral> {
-    const { Mistral, HTTPClient } = await sdk.load();
+    const { Mistral, HTTPClient } = await sdk();
     const httpClient = new HTTPClient({ fetcher: providerFetch(signal).fetch });
     return new Mistral({
       apiKey: this.options.apiKey,

@@ -11,7 +11,7 @@ import { defineProvider } from './provider.ts';
 export const offline = defineProvider({
   name: 'offline',
   settings: {},
-  create: () => new OfflineModel(),
+  create: async () => new OfflineModel(),
 });
 
 /**

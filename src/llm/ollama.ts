@@ -3,16 +3,19 @@ import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat
 import { defineProvider } from './provider.ts';
 import { lazySdk, providerFetch, providerError, requireText, result, usageOrEstimate } from './provider-support.ts';
 
+const sdk = lazySdk(() => import('ollama'));
+
 export const ollama = defineProvider({
   name: 'ollama',
   settings: {
     host: { env: 'OLLAMA_HOST', default: 'http://127.0.0.1:11434', check: settingChecks.httpUrl },
     model: { env: 'ASKPANDA_OLLAMA_MODEL', default: 'llama3.1', check: settingChecks.modelName },
   },
-  create: (settings, limits) => new OllamaChatModel({ ...settings, ...limits }),
+  async create(settings, limits) {
+    await sdk();
+    return new OllamaChatModel({ ...settings, ...limits });
+  },
 });
-
-const sdk = lazySdk(() => import('ollama'));
 
 export interface OllamaOptions {
   host: string;
@@ -30,7 +33,6 @@ export class OllamaChatModel implements ChatModel {
 
   constructor(private readonly options: OllamaOptions) {
     this.id = `ollama:${options.model}`;
-    sdk.preload();
   }
 
   private body(request: ChatRequest) {
@@ -48,7 +50,7 @@ export class OllamaChatModel implements ChatModel {
   async complete(request: ChatRequest): Promise<ChatResult> {
     const observer = providerFetch(request.signal);
     try {
-      const { Ollama } = await sdk.load();
+      const { Ollama } = await sdk();
       const client = new Ollama({ host: this.options.host, fetch: observer.fetch });
       const response = await client.chat({ ...this.body(request), stream: false });
       const text = requireText(this.id, response.message.content);
@@ -68,7 +70,7 @@ export class OllamaChatModel implements ChatModel {
     let input: number | undefined;
     let output: number | undefined;
     try {
-      const { Ollama } = await sdk.load();
+      const { Ollama } = await sdk();
       const client = new Ollama({ host: this.options.host, fetch: observer.fetch });
       const stream = await client.chat({ ...this.body(request), stream: true });
       for await (const part of stream) {

@@ -11,6 +11,8 @@ import {
   type ProviderOptions,
 } from './provider-support.ts';
 
+const sdk = lazySdk(() => import('openai'));
+
 export const openai = defineProvider({
   name: 'openai',
   // OPENAI_BASE_URL: http://host:port/v1 of a compatible server (vLLM, LiteLLM …); empty: api.openai.com.
@@ -19,10 +21,11 @@ export const openai = defineProvider({
     'gpt-4o-mini',
   ),
   requires: 'apiKey',
-  create: (settings, limits) => new OpenAIChatModel({ ...settings, ...limits }),
+  async create(settings, limits) {
+    await sdk();
+    return new OpenAIChatModel({ ...settings, ...limits });
+  },
 });
-
-const sdk = lazySdk(() => import('openai'));
 
 const REASONING_MODEL = /^(?:o\d|gpt-5)/;
 const REASONING_HEADROOM = 2048;
@@ -35,11 +38,10 @@ export class OpenAIChatModel implements ChatModel {
 
   constructor(private readonly options: ProviderOptions) {
     this.id = `openai:${options.model}`;
-    sdk.preload();
   }
 
   private async openai(): Promise<OpenAI> {
-    const { default: OpenAI } = await sdk.load();
+    const { default: OpenAI } = await sdk();
     // Retries belong to the fallback chain (it moves on to the next provider instead); bodies are capped.
     this.client ??= new OpenAI({
       apiKey: this.options.apiKey,

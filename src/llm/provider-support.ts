@@ -12,17 +12,14 @@ export interface ProviderOptions {
 }
 
 /**
- * A provider's SDK, imported once, when a model of that provider is made: a start with
- * ASKPANDA_LLM=offline loads none, and importing every SDK would cost seconds (@mistralai/mistralai
- * alone took about a second here). A failed import fails each call, which the fallback chain passes on.
+ * A provider's SDK, imported once, when the first model of that provider is made (its descriptor's
+ * `create` waits for it, as start-up did when each provider file imported its SDK): the registry
+ * imports every provider file, and their SDKs together took seconds to import here (@mistralai/mistralai
+ * alone up to 2.8 s), which a start with ASKPANDA_LLM=offline should not pay.
  */
-export function lazySdk<T>(load: () => Promise<T>): { load(): Promise<T>; preload(): void } {
+export function lazySdk<T>(load: () => Promise<T>): () => Promise<T> {
   let loading: Promise<T> | undefined;
-  const sdk = {
-    load: () => (loading ??= load()),
-    preload: () => void sdk.load().catch(() => undefined),
-  };
-  return sdk;
+  return () => (loading ??= load());
 }
 
 /** Usage as reported, or counted locally when a (compatible) server leaves it out. */

@@ -10,14 +10,15 @@ export interface ModelLimits {
  * A language model provider: its file in src/llm exports one, providers.ts lists it, and
  * ASKPANDA_LLM names it. Its settings are llm.<name>.<key>, each with its environment variable and
  * default; the configuration, the start-up notices and the model come from here. Loading a
- * descriptor loads no SDK: the model imports it on first use.
+ * descriptor loads no SDK: `create` imports it.
  */
 export interface ProviderDescriptor<Name extends string = string, Key extends string = string> {
   readonly name: Name;
   readonly settings: { readonly [K in Key]: ProviderSetting };
   /** The setting without which it is left out of the chain (with a start-up notice) instead of failing every call. */
   readonly requires?: NoInfer<Key>;
-  create(settings: Readonly<Record<Key, string>>, limits: ModelLimits): ChatModel;
+  /** The model, once its SDK is loaded. */
+  create(settings: Readonly<Record<Key, string>>, limits: ModelLimits): Promise<ChatModel>;
 }
 
 /** Keeps the literal name and setting keys of a descriptor for the typed configuration (src/load-config.ts). */

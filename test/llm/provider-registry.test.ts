@@ -23,7 +23,7 @@ const vllm = defineProvider({
     'llama-3-70b',
   ),
   requires: 'apiKey',
-  create: (settings, limits) => new OpenAIChatModel({ ...settings, ...limits }),
+  create: async (settings, limits) => new OpenAIChatModel({ ...settings, ...limits }),
 });
 const WITH_VLLM = [...PROVIDERS, vllm];
 
