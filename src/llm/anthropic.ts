@@ -1,6 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
-import { apiSettings, defineProvider } from './provider.ts';
+import { apiKeyProvider } from './provider.ts';
 import {
   alternateTurns,
   lazySdk,
@@ -15,18 +15,13 @@ import {
 
 const sdk = lazySdk(() => import('@anthropic-ai/sdk'));
 
-export const anthropic = defineProvider({
+export const anthropic = apiKeyProvider({
   name: 'anthropic',
   // ANTHROPIC_BASE_URL without /v1 (the SDK adds it). claude-sonnet-4-5 reaches end-of-life 2026-11-30.
-  settings: apiSettings(
-    { apiKey: 'ANTHROPIC_API_KEY', baseUrl: 'ANTHROPIC_BASE_URL', model: 'ASKPANDA_ANTHROPIC_MODEL' },
-    'claude-sonnet-4-6',
-  ),
-  requires: 'apiKey',
-  async create(settings, limits) {
-    await sdk();
-    return new AnthropicChatModel({ ...settings, ...limits });
-  },
+  env: { apiKey: 'ANTHROPIC_API_KEY', baseUrl: 'ANTHROPIC_BASE_URL', model: 'ASKPANDA_ANTHROPIC_MODEL' },
+  defaultModel: 'claude-sonnet-4-6',
+  sdk,
+  model: (options) => new AnthropicChatModel(options),
 });
 
 /** Anthropic Messages API through `@anthropic-ai/sdk` (baseUrl without /v1: the SDK adds it). */

@@ -1,6 +1,6 @@
 import type { GoogleGenAI, GenerateContentParameters } from '@google/genai';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
-import { apiSettings, defineProvider } from './provider.ts';
+import { apiKeyProvider } from './provider.ts';
 import {
   alternateTurns,
   lazySdk,
@@ -15,17 +15,12 @@ import {
 
 const sdk = lazySdk(() => import('@google/genai'));
 
-export const gemini = defineProvider({
+export const gemini = apiKeyProvider({
   name: 'gemini',
-  settings: apiSettings(
-    { apiKey: 'GEMINI_API_KEY', baseUrl: 'GEMINI_BASE_URL', model: 'ASKPANDA_GEMINI_MODEL' },
-    'gemini-2.5-flash',
-  ),
-  requires: 'apiKey',
-  async create(settings, limits) {
-    await sdk();
-    return new GeminiChatModel({ ...settings, ...limits });
-  },
+  env: { apiKey: 'GEMINI_API_KEY', baseUrl: 'GEMINI_BASE_URL', model: 'ASKPANDA_GEMINI_MODEL' },
+  defaultModel: 'gemini-2.5-flash',
+  sdk,
+  model: (options) => new GeminiChatModel(options),
 });
 
 /**

@@ -1,6 +1,6 @@
 import type { Mistral } from '@mistralai/mistralai';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
-import { apiSettings, defineProvider } from './provider.ts';
+import { apiKeyProvider } from './provider.ts';
 import {
   lazySdk,
   providerError,
@@ -16,17 +16,12 @@ const sdk = lazySdk(async () => ({
   ...(await import('@mistralai/mistralai/lib/http.js')),
 }));
 
-export const mistral = defineProvider({
+export const mistral = apiKeyProvider({
   name: 'mistral',
-  settings: apiSettings(
-    { apiKey: 'MISTRAL_API_KEY', baseUrl: 'MISTRAL_BASE_URL', model: 'ASKPANDA_MISTRAL_MODEL' },
-    'mistral-small-latest',
-  ),
-  requires: 'apiKey',
-  async create(settings, limits) {
-    await sdk();
-    return new MistralChatModel({ ...settings, ...limits });
-  },
+  env: { apiKey: 'MISTRAL_API_KEY', baseUrl: 'MISTRAL_BASE_URL', model: 'ASKPANDA_MISTRAL_MODEL' },
+  defaultModel: 'mistral-small-latest',
+  sdk,
+  model: (options) => new MistralChatModel(options),
 });
 
 type MistralContent = string | Array<{ type: string; text?: string }> | null | undefined;

@@ -1,6 +1,6 @@
 import type OpenAI from 'openai';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
-import { apiSettings, defineProvider } from './provider.ts';
+import { apiKeyProvider } from './provider.ts';
 import {
   lazySdk,
   providerError,
@@ -13,18 +13,13 @@ import {
 
 const sdk = lazySdk(() => import('openai'));
 
-export const openai = defineProvider({
+export const openai = apiKeyProvider({
   name: 'openai',
   // OPENAI_BASE_URL: http://host:port/v1 of a compatible server (vLLM, LiteLLM …); empty: api.openai.com.
-  settings: apiSettings(
-    { apiKey: 'OPENAI_API_KEY', baseUrl: 'OPENAI_BASE_URL', model: 'ASKPANDA_OPENAI_MODEL' },
-    'gpt-4o-mini',
-  ),
-  requires: 'apiKey',
-  async create(settings, limits) {
-    await sdk();
-    return new OpenAIChatModel({ ...settings, ...limits });
-  },
+  env: { apiKey: 'OPENAI_API_KEY', baseUrl: 'OPENAI_BASE_URL', model: 'ASKPANDA_OPENAI_MODEL' },
+  defaultModel: 'gpt-4o-mini',
+  sdk,
+  model: (options) => new OpenAIChatModel(options),
 });
 
 const REASONING_MODEL = /^(?:o\d|gpt-5)/;

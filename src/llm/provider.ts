@@ -1,6 +1,7 @@
 import type { ProviderSetting } from '../config/provider-settings.ts';
 import { settingChecks } from '../config/schema.ts';
 import type { ChatModel } from './chat-model.ts';
+import type { ProviderOptions } from './provider-support.ts';
 
 export interface ModelLimits {
   maxOutputTokens: number;
@@ -26,6 +27,28 @@ export function defineProvider<const Name extends string, Key extends string = n
   descriptor: ProviderDescriptor<Name, Key>,
 ): ProviderDescriptor<Name, Key> {
   return descriptor;
+}
+
+/**
+ * A provider behind an API key (OpenAI, Anthropic, Gemini, Mistral): settings from apiSettings, left
+ * out of the chain without its key, its model made once `sdk` has loaded.
+ */
+export function apiKeyProvider<const Name extends string>(spec: {
+  name: Name;
+  env: { apiKey: string; baseUrl: string; model: string };
+  defaultModel: string;
+  sdk: () => Promise<unknown>;
+  model: (options: ProviderOptions) => ChatModel;
+}): ProviderDescriptor<Name, 'apiKey' | 'baseUrl' | 'model'> {
+  return {
+    name: spec.name,
+    settings: apiSettings(spec.env, spec.defaultModel),
+    requires: 'apiKey',
+    async create(settings, limits) {
+      await spec.sdk();
+      return spec.model({ ...settings, ...limits });
+    },
+  };
 }
 
 /** The settings of a hosted API: its key, a base URL (empty: the public endpoint) and the model. */
