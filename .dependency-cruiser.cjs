@@ -10,7 +10,7 @@ const LAYERS = [
   ['agents'], // what answers a question
   ['bot'], // the conversation core: commands, history, routing to agents, posting
   ['digest', 'adapters', 'server'], // what reaches people: schedules, chat platforms, HTTP surfaces
-  ['app.ts'], // the composition root
+  ['app.ts', 'load-config.ts'], // the composition root: the App, and the configuration with every provider's settings
   ['cli'], // the askpanda command
 ];
 
@@ -45,7 +45,8 @@ module.exports = {
     {
       name: 'adapters-only-translate',
       comment:
-        "adapters translate a platform to the conversation core (src/bot/conversation.ts, src/bot/surface.ts); what answers a question is the core's business",
+        'adapters translate a platform to the conversation core (src/bot/conversation.ts, src/bot/surface.ts); ' +
+        "what answers a question is the core's business",
       severity: 'error',
       from: { path: '^src/adapters/' },
       to: { path: '^src/(agents|panda|llm|rag|digest|storage)/|^src/bot/selection' },

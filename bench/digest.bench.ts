@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
-import { loadConfig } from '../src/config/load.ts';
+import { loadConfig } from '../src/load-config.ts';
 import { PandaClient } from '../src/panda/client.ts';
 import { openStore } from '../src/storage/open-store.ts';
 import { SubscriptionStore } from '../src/digest/subscription-store.ts';

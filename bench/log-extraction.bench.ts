@@ -112,7 +112,7 @@ async function child(file: string): Promise<void> {
 
 /** The same extraction through the client: file browser listing, 301 redirect, streamed body. */
 async function childHttp(url: string): Promise<void> {
-  const { loadConfig } = await import('../src/config/load.ts');
+  const { loadConfig } = await import('../src/load-config.ts');
   const { createPandaClient } = await import('../src/panda/client.ts');
   const config = loadConfig({ env: { PANDA_MONITOR_URL: url } });
   const client = createPandaClient(config);
@@ -184,7 +184,7 @@ async function generate(file: string, mib: number): Promise<void> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function requestsPerQuestion(): Promise<void> {
-  const { loadConfig } = await import('../src/config/load.ts');
+  const { loadConfig } = await import('../src/load-config.ts');
   const { JobAgent } = await import('../src/agents/job.ts');
   const { OfflineModel } = await import('../src/llm/offline.ts');
   const { createPandaClient } = await import('../src/panda/client.ts');

@@ -24,7 +24,7 @@ import path from 'node:path';
 import { buildJobPrompt } from '../src/agents/job-prompt.ts';
 import { buildTaskPrompt } from '../src/agents/task-prompt.ts';
 import { DEFAULT_SECTION_TITLES, withContract } from '../src/agents/refine.ts';
-import { loadConfig } from '../src/config/load.ts';
+import { loadConfig } from '../src/load-config.ts';
 import type { ChatMessage } from '../src/llm/chat-model.ts';
 import { countMessageTokens, countTokens } from '../src/llm/tokens.ts';
 import { createPandaClient } from '../src/panda/client.ts';

@@ -62,7 +62,7 @@ const QUESTIONS: Record<string, string> = {
 };
 
 async function child(mode: string, arg: string): Promise<void> {
-  const { loadConfig } = await import('../src/config/load.ts');
+  const { loadConfig } = await import('../src/load-config.ts');
   const { CricClient } = await import('../src/panda/cric-client.ts');
   const { openStore } = await import('../src/storage/open-store.ts');
   const env: Record<string, string> = {
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
   const { startFakeCric, syntheticQueueDump } = await import('../test/fakes/cric.ts');
   const { startDemoMonitor } = await import('../src/panda/demo/server.ts');
   const { createPandaClient } = await import('../src/panda/client.ts');
-  const { loadConfig } = await import('../src/config/load.ts');
+  const { loadConfig } = await import('../src/load-config.ts');
   const { DEMO_MEMORY_JOB } = await import('../src/panda/demo/data.ts');
 
   const dir = mkdtempSync(path.join(tmpdir(), 'askpanda-bench-queues-'));

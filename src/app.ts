@@ -20,6 +20,8 @@ import { lazyDocsIndex } from './rag/docs-index.ts';
 import type { Retriever } from './rag/retriever.ts';
 import { SubscriptionStore } from './digest/subscription-store.ts';
 import { digestCommands } from './digest/commands.ts';
+import { CHAT_PLATFORMS } from './adapters/registry.ts';
+import type { PlatformDescriptor } from './adapters/platform-descriptor.ts';
 import { createLogger } from './util/log.ts';
 
 /** Everything a surface needs, built once from the configuration (the composition root). */
@@ -55,6 +57,8 @@ export interface AppOptions {
   agents?: Partial<Record<Route['agent'], Agent>>;
   /** Setting paths given from outside the defaults (see loadConfigDetailed's origin). */
   explicitSettings?: ReadonlySet<string>;
+  /** The chat platforms `subscribe` offers digests in (default: every platform of src/adapters/registry.ts). */
+  chatPlatforms?: readonly PlatformDescriptor[];
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -80,7 +84,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const docs = lazyDocsIndex(config, logger);
   const subscriptions = new SubscriptionStore(store);
   const commands = new CommandRegistry();
-  for (const command of digestCommands({ config, subscriptions, client: panda })) commands.register(command);
+  const chatPlatforms = options.chatPlatforms ?? CHAT_PLATFORMS;
+  for (const command of digestCommands({ config, subscriptions, client: panda, chatPlatforms }))
+    commands.register(command);
   let agents: Partial<Record<Route['agent'], Agent>>;
   if (options.agents) {
     agents = options.agents;

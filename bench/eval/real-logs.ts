@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { JobAgent } from '../../src/agents/job.ts';
 import { AnswerSchema, type Answer } from '../../src/core/answer.ts';
 import { toAnswer } from '../../src/bot/render.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';
 import { createPandaClient } from '../../src/panda/client.ts';
 import { textLog } from '../../src/panda/demo/data.ts';

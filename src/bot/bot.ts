@@ -9,7 +9,7 @@ import { silentLogger } from '../util/log.ts';
 import { emptyDraft, errorDraft, type Answer, type AnswerDraft } from '../core/answer.ts';
 import { CommandRegistry, parseCommand } from './commands.ts';
 import type { Turn } from '../core/turn.ts';
-import { IncomingSchema, PLATFORMS, threadKey, type Incoming } from '../core/incoming.ts';
+import { IncomingSchema, SURFACE_NAME, threadKey, type Incoming } from '../core/incoming.ts';
 import { answerSeconds, questionsTotal, storeErrorsTotal } from '../core/metrics.ts';
 import { stripMention } from './mention.ts';
 import { toAnswer } from './render.ts';
@@ -130,10 +130,7 @@ export class Bot {
   private async counted(raw: Incoming, work: () => Promise<Answer>): Promise<Answer> {
     const started = performance.now();
     const answer = await work();
-    const platform =
-      typeof raw?.platform === 'string' && (PLATFORMS as readonly string[]).includes(raw.platform)
-        ? raw.platform
-        : 'unknown';
+    const platform = typeof raw?.platform === 'string' && SURFACE_NAME.test(raw.platform) ? raw.platform : 'unknown';
     questionsTotal.inc({
       platform,
       agent: answer.agent,

@@ -1,5 +1,4 @@
 import type { Answer } from '../core/answer.ts';
-import type { Platform } from '../core/incoming.ts';
 
 /**
  * What a surface implements for the conversation core (src/bot/conversation.ts): a chat platform
@@ -34,8 +33,8 @@ export interface Surface<M = unknown> {
   postEphemeral?(where: { channel: string; thread?: string }, user: string, message: M): Promise<boolean>;
 }
 
-/** Every platform a question can come from (digests only post): a closed set, as metric labels must be. */
-export type SurfacePlatform = Exclude<Platform, 'digest'>;
+/** The chat platform's name from its descriptor (src/adapters/registry.ts lists them): "slack". */
+export type SurfacePlatform = string;
 
 export interface SurfaceTiming {
   /** Answers quicker than this show no status: the reply itself is the feedback. */

@@ -1,4 +1,6 @@
-import { ConfigError, loadConfigDetailed } from '../config/load.ts';
+import { ConfigError } from '../config/load.ts';
+import { loadConfigDetailed } from '../load-config.ts';
+import { configuredPlatforms } from '../adapters/registry.ts';
 import { DEMO_BANNER, isDemoMode } from '../config/demo-mode.ts';
 import { createApp, type App } from '../app.ts';
 import type { Config } from '../config/schema.ts';
@@ -41,7 +43,7 @@ export async function startApp(options: StartOptions = {}): Promise<{ app: App; 
   // In the terminal (ask, chat) the answer already says what went wrong: structured warnings on
   // stderr would only be noise, unless the user asked for a log level.
   if (options.interactive && !loaded.origin.has('logLevel')) loaded.config.logLevel = 'error';
-  const demo = isDemoMode(loaded.config, loaded.origin);
+  const demo = isDemoMode(loaded.config, loaded.origin, configuredPlatforms(loaded.config).length > 0);
   const needsStore =
     typeof options.needsStore === 'function'
       ? options.needsStore({ demo, config: loaded.config })

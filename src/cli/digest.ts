@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { configuredPlatforms } from '../adapters/registry.ts';
 import { collectTaskWindows } from '../digest/runner.ts';
 import { DigestData } from '../digest/digest-data.ts';
 import { buildDigest } from '../digest/builder.ts';
@@ -23,24 +24,24 @@ function usage(message: string): void {
   process.exitCode = EXIT_USAGE;
 }
 
+const GIVEN_UP = 'given up for this window, its failures go into the next digest';
+
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 function runCommand(): Command {
   return new Command('run')
     .description(
       'Post every digest that is due at that instant (overdue ones combined into one catch-up per ' +
-        'subscription) and record it; a second run at the same instant posts nothing. ' +
-        'What `serve` does each minute; for system cron or a Kubernetes CronJob.',
+        'subscription) and record it; a second run at the same instant posts nothing. What `serve` does each ' +
+        'minute; for system cron or a Kubernetes CronJob.',
     )
     .option('--at <iso>', 'the instant to run at (ISO-8601, UTC when no zone is given); default now')
     .option('--json', 'print the run report as one JSON object (terminal digests then go to stderr)')
     .addHelpText(
       'after',
-      '\nExamples:\n' +
-        '  askpanda digest run\n' +
-        '  askpanda digest run --at 2025-09-09T08:00:00Z\n' +
-        '  crontab: * * * * * cd /srv/askpanda && npx askpanda digest run\n' +
-        '\nExit codes: 0 done, 1 some digests could not be posted (they stay due), 2 usage errors.',
+      '\nExamples:\n  askpanda digest run\n  askpanda digest run --at 2025-09-09T08:00:00Z\n' +
+        '  crontab: * * * * * cd /srv/askpanda && npx askpanda digest run\n\n' +
+        'Exit codes: 0 done, 1 some digests could not be posted (they stay due), 2 usage errors.',
     )
     .action(async (options: { at?: string; json?: boolean }) => {
       const at = options.at === undefined ? Date.now() : parseInstant(options.at);
@@ -69,10 +70,10 @@ function runCommand(): Command {
         for (const failed of report.failedPosts)
           process.stderr.write(
             `askpanda digest run: posting to ${failed.target.platform} channel ${failed.target.channel} failed ` +
-              `(${failed.error}); ` +
-              `${failed.givenUp ? 'given up for this window, its failures go into the next digest' : 'retrying later'}.\n`,
+              `(${failed.error}); ${failed.givenUp ? GIVEN_UP : 'retrying later'}.\n`,
           );
-        const missing = platformsWithoutPoster(app, posters);
+        const configured = configuredPlatforms(app.config).map((p) => p.name);
+        const missing = platformsWithoutPoster(configured, posters);
         for (const { platform, subscriptions } of report.unpostable) {
           const configured = missing.includes(platform)
             ? 'is configured, but posting digests to it is not wired in yet (src/digest/wiring.ts)'
@@ -102,8 +103,7 @@ export function digestCommand(): Command {
     .option('--json', 'print the message and the per-task facts as one JSON object')
     .addHelpText(
       'after',
-      '\nExamples:\n' +
-        '  askpanda digest --task 46374283\n' +
+      '\nExamples:\n  askpanda digest --task 46374283\n' +
         '  askpanda digest --task 46374283 --since 2025-09-08T00:00:00Z --tz Europe/Zurich\n' +
         '  askpanda digest run --at 2025-09-09T08:00:00Z',
     )

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig, PACKAGE_ROOT } from '../config/load.ts';
+import { ConfigError, PACKAGE_ROOT } from '../config/load.ts';
+import { loadConfig } from '../load-config.ts';
 import { handbookPaths, openRagParts } from '../rag/docs-index.ts';
 import { ingest, IngestError, type IngestProgress, type IngestSummary } from '../rag/ingest.ts';
 import { ingestUrls, isUrl, type WebIngestSummary } from '../rag/web-ingest.ts';

@@ -1,29 +1,31 @@
 import { Command } from 'commander';
 import { runConsole } from '../adapters/console.ts';
 import { PlatformStartError, startPlatforms, type RunningPlatform } from '../adapters/platforms.ts';
-import { configuredPlatforms } from '../config/demo-mode.ts';
+import { CHAT_PLATFORMS, configuredPlatforms } from '../adapters/registry.ts';
 import { addHealthRoutes, monitorCheck, type ReadinessCheck } from '../server/health.ts';
 import { HttpServer } from '../http/server.ts';
-import { addMcpRoute, MCP_PATH } from '../server/mcp.ts';
+import { addMcpRoute } from '../server/mcp.ts';
 import { addOpenAiRoutes } from '../server/openai-api.ts';
 import { addWebChatRoutes } from '../server/web-chat.ts';
 import { describeStoreUri } from '../storage/store.ts';
 import { storeUri } from '../storage/open-store.ts';
 import { startApp } from './context.ts';
+import { serveBanner } from './serve-banner.ts';
 
 /** SIGTERM to exit: platforms stop taking events, answers in progress get this long, then the store closes. */
 const SHUTDOWN_GRACE_MS = 8_000;
 /** The process exits by then whatever still runs (orchestrators send SIGKILL soon after). */
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
+const chatPlatformTitles = CHAT_PLATFORMS.map((p) => p.title).join(', ');
+
 export function serveCommand(): Command {
   return new Command('serve')
     .description(
       [
-        'Run askpanda: the HTTP server on ASKPANDA_PORT (/healthz, /readyz, /metrics, Slack HTTP events, ' +
-          'Mattermost slash command and buttons,',
+        "Run askpanda: the HTTP server on ASKPANDA_PORT (/healthz, /readyz, /metrics, the chat platforms' callbacks,",
         'MCP at /mcp with ASKPANDA_MCP_TOKEN, the OpenAI-compatible /v1 for Open WebUI, the web chat at /),',
-        'the configured chat platforms (Slack, Mattermost) and the digest scheduler. ' +
+        `the configured chat platforms (${chatPlatformTitles}) and the digest scheduler. ` +
           'Without a chat platform it chats in the terminal (the demo on a fresh machine).',
       ].join('\n'),
     )
@@ -86,33 +88,9 @@ export function serveCommand(): Command {
       }
 
       const base = (app.config.publicUrl || `http://localhost:${port}`).replace(/\/+$/, '');
-      const routes = [
-        '/healthz',
-        '/readyz',
-        '/metrics',
-        ...(server.has('/slack/events') ? ['/slack/events'] : []),
-        ...(server.has('/mattermost/command') ? ['/mattermost/command', '/mattermost/actions'] : []),
-        ...(app.config.mcp.token ? [MCP_PATH] : []),
-        '/v1/models',
-        '/v1/chat/completions',
-        ...(app.config.web.enabled ? ['/'] : []),
-      ];
-      say(`HTTP server on port ${port}: ${routes.join(' ')}`);
-      say(app.config.web.enabled ? `web chat: ${base}/` : 'web chat is off (web.enabled: false)');
-      say(
-        app.config.mcp.token
-          ? `MCP (streamable HTTP): ${base}${MCP_PATH}, bearer token ASKPANDA_MCP_TOKEN required`
-          : `${MCP_PATH} is off: set ASKPANDA_MCP_TOKEN to serve MCP over HTTP (\`askpanda mcp\` serves it over stdio)`,
-      );
-      const keyNote = app.config.openaiApi.apiKey
-        ? 'key required (ASKPANDA_OPENAI_KEY)'
-        : 'open: set ASKPANDA_OPENAI_KEY to require a key';
-      say(`OpenAI-compatible API (Open WebUI): ${base}/v1, model ${app.config.openaiApi.model}, ${keyNote}`);
-      for (const platform of platforms) say(platform.summary);
-      const memoryNote = store.kind === 'memory' ? ' (unavailable: answering from memory, nothing is saved)' : '';
-      say(`store: ${describeStoreUri(storeUri(app.config))}${memoryNote}`);
-      say(`monitor: ${demo ? 'the embedded demo monitor' : app.config.monitor.url}`);
-      say(`language models: ${app.config.llm.chain.join(' → ')}`);
+      const unavailable = store.kind === 'memory' ? ' (unavailable: answering from memory, nothing is saved)' : '';
+      const storeLine = `${describeStoreUri(storeUri(app.config))}${unavailable}`;
+      for (const line of serveBanner({ config: app.config, port, base, platforms, store: storeLine, demo })) say(line);
 
       if (!app.config.digest.scheduler) {
         say('digests: the scheduler is off (digest.scheduler: false); run `askpanda digest run` from cron instead');
@@ -151,7 +129,7 @@ export function serveCommand(): Command {
       if (platforms.length === 0) {
         const browser = app.config.web.enabled ? ` and in the browser at ${base}/` : '';
         say(
-          `no chat platform is configured (see README: Slack, Mattermost); chatting in the terminal${browser}. ` +
+          `no chat platform is configured (see README: ${chatPlatformTitles}); chatting in the terminal${browser}. ` +
             `The HTTP server keeps running on port ${port}.`,
         );
         await runConsole(app.conversation, {

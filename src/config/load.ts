@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ConfigSchema, ENV_ALIASES, isSecretKey, type Config } from './schema.ts';
+import type { ProviderSettingsSpec } from './provider-settings.ts';
+import { ENV_ALIASES, configSchemaWith, isSecretKey, type Config } from './schema.ts';
 
 /** The package root (where config/ lives), independent of the current directory. */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -32,9 +33,15 @@ export function genericEnvName(keyPath: string): string {
   );
 }
 
-/** Env names for a key: the DESIGN.md alias first (it wins), then the generic name. */
-export function envNamesFor(keyPath: string): string[] {
-  const alias = ENV_ALIASES[keyPath];
+/**
+ * Env names for a key: its own name first (DESIGN.md's, or the one its provider declares; it wins),
+ * then the generic name.
+ */
+export function envNamesFor(keyPath: string, providers: readonly ProviderSettingsSpec[]): string[] {
+  const [section, name, key] = keyPath.split('.');
+  const declared =
+    section === 'llm' && key !== undefined ? providers.find((p) => p.name === name)?.settings[key]?.env : undefined;
+  const alias = ENV_ALIASES[keyPath] ?? declared;
   const generic = genericEnvName(keyPath);
   return alias && alias !== generic ? [alias, generic] : [generic];
 }
@@ -108,15 +115,21 @@ export interface LoadOptions {
   overrides?: Record<string, unknown>;
 }
 
-/** Defaults from config/default.yaml, then ASKPANDA_CONFIG's file, then the environment, then overrides. */
-export function loadConfig(options: LoadOptions = {}): Config {
-  return loadConfigDetailed(options).config;
-}
-
-/** The configuration and, per key set from outside the defaults, where it came from. */
-export function loadConfigDetailed(options: LoadOptions = {}): { config: Config; origin: ReadonlyMap<string, string> } {
+/**
+ * Defaults from config/default.yaml and from each provider's declaration, then ASKPANDA_CONFIG's
+ * file, then the environment, then overrides; with, per key set from outside the defaults, where it
+ * came from. `providers` are the language models ASKPANDA_LLM may name (src/load-config.ts gives
+ * the registry's).
+ */
+export function loadConfigWith(
+  providers: readonly ProviderSettingsSpec[],
+  options: LoadOptions = {},
+): { config: Config; origin: ReadonlyMap<string, string> } {
   const env = options.env ?? process.env;
   const tree = readYaml(DEFAULT_CONFIG_FILE);
+  for (const provider of providers)
+    for (const [key, setting] of Object.entries(provider.settings))
+      setPath(tree, `llm.${provider.name}.${key}`, setting.default);
   const defaults = new Map(leaves(tree));
   const origin = new Map<string, string>();
 
@@ -132,7 +145,7 @@ export function loadConfigDetailed(options: LoadOptions = {}): { config: Config;
     }
   }
   for (const [keyPath, like] of defaults) {
-    for (const name of envNamesFor(keyPath)) {
+    for (const name of envNamesFor(keyPath, providers)) {
       const raw = env[name];
       if (raw === undefined) continue;
       setPath(tree, keyPath, fromEnv(raw, LIST_KEYS.includes(keyPath) ? [] : like));
@@ -149,7 +162,7 @@ export function loadConfigDetailed(options: LoadOptions = {}): { config: Config;
     if (typeof value === 'string') setPath(tree, keyPath, fromEnv(value, []));
   }
 
-  const result = ConfigSchema.safeParse(tree);
+  const result = configSchemaWith(providers).safeParse(tree);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     // An array element's problem is reported against the setting itself.
@@ -158,7 +171,7 @@ export function loadConfigDetailed(options: LoadOptions = {}): { config: Config;
     const shown = isSecretKey(settingPath) ? '(hidden)' : JSON.stringify(value);
     const from = origin.get(settingPath);
     const where = from ? ` (from ${from})` : '';
-    const names = envNamesFor(settingPath).join(' or ');
+    const names = envNamesFor(settingPath, providers).join(' or ');
     throw new ConfigError(
       `Invalid setting ${settingPath}${where} = ${shown}: ${issue.message}. Set ${names} or edit config/default.yaml.`,
     );

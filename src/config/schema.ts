@@ -2,6 +2,7 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { parseSchedule } from '../core/schedule.ts';
 import { canonicalZone } from '../util/zone.ts';
+import type { ProviderSettingsSpec } from './provider-settings.ts';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
@@ -20,15 +21,13 @@ const bearerSecret = text.refine((s) => s === '' || /^[\x21-\x7e]{16,512}$/.test
   error: 'expected empty or 16-512 printable characters without spaces (e.g. the output of `openssl rand -hex 32`)',
 });
 
-export const PROVIDERS = ['openai', 'anthropic', 'gemini', 'mistral', 'ollama'] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
-const CHAIN_ITEMS = [...PROVIDERS, 'offline'] as const;
-
-const provider = z.object({
-  apiKey: text,
-  baseUrl: optionalHttpUrl,
-  model: text.min(1, { error: 'expected a model name' }),
-});
+/** Checks for settings declared outside this folder (each language model provider's, see provider-settings.ts). */
+export const settingChecks = {
+  text,
+  httpUrl,
+  optionalHttpUrl,
+  modelName: text.min(1, { error: 'expected a model name' }),
+} as const;
 
 export const ConfigSchema = z.object({
   dataDir: text.min(1, { error: 'expected a folder path' }),
@@ -85,20 +84,14 @@ export const ConfigSchema = z.object({
   }),
   history: z.object({ maxTurns: int(0, 200), maxChars: int(0, 1_000_000), ttlDays: int(1, 3650) }),
   llm: z.object({
-    chain: z
-      .array(z.enum(CHAIN_ITEMS, { error: `expected a comma-separated list of ${CHAIN_ITEMS.join(', ')}` }))
-      .min(1, { error: 'expected at least one of ' + CHAIN_ITEMS.join(', ') }),
+    /** Names of language model providers, checked against their registry by configSchemaWith. */
+    chain: z.array(text),
     timeoutMs: int(100),
     concurrency: int(1, 256),
     maxInputTokens: int(500),
     maxOutputTokens: int(16),
     breakerFailures: int(1, 100),
     breakerCooldownSeconds: int(0),
-    openai: provider,
-    anthropic: provider,
-    gemini: provider,
-    mistral: provider,
-    ollama: z.object({ host: httpUrl, model: text.min(1) }),
   }),
   rag: z.object({
     vectors: z.enum(['local', 'pinecone'], { error: 'expected local or pinecone' }),
@@ -170,9 +163,27 @@ export const ConfigSchema = z.object({
   }),
 });
 
+/**
+ * The settings without any provider's. Each language model provider's settings (llm.<provider>) are
+ * declared by the provider (provider-settings.ts) and present at run time; `providerSettings` reads them.
+ */
 export type Config = z.infer<typeof ConfigSchema>;
 
-/** Environment names from DESIGN.md; every key also has the generic ASKPANDA_<PATH> name. */
+/** The schema the configuration is checked with: ASKPANDA_LLM may name these providers, each has its settings. */
+export function configSchemaWith(providers: readonly ProviderSettingsSpec[]) {
+  const names = providers.map((p) => p.name);
+  const chain = z
+    .array(z.enum(names, { error: `expected a comma-separated list of ${names.join(', ')}` }))
+    .min(1, { error: `expected at least one of ${names.join(', ')}` });
+  const sections = Object.fromEntries(
+    providers
+      .filter((p) => Object.keys(p.settings).length > 0)
+      .map((p) => [p.name, z.object(Object.fromEntries(Object.entries(p.settings).map(([k, s]) => [k, s.check])))]),
+  );
+  return ConfigSchema.extend({ llm: ConfigSchema.shape.llm.extend({ chain, ...sections }) });
+}
+
+/** Environment names from DESIGN.md (each provider declares its own); every key also has the generic ASKPANDA_<PATH> name. */
 export const ENV_ALIASES: Record<string, string> = {
   dataDir: 'ASKPANDA_DATA_DIR',
   store: 'ASKPANDA_STORE',
@@ -187,20 +198,6 @@ export const ENV_ALIASES: Record<string, string> = {
   'cric.key': 'CRIC_KEY',
   'pandaServer.url': 'PANDA_SERVER_URL',
   'llm.chain': 'ASKPANDA_LLM',
-  'llm.openai.apiKey': 'OPENAI_API_KEY',
-  'llm.openai.baseUrl': 'OPENAI_BASE_URL',
-  'llm.openai.model': 'ASKPANDA_OPENAI_MODEL',
-  'llm.anthropic.apiKey': 'ANTHROPIC_API_KEY',
-  'llm.anthropic.baseUrl': 'ANTHROPIC_BASE_URL',
-  'llm.anthropic.model': 'ASKPANDA_ANTHROPIC_MODEL',
-  'llm.gemini.apiKey': 'GEMINI_API_KEY',
-  'llm.gemini.baseUrl': 'GEMINI_BASE_URL',
-  'llm.gemini.model': 'ASKPANDA_GEMINI_MODEL',
-  'llm.mistral.apiKey': 'MISTRAL_API_KEY',
-  'llm.mistral.baseUrl': 'MISTRAL_BASE_URL',
-  'llm.mistral.model': 'ASKPANDA_MISTRAL_MODEL',
-  'llm.ollama.host': 'OLLAMA_HOST',
-  'llm.ollama.model': 'ASKPANDA_OLLAMA_MODEL',
   'rag.vectors': 'ASKPANDA_VECTORS',
   'rag.pinecone.apiKey': 'PINECONE_API_KEY',
   'rag.pinecone.index': 'PINECONE_INDEX',

@@ -19,11 +19,19 @@ export interface DigestCommandDeps {
   config: Pick<Config, 'digest'>;
   subscriptions: SubscriptionStore;
   client: PandaClient;
+  /** The chat platforms digests are posted to (src/adapters/registry.ts): `subscribe` works in their channels. */
+  chatPlatforms: readonly ChatPlatformName[];
   now?: () => number;
 }
 
-/** Surfaces that can receive a digest later: chat channels, and the terminal (printed by `digest run`). */
-const DIGEST_SURFACES: readonly string[] = ['slack', 'mattermost', 'cli', 'console'];
+export interface ChatPlatformName {
+  name: string;
+  /** For people: "Slack". */
+  title: string;
+}
+
+/** Surfaces besides the chat platforms that get digests: the terminal's are printed by `digest run`. */
+const TERMINAL_SURFACES: readonly string[] = ['cli', 'console'];
 
 export const SUBSCRIBE_USAGE = 'subscribe task N [daily at HH:MM | weekdays at HH:MM | every Nh] [tz Area/City]';
 
@@ -57,8 +65,8 @@ export function parseSubscribeArgs(
       if (!zone)
         return {
           problem:
-            `I do not know the time zone "${echo(name)}"; ` +
-            `use an IANA Area/City name such as Europe/Zurich, America/Chicago, Asia/Tokyo, or UTC.`,
+            `I do not know the time zone "${echo(name)}"; use an IANA Area/City name such as Europe/Zurich, ` +
+            `America/Chicago, Asia/Tokyo, or UTC.`,
         };
       if (timezone) return { problem: 'Give the time zone once (e.g. `tz Europe/Zurich`).' };
       timezone = zone;
@@ -113,6 +121,8 @@ function linkTo(client: PandaClient, jeditaskid: number): string {
 export function digestCommands(deps: DigestCommandDeps): Command[] {
   const now = deps.now ?? Date.now;
   const { subscriptions, client, config } = deps;
+  const digestSurfaces = [...deps.chatPlatforms.map((p) => p.name), ...TERMINAL_SURFACES];
+  const chatTitles = new Intl.ListFormat('en', { type: 'disjunction' }).format(deps.chatPlatforms.map((p) => p.title));
 
   const subscribe: Command = {
     name: 'subscribe',
@@ -120,12 +130,12 @@ export function digestCommands(deps: DigestCommandDeps): Command[] {
     usage: SUBSCRIBE_USAGE,
     accepts: () => true,
     async run({ incoming, args }): Promise<AnswerDraft> {
-      if (!DIGEST_SURFACES.includes(incoming.platform)) {
+      if (!digestSurfaces.includes(incoming.platform)) {
         return errorDraft(
           'command',
           'bad_input',
-          'Digests are posted in Slack or Mattermost channels (or printed by `askpanda digest run` for the ' +
-            'terminal), so I cannot subscribe here; say `subscribe task N` in the channel that should get them.',
+          `Digests are posted in ${chatTitles} channels (or printed by \`askpanda digest run\` for the terminal), ` +
+            'so I cannot subscribe here; say `subscribe task N` in the channel that should get them.',
         );
       }
       const refusal = changeRefusal(config, incoming);
@@ -138,8 +148,8 @@ export function digestCommands(deps: DigestCommandDeps): Command[] {
         return errorDraft(
           'command',
           'bad_input',
-          `${Here(incoming)} already watches task ${jeditaskid} (${when(existing)}); ` +
-            `to change that, \`unsubscribe task ${jeditaskid}\` and subscribe again.`,
+          `${Here(incoming)} already watches task ${jeditaskid} (${when(existing)}); to change that, ` +
+            `\`unsubscribe task ${jeditaskid}\` and subscribe again.`,
         );
       }
       const watched = (await subscriptions.forChannel(incoming.platform, incoming.channel)).length;
@@ -193,9 +203,9 @@ export function digestCommands(deps: DigestCommandDeps): Command[] {
       const name = task.taskname ? ` (\`${task.taskname}\`)` : '';
       const draft = emptyDraft(
         'command',
-        `Subscribed: ${here(incoming)} gets a digest of new failures in ${linkTo(client, jeditaskid)}${name}, ` +
-          `${when(subscription)}. The first comes ${formatLocal(next, timezone)} and covers failures from now ` +
-          `on; stop it with \`unsubscribe task ${jeditaskid}\`.`,
+        `Subscribed: ${here(incoming)} gets a digest of new failures in ` +
+          `${linkTo(client, jeditaskid)}${name}, ${when(subscription)}. The first comes ` +
+          `${formatLocal(next, timezone)} and covers failures from now on; stop it with \`unsubscribe task ${jeditaskid}\`.`,
       );
       const notes = daylightSavingNotes(schedule, timezone, at);
       if (notes.length) draft.sections.push({ title: 'Note', body: notes.join('\n') });
@@ -271,9 +281,8 @@ export function digestCommands(deps: DigestCommandDeps): Command[] {
       if (mine.length === 0) {
         return emptyDraft(
           'command',
-          `${Here(incoming)} watches no tasks. ` +
-            `Subscribe with \`subscribe task 46374283\` (daily at 08:00 ${defaultSchedule(config).timezone}), ` +
-            `or e.g. \`subscribe task 46374283 weekdays at 09:30 tz Europe/Zurich\`.`,
+          `${Here(incoming)} watches no tasks. Subscribe with \`subscribe task 46374283\` (daily at 08:00 ` +
+            `${defaultSchedule(config).timezone}), or e.g. \`subscribe task 46374283 weekdays at 09:30 tz Europe/Zurich\`.`,
         );
       }
       const at = now();
@@ -345,8 +354,8 @@ export function digestCommands(deps: DigestCommandDeps): Command[] {
           return errorDraft(
             'command',
             'bad_input',
-            `${Here(incoming)} watches no tasks; ` +
-              `\`digest now task 46374283\` shows one task's last 24 hours, \`subscribe task 46374283\` watches it.`,
+            `${Here(incoming)} watches no tasks; \`digest now task 46374283\` shows one task's last 24 hours, ` +
+              `\`subscribe task 46374283\` watches it.`,
           );
         timezone = mine[0]!.subscription.timezone;
         items = mine.map((m) => windowOf(m, at));

@@ -1,15 +1,14 @@
 import type { Writable } from 'node:stream';
 import type { Conversation } from '../bot/conversation.ts';
 import type { Config } from '../config/schema.ts';
-import { configuredPlatforms } from '../config/demo-mode.ts';
 import { PlatformPosters, TerminalPoster, type DigestPoster } from './poster.ts';
 
 /**
  * THE place where chat platforms plug into digests: every poster the runner and `serve`'s scheduler
  * post through is registered here, by platform name (Incoming.platform of the subscribing message).
- * Slack and Mattermost post through the conversation core (the message in the channel, `details`
- * as replies in its thread, within each platform's limits and pacing), for every platform whose
- * adapter is connected in this process (`serve`, or `digest run` connecting them to post). A
+ * Chat platforms post through the conversation core (the message in the channel, `details` as
+ * replies in its thread, within each platform's limits and pacing), for every platform whose
+ * adapter is connected in this process (`serve`; `digest run` does not connect them yet). A
  * subscription whose platform is not connected stays due and goes out, combined, once it is.
  *
  * `terminal`: where digests of subscriptions made in a terminal (`ask`, `chat`) are printed.
@@ -32,7 +31,7 @@ export async function digestPosters(
   return new PlatformPosters(posters);
 }
 
-/** Configured chat platforms that no digest poster reaches yet (for start-up and `digest run` notes). */
-export function platformsWithoutPoster(app: { config: Config }, posters: PlatformPosters): string[] {
-  return configuredPlatforms(app.config).filter((p) => !posters.platforms.includes(p));
+/** Of the configured chat platforms (by name), those no digest poster reaches yet (for `digest run` notes). */
+export function platformsWithoutPoster(configured: readonly string[], posters: PlatformPosters): string[] {
+  return configured.filter((p) => !posters.platforms.includes(p));
 }

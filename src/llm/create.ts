@@ -1,52 +1,51 @@
 import type { Logger } from 'pino';
-import type { Config, ProviderName } from '../config/schema.ts';
+import { providerSettings } from '../config/provider-settings.ts';
+import type { Config } from '../config/schema.ts';
 import type { ChatModel } from './chat-model.ts';
 import { OfflineModel } from './offline.ts';
+import type { ProviderDescriptor } from './provider.ts';
+import { PROVIDERS } from './providers.ts';
 
-const KEY_ENV: Record<Exclude<ProviderName, 'ollama'>, string> = {
-  openai: 'OPENAI_API_KEY',
-  anthropic: 'ANTHROPIC_API_KEY',
-  gemini: 'GEMINI_API_KEY',
-  mistral: 'MISTRAL_API_KEY',
-};
-
-/** Each provider's SDK is imported only when the chain names it, so an offline start loads none. */
-async function providerModel(name: ProviderName, config: Config): Promise<ChatModel> {
-  const llm = config.llm;
-  const maxOutputTokens = llm.maxOutputTokens;
-  switch (name) {
-    case 'openai':
-      return new (await import('./openai.ts')).OpenAIChatModel({ ...llm.openai, maxOutputTokens });
-    case 'anthropic':
-      return new (await import('./anthropic.ts')).AnthropicChatModel({ ...llm.anthropic, maxOutputTokens });
-    case 'gemini':
-      return new (await import('./gemini.ts')).GeminiChatModel({ ...llm.gemini, maxOutputTokens });
-    case 'mistral':
-      return new (await import('./mistral.ts')).MistralChatModel({ ...llm.mistral, maxOutputTokens });
-    case 'ollama':
-      return new (await import('./ollama.ts')).OllamaChatModel({ ...llm.ollama, maxOutputTokens });
-  }
+/** A provider's settings from the configuration, each falling back to the default its descriptor declares. */
+export function settingsOf<Key extends string>(
+  config: Config,
+  provider: ProviderDescriptor<string, Key>,
+): Readonly<Record<Key, string>> {
+  const loaded = providerSettings(config, provider.name);
+  const keys = Object.keys(provider.settings) as Key[];
+  return Object.fromEntries(keys.map((key) => [key, loaded[key] ?? provider.settings[key].default])) as Record<
+    Key,
+    string
+  >;
 }
 
 /**
- * The model the bot uses: the fallback chain of `llm.chain` (ASKPANDA_LLM). A provider without its
- * API key is left out with a warning rather than failing every call with 401. `notices` receives
- * one line per dropped provider, for the start-up banner.
+ * The model the bot uses: the fallback chain of `llm.chain` (ASKPANDA_LLM), in order, up to the
+ * first model that answers offline. A provider without the setting it requires (its API key) is
+ * left out with a warning rather than failing every call with 401. `notices` receives one line per
+ * dropped provider, for the start-up banner. `providers`: the registry (tests add their own).
  */
-export async function createChatModel(config: Config, logger: Logger, notices: string[] = []): Promise<ChatModel> {
+export async function createChatModel(
+  config: Config,
+  logger: Logger,
+  notices: string[] = [],
+  providers: readonly ProviderDescriptor[] = PROVIDERS,
+): Promise<ChatModel> {
   const models: ChatModel[] = [];
   for (const name of config.llm.chain) {
-    if (name === 'offline') {
-      models.push(new OfflineModel());
-      break;
-    }
-    if (name !== 'ollama' && !config.llm[name].apiKey) {
-      const notice = `ASKPANDA_LLM names ${name} but ${KEY_ENV[name]} is empty: ${name} is skipped.`;
+    const provider = providers.find((p) => p.name === name);
+    // The configuration was checked against the same registry: a name without a provider is a wiring mistake.
+    if (!provider) throw new Error(`llm.chain names ${name}, which is not a provider in src/llm/providers.ts`);
+    const settings = settingsOf(config, provider);
+    if (provider.requires !== undefined && !settings[provider.requires]) {
+      const notice = `ASKPANDA_LLM names ${name} but ${provider.settings[provider.requires]!.env} is empty: ${name} is skipped.`;
       logger.warn(notice);
       notices.push(notice);
       continue;
     }
-    models.push(await providerModel(name, config));
+    const model = await provider.create(settings, { maxOutputTokens: config.llm.maxOutputTokens });
+    models.push(model);
+    if (model.offline) break;
   }
   if (models.length === 0 || !models.some((m) => !m.offline)) return new OfflineModel();
   const { FallbackChatModel } = await import('./fallback.ts');

@@ -1,7 +1,9 @@
-import { GoogleGenAI, type GenerateContentParameters } from '@google/genai';
+import type { GoogleGenAI, GenerateContentParameters } from '@google/genai';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
+import { apiKeyProvider } from './provider.ts';
 import {
   alternateTurns,
+  lazySdk,
   providerFetch,
   providerError,
   requireText,
@@ -10,6 +12,16 @@ import {
   usageOrEstimate,
   type ProviderOptions,
 } from './provider-support.ts';
+
+const sdk = lazySdk(() => import('@google/genai'));
+
+export const gemini = apiKeyProvider({
+  name: 'gemini',
+  env: { apiKey: 'GEMINI_API_KEY', baseUrl: 'GEMINI_BASE_URL', model: 'ASKPANDA_GEMINI_MODEL' },
+  defaultModel: 'gemini-2.5-flash',
+  sdk,
+  model: (options) => new GeminiChatModel(options),
+});
 
 /**
  * Gemini 2.5+ models think by default and the thinking counts against maxOutputTokens: a small
@@ -39,7 +51,8 @@ export class GeminiChatModel implements ChatModel {
     this.id = `gemini:${options.model}`;
   }
 
-  private client(fetchFn: typeof fetch): GoogleGenAI {
+  private async client(fetchFn: typeof fetch): Promise<GoogleGenAI> {
+    const { GoogleGenAI } = await sdk();
     // Without retryOptions the SDK makes one attempt: retries belong to the fallback chain.
     return new GoogleGenAI({
       apiKey: this.options.apiKey,
@@ -69,7 +82,7 @@ export class GeminiChatModel implements ChatModel {
   async complete(request: ChatRequest): Promise<ChatResult> {
     const observer = providerFetch();
     try {
-      const response = await this.client(observer.fetch).models.generateContent(this.params(request));
+      const response = await (await this.client(observer.fetch)).models.generateContent(this.params(request));
       const text = requireText(this.id, response.text ?? '');
       return result(
         this.id,
@@ -92,7 +105,7 @@ export class GeminiChatModel implements ChatModel {
     let input: number | undefined;
     let output: number | undefined;
     try {
-      const stream = await this.client(observer.fetch).models.generateContentStream(this.params(request));
+      const stream = await (await this.client(observer.fetch)).models.generateContentStream(this.params(request));
       for await (const chunk of stream) {
         const delta = chunk.text;
         if (delta) {

@@ -1,7 +1,8 @@
-import { Mistral } from '@mistralai/mistralai';
-import { HTTPClient } from '@mistralai/mistralai/lib/http.js';
+import type { Mistral } from '@mistralai/mistralai';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
+import { apiKeyProvider } from './provider.ts';
 import {
+  lazySdk,
   providerError,
   providerFetch,
   requireText,
@@ -9,6 +10,19 @@ import {
   usageOrEstimate,
   type ProviderOptions,
 } from './provider-support.ts';
+
+const sdk = lazySdk(async () => ({
+  ...(await import('@mistralai/mistralai')),
+  ...(await import('@mistralai/mistralai/lib/http.js')),
+}));
+
+export const mistral = apiKeyProvider({
+  name: 'mistral',
+  env: { apiKey: 'MISTRAL_API_KEY', baseUrl: 'MISTRAL_BASE_URL', model: 'ASKPANDA_MISTRAL_MODEL' },
+  defaultModel: 'mistral-small-latest',
+  sdk,
+  model: (options) => new MistralChatModel(options),
+});
 
 type MistralContent = string | Array<{ type: string; text?: string }> | null | undefined;
 
@@ -31,7 +45,8 @@ export class MistralChatModel implements ChatModel {
     this.id = `mistral:${options.model}`;
   }
 
-  private client(signal: AbortSignal | undefined): Mistral {
+  private async client(signal: AbortSignal | undefined): Promise<Mistral> {
+    const { Mistral, HTTPClient } = await sdk();
     const httpClient = new HTTPClient({ fetcher: providerFetch(signal).fetch });
     return new Mistral({
       apiKey: this.options.apiKey,
@@ -53,7 +68,9 @@ export class MistralChatModel implements ChatModel {
 
   async complete(request: ChatRequest): Promise<ChatResult> {
     try {
-      const response = await this.client(request.signal).chat.complete(this.body(request), {
+      const response = await (
+        await this.client(request.signal)
+      ).chat.complete(this.body(request), {
         signal: request.signal ?? null,
       });
       const text = requireText(this.id, contentText(response.choices[0]?.message?.content as MistralContent));
@@ -72,7 +89,9 @@ export class MistralChatModel implements ChatModel {
     let input: number | undefined;
     let output: number | undefined;
     try {
-      const stream = await this.client(request.signal).chat.stream(this.body(request), {
+      const stream = await (
+        await this.client(request.signal)
+      ).chat.stream(this.body(request), {
         signal: request.signal ?? null,
       });
       for await (const event of stream) {

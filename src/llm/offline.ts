@@ -5,6 +5,14 @@ import {
   type ChatResult,
   type ChatStreamEvent,
 } from './chat-model.ts';
+import { defineProvider } from './provider.ts';
+
+/** The end of every chain: agents answer from the knowledge base and the data alone. No settings. */
+export const offline = defineProvider({
+  name: 'offline',
+  settings: {},
+  create: async () => new OfflineModel(),
+});
 
 /**
  * The model used when ASKPANDA_LLM=offline (the default) and as the last link of a fallback chain.

@@ -1,6 +1,21 @@
-import { Ollama } from 'ollama';
+import { settingChecks } from '../config/schema.ts';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
-import { providerFetch, providerError, requireText, result, usageOrEstimate } from './provider-support.ts';
+import { defineProvider } from './provider.ts';
+import { lazySdk, providerFetch, providerError, requireText, result, usageOrEstimate } from './provider-support.ts';
+
+const sdk = lazySdk(() => import('ollama'));
+
+export const ollama = defineProvider({
+  name: 'ollama',
+  settings: {
+    host: { env: 'OLLAMA_HOST', default: 'http://127.0.0.1:11434', check: settingChecks.httpUrl },
+    model: { env: 'ASKPANDA_OLLAMA_MODEL', default: 'llama3.1', check: settingChecks.modelName },
+  },
+  async create(settings, limits) {
+    await sdk();
+    return new OllamaChatModel({ ...settings, ...limits });
+  },
+});
 
 export interface OllamaOptions {
   host: string;
@@ -35,6 +50,7 @@ export class OllamaChatModel implements ChatModel {
   async complete(request: ChatRequest): Promise<ChatResult> {
     const observer = providerFetch(request.signal);
     try {
+      const { Ollama } = await sdk();
       const client = new Ollama({ host: this.options.host, fetch: observer.fetch });
       const response = await client.chat({ ...this.body(request), stream: false });
       const text = requireText(this.id, response.message.content);
@@ -54,6 +70,7 @@ export class OllamaChatModel implements ChatModel {
     let input: number | undefined;
     let output: number | undefined;
     try {
+      const { Ollama } = await sdk();
       const client = new Ollama({ host: this.options.host, fetch: observer.fetch });
       const stream = await client.chat({ ...this.body(request), stream: true });
       for await (const part of stream) {

@@ -1,6 +1,8 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
+import { apiKeyProvider } from './provider.ts';
 import {
+  lazySdk,
   providerError,
   providerFetch,
   requireText,
@@ -9,6 +11,17 @@ import {
   type ProviderOptions,
 } from './provider-support.ts';
 
+const sdk = lazySdk(() => import('openai'));
+
+export const openai = apiKeyProvider({
+  name: 'openai',
+  // OPENAI_BASE_URL: http://host:port/v1 of a compatible server (vLLM, LiteLLM …); empty: api.openai.com.
+  env: { apiKey: 'OPENAI_API_KEY', baseUrl: 'OPENAI_BASE_URL', model: 'ASKPANDA_OPENAI_MODEL' },
+  defaultModel: 'gpt-4o-mini',
+  sdk,
+  model: (options) => new OpenAIChatModel(options),
+});
+
 const REASONING_MODEL = /^(?:o\d|gpt-5)/;
 const REASONING_HEADROOM = 2048;
 
@@ -16,17 +29,22 @@ const REASONING_HEADROOM = 2048;
 export class OpenAIChatModel implements ChatModel {
   readonly id: string;
   readonly offline = false;
-  private readonly client: OpenAI;
+  private client: OpenAI | undefined;
 
   constructor(private readonly options: ProviderOptions) {
     this.id = `openai:${options.model}`;
+  }
+
+  private async openai(): Promise<OpenAI> {
+    const { default: OpenAI } = await sdk();
     // Retries belong to the fallback chain (it moves on to the next provider instead); bodies are capped.
-    this.client = new OpenAI({
-      apiKey: options.apiKey,
-      baseURL: options.baseUrl || undefined,
+    this.client ??= new OpenAI({
+      apiKey: this.options.apiKey,
+      baseURL: this.options.baseUrl || undefined,
       maxRetries: 0,
       fetch: providerFetch().fetch,
     });
+    return this.client;
   }
 
   private body(request: ChatRequest) {
@@ -50,10 +68,9 @@ export class OpenAIChatModel implements ChatModel {
 
   async complete(request: ChatRequest): Promise<ChatResult> {
     try {
-      const response = await this.client.chat.completions.create(
-        { ...this.body(request), stream: false },
-        { signal: request.signal },
-      );
+      const response = await (
+        await this.openai()
+      ).chat.completions.create({ ...this.body(request), stream: false }, { signal: request.signal });
       const text = requireText(this.id, response.choices[0]?.message?.content ?? '');
       return result(
         this.id,
@@ -70,7 +87,9 @@ export class OpenAIChatModel implements ChatModel {
     let input: number | undefined;
     let output: number | undefined;
     try {
-      const stream = await this.client.chat.completions.create(
+      const stream = await (
+        await this.openai()
+      ).chat.completions.create(
         { ...this.body(request), stream: true, stream_options: { include_usage: true } },
         { signal: request.signal },
       );

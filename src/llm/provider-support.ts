@@ -11,6 +11,17 @@ export interface ProviderOptions {
   maxOutputTokens: number;
 }
 
+/**
+ * A provider's SDK, imported once, when the first model of that provider is made (its descriptor's
+ * `create` waits for it, as start-up did when each provider file imported its SDK): the registry
+ * imports every provider file, and their SDKs together took seconds to import here (@mistralai/mistralai
+ * alone up to 2.8 s), which a start with ASKPANDA_LLM=offline should not pay.
+ */
+export function lazySdk<T>(load: () => Promise<T>): () => Promise<T> {
+  let loading: Promise<T> | undefined;
+  return () => (loading ??= load());
+}
+
 /** Usage as reported, or counted locally when a (compatible) server leaves it out. */
 export function usageOrEstimate(
   messages: readonly ChatMessage[],

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
 import type { Answer } from '../../src/core/answer.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import { ALL_PILOT_CODES } from '../../src/panda/knowledge.ts';
 import { knownCodes, lookupCode } from '../../src/panda/error-codes.ts';
 import { cliEnv, runCli } from '../cli/run-cli.ts';

@@ -118,7 +118,7 @@ describe('routing and thread history', () => {
     await bot.handle(message('why did job 6800730400 fail?', 'persist'));
     const { Bot } = await import('../../src/bot/bot.ts');
     const { ThreadHistory } = await import('../../src/bot/thread-history.ts');
-    const { loadConfig } = await import('../../src/config/load.ts');
+    const { loadConfig } = await import('../../src/load-config.ts');
     const { OfflineModel } = await import('../../src/llm/offline.ts');
     const config = loadConfig({ env: {} });
     const again = new Bot({

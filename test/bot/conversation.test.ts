@@ -9,7 +9,7 @@ import { Conversation } from '../../src/bot/conversation.ts';
 import type { PlatformMessage } from '../../src/bot/platform-message.ts';
 import { RequestSurface } from '../../src/bot/request-surface.ts';
 import { ThreadHistory } from '../../src/bot/thread-history.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import { AnswerSchema, emptyDraft, type AnswerDraft } from '../../src/core/answer.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';
 import { openMemoryStore } from '../../src/storage/memory-store.ts';

@@ -6,7 +6,7 @@ import { emptyDraft } from '../../src/core/answer.ts';
 import type { Incoming } from '../../src/core/incoming.ts';
 import { ThreadHistory } from '../../src/bot/thread-history.ts';
 import type { Agent, AgentContext, Route } from '../../src/agents/agent.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';
 import { type Store } from '../../src/storage/store.ts';
 import { openStore } from '../../src/storage/open-store.ts';

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, envNamesFor, loadConfig, loadConfigDetailed, redactedConfig } from '../../src/config/load.ts';
+import { ConfigError, redactedConfig } from '../../src/config/load.ts';
+import { envNamesFor, loadConfig, loadConfigDetailed } from '../../src/load-config.ts';
 import { isDemoMode } from '../../src/config/demo-mode.ts';
+import { configuredPlatforms } from '../../src/adapters/registry.ts';
 
 const load = (env: Record<string, string>) => loadConfig({ env });
 
@@ -92,7 +94,7 @@ describe('configuration', () => {
   it('runs the demo only when nothing is configured or it is asked for', () => {
     const demo = (env: Record<string, string>) => {
       const { config, origin } = loadConfigDetailed({ env });
-      return isDemoMode(config, origin);
+      return isDemoMode(config, origin, configuredPlatforms(config).length > 0);
     };
     expect(demo({})).toBe(true);
     expect(demo({ PANDA_MONITOR_URL: 'https://bigpanda.cern.ch' })).toBe(false);

@@ -5,6 +5,7 @@ import type { Answer } from '../../src/core/answer.ts';
 import type { Incoming } from '../../src/core/incoming.ts';
 import { ThreadHistory } from '../../src/bot/thread-history.ts';
 import { digestCommands } from '../../src/digest/commands.ts';
+import { CHAT_PLATFORMS } from '../../src/adapters/registry.ts';
 import { SubscriptionStore } from '../../src/digest/subscription-store.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';
 import { DEMO_TASK_ID } from '../../src/panda/demo/data.ts';
@@ -31,7 +32,8 @@ async function setup(env: Record<string, string> = {}) {
   stores.push(store);
   const subscriptions = new SubscriptionStore(store);
   const commands = new CommandRegistry();
-  for (const c of digestCommands({ config, subscriptions, client: fakeClient(config, fake.url), now: () => NOW }))
+  const client = fakeClient(config, fake.url);
+  for (const c of digestCommands({ config, subscriptions, client, chatPlatforms: CHAT_PLATFORMS, now: () => NOW }))
     commands.register(c);
   const agents = {
     job: new RouteEchoAgent('job'),
@@ -92,7 +94,9 @@ describe('subscribe', () => {
     expect(answer.error).toBeUndefined();
     expect(answer.agent).toBe('command');
     expect(answer.text).toContain(
-      `Subscribed: this channel gets a digest of new failures in [task ${DEMO_TASK_ID}](https://bigpanda.cern.ch/task/${DEMO_TASK_ID}/) (\`user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3/\`), daily at 08:00 UTC.`,
+      `Subscribed: this channel gets a digest of new failures in [task ` +
+        `${DEMO_TASK_ID}](https://bigpanda.cern.ch/task/${DEMO_TASK_ID}/) ` +
+        `(\`user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3/\`), daily at 08:00 UTC.`,
     );
     expect(answer.text).toContain('The first comes Tue 9 Sep 2025, 08:00 UTC');
     expect(answer.facts).toMatchObject({
@@ -120,7 +124,8 @@ describe('subscribe', () => {
     const a = await say(`subscribe task ${DEMO_TASK_ID} tz Europe/Zurich daily at 02:30`);
     expect(a.text).toContain('daily at 02:30 Europe/Zurich');
     expect(a.text).toContain(
-      'Daylight saving: on Sun 26 Oct 2025 02:30 happens twice in Europe/Zurich (the clocks go back); the digest comes once, at the first 02:30.',
+      'Daylight saving: on Sun 26 Oct 2025 02:30 happens twice in Europe/Zurich (the clocks go back); the ' +
+        'digest comes once, at the first 02:30.',
     );
     expect(a.text).toContain(
       "Daylight saving: on Sun 29 Mar 2026 the clocks in Europe/Zurich skip 02:30, so that day's digest comes at 03:30 instead.",
@@ -137,11 +142,13 @@ describe('subscribe', () => {
   it.each([
     [
       'subscribe',
-      'Which task?: say `subscribe task N [daily at HH:MM | weekdays at HH:MM | every Nh] [tz Area/City]`, e.g. `subscribe task 46374283 weekdays at 09:30 tz Europe/Zurich`.',
+      'Which task?: say `subscribe task N [daily at HH:MM | weekdays at HH:MM | every Nh] [tz Area/City]`, ' +
+        'e.g. `subscribe task 46374283 weekdays at 09:30 tz Europe/Zurich`.',
     ],
     [
       'subscribe task abc',
-      '"abc" is not a task id: say `subscribe task N [daily at HH:MM | weekdays at HH:MM | every Nh] [tz Area/City]`, e.g. `subscribe task 46374283 weekdays at 09:30 tz Europe/Zurich`.',
+      '"abc" is not a task id: say `subscribe task N [daily at HH:MM | weekdays at HH:MM | every Nh] [tz ' +
+        'Area/City]`, e.g. `subscribe task 46374283 weekdays at 09:30 tz Europe/Zurich`.',
     ],
     [
       `subscribe task ${DEMO_TASK_ID} daily at 25:00`,
@@ -185,7 +192,9 @@ describe('subscribe', () => {
     await say(`subscribe task ${DEMO_TASK_ID}`);
     expect((await say(`subscribe task ${DEMO_TASK_ID} every 6h`)).error).toEqual({
       kind: 'bad_input',
-      message: `This channel already watches task ${DEMO_TASK_ID} (daily at 08:00 UTC); to change that, \`unsubscribe task ${DEMO_TASK_ID}\` and subscribe again.`,
+      message:
+        `This channel already watches task ${DEMO_TASK_ID} (daily at 08:00 UTC); to change that, ` +
+        `\`unsubscribe task ${DEMO_TASK_ID}\` and subscribe again.`,
     });
     expect((await say(`subscribe task ${TASK_STATES.done}`)).error).toEqual({
       kind: 'bad_input',
@@ -196,7 +205,8 @@ describe('subscribe', () => {
   it('refuses surfaces that cannot receive a digest later', async () => {
     const { say } = await setup();
     expect((await say(`subscribe task ${DEMO_TASK_ID}`, { platform: 'http', channel: 'web' })).error?.message).toBe(
-      'Digests are posted in Slack or Mattermost channels (or printed by `askpanda digest run` for the terminal), so I cannot subscribe here; say `subscribe task N` in the channel that should get them.',
+      'Digests are posted in Slack or Mattermost channels (or printed by `askpanda digest run` for the ' +
+        'terminal), so I cannot subscribe here; say `subscribe task N` in the channel that should get them.',
     );
   });
 
@@ -207,7 +217,9 @@ describe('subscribe', () => {
       const answer = await say(`subscribe task ${DEMO_TASK_ID}`);
       expect(answer.error).toEqual({
         kind: 'monitor_unavailable',
-        message: `I could not check task ${DEMO_TASK_ID} with the monitor just now, so I did not subscribe; please try again in a few minutes.`,
+        message:
+          `I could not check task ${DEMO_TASK_ID} with the monitor just now, so I did not subscribe; please ` +
+          `try again in a few minutes.`,
       });
     } finally {
       fake.setDown(false);
@@ -231,7 +243,8 @@ describe('permissions', () => {
     expect(refused.error).toEqual({
       kind: 'forbidden',
       message:
-        "Only askpanda admins (ASKPANDA_ADMINS) may change this channel's subscriptions, and your user id U042 is not one of them; ask an admin, or `subscriptions` to see what it watches.",
+        "Only askpanda admins (ASKPANDA_ADMINS) may change this channel's subscriptions, and your user id U042 " +
+        'is not one of them; ask an admin, or `subscriptions` to see what it watches.',
     });
     expect((await say('unsubscribe all', { user: 'U042' })).error?.kind).toBe('forbidden');
     // Reading stays open.
@@ -247,7 +260,8 @@ describe('permissions', () => {
   it('explains that no admins are configured', async () => {
     const { say } = await setup({ ASKPANDA_DIGEST_CHANGES: 'admins' });
     expect((await say(`subscribe task ${DEMO_TASK_ID}`)).error?.message).toBe(
-      'Subscriptions can only be changed by askpanda admins here, and none are configured yet: ask whoever runs askpanda to add your user id to ASKPANDA_ADMINS.',
+      'Subscriptions can only be changed by askpanda admins here, and none are configured yet: ask whoever ' +
+        'runs askpanda to add your user id to ASKPANDA_ADMINS.',
     );
   });
 });
@@ -256,7 +270,8 @@ describe('subscriptions, unsubscribe, digest now', () => {
   it('lists what this channel watches with schedule, zone and next run; other channels see their own', async () => {
     const { say } = await setup();
     expect((await say('subscriptions')).text).toBe(
-      'This channel watches no tasks. Subscribe with `subscribe task 46374283` (daily at 08:00 UTC), or e.g. `subscribe task 46374283 weekdays at 09:30 tz Europe/Zurich`.',
+      'This channel watches no tasks. Subscribe with `subscribe task 46374283` (daily at 08:00 UTC), or ' +
+        'e.g. `subscribe task 46374283 weekdays at 09:30 tz Europe/Zurich`.',
     );
     await say(`subscribe task ${DEMO_TASK_ID} weekdays at 09:30 tz Europe/Zurich`);
     await say('subscribe task 46371905 every 6h');
@@ -264,8 +279,11 @@ describe('subscriptions, unsubscribe, digest now', () => {
     expect(list.text).toBe(
       [
         'This channel watches 2 tasks:',
-        '- [task 46371905](https://bigpanda.cern.ch/task/46371905/) `mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.e8557` · every 6h UTC · next Mon 8 Sep 2025, 12:00',
-        `- [task ${DEMO_TASK_ID}](https://bigpanda.cern.ch/task/${DEMO_TASK_ID}/) \`user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3/\` · weekdays at 09:30 Europe/Zurich · next Tue 9 Sep 2025, 09:30`,
+        '- [task 46371905](https://bigpanda.cern.ch/task/46371905/) ' +
+          '`mc23_13p6TeV.801169.Py8EG_A14NNPDF23LO_jj_JZ4.evgen.e8557` · every 6h UTC · next Mon 8 Sep 2025, 12:00',
+        `- [task ${DEMO_TASK_ID}](https://bigpanda.cern.ch/task/${DEMO_TASK_ID}/) ` +
+          `\`user.mkowalsk.DAOD_PHYS.ttbar_lep.mc23e.v3/\` · weekdays at 09:30 Europe/Zurich · next Tue 9 Sep ` +
+          `2025, 09:30`,
       ].join('\n'),
     );
     expect((await say('subscriptions', { channel: 'C0ELSEWHERE' })).text).toMatch(/^This channel watches no tasks/);

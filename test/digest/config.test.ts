@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/load.ts';
+import { ConfigError } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 
 describe('digest settings', () => {
   it('has defaults a fresh install can use, and reads ASKPANDA_ADMINS as a list', () => {

@@ -3,7 +3,7 @@
  * "posting" and hangs there until the parent test kills it with SIGKILL.
  */
 import { PandaClient } from '../../src/panda/client.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import { openStore } from '../../src/storage/open-store.ts';
 import { SubscriptionStore } from '../../src/digest/subscription-store.ts';
 import { DigestRunner } from '../../src/digest/runner.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { PandaClient } from '../../src/panda/client.ts';
 import { type Store } from '../../src/storage/store.ts';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
-import { PLATFORMS, type Incoming } from '../../src/core/incoming.ts';
+import { BUILT_IN_SURFACES, type Incoming } from '../../src/core/incoming.ts';
+import { CHAT_PLATFORMS } from '../../src/adapters/registry.ts';
 import { answerProblems, fuzzSeed, guardNetwork, Random, scaled, SOAK, trackProcessFaults } from './helpers.ts';
 import { startFakeApp, startFakeWorld, type FakeWorld } from './harness.ts';
 import { chatMessage } from './messages.ts';
@@ -28,6 +29,7 @@ const CHANNELS = [
   '#general',
   'C'.repeat(200),
 ];
+const SURFACES = [...CHAT_PLATFORMS.map((p) => p.name), ...BUILT_IN_SURFACES];
 const USERS = ['U042', 'U0ADMIN', 'ana.physicist', 'user\u202e', '🐼', 'u'.repeat(300)];
 
 /** An Incoming as an adapter would build it, sometimes broken in the ways a buggy adapter could break it. */
@@ -47,7 +49,7 @@ function incoming(r: Random, text: string, threads: readonly string[]): Incoming
     ]) as Incoming;
   }
   return {
-    platform: r.pick(PLATFORMS),
+    platform: r.pick(SURFACES),
     channel: r.pick(CHANNELS),
     thread: r.pick(threads),
     user: r.pick(USERS),
@@ -123,8 +125,9 @@ describe('fuzz: chat messages through Bot.handle', () => {
       };
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
       const seconds = (performance.now() - started) / 1000;
+      const kinds = [...byKind].map(([k, s]) => `${k} ${s.count}/${s.errors}/${Math.round(s.maxMs)}`).join(', ');
       console.log(
-        `fuzz-bot: ${MESSAGES} messages in ${seconds.toFixed(1)} s; per kind (count, refused, slowest ms): ${[...byKind].map(([k, s]) => `${k} ${s.count}/${s.errors}/${Math.round(s.maxMs)}`).join(', ')}`,
+        `fuzz-bot: ${MESSAGES} messages in ${seconds.toFixed(1)} s; per kind (count, refused, slowest ms): ${kinds}`,
       );
 
       expect(failures, `seed ${seed}`).toEqual([]);

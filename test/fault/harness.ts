@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import { silentLogger, type Logger } from '../../src/util/log.ts';
 import { startFakeBigPanda, type FakeBigPanda, type FakeOptions } from '../fakes/bigpanda.ts';
 import { startFakeCric, type FakeCric } from '../fakes/cric.ts';

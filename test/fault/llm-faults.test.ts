@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
-import type { ProviderName } from '../../src/config/schema.ts';
+import type { ProviderName } from '../../src/llm/providers.ts';
 import { ModelUnavailableError, type ChatModel } from '../../src/llm/chat-model.ts';
 import { FallbackChatModel } from '../../src/llm/fallback.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import { createPandaClient } from '../../src/panda/client.ts';
 import { AskPandaError } from '../../src/core/errors.ts';
 import { FAULT, TASK_FAULT } from '../fakes/bigpanda.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProviderName } from '../../src/config/schema.ts';
+import type { ProviderName } from '../../src/llm/providers.ts';
 import { AnswerSchema, type Answer } from '../../src/core/answer.ts';
 import { cliEnv, runCli } from '../cli/run-cli.ts';
 import { envFor, FAKES, status, text, type LlmFake, type RecordedRequest, type Reply } from '../fakes/llm/index.ts';

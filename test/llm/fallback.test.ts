@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ProviderName } from '../../src/config/schema.ts';
+import type { ProviderName } from '../../src/llm/providers.ts';
 import { ModelUnavailableError, type ChatModel } from '../../src/llm/chat-model.ts';
 import { FallbackChatModel, type FallbackOptions } from '../../src/llm/fallback.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';

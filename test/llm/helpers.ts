@@ -1,4 +1,5 @@
-import type { ProviderName } from '../../src/config/schema.ts';
+import { PROVIDERS, type ProviderName } from '../../src/llm/providers.ts';
+import type { ProviderDescriptor } from '../../src/llm/provider.ts';
 import { AnthropicChatModel } from '../../src/llm/anthropic.ts';
 import type { ChatModel, ChatResult, ChatStreamEvent } from '../../src/llm/chat-model.ts';
 import { GeminiChatModel } from '../../src/llm/gemini.ts';
@@ -8,6 +9,19 @@ import { OpenAIChatModel } from '../../src/llm/openai.ts';
 import { baseUrlFor, type LlmFake } from '../fakes/llm/index.ts';
 
 export const PROVIDER_NAMES: ProviderName[] = ['openai', 'anthropic', 'gemini', 'mistral', 'ollama'];
+
+// A provider's SDK loads when its first model is made through its descriptor (as at start-up).
+// modelFor builds the classes directly, and the tests time their calls: make one model of each
+// through its descriptor first, so no call below pays for an SDK import.
+const providers: readonly ProviderDescriptor[] = PROVIDERS;
+await Promise.all(
+  providers.map((provider) =>
+    provider.create(
+      Object.fromEntries(Object.entries(provider.settings).map(([key, setting]) => [key, setting.default])),
+      { maxOutputTokens: 1 },
+    ),
+  ),
+);
 
 /** The real provider class, configured against a loopback fake. */
 export function modelFor(

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import { silentLogger } from '../../src/util/log.ts';
 import { envFor, FAKES, status, type LlmFake } from '../fakes/llm/index.ts';
 import { answeringModel } from './end-to-end.ts';

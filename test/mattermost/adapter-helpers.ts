@@ -4,7 +4,7 @@ import path from 'node:path';
 import { MattermostAdapter } from '../../src/adapters/mattermost.ts';
 import type { Agent, Route } from '../../src/agents/agent.ts';
 import { createApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import { HttpServer } from '../../src/http/server.ts';
 import { silentLogger, type Logger } from '../../src/util/log.ts';
 import { BOT_TOKEN, FakeMattermost, type FakePost } from '../fakes/mattermost.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import { CricClient } from '../../src/panda/cric-client.ts';
 import { parseQueueDump } from '../../src/panda/cric-schema.ts';
 import { type Store } from '../../src/storage/store.ts';

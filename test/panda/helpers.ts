@@ -1,6 +1,6 @@
 import type { AgentContext, Route } from '../../src/agents/agent.ts';
 import type { Config } from '../../src/config/schema.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';
 import { createPandaClient, type PandaClient } from '../../src/panda/client.ts';
 import type { ChatModel } from '../../src/llm/chat-model.ts';

@@ -7,7 +7,7 @@ import { QueueAgent } from '../../src/agents/queue.ts';
 import { AnswerSchema, type Answer } from '../../src/core/answer.ts';
 import type { Turn } from '../../src/core/turn.ts';
 import { toAnswer } from '../../src/bot/render.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import type { ChatModel } from '../../src/llm/chat-model.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';
 import { CricClient } from '../../src/panda/cric-client.ts';

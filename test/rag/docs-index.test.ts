@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import { createDocumentsAgent } from '../../src/agents/documents.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';
 import { silentLogger } from '../../src/util/log.ts';

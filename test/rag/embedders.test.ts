@@ -5,7 +5,7 @@ import { OllamaEmbedder } from '../../src/rag/embedders/ollama.ts';
 import { OpenAiEmbedder } from '../../src/rag/embedders/openai.ts';
 import { createEmbedder, EmbedderConfigError } from '../../src/rag/embedders/index.ts';
 import { embedAll, type Embedder } from '../../src/rag/embedder.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import { hashingEmbedding, startFakeEmbeddings, type FakeEmbeddings } from '../fakes/embeddings.ts';
 
 let fake: FakeEmbeddings;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig } from '../../src/load-config.ts';
 import { HttpServer } from '../../src/http/server.ts';
 import { addMcpRoute } from '../../src/server/mcp.ts';
 import { addOpenAiRoutes } from '../../src/server/openai-api.ts';

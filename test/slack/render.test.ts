@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Answer } from '../../src/core/answer.ts';
-import {
-  chunkMrkdwn,
-  markdownToMrkdwn,
-  renderAnswer,
-  renderPartial,
-  SLACK_LIMITS,
-} from '../../src/adapters/slack-render.ts';
-import { classifyMessageEvent } from '../../src/adapters/slack-events.ts';
-import { ChannelPacer } from '../../src/adapters/slack-pacer.ts';
+import { chunkMrkdwn, SLACK_LIMITS } from '../../src/adapters/slack/limits.ts';
+import { markdownToMrkdwn } from '../../src/adapters/slack/mrkdwn.ts';
+import { renderAnswer, renderPartial } from '../../src/adapters/slack/render.ts';
+import { classifyMessageEvent } from '../../src/adapters/slack/events.ts';
+import { ChannelPacer } from '../../src/adapters/slack/pacer.ts';
 
 function answer(text: string, extra: Partial<Answer> = {}): Answer {
   return {
@@ -26,7 +22,8 @@ function answer(text: string, extra: Partial<Answer> = {}): Answer {
 }
 
 const PILOT_LOG_LINE =
-  '2026-11-27 23:41:07,112 | WARNING | payload.py | run_payload | payload failed: exit code 65; see payload.stderr for athena.py "TFile::Init" <corrupted> & unreadable input';
+  '2026-11-27 23:41:07,112 | WARNING | payload.py | run_payload | payload failed: exit code 65; ' +
+  'see payload.stderr for athena.py "TFile::Init" <corrupted> & unreadable input';
 
 describe('markdown → Slack mrkdwn', () => {
   it('converts bold, links, bullets, headings and escapes control characters', () => {
@@ -106,7 +103,8 @@ describe('Block Kit within Slack limits', () => {
   it('keeps identifiers intact in the notification text while dropping formatting marks', () => {
     const [message] = renderAnswer(
       answer(
-        'Job 6802258254 *failed* at ANALY_MWT2_UCORE: _see_ `payload.stderr` and ~old~ [job page](https://bigpanda.cern.ch/job?pandaid=6802258254)',
+        'Job 6802258254 *failed* at ANALY_MWT2_UCORE: _see_ `payload.stderr` and ~old~ ' +
+          '[job page](https://bigpanda.cern.ch/job?pandaid=6802258254)',
       ),
     );
     expect(message!.text).toBe('Job 6802258254 failed at ANALY_MWT2_UCORE: see payload.stderr and old job page');

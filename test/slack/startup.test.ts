@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/config/load.ts';
-import { SlackAdapter } from '../../src/adapters/slack.ts';
+import { loadConfig } from '../../src/load-config.ts';
+import { SlackAdapter } from '../../src/adapters/slack/adapter.ts';
 import { silentLogger } from '../../src/util/log.ts';
 import { APP_TOKEN, BOT_TOKEN, FakeSlack } from '../fakes/slack-api.ts';
 

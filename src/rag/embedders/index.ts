@@ -1,3 +1,4 @@
+import { providerSettings } from '../../config/provider-settings.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Embedder } from '../embedder.ts';
 import { GeminiEmbedder } from './gemini.ts';
@@ -26,8 +27,9 @@ export function createEmbedder(config: Pick<Config, 'rag' | 'llm'>): Embedder | 
   if (provider === 'none') return undefined;
   const model = config.rag.embeddingModel || DEFAULT_EMBEDDING_MODELS[provider];
   const timeoutMs = config.llm.timeoutMs;
-  if (provider === 'ollama') return new OllamaEmbedder({ host: config.llm.ollama.host, model, timeoutMs });
-  const settings = config.llm[provider];
+  // The embedding providers use the credentials of the language model providers of the same name.
+  const settings = providerSettings(config, provider);
+  if (provider === 'ollama') return new OllamaEmbedder({ host: settings.host ?? '', model, timeoutMs });
   if (!settings.apiKey) {
     const env = { openai: 'OPENAI_API_KEY', gemini: 'GEMINI_API_KEY', mistral: 'MISTRAL_API_KEY' }[provider];
     throw new EmbedderConfigError(

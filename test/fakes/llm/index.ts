@@ -1,4 +1,4 @@
-import type { ProviderName } from '../../../src/config/schema.ts';
+import type { ProviderName } from '../../../src/llm/providers.ts';
 import { anthropicFake } from './anthropic.ts';
 import { geminiFake } from './gemini.ts';
 import { mistralFake } from './mistral.ts';

@@ -1,6 +1,6 @@
 import type { webApi } from '@slack/bolt';
 import { z } from 'zod';
-import type { Answer } from '../core/answer.ts';
+import type { Answer } from '../../core/answer.ts';
 import type {
   QuestionContext,
   RenderOptions,
@@ -8,11 +8,11 @@ import type {
   Surface,
   SurfaceTiming,
   ThreadMessage,
-} from '../bot/surface.ts';
-import type { Logger } from '../util/log.ts';
-import { errorMessage } from '../core/errors.ts';
-import { ChannelPacer } from './slack-pacer.ts';
-import { renderAnswer, renderNotice, renderPartial, type SlackMessage } from './slack-render.ts';
+} from '../../bot/surface.ts';
+import type { Logger } from '../../util/log.ts';
+import { slackError } from './errors.ts';
+import { ChannelPacer } from './pacer.ts';
+import { renderAnswer, renderNotice, renderPartial, type SlackMessage } from './render.ts';
 
 type WebClient = webApi.WebClient;
 
@@ -182,13 +182,4 @@ function blockText(block: SlackMessage['blocks'][number]): string {
   if (block.type === 'context')
     return block.elements.map((e) => ('text' in e && typeof e.text === 'string' ? e.text : '')).join(' ');
   return '';
-}
-
-/** The Slack error code ("not_in_channel", "ratelimited" …) or the message, never a token. */
-export function slackError(err: unknown): string {
-  if (err && typeof err === 'object' && 'data' in err) {
-    const data = (err as { data?: { error?: unknown } }).data;
-    if (data && typeof data.error === 'string') return data.error;
-  }
-  return errorMessage(err).replace(/xox[a-z]-[\w-]+|xapp-[\w-]+/g, '[redacted]');
 }

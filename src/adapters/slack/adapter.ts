@@ -1,34 +1,26 @@
-import {
-  App as BoltApp,
-  HTTPReceiver,
-  LogLevel,
-  SocketModeReceiver,
-  type Logger as BoltLogger,
-  type webApi,
-} from '@slack/bolt';
 import { z } from 'zod';
-import type { PlatformDeps } from '../bot/platform-deps.ts';
-import type { Conversation } from '../bot/conversation.ts';
-import type { FeedbackContext } from '../bot/surface.ts';
-import { HttpError, HttpServer, sendText, type RouteRequest } from '../http/server.ts';
-import type { Logger } from '../util/log.ts';
-import { errorMessage } from '../core/errors.ts';
+import type { App as BoltApp } from '@slack/bolt';
+import type { PlatformDeps } from '../../bot/platform-deps.ts';
+import type { Conversation } from '../../bot/conversation.ts';
+import type { FeedbackContext } from '../../bot/surface.ts';
+import { HttpServer, sendText } from '../../http/server.ts';
+import type { Logger } from '../../util/log.ts';
+import { errorMessage } from '../../core/errors.ts';
+import { slackError } from './errors.ts';
 import {
   BlockActionSchema,
-  EVENTS_MAX_BODY_BYTES,
   SlashCommandSchema,
   classifyMessageEvent,
   clickedMessage,
-  eventsRequestProblem,
   isDirectChannel,
-  socketFrameProblem,
-} from './slack-events.ts';
-import { ACTION_IDS, escapeMrkdwn, renderNotice, type SlackMessage } from './slack-render.ts';
-import { SlackSurface, slackError } from './slack-surface.ts';
+} from './events.ts';
+import { escapeMrkdwn } from './mrkdwn.ts';
+import { ACTION_IDS, renderNotice, type SlackMessage } from './render.ts';
+import { SlackSurface } from './surface.ts';
+import { SLACK_EVENTS_PATH } from './frames.ts';
+import { BoltTransport, type SlackTransport } from './transport.ts';
 
-export { slackError };
-
-export type SlackTransport = 'socket' | 'http';
+export type { SlackTransport };
 
 export interface SlackAdapterOptions {
   /** Default: Socket Mode when `slack.appToken` is set, else HTTP. */
@@ -67,7 +59,8 @@ const FeedbackContextSchema = z.object({
 /**
  * The Slack surface, on Bolt: a translation table from Bolt's events (mentions, DMs, thread
  * replies, button clicks, `/askpanda`) to the conversation core, which answers each once, in its
- * thread, also across replicas. How Slack posts, updates and shows a status is in slack-surface.ts.
+ * thread, also across replicas. How events arrive is in transport.ts; how Slack posts, updates
+ * and shows a status in surface.ts.
  */
 export class SlackAdapter {
   readonly bolt: BoltApp;
@@ -75,8 +68,7 @@ export class SlackAdapter {
   private readonly logger: Logger;
   private readonly core: Conversation;
   private readonly surface: SlackSurface;
-  private readonly receiver: HTTPReceiver | undefined;
-  private readonly socketReceiver: SocketModeReceiver | undefined;
+  private readonly link: BoltTransport;
   private receiving = false;
   /** The HTTP server this adapter started itself (none when mounted on the process's server). */
   private ownServer: HttpServer | undefined;
@@ -86,55 +78,11 @@ export class SlackAdapter {
     private readonly options: SlackAdapterOptions = {},
   ) {
     const slack = app.config.slack;
-    if (!slack.botToken)
-      throw new Error(
-        'SLACK_BOT_TOKEN is not set: create the Slack app from config/slack-app-manifest.yaml and copy its Bot User OAuth Token (xoxb-…).',
-      );
-    this.transport = options.transport ?? (slack.appToken ? 'socket' : 'http');
-    if (this.transport === 'socket' && !slack.appToken)
-      throw new Error('Socket Mode needs SLACK_APP_TOKEN (an xapp-… app-level token with connections:write).');
-    if (this.transport === 'http' && !slack.signingSecret) {
-      throw new Error(
-        "SLACK_SIGNING_SECRET is not set: HTTP events cannot be verified without it. Copy it from the app's Basic Information page, or set SLACK_APP_TOKEN to use Socket Mode instead.",
-      );
-    }
     this.logger = app.logger.child({ adapter: 'slack' });
     this.core = app.conversation;
-
-    const clientOptions: webApi.WebClientOptions = {
-      ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl.endsWith('/') ? slack.apiUrl : `${slack.apiUrl}/` } : {}),
-      timeout: 15_000,
-      // 429s are retried after their Retry-After by the client's queue; other failures a few times with backoff.
-      retryConfig: { retries: 4, factor: 2, minTimeout: 500, maxTimeout: 30_000, randomize: true },
-      maxRequestConcurrency: 50,
-    };
-    const common = {
-      token: slack.botToken,
-      logger: boltLogger(this.logger),
-      clientOptions,
-      deferInitialization: true,
-      // Bolt's per-conversation memory store is unused; history lives in our store.
-      convoStore: false as const,
-    };
-    if (this.transport === 'socket') {
-      this.socketReceiver = new SocketModeReceiver({
-        appToken: slack.appToken,
-        logger: common.logger,
-        installerOptions: { clientOptions },
-      });
-      guardSocketFrames(this.socketReceiver.client, this.logger);
-      this.bolt = new BoltApp({ ...common, socketMode: true, receiver: this.socketReceiver });
-    } else {
-      // Bolt's receiver checks the v0 signature over the raw body; it is mounted on our server's
-      // /slack/events instead of listening on a port of its own.
-      this.receiver = new HTTPReceiver({
-        signingSecret: slack.signingSecret,
-        endpoints: '/slack/events',
-        logger: common.logger,
-        bodyLimit: `${EVENTS_MAX_BODY_BYTES}b`,
-      });
-      this.bolt = new BoltApp({ ...common, receiver: this.receiver });
-    }
+    this.transport = options.transport ?? (slack.appToken ? 'socket' : 'http');
+    this.link = new BoltTransport(slack, this.transport, this.logger);
+    this.bolt = this.link.bolt;
     this.surface = new SlackSurface(
       this.bolt.client,
       {
@@ -150,46 +98,23 @@ export class SlackAdapter {
 
   /** Connects; `receive: false` only checks the token and posts (digests from `askpanda digest run`). */
   async start(options: { receive?: boolean } = {}): Promise<SlackStarted> {
-    try {
-      await this.bolt.init();
-    } catch (err) {
-      throw new Error(
-        `Slack refused the bot token (auth.test: ${slackError(err)}). Check SLACK_BOT_TOKEN (xoxb-…) and that the app is installed in the workspace.`,
-        { cause: err },
-      );
-    }
-    const auth = await this.bolt.client.auth.test().catch(() => undefined);
-    const botUserId = typeof auth?.user_id === 'string' ? auth.user_id : undefined;
+    const botUserId = await this.link.authenticate();
     this.surface.botUserId = botUserId;
     if (botUserId) this.core.addBotUserId(botUserId);
     this.core.attach(this.surface);
     if (options.receive === false) return { transport: this.transport, botUserId };
     this.receiving = true;
     if (this.transport === 'socket') {
-      try {
-        await this.bolt.start();
-      } catch (err) {
-        throw new Error(
-          `Slack refused the Socket Mode connection (apps.connections.open: ${slackError(err)}). Check SLACK_APP_TOKEN: an app-level token (xapp-…) with the connections:write scope, and Socket Mode enabled for the app.`,
-          { cause: err },
-        );
-      }
+      await this.link.openSocket();
       this.logger.info({ transport: 'socket', botUserId }, 'Slack connected (Socket Mode)');
       return { transport: 'socket', botUserId };
     }
-    const receiver = this.receiver!;
     let server = this.options.server;
     if (!server) {
       server = this.ownServer = new HttpServer(this.logger);
       server.add({ method: 'GET', path: '/healthz', handler: ({ res }) => sendText(res, 200, 'ok\n') });
     }
-    server.add({
-      method: 'POST',
-      path: '/slack/events',
-      maxBodyBytes: EVENTS_MAX_BODY_BYTES,
-      timeoutMs: EVENTS_ANSWER_WITHIN_MS,
-      handler: (request) => this.onEventsRequest(receiver, request),
-    });
+    server.add(this.link.eventsRoute());
     let listening = server.port;
     if (this.ownServer) {
       const port = this.options.port ?? this.app.config.port;
@@ -206,7 +131,7 @@ export class SlackAdapter {
       }
     }
     this.logger.info(
-      { transport: 'http', port: listening, path: '/slack/events', botUserId },
+      { transport: 'http', port: listening, path: SLACK_EVENTS_PATH, botUserId },
       'Slack events endpoint listening',
     );
     return { transport: 'http', port: listening, botUserId };
@@ -214,42 +139,19 @@ export class SlackAdapter {
 
   /** Stops receiving events; answers in progress are finished by the conversation core (App.close). */
   async stop(): Promise<void> {
-    if (this.transport === 'socket' && this.receiving)
-      await this.bolt
-        .stop()
-        .catch((err: unknown) => this.logger.warn({ err: errorMessage(err) }, 'Slack receiver did not stop cleanly'));
+    if (this.transport === 'socket' && this.receiving) await this.link.closeSocket();
     this.receiving = false;
     await this.ownServer?.close();
   }
 
   /** For /readyz: the Socket Mode websocket is open (HTTP events need nothing beyond the server). */
   get connected(): boolean {
-    if (this.transport === 'http') return true;
-    return this.socketReceiver?.client.websocket?.isActive() ?? false;
+    return this.link.connected;
   }
 
   /** Resolves when every answer started so far is posted (tests, shutdown). */
   async idle(): Promise<void> {
     await this.core.idle();
-  }
-
-  /**
-   * One request to /slack/events: the body is read (capped) and checked here, then Bolt verifies
-   * the signature over the same bytes and dispatches it. Resolves once Bolt has answered, so the
-   * server's time-out covers a request Bolt never answers.
-   */
-  private async onEventsRequest(receiver: HTTPReceiver, { req, res, body }: RouteRequest): Promise<void> {
-    const raw = await body();
-    const problem = eventsRequestProblem(raw, req.headers['content-type']);
-    if (problem) {
-      this.logger.warn({ problem }, 'Slack events request refused');
-      throw new HttpError(400, `not a Slack request: ${problem}`);
-    }
-    // Bolt reads the body from `rawBody` when it is already buffered.
-    Object.assign(req, { rawBody: raw });
-    const answered = new Promise<void>((resolve) => res.once('close', () => resolve()));
-    receiver.requestListener(req, res);
-    await answered;
   }
 
   private register(): void {
@@ -378,71 +280,9 @@ export class SlackAdapter {
       },
       cannotPost: (err) =>
         renderNotice(
-          `I cannot post in this channel (${escapeMrkdwn(slackError(err))}). Invite me with \`/invite @${escapeMrkdwn(this.app.config.bot.name)}\`, or ask me in a DM.`,
+          `I cannot post in this channel (${escapeMrkdwn(slackError(err))}). ` +
+            `Invite me with \`/invite @${escapeMrkdwn(this.app.config.bot.name)}\`, or ask me in a DM.`,
         ),
     });
   }
-}
-
-/** Bolt acknowledges an event within 3 s (or answers 404 for one nothing handles): a request still open later is cut. */
-const EVENTS_ANSWER_WITHIN_MS = 10_000;
-
-/**
- * Checks each Socket Mode frame before the Socket Mode client parses it (socketFrameProblem says
- * why), and catches what its async message handler still rejects with: the client subscribes that
- * handler to its own `ws_message` event (@slack/socket-mode 3.x), which is replaced here.
- */
-function guardSocketFrames(client: SocketModeReceiver['client'], logger: Logger): void {
-  const handle = (
-    client as unknown as { onWebSocketMessage(data: unknown, isBinary: boolean): Promise<void> }
-  ).onWebSocketMessage.bind(client);
-  client.removeAllListeners('ws_message');
-  client.on('ws_message', (data: unknown, isBinary: boolean) => {
-    if (isBinary) return logger.warn('Slack Socket Mode: binary frame skipped');
-    const text =
-      typeof data === 'string'
-        ? data
-        : Buffer.isBuffer(data)
-          ? data.toString('utf8')
-          : data instanceof ArrayBuffer
-            ? Buffer.from(data).toString('utf8')
-            : String(data);
-    const problem = socketFrameProblem(text);
-    if (problem) return logger.warn({ problem, bytes: text.length }, 'Slack Socket Mode: frame skipped');
-    handle(data, isBinary).catch((err: unknown) =>
-      logger.error({ err: errorMessage(err) }, 'Slack Socket Mode: a frame could not be handled'),
-    );
-  });
-}
-
-/** Bolt and the Slack SDKs log through pino too (at their own levels), as the `slack` component. */
-function boltLogger(logger: Logger): BoltLogger {
-  const child = logger.child({ component: 'bolt' });
-  const text = (parts: unknown[]) =>
-    parts
-      .map((p) => (typeof p === 'string' ? p : errorMessage(p)))
-      .join(' ')
-      .replace(/xox[a-z]-[\w-]+|xapp-[\w-]+/g, '[redacted]');
-  // The SDKs log every request and payload at debug: the text is only built for a level that is on.
-  const at =
-    (level: 'debug' | 'info' | 'warn' | 'error') =>
-    (...m: unknown[]) => {
-      if (child.isLevelEnabled(level)) child[level](text(m));
-    };
-  return {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    setLevel: () => undefined,
-    getLevel: () =>
-      ['trace', 'debug'].includes(child.level)
-        ? LogLevel.DEBUG
-        : child.level === 'info'
-          ? LogLevel.INFO
-          : child.level === 'warn'
-            ? LogLevel.WARN
-            : LogLevel.ERROR,
-    setName: () => undefined,
-  };
 }

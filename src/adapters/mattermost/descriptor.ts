@@ -1,0 +1,23 @@
+import type { PlatformDescriptor } from '../platform-descriptor.ts';
+
+export const mattermost: PlatformDescriptor = {
+  name: 'mattermost',
+  title: 'Mattermost',
+  configured: (config) => Boolean(config.mattermost.url && config.mattermost.token),
+  async start(deps, { receive, server }) {
+    const { MattermostAdapter, MATTERMOST_PATHS } = await import('../mattermost.ts');
+    // The adapter adds its slash command and button routes to the server it is given.
+    const adapter = new MattermostAdapter(deps, { server });
+    const bot = await adapter.start({ receive });
+    const slash = deps.config.mattermost.slashTokens.length
+      ? `, slash command on ${MATTERMOST_PATHS.command}`
+      : ', no slash command (MATTERMOST_SLASH_TOKEN unset)';
+    const how = receive ? `over its websocket${slash}, buttons on ${MATTERMOST_PATHS.actions}` : 'for posting only';
+    return {
+      summary: `Mattermost connected as @${bot.username} ${how}`,
+      routes: server ? [MATTERMOST_PATHS.command, MATTERMOST_PATHS.actions] : [],
+      connected: () => !receive || adapter.connected,
+      stop: () => adapter.stop(),
+    };
+  },
+};
