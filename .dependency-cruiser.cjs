@@ -7,6 +7,7 @@ const LAYERS = [
   ['config'], // settings, checked at start
   ['storage'], // the Store interface and its SQLite and Redis implementations
   ['llm', 'panda', 'rag'], // models; BigPanDA, CRIC and logs; documents
+  ['tools'], // PanDA tools: typed input, a monitor budget, structured output, an offline rendering
   ['agents'], // what answers a question
   ['bot'], // the conversation core: commands, history, routing to agents, posting
   ['digest', 'adapters', 'server'], // what reaches people: schedules, chat platforms, HTTP surfaces

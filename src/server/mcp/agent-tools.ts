@@ -1,4 +1,4 @@
-import { jeditaskid, pandaid } from './inputs.ts';
+import { jeditaskid, pandaid } from '../../tools/inputs.ts';
 import { fromAnswer } from './results.ts';
 import { defineTool, toolIncoming } from './tool.ts';
 

@@ -3,7 +3,7 @@ import { AskPandaError } from '../../core/errors.ts';
 import { splitNoise } from '../../panda/error-noise.ts';
 import { guidanceFor, pilotCode } from '../../panda/knowledge.ts';
 import { redactSecrets } from '../../util/redact.ts';
-import { jeditaskid } from './inputs.ts';
+import { jeditaskid } from '../../tools/inputs.ts';
 import { isoSeconds, parseInstant } from './instant.ts';
 import { defineTool } from './tool.ts';
 

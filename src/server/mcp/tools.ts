@@ -3,15 +3,16 @@ import { jobLogAnalysisTool, taskStatusTool } from './agent-tools.ts';
 import { askTool } from './ask.ts';
 import { docsSearchTool } from './docs-search.ts';
 import { errorCodeTool } from './error-code.ts';
-import { jobStatusTool } from './job-status.ts';
 import { queueInfoTool } from './queue-info.ts';
 import { bounded, failure } from './results.ts';
 import { taskFailuresTool } from './task-failures.ts';
+import { findTool } from '../../tools/registry.ts';
+import { mcpToolFrom } from './panda-tool.ts';
 import type { McpTool, ToolCall, ToolOutput } from './tool.ts';
 
 /** askpanda's PanDA tools for MCP clients, in the order they are listed. */
 export const TOOLS: readonly McpTool[] = [
-  jobStatusTool,
+  mcpToolFrom(findTool('panda_job_status')!),
   jobLogAnalysisTool,
   taskStatusTool,
   taskFailuresTool,
