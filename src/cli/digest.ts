@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { startPlatforms, type RunningPlatform } from '../adapters/platforms.ts';
 import { configuredPlatforms } from '../adapters/registry.ts';
 import { collectTaskWindows } from '../digest/runner.ts';
 import { DigestData } from '../digest/digest-data.ts';
@@ -48,7 +49,20 @@ function runCommand(): Command {
       if (at === undefined)
         return usage(`--at takes an ISO-8601 instant such as 2025-09-09T08:00:00Z, not "${options.at}"`);
       const { app } = await startApp({ interactive: true });
+      const platforms: RunningPlatform[] = [];
       try {
+        // Connected for posting only (no websocket, no HTTP routes), each on its own: one that cannot
+        // connect keeps its own digests due and does not hold back the others'.
+        for (const platform of configuredPlatforms(app.config)) {
+          try {
+            platforms.push(...(await startPlatforms(app, { receive: false, platforms: [platform] })));
+          } catch (err) {
+            process.stderr.write(
+              `askpanda digest run: could not connect to ${platform.title} for posting ` +
+                `(${err instanceof Error ? err.message : String(err)}).\n`,
+            );
+          }
+        }
         const posters = await digestPosters(app, { terminal: options.json ? process.stderr : process.stdout });
         const report = await createDigestRunner(app, posters).run(new Date(at));
         if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -76,8 +90,8 @@ function runCommand(): Command {
         const missing = platformsWithoutPoster(configured, posters);
         for (const { platform, subscriptions } of report.unpostable) {
           const configured = missing.includes(platform)
-            ? 'is configured, but posting digests to it is not wired in yet (src/digest/wiring.ts)'
-            : 'has no digest poster in this process';
+            ? 'is configured, but could not be connected for posting'
+            : 'is not configured in this process';
           process.stderr.write(
             `askpanda digest run: ${plural(subscriptions, 'due subscription')} in ${platform} channels not ` +
               `posted: ${platform} ${configured}; they stay due and go out, combined, once it can post.\n`,
@@ -85,6 +99,7 @@ function runCommand(): Command {
         }
         if (report.unpostable.length || report.failedPosts.some((f) => !f.givenUp)) process.exitCode = 1;
       } finally {
+        for (const platform of platforms) await platform.stop().catch(() => undefined);
         await app.close();
       }
     });

@@ -8,7 +8,7 @@ import { PlatformPosters, TerminalPoster, type DigestPoster } from './poster.ts'
  * post through is registered here, by platform name (Incoming.platform of the subscribing message).
  * Chat platforms post through the conversation core (the message in the channel, `details` as
  * replies in its thread, within each platform's limits and pacing), for every platform whose
- * adapter is connected in this process (`serve`; `digest run` does not connect them yet). A
+ * adapter is connected in this process (`serve` receiving, `digest run` for posting only). A
  * subscription whose platform is not connected stays due and goes out, combined, once it is.
  *
  * `terminal`: where digests of subscriptions made in a terminal (`ask`, `chat`) are printed.

@@ -3,6 +3,8 @@ import { loadConfig } from '../../src/load-config.ts';
 import { openStore } from '../../src/storage/open-store.ts';
 import { SubscriptionStore } from '../../src/digest/subscription-store.ts';
 import { cliEnv, runCli } from '../cli/run-cli.ts';
+import { BOT_TOKEN as SLACK_BOT_TOKEN, FakeSlack } from '../fakes/slack-api.ts';
+import { BOT_TOKEN as MATTERMOST_BOT_TOKEN, FakeMattermost } from '../fakes/mattermost.ts';
 
 describe('askpanda digest', { timeout: 120_000 }, () => {
   it('--task prints the digest of a window without posting or recording it', async () => {
@@ -79,23 +81,84 @@ describe('askpanda digest', { timeout: 120_000 }, () => {
     expect(after.stdout).toBe('');
   }, 90_000);
 
-  it('run: subscriptions on a platform that cannot post yet stay due, with one sentence and exit code 1', async () => {
-    const env = cliEnv({ ASKPANDA_DEMO: '1', SLACK_BOT_TOKEN: 'xoxb-test-not-real' });
-    const store = await openStore(loadConfig({ env }));
-    await new SubscriptionStore(store).add({
-      platform: 'slack',
-      channel: 'C0SLACK',
-      jeditaskid: 46374283,
-      schedule: { kind: 'daily', hour: 8, minute: 0 },
-      timezone: 'UTC',
-      createdBy: 'U042',
-      createdAt: '2025-09-08T06:00:00.000Z',
-    });
-    await store.close();
-    const result = await runCli(['digest', 'run', '--at', '2025-09-08T08:00:00Z'], { env });
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain(
-      'askpanda digest run: 1 due subscription in slack channels not posted: slack is configured, but posting digests to it is not wired in yet (src/digest/wiring.ts); they stay due and go out, combined, once it can post.',
-    );
+  it('run: posts due digests to Slack and Mattermost, connected for posting only, once per window', async () => {
+    const slack = await FakeSlack.start();
+    const mattermost = await FakeMattermost.start();
+    try {
+      const channel = mattermost.addChannel({ name: 'atlas-shifters' });
+      const env = cliEnv({
+        ASKPANDA_DEMO: '1',
+        SLACK_BOT_TOKEN,
+        SLACK_API_URL: slack.apiUrl,
+        MATTERMOST_URL: mattermost.url,
+        MATTERMOST_TOKEN: MATTERMOST_BOT_TOKEN,
+      });
+      const store = await openStore(loadConfig({ env }));
+      const subscriptions = new SubscriptionStore(store);
+      for (const [platform, where] of [
+        ['slack', 'C0SLACK'],
+        ['mattermost', channel.id],
+      ] as const) {
+        await subscriptions.add({
+          platform,
+          channel: where,
+          jeditaskid: 46374283,
+          schedule: { kind: 'daily', hour: 8, minute: 0 },
+          timezone: 'UTC',
+          createdBy: 'U042',
+          createdAt: '2025-09-08T06:00:00.000Z',
+        });
+      }
+      await store.close();
+      const first = await runCli(['digest', 'run', '--at', '2025-09-08T08:00:00Z'], { env });
+      expect(first.stderr).toMatch(/posted 2 digests \(2 tasks\)/);
+      expect(first.code).toBe(0);
+      const slackPosts = slack.callsOf('chat.postMessage');
+      expect(slackPosts.map((c) => c.args.channel)).toContain('C0SLACK');
+      expect(String(slackPosts[0]!.args.text)).toMatch(/Task 46374283/);
+      const posted = mattermost.callsTo('createPost');
+      expect(posted.length).toBeGreaterThanOrEqual(1);
+      expect(
+        [...mattermost.posts.values()].some((p) => p.channel_id === channel.id && /46374283/.test(p.message)),
+      ).toBe(true);
+      // Posting only: no websocket was opened, no Socket Mode connection asked for.
+      expect(slack.callsOf('apps.connections.open')).toHaveLength(0);
+      const second = await runCli(['digest', 'run', '--at', '2025-09-08T08:00:00Z', '--json'], { env });
+      expect(second.code).toBe(0);
+      expect(JSON.parse(second.stdout)).toMatchObject({ posted: [] });
+      expect(slack.callsOf('chat.postMessage')).toHaveLength(slackPosts.length);
+    } finally {
+      await slack.close();
+      await mattermost.close();
+    }
+  });
+
+  it('run: a platform that cannot connect keeps its digests due, with one sentence and exit code 1', async () => {
+    const slack = await FakeSlack.start();
+    slack.fail('auth.test', { error: 'invalid_auth' }, 10);
+    try {
+      const env = cliEnv({ ASKPANDA_DEMO: '1', SLACK_BOT_TOKEN, SLACK_API_URL: slack.apiUrl });
+      const store = await openStore(loadConfig({ env }));
+      await new SubscriptionStore(store).add({
+        platform: 'slack',
+        channel: 'C0SLACK',
+        jeditaskid: 46374283,
+        schedule: { kind: 'daily', hour: 8, minute: 0 },
+        timezone: 'UTC',
+        createdBy: 'U042',
+        createdAt: '2025-09-08T06:00:00.000Z',
+      });
+      await store.close();
+      const result = await runCli(['digest', 'run', '--at', '2025-09-08T08:00:00Z'], { env });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/askpanda digest run: could not connect to Slack for posting \(.*\)\./);
+      expect(result.stderr).toContain(
+        'askpanda digest run: 1 due subscription in slack channels not posted: slack is configured, but could not ' +
+          'be connected for posting; they stay due and go out, combined, once it can post.',
+      );
+      expect(slack.callsOf('chat.postMessage')).toHaveLength(0);
+    } finally {
+      await slack.close();
+    }
   });
 });

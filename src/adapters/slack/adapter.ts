@@ -103,6 +103,7 @@ export class SlackAdapter {
     if (botUserId) this.core.addBotUserId(botUserId);
     this.core.attach(this.surface);
     if (options.receive === false) return { transport: this.transport, botUserId };
+    if (this.transport === 'posting') throw new Error('a Slack adapter made for posting only cannot receive events');
     this.receiving = true;
     if (this.transport === 'socket') {
       await this.link.openSocket();

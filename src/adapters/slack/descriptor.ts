@@ -7,7 +7,7 @@ export const slack: PlatformDescriptor = {
   configured: (config) => Boolean(config.slack.botToken),
   async start(deps, { receive, server }) {
     const { SlackAdapter } = await import('./adapter.ts');
-    const adapter = new SlackAdapter(deps, { server });
+    const adapter = new SlackAdapter(deps, { server, ...(receive ? {} : { transport: 'posting' as const }) });
     const started = await adapter.start({ receive });
     const events = receive && started.transport === 'http';
     const how = !receive

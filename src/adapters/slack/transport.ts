@@ -13,7 +13,8 @@ import type { Logger } from '../../util/log.ts';
 import { redactTokens, slackError } from './errors.ts';
 import { EVENTS_MAX_BODY_BYTES, SLACK_EVENTS_PATH, eventsRequestProblem, socketFrameProblem } from './frames.ts';
 
-export type SlackTransport = 'socket' | 'http';
+/** `posting`: no events at all, only the Web API (digests from `askpanda digest run`). */
+export type SlackTransport = 'socket' | 'http' | 'posting';
 
 /** Bolt acknowledges an event within 3 s (or answers 404 for one nothing handles): a request still open later is cut. */
 const EVENTS_ANSWER_WITHIN_MS = 10_000;
@@ -69,6 +70,12 @@ export class BoltTransport {
       });
       guardSocketFrames(this.socketReceiver.client, logger);
       this.bolt = new BoltApp({ ...common, socketMode: true, receiver: this.socketReceiver });
+    } else if (kind === 'posting') {
+      // Bolt wants a receiver; one that never receives needs neither an app token nor a signing secret.
+      this.bolt = new BoltApp({
+        ...common,
+        receiver: { init: () => undefined, start: async () => {}, stop: async () => {} },
+      });
     } else {
       // Bolt's receiver checks the v0 signature over the raw body; it is mounted on our server's
       // /slack/events instead of listening on a port of its own.
