@@ -206,6 +206,7 @@ class GuardedSocket {
   onerror: Listener = null;
   onmessage: Listener = null;
   private readonly ws: NodeWebSocket;
+  private closing = false;
 
   constructor(
     url: string,
@@ -226,6 +227,9 @@ class GuardedSocket {
     );
     this.ws.on('error', (err) => this.deliver(this.onerror, { type: 'error', message: err.message }));
     this.ws.on('message', (data, isBinary) => {
+      // A browser WebSocket delivers nothing once close() was called: the client closes on a sequence
+      // gap and would otherwise see every frame still in flight as one more gap (a log line each).
+      if (this.closing) return;
       if (isBinary) return this.logger.warn('mattermost websocket: binary frame skipped');
       const text = data.toString();
       const rejected = rejectFrame(text);
@@ -247,6 +251,7 @@ class GuardedSocket {
   }
 
   close(code?: number): void {
+    this.closing = true;
     this.ws.close(code);
   }
 

@@ -1,5 +1,5 @@
 import mm from '@mattermost/client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket as NodeWebSocket } from 'ws';
 import {
   installWebSocketGlobals,
@@ -361,6 +361,22 @@ describe('reconnects and resync', () => {
     expect(fake.hellos).toHaveLength(2);
     await delay(200);
     expect(received.filter((e) => e.post.id === post.id)).toHaveLength(1);
+  });
+
+  it('drops the frames still in flight on a socket it closed after a gap: one gap logged, not one per frame', async () => {
+    const { connection, received } = open();
+    await connection.start();
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
+    try {
+      fake.skipSequence();
+      // Written at once: the client meets the gap with the rest of the burst already in its buffer.
+      const burst = Array.from({ length: 200 }, (_, i) => fake.userPosts(ana, town, `@askpanda burst ${i}`));
+      await waitForReceived(fake, received, (e) => e.post.id === burst[199]!.id, 1, 10_000);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lines.filter((l) => l.startsWith('missed websocket event'))).toHaveLength(1);
   });
 
   it('reconnects when pings go unanswered (the CloseEvent polyfill path)', async () => {
