@@ -14,7 +14,7 @@ import {
   TEAM_ID,
 } from '../fakes/slack-api.ts';
 import { answersIn, startHarness, type Harness } from '../slack/helpers.ts';
-import { fuzzSeed, guardNetwork, Random, scaled, SOAK, sleep, trackProcessFaults } from './helpers.ts';
+import { fuzzSeed, guardNetwork, postsFromEnv, Random, scaled, SOAK, sleep, trackProcessFaults } from './helpers.ts';
 import { chatMessage } from './messages.ts';
 
 /**
@@ -25,7 +25,8 @@ import { chatMessage } from './messages.ts';
  * adapter still answers afterwards.
  */
 
-const EVENTS = scaled(250, 3_000);
+/** ASKPANDA_FUZZ_SLACK_EVENTS replays a run at any size (ASKPANDA_FUZZ_SEED the seed). */
+const EVENTS = postsFromEnv('ASKPANDA_FUZZ_SLACK_EVENTS') ?? scaled(250, 3_000);
 const LIMITS = {
   ASKPANDA_LIMITS_MAX_QUEUED: '100000',
   ASKPANDA_LIMITS_PER_USER_IN_FLIGHT: '1000',
