@@ -4,6 +4,7 @@ import {
   BOT_USER_ID,
   blockActions,
   eventCallback,
+  fetchToApp,
   interactiveForm,
   mentionEvent,
   messageEvent,
@@ -250,7 +251,7 @@ describe('fuzz: the Slack adapter over HTTP events', () => {
     for (const body of ['null', '[]', '"event_callback"', '42']) {
       const timestamp = Math.floor(Date.now() / 1000);
       const started = performance.now();
-      const response = await fetch(h.eventsUrl, {
+      const response = await fetchToApp(h.eventsUrl, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -270,7 +271,7 @@ describe('fuzz: the Slack adapter over HTTP events', () => {
     const r = new Random(3);
     for (const { name, body, contentType } of malformedBodies(r)) {
       const timestamp = Math.floor(Date.now() / 1000);
-      const response = await fetch(h.eventsUrl, {
+      const response = await fetchToApp(h.eventsUrl, {
         method: 'POST',
         headers: {
           'content-type': contentType ?? 'application/json',
@@ -297,7 +298,7 @@ describe('fuzz: the Slack adapter over HTTP events', () => {
       ).status,
     ).toBe(401);
     expect(
-      (await fetch(h.eventsUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: valid }))
+      (await fetchToApp(h.eventsUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: valid }))
         .status,
     ).toBe(401);
     await h.adapter.idle();
