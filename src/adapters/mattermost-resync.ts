@@ -8,10 +8,13 @@ import type { ChannelType, MattermostPost } from './mattermost-events.ts';
  *
  * The tracker keeps, per channel, the newest `create_at` it has seen (the cursor, in the server's
  * clock). Before the websocket opens it takes every channel's `last_post_at` as the cursor, so
- * history is never answered, while a post made before the first hello can still be found. A resync lists the bot's channels (one request per team) and reads only those whose
+ * history is never answered, while a post made before the first hello can still be found.
+ *
+ * A resync lists the bot's channels (one request per team) and reads only those whose
  * `last_post_at` is past the cursor, newest first, in pages that double from 25 to 200 posts, until
- * a page reaches a post older than the cursor. What it reads costs about twice what was missed, not
- * a fixed look-back, so a reconnect storm costs what it missed and a busy channel cannot outrun it.
+ * a page reaches a post older than the cursor. What it reads is at most about twice what was
+ * missed (at least one page of 25 per channel behind), not a fixed look-back: a reconnect storm
+ * costs in proportion to what it missed, and a busy channel cannot outrun it.
  *
  * A live event moves its channel's cursor only while the stream is known to be whole: from any
  * trouble (a closed socket, a new connection id, a skipped event) until the next resync has listed
