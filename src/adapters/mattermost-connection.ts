@@ -2,18 +2,18 @@ import { EventEmitter } from 'node:events';
 import mm from '@mattermost/client';
 import type { FetchPaginatedThreadOptions, Options } from '@mattermost/types/client4';
 import type { Post } from '@mattermost/types/posts';
-import pLimit from 'p-limit';
 import { WebSocket as NodeWebSocket } from 'ws';
 import { z } from 'zod';
+import { mattermostReconnectsTotal } from '../core/metrics.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import {
   ChannelTypeSchema,
   parsePostEventData,
   PostSchema,
-  type ChannelType,
   type MattermostPost,
   type MattermostPostEvent,
 } from './mattermost-events.ts';
+import { MattermostResync, type ResyncChannel, type ResyncResult, type ResyncTrigger } from './mattermost-resync.ts';
 
 const { Client4, ClientError, WebSocketClient } = mm;
 
@@ -30,15 +30,17 @@ const { Client4, ClientError, WebSocketClient } = mm;
  *   jitter for as long as the process runs.
  * - Every frame is checked before the client sees it, and every post before the glue does: a bad
  *   frame is logged and skipped, never thrown.
- * - A `hello` with a new `connection_id` (server restart, long outage, lost events) triggers a
- *   resync: recent posts of the bot's channels (look-back bounded, 10 minutes by default) are
- *   re-read over REST and handed to the same `onPost` callback, oldest first, each once.
+ * - After any websocket trouble (a reconnect, a sequence gap, a `hello` with a new `connection_id`)
+ *   a resync re-reads what was posted since the newest post seen in each channel and hands what no
+ *   event delivered to the same `onPost` callback, each once (mattermost-resync.ts). A socket
+ *   that stays open but carries nothing is noticed by the client's ping deadline (no pong) or by
+ *   the periodic check of each channel's newest post, and is reconnected.
  * - Every REST call has a timeout, waits out a 429's `Retry-After` (bounded), and retries a GET
  *   after a network error or 5xx; writes are not repeated after a failure that may have landed.
  *
- * Events (`on(...)`): `connected` {connectionId, resync} after each hello; `reconnected` when a
- * socket opens again; `disconnected` {failures} when one closes; `resynced` {since, channels,
- * posts, failedChannels} after a re-read.
+ * Events (`on(...)`): `connected` {connectionId, resync} after each hello; `reconnected` {reason}
+ * when a socket opens again; `disconnected` {failures} when one closes; `resynced` {trigger,
+ * channels, behind, read, posts, failedChannels} after a re-read.
  */
 
 /** The identity the token belongs to. */
@@ -53,18 +55,33 @@ export interface MattermostConnectionOptions {
   url: string;
   /** A bot account's (or user's) personal access token. */
   token: string;
-  /** Every post the bot should look at, from the websocket and from resyncs; errors are logged. */
+  /**
+   * Every post the bot should look at, from the websocket and from resyncs; errors are logged. For
+   * a re-read post the returned promise paces the hand-over (`resyncHandoff`): resolve it when the
+   * post has been dealt with, e.g. answered.
+   */
   onPost: (event: MattermostPostEvent) => void | Promise<void>;
   logger?: Logger;
   /** Per REST request, including reading the body; default 10 s. */
   requestTimeoutMs?: number;
-  /** How far back a resync reads; default 10 minutes. */
-  resyncLookbackMs?: number;
+  /** A missed post older than this is not answered by a resync (0: none is); default 10 minutes. */
+  resyncMaxAgeMs?: number;
   /** Channels read by one resync at most (the most recently active first); default 500. */
   resyncMaxChannels?: number;
+  /** Posts read per channel by one resync at most; default 5000. */
+  resyncMaxPostsPerChannel?: number;
+  /** How long after a socket reopens (or a `posted` event arrives broken) its resync starts: a resumed socket replays first; default 1 s. */
+  reconnectResyncDelayMs?: number;
+  /** Period of the check of each channel's newest post against what arrived (0: off); default 60 s. */
+  checkIntervalMs?: number;
+  /**
+   * Re-read posts handed to `onPost` at the same time (until its promise settles): in all (default
+   * 8) and of one author (default 1). Keep them under the conversation core's limits.
+   */
+  resyncHandoff?: { total?: number; perAuthor?: number };
   /** Websocket reconnect pacing: first retries at `minMs` (+ up to `jitterMs`), then quadratic up to `maxMs`. */
   reconnect?: { minMs?: number; maxMs?: number; jitterMs?: number; failuresBeforeBackoff?: number };
-  /** The client's ping period; a ping unanswered for one period reconnects. Default 30 s. */
+  /** The client's ping period; a ping unanswered by the next one reconnects (a dead socket is noticed within two periods). Default 30 s. */
   pingIntervalMs?: number;
   /** A 429 asking to wait longer than this fails instead of waiting; default 30 s. */
   maxRetryAfterMs?: number;
@@ -72,11 +89,14 @@ export interface MattermostConnectionOptions {
   startTimeoutMs?: number;
 }
 
+/** Why the socket had to be opened again. */
+export type ReconnectReason = 'sequence_gap' | 'ping_timeout' | 'stalled' | 'closed';
+
 export interface ConnectionEvents {
   connected: [{ connectionId: string; resync: boolean }];
-  reconnected: [];
+  reconnected: [{ reason: ReconnectReason }];
   disconnected: [{ failures: number }];
-  resynced: [{ since: number; channels: number; posts: number; failedChannels: number }];
+  resynced: [ResyncResult];
 }
 
 export type StartFailure = 'bad_url' | 'bad_token' | 'unreachable' | 'timeout' | 'not_mattermost' | 'websocket';
@@ -113,13 +133,23 @@ export const FALLBACK_MAX_POST_SIZE = 4000;
 
 const DEFAULTS = {
   requestTimeoutMs: 10_000,
-  resyncLookbackMs: 10 * 60_000,
+  resyncMaxAgeMs: 10 * 60_000,
   resyncMaxChannels: 500,
+  resyncMaxPostsPerChannel: 5_000,
+  reconnectResyncDelayMs: 1_000,
+  checkIntervalMs: 60_000,
   pingIntervalMs: 30_000,
   maxRetryAfterMs: 30_000,
   startTimeoutMs: 15_000,
   reconnect: { minMs: 1_000, maxMs: 60_000, jitterMs: 2_000, failuresBeforeBackoff: 3 },
 } as const;
+
+/** A post committed just before the newest one seen can have its event sent after it. */
+const RESYNC_OVERLAP_MS = 2_000;
+/** Events in flight arrive within this on a healthy socket: a post read meanwhile is not "missed". */
+const RESYNC_SETTLE_MS = 300;
+/** The close codes WebSocketClient gives its own closes (sent back as `disconnect_err_code`). */
+const CLIENT_CLOSE_REASONS: Record<string, ReconnectReason> = { '4000': 'ping_timeout', '4001': 'sequence_gap' };
 
 const READ_RETRIES = 2;
 const RATE_LIMIT_RETRIES = 3;
@@ -188,10 +218,12 @@ function rejectFrame(text: string): { reason: string; replacement?: string } | u
   // The client reads hello's connection_id without checking it.
   const badHello = event.success && event.data.event === 'hello' && !HelloDataSchema.safeParse(event.data.data).success;
   if (event.success && !badHello) return undefined;
-  const seq = (parsed as { seq?: unknown }).seq;
+  const { seq, event: name } = parsed as { seq?: unknown; event?: unknown };
   const reason = badHello ? 'hello without a connection id' : 'not an event';
   if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0) return { reason };
-  return { reason, replacement: JSON.stringify({ event: SKIPPED_EVENT, seq, data: {}, broadcast: {} }) };
+  // The stand-in says what it stood for: a skipped `posted` may be a question that needs a resync.
+  const data = typeof name === 'string' ? { event: name.slice(0, 64) } : {};
+  return { reason, replacement: JSON.stringify({ event: SKIPPED_EVENT, seq, data, broadcast: {} }) };
 }
 
 type Listener = ((event: Record<string, unknown>) => void) | null;
@@ -205,10 +237,13 @@ class GuardedSocket {
   onclose: Listener = null;
   onerror: Listener = null;
   onmessage: Listener = null;
+  /** A frame that passed the checks arrived: the server is talking on this socket. */
+  heard = false;
   private readonly ws: NodeWebSocket;
+  private closing = false;
 
   constructor(
-    url: string,
+    readonly url: string,
     token: string,
     handshakeTimeoutMs: number,
     private readonly logger: Logger,
@@ -226,6 +261,9 @@ class GuardedSocket {
     );
     this.ws.on('error', (err) => this.deliver(this.onerror, { type: 'error', message: err.message }));
     this.ws.on('message', (data, isBinary) => {
+      // A browser WebSocket delivers nothing once close() was called: the client closes on a sequence
+      // gap and would otherwise see every frame still in flight as one more gap (a log line each).
+      if (this.closing) return;
       if (isBinary) return this.logger.warn('mattermost websocket: binary frame skipped');
       const text = data.toString();
       const rejected = rejectFrame(text);
@@ -234,6 +272,7 @@ class GuardedSocket {
         if (rejected.replacement) this.deliver(this.onmessage, { type: 'message', data: rejected.replacement });
         return;
       }
+      this.heard = true;
       this.deliver(this.onmessage, { type: 'message', data: text });
     });
   }
@@ -247,7 +286,14 @@ class GuardedSocket {
   }
 
   close(code?: number): void {
+    this.closing = true;
     this.ws.close(code);
+  }
+
+  /** Ends the socket at once and reports the close (a stalled socket: no close handshake to wait for). */
+  kill(): void {
+    this.closing = true;
+    this.ws.terminate();
   }
 
   /** Stops reporting to the client and ends the socket at once (used by `stop()`). */
@@ -422,8 +468,8 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
   private readonly client: ClientInstance;
   private readonly settings: {
     requestTimeoutMs: number;
-    resyncLookbackMs: number;
-    resyncMaxChannels: number;
+    reconnectResyncDelayMs: number;
+    checkIntervalMs: number;
     pingIntervalMs: number;
     startTimeoutMs: number;
     reconnect: { minMs: number; maxMs: number; jitterMs: number; failuresBeforeBackoff: number };
@@ -434,14 +480,15 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
   private postLimit = FALLBACK_MAX_POST_SIZE;
   private missedEvents = false;
   private helloSeen = false;
+  private firstHello = true;
   private started = false;
   private stopped = false;
-  private resyncRunning: Promise<void> | undefined;
-  private resyncAgain = false;
-  /** Posts already handed to `onPost` as new, with their create_at: a resync skips them. */
-  private readonly delivered = new Map<string, number>();
-  /** Posts a resync handed over: the same post arriving live afterwards is not handed again. */
-  private readonly resynced = new Set<string>();
+  private readonly resync: MattermostResync;
+  /** Set when this side closed a socket that stayed open but carried nothing. */
+  private forcedReason: ReconnectReason | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private checkTimer: NodeJS.Timeout | undefined;
+  private checking = false;
 
   constructor(private readonly options: MattermostConnectionOptions) {
     super();
@@ -450,8 +497,8 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
     this.logger = options.logger ?? silentLogger;
     this.settings = {
       requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
-      resyncLookbackMs: options.resyncLookbackMs ?? DEFAULTS.resyncLookbackMs,
-      resyncMaxChannels: options.resyncMaxChannels ?? DEFAULTS.resyncMaxChannels,
+      reconnectResyncDelayMs: options.reconnectResyncDelayMs ?? DEFAULTS.reconnectResyncDelayMs,
+      checkIntervalMs: options.checkIntervalMs ?? DEFAULTS.checkIntervalMs,
       pingIntervalMs: options.pingIntervalMs ?? DEFAULTS.pingIntervalMs,
       startTimeoutMs: options.startTimeoutMs ?? DEFAULTS.startTimeoutMs,
       reconnect: { ...DEFAULTS.reconnect, ...options.reconnect },
@@ -464,6 +511,23 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
     this.client.setToken(options.token);
     this.client.setIncludeCookies(false);
     this.client.setUserAgent('askpanda (+@mattermost/client)');
+    this.resync = new MattermostResync(
+      { listChannels: () => this.listChannels(), readPage: (id, page, perPage) => this.readPage(id, page, perPage) },
+      {
+        deliver: (post, channelType) =>
+          this.deliver({ event: 'posted', post, channelType, mentions: [], source: 'resync' }),
+        onDone: (result) => this.emit('resynced', result),
+      },
+      {
+        maxAgeMs: options.resyncMaxAgeMs ?? DEFAULTS.resyncMaxAgeMs,
+        maxChannels: options.resyncMaxChannels ?? DEFAULTS.resyncMaxChannels,
+        maxPostsPerChannel: options.resyncMaxPostsPerChannel ?? DEFAULTS.resyncMaxPostsPerChannel,
+        overlapMs: RESYNC_OVERLAP_MS,
+        settleMs: RESYNC_SETTLE_MS,
+        handoff: { total: options.resyncHandoff?.total ?? 8, perAuthor: options.resyncHandoff?.perAuthor ?? 1 },
+      },
+      this.logger,
+    );
   }
 
   /** The bot's identity; available after `start()`. */
@@ -477,9 +541,9 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
     return this.postLimit;
   }
 
-  /** True while a websocket is open and past its hello. */
+  /** True while a websocket is open and the server talks on it (a hello, or a resumed socket's replies). */
   get connected(): boolean {
-    return this.socket?.readyState === NodeWebSocket.OPEN && this.helloSeen;
+    return this.socket?.readyState === NodeWebSocket.OPEN && (this.helloSeen || this.socket.heard);
   }
 
   /**
@@ -498,6 +562,14 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
       );
     this.me = await this.checkToken(base);
     this.postLimit = await this.readMaxPostSize();
+    await this.resync
+      .baseline()
+      .catch((err: unknown) =>
+        this.logger.warn(
+          { err: describe(err) },
+          'could not list the Mattermost channels at start; posts missed in them are looked for from now on',
+        ),
+      );
     try {
       await this.openWebsocket(base);
     } catch (err) {
@@ -529,10 +601,17 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
   /** Closes the websocket and stops resyncing. REST helpers keep working, so answers can finish. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.resyncTimer);
+    clearInterval(this.checkTimer);
     this.ws?.close();
     this.socket?.destroy();
     this.socket = undefined;
-    await this.resyncRunning?.catch(() => undefined);
+    await this.resync.stop();
+  }
+
+  /** Resolves when no resync runs and every missed post it handed over has been dealt with. */
+  idle(): Promise<void> {
+    return this.resync.idle();
   }
 
   // ------------------------------------------------------------------ REST helpers for the glue
@@ -699,11 +778,13 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
     );
     ws.addMissedMessageListener(() => {
       this.missedEvents = true;
+      this.resync.trouble();
     });
-    ws.addReconnectListener(() => this.emit('reconnected'));
+    ws.addReconnectListener(() => this.onReconnect());
     ws.addCloseListener((failures) => {
       // The id is kept (the client sends it to resume); `connected` waits for the next hello.
       this.helloSeen = false;
+      this.resync.trouble();
       if (failures === 1) this.logger.warn('Mattermost websocket closed; reconnecting');
       this.emit('disconnected', { failures });
     });
@@ -726,19 +807,29 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
       this.helloSeen = true;
       this.logger.info({ connectionId, resync }, 'Mattermost websocket connected');
       this.emit('connected', { connectionId, resync });
-      if (resync) this.requestResync();
+      if (this.firstHello) {
+        // Posts made between the channel listing and this hello came without an event.
+        this.firstHello = false;
+        this.resync.request('start');
+        this.startChecks();
+      } else if (resync) this.resync.request('new_connection');
+      return;
+    }
+    if (message.event === SKIPPED_EVENT) {
+      // A broken frame that may have carried a post (`posted`, or no readable name): read the channels.
+      const original = message.data.event;
+      if (original === 'posted' || typeof original !== 'string') this.postLost();
       return;
     }
     if (message.event !== 'posted' && message.event !== 'post_edited') return;
     const parsed = parsePostEventData(message.data);
     if (!parsed.ok) {
       this.logger.warn({ event: message.event, reason: parsed.reason }, 'mattermost websocket: post skipped');
+      if (message.event === 'posted') this.postLost();
       return;
     }
-    if (message.event === 'posted') {
-      if (this.resynced.delete(parsed.post.id)) return; // already handed over by a resync
-      this.remember(parsed.post);
-    }
+    // A post a resync already handed over is not handed over again.
+    if (message.event === 'posted' && !this.resync.live(parsed.post)) return;
     this.deliver({
       event: message.event,
       post: parsed.post,
@@ -748,66 +839,90 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
     });
   }
 
-  private deliver(event: MattermostPostEvent): void {
+  /** Hands a post to `onPost`; resolves when the handler's promise does, never rejects. */
+  private deliver(event: MattermostPostEvent): Promise<void> {
     try {
-      void Promise.resolve(this.options.onPost(event)).catch((err: unknown) =>
+      return Promise.resolve(this.options.onPost(event)).catch((err: unknown) =>
         this.logger.error({ err, postId: event.post.id }, 'Mattermost post handler failed'),
       );
     } catch (err) {
       this.logger.error({ err, postId: event.post.id }, 'Mattermost post handler failed');
+      return Promise.resolve();
     }
   }
 
-  private remember(post: MattermostPost): void {
-    this.delivered.set(post.id, post.create_at);
-    if (this.delivered.size > 2_000) {
-      // Only posts inside the look-back window can come back in a resync.
-      const horizon = Date.now() - this.settings.resyncLookbackMs - 60_000;
-      for (const [id, createdAt] of this.delivered) if (createdAt < horizon) this.delivered.delete(id);
-      while (this.delivered.size > 20_000) this.delivered.delete(this.delivered.keys().next().value!);
+  // ------------------------------------------------------------------ trouble
+
+  /**
+   * A socket opened again. The reason is the close code the client puts in the new URL. A resumed
+   * socket replays what the server still had before anything else, so the resync waits a moment:
+   * it then reads the channels that had posts meanwhile (a page each) and finds only what the
+   * server could not replay.
+   */
+  private onReconnect(): void {
+    const code = this.socket ? new URL(this.socket.url).searchParams.get('disconnect_err_code') : null;
+    const reason = this.forcedReason ?? CLIENT_CLOSE_REASONS[code ?? ''] ?? 'closed';
+    this.forcedReason = undefined;
+    mattermostReconnectsTotal.inc({ reason });
+    this.logger.info({ reason }, 'Mattermost websocket reconnected');
+    this.emit('reconnected', { reason });
+    this.resyncSoon('reconnect');
+  }
+
+  /** A `posted` event arrived broken: its post is looked for by a resync like after a gap. */
+  private postLost(): void {
+    this.resync.trouble();
+    this.resyncSoon('skipped_event');
+  }
+
+  /** A resync after `reconnectResyncDelayMs`; requests meanwhile join it. */
+  private resyncSoon(trigger: ResyncTrigger): void {
+    if (this.resyncTimer || this.stopped) return;
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = undefined;
+      if (!this.stopped) this.resync.request(trigger);
+    }, this.settings.reconnectResyncDelayMs);
+    this.resyncTimer.unref();
+  }
+
+  /** The periodic check for a socket that is open but carries no events. */
+  private startChecks(): void {
+    if (this.settings.checkIntervalMs <= 0 || this.checkTimer) return;
+    this.checkTimer = setInterval(() => void this.check(), this.settings.checkIntervalMs);
+    this.checkTimer.unref();
+  }
+
+  private async check(): Promise<void> {
+    // A socket being replaced or a resync under way says nothing about a stall: wait for the next tick.
+    if (this.checking || this.stopped || !this.connected || this.resync.busy) return;
+    this.checking = true;
+    try {
+      const stalled = await this.resync.checkStalled();
+      if (stalled === 0 || this.stopped || !this.socket) return;
+      this.logger.warn(
+        { channels: stalled },
+        'Mattermost websocket is open but delivered no events for posts made since the last check; reconnecting',
+      );
+      this.forcedReason = 'stalled';
+      this.socket.kill();
+      this.resync.request('stalled');
+    } catch (err) {
+      this.logger.warn({ err: describe(err) }, 'Mattermost websocket check failed; trying again at the next one');
+    } finally {
+      this.checking = false;
     }
   }
 
-  // ------------------------------------------------------------------ resync
+  // ------------------------------------------------------------------ resync reads
 
-  private requestResync(): void {
-    if (this.resyncRunning) {
-      this.resyncAgain = true;
-      return;
-    }
-    this.resyncRunning = (async () => {
-      try {
-        do {
-          this.resyncAgain = false;
-          await this.resyncWithRetries();
-        } while (this.resyncAgain && !this.stopped);
-      } finally {
-        this.resyncRunning = undefined;
-      }
-    })();
-  }
-
-  private async resyncWithRetries(): Promise<void> {
-    for (let attempt = 0; attempt < 3 && !this.stopped; attempt++) {
-      try {
-        await this.resyncOnce();
-        return;
-      } catch (err) {
-        this.logger.warn({ err: describe(err), attempt }, 'Mattermost resync failed; retrying');
-        await sleep(2_000 * (attempt + 1));
-      }
-    }
-  }
-
-  /** Re-reads the look-back window of every channel the bot is in and hands over what it missed. */
-  private async resyncOnce(): Promise<void> {
-    const since = Date.now() - this.settings.resyncLookbackMs;
+  /** Every channel of every team the bot is in (DMs and group messages come with each team: once). */
+  private async listChannels(): Promise<ResyncChannel[]> {
     const teams = this.checked(
       'getMyTeams',
       TeamsSchema,
       await this.call('getMyTeams', () => this.client.getMyTeams()),
     );
-    const channels = new Map<string, { id: string; type: ChannelType | undefined; lastPostAt: number }>();
+    const channels = new Map<string, ResyncChannel>();
     for (const team of teams) {
       const list = this.checked(
         'getMyChannels',
@@ -815,8 +930,7 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
         await this.call('getMyChannels', () => this.client.getMyChannels(team.id)),
       );
       for (const channel of list) {
-        // A channel with no post since the window opened has nothing to re-read.
-        if (channel.delete_at > 0 || (channel.last_post_at > 0 && channel.last_post_at < since)) continue;
+        if (channel.delete_at > 0) continue;
         const type = ChannelTypeSchema.safeParse(channel.type);
         channels.set(channel.id, {
           id: channel.id,
@@ -825,44 +939,26 @@ export class MattermostConnection extends EventEmitter<ConnectionEvents> {
         });
       }
     }
-    const selected = [...channels.values()]
-      .sort((a, b) => b.lastPostAt - a.lastPostAt)
-      .slice(0, this.settings.resyncMaxChannels);
-    const limit = pLimit(4);
-    let failedChannels = 0;
-    const perChannel = await Promise.all(
-      selected.map((channel) =>
-        limit(async () => {
-          if (this.stopped) return [];
-          try {
-            const list = this.checked(
-              'getPostsSince',
-              PostListSchema,
-              await this.call('getPostsSince', () => this.client.getPostsSince(channel.id, since)),
-            );
-            return this.postsOf('getPostsSince', list).map((post) => ({ post, channelType: channel.type }));
-          } catch (err) {
-            failedChannels++;
-            this.logger.warn({ err: describe(err), channelId: channel.id }, 'Mattermost resync: channel skipped');
-            return [];
-          }
-        }),
-      ),
+    return [...channels.values()];
+  }
+
+  /**
+   * One page of a channel, newest first. Only the posts `order` lists belong to the page: the map
+   * also carries thread roots (old posts, never to be answered again), left out here.
+   */
+  private async readPage(channelId: string, page: number, perPage: number): Promise<MattermostPost[]> {
+    const list = this.checked(
+      'getPosts',
+      PostListSchema,
+      await this.call('getPosts', () => this.client.getPosts(channelId, page, perPage, false)),
     );
-    const missed = perChannel
-      .flat()
-      .filter(({ post }) => post.create_at >= since && post.delete_at === 0 && !this.delivered.has(post.id))
-      .sort((a, b) => a.post.create_at - b.post.create_at);
-    for (const { post, channelType } of missed) {
-      if (this.stopped) break;
-      if (this.delivered.has(post.id)) continue;
-      this.remember(post);
-      this.resynced.add(post.id);
-      if (this.resynced.size > 5_000) this.resynced.delete(this.resynced.values().next().value!);
-      this.deliver({ event: 'posted', post, channelType, mentions: [], source: 'resync' });
+    const posts: MattermostPost[] = [];
+    for (const id of list.order) {
+      const post = PostSchema.safeParse(list.posts[id]);
+      if (post.success) posts.push(post.data);
+      else this.logger.warn({ route: 'getPosts' }, 'Mattermost returned a malformed post; skipped');
     }
-    this.logger.info({ channels: selected.length, posts: missed.length, failedChannels }, 'Mattermost resync done');
-    this.emit('resynced', { since, channels: selected.length, posts: missed.length, failedChannels });
+    return posts.sort((a, b) => b.create_at - a.create_at);
   }
 
   // ------------------------------------------------------------------ plumbing

@@ -77,7 +77,16 @@ export class MattermostAdapter {
       url: mm.url,
       token: mm.token,
       logger: this.logger,
-      resyncLookbackMs: mm.resyncMinutes * 60_000,
+      resyncMaxAgeMs: mm.resyncMinutes * 60_000,
+      pingIntervalMs: mm.pingSeconds * 1000,
+      checkIntervalMs: mm.checkSeconds * 1000,
+      // Missed questions reach the core no faster than it takes them: what it answers at once plus
+      // half its queue, and half of what it lets one person have in flight (at least one); the other
+      // halves stay free for questions asked meanwhile.
+      resyncHandoff: {
+        total: app.config.limits.maxConcurrent + Math.floor(app.config.limits.maxQueued / 2),
+        perAuthor: Math.max(1, Math.floor(app.config.limits.perUserInFlight / 2)),
+      },
       onPost: (event) => this.onPost(event),
       ...options.connection,
     });
@@ -149,19 +158,26 @@ export class MattermostAdapter {
       );
   }
 
+  /** Resolves when every post handed over so far, missed ones re-read by a resync included, is answered. */
   async idle(): Promise<void> {
+    await this.connection.idle();
     await this.core.idle();
   }
 
-  private onPost(event: MattermostPostEvent): void {
-    if (!this.me) return;
+  /**
+   * A re-read post's answer is returned: the resync's hand-over slot stays taken until then, so
+   * questions missed in an outage arrive at the pace they are answered, not all at once over the
+   * core's limits.
+   */
+  private onPost(event: MattermostPostEvent): Promise<void> | undefined {
+    if (!this.me) return undefined;
     const decision = classifyPost(event, this.me);
     if (decision.kind === 'ignore') {
       this.logger.debug({ reason: decision.reason }, 'post ignored');
-      return;
+      return undefined;
     }
     // The core queues it at once (order per thread is the order posts arrive) and claims it by post id.
-    void this.core.receive(this.surface, {
+    const answered = this.core.receive(this.surface, {
       channel: decision.channelId,
       thread: decision.threadId,
       messageId: decision.postId,
@@ -171,6 +187,7 @@ export class MattermostAdapter {
       addressed: decision.kind === 'question' ? 'directly' : 'thread-reply',
       readThreadFirst: decision.kind === 'question' && decision.threadId !== decision.postId,
     });
+    return event.source === 'resync' ? answered : undefined;
   }
 
   private checkSlashToken(header: string | undefined, formToken: string): boolean {

@@ -135,7 +135,10 @@ export const ConfigSchema = z.object({
     token: text,
     slashTokens: z.array(text.min(1)),
     actionSecret: text,
-    resyncMinutes: int(0, 24 * 60),
+    // Below the 60 minutes a message's claim lasts (conversation.ts): an older post could be answered twice.
+    resyncMinutes: int(0, 55),
+    pingSeconds: int(1, 600),
+    checkSeconds: int(0, 3600),
     postUpdateMs: int(1000, 60_000),
   }),
   digest: z.object({

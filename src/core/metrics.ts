@@ -78,3 +78,15 @@ export const storeErrorsTotal = new Counter({
   help: 'Failed state store operations (history, claims, caches, subscriptions).',
   registers: [registry],
 });
+export const mattermostReconnectsTotal = new Counter({
+  name: 'askpanda_mattermost_reconnects_total',
+  help: 'Mattermost websocket reconnects, by reason: sequence_gap (an event number skipped), ping_timeout (no pong), stalled (open but no events: found by the periodic check), closed (by the server or the network).',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+export const mattermostResyncPostsTotal = new Counter({
+  name: 'askpanda_mattermost_resync_posts_total',
+  help: 'Posts a Mattermost resync read again after websocket trouble, by result: missed (no event had delivered it; handed over now) or seen (already delivered).',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});

@@ -16,14 +16,23 @@ import { WebSocketServer, type WebSocket } from 'ws';
  * - Websocket `/api/v4/websocket`: a session from the upgrade's Authorization header, or from the
  *   `authentication_challenge` action (answered `{status:"OK", seq_reply}`; a bad token closes the
  *   socket). A fresh connection gets `hello` at seq 0 with a new `connection_id`; events follow with
- *   seq 1, 2, …. A reconnect that names a known `connection_id` with a session at upgrade resumes:
- *   missed events are replayed from the dead queue (same seqs) and queued ones follow; a sequence
- *   the server no longer has means a new connection id and a new `hello`. A challenge-only client
- *   (no session at upgrade) always gets a new connection id, as the real server does.
+ *   seq 1, 2, …. A reconnect that names a known, inactive `connection_id` with a session at upgrade
+ *   resumes: missed events are replayed from the dead queue (same seqs, no hello) and queued ones
+ *   follow; a sequence the server no longer has means a new connection id and a new `hello`. A
+ *   connection id whose old socket the server still holds open (it has not seen that socket close:
+ *   a half-open TCP connection) is not resumed: the reconnect gets a new id and a `hello`, as
+ *   hub.CheckConn finds only inactive connections. A challenge-only client (no session at upgrade)
+ *   always gets a new connection id, as the real server does.
  * - `posted` carries `data.post` as a JSON string and `data.mentions` as a JSON string array only
  *   when someone is mentioned; in a DM the other member is always mentioned.
- * - Test controls: users, channels, users posting, dropping the socket, a restart, replays, gaps,
- *   bad frames, faults per route, and the server's outbound calls (slash commands, button clicks).
+ * - `GET /channels/{id}/posts` like api4 getPostsForChannel: `since` returns at most 1000 posts
+ *   updated since then (deleted ones too) plus their thread roots, `order` listing only the updated
+ *   ones; `page`/`per_page` (60 by default, 200 at most) pages newest first, `order` listing the
+ *   page and `posts` adding the page's thread roots (and, unless `skipFetchThreads`, their replies).
+ * - Test controls: users, channels, users posting, dropping the socket, a restart, replays, gaps
+ *   (once, or on every event), a half-open socket, a socket that stops carrying events while it
+ *   still answers pings, bad frames, faults per route, and the server's outbound calls (slash
+ *   commands, button clicks).
  */
 
 export const BOT_TOKEN = 'b7ot3askpandatoken8e1kmcpq'; // 26 characters, like a personal access token
@@ -224,11 +233,22 @@ export class FakeMattermost extends EventEmitter {
   answerPings = true;
   /** Accept websocket upgrades (turn off to make reconnects fail with 503). */
   acceptWebsockets = true;
+  /**
+   * Skip a sequence number before every event (not hellos): each event then reaches the client as
+   * a gap, and each resume asks for a seq the server never used (so a new connection id follows).
+   */
+  gapEveryEvent = false;
   port = 0;
 
   private readonly server: Server;
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly sockets = new Set<SocketState>();
+  /**
+   * Sockets that no longer carry events: `muted` (events are numbered, kept in the dead queue and
+   * dropped, pings still answered) or `halfOpen` (nothing in either direction, and the server never
+   * learns that the client closed it).
+   */
+  private readonly socketFaults = new WeakMap<WebSocket, 'muted' | 'halfOpen'>();
   private readonly connections = new Map<string, Connection>();
   private readonly hooks = new Map<string, CommandHook>();
   private readonly faults = new Map<string, Fault[]>();
@@ -236,7 +256,12 @@ export class FakeMattermost extends EventEmitter {
   /** Requests held by a `hangMs` fault, released early on close. */
   private readonly hanging = new Map<ServerResponse, () => void>();
   private lastMillis = 0;
-  private readonly routes: Array<{ method: string; pattern: RegExp; name: string; handler: Handler }> = [];
+  private readonly routes: Array<{
+    method: string;
+    pattern: RegExp;
+    name: string | ((query: URLSearchParams) => string);
+    handler: Handler;
+  }> = [];
 
   private constructor(options: StartOptions) {
     super();
@@ -464,17 +489,38 @@ export class FakeMattermost extends EventEmitter {
     for (const connection of this.connections.values()) connection.nextSeq += count;
   }
 
+  /**
+   * Every current socket goes half-open: the TCP connection stays up but nothing crosses it any
+   * more, events and ping replies included; events are still numbered and kept in the dead queue,
+   * as the server believes it sent them. The server never sees these sockets close (it would after
+   * its 100 s read deadline; tests are shorter), so their connections stay active and a reconnect
+   * naming one gets a new connection id.
+   */
+  halfOpenWebsockets(): void {
+    for (const state of this.sockets) this.socketFaults.set(state.ws, 'halfOpen');
+  }
+
+  /**
+   * Every current socket stops carrying events but still answers pings: the client sees a healthy
+   * connection that tells it nothing. Events are numbered and kept in the dead queue (a resume can
+   * replay the last 128).
+   */
+  muteWebsockets(): void {
+    for (const state of this.sockets) this.socketFaults.set(state.ws, 'muted');
+  }
+
   /** Sends raw text on every authenticated socket (bad frames, odd events). */
   sendRaw(text: string): void {
-    for (const state of this.sockets) if (state.connection) state.ws.send(text);
+    for (const state of this.sockets) if (state.connection && !this.socketFaults.has(state.ws)) state.ws.send(text);
   }
 
   /** Sends a frame of the bot's choosing with the next seq of each connection (malformed events). */
   sendWithNextSeq(build: (seq: number) => string): void {
     for (const connection of this.connections.values()) {
       if (!connection.socket || connection.userId !== this.bot.id) continue;
+      // A frame outside the dead queue: a resume asking for this seq finds it missing.
       const seq = connection.nextSeq++;
-      connection.socket.send(build(seq));
+      if (!this.socketFaults.has(connection.socket)) connection.socket.send(build(seq));
     }
   }
 
@@ -836,7 +882,7 @@ export class FakeMattermost extends EventEmitter {
 
   private sendToConnection(connection: Connection, frame: Frame): void {
     const ws = connection.socket;
-    if (!ws || ws.readyState !== ws.OPEN) {
+    if (!ws || (ws.readyState !== ws.OPEN && this.socketFaults.get(ws) !== 'halfOpen')) {
       connection.pending.push(frame);
       // The hub drops a connection whose queue overflows: its client starts over with a new id.
       if (connection.pending.length > SEND_QUEUE_SIZE) this.connections.delete(connection.id);
@@ -845,13 +891,16 @@ export class FakeMattermost extends EventEmitter {
     this.writeEvent(connection, frame);
   }
 
-  private writeEvent(connection: Connection, frame: Frame, seq = connection.nextSeq): void {
+  /** Numbers a new event (or re-sends a dead-queue one with its `replaySeq`) and writes it. */
+  private writeEvent(connection: Connection, frame: Frame, replaySeq?: number): void {
+    if (replaySeq === undefined && this.gapEveryEvent && frame.event !== 'hello') connection.nextSeq++;
+    const seq = replaySeq ?? connection.nextSeq++;
     const withSeq = { ...frame, seq };
-    if (seq === connection.nextSeq) connection.nextSeq++;
     connection.dead.push({ seq, frame });
     if (connection.dead.length > DEAD_QUEUE_SIZE) connection.dead.shift();
     this.framesSent.push(withSeq);
-    connection.socket?.send(JSON.stringify(withSeq));
+    // A faulty socket swallows the frame; the server believes it was sent.
+    if (connection.socket && !this.socketFaults.has(connection.socket)) connection.socket.send(JSON.stringify(withSeq));
   }
 
   private hello(connection: Connection): void {
@@ -907,7 +956,9 @@ export class FakeMattermost extends EventEmitter {
       this.sockets.add(state);
       ws.on('close', () => {
         this.sockets.delete(state);
-        if (state.connection && state.connection.socket === ws) state.connection.socket = undefined;
+        // The server never learns that a half-open socket closed: its connection stays active.
+        if (state.connection?.socket === ws && this.socketFaults.get(ws) !== 'halfOpen')
+          state.connection.socket = undefined;
         this.emit('change');
       });
       ws.on('error', () => undefined);
@@ -921,12 +972,15 @@ export class FakeMattermost extends EventEmitter {
     });
   }
 
-  /** HubRegister: a known connection resumes; an unknown one starts fresh with a hello. */
+  /**
+   * HubRegister: a known connection without a socket resumes; an unknown one, or one whose socket
+   * the server still holds (hub.CheckConn looks at inactive connections only), starts fresh with a
+   * new id and a hello.
+   */
   private register(state: SocketState, requestedId: string, sequence: string): void {
     const userId = state.userId!;
     const known = requestedId ? this.connections.get(requestedId) : undefined;
-    if (known && known.userId === userId) {
-      known.socket?.terminate();
+    if (known && known.userId === userId && known.socket === undefined) {
       known.socket = state.ws;
       state.connection = known;
       const seq = Number(sequence);
@@ -953,6 +1007,7 @@ export class FakeMattermost extends EventEmitter {
   }
 
   private onClientFrame(state: SocketState, text: string): void {
+    if (this.socketFaults.get(state.ws) === 'halfOpen') return; // nothing reaches the server
     let message: { action?: unknown; seq?: unknown; data?: Record<string, unknown> };
     try {
       message = JSON.parse(text) as typeof message;
@@ -1022,7 +1077,7 @@ export class FakeMattermost extends EventEmitter {
     if (req.method === 'POST' && hookMatch) return this.commandHook(hookMatch[1]!, req, raw, res);
 
     const route = this.routes.find((r) => r.method === req.method && r.pattern.test(url.pathname));
-    const name = route?.name ?? 'unknown';
+    const name = route ? (typeof route.name === 'string' ? route.name : route.name(url.searchParams)) : 'unknown';
     let body: unknown = raw;
     if (raw && (req.headers['content-type'] ?? '').includes('json')) {
       try {
@@ -1156,7 +1211,12 @@ export class FakeMattermost extends EventEmitter {
 
   private defineRoutes(): void {
     const id = '([a-z0-9]{26})';
-    const route = (method: string, path: string, name: string, handler: Handler) => {
+    const route = (
+      method: string,
+      path: string,
+      name: string | ((query: URLSearchParams) => string),
+      handler: Handler,
+    ) => {
       this.routes.push({
         method,
         pattern: new RegExp(`^/api/v4${path.replace(/\{id\}/g, id).replace('{emoji}', '([a-z0-9_+-]+)')}$`),
@@ -1218,31 +1278,47 @@ export class FakeMattermost extends EventEmitter {
       if (!this.canRead(user, channel)) return FORBIDDEN();
       return { status: 200, body: channelJson(channel) };
     });
-    route('GET', '/channels/{id}/posts', 'getPostsSince', ({ params, query, user }) => {
+    // api4 getPostsForChannel: one route, named here by the Client4 method that sends each query.
+    const postsRouteName = (query: URLSearchParams) =>
+      query.has('since')
+        ? 'getPostsSince'
+        : query.has('after')
+          ? 'getPostsAfter'
+          : query.has('before')
+            ? 'getPostsBefore'
+            : 'getPosts';
+    route('GET', '/channels/{id}/posts', postsRouteName, ({ params, query, user }) => {
       const channel = this.channels.get(params[0]!);
       if (!channel) return jsonError(404, 'app.channel.get.existing.app_error', 'Unable to find the existing channel.');
       if (!this.canRead(user, channel)) return FORBIDDEN();
-      const since = Number(query.get('since') ?? '0');
+      if (query.has('after') || query.has('before'))
+        return jsonError(501, 'app.fake.not_implemented', 'The fake does not serve after/before paging.');
       const inChannel = [...this.posts.values()].filter((p) => p.channel_id === channel.id);
-      let selected: FakePost[];
+      const since = Number(query.get('since') ?? '0');
       if (since > 0) {
-        selected = inChannel.filter((p) => p.update_at > since);
-        // With threads fetched (the default), the roots of returned replies come along.
-        if (query.get('skipFetchThreads') !== 'true') {
-          for (const reply of [...selected]) {
-            const root = reply.root_id ? this.posts.get(reply.root_id) : undefined;
-            if (root && !selected.includes(root)) selected.push(root);
-          }
-        }
-      } else {
-        const perPage = Math.min(200, Number(query.get('per_page') ?? '60'));
-        const page = Number(query.get('page') ?? '0');
-        selected = inChannel
-          .filter((p) => p.delete_at === 0)
-          .sort((a, b) => b.create_at - a.create_at)
-          .slice(page * perPage, (page + 1) * perPage);
+        // SqlPostStore.GetPostsSince: posts updated after `since`, deleted ones included, LIMIT 1000
+        // without an ORDER BY (whichever 1000 the database returns: the oldest here), plus the roots
+        // of those replies; `order` lists only the updated posts, newest first.
+        const updated = inChannel
+          .filter((p) => p.update_at > since)
+          .sort((a, b) => a.create_at - b.create_at)
+          .slice(0, 1000);
+        return { status: 200, body: postList(updated, this.rootsOf(updated, false)) };
       }
-      return { status: 200, body: postList(selected) };
+      // GetPostsPage: the page newest first (per_page 60 by default, 200 at most, as web/params.go),
+      // plus the thread context the webapp renders it with.
+      const perPageRaw = Number(query.get('per_page') ?? '60');
+      const perPage = Number.isInteger(perPageRaw) && perPageRaw >= 0 ? Math.min(200, perPageRaw) : 60;
+      const pageRaw = Number(query.get('page') ?? '0');
+      const page = Number.isInteger(pageRaw) && pageRaw >= 0 ? pageRaw : 0;
+      const selected = inChannel
+        .filter((p) => p.delete_at === 0)
+        .sort((a, b) => b.create_at - a.create_at)
+        .slice(page * perPage, (page + 1) * perPage);
+      return {
+        status: 200,
+        body: postList(selected, this.rootsOf(selected, query.get('skipFetchThreads') !== 'true')),
+      };
     });
     route('POST', '/posts', 'createPost', ({ body, user }) => {
       const input = (body ?? {}) as Partial<FakePost> & { file_ids?: unknown };
@@ -1401,6 +1477,17 @@ export class FakeMattermost extends EventEmitter {
     });
   }
 
+  /**
+   * The thread context a post list carries besides its own posts: the roots of its replies and,
+   * with `withReplies` (getParentsPosts without skipFetchThreads), every reply in those threads.
+   */
+  private rootsOf(posts: FakePost[], withReplies: boolean): FakePost[] {
+    const rootIds = new Set(posts.filter((p) => p.root_id).map((p) => p.root_id));
+    return [...this.posts.values()].filter(
+      (p) => p.delete_at === 0 && (rootIds.has(p.id) || (withReplies && rootIds.has(p.root_id))),
+    );
+  }
+
   private canRead(user: FakeUser, channel: FakeChannel): boolean {
     return channel.members.has(user.id) || (channel.type === 'O' && channel.team_id === this.team.id);
   }
@@ -1499,11 +1586,12 @@ function channelJson(channel: FakeChannel): Record<string, unknown> {
   };
 }
 
-function postList(posts: FakePost[]): Record<string, unknown> {
+/** A PostList: `order` lists `posts` newest first; `context` (thread roots, replies) is only in the map. */
+function postList(posts: FakePost[], context: FakePost[] = []): Record<string, unknown> {
   const sorted = [...posts].sort((a, b) => b.create_at - a.create_at);
   return {
     order: sorted.map((p) => p.id),
-    posts: Object.fromEntries(sorted.map((p) => [p.id, p])),
+    posts: Object.fromEntries([...context, ...sorted].map((p) => [p.id, p])),
     next_post_id: '',
     prev_post_id: '',
     has_next: false,

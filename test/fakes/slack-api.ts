@@ -579,6 +579,21 @@ export interface SignedPostOptions {
 }
 
 /** Posts a body to the app's events URL the way Slack does: signed, JSON or form-encoded. */
+/**
+ * fetch, sent once more when the connection it reused turns out to be closed (reset before any
+ * answer): the app's server closes keep-alive connections idle for 5 s, and on a loaded machine the
+ * client can pick one up in the moment it does. Slack delivers such an event again too.
+ */
+export async function fetchToApp(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    const code = (err as { cause?: { code?: unknown } }).cause?.code;
+    if (code !== 'ECONNRESET' && code !== 'EPIPE' && code !== 'UND_ERR_SOCKET') throw err;
+    return fetch(url, init);
+  }
+}
+
 export async function postSigned(
   url: string,
   payload: Record<string, unknown> | string,
@@ -597,7 +612,7 @@ export async function postSigned(
     headers['x-slack-retry-num'] = String(options.retryNum);
     headers['x-slack-retry-reason'] = 'http_timeout';
   }
-  return fetch(url, { method: 'POST', headers, body });
+  return fetchToApp(url, { method: 'POST', headers, body });
 }
 
 /** Form body of an interactive payload (`payload=<json>`), as Slack posts button clicks. */

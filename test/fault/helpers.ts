@@ -16,6 +16,16 @@ export function scaled(bounded: number, soak: number): number {
   return SOAK ? soak : bounded;
 }
 
+/** A post or event count from the environment (to replay a fuzz at any size); undefined when unset. */
+export function postsFromEnv(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const count = Number(raw);
+  if (!Number.isSafeInteger(count) || count < 1)
+    throw new Error(`${name} must be a whole number of at least 1, not "${raw}"`);
+  return count;
+}
+
 /**
  * The seed of a run: ASKPANDA_FUZZ_SEED replays a printed one. `npm test` uses a fixed seed (the
  * bounded suite must give the same verdict every time); the soak run draws a fresh one, to explore.

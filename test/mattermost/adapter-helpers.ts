@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MattermostAdapter } from '../../src/adapters/mattermost.ts';
+import { MattermostAdapter, type MattermostAdapterOptions } from '../../src/adapters/mattermost.ts';
 import type { Agent, Route } from '../../src/agents/agent.ts';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/load-config.ts';
@@ -29,6 +29,8 @@ export interface MattermostHarnessOptions {
   statusDelayMs?: number;
   /** The app's logger (default: silent). */
   logger?: Logger;
+  /** Transport settings over the harness's fast reconnects and short time-outs. */
+  connection?: MattermostAdapterOptions['connection'];
 }
 
 /** The real app (demo monitor, offline model) behind the real Mattermost adapter, on a fake server. */
@@ -59,6 +61,7 @@ export async function startMattermost(options: MattermostHarnessOptions = {}): P
       requestTimeoutMs: 3_000,
       reconnect: { minMs: 50, maxMs: 300, jitterMs: 50, failuresBeforeBackoff: 3 },
       startTimeoutMs: 5_000,
+      ...options.connection,
     },
   });
   await adapter.start();

@@ -1,5 +1,6 @@
+import { Writable } from 'node:stream';
 import mm from '@mattermost/client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket as NodeWebSocket } from 'ws';
 import {
   installWebSocketGlobals,
@@ -9,6 +10,9 @@ import {
   normalizeBaseUrl,
   retryAfterMs,
 } from '../../src/adapters/mattermost-connection.ts';
+import type { ResyncResult, ResyncTrigger } from '../../src/adapters/mattermost-resync.ts';
+import { mattermostReconnectsTotal, mattermostResyncPostsTotal } from '../../src/core/metrics.ts';
+import { createLogger } from '../../src/util/log.ts';
 import { BOT_TOKEN, FakeMattermost, type FakeChannel, type FakeUser } from '../fakes/mattermost.ts';
 import { closedPort, connectTo, delay, waitForReceived } from './helpers.ts';
 
@@ -32,6 +36,20 @@ function open(overrides: Parameters<typeof connectTo>[1] = {}) {
   const made = connectTo(fake, overrides);
   connections.push(made.connection);
   return made;
+}
+
+/** Every resync the connection reports, in order. */
+function resyncsOf(connection: MattermostConnection): ResyncResult[] {
+  const results: ResyncResult[] = [];
+  connection.on('resynced', (result) => {
+    results.push(result);
+    fake.emit('change');
+  });
+  return results;
+}
+
+function waitForResync(results: ResyncResult[], trigger: ResyncTrigger, timeoutMs = 5_000): Promise<ResyncResult> {
+  return fake.waitUntil(() => results.find((r) => r.trigger === trigger), timeoutMs, `a resync (${trigger})`);
 }
 
 describe('start: the token check', () => {
@@ -273,9 +291,11 @@ describe('posted events', () => {
 });
 
 describe('reconnects and resync', () => {
-  it('resumes after a dropped socket: same connection, queued posts delivered once, no resync', async () => {
-    const { connection, received } = open();
+  it('resumes after a dropped socket: same connection, queued posts delivered once, the resync finds nothing missed', async () => {
+    const { connection, received } = open({ reconnectResyncDelayMs: 20 });
+    const resynced = resyncsOf(connection);
     await connection.start();
+    await waitForResync(resynced, 'start');
     const before = fake.userPosts(ana, town, '@askpanda before');
     await waitForReceived(fake, received, (e) => e.post.id === before.id);
     fake.acceptWebsockets = false;
@@ -287,21 +307,31 @@ describe('reconnects and resync', () => {
     const after = fake.userPosts(ana, town, '@askpanda after');
     await waitForReceived(fake, received, (e) => e.post.id === after.id);
     expect(received.map((e) => e.post.id)).toEqual([before.id, during.id, after.id]);
+    expect(received.map((e) => e.source)).toEqual(['websocket', 'websocket', 'websocket']);
     expect(fake.hellos).toHaveLength(1);
     const resumed = fake.upgrades[fake.upgrades.length - 1]!;
     expect(resumed.connectionId).toBe(fake.hellos[0]!.connectionId);
+    // A resumed socket has no hello: it counts as connected once the server answers on it.
+    expect(connection.connected).toBe(true);
+    // The resync after the reconnect reads the one channel that had posts meanwhile (one page) and
+    // finds every post already delivered by the replay.
+    await waitForResync(resynced, 'reconnect');
+    expect(resynced.find((r) => r.trigger === 'reconnect')).toMatchObject({ behind: 1, posts: 0 });
+    expect(fake.callsTo('getPosts')).toHaveLength(1);
     expect(fake.callsTo('getPostsSince')).toHaveLength(0);
   });
 
-  it('after a restart (new connection id) re-reads recent posts and hands over each missed one once', async () => {
+  it('after a restart (new connection id) re-reads only what was missed in each channel, DM and group, each once', async () => {
     const elsewhere = fake.addChannel({ name: 'distributed-computing', members: [ana], type: 'P' });
     const dmChannel = fake.directChannel(ana);
+    const ben = fake.addUser({ username: 'ben' });
+    const group = fake.groupChannel([ana, ben]);
     const idle = fake.addChannel({ name: 'idle', members: [ana] });
     fake.pastPost(ana, idle, 'last week', Date.now() - 7 * 24 * 3600_000);
     const { connection, received } = open();
-    const resynced: Array<{ posts: number; channels: number }> = [];
-    connection.on('resynced', (info) => resynced.push(info));
+    const resynced = resyncsOf(connection);
     await connection.start();
+    await waitForResync(resynced, 'start');
     const seen = fake.userPosts(ana, town, '@askpanda seen before the restart');
     const threadRoot = fake.userPosts(ana, town, '@askpanda thread root');
     await waitForReceived(fake, received, (e) => e.post.id === threadRoot.id);
@@ -313,54 +343,232 @@ describe('reconnects and resync', () => {
       fake.userPosts(ana, town, '@askpanda missed in the channel'),
       fake.userPosts(ana, elsewhere, '@askpanda missed in a private channel'),
       fake.userPosts(ana, dmChannel, 'missed in the DM'),
+      fake.userPosts(ben, group, '@askpanda missed in a group message'),
       fake.userPosts(ana, town, 'missed reply', { rootId: threadRoot.id }),
     ];
     fake.acceptWebsockets = true;
-    await fake.waitUntil(() => (resynced.length > 0 ? true : undefined), 5_000, 'a resync');
+    const result = await waitForResync(resynced, 'new_connection');
     const live = fake.userPosts(ana, town, '@askpanda live after the restart');
     await waitForReceived(fake, received, (e) => e.post.id === live.id);
 
     expect(fake.hellos).toHaveLength(2);
     expect(fake.hellos[1]!.connectionId).not.toBe(fake.hellos[0]!.connectionId);
     const fromResync = received.filter((e) => e.source === 'resync');
-    expect(fromResync.map((e) => e.post.id)).toEqual(missed.map((p) => p.id));
-    expect(fromResync.map((e) => e.channelType)).toEqual(['O', 'P', 'D', 'O']);
+    // Each author's posts oldest first; authors side by side.
+    expect(fromResync.filter((e) => e.post.user_id === ana.id).map((e) => e.post.id)).toEqual(
+      missed.filter((p) => p.user_id === ana.id).map((p) => p.id),
+    );
+    expect(new Map(fromResync.map((e) => [e.post.id, e.channelType]))).toEqual(
+      new Map(missed.map((p, i) => [p.id, (['O', 'P', 'D', 'G', 'O'] as const)[i]])),
+    );
     const ids = received.map((e) => e.post.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.filter((id) => id === seen.id)).toHaveLength(1);
-    // The channel without recent posts is not read; the since window is the look-back.
-    const reads = fake.callsTo('getPostsSince');
-    expect(reads.map((c) => c.path)).not.toContain(`/api/v4/channels/${idle.id}/posts`);
-    const since = Number(reads[0]!.query.since);
-    expect(Date.now() - since).toBeGreaterThanOrEqual(10 * 60_000);
-    expect(Date.now() - since).toBeLessThan(11 * 60_000);
-    expect(resynced[0]).toMatchObject({ posts: 4 });
+    expect(result).toMatchObject({ behind: 4, posts: 5, failedChannels: 0 });
+    // Only the four channels with new posts are read, each with one first page, without thread context.
+    const reads = fake.callsTo('getPosts');
+    expect(new Set(reads.map((c) => c.path))).toEqual(
+      new Set([town, elsewhere, dmChannel, group].map((c) => `/api/v4/channels/${c.id}/posts`)),
+    );
+    expect(reads.map((c) => c.query)).toEqual(
+      reads.map(() => expect.objectContaining({ page: '0', per_page: '25', skipFetchThreads: 'true' })),
+    );
+    expect(fake.callsTo('getPostsSince')).toHaveLength(0);
   });
 
-  it('bounds the look-back window by the option, also for thread roots the server adds', async () => {
-    const { connection, received } = open({ resyncLookbackMs: 60_000 });
+  it('never hands over history: posts from before the start, thread roots, posts past the age limit', async () => {
+    const oldRoot = fake.pastPost(ana, town, '@askpanda asked before the bot started', Date.now() - 120_000);
+    const { connection, received } = open({ resyncMaxAgeMs: 60_000 });
+    const resynced = resyncsOf(connection);
     await connection.start();
+    await waitForResync(resynced, 'start');
     fake.restart();
-    const oldRoot = fake.pastPost(ana, town, '@askpanda asked two minutes ago', Date.now() - 120_000);
-    const reply = fake.userPosts(ana, town, 'a new reply to it', { rootId: oldRoot.id });
+    const tooOld = fake.pastPost(ana, town, '@askpanda stamped 90 s ago', Date.now() - 90_000);
+    const reply = fake.userPosts(ana, town, 'a new reply to the old question', { rootId: oldRoot.id });
     const recent = fake.userPosts(ana, town, '@askpanda recent');
+    await waitForResync(resynced, 'new_connection');
     await waitForReceived(fake, received, (e) => e.post.id === recent.id);
-    // The server returns the old root with its new reply; only what is inside the window comes out.
-    const read = fake.callsTo('getPostsSince');
-    expect(read.length).toBeGreaterThan(0);
+    // The page the server returns carries the old root as thread context: only the page's posts count.
     expect(received.map((e) => e.post.id)).toEqual([reply.id, recent.id]);
+    expect(received.map((e) => e.post.id)).not.toContain(tooOld.id);
+    expect(received.map((e) => e.post.id)).not.toContain(oldRoot.id);
   });
 
   it('recovers from a sequence gap: reconnect, new hello, the skipped post re-read once', async () => {
     const { connection, received } = open();
+    const resynced = resyncsOf(connection);
+    const reasons: string[] = [];
+    connection.on('reconnected', ({ reason }) => reasons.push(reason));
     await connection.start();
+    await waitForResync(resynced, 'start');
     fake.skipSequence();
     const post = fake.userPosts(ana, town, '@askpanda arrives out of sequence');
     const [event] = await waitForReceived(fake, received, (e) => e.post.id === post.id);
     expect(event!.source).toBe('resync');
     expect(fake.hellos).toHaveLength(2);
+    expect(reasons).toEqual(['sequence_gap']);
     await delay(200);
     expect(received.filter((e) => e.post.id === post.id)).toHaveLength(1);
+  });
+
+  it('reads what it missed, not the history: pages double from 25 and stop at the newest post seen', async () => {
+    const { connection, received } = open();
+    const resynced = resyncsOf(connection);
+    await connection.start();
+    await waitForResync(resynced, 'start');
+    // A long history the bot saw live.
+    for (let i = 0; i < 300; i++) fake.userPosts(ana, town, `chatter ${i}`);
+    await waitForReceived(fake, received, () => true, 300);
+    fake.restart();
+    const missed = Array.from({ length: 60 }, (_, i) => fake.userPosts(ana, town, `@askpanda missed ${i}`));
+    const result = await waitForResync(resynced, 'new_connection');
+    await connection.idle();
+    expect(received.filter((e) => e.source === 'resync').map((e) => e.post.id)).toEqual(missed.map((p) => p.id));
+    // Offsets 0-25, 25-50, 50-100: the third page reaches a post seen before; the rest is not read.
+    expect(fake.callsTo('getPosts').map((c) => [c.query.page, c.query.per_page])).toEqual([
+      ['0', '25'],
+      ['1', '25'],
+      ['1', '50'],
+    ]);
+    expect(result).toMatchObject({ posts: 60 });
+    expect(result.read).toBeLessThanOrEqual(100);
+  });
+
+  it('a busy channel cannot outrun it: 1,500 posts missed in one channel are all handed over', async () => {
+    const { connection, received } = open();
+    const resynced = resyncsOf(connection);
+    await connection.start();
+    await waitForResync(resynced, 'start');
+    fake.restart();
+    const missed = Array.from({ length: 1_500 }, (_, i) => fake.userPosts(ana, town, `@askpanda question ${i}`));
+    await waitForResync(resynced, 'new_connection');
+    await connection.idle();
+    const ids = received.map((e) => e.post.id);
+    expect(ids).toEqual(missed.map((p) => p.id));
+    // The server's `since` query would have returned 1000 of them.
+    expect(fake.callsTo('getPostsSince')).toHaveLength(0);
+  });
+
+  it('reads a channel again after its read failed; live posts meanwhile do not hide what it missed', async () => {
+    const { connection, received } = open();
+    const resynced = resyncsOf(connection);
+    await connection.start();
+    await waitForResync(resynced, 'start');
+    fake.acceptWebsockets = false;
+    fake.restart();
+    await fake.waitUntil(() => (fake.upgrades.length >= 2 ? true : undefined), 5_000, 'a refused reconnect');
+    const missed = fake.userPosts(ana, town, '@askpanda asked while the bot was away');
+    // The first read and its two retries fail: the channel is skipped by that resync.
+    fake.fail('getPosts', { status: 503 }, 3);
+    fake.acceptWebsockets = true;
+    const first = await waitForResync(resynced, 'new_connection');
+    expect(first).toMatchObject({ failedChannels: 1, posts: 0 });
+    const live = fake.userPosts(ana, town, '@askpanda asked after the reconnect');
+    await waitForReceived(fake, received, (e) => e.post.id === live.id);
+    await waitForReceived(fake, received, (e) => e.post.id === missed.id, 1, 8_000);
+    await connection.idle();
+    expect(received.filter((e) => e.post.id === missed.id).map((e) => e.source)).toEqual(['resync']);
+  });
+
+  it('counts reconnects by reason and re-read posts by result, and warns when a resync finds posts no event delivered', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = createLogger(
+      'info',
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+          done();
+        },
+      }),
+    );
+    const { connection, received } = open({ logger });
+    const resynced = resyncsOf(connection);
+    const counted = async () => ({
+      gaps: (await mattermostReconnectsTotal.get()).values.find((v) => v.labels.reason === 'sequence_gap')?.value ?? 0,
+      missed: (await mattermostResyncPostsTotal.get()).values.find((v) => v.labels.result === 'missed')?.value ?? 0,
+    });
+    await connection.start();
+    await waitForResync(resynced, 'start');
+    const before = await counted();
+    fake.skipSequence();
+    const post = fake.userPosts(ana, town, '@askpanda lost in a gap');
+    await waitForReceived(fake, received, (e) => e.post.id === post.id);
+    const after = await counted();
+    expect(after.gaps - before.gaps).toBe(1);
+    expect(after.missed - before.missed).toBe(1);
+    const warning = lines.find(
+      (l) => l.msg === 'Mattermost resync found posts no websocket event delivered; answering them now',
+    );
+    expect(warning).toMatchObject({ level: 40, trigger: 'new_connection', posts: 1 });
+    // Ids and text stay out of the log line.
+    expect(JSON.stringify(warning)).not.toContain(post.id);
+    expect(JSON.stringify(warning)).not.toContain('lost in a gap');
+  });
+
+  it('replaces a half-open socket (no pongs, no events, the server still holds it) within two ping periods and hands over what was posted meanwhile', async () => {
+    const pingIntervalMs = 300;
+    const { connection, received } = open({ pingIntervalMs, reconnectResyncDelayMs: 20 });
+    const resynced = resyncsOf(connection);
+    const reasons: string[] = [];
+    connection.on('reconnected', ({ reason }) => reasons.push(reason));
+    await connection.start();
+    await waitForResync(resynced, 'start');
+    const cutAt = Date.now();
+    fake.halfOpenWebsockets();
+    const lost = [fake.userPosts(ana, town, '@askpanda into the void'), fake.userPosts(ana, town, '@askpanda hello?')];
+    await waitForReceived(fake, received, (e) => lost.some((p) => p.id === e.post.id), 2, 5_000);
+    const recoveredMs = Date.now() - cutAt;
+    expect(reasons).toEqual(['ping_timeout']);
+    // The server had not seen the old socket close: the reconnect got a new connection id.
+    expect(fake.hellos).toHaveLength(2);
+    expect(received.filter((e) => lost.some((p) => p.id === e.post.id)).map((e) => e.source)).toEqual([
+      'resync',
+      'resync',
+    ]);
+    // Two ping periods, then the reconnect pause (50-100 ms), the resync delay and two REST reads.
+    expect(recoveredMs).toBeLessThan(2 * pingIntervalMs + 1_500);
+    const after = fake.userPosts(ana, town, '@askpanda and now?');
+    await waitForReceived(fake, received, (e) => e.post.id === after.id);
+  });
+
+  it('finds a socket that answers pings but carries no events by the channel check, reconnects and hands over what it missed once', async () => {
+    const checkIntervalMs = 200;
+    const { connection, received } = open({ checkIntervalMs, reconnectResyncDelayMs: 20 });
+    const resynced = resyncsOf(connection);
+    const reasons: string[] = [];
+    connection.on('reconnected', ({ reason }) => reasons.push(reason));
+    await connection.start();
+    await waitForResync(resynced, 'start');
+    const mutedAt = Date.now();
+    fake.muteWebsockets();
+    const lost = fake.userPosts(ana, town, '@askpanda is anyone listening?');
+    await waitForReceived(fake, received, (e) => e.post.id === lost.id, 1, 5_000);
+    const recoveredMs = Date.now() - mutedAt;
+    await fake.waitUntil(() => (reasons.length > 0 ? true : undefined), 5_000, 'the reconnect');
+    expect(reasons).toEqual(['stalled']);
+    // Seen behind at one check, still behind at the next: within three periods of the post.
+    expect(recoveredMs).toBeLessThan(3 * checkIntervalMs + 1_500);
+    const after = fake.userPosts(ana, town, '@askpanda and now?');
+    await waitForReceived(fake, received, (e) => e.post.id === after.id);
+    await delay(3 * checkIntervalMs);
+    expect(received.filter((e) => e.post.id === lost.id)).toHaveLength(1);
+    expect(reasons).toEqual(['stalled']);
+  });
+
+  it('drops the frames still in flight on a socket it closed after a gap: one gap logged, not one per frame', async () => {
+    const { connection, received } = open();
+    await connection.start();
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
+    try {
+      fake.skipSequence();
+      // Written at once: the client meets the gap with the rest of the burst already in its buffer.
+      const burst = Array.from({ length: 200 }, (_, i) => fake.userPosts(ana, town, `@askpanda burst ${i}`));
+      await waitForReceived(fake, received, (e) => e.post.id === burst[199]!.id, 1, 10_000);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lines.filter((l) => l.startsWith('missed websocket event'))).toHaveLength(1);
   });
 
   it('reconnects when pings go unanswered (the CloseEvent polyfill path)', async () => {

@@ -80,6 +80,52 @@ describe('REST like the real server', () => {
   });
 });
 
+describe('reading a channel like api4 getPostsForChannel', () => {
+  type PostList = { order: string[]; posts: Record<string, { id: string }> };
+  const client = () => {
+    const c = new mm.Client4();
+    c.setUrl(fake.url);
+    c.setToken(BOT_TOKEN);
+    return c;
+  };
+
+  it('since: at most 1000 posts updated since then, deleted ones included, with the roots of replies outside `order`', async () => {
+    const start = Date.now() - 1;
+    const oldRoot = fake.pastPost(ana, town, 'an old question', start - 60_000);
+    const posts = Array.from({ length: 1_100 }, (_, i) => fake.userPosts(ana, town, `post ${i}`));
+    const reply = fake.userPosts(ana, town, 'a reply to the old question', { rootId: oldRoot.id });
+    posts[5]!.delete_at = posts[5]!.update_at;
+    const list = (await client().getPostsSince(town.id, start)) as unknown as PostList;
+    expect(list.order).toHaveLength(1_000);
+    // The database picks which 1000 (no ORDER BY); the fake returns the oldest: the reply is left out.
+    expect(list.order).toContain(posts[5]!.id);
+    expect(list.order).not.toContain(reply.id);
+    expect(fake.callsTo('getPostsSince')).toHaveLength(1);
+    const few = (await client().getPostsSince(town.id, reply.create_at - 1)) as unknown as PostList;
+    expect(few.order).toEqual([reply.id]);
+    expect(Object.keys(few.posts).sort()).toEqual([oldRoot.id, reply.id].sort());
+  });
+
+  it('pages newest first: 60 by default, 200 at most, thread roots (and their replies unless skipped) outside `order`', async () => {
+    const root = fake.userPosts(ana, town, 'the root');
+    const earlyReply = fake.userPosts(ana, town, 'an early reply', { rootId: root.id });
+    const posts = Array.from({ length: 300 }, (_, i) => fake.userPosts(ana, town, `post ${i}`));
+    const lateReply = fake.userPosts(ana, town, 'a late reply', { rootId: root.id });
+    const first = (await client().getPosts(town.id)) as unknown as PostList;
+    expect(first.order).toHaveLength(60);
+    expect(first.order[0]).toBe(lateReply.id);
+    expect(first.order[1]).toBe(posts[299]!.id);
+    expect(Object.keys(first.posts)).toEqual(expect.arrayContaining([root.id, earlyReply.id]));
+    const skipped = (await client().getPosts(town.id, 0, 60, false)) as unknown as PostList;
+    expect(Object.keys(skipped.posts)).toContain(root.id);
+    expect(Object.keys(skipped.posts)).not.toContain(earlyReply.id);
+    const capped = (await client().getPosts(town.id, 1, 500, false)) as unknown as PostList;
+    expect(capped.order).toHaveLength(103);
+    expect(capped.order[0]).toBe(posts[100]!.id);
+    expect(fake.callsTo('getPosts').map((c) => c.query.per_page)).toEqual(['60', '60', '500']);
+  });
+});
+
 describe('websocket sessions like the real hub', () => {
   it('gives a challenge-only client a new connection id on every reconnect', async () => {
     // No Authorization header at the upgrade: the server has no session to resume with.
@@ -108,6 +154,41 @@ describe('websocket sessions like the real hub', () => {
     } finally {
       client.close();
       for (const s of sockets) s.terminate();
+    }
+  });
+
+  it('does not resume a connection whose old socket it still holds open (half-open): new id and hello', async () => {
+    const { connection } = connectTo(fake, { pingIntervalMs: 150 });
+    try {
+      await connection.start();
+      fake.halfOpenWebsockets();
+      await fake.waitUntil(() => (fake.hellos.length === 2 ? true : undefined), 5_000, 'a second hello');
+      const reconnect = fake.upgrades[1]!;
+      expect(reconnect.connectionId).toBe(fake.hellos[0]!.connectionId);
+      expect(fake.hellos[1]!.connectionId).not.toBe(fake.hellos[0]!.connectionId);
+    } finally {
+      await connection.stop();
+    }
+  });
+
+  it('on every event a skipped seq while gapEveryEvent is on; a resume asking for it gets a new id', async () => {
+    const { connection } = connectTo(fake);
+    try {
+      await connection.start();
+      fake.gapEveryEvent = true;
+      fake.userPosts(ana, town, 'one');
+      await fake.waitUntil(() => (fake.hellos.length === 2 ? true : undefined), 5_000, 'a second hello');
+      fake.gapEveryEvent = false;
+      const events = fake.framesSent.filter((f) => typeof f.event === 'string');
+      // hello 0, then the post at 2 (1 skipped), then the new connection's hello at 0.
+      expect(events.slice(0, 3).map((f) => [f.event, f.seq])).toEqual([
+        ['hello', 0],
+        ['posted', 2],
+        ['hello', 0],
+      ]);
+      expect(fake.upgrades[1]!.sequenceNumber).toBe('1');
+    } finally {
+      await connection.stop();
     }
   });
 
