@@ -34,7 +34,7 @@ import { ingest } from '../src/rag/ingest.ts';
 import { LocalVectorStore } from '../src/rag/local.ts';
 import { Retriever } from '../src/rag/retriever.ts';
 import { hashingEmbedding, startFakeEmbeddings } from '../test/fakes/embeddings.ts';
-import { REFERENCE_HINT, referenceDir } from '../test/reference-dir.ts';
+import { REFERENCE_HINT, referenceDir } from '../test/support/reference-dir.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const found = referenceDir();

@@ -7,7 +7,7 @@ import type { Answer } from '../../src/core/answer.ts';
 import { loadConfig } from '../../src/load-config.ts';
 import { ALL_PILOT_CODES } from '../../src/panda/knowledge.ts';
 import { knownCodes, lookupCode } from '../../src/panda/error-codes.ts';
-import { cliEnv, runCli } from '../cli/run-cli.ts';
+import { cliEnv, runCli } from '../support/cli.ts';
 
 let app: App;
 beforeAll(async () => {

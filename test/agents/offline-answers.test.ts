@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/load-config.ts';
 import { openRagParts } from '../../src/rag/docs-index.ts';
 import { loadEvalSet } from '../../src/rag/evaluation.ts';
 import { ingest } from '../../src/rag/ingest.ts';
-import { REFERENCE_HINT, referenceDir } from '../reference-dir.ts';
+import { REFERENCE_HINT, referenceDir } from '../support/reference-dir.ts';
 
 /**
  * The issue's promise, checked on the real path: offline, with the reference documentation

@@ -1,3 +1,4 @@
+import { sleep } from '../support/time.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,8 +22,6 @@ import { RecordingSurface, type RecordingOptions } from '../support/recording-su
  * The conversation core driven directly: a real Bot with agents the test scripts, an in-memory
  * store, and a surface that records what the core posts, edits and shows as status.
  */
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** An agent whose answer the test decides: how long it takes, what it streams first, what it says. */
 class ScriptedAgent implements Agent {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AnswerSchema } from '../../src/core/answer.ts';
-import { REPO_ROOT, cliEnv, runCli } from './run-cli.ts';
+import { REPO_ROOT, cliEnv, runCli } from '../support/cli.ts';
 
 describe('npm run build', () => {
   it('compiles to dist/, and an installed copy without sources runs the compiled code', async () => {

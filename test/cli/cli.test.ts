@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AnswerSchema, type Answer } from '../../src/core/answer.ts';
-import { cliEnv, runCli } from './run-cli.ts';
+import { cliEnv, runCli } from '../support/cli.ts';
 
 function parseAnswer(stdout: string): Answer {
   const lines = stdout.trim().split('\n');

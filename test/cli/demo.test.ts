@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AnswerSchema, type Answer } from '../../src/core/answer.ts';
-import { cliEnv, runCli } from './run-cli.ts';
+import { cliEnv, runCli } from '../support/cli.ts';
 
 const ask = async (question: string, extra: string[] = [], env = cliEnv({ ASKPANDA_DEMO: '1' })): Promise<Answer> => {
   const result = await runCli(['ask', question, '--json', ...extra], { env });

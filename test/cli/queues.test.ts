@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnswerSchema } from '../../src/core/answer.ts';
 import { startFakeCric, type FakeCric } from '../fakes/cric.ts';
 import { startFakePandaServer, type FakePandaServer } from '../fakes/panda-server.ts';
-import { cliEnv, runCli } from './run-cli.ts';
+import { cliEnv, runCli } from '../support/cli.ts';
 
 /** `askpanda ask` processes answering queue questions: the snapshot is shared through the store. */
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnswerSchema } from '../../src/core/answer.ts';
-import { REPO_ROOT, cliEnv, runCli, type CliResult } from './run-cli.ts';
+import { REPO_ROOT, cliEnv, runCli, type CliResult } from '../support/cli.ts';
 
 const QUESTION = 'why did job 6802258254 fail?';
 const cleanups: Array<() => void> = [];

@@ -12,7 +12,7 @@ import { DEMO_TASK_ID } from '../../src/panda/demo/data.ts';
 import type { Store } from '../../src/storage/store.ts';
 import { RouteEchoAgent } from '../bot/helpers.ts';
 import { TASK_STATES, startFakeBigPanda, type FakeBigPanda } from '../fakes/bigpanda.ts';
-import { fakeClient, openTestStore, testConfig } from './helpers.ts';
+import { fakeClient, openTestStore, digestConfig } from './helpers.ts';
 
 const NOW = Date.parse('2025-09-08T09:30:00Z');
 let fake: FakeBigPanda;
@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 async function setup(env: Record<string, string> = {}) {
-  const config = testConfig(env);
+  const config = digestConfig(env);
   const store = await openTestStore();
   stores.push(store);
   const subscriptions = new SubscriptionStore(store);

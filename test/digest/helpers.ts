@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { loadConfig } from '../../src/load-config.ts';
+import { testConfig } from '../support/config.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { PandaClient } from '../../src/panda/client.ts';
 import { type Store } from '../../src/storage/store.ts';
@@ -35,15 +35,9 @@ export class RecordingPoster implements DigestPoster {
   }
 }
 
-export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({
-    env: {
-      ASKPANDA_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'askpanda-digest-')),
-      ASKPANDA_MONITOR_METADATA_TTL_SECONDS: '0',
-      ASKPANDA_MONITOR_RETRIES: '1',
-      ...env,
-    },
-  });
+/** Config for digest tests: monitor data never cached between runs, one retry. */
+export function digestConfig(env: Record<string, string> = {}): Config {
+  return testConfig({ ASKPANDA_MONITOR_METADATA_TTL_SECONDS: '0', ASKPANDA_MONITOR_RETRIES: '1', ...env });
 }
 
 /** A client on the fake monitor without caching (tests change the fake's data between runs). */
@@ -103,5 +97,4 @@ export function subscribe(
   });
 }
 
-export const t = (iso: string) => new Date(iso);
-export const hour = 3_600_000;
+export { hour, t } from '../support/time.ts';

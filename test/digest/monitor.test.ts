@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TASKS_PER_REQUEST } from '../../src/panda/client.ts';
 import { DigestData } from '../../src/digest/digest-data.ts';
 import { startFakeBigPanda, watchedTask, type FakeBigPanda } from '../fakes/bigpanda.ts';
-import { fakeClient, testConfig } from './helpers.ts';
+import { fakeClient, digestConfig } from './helpers.ts';
 
 let fake: FakeBigPanda;
 const ID = 46800001;
@@ -27,7 +27,7 @@ afterAll(() => fake.close());
 
 describe('monitor requests of digests', () => {
   it('asks /errors/ for an absolute UTC window, and consecutive windows never count a job twice', async () => {
-    const client = fakeClient(testConfig(), fake.url);
+    const client = fakeClient(digestConfig(), fake.url);
     const first = await client.taskErrorsInWindow(ID, {
       after: new Date('2025-09-07T08:00:00Z'),
       until: new Date('2025-09-08T08:00:00Z'),
@@ -46,7 +46,7 @@ describe('monitor requests of digests', () => {
   });
 
   it('reads the status of many tasks in one /tasks/ request per 50 ids', async () => {
-    const client = fakeClient(testConfig(), fake.url);
+    const client = fakeClient(digestConfig(), fake.url);
     const rows = await client.tasksWithJobCounts([ID, 46374283, 46000404]);
     expect(fake.requests.at(-1)).toBe(`/tasks/?jeditaskid=46000404|46374283|${ID}&json&extra=jobstatecount`);
     expect([...rows.keys()].sort()).toEqual([46374283, ID]);
@@ -65,7 +65,7 @@ describe('monitor requests of digests', () => {
   });
 
   it('stops asking a monitor that is down after a few failures in a row', async () => {
-    const client = fakeClient(testConfig(), fake.url);
+    const client = fakeClient(digestConfig(), fake.url);
     const data = new DigestData(client, { breakAfter: 3 });
     fake.setDown(true);
     try {

@@ -11,7 +11,7 @@ import {
   runnerOn,
   subscribe,
   t,
-  testConfig,
+  digestConfig,
   uniquePrefix,
 } from './helpers.ts';
 import { sharedRedis } from '../support/services.ts';
@@ -38,7 +38,7 @@ afterAll(async () => {
 
 /** Two replicas: each its own Redis connection and monitor client, one shared key prefix. */
 async function replicas(prefix: string) {
-  const config = testConfig();
+  const config = digestConfig();
   const made = [];
   for (let i = 0; i < 2; i++) {
     const store = await openTestStore(REDIS);

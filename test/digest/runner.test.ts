@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatedFailures, startFakeBigPanda, watchedTask, type FakeBigPanda } from '../fakes/bigpanda.ts';
 import type { Store } from '../../src/storage/store.ts';
 import type { RunReport } from '../../src/digest/runner.ts';
-import { RecordingPoster, fakeClient, hour, openTestStore, runnerOn, subscribe, t, testConfig } from './helpers.ts';
+import { RecordingPoster, fakeClient, hour, openTestStore, runnerOn, subscribe, t, digestConfig } from './helpers.ts';
 
 const TASK = 46500001;
 const DAY = 24 * hour;
@@ -98,7 +98,7 @@ afterAll(async () => {
 
 describe('a virtual week', () => {
   it('posts one digest per due window with only its new failures, one catch-up after a missed day, nothing after unsubscribe', async () => {
-    const config = testConfig();
+    const config = digestConfig();
     const poster = new RecordingPoster();
     const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster);
     const sub = await subscribe(subs, { jeditaskid: TASK, at: '2025-09-08T06:00:00Z' });
@@ -141,7 +141,7 @@ describe('a virtual week', () => {
   });
 
   it('marks a code seen in an earlier digest as recurring', async () => {
-    const config = testConfig();
+    const config = digestConfig();
     const poster = new RecordingPoster();
     const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster);
     await subscribe(subs, { jeditaskid: 46500002, at: '2025-09-07T20:00:00Z', schedule: { kind: 'every', hours: 6 } });
@@ -156,7 +156,7 @@ describe('a virtual week', () => {
 
 describe('exactly once', () => {
   it('posts nothing when run twice at the same instant, or again a minute later', async () => {
-    const config = testConfig();
+    const config = digestConfig();
     const poster = new RecordingPoster();
     const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster);
     await subscribe(subs, { jeditaskid: 46500003, at: '2025-09-08T06:00:00Z' });
@@ -170,7 +170,7 @@ describe('exactly once', () => {
   });
 
   it('a run that died after posting, before its bookkeeping, is finished by the next run without a second post', async () => {
-    const config = testConfig();
+    const config = digestConfig();
     const poster = new RecordingPoster();
     const s = await store();
     const { runner, subs } = runnerOn(s, fakeClient(config, fake.url), poster, { settings: { claimLeaseMs: 300 } });
@@ -194,7 +194,7 @@ describe('exactly once', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'askpanda-digest-crash-'));
     const s = await openTestStore('', dataDir);
     stores.push(s);
-    const config = testConfig();
+    const config = digestConfig();
     const poster = new RecordingPoster();
     const lease = 3000;
     const { runner, subs } = runnerOn(s, fakeClient(config, fake.url), poster, { settings: { claimLeaseMs: lease } });
@@ -238,7 +238,7 @@ describe('exactly once', () => {
 
 describe('unsubscribe during a run', () => {
   it('posts nothing for a subscription removed while the run was fetching', async () => {
-    const config = testConfig();
+    const config = digestConfig();
     const poster = new RecordingPoster();
     const s = await store();
     const client = fakeClient(config, fake.url);
@@ -259,7 +259,7 @@ describe('unsubscribe during a run', () => {
 
 describe('monitor down', () => {
   it('retries on later ticks and posts the complete digest once the monitor is back', async () => {
-    const config = testConfig();
+    const config = digestConfig();
     const poster = new RecordingPoster();
     const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster);
     await subscribe(subs, { jeditaskid: 46500002, channel: 'C0DOWN', at: '2025-09-07T20:00:00Z' });
@@ -282,7 +282,7 @@ describe('monitor down', () => {
   });
 
   it('posts with a note after digest.maxDelayMinutes, and the next digest covers the missing hours', async () => {
-    const config = testConfig();
+    const config = digestConfig();
     const poster = new RecordingPoster();
     const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster);
     await subscribe(subs, { jeditaskid: 46500002, channel: 'C0LONGDOWN', at: '2025-09-07T20:00:00Z' });
@@ -306,7 +306,7 @@ describe('monitor down', () => {
 
 describe('task state', () => {
   it('reports running → finished, posts a last digest and ends the subscription', async () => {
-    const config = testConfig();
+    const config = digestConfig();
     const poster = new RecordingPoster();
     const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster);
     const id = 46500010;
@@ -337,7 +337,7 @@ describe('task state', () => {
   });
 
   it('with digest.quiet = silent records a quiet window without posting', async () => {
-    const config = testConfig();
+    const config = digestConfig();
     const poster = new RecordingPoster();
     const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster, {
       settings: { quiet: 'silent' },
@@ -353,7 +353,7 @@ describe('task state', () => {
 
 describe('posting', () => {
   it('retries a post the platform refused, then gives up on that window and carries its failures into the next digest', async () => {
-    const config = testConfig();
+    const config = digestConfig();
     const poster = new RecordingPoster();
     const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster);
     await subscribe(subs, { jeditaskid: 46500002, channel: 'C0GONE', at: '2025-09-07T20:00:00Z' });
@@ -371,7 +371,7 @@ describe('posting', () => {
   });
 
   it('leaves subscriptions on a platform without a poster due and untouched', async () => {
-    const config = testConfig();
+    const config = digestConfig();
     const poster = new RecordingPoster(['slack']);
     const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster);
     const sub = await subscribe(subs, {
@@ -387,7 +387,7 @@ describe('posting', () => {
   });
 
   it('sends one /errors/ request per task window however many channels share it, and /tasks/ in chunks of 50', async () => {
-    const config = testConfig();
+    const config = digestConfig();
     const poster = new RecordingPoster();
     const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster);
     const ids = Array.from({ length: 120 }, (_, i) => 46600000 + i);
@@ -408,7 +408,7 @@ describe('posting', () => {
 
 describe('daylight saving in Europe/Zurich', () => {
   it('keeps 08:00 local across both changes: windows end at 07:00 and 06:00 UTC', async () => {
-    const config = testConfig();
+    const config = digestConfig();
     const poster = new RecordingPoster();
     const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster);
     await subscribe(subs, {
@@ -427,7 +427,7 @@ describe('daylight saving in Europe/Zurich', () => {
   });
 
   it('a daily 02:30 comes at 03:30 on the spring-forward day and once on the fall-back day', async () => {
-    const config = testConfig();
+    const config = digestConfig();
     const poster = new RecordingPoster();
     const { runner, subs } = runnerOn(await store(), fakeClient(config, fake.url), poster);
     await subscribe(subs, {

@@ -8,7 +8,7 @@ import { generatedFailures, startFakeBigPanda, watchedTask, type FakeBigPanda } 
 import { status, text, type LlmFake } from '../fakes/llm/index.ts';
 import { openaiFake } from '../fakes/llm/openai.ts';
 import { chainFor, modelFor } from '../llm/helpers.ts';
-import { RecordingPoster, SETTINGS, fakeClient, openTestStore, subscribe, t, testConfig } from './helpers.ts';
+import { RecordingPoster, SETTINGS, fakeClient, openTestStore, subscribe, t, digestConfig } from './helpers.ts';
 
 let monitor: FakeBigPanda;
 let llm: LlmFake;
@@ -43,7 +43,7 @@ async function runWith(summarize: ReturnType<typeof modelSummary>) {
   const poster = new RecordingPoster();
   const runner = new DigestRunner({
     subscriptions,
-    client: fakeClient(testConfig(), monitor.url),
+    client: fakeClient(digestConfig(), monitor.url),
     poster,
     settings: SETTINGS,
     summarize,

@@ -1,8 +1,9 @@
+import { sleep } from '../support/time.ts';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAKES, raw, type LlmFake } from '../fakes/llm/index.ts';
-import { cliEnv, REPO_ROOT, runCli } from '../cli/run-cli.ts';
+import { cliEnv, REPO_ROOT, runCli } from '../support/cli.ts';
 
 /**
  * Standard output is the answer (`ask --json`: one JSON object) or the protocol (`mcp`: JSON-RPC
@@ -62,7 +63,7 @@ describe('stdout carries only the answer', () => {
       while (Date.now() < until) {
         const found = stdout.split('\n').find((l) => l.includes(`"id":${id}`));
         if (found) return found;
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await sleep(20);
       }
       throw new Error(`no reply to ${id}; stderr: ${stderr.slice(-500)}`);
     };

@@ -15,7 +15,7 @@ import {
   TEAM_ID,
 } from '../fakes/slack-api.ts';
 import { EVENTS_MAX_BODY_BYTES } from '../../src/adapters/slack/frames.ts';
-import { answersIn, startHarness, type Harness } from '../slack/helpers.ts';
+import { answersIn, startHarness, type Harness } from '../adapters/slack/helpers.ts';
 import { fuzzSeed, guardNetwork, postsFromEnv, Random, scaled, SOAK, sleep, trackProcessFaults } from './helpers.ts';
 import { chatMessage } from './messages.ts';
 

@@ -174,7 +174,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export { sleep } from '../support/time.ts';
 
 /** Fragments that mean an internal error leaked into what a user reads. */
 const LEAKS = [

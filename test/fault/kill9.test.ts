@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnswerSchema } from '../../src/core/answer.ts';
 import { openStore } from '../../src/storage/open-store.ts';
 import { watchedTask } from '../fakes/bigpanda.ts';
-import { cliEnv, REPO_ROOT, runCli } from '../cli/run-cli.ts';
+import { cliEnv, REPO_ROOT, runCli } from '../support/cli.ts';
 import { Random, scaled, SOAK } from './helpers.ts';
 import { startFakeWorld, type FakeWorld } from './harness.ts';
 

@@ -1,3 +1,4 @@
+import { sleep } from '../support/time.ts';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient } from '../../src/http/client.ts';
@@ -275,7 +276,7 @@ describe('concurrency and failures', () => {
     const http = new HttpClient({ timeoutMs: 1_000, concurrency: 1 });
     const first = await http.open(server.url + '/1');
     const second = http.get(server.url + '/2', { maxBytes: 10 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     expect(server.seen.map((s) => s.path)).toEqual(['/1']);
     first.close();
     expect((await second).bytes.toString()).toBe('second');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProviderName } from '../../src/llm/providers.ts';
 import { AnswerSchema, type Answer } from '../../src/core/answer.ts';
-import { cliEnv, runCli } from '../cli/run-cli.ts';
+import { cliEnv, runCli } from '../support/cli.ts';
 import { envFor, FAKES, status, text, type LlmFake, type RecordedRequest, type Reply } from '../fakes/llm/index.ts';
 
 const SECRET = 'sk-proj-E2ESEEDEDSECRET0123456789';

@@ -102,4 +102,4 @@ export async function waitForAnswers(
   );
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from '../support/time.ts';

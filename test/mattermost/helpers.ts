@@ -52,6 +52,4 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { sleep as delay } from '../support/time.ts';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AskPandaError } from '../../src/core/errors.ts';
 import { FAULT, TASK_FAULT, startFakeBigPanda, type FakeBigPanda } from '../fakes/bigpanda.ts';
-import { testClient, testConfig } from './helpers.ts';
+import { testClient, monitorConfig } from './helpers.ts';
 import { createPandaClient } from '../../src/panda/client.ts';
 import { JobAgent } from '../../src/agents/job.ts';
 import { context } from './helpers.ts';
@@ -28,7 +28,7 @@ async function failure(promise: Promise<unknown>): Promise<AskPandaError> {
 
 describe('PandaClient against the fake BigPanDA', () => {
   it('reads a job in the real shape and validates it', async () => {
-    const client = testClient(testConfig(fake.url));
+    const client = testClient(monitorConfig(fake.url));
     const data = await client.job(6800730400);
     expect(data.job.piloterrorcode).toBe(1235);
     expect(data.job.jeditaskid).toBe(46374283);
@@ -44,7 +44,7 @@ describe('PandaClient against the fake BigPanDA', () => {
   });
 
   it('caches metadata: a second question about the same job sends no request', async () => {
-    const client = testClient(testConfig(fake.url));
+    const client = testClient(monitorConfig(fake.url));
     await client.job(6802258254);
     const after = client.stats.requests;
     await client.job(6802258254);
@@ -54,7 +54,7 @@ describe('PandaClient against the fake BigPanDA', () => {
   });
 
   it('treats the HTML page for an unknown job as not found, naming the job and its page', async () => {
-    const client = testClient(testConfig(fake.url));
+    const client = testClient(monitorConfig(fake.url));
     const err = await failure(client.job(FAULT.unknown));
     expect(err.kind).toBe('not_found');
     expect(err.message).toContain(`job ${FAULT.unknown}`);
@@ -65,7 +65,7 @@ describe('PandaClient against the fake BigPanDA', () => {
   });
 
   it('retries a 500 twice with backoff, then reports monitor_unavailable', async () => {
-    const client = testClient(testConfig(fake.url));
+    const client = testClient(monitorConfig(fake.url));
     const before = fake.count(`/job?pandaid=${FAULT.server500}`);
     const err = await failure(client.job(FAULT.server500));
     expect(err.kind).toBe('monitor_unavailable');
@@ -76,7 +76,7 @@ describe('PandaClient against the fake BigPanDA', () => {
 
   it('gives up on a monitor that never answers after the timeout, within bounded time', async () => {
     const client = testClient(
-      testConfig(fake.url, (c) => {
+      monitorConfig(fake.url, (c) => {
         c.monitor.timeoutMs = 300;
         c.monitor.retries = 1;
       }),
@@ -89,7 +89,7 @@ describe('PandaClient against the fake BigPanDA', () => {
   });
 
   it('honours Retry-After on 429 and succeeds on the next attempt', async () => {
-    const client = testClient(testConfig(fake.url));
+    const client = testClient(monitorConfig(fake.url));
     const started = Date.now();
     const data = await client.job(FAULT.retryAfterShort);
     expect(data.job.pandaid).toBe(FAULT.retryAfterShort);
@@ -98,7 +98,7 @@ describe('PandaClient against the fake BigPanDA', () => {
   });
 
   it('reports rate_limited when Retry-After is longer than we wait', async () => {
-    const client = testClient(testConfig(fake.url));
+    const client = testClient(monitorConfig(fake.url));
     const started = Date.now();
     const err = await failure(client.job(FAULT.retryAfterLong));
     expect(err.kind).toBe('rate_limited');
@@ -107,7 +107,7 @@ describe('PandaClient against the fake BigPanDA', () => {
   });
 
   it('reports malformed or cut-off JSON as monitor_unavailable', async () => {
-    const client = testClient(testConfig(fake.url));
+    const client = testClient(monitorConfig(fake.url));
     const err = await failure(client.job(FAULT.malformed));
     expect(err.kind).toBe('monitor_unavailable');
     expect(err.message).toMatch(/broken/);
@@ -115,14 +115,14 @@ describe('PandaClient against the fake BigPanDA', () => {
   });
 
   it('refuses a JSON body above maxJsonBytes', async () => {
-    const client = testClient(testConfig(fake.url, (c) => (c.monitor.maxJsonBytes = 1024)));
+    const client = testClient(monitorConfig(fake.url, (c) => (c.monitor.maxJsonBytes = 1024)));
     const err = await failure(client.taskJobs(46374283));
     expect(err.kind).toBe('monitor_unavailable');
     expect(err.message).toMatch(/larger than/);
   });
 
   it('reads task, job state counts, jobs and errors in their real shapes', async () => {
-    const client = testClient(testConfig(fake.url));
+    const client = testClient(monitorConfig(fake.url));
     const task = await client.task(46374283);
     expect(task.datasets.map((d) => d.type)).toEqual(['input', 'output', 'log']);
     const counts = await client.taskWithJobCounts(46374283);
@@ -135,7 +135,7 @@ describe('PandaClient against the fake BigPanDA', () => {
   });
 
   it('lists log files and follows the file browser redirect to stream a log', async () => {
-    const client = testClient(testConfig(fake.url));
+    const client = testClient(monitorConfig(fake.url));
     const listing = await client.logFiles(6800730400);
     expect(listing.files.map((f) => f.name)).toContain('pilotlog.txt');
     const outcome = await client.scanLogFile(
@@ -183,8 +183,8 @@ describe('PandaClient against the fake BigPanDA', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      await testClient(testConfig(url, (c) => (c.monitor.token = 'abc.def.ghi'))).job(1);
-      await testClient(testConfig(url, (c) => (c.monitor.token = 'Token 0123456789'))).job(1);
+      await testClient(monitorConfig(url, (c) => (c.monitor.token = 'abc.def.ghi'))).job(1);
+      await testClient(monitorConfig(url, (c) => (c.monitor.token = 'Token 0123456789'))).job(1);
       expect(seen).toEqual(['Bearer abc.def.ghi', 'Token 0123456789']);
     } finally {
       server.closeAllConnections();
@@ -208,7 +208,7 @@ describe('PandaClient against the fake BigPanDA', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      const client = testClient(testConfig(url, (c) => (c.monitor.concurrency = 2)));
+      const client = testClient(monitorConfig(url, (c) => (c.monitor.concurrency = 2)));
       await Promise.all(Array.from({ length: 8 }, (_, i) => client.job(100 + i)));
       expect(peak).toBe(2);
     } finally {
@@ -219,7 +219,7 @@ describe('PandaClient against the fake BigPanDA', () => {
 
   it('shares final jobs through the persistent store: a second process asks the monitor nothing', async () => {
     const store = new Keyv();
-    const config = testConfig(fake.url);
+    const config = monitorConfig(fake.url);
     const first = createPandaClient(config, { persistent: store });
     const question = context({ agent: 'job', pandaid: 6800730400, reason: 'test' }, 'why did it fail?');
     await new JobAgent({ client: first, config }).handle(question);
@@ -258,7 +258,7 @@ describe('PandaClient against the fake BigPanDA', () => {
     await new Promise<void>((r) => monitor.listen(0, '127.0.0.1', r));
     const monitorUrl = `http://127.0.0.1:${(monitor.address() as AddressInfo).port}`;
     try {
-      const client = testClient(testConfig(monitorUrl, (c) => (c.monitor.token = 'tok-123')));
+      const client = testClient(monitorConfig(monitorUrl, (c) => (c.monitor.token = 'tok-123')));
       const options = {
         patterns: [],
         contextBefore: 1,
@@ -297,7 +297,7 @@ describe('PandaClient against the fake BigPanDA', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const client = testClient(testConfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+      const client = testClient(monitorConfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
       const outcome = await client.scanLogFile(
         3,
         'payload.stdout',

@@ -17,7 +17,7 @@ import {
 } from '../../src/panda/evidence/map.ts';
 import { ALL_PILOT_CODES, pilotCode } from '../../src/panda/knowledge.ts';
 import { failedJob, startFakeBigPanda, type FakeBigPanda } from '../fakes/bigpanda.ts';
-import { context, testClient, testConfig } from './helpers.ts';
+import { context, testClient, monitorConfig } from './helpers.ts';
 
 /** Athena-style event-loop lines: what a payload.stdout is mostly made of. */
 function eventLoop(n: number, from = 0): string {
@@ -196,9 +196,9 @@ afterAll(async () => {
 
 async function ask(
   pandaid: number,
-  configure: Parameters<typeof testConfig>[1] = () => undefined,
+  configure: Parameters<typeof monitorConfig>[1] = () => undefined,
 ): Promise<{ answer: Answer; requests: number; client: ReturnType<typeof testClient>; agent: JobAgent }> {
-  const config = testConfig(fake.url, configure);
+  const config = monitorConfig(fake.url, configure);
   const client = testClient(config);
   const agent = new JobAgent({ client, config });
   const draft = await agent.handle(context({ agent: 'job', pandaid, reason: 'test' }, `Why did job ${pandaid} fail?`));
@@ -348,7 +348,7 @@ describe('reading what the job has', () => {
   });
 
   it('answers a follow-up about a job whose report and log were read with 0 monitor requests', async () => {
-    const config = testConfig(fake.url);
+    const config = monitorConfig(fake.url);
     const client = testClient(config);
     const agent = new JobAgent({ client, config });
     const ctx = (q: string) => context({ agent: 'job', pandaid: ID.reportOnly, reason: 'test' }, q);

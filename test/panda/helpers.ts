@@ -1,17 +1,18 @@
 import type { AgentContext, Route } from '../../src/agents/agent.ts';
 import type { Config } from '../../src/config/schema.ts';
-import { loadConfig } from '../../src/load-config.ts';
+import { testConfig } from '../support/config.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';
 import { createPandaClient, type PandaClient } from '../../src/panda/client.ts';
 import type { ChatModel } from '../../src/llm/chat-model.ts';
 
-/** Config for tests: fast timeouts and retries, everything else as shipped. */
-export function testConfig(url: string, overrides: (c: Config) => void = () => undefined): Config {
-  const config = loadConfig({
-    env: { PANDA_MONITOR_URL: url, ASKPANDA_MONITOR_TIMEOUT_MS: '1500', ASKPANDA_MONITOR_MAX_RETRY_AFTER_SECONDS: '5' },
-  });
-  overrides(config);
-  return config;
+/** Config for monitor tests: fast timeouts and retries, everything else as shipped. */
+export function monitorConfig(url: string, overrides: (c: Config) => void = () => undefined): Config {
+  const env = {
+    PANDA_MONITOR_URL: url,
+    ASKPANDA_MONITOR_TIMEOUT_MS: '1500',
+    ASKPANDA_MONITOR_MAX_RETRY_AFTER_SECONDS: '5',
+  };
+  return testConfig(env, overrides);
 }
 
 export function testClient(config: Config): PandaClient {

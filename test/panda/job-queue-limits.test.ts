@@ -5,7 +5,7 @@ import { toAnswer } from '../../src/bot/render.ts';
 import { CricClient } from '../../src/panda/cric-client.ts';
 import { FAULT, startFakeBigPanda, type FakeBigPanda } from '../fakes/bigpanda.ts';
 import { realQueueDump, startFakeCric, type FakeCric } from '../fakes/cric.ts';
-import { context, testClient, testConfig } from './helpers.ts';
+import { context, testClient, monitorConfig } from './helpers.ts';
 
 let monitor: FakeBigPanda;
 let cric: FakeCric;
@@ -26,7 +26,7 @@ const MEMORY_JOB = 6800730400; // pilot 1235 at BNL_PROD_MCORE: maxPSS 6.0 GiB, 
 const TIME_JOB = 6797110034; // pilot 1213 at MWT2 after 24 h, maxwalltime 24 h
 
 async function ask(pandaid: number, options: { cric?: boolean; waitMs?: number; question?: string } = {}) {
-  const config = testConfig(monitor.url, (c) => {
+  const config = monitorConfig(monitor.url, (c) => {
     c.cric.url = cric.url;
     c.cric.retries = 0;
     c.cric.timeoutMs = 1000;

@@ -15,7 +15,7 @@ import { stem, terms } from '../../src/rag/terms.ts';
 import { acronymDefinitions } from '../../src/rag/acronyms.ts';
 import { planQuery } from '../../src/rag/query.ts';
 import { hashingEmbedding } from '../fakes/embeddings.ts';
-import { referenceDir } from '../reference-dir.ts';
+import { referenceDir } from '../support/reference-dir.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const reference = referenceDir() ?? path.resolve(root, '../shared/reference');

@@ -7,7 +7,7 @@ import { Catalog } from '../../src/rag/catalog.ts';
 import { Retriever } from '../../src/rag/retriever.ts';
 import { parseRobots } from '../../src/rag/robots.ts';
 import { ingestUrls, type WebIngestOptions } from '../../src/rag/web-ingest.ts';
-import { cliEnv, runCli } from '../cli/run-cli.ts';
+import { cliEnv, runCli } from '../support/cli.ts';
 import { BIG_PAGE_BYTES, startDocsSite, type DocsSite } from '../fakes/docs-site.ts';
 
 const temps: string[] = [];

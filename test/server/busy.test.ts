@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHttpApp, type HttpApp } from './http-app.ts';
+import { startHttpApp, type HttpApp } from '../support/http-app.ts';
 
 const TOKEN = 'busy-test-mcp-token-0123456789';
 const BUSY =

@@ -7,7 +7,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeBigPanda, type FakeBigPanda } from '../fakes/bigpanda.ts';
-import { startHttpApp, type HttpApp } from './http-app.ts';
+import { startHttpApp, type HttpApp } from '../support/http-app.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const TOKEN = 'mcp-test-token-0123456789abcdef';

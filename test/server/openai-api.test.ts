@@ -4,7 +4,7 @@ import { ThreadHistory } from '../../src/bot/thread-history.ts';
 import { threadKey } from '../../src/core/incoming.ts';
 import { v1ThreadId } from '../../src/server/openai-thread.ts';
 import { envFor, FAKES, text, type LlmFake } from '../fakes/llm/index.ts';
-import { startHttpApp, type HttpApp } from './http-app.ts';
+import { startHttpApp, type HttpApp } from '../support/http-app.ts';
 
 const KEY = 'sk-askpanda-test-key-0123456789';
 

@@ -1,3 +1,4 @@
+import { sleep } from '../support/time.ts';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +36,7 @@ function serve(env: Record<string, string>) {
         return (
           /web chat: (http:\/\/localhost:\d+)\//.exec(stderr)?.[1] ?? /HTTP server on port (\d+)/.exec(stderr)![1]!
         );
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
     throw new Error(`serve did not start: ${stderr}`);
   };

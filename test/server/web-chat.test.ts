@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHttpApp, type HttpApp } from './http-app.ts';
+import { startHttpApp, type HttpApp } from '../support/http-app.ts';
 import { ENABLE_BROWSER_TESTS, findChromium } from '../support/chromium.ts';
 import { serviceAvailable } from '../support/services.ts';
 

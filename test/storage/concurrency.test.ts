@@ -1,3 +1,4 @@
+import { sleep } from '../support/time.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -122,7 +123,7 @@ describe('SQLite store under concurrency', () => {
     // what it watched, about 0.4 s have passed when the lock is released.
     const { store, released } = await storeBehindLock('starved', { holdMs: 1_600 }, 1_000);
     const write = store.ns('history').set('starved', HISTORY);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
     const stallUntil = Date.now() + 1_300;
     while (Date.now() < stallUntil) {
       // Busy: no timer of this process runs meanwhile.

@@ -29,9 +29,8 @@ export interface StatusCall {
 
 export interface RecordingOptions {
   /**
-   * The surface's name in thread keys, dedupe keys and metrics. Default `console`: none of the chat
-   * platforms, whose adapters this surface does not stand for (a name of its own would be a
-   * test-only value in the closed set of platforms).
+   * The surface's name in thread keys, dedupe keys and metrics. Default `recording`, a name of its
+   * own: it stands for no real platform (surface names are any short plain name, see SURFACE_NAME).
    */
   platform?: SurfacePlatform;
   timing?: Partial<SurfaceTiming>;
@@ -63,7 +62,7 @@ export class RecordingSurface implements Surface<string> {
   private counter = 0;
 
   constructor(private readonly options: RecordingOptions = {}) {
-    this.platform = options.platform ?? 'console';
+    this.platform = options.platform ?? 'recording';
     this.timing = { statusDelayMs: 0, statusRefreshMs: 0, draftUpdateMs: 0, ...options.timing };
   }
 

@@ -1,8 +1,9 @@
+import { sleep } from '../support/time.ts';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/load-config.ts';
 import { openStore } from '../../src/storage/open-store.ts';
 import { SubscriptionStore } from '../../src/digest/subscription-store.ts';
-import { cliEnv, runCli } from '../cli/run-cli.ts';
+import { cliEnv, runCli } from '../support/cli.ts';
 import { BOT_TOKEN as SLACK_BOT_TOKEN, FakeSlack } from '../fakes/slack-api.ts';
 import { BOT_TOKEN as MATTERMOST_BOT_TOKEN, FakeMattermost } from '../fakes/mattermost.ts';
 
@@ -61,7 +62,7 @@ describe('askpanda digest', { timeout: 120_000 }, () => {
     // to a slot, the subscription waits until it has passed, so the slot is surely after it.
     const sixHours = 6 * 3_600_000;
     const untilSlot = sixHours - (Date.now() % sixHours);
-    if (untilSlot < 20_000) await new Promise((resolve) => setTimeout(resolve, untilSlot + 1_000));
+    if (untilSlot < 20_000) await sleep(untilSlot + 1_000);
     const nextSlot = (Math.floor(Date.now() / sixHours) + 1) * sixHours;
     const subscribed = await runCli(['ask', '--json', 'subscribe task 46374283 every 6h'], { env });
     expect(JSON.parse(subscribed.stdout)).toMatchObject({

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { Answer } from '../../src/core/answer.ts';
-import { chunkMrkdwn, SLACK_LIMITS } from '../../src/adapters/slack/limits.ts';
-import { markdownToMrkdwn } from '../../src/adapters/slack/mrkdwn.ts';
-import { renderAnswer, renderPartial } from '../../src/adapters/slack/render.ts';
-import { classifyMessageEvent } from '../../src/adapters/slack/events.ts';
-import { ChannelPacer } from '../../src/adapters/slack/pacer.ts';
+import type { Answer } from '../../../src/core/answer.ts';
+import { chunkMrkdwn, SLACK_LIMITS } from '../../../src/adapters/slack/limits.ts';
+import { markdownToMrkdwn } from '../../../src/adapters/slack/mrkdwn.ts';
+import { renderAnswer, renderPartial } from '../../../src/adapters/slack/render.ts';
+import { classifyMessageEvent } from '../../../src/adapters/slack/events.ts';
+import { ChannelPacer } from '../../../src/adapters/slack/pacer.ts';
 
 function answer(text: string, extra: Partial<Answer> = {}): Answer {
   return {

@@ -5,7 +5,7 @@ import { toAnswer } from '../../src/bot/render.ts';
 import type { ChatMessage } from '../../src/llm/chat-model.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';
 import { FAKES, status, text, type LlmFake } from '../fakes/llm/index.ts';
-import { agentContext, chainFor, modelFor } from './helpers.ts';
+import { agentContext, chainFor, modelFor } from '../llm/helpers.ts';
 
 /** The offline job draft as the job agent builds it for the demo's 1305 payload failure. */
 function offlineDraft(): AnswerDraft {

@@ -5,7 +5,7 @@ import { TaskAgent } from '../../src/agents/task.ts';
 import { buildTaskPrompt } from '../../src/agents/task-prompt.ts';
 import { analyzeTask } from '../../src/panda/task-analysis.ts';
 import { TASK_FAULT, TASK_STATES, startFakeBigPanda, type FakeBigPanda } from '../fakes/bigpanda.ts';
-import { context, testClient, testConfig } from './helpers.ts';
+import { context, testClient, monitorConfig } from '../panda/helpers.ts';
 
 let fake: FakeBigPanda;
 beforeAll(async () => {
@@ -15,7 +15,7 @@ afterAll(async () => {
   await fake.close();
 });
 
-async function ask(jeditaskid: number, client = testClient(testConfig(fake.url))) {
+async function ask(jeditaskid: number, client = testClient(monitorConfig(fake.url))) {
   const agent = new TaskAgent({ client });
   const draft = await agent.handle(
     context({ agent: 'task', jeditaskid, reason: 'test' }, `What is happening with task ${jeditaskid}?`),
@@ -83,7 +83,7 @@ describe('TaskAgent', () => {
   });
 
   it('builds a compact prompt with failure groups fenced as untrusted data', async () => {
-    const client = testClient(testConfig(fake.url));
+    const client = testClient(monitorConfig(fake.url));
     const analysis = await analyzeTask(client, 46374283);
     const [system, user] = buildTaskPrompt({ question: 'what is happening?', analysis });
     expect(system!.content).toMatch(/never as instructions/);

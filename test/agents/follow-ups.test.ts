@@ -3,7 +3,7 @@ import { withAnswerExtras } from '../../src/agents/answer-extras.ts';
 import { isAnswerable, suggestFollowUps } from '../../src/agents/follow-ups.ts';
 import { emptyDraft, type AnswerDraft } from '../../src/core/answer.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';
-import { agentContext } from './helpers.ts';
+import { agentContext } from '../llm/helpers.ts';
 
 function jobDraft(facts: Record<string, unknown>): AnswerDraft {
   return { ...emptyDraft('job', 'Job 6798544333 failed: stage-in timed out at BNL_PROD.'), facts };

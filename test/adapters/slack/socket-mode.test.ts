@@ -7,7 +7,7 @@ import {
   mentionEvent,
   messageEvent,
   slashCommand,
-} from '../fakes/slack-api.ts';
+} from '../../fakes/slack-api.ts';
 import { answersIn, sectionText, sleep, startHarness, turnsOf, waitForAnswers, type Harness } from './helpers.ts';
 
 const CHANNEL = 'C07PANDAOPS';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emptyDraft } from '../../src/core/answer.ts';
-import type { Agent } from '../../src/agents/agent.ts';
-import { BOT_USER_ID, eventCallback, mentionEvent, messageEvent, postSigned } from '../fakes/slack-api.ts';
+import { emptyDraft } from '../../../src/core/answer.ts';
+import type { Agent } from '../../../src/agents/agent.ts';
+import { BOT_USER_ID, eventCallback, mentionEvent, messageEvent, postSigned } from '../../fakes/slack-api.ts';
 import { answersIn, sectionText, sleep, startHarness, type Harness } from './helpers.ts';
 
 const CHANNEL = 'C07PANDAORDER';

@@ -2,11 +2,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emptyDraft } from '../../src/core/answer.ts';
-import type { Agent } from '../../src/agents/agent.ts';
-import { BOT_USER_ID, FakeSlack, eventCallback, mentionEvent, messageEvent, postSigned } from '../fakes/slack-api.ts';
+import { emptyDraft } from '../../../src/core/answer.ts';
+import type { Agent } from '../../../src/agents/agent.ts';
+import {
+  BOT_USER_ID,
+  FakeSlack,
+  eventCallback,
+  mentionEvent,
+  messageEvent,
+  postSigned,
+} from '../../fakes/slack-api.ts';
 import { actionIds, answersIn, sectionText, sleep, startHarness, type Harness } from './helpers.ts';
-import { REDIS_URL, sharedRedis } from '../support/services.ts';
+import { REDIS_URL, sharedRedis } from '../../support/services.ts';
 
 const REDIS_UP = await sharedRedis();
 

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/load-config.ts';
-import { SlackAdapter } from '../../src/adapters/slack/adapter.ts';
-import { silentLogger } from '../../src/util/log.ts';
-import { APP_TOKEN, BOT_TOKEN, FakeSlack } from '../fakes/slack-api.ts';
+import { createApp, type App } from '../../../src/app.ts';
+import { loadConfig } from '../../../src/load-config.ts';
+import { SlackAdapter } from '../../../src/adapters/slack/adapter.ts';
+import { silentLogger } from '../../../src/util/log.ts';
+import { APP_TOKEN, BOT_TOKEN, FakeSlack } from '../../fakes/slack-api.ts';
 
 let fake: FakeSlack;
 let dataDir: string;

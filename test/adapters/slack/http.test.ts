@@ -10,7 +10,7 @@ import {
   slackSignature,
   slashCommand,
   SIGNING_SECRET,
-} from '../fakes/slack-api.ts';
+} from '../../fakes/slack-api.ts';
 import { actionIds, answersIn, sectionText, sleep, startHarness, turnsOf, type Harness } from './helpers.ts';
 
 const CHANNEL = 'C07PANDAHELP';

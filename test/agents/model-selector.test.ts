@@ -4,7 +4,7 @@ import { createModelSelector } from '../../src/agents/model-selector.ts';
 import { selectFast } from '../../src/agents/selection.ts';
 import type { Turn } from '../../src/core/turn.ts';
 import { FAKES, hang, status, text, type LlmFake, type RecordedRequest } from '../fakes/llm/index.ts';
-import { chainFor, modelFor } from './helpers.ts';
+import { chainFor, modelFor } from '../llm/helpers.ts';
 
 const JOB_THREAD: Turn[] = [
   { role: 'user', text: 'why did job 6802258254 fail?', at: 1, pandaid: 6802258254, jeditaskid: 46374283 },

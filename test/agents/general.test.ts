@@ -4,7 +4,7 @@ import { UNAVAILABLE_NOTE } from '../../src/agents/refine.ts';
 import type { Turn } from '../../src/core/turn.ts';
 import { OfflineModel } from '../../src/llm/offline.ts';
 import { FAKES, status, text, type LlmFake } from '../fakes/llm/index.ts';
-import { agentContext, chainFor, modelFor } from './helpers.ts';
+import { agentContext, chainFor, modelFor } from '../llm/helpers.ts';
 
 const ROUTE = { agent: 'general' as const, reason: 'no id and no documentation cue' };
 let fake: LlmFake;

@@ -14,9 +14,9 @@ import {
   eventCallback,
   mentionEvent,
   postSigned,
-} from '../fakes/slack-api.ts';
+} from '../../fakes/slack-api.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const CHANNEL = 'C07PANDASERVE';
 
 let cleanup: Array<() => Promise<void> | void> = [];

@@ -1,3 +1,4 @@
+import { sleep } from '../support/time.ts';
 import Keyv from 'keyv';
 import { describe, expect, it } from 'vitest';
 import { ThreadHistory } from '../../src/bot/thread-history.ts';
@@ -33,7 +34,7 @@ describe('thread history written while the answer is posted', () => {
     expect(await adapter.load('slack:C07ATLAS01:1732806000.000200')).toEqual([]); // other threads do not wait
     let loaded = false;
     void loading.then(() => (loaded = true));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
     expect(loaded).toBe(false);
     releaseWrite();
     await saving;

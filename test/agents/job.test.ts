@@ -9,7 +9,7 @@ import type { ChatModel, ChatRequest } from '../../src/llm/chat-model.ts';
 import { analyzeJob } from '../../src/panda/job-analysis.ts';
 import { CURATED_GUIDANCE } from '../../src/panda/knowledge.ts';
 import { FAULT, SEEDED_SECRETS, curatedJobId, startFakeBigPanda, type FakeBigPanda } from '../fakes/bigpanda.ts';
-import { context, testClient, testConfig } from './helpers.ts';
+import { context, testClient, monitorConfig } from '../panda/helpers.ts';
 
 let fake: FakeBigPanda;
 beforeAll(async () => {
@@ -19,8 +19,11 @@ afterAll(async () => {
   await fake.close();
 });
 
-function agentFor(configure: Parameters<typeof testConfig>[1] = () => undefined, logger = pino({ level: 'silent' })) {
-  const config = testConfig(fake.url, configure);
+function agentFor(
+  configure: Parameters<typeof monitorConfig>[1] = () => undefined,
+  logger = pino({ level: 'silent' }),
+) {
+  const config = monitorConfig(fake.url, configure);
   const client = testClient(config);
   return { agent: new JobAgent({ client, config, logger }), client, config };
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { ingestCommand, progressBar } from '../../src/cli/ingest.ts';
-import { referenceDir } from '../reference-dir.ts';
+import { referenceDir } from '../support/reference-dir.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(root, 'bin', 'askpanda.js');

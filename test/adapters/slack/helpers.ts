@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/load-config.ts';
-import { SlackAdapter, type SlackAdapterOptions, type SlackStarted } from '../../src/adapters/slack/adapter.ts';
-import { silentLogger } from '../../src/util/log.ts';
-import type { Agent, Route } from '../../src/agents/agent.ts';
-import { APP_TOKEN, BOT_TOKEN, FakeSlack, SIGNING_SECRET, type Posted } from '../fakes/slack-api.ts';
+import { createApp, type App } from '../../../src/app.ts';
+import { loadConfig } from '../../../src/load-config.ts';
+import { SlackAdapter, type SlackAdapterOptions, type SlackStarted } from '../../../src/adapters/slack/adapter.ts';
+import { silentLogger } from '../../../src/util/log.ts';
+import type { Agent, Route } from '../../../src/agents/agent.ts';
+import { APP_TOKEN, BOT_TOKEN, FakeSlack, SIGNING_SECRET, type Posted } from '../../fakes/slack-api.ts';
 
 export interface Harness {
   fake: FakeSlack;
@@ -84,7 +84,9 @@ export function actionIds(blocks: unknown[]): string[] {
   });
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../../support/time.ts';
+
+export { sleep };
 
 /** The thread's stored turns (what the bot remembers), as the bot core keeps them. */
 export async function turnsOf(
