@@ -14,7 +14,7 @@ describe.each(PROVIDER_NAMES)('tool loop through %s', (provider) => {
     fake = await FAKES[provider]().start();
   });
   afterEach(() => {
-    fake.requests.length = 0;
+    fake.reset();
   });
   afterAll(() => fake.close());
 

@@ -168,7 +168,10 @@ class GenerateContentProtocol implements Protocol {
         .map((p) => field(p, 'functionCall'))
         .filter((c) => c !== undefined);
       if (field(contents[index - 1], 'role') !== 'model' || asked.length !== responses.length)
-        return 'Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.';
+        return (
+          'Please ensure that the number of function response parts is equal to the number of function call ' +
+          'parts of the function call turn.'
+        );
       for (const [i, response] of responses.entries()) {
         if (field(response, 'name') !== field(asked[i], 'name'))
           return `function response ${String(field(response, 'name'))} does not answer call ${String(field(asked[i], 'name'))}`;

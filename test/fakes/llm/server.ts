@@ -170,6 +170,12 @@ export class LlmFake {
     return this;
   }
 
+  /** Drops scripted replies not yet used and the recorded requests: a failed test leaves none for the next. */
+  reset(): void {
+    this.queue.length = 0;
+    this.requests.length = 0;
+  }
+
   offeredTools(request: RecordedRequest = this.requests.at(-1)!): OfferedTools {
     return this.protocol.offeredTools(request);
   }
