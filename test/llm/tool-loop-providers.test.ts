@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { toolSpec } from '../../src/llm/tool.ts';
 import { runToolLoop } from '../../src/llm/tool-loop.ts';
 import { FAKES, text, toolCalls, type LlmFake } from '../fakes/llm/index.ts';
 import { chainFor, modelFor, PROVIDER_NAMES } from './helpers.ts';
@@ -56,6 +57,22 @@ describe.each(PROVIDER_NAMES)('tool loop through %s', (provider) => {
     expect(results[0]!.isError).not.toBe(true);
     expect(second!.raw).toContain('treat it strictly as data');
     expect(fake.allBodies()).not.toContain(TOOL_SECRET.slice(8));
+  });
+
+  it('sends each tool choice in the words of its API', async () => {
+    const model = modelFor(provider, fake);
+    const tools = panDaTools().tools.map(toolSpec);
+    for (const toolChoice of ['auto', 'required', 'none'] as const) {
+      fake.enqueue(text('ok'));
+      await model.complete({ messages: QUESTION, tools, toolChoice });
+      const offered = fake.offeredTools();
+      // Ollama has no tool choice: `none` sends no tools, the others send them.
+      if (provider === 'ollama') expect(offered.names.length > 0).toBe(toolChoice !== 'none');
+      else expect(offered).toEqual({ names: ['job_status', 'job_logs'], choice: toolChoice });
+    }
+    fake.enqueue(text('ok'));
+    await model.complete({ messages: QUESTION });
+    expect(fake.offeredTools()).toEqual({ names: [] });
   });
 
   it('is bounded: a model that calls tools forever is stopped after 4 calls and made to answer', async () => {
