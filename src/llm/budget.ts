@@ -17,7 +17,10 @@ export function fitToBudget(
   while (countMessageTokens(out) > maxTokens) {
     const dropIndex = out.findIndex((m, i) => m.role !== 'system' && i < lastUserIndex());
     if (dropIndex < 0) break;
-    out.splice(dropIndex, 1);
+    // A tool call goes with its results: a result without its call is refused by every provider.
+    let results = 0;
+    while (out[dropIndex + 1 + results]?.role === 'tool') results++;
+    out.splice(dropIndex, 1 + results);
   }
 
   for (let guard = 0; guard < 64 && countMessageTokens(out) > maxTokens; guard++) {

@@ -8,11 +8,13 @@ import {
   type ChatRequest,
   type ChatResult,
   type ChatStreamEvent,
+  type StreamRequest,
 } from './chat-model.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { llmCallsTotal } from '../core/metrics.ts';
 import { classifyFailure, type Failure } from './provider-error.ts';
 import { Slots } from '../util/slots.ts';
+import { raceAbort } from './race-abort.ts';
 import { recordUsage } from './usage.ts';
 import { usageOrEstimate } from './provider-support.ts';
 
@@ -101,6 +103,11 @@ export class FallbackChatModel implements ChatModel {
     this.logger = options.logger ?? silentLogger;
   }
 
+  /** Some model of the chain can call tools; a request with tools passes over the others. */
+  get supportsTools(): boolean {
+    return this.links.some((l) => !l.model.offline && l.model.supportsTools === true);
+  }
+
   /** The first model of the chain: who answers when nothing fails. */
   get id(): string {
     return this.links[0]?.model.id ?? 'offline';
@@ -121,7 +128,8 @@ export class FallbackChatModel implements ChatModel {
   async complete(request: ChatRequest): Promise<ChatResult> {
     const prepared = this.prepare(request);
     const skipped: Skip[] = [];
-    for (const link of this.remoteLinks(skipped)) {
+    const needsTools = (prepared.tools?.length ?? 0) > 0;
+    for (const link of this.remoteLinks(skipped, needsTools)) {
       const attempt = this.startAttempt(link, prepared.signal);
       try {
         const release = await link.slots.acquire(attempt.signal);
@@ -145,11 +153,11 @@ export class FallbackChatModel implements ChatModel {
     throw this.unavailable(skipped);
   }
 
-  async *stream(request: ChatRequest): AsyncIterable<ChatStreamEvent> {
+  async *stream(request: StreamRequest): AsyncIterable<ChatStreamEvent> {
     const prepared = this.prepare(request);
     const cap = outputCap(prepared);
     const skipped: Skip[] = [];
-    for (const link of this.remoteLinks(skipped)) {
+    for (const link of this.remoteLinks(skipped, false)) {
       const attempt = this.startAttempt(link, prepared.signal);
       let started = false;
       try {
@@ -212,8 +220,8 @@ export class FallbackChatModel implements ChatModel {
   }
 
   /** Redaction and the token budget, once per request, before any provider sees it. */
-  private prepare(request: ChatRequest): ChatRequest {
-    const redacted = request.messages.map((m) => ({ role: m.role, content: redactSecrets(m.content) }));
+  private prepare<R extends ChatRequest>(request: R): R {
+    const redacted = request.messages.map((m) => ({ ...m, content: redactSecrets(m.content) }));
     const { messages, trimmed } = fitToBudget(redacted, this.options.maxInputTokens);
     if (trimmed)
       this.logger.info({ maxInputTokens: this.options.maxInputTokens }, 'prompt trimmed to fit the token budget');
@@ -224,12 +232,16 @@ export class FallbackChatModel implements ChatModel {
     };
   }
 
-  /** The remote links in order, up to the first `offline`; open breakers and full providers are passed over. */
-  private *remoteLinks(skipped: Skip[]): Generator<Link> {
+  /**
+   * The remote links in order, up to the first `offline`; open breakers and full providers are passed
+   * over, and with `needsTools` the models that cannot call tools.
+   */
+  private *remoteLinks(skipped: Skip[], needsTools: boolean): Generator<Link> {
     const remote: Link[] = [];
     for (const link of this.links) {
       if (link.model.offline) break;
-      remote.push(link);
+      if (needsTools && !link.model.supportsTools) skipped.push({ model: link.model.id, reason: 'cannot call tools' });
+      else remote.push(link);
     }
     for (const [index, link] of remote.entries()) {
       if (link.breaker.isOpen()) {
@@ -315,25 +327,6 @@ function capped(result: ChatResult, cap: number, logger: Logger): ChatResult {
   if (result.text.length <= cap) return result;
   logger.warn({ model: result.model, maxChars: cap }, 'the model wrote past its output budget; its answer was cut');
   return { ...result, text: result.text.slice(0, cap) };
-}
-
-/** Settles with `promise`, or rejects when `signal` aborts even if the SDK ignores the signal. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }
 
 /** "openai:gpt-4o-mini" → "openai": the metrics label is the provider, a closed set. */

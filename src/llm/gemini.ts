@@ -1,5 +1,12 @@
-import type { GoogleGenAI, GenerateContentParameters } from '@google/genai';
-import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
+import type {
+  Content,
+  FunctionCallingConfigMode,
+  GenerateContentParameters,
+  GenerateContentResponse,
+  GoogleGenAI,
+  Part,
+} from '@google/genai';
+import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent, StreamRequest, ToolCall } from './chat-model.ts';
 import { apiKeyProvider } from './provider.ts';
 import {
   alternateTurns,
@@ -10,8 +17,11 @@ import {
   result,
   splitSystem,
   usageOrEstimate,
+  CONTINUING,
   type ProviderOptions,
+  type Turn,
 } from './provider-support.ts';
+import { answerWithCalls, argumentsObject, callsById, newToolCallId, toolCallFrom } from './tool-call-support.ts';
 
 const sdk = lazySdk(() => import('@google/genai'));
 
@@ -46,6 +56,7 @@ export function thinking(
 export class GeminiChatModel implements ChatModel {
   readonly id: string;
   readonly offline = false;
+  readonly supportsTools = true;
 
   constructor(private readonly options: ProviderOptions) {
     this.id = `gemini:${options.model}`;
@@ -63,18 +74,36 @@ export class GeminiChatModel implements ChatModel {
   private params(request: ChatRequest): GenerateContentParameters {
     const { system, turns } = splitSystem(request.messages);
     const maxOutputTokens = request.maxOutputTokens ?? this.options.maxOutputTokens;
+    const calls = callsById(request.messages);
+    const signed = needsThoughtSignatures(this.options.model);
+    const contents = turns.map((turn) => wireTurn(turn, calls, signed));
     return {
       model: this.options.model,
-      contents: alternateTurns(turns).map((m) => ({
-        role: m.role === 'assistant' ? 'model' : 'user',
-        parts: [{ text: m.content }],
-      })),
+      contents: alternateTurns(contents, mergeTurns, { role: 'user', parts: [{ text: CONTINUING }] }),
       config: {
         ...(system ? { systemInstruction: system } : {}),
         ...thinking(this.options.model, maxOutputTokens),
         ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
         ...(request.json ? { responseMimeType: 'application/json' } : {}),
         ...(request.signal ? { abortSignal: request.signal } : {}),
+        ...(request.tools?.length
+          ? {
+              tools: [
+                {
+                  functionDeclarations: request.tools.map((tool) => ({
+                    name: tool.name,
+                    description: tool.description,
+                    parametersJsonSchema: tool.inputSchema,
+                  })),
+                },
+              ],
+              toolConfig: {
+                functionCallingConfig: {
+                  mode: CALLING_MODE[request.toolChoice ?? 'auto'] as FunctionCallingConfigMode,
+                },
+              },
+            }
+          : {}),
       },
     };
   }
@@ -83,23 +112,17 @@ export class GeminiChatModel implements ChatModel {
     const observer = providerFetch();
     try {
       const response = await (await this.client(observer.fetch)).models.generateContent(this.params(request));
-      const text = requireText(this.id, response.text ?? '');
-      return result(
-        this.id,
-        text,
-        usageOrEstimate(
-          request.messages,
-          text,
-          response.usageMetadata?.promptTokenCount,
-          response.usageMetadata?.candidatesTokenCount,
-        ),
-      );
+      const calls = toolCallsOf(response);
+      return answerWithCalls(this.id, request, calls.length > 0 ? textOf(response) : (response.text ?? ''), calls, {
+        input: response.usageMetadata?.promptTokenCount,
+        output: response.usageMetadata?.candidatesTokenCount,
+      });
     } catch (err) {
       throw providerError(this.id, err, observer.retryAfter());
     }
   }
 
-  async *stream(request: ChatRequest): AsyncIterable<ChatStreamEvent> {
+  async *stream(request: StreamRequest): AsyncIterable<ChatStreamEvent> {
     const observer = providerFetch();
     let text = '';
     let input: number | undefined;
@@ -123,4 +146,80 @@ export class GeminiChatModel implements ChatModel {
     }
     yield { type: 'done', result: result(this.id, text, usageOrEstimate(request.messages, text, input, output)) };
   }
+}
+
+const CALLING_MODE = {
+  auto: 'AUTO',
+  none: 'NONE',
+  required: 'ANY',
+} as const satisfies Record<NonNullable<ChatRequest['toolChoice']>, `${FunctionCallingConfigMode}`>;
+
+/**
+ * Gemini 3 and later reject a replayed function call without the thought signature it came with. A
+ * call another provider made has none: Google documents this value for such calls.
+ */
+const NO_SIGNATURE = 'skip_thought_signature_validator';
+
+function needsThoughtSignatures(model: string): boolean {
+  return !/^gemini-(?:1|2)\./.test(model);
+}
+
+/**
+ * A turn in Gemini's contents: calls are `functionCall` parts of the model turn (with the id and
+ * thought signature Gemini gave them), each result a `functionResponse` part of the user turn after.
+ */
+function wireTurn(turn: Turn, calls: Map<string, ToolCall>, signed: boolean): Content & { role: 'user' | 'model' } {
+  if (turn.role === 'tool') {
+    const id = calls.get(turn.toolCallId)?.providerMetadata?.gemini?.id;
+    const response = turn.isError ? { error: turn.content } : { output: turn.content };
+    return { role: 'user', parts: [{ functionResponse: { ...(id ? { id } : {}), name: turn.toolName, response } }] };
+  }
+  if (turn.role === 'user' || !turn.toolCalls?.length) {
+    return { role: turn.role === 'user' ? 'user' : 'model', parts: [{ text: turn.content }] };
+  }
+  const parts: Part[] = turn.toolCalls.map((call, index) => {
+    const gemini = call.providerMetadata?.gemini;
+    // Parallel calls carry one signature, on the first call of the turn.
+    const signature = gemini?.thoughtSignature ?? (signed && index === 0 ? NO_SIGNATURE : undefined);
+    return {
+      functionCall: { ...(gemini?.id ? { id: gemini.id } : {}), name: call.name, args: argumentsObject(call) },
+      ...(signature ? { thoughtSignature: signature } : {}),
+    };
+  });
+  return { role: 'model', parts: turn.content.trim() ? [{ text: turn.content }, ...parts] : parts };
+}
+
+/** Two turns of one role as one: text joined as before, other parts listed in order. */
+function mergeTurns<T extends Content & { role: 'user' | 'model' }>(earlier: T, later: T): T {
+  const a = earlier.parts ?? [];
+  const b = later.parts ?? [];
+  const onlyText = (parts: Part[]) => parts.length === 1 && typeof parts[0]!.text === 'string';
+  if (onlyText(a) && onlyText(b)) return { ...earlier, parts: [{ text: `${a[0]!.text}\n\n${b[0]!.text}` }] };
+  return { ...earlier, parts: [...a, ...b] };
+}
+
+function toolCallsOf(response: GenerateContentResponse): ToolCall[] {
+  const parts = response.candidates?.[0]?.content?.parts ?? [];
+  return parts.flatMap((part) => {
+    const call = part.functionCall;
+    if (!call?.name) return [];
+    const gemini = {
+      ...(call.id ? { id: call.id } : {}),
+      ...(part.thoughtSignature ? { thoughtSignature: part.thoughtSignature } : {}),
+    };
+    return [
+      toolCallFrom(
+        call.id ?? newToolCallId(),
+        call.name,
+        call.args,
+        Object.keys(gemini).length ? { gemini } : undefined,
+      ),
+    ];
+  });
+}
+
+/** The answer's text without thoughts (`response.text` warns on every response that also holds calls). */
+function textOf(response: GenerateContentResponse): string {
+  const parts = response.candidates?.[0]?.content?.parts ?? [];
+  return parts.map((part) => (typeof part.text === 'string' && !part.thought ? part.text : '')).join('');
 }

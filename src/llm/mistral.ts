@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { Mistral } from '@mistralai/mistralai';
-import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
+import type { ChatCompletionRequestMessage } from '@mistralai/mistralai/models/components';
+import type { ChatMessage, ChatModel, ChatRequest, ChatResult, ChatStreamEvent, StreamRequest } from './chat-model.ts';
 import { apiKeyProvider } from './provider.ts';
 import {
   lazySdk,
@@ -10,6 +12,7 @@ import {
   usageOrEstimate,
   type ProviderOptions,
 } from './provider-support.ts';
+import { answerWithCalls, argumentsText, newToolCallId, toolCallFrom } from './tool-call-support.ts';
 
 const sdk = lazySdk(async () => ({
   ...(await import('@mistralai/mistralai')),
@@ -40,6 +43,7 @@ function contentText(content: MistralContent): string {
 export class MistralChatModel implements ChatModel {
   readonly id: string;
   readonly offline = false;
+  readonly supportsTools = true;
 
   constructor(private readonly options: ProviderOptions) {
     this.id = `mistral:${options.model}`;
@@ -59,10 +63,19 @@ export class MistralChatModel implements ChatModel {
   private body(request: ChatRequest) {
     return {
       model: this.options.model,
-      messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+      messages: request.messages.map(wireMessage),
       maxTokens: request.maxOutputTokens ?? this.options.maxOutputTokens,
       ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
       ...(request.json ? { responseFormat: { type: 'json_object' as const } } : {}),
+      ...(request.tools?.length
+        ? {
+            tools: request.tools.map((tool) => ({
+              type: 'function' as const,
+              function: { name: tool.name, description: tool.description, parameters: { ...tool.inputSchema } },
+            })),
+            toolChoice: request.toolChoice ?? 'auto',
+          }
+        : {}),
     };
   }
 
@@ -73,18 +86,25 @@ export class MistralChatModel implements ChatModel {
       ).chat.complete(this.body(request), {
         signal: request.signal ?? null,
       });
-      const text = requireText(this.id, contentText(response.choices[0]?.message?.content as MistralContent));
-      return result(
-        this.id,
-        text,
-        usageOrEstimate(request.messages, text, response.usage?.promptTokens, response.usage?.completionTokens),
+      const message = response.choices[0]?.message;
+      const calls = (message?.toolCalls ?? []).map((call) =>
+        // The SDK fills a missing id with the string "null".
+        toolCallFrom(
+          call.id && call.id !== 'null' ? call.id : newToolCallId(),
+          call.function.name,
+          call.function.arguments,
+        ),
       );
+      return answerWithCalls(this.id, request, contentText(message?.content as MistralContent), calls, {
+        input: response.usage?.promptTokens,
+        output: response.usage?.completionTokens,
+      });
     } catch (err) {
       throw providerError(this.id, err);
     }
   }
 
-  async *stream(request: ChatRequest): AsyncIterable<ChatStreamEvent> {
+  async *stream(request: StreamRequest): AsyncIterable<ChatStreamEvent> {
     let text = '';
     let input: number | undefined;
     let output: number | undefined;
@@ -110,5 +130,42 @@ export class MistralChatModel implements ChatModel {
       throw providerError(this.id, err);
     }
     yield { type: 'done', result: result(this.id, text, usageOrEstimate(request.messages, text, input, output)) };
+  }
+}
+
+/**
+ * Mistral wants tool call ids of exactly nine letters and digits (its own are); a call another
+ * provider made ("call_…", "toolu_…") is renamed the same way in its call and its result.
+ */
+function mistralCallId(id: string): string {
+  return /^[a-zA-Z0-9]{9}$/.test(id) ? id : createHash('sha256').update(id).digest('hex').slice(0, 9);
+}
+
+/** Chat completions messages in the SDK's camelCase: tool calls on the assistant message, results as `tool`. */
+function wireMessage(message: ChatMessage): ChatCompletionRequestMessage {
+  switch (message.role) {
+    case 'tool':
+      return {
+        role: 'tool',
+        toolCallId: mistralCallId(message.toolCallId),
+        name: message.toolName,
+        content: message.content,
+      };
+    case 'assistant':
+      return {
+        role: 'assistant',
+        content: message.content,
+        ...(message.toolCalls?.length
+          ? {
+              toolCalls: message.toolCalls.map((call) => ({
+                id: mistralCallId(call.id),
+                type: 'function' as const,
+                function: { name: call.name, arguments: argumentsText(call) },
+              })),
+            }
+          : {}),
+      };
+    default:
+      return { role: message.role, content: message.content };
   }
 }

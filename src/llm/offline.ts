@@ -23,6 +23,7 @@ export const offline = defineProvider({
 export class OfflineModel implements ChatModel {
   readonly id = 'offline';
   readonly offline = true;
+  readonly supportsTools = false;
 
   async complete(_request: ChatRequest): Promise<ChatResult> {
     throw new ModelUnavailableError('No language model is configured (ASKPANDA_LLM=offline).', this.id);

@@ -1,7 +1,17 @@
 import { settingChecks } from '../config/schema.ts';
-import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
+import type { Message, Tool } from 'ollama';
+import type {
+  ChatMessage,
+  ChatModel,
+  ChatRequest,
+  ChatResult,
+  ChatStreamEvent,
+  StreamRequest,
+  ToolSpec,
+} from './chat-model.ts';
 import { defineProvider } from './provider.ts';
 import { lazySdk, providerFetch, providerError, requireText, result, usageOrEstimate } from './provider-support.ts';
+import { answerWithCalls, argumentsObject, newToolCallId, toolCallFrom } from './tool-call-support.ts';
 
 const sdk = lazySdk(() => import('ollama'));
 
@@ -30,6 +40,7 @@ export interface OllamaOptions {
 export class OllamaChatModel implements ChatModel {
   readonly id: string;
   readonly offline = false;
+  readonly supportsTools = true;
 
   constructor(private readonly options: OllamaOptions) {
     this.id = `ollama:${options.model}`;
@@ -38,8 +49,10 @@ export class OllamaChatModel implements ChatModel {
   private body(request: ChatRequest) {
     return {
       model: this.options.model,
-      messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+      messages: request.messages.map(wireMessage),
       ...(request.json ? { format: 'json' } : {}),
+      // Ollama has no tool choice: `none` sends no tools (the calls and results already made stay in the messages).
+      ...(request.tools?.length && request.toolChoice !== 'none' ? { tools: request.tools.map(wireTool) } : {}),
       options: {
         num_predict: request.maxOutputTokens ?? this.options.maxOutputTokens,
         ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
@@ -53,18 +66,20 @@ export class OllamaChatModel implements ChatModel {
       const { Ollama } = await sdk();
       const client = new Ollama({ host: this.options.host, fetch: observer.fetch });
       const response = await client.chat({ ...this.body(request), stream: false });
-      const text = requireText(this.id, response.message.content);
-      return result(
-        this.id,
-        text,
-        usageOrEstimate(request.messages, text, response.prompt_eval_count, response.eval_count),
+      // Ollama gives calls no ids: the conversation needs them to pair each call with its result.
+      const calls = (response.message.tool_calls ?? []).map((call) =>
+        toolCallFrom(newToolCallId(), call.function.name, call.function.arguments),
       );
+      return answerWithCalls(this.id, request, response.message.content, calls, {
+        input: response.prompt_eval_count,
+        output: response.eval_count,
+      });
     } catch (err) {
       throw providerError(this.id, err, observer.retryAfter());
     }
   }
 
-  async *stream(request: ChatRequest): AsyncIterable<ChatStreamEvent> {
+  async *stream(request: StreamRequest): AsyncIterable<ChatStreamEvent> {
     const observer = providerFetch(request.signal);
     let text = '';
     let input: number | undefined;
@@ -90,4 +105,37 @@ export class OllamaChatModel implements ChatModel {
     }
     yield { type: 'done', result: result(this.id, text, usageOrEstimate(request.messages, text, input, output)) };
   }
+}
+
+/** Ollama's chat messages: calls (arguments as an object) on the assistant message, results as `tool` with the tool's name. */
+function wireMessage(message: ChatMessage): Message {
+  switch (message.role) {
+    case 'tool':
+      return { role: 'tool', content: message.content, tool_name: message.toolName };
+    case 'assistant':
+      return {
+        role: 'assistant',
+        content: message.content,
+        ...(message.toolCalls?.length
+          ? {
+              tool_calls: message.toolCalls.map((call) => ({
+                function: { name: call.name, arguments: argumentsObject(call) },
+              })),
+            }
+          : {}),
+      };
+    default:
+      return { role: message.role, content: message.content };
+  }
+}
+
+function wireTool(tool: ToolSpec): Tool {
+  return {
+    type: 'function',
+    function: {
+      name: tool.name,
+      description: tool.description,
+      parameters: tool.inputSchema as Tool['function']['parameters'],
+    },
+  };
 }

@@ -1,5 +1,14 @@
 import type OpenAI from 'openai';
-import type { ChatModel, ChatRequest, ChatResult, ChatStreamEvent } from './chat-model.ts';
+import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
+import type {
+  ChatMessage,
+  ChatModel,
+  ChatRequest,
+  ChatResult,
+  ChatStreamEvent,
+  StreamRequest,
+  ToolSpec,
+} from './chat-model.ts';
 import { apiKeyProvider } from './provider.ts';
 import {
   lazySdk,
@@ -10,6 +19,7 @@ import {
   usageOrEstimate,
   type ProviderOptions,
 } from './provider-support.ts';
+import { answerWithCalls, argumentsText, toolCallFrom } from './tool-call-support.ts';
 
 const sdk = lazySdk(() => import('openai'));
 
@@ -29,6 +39,7 @@ const REASONING_HEADROOM = 2048;
 export class OpenAIChatModel implements ChatModel {
   readonly id: string;
   readonly offline = false;
+  readonly supportsTools = true;
   private client: OpenAI | undefined;
 
   constructor(private readonly options: ProviderOptions) {
@@ -55,7 +66,7 @@ export class OpenAIChatModel implements ChatModel {
     const budget = reasoning ? maxTokens + REASONING_HEADROOM : maxTokens;
     return {
       model: this.options.model,
-      messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+      messages: request.messages.map(wireMessage),
       // api.openai.com's newer models only take max_completion_tokens; compatible servers know max_tokens.
       ...(this.options.baseUrl && !reasoning ? { max_tokens: budget } : { max_completion_tokens: budget }),
       ...(reasoning
@@ -63,6 +74,9 @@ export class OpenAIChatModel implements ChatModel {
         : {}),
       ...(request.temperature !== undefined && !reasoning ? { temperature: request.temperature } : {}),
       ...(request.json ? { response_format: { type: 'json_object' as const } } : {}),
+      ...(request.tools?.length
+        ? { tools: request.tools.map(wireTool), tool_choice: request.toolChoice ?? 'auto' }
+        : {}),
     };
   }
 
@@ -71,18 +85,20 @@ export class OpenAIChatModel implements ChatModel {
       const response = await (
         await this.openai()
       ).chat.completions.create({ ...this.body(request), stream: false }, { signal: request.signal });
-      const text = requireText(this.id, response.choices[0]?.message?.content ?? '');
-      return result(
-        this.id,
-        text,
-        usageOrEstimate(request.messages, text, response.usage?.prompt_tokens, response.usage?.completion_tokens),
+      const message = response.choices[0]?.message;
+      const calls = (message?.tool_calls ?? []).flatMap((call) =>
+        call.type === 'function' ? [toolCallFrom(call.id, call.function.name, call.function.arguments)] : [],
       );
+      return answerWithCalls(this.id, request, message?.content ?? '', calls, {
+        input: response.usage?.prompt_tokens,
+        output: response.usage?.completion_tokens,
+      });
     } catch (err) {
       throw providerError(this.id, err);
     }
   }
 
-  async *stream(request: ChatRequest): AsyncIterable<ChatStreamEvent> {
+  async *stream(request: StreamRequest): AsyncIterable<ChatStreamEvent> {
     let text = '';
     let input: number | undefined;
     let output: number | undefined;
@@ -110,4 +126,32 @@ export class OpenAIChatModel implements ChatModel {
     }
     yield { type: 'done', result: result(this.id, text, usageOrEstimate(request.messages, text, input, output)) };
   }
+}
+
+/** Chat completions messages: tool calls on the assistant message, each result a `tool` message. */
+function wireMessage(message: ChatMessage): ChatCompletionMessageParam {
+  switch (message.role) {
+    case 'tool':
+      return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
+    case 'assistant':
+      if (!message.toolCalls?.length) return { role: 'assistant', content: message.content };
+      return {
+        role: 'assistant',
+        content: message.content || null,
+        tool_calls: message.toolCalls.map((call) => ({
+          id: call.id,
+          type: 'function' as const,
+          function: { name: call.name, arguments: argumentsText(call) },
+        })),
+      };
+    default:
+      return { role: message.role, content: message.content };
+  }
+}
+
+function wireTool(tool: ToolSpec): ChatCompletionTool {
+  return {
+    type: 'function',
+    function: { name: tool.name, description: tool.description, parameters: { ...tool.inputSchema } },
+  };
 }

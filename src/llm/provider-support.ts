@@ -1,4 +1,4 @@
-import type { ChatMessage, ChatResult, Usage } from './chat-model.ts';
+import type { AssistantMessage, ChatMessage, ChatResult, TextMessage, ToolResultMessage, Usage } from './chat-model.ts';
 import { classifyFailure, ProviderError } from './provider-error.ts';
 import { countMessageTokens, countTokens } from './tokens.ts';
 
@@ -39,30 +39,40 @@ export function result(modelId: string, text: string, usage: Usage): ChatResult 
   return { text, usage, model: modelId };
 }
 
+/** The conversation without its system prompts. */
+export type Turn = (TextMessage & { role: 'user' }) | AssistantMessage | ToolResultMessage;
+
 /** System prompts apart from the conversation: Anthropic and Gemini take them as a separate field. */
-export function splitSystem(messages: readonly ChatMessage[]): { system: string; turns: ChatMessage[] } {
+export function splitSystem(messages: readonly ChatMessage[]): { system: string; turns: Turn[] } {
   const system = messages
     .filter((m) => m.role === 'system')
     .map((m) => m.content)
     .join('\n\n');
-  const turns = messages.filter((m) => m.role !== 'system');
+  const turns = messages.filter((m): m is Turn => m.role !== 'system');
   return { system, turns };
 }
 
 /**
- * Anthropic and Gemini want alternating user/assistant turns that start with the user: merge
- * neighbours of the same role and open with a user turn.
+ * Anthropic and Gemini want alternating user/assistant turns that start with the user: neighbours of
+ * the same role are merged (`merge`) and a user turn (`opener`) opens the conversation if it does not.
  */
-export function alternateTurns(turns: readonly ChatMessage[]): ChatMessage[] {
-  const out: ChatMessage[] = [];
+export function alternateTurns<T extends { role: string }>(
+  turns: readonly T[],
+  merge: (earlier: T, later: T) => T,
+  opener: T,
+): T[] {
+  const out: T[] = [];
   for (const turn of turns) {
     const last = out[out.length - 1];
-    if (last && last.role === turn.role) last.content = `${last.content}\n\n${turn.content}`;
-    else out.push({ ...turn });
+    if (last && last.role === turn.role) out[out.length - 1] = merge(last, turn);
+    else out.push(turn);
   }
-  if (out[0]?.role !== 'user') out.unshift({ role: 'user', content: '(continuing the conversation)' });
+  if (out[0]?.role !== opener.role) out.unshift(opener);
   return out;
 }
+
+/** What a merged opening turn says when the conversation starts with the model. */
+export const CONTINUING = '(continuing the conversation)';
 
 /**
  * Bytes one provider response may have. A real answer of llm.maxOutputTokens is a few hundred KB

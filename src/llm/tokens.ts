@@ -17,5 +17,11 @@ export function countTokens(text: string): number {
 const MESSAGE_OVERHEAD = 4;
 
 export function countMessageTokens(messages: readonly ChatMessage[]): number {
-  return messages.reduce((sum, m) => sum + countTokens(m.content) + MESSAGE_OVERHEAD, 3);
+  return messages.reduce((sum, m) => sum + countTokens(m.content) + toolCallTokens(m) + MESSAGE_OVERHEAD, 3);
+}
+
+/** A tool call costs its name and arguments, as the provider's JSON carries them. */
+function toolCallTokens(message: ChatMessage): number {
+  if (message.role !== 'assistant' || !message.toolCalls?.length) return 0;
+  return countTokens(JSON.stringify(message.toolCalls.map((c) => [c.name, c.invalidInput ?? c.input])));
 }

@@ -1,5 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { LlmFake, sendJson, type Protocol, type RecordedRequest, type Reply } from './server.ts';
+import {
+  field,
+  list,
+  LlmFake,
+  sendJson,
+  type OfferedTools,
+  type Protocol,
+  type RecordedRequest,
+  type Reply,
+  type SentToolResult,
+  type ToolsReply,
+} from './server.ts';
 
 type TextReply = Extract<Reply, { kind: 'text' }>;
 
@@ -94,6 +106,86 @@ class MessagesProtocol implements Protocol {
             ? 'api_error'
             : 'invalid_request_error';
     return { type: 'error', error: { type, message } };
+  }
+
+  /** `tool_use` blocks (input an object on the wire; a string here is a malformed server reply) and stop_reason tool_use. */
+  sendToolCalls(response: ServerResponse, reply: ToolsReply, request: RecordedRequest): void {
+    sendJson(response, 200, {
+      id: 'msg_01FakeLoopback',
+      type: 'message',
+      role: 'assistant',
+      model: modelOf(request),
+      content: [
+        ...(reply.text ? [{ type: 'text', text: reply.text }] : []),
+        ...reply.calls.map((call) => ({
+          type: 'tool_use',
+          id: call.id ?? `toolu_01${randomBytes(12).toString('hex')}`,
+          name: call.name,
+          input: call.arguments,
+          caller: { type: 'direct' },
+        })),
+      ],
+      stop_reason: 'tool_use',
+      stop_sequence: null,
+      usage: { input_tokens: reply.inputTokens ?? 120, output_tokens: reply.outputTokens ?? 40 },
+    });
+  }
+
+  offeredTools(request: RecordedRequest): OfferedTools {
+    const choice = field(field(request.body, 'tool_choice'), 'type');
+    const neutral = choice === 'any' ? 'required' : choice;
+    return {
+      names: list(request.body, 'tools').map((tool) => String(field(tool, 'name'))),
+      ...(typeof neutral === 'string' ? { choice: neutral as OfferedTools['choice'] } : {}),
+    };
+  }
+
+  toolResults(request: RecordedRequest): SentToolResult[] {
+    return list(request.body, 'messages')
+      .filter((m) => field(m, 'role') === 'user')
+      .flatMap((m) => list(m, 'content'))
+      .filter((block) => field(block, 'type') === 'tool_result')
+      .map((block) => ({
+        callId: String(field(block, 'tool_use_id')),
+        content: String(field(block, 'content')),
+        isError: field(block, 'is_error') === true,
+      }));
+  }
+
+  /**
+   * The Messages API's rules for tool turns: tools declared whenever the conversation holds tool
+   * blocks; each assistant turn's tool_use blocks answered by tool_result blocks at the start of the
+   * next user turn, and a tool_result only for a tool_use of the turn before; ids of its pattern;
+   * no empty text blocks.
+   */
+  toolTurnError(request: RecordedRequest): string | undefined {
+    const messages = list(request.body, 'messages');
+    const blocks = (m: unknown) => list(m, 'content');
+    const typed = (m: unknown, type: string) => blocks(m).filter((b) => field(b, 'type') === type);
+    const hasToolBlocks = messages.some((m) => typed(m, 'tool_use').length + typed(m, 'tool_result').length > 0);
+    if (hasToolBlocks && list(request.body, 'tools').length === 0)
+      return 'Requests which include `tool_use` or `tool_result` blocks must define tools.';
+    for (const [index, message] of messages.entries()) {
+      if (blocks(message).some((b) => field(b, 'type') === 'text' && String(field(b, 'text')).trim() === ''))
+        return `messages.${index}: text content blocks must be non-empty`;
+      const uses = typed(message, 'tool_use').map((b) => String(field(b, 'id')));
+      const badId = uses.find((id) => !/^[a-zA-Z0-9_-]+$/.test(id));
+      if (badId) return `messages.${index}: tool_use id ${badId} does not match ^[a-zA-Z0-9_-]+$`;
+      const next = messages[index + 1];
+      const answered = typed(next, 'tool_result').map((b) => String(field(b, 'tool_use_id')));
+      const missing = uses.filter((id) => !answered.includes(id));
+      if (uses.length > 0 && (field(next, 'role') !== 'user' || missing.length > 0))
+        return `tool_use ids were found without tool_result blocks immediately after: ${missing.join(', ')}`;
+      const results = typed(message, 'tool_result');
+      const before = typed(messages[index - 1], 'tool_use').map((b) => String(field(b, 'id')));
+      const stray = results.find((b) => !before.includes(String(field(b, 'tool_use_id'))));
+      if (stray)
+        return `messages.${index}: unexpected tool_use_id ${String(field(stray, 'tool_use_id'))} in tool_result`;
+      const firstOther = blocks(message).findIndex((b) => field(b, 'type') !== 'tool_result');
+      if (firstOther !== -1 && firstOther < results.length)
+        return `messages.${index}: tool_result blocks must come first in the user turn`;
+    }
+    return undefined;
   }
 }
 

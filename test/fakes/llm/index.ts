@@ -16,8 +16,12 @@ export {
   reset,
   flood,
   endless,
+  toolCalls,
   type Reply,
   type RecordedRequest,
+  type ScriptedCall,
+  type SentToolResult,
+  type OfferedTools,
 } from './server.ts';
 
 export const FAKES: Record<ProviderName, () => LlmFake> = {

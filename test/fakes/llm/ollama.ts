@@ -1,5 +1,16 @@
 import type { ServerResponse } from 'node:http';
-import { LlmFake, sendJson, type Protocol, type RecordedRequest, type Reply } from './server.ts';
+import {
+  field,
+  list,
+  LlmFake,
+  sendJson,
+  type OfferedTools,
+  type Protocol,
+  type RecordedRequest,
+  type Reply,
+  type SentToolResult,
+  type ToolsReply,
+} from './server.ts';
 
 type TextReply = Extract<Reply, { kind: 'text' }>;
 
@@ -7,7 +18,7 @@ function modelOf(request: RecordedRequest): string {
   return String((request.body as { model?: unknown } | undefined)?.model ?? 'unknown');
 }
 
-function part(request: RecordedRequest, content: string, done: boolean, reply?: TextReply) {
+function part(request: RecordedRequest, content: string, done: boolean, reply?: TextReply | ToolsReply) {
   return {
     model: modelOf(request),
     created_at: new Date().toISOString(),
@@ -59,6 +70,47 @@ class OllamaChatProtocol implements Protocol {
 
   errorBody(_status: number, message: string): unknown {
     return { error: message };
+  }
+
+  /** `message.tool_calls` with arguments as an object (a string here is a malformed reply) and no ids. */
+  sendToolCalls(res: ServerResponse, reply: ToolsReply, request: RecordedRequest): void {
+    const done = part(request, reply.text ?? '', true, reply);
+    sendJson(res, 200, {
+      ...done,
+      message: {
+        ...done.message,
+        tool_calls: reply.calls.map((call) => ({ function: { name: call.name, arguments: call.arguments } })),
+      },
+    });
+  }
+
+  /** Ollama has no tool choice: a request either offers tools or does not. */
+  offeredTools(request: RecordedRequest): OfferedTools {
+    return { names: list(request.body, 'tools').map((tool) => String(field(field(tool, 'function'), 'name'))) };
+  }
+
+  toolResults(request: RecordedRequest): SentToolResult[] {
+    return list(request.body, 'messages')
+      .filter((m) => field(m, 'role') === 'tool')
+      .map((m) => ({ name: String(field(m, 'tool_name')), content: String(field(m, 'content')) }));
+  }
+
+  /** Results follow the assistant message that asked for them, each naming one of its calls' tools. */
+  toolTurnError(request: RecordedRequest): string | undefined {
+    let asked: string[] = [];
+    for (const message of list(request.body, 'messages')) {
+      const role = field(message, 'role');
+      if (role === 'tool') {
+        const name = String(field(message, 'tool_name'));
+        if (!asked.includes(name)) return `a tool message for ${name} follows no call of that tool`;
+        continue;
+      }
+      asked =
+        role === 'assistant'
+          ? list(message, 'tool_calls').map((call) => String(field(field(call, 'function'), 'name')))
+          : [];
+    }
+    return undefined;
   }
 }
 

@@ -10,9 +10,35 @@ export interface RecordedRequest {
   body: unknown;
 }
 
+/** A tool call the fake makes: `arguments` as an object, or as text sent as it is (JSON that does not parse). */
+export interface ScriptedCall {
+  /** Default: an id of the provider's own form (none for Ollama, whose calls carry none). */
+  id?: string;
+  name: string;
+  arguments: Record<string, unknown> | string;
+}
+
+/** A tool result as a request carried it, read where the provider's API puts it. */
+export interface SentToolResult {
+  /** The call it answers (absent where the API pairs results by name: Ollama, Gemini without ids). */
+  callId?: string;
+  name?: string;
+  content: string;
+  /** Only APIs that carry the flag say (Anthropic's is_error, Gemini's `error` response). */
+  isError?: boolean;
+}
+
+/** The tools a request offers and its tool choice in neutral words (`undefined`: the API's default). */
+export interface OfferedTools {
+  names: string[];
+  choice?: 'auto' | 'none' | 'required';
+}
+
 /** What the fake does with the next request. */
 export type Reply =
   | { kind: 'text'; text: string; inputTokens?: number; outputTokens?: number }
+  /** The model asks for tools (non-streaming requests), with optional text beside the calls. */
+  | { kind: 'tools'; calls: ScriptedCall[]; text?: string; inputTokens?: number; outputTokens?: number }
   | { kind: 'status'; status: number; headers?: Record<string, string>; message?: string }
   /** Answers `reply` after `ms` milliseconds (slow providers, concurrency caps). */
   | { kind: 'slow'; ms: number; reply: Reply }
@@ -34,6 +60,7 @@ export const text = (value: string, usage: { inputTokens?: number; outputTokens?
   text: value,
   ...usage,
 });
+export const toolCalls = (...calls: ScriptedCall[]): Reply => ({ kind: 'tools', calls });
 export const slow = (ms: number, reply: Reply): Reply => ({ kind: 'slow', ms, reply });
 export const hang = (): Reply => ({ kind: 'hang' });
 export const status = (code: number, headers?: Record<string, string>): Reply => ({
@@ -74,6 +101,25 @@ export interface Protocol {
   /** One more text delta of a started stream, framed as the protocol frames it. */
   streamDelta(piece: string, request: RecordedRequest): string;
   errorBody(status: number, message: string): unknown;
+  /** Answers with tool calls in the API's own shape. */
+  sendToolCalls(response: ServerResponse, reply: ToolsReply, request: RecordedRequest): void;
+  offeredTools(request: RecordedRequest): OfferedTools;
+  toolResults(request: RecordedRequest): SentToolResult[];
+  /** Why the real API would refuse the request's tool turns (it answers 400), or undefined. */
+  toolTurnError(request: RecordedRequest): string | undefined;
+}
+
+export type ToolsReply = Extract<Reply, { kind: 'tools' }>;
+
+/** An object's property, for reading request bodies of unknown shape. */
+export function field(value: unknown, key: string): unknown {
+  return value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+/** An array property, or none. */
+export function list(value: unknown, key: string): unknown[] {
+  const found = field(value, key);
+  return Array.isArray(found) ? found : [];
 }
 
 /** Splits text into a few stream chunks the way providers do (several tokens per chunk). */
@@ -124,6 +170,20 @@ export class LlmFake {
     return this;
   }
 
+  /** Drops scripted replies not yet used and the recorded requests: a failed test leaves none for the next. */
+  reset(): void {
+    this.queue.length = 0;
+    this.requests.length = 0;
+  }
+
+  offeredTools(request: RecordedRequest = this.requests.at(-1)!): OfferedTools {
+    return this.protocol.offeredTools(request);
+  }
+
+  toolResults(request: RecordedRequest = this.requests.at(-1)!): SentToolResult[] {
+    return this.protocol.toolResults(request);
+  }
+
   /** Every recorded request body as text, for "the secret never reached the provider" checks. */
   allBodies(): string {
     return this.requests.map((r) => r.raw).join('\n');
@@ -167,6 +227,11 @@ export class LlmFake {
       return;
     }
     this.requests.push(recorded);
+    const refused = this.protocol.toolTurnError(recorded);
+    if (refused) {
+      sendJson(res, 400, this.protocol.errorBody(400, refused));
+      return;
+    }
     this.active++;
     this.maxActive = Math.max(this.maxActive, this.active);
     res.on('close', () => this.active--);
@@ -194,6 +259,11 @@ export class LlmFake {
         setTimeout(() => res.socket?.destroy(), 20);
         return;
       }
+      case 'tools':
+        if (this.protocol.isStream(recorded))
+          sendJson(res, 400, this.protocol.errorBody(400, 'fake: tool calls are scripted for non-streaming requests'));
+        else this.protocol.sendToolCalls(res, reply, recorded);
+        return;
       case 'text':
         if (this.protocol.isStream(recorded)) this.protocol.sendStream(res, pieces(reply.text), reply, recorded);
         else this.protocol.sendText(res, reply, recorded);
