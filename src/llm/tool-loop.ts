@@ -9,13 +9,13 @@ import {
   type Usage,
 } from './chat-model.ts';
 import { raceAbort } from './race-abort.ts';
-import { toolSpec, type Tool } from './tool.ts';
+import { toolSpec, type ModelTool } from './model-tool.ts';
 import { capChars, fence, formatToolResult, TOOL_RESULT_NOTE } from './tool-result.ts';
 
 export interface ToolLoopOptions {
   messages: readonly ChatMessage[];
-  tools: readonly Tool[];
-  /** Tool calls per question, malformed ones included; then the model must answer. */
+  tools: readonly ModelTool[];
+  /** ModelTool calls per question, malformed ones included; then the model must answer. */
   maxToolCalls?: number;
   /** Characters of one tool result the model gets (head and tail kept). */
   maxResultChars?: number;
@@ -129,7 +129,7 @@ function withToolResultNote(messages: readonly ChatMessage[]): ChatMessage[] {
 
 async function runCall(
   call: ToolCall,
-  tools: ReadonlyMap<string, Tool>,
+  tools: ReadonlyMap<string, ModelTool>,
   signal: AbortSignal,
   maxResultChars: number,
 ): Promise<{ record: ToolCallRecord; message: ToolResultMessage }> {

@@ -1,5 +1,5 @@
 import { redactSecrets } from '../util/redact.ts';
-import type { ToolOutput } from './tool.ts';
+import type { ToolOutput } from './model-tool.ts';
 
 const FENCE = 'untrusted-tool-result';
 

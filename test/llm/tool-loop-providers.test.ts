@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { toolSpec } from '../../src/llm/tool.ts';
+import { toolSpec } from '../../src/llm/model-tool.ts';
 import { runToolLoop } from '../../src/llm/tool-loop.ts';
 import { FAKES, text, toolCalls, type LlmFake } from '../fakes/llm/index.ts';
 import { chainFor, modelFor, PROVIDER_NAMES } from './helpers.ts';

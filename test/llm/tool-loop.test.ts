@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { fitToBudget } from '../../src/llm/budget.ts';
 import { ModelUnavailableError, type ChatMessage } from '../../src/llm/chat-model.ts';
-import { defineTool, toolSpec } from '../../src/llm/tool.ts';
+import { defineModelTool, toolSpec } from '../../src/llm/model-tool.ts';
 import { runToolLoop } from '../../src/llm/tool-loop.ts';
 import { capChars } from '../../src/llm/tool-result.ts';
 import { FAKES, text, toolCalls, type LlmFake } from '../fakes/llm/index.ts';
@@ -20,7 +20,7 @@ const chain = () => chainFor(modelFor('openai', fake));
 const JOB = { name: 'job_status', arguments: { pandaid: 6802258254 } };
 
 function oneTool(execute: (signal: AbortSignal) => Promise<string> | string) {
-  return defineTool({
+  return defineModelTool({
     name: 'job_status',
     description: 'Status of one PanDA job.',
     input: z.object({ pandaid: z.number().int() }),
@@ -155,8 +155,10 @@ describe('tool definitions', () => {
 
   it('refuses a name providers would refuse and an input that is not an object', () => {
     const bad = { description: 'x', input: z.object({}), execute: () => 'x' };
-    expect(() => defineTool({ ...bad, name: 'job status' })).toThrow(/tool name "job status"/);
-    expect(() => toolSpec(defineTool({ ...bad, name: 'n', input: z.string() }))).toThrow(/must be an object schema/);
+    expect(() => defineModelTool({ ...bad, name: 'job status' })).toThrow(/tool name "job status"/);
+    expect(() => toolSpec(defineModelTool({ ...bad, name: 'n', input: z.string() }))).toThrow(
+      /must be an object schema/,
+    );
   });
 
   it('refuses two tools of one name', async () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTool, type Tool } from '../../src/llm/tool.ts';
+import { defineModelTool, type ModelTool } from '../../src/llm/model-tool.ts';
 import type { LlmFake, RecordedRequest } from '../fakes/llm/index.ts';
 
 export const QUESTION = [
@@ -11,9 +11,9 @@ export const QUESTION = [
 export const TOOL_SECRET = 'sk-proj-TOOLSECRET0123456789abcdef';
 
 /** PanDA-like tools for the loop tests; `executed` lists every run, in order. */
-export function panDaTools(): { tools: Tool[]; executed: Array<{ tool: string; input: unknown }> } {
+export function panDaTools(): { tools: ModelTool[]; executed: Array<{ tool: string; input: unknown }> } {
   const executed: Array<{ tool: string; input: unknown }> = [];
-  const jobStatus = defineTool({
+  const jobStatus = defineModelTool({
     name: 'job_status',
     description: 'Status, error codes and site of one PanDA job.',
     input: z.object({ pandaid: z.number().int().positive().describe('the PanDA job id') }),
@@ -28,7 +28,7 @@ export function panDaTools(): { tools: Tool[]; executed: Array<{ tool: string; i
       };
     },
   });
-  const jobLogs = defineTool({
+  const jobLogs = defineModelTool({
     name: 'job_logs',
     description: 'The tail of one log file of a PanDA job.',
     input: z.object({ pandaid: z.number().int().positive(), file: z.string().optional() }),
