@@ -9,8 +9,8 @@ import {
   MattermostStartError,
   normalizeBaseUrl,
   retryAfterMs,
-} from '../../src/adapters/mattermost-connection.ts';
-import type { ResyncResult, ResyncTrigger } from '../../src/adapters/mattermost-resync.ts';
+} from '../../src/adapters/mattermost/connection.ts';
+import type { ResyncResult, ResyncTrigger } from '../../src/adapters/mattermost/resync.ts';
 import { mattermostReconnectsTotal, mattermostResyncPostsTotal } from '../../src/core/metrics.ts';
 import { createLogger } from '../../src/util/log.ts';
 import { BOT_TOKEN, FakeMattermost, type FakeChannel, type FakeUser } from '../fakes/mattermost.ts';

@@ -6,7 +6,7 @@ import type { Answer } from '../../src/core/answer.ts';
 import { emptyDraft } from '../../src/core/answer.ts';
 import { toAnswer } from '../../src/bot/render.ts';
 import { codePointLength } from '../../src/bot/split-markdown.ts';
-import type { MattermostConnection } from '../../src/adapters/mattermost-connection.ts';
+import type { MattermostConnection } from '../../src/adapters/mattermost/connection.ts';
 import {
   actionSecretFromToken,
   answerButtons,
@@ -21,7 +21,7 @@ import {
   verifyContext,
   type ButtonOptions,
   type PostAction,
-} from '../../src/adapters/mattermost-render.ts';
+} from '../../src/adapters/mattermost/render.ts';
 import { BOT_TOKEN, FakeMattermost, type FakeChannel, type FakeUser } from '../fakes/mattermost.ts';
 import { connectTo } from './helpers.ts';
 

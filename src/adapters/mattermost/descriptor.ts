@@ -5,7 +5,7 @@ export const mattermost: PlatformDescriptor = {
   title: 'Mattermost',
   configured: (config) => Boolean(config.mattermost.url && config.mattermost.token),
   async start(deps, { receive, server }) {
-    const { MattermostAdapter, MATTERMOST_PATHS } = await import('../mattermost.ts');
+    const { MattermostAdapter, MATTERMOST_PATHS } = await import('./adapter.ts');
     // The adapter adds its slash command and button routes to the server it is given.
     const adapter = new MattermostAdapter(deps, { server });
     const bot = await adapter.start({ receive });

@@ -1,4 +1,4 @@
-import type { Answer } from '../core/answer.ts';
+import type { Answer } from '../../core/answer.ts';
 import type {
   QuestionContext,
   RenderOptions,
@@ -6,17 +6,11 @@ import type {
   Surface,
   SurfaceTiming,
   ThreadMessage,
-} from '../bot/surface.ts';
-import type { Logger } from '../util/log.ts';
-import type { MattermostConnection } from './mattermost-connection.ts';
-import {
-  renderAnswer,
-  renderNotice,
-  renderPartial,
-  toPlainText,
-  type MattermostPostBody,
-} from './mattermost-render.ts';
-import { codePointLength, splitMarkdown } from '../bot/split-markdown.ts';
+} from '../../bot/surface.ts';
+import type { Logger } from '../../util/log.ts';
+import type { MattermostConnection } from './connection.ts';
+import { renderAnswer, renderNotice, renderPartial, toPlainText, type MattermostPostBody } from './render.ts';
+import { codePointLength, splitMarkdown } from '../../bot/split-markdown.ts';
 
 export interface MattermostSurfaceOptions {
   /** Where Mattermost POSTs button clicks (ASKPANDA_PUBLIC_URL + /mattermost/actions). */

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import type { Answer, FollowUp } from '../core/answer.ts';
-import { codePointLength, splitMarkdown } from '../bot/split-markdown.ts';
+import type { Answer, FollowUp } from '../../core/answer.ts';
+import { codePointLength, splitMarkdown } from '../../bot/split-markdown.ts';
 
 /**
  * The bot's markdown as Mattermost posts. Mattermost renders CommonMark with GFM tables itself, so

@@ -1,19 +1,19 @@
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import type { PlatformDeps } from '../bot/platform-deps.ts';
-import type { Conversation } from '../bot/conversation.ts';
-import { HttpError, sendJson, type HttpServer, type RouteRequest } from '../http/server.ts';
-import type { Logger } from '../util/log.ts';
-import { errorMessage } from '../core/errors.ts';
+import type { PlatformDeps } from '../../bot/platform-deps.ts';
+import type { Conversation } from '../../bot/conversation.ts';
+import { HttpError, sendJson, type HttpServer, type RouteRequest } from '../../http/server.ts';
+import type { Logger } from '../../util/log.ts';
+import { errorMessage } from '../../core/errors.ts';
 import {
   MattermostConnection,
   normalizeBaseUrl,
   type MattermostBot,
   type MattermostConnectionOptions,
-} from './mattermost-connection.ts';
-import { classifyPost, type MattermostPostEvent } from './mattermost-events.ts';
-import { actionSecretFromToken, verifyActionRequest } from './mattermost-render.ts';
-import { MattermostSurface } from './mattermost-surface.ts';
+} from './connection.ts';
+import { classifyPost, type MattermostPostEvent } from './events.ts';
+import { actionSecretFromToken, verifyActionRequest } from './render.ts';
+import { MattermostSurface } from './surface.ts';
 
 export const MATTERMOST_PATHS = { command: '/mattermost/command', actions: '/mattermost/actions' } as const;
 /** Mattermost waits for a slash command's reply; a slower answer goes out through response_url. */
@@ -46,8 +46,8 @@ const SlashFormSchema = z.object({
 /**
  * The Mattermost surface: a translation table from the bot account's websocket posts, the
  * `/askpanda` slash command and button clicks to the conversation core. How Mattermost posts,
- * edits and shows a status is in mattermost-surface.ts; the websocket, REST calls, reconnects and
- * resyncs in mattermost-connection.ts.
+ * edits and shows a status is in surface.ts; the websocket, REST calls, reconnects and
+ * resyncs in connection.ts.
  */
 export class MattermostAdapter {
   private readonly logger: Logger;

@@ -4,16 +4,16 @@ import type { FetchPaginatedThreadOptions, Options } from '@mattermost/types/cli
 import type { Post } from '@mattermost/types/posts';
 import { WebSocket as NodeWebSocket } from 'ws';
 import { z } from 'zod';
-import { mattermostReconnectsTotal } from '../core/metrics.ts';
-import { silentLogger, type Logger } from '../util/log.ts';
+import { mattermostReconnectsTotal } from '../../core/metrics.ts';
+import { silentLogger, type Logger } from '../../util/log.ts';
 import {
   ChannelTypeSchema,
   parsePostEventData,
   PostSchema,
   type MattermostPost,
   type MattermostPostEvent,
-} from './mattermost-events.ts';
-import { MattermostResync, type ResyncChannel, type ResyncResult, type ResyncTrigger } from './mattermost-resync.ts';
+} from './events.ts';
+import { MattermostResync, type ResyncChannel, type ResyncResult, type ResyncTrigger } from './resync.ts';
 
 const { Client4, ClientError, WebSocketClient } = mm;
 
@@ -32,7 +32,7 @@ const { Client4, ClientError, WebSocketClient } = mm;
  *   frame is logged and skipped, never thrown.
  * - After any websocket trouble (a reconnect, a sequence gap, a `hello` with a new `connection_id`)
  *   a resync re-reads what was posted since the newest post seen in each channel and hands what no
- *   event delivered to the same `onPost` callback, each once (mattermost-resync.ts). A socket
+ *   event delivered to the same `onPost` callback, each once (resync.ts). A socket
  *   that stays open but carries nothing is noticed by the client's ping deadline (no pong) or by
  *   the periodic check of each channel's newest post, and is reconnected.
  * - Every REST call has a timeout, waits out a 429's `Retry-After` (bounded), and retries a GET
