@@ -8,7 +8,6 @@ import {
   MattermostConnection,
   MattermostStartError,
   normalizeBaseUrl,
-  retryAfterMs,
 } from '../../src/adapters/mattermost/connection.ts';
 import type { ResyncResult, ResyncTrigger } from '../../src/adapters/mattermost/resync.ts';
 import { mattermostReconnectsTotal, mattermostResyncPostsTotal } from '../../src/core/metrics.ts';
@@ -723,6 +722,15 @@ describe('REST helpers', () => {
     expect(fake.botPosts().map((p) => p.id)).toEqual([post.id]);
   });
 
+  it('waits a second on a 429 that says nothing about when to come back', async () => {
+    fake.fail('createPost', { status: 429 });
+    const started = Date.now();
+    const post = await connection.createPost({ channelId: town.id, message: 'after a bare 429' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(fake.callsTo('createPost').map((c) => c.status)).toEqual([429, 201]);
+    expect(fake.botPosts().map((p) => p.id)).toEqual([post.id]);
+  });
+
   it('fails at once on a 429 that asks for too long a wait', async () => {
     const impatient = open({ maxRetryAfterMs: 500 }).connection;
     await impatient.start();
@@ -755,14 +763,5 @@ describe('REST helpers', () => {
 
   it('reads users', async () => {
     expect(await connection.getUser(ana.id)).toEqual({ id: ana.id, username: 'ana', isBot: false });
-  });
-});
-
-describe('retryAfterMs', () => {
-  it('reads seconds, an HTTP date, the reset header, or defaults to a second', () => {
-    expect(retryAfterMs(new Headers({ 'Retry-After': '3' }))).toBe(3000);
-    expect(retryAfterMs(new Headers({ 'Retry-After': new Date(10_000).toUTCString() }), 4_000)).toBe(6_000);
-    expect(retryAfterMs(new Headers({ 'X-Ratelimit-Reset': '2' }))).toBe(2000);
-    expect(retryAfterMs(new Headers())).toBe(1000);
   });
 });

@@ -1,10 +1,13 @@
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import mm from '@mattermost/client';
 import type { FetchPaginatedThreadOptions, Options } from '@mattermost/types/client4';
 import type { Post } from '@mattermost/types/posts';
 import { WebSocket as NodeWebSocket } from 'ws';
 import { z } from 'zod';
 import { mattermostReconnectsTotal } from '../../core/metrics.ts';
+import { backoffDelay } from '../../http/backoff.ts';
+import { fromFetchHeaders, retryDelayFromHeaders } from '../../http/retry-after.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import {
   ChannelTypeSchema,
@@ -152,6 +155,8 @@ const RESYNC_SETTLE_MS = 300;
 const CLIENT_CLOSE_REASONS: Record<string, ReconnectReason> = { '4000': 'ping_timeout', '4001': 'sequence_gap' };
 
 const READ_RETRIES = 2;
+/** A 429 that says nothing about when to come back (a proxy's, not the server's limiter) waits this long. */
+const RATE_LIMIT_DEFAULT_WAIT_MS = 1000;
 const RATE_LIMIT_RETRIES = 3;
 const THREAD_MAX_POSTS = 200;
 
@@ -362,21 +367,21 @@ class BoundedClient4 extends Client4 {
           result = await inner(url, { ...options, ignoreStatus: true });
         } catch (err) {
           if (method === 'get' && attempt < READ_RETRIES && !isTimeout(err)) {
-            await sleep(250 * 4 ** attempt);
+            await sleep(readRetryDelay(attempt));
             continue;
           }
           throw err;
         }
         const { status } = result.response;
         if (status === 429 && attempt < RATE_LIMIT_RETRIES) {
-          const waitMs = retryAfterMs(result.response.headers);
+          const waitMs = retryDelayFromHeaders(fromFetchHeaders(result.response.headers)) ?? RATE_LIMIT_DEFAULT_WAIT_MS;
           if (waitMs <= this.limits.maxRetryAfterMs) {
             await sleep(waitMs);
             continue;
           }
         }
         if (status >= 500 && method === 'get' && attempt < READ_RETRIES) {
-          await sleep(250 * 4 ** attempt);
+          await sleep(readRetryDelay(attempt));
           continue;
         }
         if (result.response.ok || options.ignoreStatus) return result;
@@ -416,24 +421,13 @@ class BoundedClient4 extends Client4 {
   }
 }
 
+/** About 250 ms, then 1 s (jittered): a read retried sooner would meet the same hiccup. */
+function readRetryDelay(attempt: number): number {
+  return backoffDelay(attempt + 1, { baseMs: 250, factor: 4, maxMs: 5_000 });
+}
+
 function isTimeout(err: unknown): boolean {
   return err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-}
-
-/** `Retry-After` in seconds or as an HTTP date; the rate limiter's reset header; else one second. */
-export function retryAfterMs(headers: Headers, now = Date.now()): number {
-  const value = headers.get('retry-after') ?? headers.get('x-ratelimit-reset');
-  if (value) {
-    const seconds = Number(value);
-    if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
-    const date = Date.parse(value);
-    if (!Number.isNaN(date)) return Math.max(0, date - now);
-  }
-  return 1000;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The base URL without trailing slashes or `/api/v4`; undefined when it is not http(s). */
