@@ -586,7 +586,8 @@ export class FakeMattermost extends EventEmitter {
         cleanup();
         reject(
           new Error(
-            `timed out after ${timeoutMs} ms waiting for ${what} (REST calls: ${this.calls.map((c) => `${c.route}:${c.status}`).join(', ') || 'none'})`,
+            `timed out after ${timeoutMs} ms waiting for ${what} ` +
+              `(REST calls: ${this.calls.map((c) => `${c.route}:${c.status}`).join(', ') || 'none'})`,
           ),
         );
       }, timeoutMs);

@@ -1,26 +1,17 @@
-import { timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
 import type { PlatformDeps } from '../../bot/platform-deps.ts';
 import type { Conversation } from '../../bot/conversation.ts';
-import { HttpError, sendJson, type HttpServer, type RouteRequest } from '../../http/server.ts';
+import type { HttpServer } from '../../http/server.ts';
 import type { Logger } from '../../util/log.ts';
 import { errorMessage } from '../../core/errors.ts';
-import {
-  MattermostConnection,
-  normalizeBaseUrl,
-  type MattermostBot,
-  type MattermostConnectionOptions,
-} from './connection.ts';
+import { buttonActionsRoute } from './actions.ts';
+import { MATTERMOST_PATHS } from './callbacks.ts';
+import { MattermostConnection } from './connection.ts';
 import { classifyPost, type MattermostPostEvent } from './events.ts';
-import { actionSecretFromToken, verifyActionRequest } from './render.ts';
+import type { MattermostConnectionOptions } from './options.ts';
+import { normalizeBaseUrl, type MattermostBot } from './rest.ts';
+import { actionSecretFromToken } from './signing.ts';
+import { slashCommandRoute } from './slash.ts';
 import { MattermostSurface } from './surface.ts';
-
-export const MATTERMOST_PATHS = { command: '/mattermost/command', actions: '/mattermost/actions' } as const;
-/** Mattermost waits for a slash command's reply; a slower answer goes out through response_url. */
-const SLASH_REPLY_WITHIN_MS = 2_500;
-const CALLBACK_MAX_BYTES = 64 * 1024;
-/** Buttons older than this are refused (their answer is long gone from the thread's context). */
-const BUTTON_MAX_AGE_MS = 30 * 24 * 60 * 60 * 1000;
 
 export interface MattermostAdapterOptions {
   /** The process's one HTTP server: the slash command and button callbacks are served on it (none: posting only). */
@@ -31,48 +22,33 @@ export interface MattermostAdapterOptions {
   connection?: Partial<Omit<MattermostConnectionOptions, 'url' | 'token' | 'onPost'>>;
 }
 
-const SlashFormSchema = z.object({
-  token: z.string().default(''),
-  text: z.string().max(8_000).default(''),
-  channel_id: z.string().min(1),
-  channel_name: z.string().default(''),
-  user_id: z.string().min(1),
-  user_name: z.string().default(''),
-  response_url: z.string().default(''),
-  trigger_id: z.string().default(''),
-  command: z.string().default('/askpanda'),
-});
-
 /**
  * The Mattermost surface: a translation table from the bot account's websocket posts, the
- * `/askpanda` slash command and button clicks to the conversation core. How Mattermost posts,
- * edits and shows a status is in surface.ts; the websocket, REST calls, reconnects and
- * resyncs in connection.ts.
+ * `/askpanda` slash command (slash.ts) and button clicks (actions.ts) to the conversation core.
+ * How Mattermost posts, edits and shows a status is in surface.ts; the websocket, REST calls,
+ * reconnects and resyncs in connection.ts.
  */
 export class MattermostAdapter {
+  /** Paths of the routes added to the server it was given (none without one). */
+  readonly routes: readonly string[];
   private readonly logger: Logger;
   private readonly core: Conversation;
   private readonly connection: MattermostConnection;
   private readonly surface: MattermostSurface;
-  private readonly slashTokens: Buffer[];
-  private readonly actionSecret: string;
-  private readonly baseUrl: string | undefined;
+  private readonly slashCommand: boolean;
   private me: MattermostBot | undefined;
 
-  constructor(
-    private readonly app: PlatformDeps,
-    private readonly options: MattermostAdapterOptions,
-  ) {
+  constructor(app: PlatformDeps, options: MattermostAdapterOptions) {
     const mm = app.config.mattermost;
     if (!mm.url || !mm.token)
       throw new Error(
-        "MATTERMOST_URL and MATTERMOST_TOKEN must both be set: the server address and the bot account's access token (System Console → Integrations → Bot Accounts).",
+        'MATTERMOST_URL and MATTERMOST_TOKEN must both be set: the server address and ' +
+          "the bot account's access token (System Console → Integrations → Bot Accounts).",
       );
     this.logger = app.logger.child({ adapter: 'mattermost' });
     this.core = app.conversation;
-    this.baseUrl = normalizeBaseUrl(mm.url);
-    this.slashTokens = mm.slashTokens.map((t) => Buffer.from(t));
-    this.actionSecret = mm.actionSecret || actionSecretFromToken(mm.token);
+    this.slashCommand = mm.slashTokens.length > 0;
+    const actionSecret = mm.actionSecret || actionSecretFromToken(mm.token);
     this.connection = new MattermostConnection({
       url: mm.url,
       token: mm.token,
@@ -95,30 +71,38 @@ export class MattermostAdapter {
       '',
     );
     this.surface = new MattermostSurface(
-      this.connection,
+      this.connection.rest,
       {
         actionsUrl: `${publicUrl}${MATTERMOST_PATHS.actions}`,
-        actionSecret: this.actionSecret,
+        actionSecret,
         statusDelayMs: options.statusDelayMs ?? 300,
         draftUpdateMs: mm.postUpdateMs,
       },
       this.logger,
     );
-    options.server
-      ?.add({
-        method: 'POST',
-        path: MATTERMOST_PATHS.command,
-        maxBodyBytes: CALLBACK_MAX_BYTES,
-        timeoutMs: 10_000,
-        handler: (r) => this.onSlashCommand(r),
-      })
-      .add({
-        method: 'POST',
-        path: MATTERMOST_PATHS.actions,
-        maxBodyBytes: CALLBACK_MAX_BYTES,
-        timeoutMs: 10_000,
-        handler: (r) => this.onAction(r),
-      });
+    const routes = [
+      slashCommandRoute({
+        core: this.core,
+        surface: this.surface,
+        logger: this.logger,
+        tokens: mm.slashTokens,
+        serverUrl: normalizeBaseUrl(mm.url),
+        botName: () => this.me?.username ?? app.config.bot.name,
+      }),
+      buttonActionsRoute({
+        core: this.core,
+        surface: this.surface,
+        logger: this.logger,
+        secret: actionSecret,
+        userName: (userId) =>
+          this.connection.rest
+            .getUser(userId)
+            .then((u) => u.username)
+            .catch(() => undefined),
+      }),
+    ];
+    for (const route of routes) options.server?.add(route);
+    this.routes = options.server ? routes.map((route) => route.path) : [];
   }
 
   /**
@@ -136,8 +120,8 @@ export class MattermostAdapter {
     this.logger.info(
       {
         bot: this.me.username,
-        maxPostSize: this.connection.maxPostSize,
-        slashCommand: this.slashTokens.length > 0,
+        maxPostSize: this.connection.rest.maxPostSize,
+        slashCommand: this.slashCommand,
         receive: options.receive !== false,
       },
       'Mattermost connected',
@@ -188,151 +172,5 @@ export class MattermostAdapter {
       readThreadFirst: decision.kind === 'question' && decision.threadId !== decision.postId,
     });
     return event.source === 'resync' ? answered : undefined;
-  }
-
-  private checkSlashToken(header: string | undefined, formToken: string): boolean {
-    const given = Buffer.from(header?.match(/^Token\s+(\S+)$/i)?.[1] ?? formToken);
-    return this.slashTokens.some((token) => token.length === given.length && timingSafeEqual(token, given));
-  }
-
-  private async onSlashCommand({ req, res, body }: RouteRequest): Promise<void> {
-    const form = SlashFormSchema.safeParse(Object.fromEntries(new URLSearchParams((await body()).toString('utf8'))));
-    if (!form.success)
-      throw new HttpError(
-        400,
-        'not a Mattermost slash command request (form fields channel_id and user_id are required)',
-      );
-    const command = form.data;
-    if (this.slashTokens.length === 0)
-      throw new HttpError(
-        401,
-        "the /askpanda slash command is not enabled here: set MATTERMOST_SLASH_TOKEN to the command's token",
-      );
-    if (!this.checkSlashToken(req.headers.authorization, command.token))
-      throw new HttpError(401, 'wrong slash command token');
-
-    let replied = false;
-    let first: (body: Record<string, unknown>) => void = () => undefined;
-    const firstReply = new Promise<Record<string, unknown>>((resolve) => (first = resolve));
-    const reply = (body: Record<string, unknown>) => {
-      if (replied) return false;
-      replied = true;
-      first(body);
-      return true;
-    };
-    const text = command.text.trim() || 'help';
-    const work = this.core.slash(this.surface, {
-      channel: command.channel_id,
-      user: command.user_id,
-      text,
-      id: command.trigger_id || `${command.channel_id}:${Date.now()}`,
-      // Direct channels are named after their two members: "<id>__<id>".
-      isDirect: command.channel_name.includes('__'),
-      askedLine: `@${command.user_name || 'someone'} asked: ${text}`,
-      respond: async (message, visibility) => {
-        const payload = {
-          response_type: visibility,
-          text: message.message,
-          ...(message.props?.attachments ? { attachments: message.props.attachments } : {}),
-        };
-        if (!reply(payload)) await this.sendToResponseUrl(command.response_url, payload);
-      },
-      cannotPost: (err) => ({
-        message: `I cannot post in this channel (${errorMessage(err)}). Add me to the channel (\`/invite @${this.me?.username ?? this.app.config.bot.name}\`), or ask me in a direct message.`,
-      }),
-      accepted: () => reply({}),
-    });
-    const timer = setTimeout(() => reply({}), SLASH_REPLY_WITHIN_MS);
-    void work
-      .then(() => reply({}))
-      .catch((err: unknown) => {
-        this.logger.error({ err: errorMessage(err) }, 'slash command failed');
-        reply({ response_type: 'ephemeral', text: 'Something went wrong on my side. Please try again in a minute.' });
-      });
-    const answer = await firstReply;
-    clearTimeout(timer);
-    sendJson(res, 200, answer);
-  }
-
-  /** A slower slash command reply, through the URL Mattermost gave, which must be on our Mattermost server. */
-  private async sendToResponseUrl(url: string, payload: Record<string, unknown>): Promise<void> {
-    if (!this.baseUrl || !url.startsWith(`${this.baseUrl}/`)) {
-      this.logger.warn('slash command response_url is not on the configured Mattermost server; reply dropped');
-      return;
-    }
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(payload),
-      signal: AbortSignal.timeout(10_000),
-    }).catch((err: unknown) => {
-      this.logger.warn({ err: errorMessage(err) }, 'slash command response_url failed');
-      return undefined;
-    });
-    if (response && !response.ok)
-      this.logger.warn({ status: response.status }, 'slash command response_url refused the reply');
-    await response?.body?.cancel().catch(() => undefined);
-  }
-
-  private async onAction({ res, body }: RouteRequest): Promise<void> {
-    let raw: unknown;
-    try {
-      raw = JSON.parse((await body()).toString('utf8'));
-    } catch {
-      throw new HttpError(400, 'a button callback must be JSON');
-    }
-    const click = verifyActionRequest(raw, this.actionSecret, { maxAgeMs: BUTTON_MAX_AGE_MS });
-    if (!click.ok) {
-      this.logger.warn({ reason: click.reason }, 'button callback refused');
-      throw new HttpError(
-        click.status,
-        click.status === 403 ? 'this button is not one of mine, or it was changed' : 'not a button click',
-      );
-    }
-    const { payload, userId, postId, channelId } = click;
-    if (payload.action === 'feedback') {
-      let thanks = '';
-      await this.core.vote(
-        this.surface,
-        {
-          channel: channelId,
-          messageId: postId,
-          thread: payload.thread,
-          user: userId,
-          rating: payload.rating,
-          context: {
-            agent: payload.agent,
-            model: payload.model,
-            question: payload.question,
-            pandaid: payload.pandaid,
-            jeditaskid: payload.jeditaskid,
-          },
-        },
-        (text) => void (thanks = text),
-      );
-      // Without `update` Mattermost leaves the post as it is; the thanks is shown to the clicker only.
-      sendJson(res, 200, { ephemeral_text: thanks });
-      return;
-    }
-    const userName =
-      click.userName ??
-      (await this.connection
-        .getUser(userId)
-        .then((u) => u.username)
-        .catch(() => undefined));
-    void this.core.receive(this.surface, {
-      channel: channelId,
-      thread: payload.thread,
-      messageId: `${postId}:${userId}`,
-      user: userId,
-      text: payload.question,
-      isDirect: false,
-      addressed: 'directly',
-      // A double click asks once.
-      dedupeKey: `mattermost:click:${postId}:${userId}:${payload.question.slice(0, 200)}`,
-      reactTo: null,
-      preface: userName ? `@${userName} asked: ${payload.question}` : undefined,
-    });
-    sendJson(res, 200, {});
   }
 }
