@@ -1,5 +1,6 @@
 import type { Logger } from '../../util/log.ts';
 import type { MattermostPostEvent } from './events.ts';
+import type { ReconnectPacing } from './socket.ts';
 
 export interface MattermostConnectionOptions {
   /** Base URL of the server, e.g. `https://mattermost.web.cern.ch` (a trailing `/api/v4` is dropped). */
@@ -34,7 +35,7 @@ export interface MattermostConnectionOptions {
    */
   resyncHandoff?: { total?: number; perAuthor?: number };
   /** Websocket reconnect pacing: first retries at `minMs` (+ up to `jitterMs`), then quadratic up to `maxMs`. */
-  reconnect?: { minMs?: number; maxMs?: number; jitterMs?: number; failuresBeforeBackoff?: number };
+  reconnect?: Partial<ReconnectPacing>;
   /**
    * The client's ping period; a ping unanswered by the next one reconnects (a dead socket is
    * noticed within two periods). Default 30 s.
@@ -64,7 +65,7 @@ const DEFAULTS = {
 export type ConnectionSettings = Required<
   Omit<MattermostConnectionOptions, 'logger' | 'reconnect' | 'resyncHandoff'>
 > & {
-  reconnect: { minMs: number; maxMs: number; jitterMs: number; failuresBeforeBackoff: number };
+  reconnect: ReconnectPacing;
   resyncHandoff: { total: number; perAuthor: number };
 };
 

@@ -176,10 +176,17 @@ export interface EventFrame {
   data: Record<string, unknown>;
 }
 
+/** First retries at `minMs` (+ up to `jitterMs`), then quadratic up to `maxMs`. */
+export interface ReconnectPacing {
+  minMs: number;
+  maxMs: number;
+  jitterMs: number;
+  failuresBeforeBackoff: number;
+}
+
 export interface EventSocketOptions {
   token: string;
-  /** First retries at `minMs` (+ up to `jitterMs`), then quadratic up to `maxMs`. */
-  reconnect: { minMs: number; maxMs: number; jitterMs: number; failuresBeforeBackoff: number };
+  reconnect: ReconnectPacing;
   /** A ping unanswered by the next one reconnects. */
   pingIntervalMs: number;
   handshakeTimeoutMs: number;
