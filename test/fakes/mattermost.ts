@@ -138,7 +138,8 @@ export interface ResponseUrlCall {
 }
 
 export type Fault =
-  | { status: 429; retryAfterSeconds: number }
+  /** Without `retryAfterSeconds`: a 429 from something in front of the server, with no rate limit headers. */
+  | { status: 429; retryAfterSeconds?: number }
   | { status: number; id?: string; message?: string }
   | { hangMs: number }
   | { destroy: true };
@@ -585,7 +586,8 @@ export class FakeMattermost extends EventEmitter {
         cleanup();
         reject(
           new Error(
-            `timed out after ${timeoutMs} ms waiting for ${what} (REST calls: ${this.calls.map((c) => `${c.route}:${c.status}`).join(', ') || 'none'})`,
+            `timed out after ${timeoutMs} ms waiting for ${what} ` +
+              `(REST calls: ${this.calls.map((c) => `${c.route}:${c.status}`).join(', ') || 'none'})`,
           ),
         );
       }, timeoutMs);
@@ -1114,14 +1116,20 @@ export class FakeMattermost extends EventEmitter {
       } else if (fault.status === 429) {
         call.status = 429;
         this.emit('change');
-        const retryAfter = (fault as { retryAfterSeconds: number }).retryAfterSeconds;
+        const retryAfter = (fault as { retryAfterSeconds?: number }).retryAfterSeconds;
+        const limiter =
+          retryAfter === undefined
+            ? {}
+            : {
+                'Retry-After': String(retryAfter),
+                'X-Ratelimit-Limit': '10',
+                'X-Ratelimit-Remaining': '0',
+                'X-Ratelimit-Reset': String(retryAfter),
+              };
         res.writeHead(429, {
           'Content-Type': 'text/plain; charset=utf-8',
           'X-Content-Type-Options': 'nosniff',
-          'Retry-After': String(retryAfter),
-          'X-Ratelimit-Limit': '10',
-          'X-Ratelimit-Remaining': '0',
-          'X-Ratelimit-Reset': String(retryAfter),
+          ...limiter,
         });
         res.end('limit exceeded\n');
         return;

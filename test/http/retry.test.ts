@@ -2,7 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { backoffDelay } from '../../src/http/backoff.ts';
 import { HttpClient } from '../../src/http/client.ts';
 import { HttpFailure } from '../../src/http/errors.ts';
-import { parseRateLimitReset, parseRetryAfter, retryDelayFromHeaders } from '../../src/http/retry-after.ts';
+import {
+  fromFetchHeaders,
+  parseRateLimitReset,
+  parseRetryAfter,
+  retryDelayFromHeaders,
+} from '../../src/http/retry-after.ts';
 import { startLoopback, type Loopback } from './loopback.ts';
 
 const servers: Loopback[] = [];
@@ -61,6 +66,14 @@ describe('Retry-After', () => {
     expect(retryDelayFromHeaders(headers({ 'x-ratelimit-reset': '9' }), now)).toBe(9000);
     expect(retryDelayFromHeaders(headers({ 'ratelimit-reset': '6' }), now)).toBe(6000);
     expect(retryDelayFromHeaders(headers({}), now)).toBeUndefined();
+  });
+
+  it("reads fetch's Headers whatever case the server wrote them in (the Mattermost client's 429s)", () => {
+    const delay = (h: Record<string, string>) => retryDelayFromHeaders(fromFetchHeaders(new Headers(h)), now);
+    expect(delay({ 'Retry-After': '3' })).toBe(3000);
+    expect(delay({ 'Retry-After': 'Mon, 08 Sep 2025 12:00:06 GMT' })).toBe(6000);
+    expect(delay({ 'X-Ratelimit-Reset': '2' })).toBe(2000);
+    expect(delay({})).toBeUndefined();
   });
 
   it('a 429 with Retry-After in seconds is waited out, then the request succeeds', async () => {

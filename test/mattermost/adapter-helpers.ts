@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MattermostAdapter, type MattermostAdapterOptions } from '../../src/adapters/mattermost.ts';
+import { MattermostAdapter, type MattermostAdapterOptions } from '../../src/adapters/mattermost/adapter.ts';
 import type { Agent, Route } from '../../src/agents/agent.ts';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/load-config.ts';

@@ -2,15 +2,11 @@ import { Writable } from 'node:stream';
 import mm from '@mattermost/client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket as NodeWebSocket } from 'ws';
-import {
-  installWebSocketGlobals,
-  MattermostApiError,
-  MattermostConnection,
-  MattermostStartError,
-  normalizeBaseUrl,
-  retryAfterMs,
-} from '../../src/adapters/mattermost-connection.ts';
-import type { ResyncResult, ResyncTrigger } from '../../src/adapters/mattermost-resync.ts';
+import { MattermostConnection } from '../../src/adapters/mattermost/connection.ts';
+import { MattermostApiError, MattermostStartError } from '../../src/adapters/mattermost/errors.ts';
+import { normalizeBaseUrl } from '../../src/adapters/mattermost/rest.ts';
+import { installWebSocketGlobals } from '../../src/adapters/mattermost/socket.ts';
+import type { ResyncResult, ResyncTrigger } from '../../src/adapters/mattermost/resync.ts';
 import { mattermostReconnectsTotal, mattermostResyncPostsTotal } from '../../src/core/metrics.ts';
 import { createLogger } from '../../src/util/log.ts';
 import { BOT_TOKEN, FakeMattermost, type FakeChannel, type FakeUser } from '../fakes/mattermost.ts';
@@ -62,8 +58,8 @@ describe('start: the token check', () => {
     expect(fake.callsTo('getMe')).toHaveLength(1);
     expect(fake.callsTo('getMe')[0]!.token).toBe(BOT_TOKEN);
     expect(fake.callsTo('getClientConfig')[0]!.query).toMatchObject({ format: 'old' });
-    await connection.sendTyping(town.id);
-    await connection.createPost({ channelId: town.id, message: 'hello' });
+    await connection.rest.sendTyping(town.id);
+    await connection.rest.createPost({ channelId: town.id, message: 'hello' });
     expect(fake.callsTo('getClientConfig')).toHaveLength(1);
   });
 
@@ -238,7 +234,7 @@ describe('posted events', () => {
     await connection.start();
     const post = fake.userPosts(ana, town, '@askpanda typo');
     fake.userEdits(post.id, '@askpanda fixed');
-    const own = await connection.createPost({ channelId: town.id, rootId: post.id, message: 'an answer' });
+    const own = await connection.rest.createPost({ channelId: town.id, rootId: post.id, message: 'an answer' });
     await waitForReceived(fake, received, (e) => e.post.id === own.id);
     expect(received.map((e) => e.event)).toEqual(['posted', 'post_edited', 'posted']);
     expect(received[1]!.post.message).toBe('@askpanda fixed');
@@ -505,55 +501,66 @@ describe('reconnects and resync', () => {
     expect(JSON.stringify(warning)).not.toContain('lost in a gap');
   });
 
-  it('replaces a half-open socket (no pongs, no events, the server still holds it) within two ping periods and hands over what was posted meanwhile', async () => {
-    const pingIntervalMs = 300;
-    const { connection, received } = open({ pingIntervalMs, reconnectResyncDelayMs: 20 });
-    const resynced = resyncsOf(connection);
-    const reasons: string[] = [];
-    connection.on('reconnected', ({ reason }) => reasons.push(reason));
-    await connection.start();
-    await waitForResync(resynced, 'start');
-    const cutAt = Date.now();
-    fake.halfOpenWebsockets();
-    const lost = [fake.userPosts(ana, town, '@askpanda into the void'), fake.userPosts(ana, town, '@askpanda hello?')];
-    await waitForReceived(fake, received, (e) => lost.some((p) => p.id === e.post.id), 2, 5_000);
-    const recoveredMs = Date.now() - cutAt;
-    expect(reasons).toEqual(['ping_timeout']);
-    // The server had not seen the old socket close: the reconnect got a new connection id.
-    expect(fake.hellos).toHaveLength(2);
-    expect(received.filter((e) => lost.some((p) => p.id === e.post.id)).map((e) => e.source)).toEqual([
-      'resync',
-      'resync',
-    ]);
-    // Two ping periods, then the reconnect pause (50-100 ms), the resync delay and two REST reads.
-    expect(recoveredMs).toBeLessThan(2 * pingIntervalMs + 1_500);
-    const after = fake.userPosts(ana, town, '@askpanda and now?');
-    await waitForReceived(fake, received, (e) => e.post.id === after.id);
-  });
+  it(
+    'replaces a half-open socket (no pongs, no events, the server still holds it) within two ping periods ' +
+      'and hands over what was posted meanwhile',
+    async () => {
+      const pingIntervalMs = 300;
+      const { connection, received } = open({ pingIntervalMs, reconnectResyncDelayMs: 20 });
+      const resynced = resyncsOf(connection);
+      const reasons: string[] = [];
+      connection.on('reconnected', ({ reason }) => reasons.push(reason));
+      await connection.start();
+      await waitForResync(resynced, 'start');
+      const cutAt = Date.now();
+      fake.halfOpenWebsockets();
+      const lost = [
+        fake.userPosts(ana, town, '@askpanda into the void'),
+        fake.userPosts(ana, town, '@askpanda hello?'),
+      ];
+      await waitForReceived(fake, received, (e) => lost.some((p) => p.id === e.post.id), 2, 5_000);
+      const recoveredMs = Date.now() - cutAt;
+      expect(reasons).toEqual(['ping_timeout']);
+      // The server had not seen the old socket close: the reconnect got a new connection id.
+      expect(fake.hellos).toHaveLength(2);
+      expect(received.filter((e) => lost.some((p) => p.id === e.post.id)).map((e) => e.source)).toEqual([
+        'resync',
+        'resync',
+      ]);
+      // Two ping periods, then the reconnect pause (50-100 ms), the resync delay and two REST reads.
+      expect(recoveredMs).toBeLessThan(2 * pingIntervalMs + 1_500);
+      const after = fake.userPosts(ana, town, '@askpanda and now?');
+      await waitForReceived(fake, received, (e) => e.post.id === after.id);
+    },
+  );
 
-  it('finds a socket that answers pings but carries no events by the channel check, reconnects and hands over what it missed once', async () => {
-    const checkIntervalMs = 200;
-    const { connection, received } = open({ checkIntervalMs, reconnectResyncDelayMs: 20 });
-    const resynced = resyncsOf(connection);
-    const reasons: string[] = [];
-    connection.on('reconnected', ({ reason }) => reasons.push(reason));
-    await connection.start();
-    await waitForResync(resynced, 'start');
-    const mutedAt = Date.now();
-    fake.muteWebsockets();
-    const lost = fake.userPosts(ana, town, '@askpanda is anyone listening?');
-    await waitForReceived(fake, received, (e) => e.post.id === lost.id, 1, 5_000);
-    const recoveredMs = Date.now() - mutedAt;
-    await fake.waitUntil(() => (reasons.length > 0 ? true : undefined), 5_000, 'the reconnect');
-    expect(reasons).toEqual(['stalled']);
-    // Seen behind at one check, still behind at the next: within three periods of the post.
-    expect(recoveredMs).toBeLessThan(3 * checkIntervalMs + 1_500);
-    const after = fake.userPosts(ana, town, '@askpanda and now?');
-    await waitForReceived(fake, received, (e) => e.post.id === after.id);
-    await delay(3 * checkIntervalMs);
-    expect(received.filter((e) => e.post.id === lost.id)).toHaveLength(1);
-    expect(reasons).toEqual(['stalled']);
-  });
+  it(
+    'finds a socket that answers pings but carries no events by the channel check, ' +
+      'reconnects and hands over what it missed once',
+    async () => {
+      const checkIntervalMs = 200;
+      const { connection, received } = open({ checkIntervalMs, reconnectResyncDelayMs: 20 });
+      const resynced = resyncsOf(connection);
+      const reasons: string[] = [];
+      connection.on('reconnected', ({ reason }) => reasons.push(reason));
+      await connection.start();
+      await waitForResync(resynced, 'start');
+      const mutedAt = Date.now();
+      fake.muteWebsockets();
+      const lost = fake.userPosts(ana, town, '@askpanda is anyone listening?');
+      await waitForReceived(fake, received, (e) => e.post.id === lost.id, 1, 5_000);
+      const recoveredMs = Date.now() - mutedAt;
+      await fake.waitUntil(() => (reasons.length > 0 ? true : undefined), 5_000, 'the reconnect');
+      expect(reasons).toEqual(['stalled']);
+      // Seen behind at one check, still behind at the next: within three periods of the post.
+      expect(recoveredMs).toBeLessThan(3 * checkIntervalMs + 1_500);
+      const after = fake.userPosts(ana, town, '@askpanda and now?');
+      await waitForReceived(fake, received, (e) => e.post.id === after.id);
+      await delay(3 * checkIntervalMs);
+      expect(received.filter((e) => e.post.id === lost.id)).toHaveLength(1);
+      expect(reasons).toEqual(['stalled']);
+    },
+  );
 
   it('drops the frames still in flight on a socket it closed after a gap: one gap logged, not one per frame', async () => {
     const { connection, received } = open();
@@ -610,7 +617,7 @@ describe('reconnects and resync', () => {
     expect(received).toHaveLength(0);
     expect(fake.upgrades).toHaveLength(1);
     // REST still works for answers being finished.
-    await connection.createPost({ channelId: town.id, message: 'finishing an answer' });
+    await connection.rest.createPost({ channelId: town.id, message: 'finishing an answer' });
   });
 
   it('stops while waiting to reconnect', async () => {
@@ -644,7 +651,7 @@ describe('REST helpers', () => {
 
   it('posts in a thread, patches, types in the thread and reacts', async () => {
     const question = fake.userPosts(ana, town, '@askpanda why did job 6802258254 fail?');
-    const reply = await connection.createPost({
+    const reply = await connection.rest.createPost({
       channelId: town.id,
       rootId: question.id,
       message: 'Looking…',
@@ -655,47 +662,51 @@ describe('REST helpers', () => {
       user_id: fake.bot.id,
       props: { from_bot: 'true', askpanda: { question: question.id } },
     });
-    const patched = await connection.patchPost(reply.id, { message: 'Job 6802258254 failed with pilot error 1305.' });
+    const patched = await connection.rest.patchPost(reply.id, {
+      message: 'Job 6802258254 failed with pilot error 1305.',
+    });
     expect(patched.edit_at).toBeGreaterThan(0);
     expect(fake.posts.get(reply.id)!.message).toBe('Job 6802258254 failed with pilot error 1305.');
-    await connection.sendTyping(town.id, question.id);
+    await connection.rest.sendTyping(town.id, question.id);
     expect(fake.typing).toEqual([
       expect.objectContaining({ userId: fake.bot.id, channelId: town.id, parentId: question.id, via: 'rest' }),
     ]);
-    await connection.addReaction(question.id, 'eyes');
+    await connection.rest.addReaction(question.id, 'eyes');
     expect(fake.reactions).toEqual([
       expect.objectContaining({ user_id: fake.bot.id, post_id: question.id, emoji_name: 'eyes' }),
     ]);
-    await connection.removeReaction(question.id, 'eyes');
+    await connection.rest.removeReaction(question.id, 'eyes');
     expect(fake.reactions).toEqual([]);
   });
 
   it('reads a thread oldest first with the root, bounded to the newest replies', async () => {
     const root = fake.userPosts(ana, town, '@askpanda task 46374283?');
     const replies = Array.from({ length: 10 }, (_, i) => fake.userPosts(ana, town, `reply ${i}`, { rootId: root.id }));
-    const { posts, truncated } = await connection.readThread(replies[4]!.id, { maxPosts: 3 });
+    const { posts, truncated } = await connection.rest.readThread(replies[4]!.id, { maxPosts: 3 });
     expect(posts.map((p) => p.id)).toEqual([root.id, ...replies.slice(-3).map((p) => p.id)]);
     expect(truncated).toBe(true);
-    const whole = await connection.readThread(root.id);
+    const whole = await connection.rest.readThread(root.id);
     expect(whole.posts).toHaveLength(11);
     expect(whole.truncated).toBe(false);
     expect(fake.callsTo('getPostThread')[0]!.query).toMatchObject({ direction: 'up', perPage: '3' });
   });
 
   it('sends an ephemeral post, and reports a refusal as false', async () => {
-    expect(await connection.postEphemeral(ana.id, { channelId: town.id, message: 'only you see this' })).toBe(true);
+    expect(await connection.rest.postEphemeral(ana.id, { channelId: town.id, message: 'only you see this' })).toBe(
+      true,
+    );
     expect(fake.ephemeral[0]).toMatchObject({
       userId: ana.id,
       post: { message: 'only you see this', channel_id: town.id },
     });
     fake.ephemeralAllowed = false;
-    expect(await connection.postEphemeral(ana.id, { channelId: town.id, message: 'refused' })).toBe(false);
+    expect(await connection.rest.postEphemeral(ana.id, { channelId: town.id, message: 'refused' })).toBe(false);
     expect(fake.callsTo('createPostEphemeral').map((c) => c.status)).toEqual([201, 403]);
   });
 
   it('gets a 400 for a post over MaxPostSize (counted in code points)', async () => {
-    await connection.createPost({ channelId: town.id, message: '😀'.repeat(5000) });
-    const error = (await connection
+    await connection.rest.createPost({ channelId: town.id, message: '😀'.repeat(5000) });
+    const error = (await connection.rest
       .createPost({ channelId: town.id, message: '😀'.repeat(5001) })
       .catch((e: unknown) => e)) as MattermostApiError;
     expect(error).toBeInstanceOf(MattermostApiError);
@@ -708,7 +719,7 @@ describe('REST helpers', () => {
 
   it('reports permission errors with the server error id', async () => {
     const closed = fake.addChannel({ name: 'secret', type: 'P', members: [ana], withBot: false });
-    const error = (await connection
+    const error = (await connection.rest
       .createPost({ channelId: closed.id, message: 'x' })
       .catch((e: unknown) => e)) as MattermostApiError;
     expect(error).toMatchObject({ status: 403, errorId: 'api.context.permissions.app_error' });
@@ -717,7 +728,16 @@ describe('REST helpers', () => {
   it('waits out a 429 with Retry-After and then succeeds', async () => {
     fake.fail('createPost', { status: 429, retryAfterSeconds: 1 });
     const started = Date.now();
-    const post = await connection.createPost({ channelId: town.id, message: 'after the rate limit' });
+    const post = await connection.rest.createPost({ channelId: town.id, message: 'after the rate limit' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(fake.callsTo('createPost').map((c) => c.status)).toEqual([429, 201]);
+    expect(fake.botPosts().map((p) => p.id)).toEqual([post.id]);
+  });
+
+  it('waits a second on a 429 that says nothing about when to come back', async () => {
+    fake.fail('createPost', { status: 429 });
+    const started = Date.now();
+    const post = await connection.rest.createPost({ channelId: town.id, message: 'after a bare 429' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
     expect(fake.callsTo('createPost').map((c) => c.status)).toEqual([429, 201]);
     expect(fake.botPosts().map((p) => p.id)).toEqual([post.id]);
@@ -728,7 +748,7 @@ describe('REST helpers', () => {
     await impatient.start();
     fake.fail('createPost', { status: 429, retryAfterSeconds: 60 });
     const started = Date.now();
-    const error = (await impatient
+    const error = (await impatient.rest
       .createPost({ channelId: town.id, message: 'x' })
       .catch((e: unknown) => e)) as MattermostApiError;
     expect(error).toMatchObject({ status: 429, errorId: 'rate_limited' });
@@ -738,9 +758,11 @@ describe('REST helpers', () => {
   it('times out a hanging write without repeating it', async () => {
     const quick = open({ requestTimeoutMs: 200 }).connection;
     await quick.start();
-    const post = await quick.createPost({ channelId: town.id, message: 'draft' });
+    const post = await quick.rest.createPost({ channelId: town.id, message: 'draft' });
     fake.fail('patchPost', { hangMs: 5_000 });
-    const error = (await quick.patchPost(post.id, { message: 'final' }).catch((e: unknown) => e)) as MattermostApiError;
+    const error = (await quick.rest
+      .patchPost(post.id, { message: 'final' })
+      .catch((e: unknown) => e)) as MattermostApiError;
     expect(error).toMatchObject({ status: 0, errorId: 'timeout' });
     expect(fake.callsTo('patchPost')).toHaveLength(1);
   });
@@ -748,21 +770,12 @@ describe('REST helpers', () => {
   it('retries a read after a 5xx', async () => {
     const root = fake.userPosts(ana, town, 'root');
     fake.fail('getPostThread', { status: 502 });
-    const { posts } = await connection.readThread(root.id);
+    const { posts } = await connection.rest.readThread(root.id);
     expect(posts.map((p) => p.id)).toEqual([root.id]);
     expect(fake.callsTo('getPostThread').map((c) => c.status)).toEqual([502, 200]);
   });
 
   it('reads users', async () => {
-    expect(await connection.getUser(ana.id)).toEqual({ id: ana.id, username: 'ana', isBot: false });
-  });
-});
-
-describe('retryAfterMs', () => {
-  it('reads seconds, an HTTP date, the reset header, or defaults to a second', () => {
-    expect(retryAfterMs(new Headers({ 'Retry-After': '3' }))).toBe(3000);
-    expect(retryAfterMs(new Headers({ 'Retry-After': new Date(10_000).toUTCString() }), 4_000)).toBe(6_000);
-    expect(retryAfterMs(new Headers({ 'X-Ratelimit-Reset': '2' }))).toBe(2000);
-    expect(retryAfterMs(new Headers())).toBe(1000);
+    expect(await connection.rest.getUser(ana.id)).toEqual({ id: ana.id, username: 'ana', isBot: false });
   });
 });

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MattermostConnection } from '../../src/adapters/mattermost-connection.ts';
+import type { MattermostConnection } from '../../src/adapters/mattermost/connection.ts';
 import {
   classifyPost,
   mentionsUser,
   parsePostEventData,
   type MattermostPostEvent,
   type PostDecision,
-} from '../../src/adapters/mattermost-events.ts';
+} from '../../src/adapters/mattermost/events.ts';
 import { FakeMattermost, type FakeChannel, type FakePost, type FakeUser } from '../fakes/mattermost.ts';
 import { connectTo, waitForReceived } from './helpers.ts';
 

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import mm from '@mattermost/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket as NodeWebSocket } from 'ws';
-import { installWebSocketGlobals } from '../../src/adapters/mattermost-connection.ts';
-import { classifyPost } from '../../src/adapters/mattermost-events.ts';
+import { installWebSocketGlobals } from '../../src/adapters/mattermost/socket.ts';
+import { classifyPost } from '../../src/adapters/mattermost/events.ts';
 import { BOT_TOKEN, FakeMattermost, type FakeChannel, type FakeUser } from '../fakes/mattermost.ts';
 import { connectTo, waitForReceived } from './helpers.ts';
 

@@ -1,7 +1,8 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { MattermostConnection, type MattermostConnectionOptions } from '../../src/adapters/mattermost-connection.ts';
-import type { MattermostPostEvent } from '../../src/adapters/mattermost-events.ts';
+import { MattermostConnection } from '../../src/adapters/mattermost/connection.ts';
+import type { MattermostConnectionOptions } from '../../src/adapters/mattermost/options.ts';
+import type { MattermostPostEvent } from '../../src/adapters/mattermost/events.ts';
 import { BOT_TOKEN, type FakeMattermost } from '../fakes/mattermost.ts';
 
 /** A connection to the fake with fast reconnects, recording every post it hands over. */

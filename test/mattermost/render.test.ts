@@ -6,22 +6,22 @@ import type { Answer } from '../../src/core/answer.ts';
 import { emptyDraft } from '../../src/core/answer.ts';
 import { toAnswer } from '../../src/bot/render.ts';
 import { codePointLength } from '../../src/bot/split-markdown.ts';
-import type { MattermostConnection } from '../../src/adapters/mattermost-connection.ts';
+import type { MattermostConnection } from '../../src/adapters/mattermost/connection.ts';
+import { plainTextPosts, toMattermostMarkdown, toPlainText } from '../../src/adapters/mattermost/markdown.ts';
 import {
-  actionSecretFromToken,
   answerButtons,
-  plainTextPosts,
   renderAnswer,
   renderNotice,
   renderPartial,
-  signContext,
-  toMattermostMarkdown,
-  toPlainText,
-  verifyActionRequest,
-  verifyContext,
   type ButtonOptions,
   type PostAction,
-} from '../../src/adapters/mattermost-render.ts';
+} from '../../src/adapters/mattermost/render.ts';
+import {
+  actionSecretFromToken,
+  signContext,
+  verifyActionRequest,
+  verifyContext,
+} from '../../src/adapters/mattermost/signing.ts';
 import { BOT_TOKEN, FakeMattermost, type FakeChannel, type FakeUser } from '../fakes/mattermost.ts';
 import { connectTo } from './helpers.ts';
 
@@ -36,11 +36,15 @@ function jobAnswer(logLines = 30): Answer {
   draft.sections = [
     {
       title: 'What happened',
-      body: 'The transformation **EVNTtoHITS** stopped at event 4127 with a `StatusCode FAILURE`.\n- input: EVNT.38421592._000123.pool.root.1\n- site: ANALY_MWT2_UCORE',
+      body:
+        'The transformation **EVNTtoHITS** stopped at event 4127 with a `StatusCode FAILURE`.\n' +
+        '- input: EVNT.38421592._000123.pool.root.1\n- site: ANALY_MWT2_UCORE',
     },
     {
       title: 'What to do',
-      body: '1. Check the job options for the geometry tag.\n2. Resubmit with `--maxEvents 1000` to reproduce.\nSee @channel announcements for downtimes.',
+      body:
+        '1. Check the job options for the geometry tag.\n2. Resubmit with `--maxEvents 1000` to reproduce.\n' +
+        'See @channel announcements for downtimes.',
     },
   ];
   draft.evidence = [
@@ -49,7 +53,8 @@ function jobAnswer(logLines = 30): Answer {
       lines: Array.from(
         { length: logLines },
         (_, i) =>
-          `10:${String(i % 60).padStart(2, '0')}:01 AthenaEventLoopMgr ERROR event ${4000 + i}: Algorithm EVNTtoHITS returned StatusCode FAILURE @all`,
+          `10:${String(i % 60).padStart(2, '0')}:01 AthenaEventLoopMgr ERROR event ${4000 + i}: ` +
+          'Algorithm EVNTtoHITS returned StatusCode FAILURE @all',
       ),
     },
   ];
@@ -332,11 +337,11 @@ describe('against the fake server', () => {
       buttons: buttonOptions({ url: actionsUrl, channelId: town.id, threadId: question.id }),
     });
     expect(posts.length).toBeGreaterThan(2);
-    for (const body of posts) await connection.createPost({ channelId: town.id, rootId: question.id, ...body });
+    for (const body of posts) await connection.rest.createPost({ channelId: town.id, rootId: question.id, ...body });
     expect(fake.callsTo('createPost').map((c) => c.status)).toEqual(posts.map(() => 201));
     expect(fake.botPosts({ rootId: question.id })).toHaveLength(posts.length);
     // The same text unsplit is refused by the server: the limit is real.
-    const whole = (await connection
+    const whole = (await connection.rest
       .createPost({ channelId: town.id, message: posts.map((p) => p.message).join('\n\n') })
       .catch((e: unknown) => e)) as { status: number };
     expect(whole.status).toBe(400);
@@ -350,7 +355,7 @@ describe('against the fake server', () => {
     });
     expect(posts).toHaveLength(1);
     const [body] = posts;
-    const post = await connection.createPost({
+    const post = await connection.rest.createPost({
       channelId: town.id,
       rootId: question.id,
       message: body!.message,
@@ -395,7 +400,7 @@ describe('against the fake server', () => {
       buttonOptions({ url: actionsUrl, channelId: town.id, threadId: 'x' }),
     );
     attachment!.actions[0]!.id = 'follow_up_0';
-    const post = await connection.createPost({
+    const post = await connection.rest.createPost({
       channelId: town.id,
       message: 'buttons',
       props: { attachments: [attachment] },

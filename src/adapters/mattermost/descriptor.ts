@@ -1,11 +1,12 @@
 import type { PlatformDescriptor } from '../platform-descriptor.ts';
+import { MATTERMOST_PATHS } from './callbacks.ts';
 
 export const mattermost: PlatformDescriptor = {
   name: 'mattermost',
   title: 'Mattermost',
   configured: (config) => Boolean(config.mattermost.url && config.mattermost.token),
   async start(deps, { receive, server }) {
-    const { MattermostAdapter, MATTERMOST_PATHS } = await import('../mattermost.ts');
+    const { MattermostAdapter } = await import('./adapter.ts');
     // The adapter adds its slash command and button routes to the server it is given.
     const adapter = new MattermostAdapter(deps, { server });
     const bot = await adapter.start({ receive });
@@ -15,7 +16,7 @@ export const mattermost: PlatformDescriptor = {
     const how = receive ? `over its websocket${slash}, buttons on ${MATTERMOST_PATHS.actions}` : 'for posting only';
     return {
       summary: `Mattermost connected as @${bot.username} ${how}`,
-      routes: server ? [MATTERMOST_PATHS.command, MATTERMOST_PATHS.actions] : [],
+      routes: adapter.routes,
       connected: () => !receive || adapter.connected,
       stop: () => adapter.stop(),
     };

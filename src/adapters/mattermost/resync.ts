@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
-import { mattermostResyncPostsTotal } from '../core/metrics.ts';
-import type { Logger } from '../util/log.ts';
-import type { ChannelType, MattermostPost } from './mattermost-events.ts';
+import { mattermostResyncPostsTotal } from '../../core/metrics.ts';
+import type { Logger } from '../../util/log.ts';
+import type { ChannelType, MattermostPost } from './events.ts';
 
 /**
  * What the bot missed on its websocket, found again over REST and handed over once.

@@ -1,4 +1,4 @@
-import type { Answer } from '../core/answer.ts';
+import type { Answer } from '../../core/answer.ts';
 import type {
   QuestionContext,
   RenderOptions,
@@ -6,17 +6,12 @@ import type {
   Surface,
   SurfaceTiming,
   ThreadMessage,
-} from '../bot/surface.ts';
-import type { Logger } from '../util/log.ts';
-import type { MattermostConnection } from './mattermost-connection.ts';
-import {
-  renderAnswer,
-  renderNotice,
-  renderPartial,
-  toPlainText,
-  type MattermostPostBody,
-} from './mattermost-render.ts';
-import { codePointLength, splitMarkdown } from '../bot/split-markdown.ts';
+} from '../../bot/surface.ts';
+import type { Logger } from '../../util/log.ts';
+import { toPlainText } from './markdown.ts';
+import { renderAnswer, renderNotice, renderPartial, type MattermostPostBody } from './render.ts';
+import type { MattermostRest } from './rest.ts';
+import { codePointLength, splitMarkdown } from '../../bot/split-markdown.ts';
 
 export interface MattermostSurfaceOptions {
   /** Where Mattermost POSTs button clicks (ASKPANDA_PUBLIC_URL + /mattermost/actions). */
@@ -39,7 +34,7 @@ export class MattermostSurface implements Surface<MattermostPostBody> {
   readonly timing: SurfaceTiming;
 
   constructor(
-    private readonly connection: MattermostConnection,
+    private readonly rest: MattermostRest,
     private readonly options: MattermostSurfaceOptions,
     private readonly logger: Logger,
   ) {
@@ -51,7 +46,7 @@ export class MattermostSurface implements Surface<MattermostPostBody> {
   }
 
   private get maxPostSize(): number {
-    return this.connection.maxPostSize;
+    return this.rest.maxPostSize;
   }
 
   render(answer: Answer, options: RenderOptions): MattermostPostBody[] {
@@ -84,7 +79,7 @@ export class MattermostSurface implements Surface<MattermostPostBody> {
   }
 
   async post(where: { channel: string; thread?: string }, message: MattermostPostBody): Promise<string> {
-    const created = await this.connection.createPost({
+    const created = await this.rest.createPost({
       channelId: where.channel,
       rootId: where.thread,
       message: message.message,
@@ -95,7 +90,7 @@ export class MattermostSurface implements Surface<MattermostPostBody> {
 
   async update(where: { channel: string; id: string }, message: MattermostPostBody): Promise<void> {
     // The final answer replaces the draft's props too: its buttons arrive with it.
-    await this.connection.patchPost(where.id, { message: message.message, props: message.props ?? {} });
+    await this.rest.patchPost(where.id, { message: message.message, props: message.props ?? {} });
   }
 
   status(question: QuestionContext): StatusIndicator {
@@ -103,19 +98,19 @@ export class MattermostSurface implements Surface<MattermostPostBody> {
     return {
       show: async () => {
         // Typing fades after a few seconds: the core sends `show` again while the answer runs.
-        await this.connection
+        await this.rest
           .sendTyping(question.channel, question.thread)
           .catch((err: unknown) => this.logger.debug({ err: String(err) }, 'typing indicator failed'));
         if (!reacted && question.reactTo) {
           reacted = true;
-          await this.connection
+          await this.rest
             .addReaction(question.reactTo, 'eyes')
             .catch((err: unknown) => this.logger.debug({ err: String(err) }, 'could not add the reaction'));
         }
       },
       clear: async () => {
         if (reacted && question.reactTo)
-          await this.connection
+          await this.rest
             .removeReaction(question.reactTo, 'eyes')
             .catch((err: unknown) => this.logger.debug({ err: String(err) }, 'could not remove the reaction'));
       },
@@ -123,8 +118,8 @@ export class MattermostSurface implements Surface<MattermostPostBody> {
   }
 
   async readThread(where: { channel: string; thread: string }, limit: number): Promise<ThreadMessage[]> {
-    const { posts } = await this.connection.readThread(where.thread, { maxPosts: limit });
-    const botId = this.connection.bot.id;
+    const { posts } = await this.rest.readThread(where.thread, { maxPosts: limit });
+    const botId = this.rest.bot.id;
     return posts
       .filter((p) => p.type === '' && p.delete_at === 0)
       .map((p) => ({
@@ -140,7 +135,7 @@ export class MattermostSurface implements Surface<MattermostPostBody> {
     user: string,
     message: MattermostPostBody,
   ): Promise<boolean> {
-    return this.connection.postEphemeral(user, {
+    return this.rest.postEphemeral(user, {
       channelId: where.channel,
       rootId: where.thread,
       message: message.message,
